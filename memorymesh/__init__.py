@@ -1,0 +1,74 @@
+"""MemoryMesh: persistent, local, private long-term memory for LLM agents.
+
+::
+
+    from memorymesh import AsyncMemoryMesh
+
+    async with AsyncMemoryMesh() as mesh:
+        await mesh.remember("User prefers dark mode in every editor", category="preference")
+        hits = await mesh.recall("which theme does the user like?")
+"""
+
+from __future__ import annotations
+
+from ._classify import Classification, classify, estimate_importance
+from ._embeddings import Embedder, available_embedders, register_embedder
+from ._errors import (
+    ClosedError,
+    CorruptDatabaseError,
+    DatabaseLockedError,
+    EmbeddingError,
+    EncryptionError,
+    InvalidFilterError,
+    InvalidInputError,
+    MemoryMeshError,
+    MemoryNotFoundError,
+    SchemaVersionError,
+    SecretDetectedError,
+    StoreError,
+)
+from ._mesh import AsyncMemoryMesh
+from ._models import (
+    Category,
+    Memory,
+    MemoryStats,
+    NewMemory,
+    RecallResult,
+    Scope,
+    ScoreBreakdown,
+    ScoringWeights,
+)
+from ._sync import MemoryMesh
+from ._version import __version__
+
+__all__ = [
+    "AsyncMemoryMesh",
+    "Category",
+    "Classification",
+    "ClosedError",
+    "CorruptDatabaseError",
+    "DatabaseLockedError",
+    "Embedder",
+    "EmbeddingError",
+    "EncryptionError",
+    "InvalidFilterError",
+    "InvalidInputError",
+    "Memory",
+    "MemoryMesh",
+    "MemoryMeshError",
+    "MemoryNotFoundError",
+    "MemoryStats",
+    "NewMemory",
+    "RecallResult",
+    "SchemaVersionError",
+    "Scope",
+    "ScoreBreakdown",
+    "ScoringWeights",
+    "SecretDetectedError",
+    "StoreError",
+    "__version__",
+    "available_embedders",
+    "classify",
+    "estimate_importance",
+    "register_embedder",
+]

@@ -1,0 +1,93 @@
+"""Every error MemoryMesh raises on purpose.
+
+The tree::
+
+    MemoryMeshError                      base of everything below
+    ├── InvalidInputError (ValueError)   empty/oversized text, bad importance, non-JSON metadata
+    │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
+    │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
+    ├── MemoryNotFoundError (LookupError) no memory with that id
+    ├── StoreError                       SQLite failed (translated in one place, original chained)
+    │   ├── DatabaseLockedError          another process held the database past the busy timeout
+    │   ├── CorruptDatabaseError         the file is not a healthy SQLite database
+    │   └── SchemaVersionError           the database was written by a newer MemoryMesh
+    ├── EmbeddingError                   an embedder failed or returned the wrong shape
+    ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
+    └── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
+
+Each subclass also inherits the built-in exception that fits, so ``except ValueError`` keeps
+working for callers who do not know about MemoryMesh.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClosedError",
+    "CorruptDatabaseError",
+    "DatabaseLockedError",
+    "EmbeddingError",
+    "EncryptionError",
+    "InvalidFilterError",
+    "InvalidInputError",
+    "MemoryMeshError",
+    "MemoryNotFoundError",
+    "SchemaVersionError",
+    "SecretDetectedError",
+    "StoreError",
+]
+
+
+class MemoryMeshError(Exception):
+    """Base class of every error MemoryMesh raises on purpose."""
+
+
+class InvalidInputError(MemoryMeshError, ValueError):
+    """The caller passed a value MemoryMesh cannot store or use."""
+
+
+class InvalidFilterError(InvalidInputError):
+    """A filter names a key or operator outside the allowlist."""
+
+
+class SecretDetectedError(InvalidInputError):
+    """The privacy guard found a secret and is configured to reject it."""
+
+    def __init__(self, message: str, *, kinds: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.kinds = kinds
+
+
+class MemoryNotFoundError(MemoryMeshError, LookupError):
+    """No memory has the given id."""
+
+    def __init__(self, memory_id: str) -> None:
+        super().__init__(f"no memory with id {memory_id!r}")
+        self.memory_id = memory_id
+
+
+class StoreError(MemoryMeshError):
+    """The SQLite store failed; the original ``sqlite3`` error is chained as ``__cause__``."""
+
+
+class DatabaseLockedError(StoreError):
+    """Another process kept the database locked for longer than the busy timeout."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The database file is damaged or is not a SQLite database."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was migrated by a newer MemoryMesh than this one."""
+
+
+class EmbeddingError(MemoryMeshError):
+    """The embedder failed, timed out, or returned vectors of the wrong shape."""
+
+
+class EncryptionError(MemoryMeshError):
+    """Encrypted data could not be decrypted: wrong key or tampered data."""
+
+
+class ClosedError(MemoryMeshError, RuntimeError):
+    """The mesh (or store) has been closed and cannot be used again."""

@@ -1,0 +1,962 @@
+"""``AsyncMemoryMesh``: the one implementation of every MemoryMesh operation."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ._classify import classify, estimate_importance
+from ._embeddings import Embedder, resolve_embedder
+from ._errors import ClosedError, InvalidInputError, MemoryNotFoundError, StoreError
+from ._filters import Filters, parse_metadata_filter
+from ._models import (
+    Category,
+    ListOrder,
+    Memory,
+    MemoryStats,
+    NewMemory,
+    RecallResult,
+    Scope,
+    ScoringWeights,
+    default_scope,
+)
+from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
+from ._scoring import blend
+from ._store import MemoryRow, SQLiteStore
+from ._text import content_hash, fts_query
+
+__all__ = ["AsyncMemoryMesh"]
+
+DEFAULT_MAX_TEXT_CHARS = 20_000
+DEFAULT_MAX_METADATA_BYTES = 64 * 1024
+MAX_RECALL_K = 1_000
+_ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated", "accessed"})
+# Recall scores this many keyword candidates per result asked for, so the recency/importance
+# blend can lift a slightly weaker match above a stale one.
+_CANDIDATES_PER_RESULT = 4
+_MIN_CANDIDATES = 40
+
+PathLike = str | os.PathLike[str]
+CategoryArg = Category | str | Sequence[Category | str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    row: MemoryRow
+    store: SQLiteStore
+    detail: dict[str, Any]
+
+
+def _utc(value: datetime | None, name: str) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{name} must be a datetime, not {type(value).__name__}")
+    # A naive datetime means the caller's local time, as datetime.now() gives it.
+    return value.astimezone(UTC).timestamp() if value.tzinfo else value.astimezone().timestamp()
+
+
+def _category(value: Category | str) -> Category:
+    try:
+        return Category(value)
+    except ValueError:
+        valid = ", ".join(c.value for c in Category)
+        raise InvalidInputError(f"unknown category {value!r}; use one of: {valid}") from None
+
+
+def _categories(value: CategoryArg) -> tuple[Category, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (_category(value),)
+    return tuple(_category(v) for v in value)
+
+
+def _scope(value: Scope | str | None) -> Scope | None:
+    if value is None:
+        return None
+    try:
+        return Scope(value)
+    except ValueError:
+        raise InvalidInputError(f"unknown scope {value!r}; use 'project' or 'global'") from None
+
+
+def _importance(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
+    return float(value)
+
+
+def _optional_label(value: Any, name: str, *, max_chars: int = 256) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
+        raise InvalidInputError(f"{name} must be a non-empty string of at most {max_chars} chars")
+    return value
+
+
+class AsyncMemoryMesh:
+    """Persistent, local long-term memory for LLM agents.
+
+    Two SQLite stores back one mesh: the *project* store (``<project>/.memorymesh/memories.db``)
+    and the *global* store (``~/.memorymesh/global.db``), which follows the user everywhere.
+    Writes go to the store of the memory's scope; recall searches both and merges by score.
+
+    Use it as an async context manager, or call :meth:`aclose` when done::
+
+        async with AsyncMemoryMesh() as mesh:
+            await mesh.remember("User prefers dark mode", category="preference")
+            hits = await mesh.recall("which theme does the user like?")
+
+    Args:
+        path: The project store's database file, or ``":memory:"``. By default the project
+            root is found by walking up from the working directory (or read from
+            ``MEMORYMESH_PROJECT_ROOT``); outside any project, project-scoped memories go to
+            the global store.
+        global_path: The global store's file (default ``$MEMORYMESH_HOME/global.db``, with
+            ``MEMORYMESH_HOME`` defaulting to ``~/.memorymesh``), or ``":memory:"``.
+        embedding: ``"none"`` (keyword recall), a registered provider name, or any object
+            implementing :class:`~memorymesh.Embedder`.
+        weights: How recall blends relevance, recency, importance and access frequency.
+        max_text_chars: Longest text ``remember`` accepts.
+        max_metadata_bytes: Largest metadata object (as JSON) ``remember`` accepts.
+        source: Recorded on every memory this mesh writes, unless a call names its own.
+        agent: Recorded as the writer of every memory, unless a call names its own.
+        busy_timeout: Seconds to wait for another process's write lock before retrying.
+    """
+
+    def __init__(
+        self,
+        path: PathLike | None = None,
+        *,
+        global_path: PathLike | None = None,
+        embedding: str | Embedder | None = "none",
+        weights: ScoringWeights | None = None,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        source: str = "api",
+        agent: str | None = None,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self._embedder = resolve_embedder(embedding)
+        self.weights = weights or ScoringWeights()
+        self.max_text_chars = max_text_chars
+        self.max_metadata_bytes = max_metadata_bytes
+        self._source = source
+        self._agent = agent
+
+        timeout_ms = int(busy_timeout * 1000)
+        global_file = self._resolve(global_path) if global_path is not None else str(
+            default_global_path()
+        )
+        if path is None:
+            root = find_project_root()
+            project_file = str(project_store_path(root)) if root is not None else None
+        else:
+            project_file = self._resolve(path)
+        self._global = SQLiteStore(global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms)
+        self._project: SQLiteStore | None = None
+        if project_file is not None and not (
+            project_file != IN_MEMORY and project_file == global_file
+        ):
+            self._project = SQLiteStore(
+                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms
+            )
+
+        self._open_lock = anyio.Lock()
+        self._opened = False
+        self._closed = False
+        self._exit_stack: AsyncExitStack | None = None
+        self._task_group: TaskGroup | None = None
+        self._flush_scheduled = False
+        # Access statistics recorded by recall, applied to the store in the background (or
+        # with the next write) so that recall never waits for a write.
+        self._pending_access: dict[SQLiteStore, dict[str, tuple[int, float]]] = {}
+
+    @staticmethod
+    def _resolve(path: PathLike) -> str:
+        text = os.fspath(path)
+        return text if text == IN_MEMORY else str(Path(text).expanduser().resolve())
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    @property
+    def stores(self) -> tuple[SQLiteStore, ...]:
+        """The open stores, project first."""
+        return tuple(s for s in (self._project, self._global) if s is not None)
+
+    @property
+    def project_path(self) -> str | None:
+        """The project store's file, ``":memory:"``, or None outside any project."""
+        return None if self._project is None else self._project.label
+
+    @property
+    def global_path(self) -> str:
+        return self._global.label
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def open(self) -> Self:
+        """Open both stores and apply migrations. Called for you on first use.
+
+        :raises StoreError: a database cannot be opened, is damaged, or is from a newer version.
+        :raises ClosedError: the mesh was closed.
+        """
+        if self._opened and not self._closed:
+            return self
+        async with self._open_lock:
+            if self._closed:
+                raise ClosedError("this AsyncMemoryMesh is closed; create a new one")
+            if not self._opened:
+                try:
+                    for store in self.stores:
+                        await store.open()
+                except BaseException:
+                    for store in self.stores:
+                        await store.close()
+                    self._closed = True
+                    raise
+                self._opened = True
+        return self
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        stack = AsyncExitStack()
+        self._task_group = await stack.enter_async_context(anyio.create_task_group())
+        self._exit_stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Apply pending access statistics and close both stores. Safe to call twice."""
+        if self._closed:
+            return
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            await stack.aclose()  # waits for a background flush in flight
+        self._task_group = None
+        try:
+            if self._opened:
+                with anyio.CancelScope(shield=True):
+                    await self._flush_access()
+        finally:
+            self._closed = True
+            for store in self.stores:
+                await store.close()
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if getattr(self, "_opened", False) and not getattr(self, "_closed", True):
+            _warn(
+                "AsyncMemoryMesh was not closed: use `async with` or `await mesh.aclose()`",
+                ResourceWarning,
+                stacklevel=1,
+            )
+
+    async def _ready(self) -> None:
+        if self._closed:
+            raise ClosedError("this AsyncMemoryMesh is closed; create a new one")
+        if not self._opened:
+            await self.open()
+
+    # -- writes -------------------------------------------------------------------------------
+
+    async def remember(
+        self,
+        text: str,
+        *,
+        category: Category | str | None = None,
+        importance: float | None = None,
+        scope: Scope | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        pin: bool = False,
+        session_id: str | None = None,
+        event_time: datetime | None = None,
+        expires_at: datetime | None = None,
+        ttl: timedelta | None = None,
+        source: str | None = None,
+        agent: str | None = None,
+    ) -> Memory:
+        """Store one memory and return it.
+
+        Category and importance are inferred from the text when not given (see
+        ``docs/concepts.md``); the scope follows the category unless given. Storing text that
+        is already remembered (ignoring case and spacing) returns the existing memory.
+
+        Args:
+            text: What to remember: one fact, preference, decision, ...
+            category: One of the nine :class:`~memorymesh.Category` values.
+            importance: 0 (trivia) to 1 (never forget).
+            scope: ``"project"`` or ``"global"``.
+            metadata: A JSON object stored with the memory and filterable in recall.
+            pin: Pinned memories always rank as most important and never expire.
+            session_id: The conversation or session this came from.
+            event_time: When the remembered thing happened, if not now.
+            expires_at: When the memory stops being recalled.
+            ttl: Alternative to ``expires_at``: how long from now it stays.
+            source: What wrote it (defaults to the mesh's ``source``).
+            agent: Who wrote it (defaults to the mesh's ``agent``).
+
+        Raises:
+            InvalidInputError: empty or oversized text, an unknown category or scope,
+                importance outside [0, 1], metadata that is not a JSON object, and so on.
+            StoreError: the database failed; nothing was written.
+            ClosedError: the mesh was closed.
+        """
+        item = NewMemory.model_construct(
+            text=text, category=category, importance=importance, scope=scope,
+            metadata=metadata, pin=pin, session_id=session_id, event_time=event_time,
+            expires_at=expires_at, ttl=ttl, source=source, agent=agent,
+        )
+        (memory,) = await self.remember_many([item])
+        return memory
+
+    async def remember_many(
+        self, items: Iterable[str | Mapping[str, Any] | NewMemory]
+    ) -> list[Memory]:
+        """Store many memories in one transaction per store: all of them or none.
+
+        Each item is a string, or a mapping or :class:`~memorymesh.NewMemory` with
+        :meth:`remember`'s fields. Every item is validated before anything is written.
+
+        Returns:
+            One memory per item, in order (an existing one for duplicates).
+
+        Raises:
+            InvalidInputError: any item is invalid; the message names its index.
+            StoreError: the database failed; nothing was written.
+            ClosedError: the mesh was closed.
+        """
+        if isinstance(items, str | bytes | Mapping):
+            raise InvalidInputError("remember_many takes a list of items, not a single item")
+        await self._ready()
+        now = time.time()
+        prepared: list[_Prepared] = []
+        for index, item in enumerate(items):
+            try:
+                prepared.append(self._prepare(self._as_new(item), now))
+            except InvalidInputError as exc:
+                raise type(exc)(f"item {index}: {exc}") from exc
+        if not prepared:
+            return []
+
+        results: list[Memory | None] = [None] * len(prepared)
+        async with AsyncExitStack() as stack:
+            for store in self.stores:
+                positions = [i for i, p in enumerate(prepared) if p.store is store]
+                if not positions:
+                    continue
+                tx = await stack.enter_async_context(store.write())
+                existing = await tx.active_ids_by_hash(
+                    [prepared[i].row.content_hash for i in positions]
+                )
+                first_in_batch: dict[str, int] = {}
+                to_insert: list[MemoryRow] = []
+                log: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
+                duplicate_of: dict[int, str] = {}
+                for i in positions:
+                    row = prepared[i].row
+                    known = existing.get(row.content_hash)
+                    if known is None and row.content_hash in first_in_batch:
+                        known = prepared[first_in_batch[row.content_hash]].row.id
+                    if known is not None:
+                        duplicate_of[i] = known
+                        log.append(("deduplicated", known, row.source, {"duplicate_text": True}))
+                        continue
+                    first_in_batch[row.content_hash] = i
+                    to_insert.append(row)
+                    results[i] = self._row_to_memory(row)
+                    log.append(("stored", row.id, row.source, prepared[i].detail))
+                await tx.insert_many(to_insert)
+                await tx.log(log)
+                await tx.add_accesses(self._pending_access.pop(store, {}))
+                if duplicate_of:
+                    found = {m.id: m for m in await tx.get_many(list(set(duplicate_of.values())))}
+                    for i, memory_id in duplicate_of.items():
+                        results[i] = found.get(memory_id) or next(
+                            r for r in results if r is not None and r.id == memory_id
+                        )
+        return [r for r in results if r is not None]
+
+    def _as_new(self, item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
+        if isinstance(item, NewMemory):
+            return item
+        if isinstance(item, str):
+            return NewMemory.model_construct(text=item, pin=False)
+        if isinstance(item, Mapping):
+            unknown = set(item) - set(NewMemory.model_fields)
+            if unknown:
+                raise InvalidInputError(f"unknown field(s) {sorted(map(str, unknown))}")
+            if "text" not in item:
+                raise InvalidInputError("each item needs a 'text'")
+            defaults = {name: field.default for name, field in NewMemory.model_fields.items()}
+            return NewMemory.model_construct(**{**defaults, **item})
+        raise InvalidInputError(
+            f"each item must be a string, a mapping or a NewMemory, not {type(item).__name__}"
+        )
+
+    def _check_text(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text must be a string, not {type(text).__name__}")
+        cleaned = text.strip()
+        if not cleaned:
+            raise InvalidInputError("text is empty")
+        if len(cleaned) > self.max_text_chars:
+            raise InvalidInputError(
+                f"text is {len(cleaned)} characters; the limit is {self.max_text_chars}"
+            )
+        if "\x00" in cleaned:
+            raise InvalidInputError("text contains a NUL character")
+        return cleaned
+
+    def _check_metadata(self, metadata: Any) -> str:
+        if metadata is None:
+            return "{}"
+        if not isinstance(metadata, Mapping):
+            raise InvalidInputError(
+                f"metadata must be a JSON object (a mapping), not {type(metadata).__name__}"
+            )
+        if not all(isinstance(key, str) for key in metadata):
+            raise InvalidInputError("metadata keys must be strings")
+        try:
+            encoded = json.dumps(dict(metadata), allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"metadata is not JSON-serialisable: {exc}") from None
+        if len(encoded.encode("utf-8")) > self.max_metadata_bytes:
+            raise InvalidInputError(
+                f"metadata is larger than the {self.max_metadata_bytes}-byte limit"
+            )
+        return encoded
+
+    def _store_for(self, scope: Scope, *, explicit: bool) -> SQLiteStore:
+        if scope is Scope.GLOBAL:
+            return self._global
+        if self._project is None:
+            if explicit:
+                raise InvalidInputError(
+                    "scope='project' needs a project: run inside one, pass path=, "
+                    "or set MEMORYMESH_PROJECT_ROOT"
+                )
+            return self._global
+        return self._project
+
+    def _prepare(self, item: NewMemory, now: float) -> _Prepared:
+        text = self._check_text(item.text)
+        detail: dict[str, Any] = {}
+        if item.category is None:
+            guess = classify(text)
+            category = guess.category
+            detail["category_rule"] = guess.rule
+            if guess.matched:
+                detail["category_words"] = list(guess.matched)
+        else:
+            category = _category(item.category)
+        if item.importance is None:
+            importance = estimate_importance(text, category)
+            detail["importance"] = "estimated"
+        else:
+            importance = _importance(item.importance)
+        explicit_scope = _scope(item.scope)
+        scope = explicit_scope or default_scope(category)
+        store = self._store_for(scope, explicit=explicit_scope is not None)
+        if store is self._global:
+            scope = Scope.GLOBAL
+        if not isinstance(item.pin, bool):
+            raise InvalidInputError(f"pin must be True or False, not {item.pin!r}")
+        if item.ttl is not None and item.expires_at is not None:
+            raise InvalidInputError("give ttl or expires_at, not both")
+        expires_at = _utc(item.expires_at, "expires_at")
+        if item.ttl is not None:
+            if not isinstance(item.ttl, timedelta) or item.ttl <= timedelta(0):
+                raise InvalidInputError("ttl must be a positive timedelta")
+            expires_at = now + item.ttl.total_seconds()
+        row = MemoryRow(
+            id=uuid.uuid4().hex,
+            text=text,
+            content_hash=content_hash(text),
+            category=category.value,
+            importance=importance,
+            scope=scope.value,
+            pinned=item.pin,
+            metadata=self._check_metadata(item.metadata),
+            session_id=_optional_label(item.session_id, "session_id"),
+            source=_optional_label(item.source, "source") or self._source,
+            agent=_optional_label(item.agent, "agent") or self._agent,
+            redactions="[]",
+            created_at=now,
+            updated_at=now,
+            event_time=_utc(item.event_time, "event_time"),
+            expires_at=expires_at,
+        )
+        return _Prepared(row=row, store=store, detail=detail)
+
+    @staticmethod
+    def _row_to_memory(row: MemoryRow) -> Memory:
+        def ts(value: float | None) -> datetime | None:
+            return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+        return Memory.model_construct(
+            id=row.id, text=row.text, category=Category(row.category),
+            importance=row.importance, scope=Scope(row.scope), pinned=row.pinned,
+            metadata=json.loads(row.metadata), session_id=row.session_id, source=row.source,
+            agent=row.agent, redactions=tuple(json.loads(row.redactions)),
+            created_at=ts(row.created_at), updated_at=ts(row.updated_at),
+            event_time=ts(row.event_time), expires_at=ts(row.expires_at), access_count=0,
+            last_accessed_at=None, superseded_by=None,
+        )
+
+    async def update(
+        self,
+        memory_id: str,
+        *,
+        text: str | None = None,
+        importance: float | None = None,
+        category: Category | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        pin: bool | None = None,
+        event_time: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Memory:
+        """Change fields of one memory; arguments left as None stay as they are.
+
+        ``metadata`` replaces the whole object. The scope cannot change: forget and
+        remember again to move a memory between project and global.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+            InvalidInputError: a new value is invalid; nothing changed.
+            StoreError: the database failed; nothing changed.
+        """
+        await self._ready()
+        fields: dict[str, Any] = {}
+        if text is not None:
+            fields["text"] = self._check_text(text)
+            fields["content_hash"] = content_hash(fields["text"])
+        if importance is not None:
+            fields["importance"] = _importance(importance)
+        if category is not None:
+            fields["category"] = _category(category).value
+        if metadata is not None:
+            fields["metadata"] = self._check_metadata(metadata)
+        if pin is not None:
+            if not isinstance(pin, bool):
+                raise InvalidInputError(f"pin must be True or False, not {pin!r}")
+            fields["pinned"] = int(pin)
+        if event_time is not None:
+            fields["event_time"] = _utc(event_time, "event_time")
+        if expires_at is not None:
+            fields["expires_at"] = _utc(expires_at, "expires_at")
+        store = await self._store_holding(memory_id)
+        async with store.write() as tx:
+            fields["updated_at"] = tx.now
+            if not await tx.update(memory_id, fields):
+                raise MemoryNotFoundError(memory_id)
+            changed = sorted(set(fields) - {"updated_at", "content_hash"})
+            await tx.log([("updated", memory_id, self._source, {"fields": changed})])
+            await tx.add_accesses(self._pending_access.pop(store, {}))
+            (memory,) = await tx.get_many([memory_id])
+        return memory
+
+    async def pin(self, memory_id: str) -> Memory:
+        """Pin a memory: it ranks as most important and never expires.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+        """
+        return await self.update(memory_id, pin=True)
+
+    async def unpin(self, memory_id: str) -> Memory:
+        """Undo :meth:`pin`.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+        """
+        return await self.update(memory_id, pin=False)
+
+    async def forget(self, memory_id: str) -> Memory:
+        """Delete one memory for good and return what it was.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+            StoreError: the database failed; nothing was deleted.
+        """
+        memory = await self.get(memory_id)
+        store = self._global if memory.scope is Scope.GLOBAL else (self._project or self._global)
+        async with store.write() as tx:
+            if not await tx.delete_many([memory_id]):
+                raise MemoryNotFoundError(memory_id)
+            await tx.log([("forgotten", memory_id, self._source, {})])
+        self._pending_access.get(store, {}).pop(memory_id, None)
+        return memory
+
+    async def forget_many(self, ids: Iterable[str]) -> int:
+        """Delete every memory in ``ids`` (unknown ids are skipped); return how many went.
+
+        Raises:
+            InvalidInputError: an id is not a string.
+            StoreError: the database failed; nothing was deleted.
+        """
+        if isinstance(ids, str):
+            raise InvalidInputError("forget_many takes a list of ids; use forget() for one")
+        wanted = list(dict.fromkeys(ids))
+        if not all(isinstance(i, str) for i in wanted):
+            raise InvalidInputError("every id must be a string")
+        await self._ready()
+        total = 0
+        async with AsyncExitStack() as stack:
+            for store in self.stores:
+                tx = await stack.enter_async_context(store.write())
+                deleted = await tx.delete_many(wanted)
+                await tx.log([("forgotten", i, self._source, {}) for i in deleted])
+                pending = self._pending_access.get(store, {})
+                for memory_id in deleted:
+                    pending.pop(memory_id, None)
+                total += len(deleted)
+        return total
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def get(self, memory_id: str) -> Memory:
+        """The memory with this id (current, superseded or expired alike).
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+        """
+        if not isinstance(memory_id, str) or not memory_id:
+            raise MemoryNotFoundError(str(memory_id))
+        await self._ready()
+        for store in self.stores:
+            found = await store.get_many([memory_id])
+            if found:
+                return self._with_pending(store, found[0])
+        raise MemoryNotFoundError(memory_id)
+
+    async def _store_holding(self, memory_id: str) -> SQLiteStore:
+        if not isinstance(memory_id, str) or not memory_id:
+            raise MemoryNotFoundError(str(memory_id))
+        for store in self.stores:
+            if await store.get_many([memory_id]):
+                return store
+        raise MemoryNotFoundError(memory_id)
+
+    async def resolve_id(self, prefix: str) -> str:
+        """The full id of the one memory whose id starts with ``prefix`` (for short ids).
+
+        Raises:
+            MemoryNotFoundError: no memory, or more than one, matches.
+        """
+        await self._ready()
+        matches: list[str] = []
+        for store in self.stores:
+            matches.extend(await store.resolve_prefix(prefix))
+        if len(matches) != 1:
+            raise MemoryNotFoundError(prefix)
+        return matches[0]
+
+    def _filters(
+        self,
+        *,
+        category: CategoryArg = None,
+        scope: Scope | str | None = None,
+        min_importance: float | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        pinned: bool | None = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+    ) -> Filters:
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and not isinstance(value, datetime):
+                raise InvalidInputError(f"{name} must be a datetime")
+        return Filters(
+            categories=_categories(category),
+            scope=_scope(scope),
+            min_importance=None if min_importance is None else _importance(min_importance),
+            since=since,
+            until=until,
+            session_id=_optional_label(session_id, "session_id"),
+            pinned=pinned,
+            metadata=parse_metadata_filter(metadata_filter),
+            include_superseded=include_superseded,
+            include_expired=include_expired,
+        )
+
+    def _stores_for(self, scope: Scope | None) -> tuple[SQLiteStore, ...]:
+        if scope is None:
+            return self.stores
+        if scope is Scope.GLOBAL:
+            return (self._global,)
+        return () if self._project is None else (self._project,)
+
+    async def recall(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        category: CategoryArg = None,
+        scope: Scope | str | None = None,
+        min_importance: float | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> list[RecallResult]:
+        """The ``k`` memories that best answer ``query``, best first.
+
+        Keyword relevance (SQLite FTS5, BM25 over the query's content words) is blended with
+        recency, importance and access frequency by the mesh's :class:`ScoringWeights`.
+        Filters narrow the search inside the same query: they never replace it. Superseded
+        and expired memories are not returned.
+
+        Args:
+            query: A question or keywords, in natural language.
+            k: How many results at most (1 to 1000).
+            category: One category or several.
+            scope: Only ``"project"`` or only ``"global"`` memories.
+            min_importance: Skip memories less important than this.
+            since: Only memories recorded at or after this time.
+            until: Only memories recorded before this time.
+            metadata_filter: ``{"key": value}`` or ``{"key": {"$gte": 3}}``; operators
+                ``$eq $ne $gt $gte $lt $lte $in $nin $exists``.
+            session_id: Only memories from this session.
+
+        Raises:
+            InvalidInputError: an empty or oversized query, or ``k`` out of range.
+            InvalidFilterError: a metadata filter key or operator that is not allowed.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("query is empty")
+        if len(query) > self.max_text_chars:
+            raise InvalidInputError(f"query is longer than {self.max_text_chars} characters")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_RECALL_K:
+            raise InvalidInputError(f"k must be an integer from 1 to {MAX_RECALL_K}")
+        filters = self._filters(
+            category=category, scope=scope, min_importance=min_importance, since=since,
+            until=until, metadata_filter=metadata_filter, session_id=session_id,
+        )
+        await self._ready()
+        match = fts_query(query)
+        if match is None:
+            return []
+        now = time.time()
+        limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
+        candidates: list[tuple[SQLiteStore, Memory, float]] = []
+        for store in self._stores_for(filters.scope):
+            for memory, relevance in await store.search_text(match, filters, limit=limit, now=now):
+                candidates.append((store, memory, relevance))
+        if not candidates:
+            return []
+        best = max(relevance for _, _, relevance in candidates) or 1.0
+        scored: list[tuple[float, SQLiteStore, Memory, Any]] = []
+        for store, memory, relevance in candidates:
+            pending = self._pending_access.get(store, {}).get(memory.id, (0, 0.0))[0]
+            score, breakdown = blend(
+                memory, relevance / best, weights=self.weights, now=now, extra_accesses=pending
+            )
+            scored.append((score, store, memory, breakdown))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        results: list[RecallResult] = []
+        for score, store, memory, breakdown in scored[:k]:
+            count = self._record_access(store, memory.id, now)
+            seen = memory.model_copy(
+                update={"access_count": memory.access_count + count, "last_accessed_at": _dt(now)}
+            )
+            results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
+        self._schedule_flush()
+        return results
+
+    async def list(
+        self,
+        *,
+        scope: Scope | str | None = None,
+        category: CategoryArg = None,
+        limit: int = 50,
+        offset: int = 0,
+        order: ListOrder = "newest",
+        session_id: str | None = None,
+        pinned: bool | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+    ) -> list[Memory]:
+        """Memories in a stable order, a page at a time.
+
+        Args:
+            order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
+            limit: Page size (1 to 10000).
+            offset: How many to skip.
+
+        Raises:
+            InvalidInputError: an unknown order, or limit/offset out of range.
+        """
+        if order not in _ORDERS:
+            raise InvalidInputError(f"unknown order {order!r}; use one of {sorted(_ORDERS)}")
+        for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidInputError(f"{name} must be an integer >= {low}")
+        if limit > 10_000:
+            raise InvalidInputError("limit must be at most 10000")
+        filters = self._filters(
+            scope=scope, category=category, session_id=session_id, pinned=pinned,
+            metadata_filter=metadata_filter, include_superseded=include_superseded,
+            include_expired=include_expired,
+        )
+        await self._ready()
+        now = time.time()
+        stores = self._stores_for(filters.scope)
+        merged: list[Memory] = []
+        for store in stores:
+            page = await store.list(filters, order=order, limit=limit + offset, offset=0, now=now)
+            merged.extend(self._with_pending(store, m) for m in page)
+        if len(stores) > 1:
+            merged.sort(key=_sort_key(order))
+        return merged[offset : offset + limit]
+
+    async def count(
+        self,
+        *,
+        scope: Scope | str | None = None,
+        category: CategoryArg = None,
+        session_id: str | None = None,
+        pinned: bool | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+    ) -> int:
+        """How many memories match; the same filters as :meth:`list`."""
+        filters = self._filters(
+            scope=scope, category=category, session_id=session_id, pinned=pinned,
+            metadata_filter=metadata_filter, include_superseded=include_superseded,
+            include_expired=include_expired,
+        )
+        await self._ready()
+        now = time.time()
+        total = 0
+        for store in self._stores_for(filters.scope):
+            total += await store.count(filters, now=now)
+        return total
+
+    async def stats(self) -> MemoryStats:
+        """Totals per scope and category, pinned, superseded and expired counts, and paths."""
+        await self._ready()
+        now = time.time()
+        by_scope: dict[str, int] = {s.value: 0 for s in Scope}
+        by_category: dict[str, int] = {}
+        pinned = superseded = expired = 0
+        for store in self.stores:
+            counts = await store.counts(now=now)
+            for key, n in counts.by_scope.items():
+                by_scope[key] = by_scope.get(key, 0) + n
+            for key, n in counts.by_category.items():
+                by_category[key] = by_category.get(key, 0) + n
+            pinned += counts.pinned
+            superseded += counts.superseded
+            expired += counts.expired
+        return MemoryStats(
+            total=sum(by_scope.values()),
+            by_scope=by_scope,
+            by_category=dict(sorted(by_category.items())),
+            pinned=pinned,
+            superseded=superseded,
+            expired=expired,
+            project_path=self.project_path,
+            global_path=self.global_path,
+            embedder="none" if self._embedder is None else self._embedder.name,
+        )
+
+    # -- access statistics --------------------------------------------------------------------
+
+    def _record_access(self, store: SQLiteStore, memory_id: str, now: float) -> int:
+        pending = self._pending_access.setdefault(store, {})
+        count = pending.get(memory_id, (0, 0.0))[0] + 1
+        pending[memory_id] = (count, now)
+        return count
+
+    def _with_pending(self, store: SQLiteStore, memory: Memory) -> Memory:
+        pending = self._pending_access.get(store, {}).get(memory.id)
+        if pending is None:
+            return memory
+        return memory.model_copy(
+            update={
+                "access_count": memory.access_count + pending[0],
+                "last_accessed_at": _dt(pending[1]),
+            }
+        )
+
+    def _schedule_flush(self) -> None:
+        if self._task_group is not None and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._task_group.start_soon(self._background_flush)
+
+    async def _background_flush(self) -> None:
+        try:
+            await self._flush_access()
+        except StoreError as exc:
+            # Access counts are statistics: losing one batch to a locked database must not
+            # take the caller's task group down. They are retried with the next flush.
+            warnings.warn(f"MemoryMesh could not record access counts: {exc}", stacklevel=1)
+        finally:
+            self._flush_scheduled = False
+
+    async def _flush_access(self) -> None:
+        for store in self.stores:
+            pending = self._pending_access.pop(store, None)
+            if not pending or not store.is_open:
+                continue
+            try:
+                async with store.write() as tx:
+                    await tx.add_accesses(pending)
+            except BaseException:
+                # Put them back so a later flush can still apply them.
+                merged = self._pending_access.setdefault(store, {})
+                for memory_id, (n, at) in pending.items():
+                    old_n, old_at = merged.get(memory_id, (0, 0.0))
+                    merged[memory_id] = (old_n + n, max(old_at, at))
+                raise
+
+
+def _dt(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def _sort_key(order: str) -> Callable[[Memory], Any]:
+    keys: dict[str, Callable[[Memory], Any]] = {
+        "newest": lambda m: -m.created_at.timestamp(),
+        "oldest": lambda m: m.created_at.timestamp(),
+        "importance": lambda m: (-m.importance, -m.created_at.timestamp()),
+        "updated": lambda m: -m.updated_at.timestamp(),
+        "accessed": lambda m: (
+            -m.access_count, -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0)
+        ),
+    }
+    return keys[order]

@@ -1,0 +1,183 @@
+"""The pydantic models that cross MemoryMesh's public API."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+__all__ = [
+    "GLOBAL_CATEGORIES",
+    "Category",
+    "Memory",
+    "MemoryStats",
+    "NewMemory",
+    "RecallResult",
+    "Scope",
+    "ScoreBreakdown",
+    "ScoringWeights",
+]
+
+
+class Category(enum.StrEnum):
+    """What kind of thing a memory is. The same nine as MemoryMesh 4.x."""
+
+    PREFERENCE = "preference"
+    GUARDRAIL = "guardrail"
+    MISTAKE = "mistake"
+    PERSONALITY = "personality"
+    QUESTION = "question"
+    DECISION = "decision"
+    PATTERN = "pattern"
+    CONTEXT = "context"
+    SESSION_SUMMARY = "session_summary"
+
+
+class Scope(enum.StrEnum):
+    """Where a memory lives: with the current project, or with the user everywhere."""
+
+    PROJECT = "project"
+    GLOBAL = "global"
+
+
+#: Categories about the *user* rather than the codebase follow them into every project.
+GLOBAL_CATEGORIES: frozenset[Category] = frozenset(
+    {
+        Category.PREFERENCE,
+        Category.GUARDRAIL,
+        Category.MISTAKE,
+        Category.PERSONALITY,
+        Category.QUESTION,
+    }
+)
+
+
+def default_scope(category: Category) -> Scope:
+    """The scope a memory of ``category`` gets when the caller names none."""
+    return Scope.GLOBAL if category in GLOBAL_CATEGORIES else Scope.PROJECT
+
+
+class Memory(BaseModel):
+    """One stored memory, as a frozen snapshot.
+
+    Every call returns fresh copies, so holding a ``Memory`` never pins or mutates the store.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    text: str
+    category: Category
+    importance: float = Field(ge=0.0, le=1.0)
+    scope: Scope
+    pinned: bool = False
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    session_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    event_time: datetime | None = None
+    """When the remembered thing happened, if known (``created_at`` is when it was recorded)."""
+    expires_at: datetime | None = None
+    access_count: int = 0
+    last_accessed_at: datetime | None = None
+    superseded_by: str | None = None
+    """The id of the memory that replaced this one, if it has been superseded."""
+    source: str = "api"
+    """What wrote the memory: ``api``, ``cli``, ``mcp``, ``langchain``, ``llama-index``, ..."""
+    agent: str | None = None
+    """Who wrote it, when known: the MCP client's name, an agent's id, ..."""
+    redactions: tuple[str, ...] = ()
+    """Kinds of secret the privacy guard redacted from the text before it was stored."""
+
+
+class NewMemory(BaseModel):
+    """The fields ``remember`` accepts, as one item for ``remember_many``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    category: Category | str | None = None
+    importance: float | None = None
+    scope: Scope | str | None = None
+    metadata: Mapping[str, Any] | None = None
+    pin: bool = False
+    session_id: str | None = None
+    event_time: datetime | None = None
+    expires_at: datetime | None = None
+    ttl: timedelta | None = None
+    source: str | None = None
+    agent: str | None = None
+
+
+class ScoringWeights(BaseModel):
+    """How recall blends its signals into one score.
+
+    ``score = relevance·w_r + recency·w_t + importance·w_i + frequency·w_f``, divided by the sum
+    of the weights so the score stays in [0, 1]. See ``docs/concepts.md`` for each signal.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    relevance: Annotated[float, Field(ge=0.0)] = 0.70
+    recency: Annotated[float, Field(ge=0.0)] = 0.10
+    importance: Annotated[float, Field(ge=0.0)] = 0.15
+    frequency: Annotated[float, Field(ge=0.0)] = 0.05
+    recency_half_life_days: Annotated[float, Field(gt=0.0)] = 30.0
+
+    @field_validator(
+        "relevance", "recency", "importance", "frequency", "recency_half_life_days"
+    )
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("weights must be finite numbers")
+        return value
+
+    @property
+    def total(self) -> float:
+        return self.relevance + self.recency + self.importance + self.frequency
+
+
+class ScoreBreakdown(BaseModel):
+    """Each signal behind a recall score, in [0, 1], before weighting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    relevance: float
+    recency: float
+    importance: float
+    frequency: float
+    weights: ScoringWeights
+
+
+class RecallResult(BaseModel):
+    """One recalled memory and how well it matched."""
+
+    model_config = ConfigDict(frozen=True)
+
+    memory: Memory
+    score: float
+    breakdown: ScoreBreakdown
+
+
+class MemoryStats(BaseModel):
+    """Counts over every store the mesh has open."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    by_scope: dict[str, int]
+    by_category: dict[str, int]
+    pinned: int
+    superseded: int
+    expired: int
+    project_path: str | None
+    global_path: str
+    embedder: str
+
+
+ListOrder = Literal["newest", "oldest", "importance", "updated", "accessed"]

@@ -1,0 +1,87 @@
+"""Where the stores live, and creating their files with owner-only permissions."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+__all__ = [
+    "IN_MEMORY",
+    "PROJECT_MARKERS",
+    "default_global_path",
+    "find_project_root",
+    "prepare_database_file",
+    "project_store_path",
+]
+
+IN_MEMORY = ":memory:"
+
+#: A directory holding any of these is taken to be a project root.
+PROJECT_MARKERS: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".memorymesh",
+    "pyproject.toml",
+    "package.json",
+    "Cargo.toml",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "Gemfile",
+    "composer.json",
+    "mix.exs",
+    "setup.py",
+)
+
+
+def memorymesh_home() -> Path:
+    """``$MEMORYMESH_HOME``, or ``~/.memorymesh``."""
+    configured = os.environ.get("MEMORYMESH_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / ".memorymesh"
+
+
+def default_global_path() -> Path:
+    return memorymesh_home() / "global.db"
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """``$MEMORYMESH_PROJECT_ROOT``, else the nearest directory at or above ``start`` (the
+    working directory by default) that holds a project marker. The home directory itself is
+    never a project: a stray ``~/package.json`` must not turn every folder into one project."""
+    configured = os.environ.get("MEMORYMESH_PROJECT_ROOT")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    home = Path.home().resolve()
+    for directory in (here, *here.parents):
+        if directory == home:
+            return None
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return directory
+    return None
+
+
+def project_store_path(root: Path) -> Path:
+    return root / ".memorymesh" / "memories.db"
+
+
+def prepare_database_file(path: Path) -> None:
+    """Create ``path``'s directory (0700) and the file itself (0600) before SQLite opens it.
+
+    SQLite gives the -wal and -shm files the permissions of the database file, so creating the
+    file with 0600 keeps all three private.
+    """
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            directory.chmod(0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    for suffix in ("", "-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            with contextlib.suppress(OSError):
+                sidecar.chmod(0o600)

@@ -1,0 +1,115 @@
+"""The database schema, as named migrations applied in order.
+
+A migration is never edited once released: change the schema by appending a new one. Each is
+applied in its own transaction and recorded in ``schema_migrations``, so a database always
+says exactly which steps built it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+_INITIAL = Migration(
+    "0001_initial",
+    (
+        # `seq` is the stable integer key the FTS index points at (a rowid that VACUUM can
+        # renumber would silently corrupt an external-content FTS table); `id` is the public one.
+        """
+        CREATE TABLE memories (
+            seq              INTEGER PRIMARY KEY,
+            id               TEXT    NOT NULL UNIQUE,
+            text             TEXT    NOT NULL,
+            content_hash     TEXT    NOT NULL,
+            category         TEXT    NOT NULL,
+            importance       REAL    NOT NULL CHECK (importance >= 0.0 AND importance <= 1.0),
+            scope            TEXT    NOT NULL CHECK (scope IN ('project', 'global')),
+            pinned           INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+            metadata         TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+            session_id       TEXT,
+            source           TEXT    NOT NULL DEFAULT 'api',
+            agent            TEXT,
+            redactions       TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(redactions)),
+            created_at       REAL    NOT NULL,
+            updated_at       REAL    NOT NULL,
+            event_time       REAL,
+            expires_at       REAL,
+            access_count     INTEGER NOT NULL DEFAULT 0,
+            last_accessed_at REAL,
+            superseded_by    TEXT    REFERENCES memories (id) ON DELETE SET NULL,
+            superseded_at    REAL,
+            embedding        BLOB,
+            embedding_model  TEXT
+        )
+        """,
+        "CREATE INDEX memories_category ON memories (category)",
+        "CREATE INDEX memories_created_at ON memories (created_at)",
+        "CREATE INDEX memories_importance ON memories (importance)",
+        "CREATE INDEX memories_session ON memories (session_id) WHERE session_id IS NOT NULL",
+        "CREATE INDEX memories_content_hash ON memories (content_hash)",
+        "CREATE INDEX memories_superseded_by ON memories (superseded_by) "
+        "WHERE superseded_by IS NOT NULL",
+        "CREATE INDEX memories_expires_at ON memories (expires_at) WHERE expires_at IS NOT NULL",
+        """
+        CREATE VIRTUAL TABLE memories_fts USING fts5 (
+            text,
+            content = 'memories',
+            content_rowid = 'seq',
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        )
+        """,
+        """
+        CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+            INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);
+        END
+        """,
+        """
+        CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+            INSERT INTO memories_fts (memories_fts, rowid, text)
+            VALUES ('delete', old.seq, old.text);
+        END
+        """,
+        """
+        CREATE TRIGGER memories_fts_update AFTER UPDATE OF text ON memories BEGIN
+            INSERT INTO memories_fts (memories_fts, rowid, text)
+            VALUES ('delete', old.seq, old.text);
+            INSERT INTO memories_fts (rowid, text) VALUES (new.seq, new.text);
+        END
+        """,
+        """
+        CREATE TABLE store_meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """,
+    ),
+)
+
+_WRITE_LOG = Migration(
+    "0002_write_log",
+    (
+        # Every write decision (stored, deduplicated, superseded, redacted, forgotten...) with
+        # its reasons, so `memorymesh log` can explain what happened to a memory.
+        """
+        CREATE TABLE write_log (
+            seq       INTEGER PRIMARY KEY,
+            at        REAL    NOT NULL,
+            action    TEXT    NOT NULL,
+            memory_id TEXT,
+            source    TEXT,
+            detail    TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+        )
+        """,
+        "CREATE INDEX write_log_memory ON write_log (memory_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG)

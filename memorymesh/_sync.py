@@ -1,0 +1,270 @@
+"""``MemoryMesh``: the blocking twin of ``AsyncMemoryMesh`` for scripts and notebooks.
+
+Every method is one line: it runs the async method on an event loop in a private thread
+(an anyio blocking portal), so there is exactly one implementation of each operation. It works
+inside Jupyter too, whose own event loop is never touched.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from functools import partial
+from types import TracebackType
+from typing import Any, ParamSpec, Self, TypeVar
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+from ._embeddings import Embedder
+from ._errors import ClosedError
+from ._mesh import (
+    DEFAULT_MAX_METADATA_BYTES,
+    DEFAULT_MAX_TEXT_CHARS,
+    AsyncMemoryMesh,
+    CategoryArg,
+    PathLike,
+)
+from ._models import Category, ListOrder, Memory, MemoryStats, NewMemory, RecallResult, Scope
+from ._models import ScoringWeights
+
+__all__ = ["MemoryMesh"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class MemoryMesh:
+    """Blocking MemoryMesh: the same methods as :class:`AsyncMemoryMesh`, without ``await``.
+
+    ::
+
+        with MemoryMesh() as mesh:
+            mesh.remember("User prefers dark mode", category="preference")
+            print(mesh.recall("which theme?")[0].memory.text)
+
+    Takes the same arguments as :class:`AsyncMemoryMesh`. Call :meth:`close` (or use ``with``)
+    when done.
+    """
+
+    def __init__(
+        self,
+        path: PathLike | None = None,
+        *,
+        global_path: PathLike | None = None,
+        embedding: str | Embedder | None = "none",
+        weights: ScoringWeights | None = None,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        source: str = "api",
+        agent: str | None = None,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self._closed = False
+        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
+        self._portal = self._portal_cm.__enter__()
+        try:
+            factory = partial(
+                AsyncMemoryMesh, path, global_path=global_path, embedding=embedding,
+                weights=weights, max_text_chars=max_text_chars,
+                max_metadata_bytes=max_metadata_bytes, source=source, agent=agent,
+                busy_timeout=busy_timeout,
+            )
+            self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
+            self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
+            self._mesh_cm.__enter__()
+        except BaseException:
+            self._closed = True
+            self._portal_cm.__exit__(None, None, None)
+            raise
+
+    def _call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._closed:
+            raise ClosedError("this MemoryMesh is closed; create a new one")
+        return self._portal.call(partial(fn, *args, **kwargs))
+
+    @property
+    def async_mesh(self) -> AsyncMemoryMesh:
+        """The :class:`AsyncMemoryMesh` this facade drives (for adapters that want both)."""
+        return self._mesh
+
+    @property
+    def portal(self) -> BlockingPortal:
+        """The blocking portal the facade runs the async mesh through."""
+        return self._portal
+
+    @property
+    def project_path(self) -> str | None:
+        return self._mesh.project_path
+
+    @property
+    def global_path(self) -> str:
+        return self._mesh.global_path
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close the stores and stop the private event loop. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._mesh_cm.__exit__(None, None, None)
+        finally:
+            self._portal_cm.__exit__(None, None, None)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if not getattr(self, "_closed", True):
+            _warn("MemoryMesh was not closed: use `with` or call close()", ResourceWarning,
+                  stacklevel=1)
+
+    def remember(
+        self,
+        text: str,
+        *,
+        category: Category | str | None = None,
+        importance: float | None = None,
+        scope: Scope | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        pin: bool = False,
+        session_id: str | None = None,
+        event_time: datetime | None = None,
+        expires_at: datetime | None = None,
+        ttl: timedelta | None = None,
+        source: str | None = None,
+        agent: str | None = None,
+    ) -> Memory:
+        """See :meth:`AsyncMemoryMesh.remember`."""
+        return self._call(
+            self._mesh.remember, text, category=category, importance=importance, scope=scope,
+            metadata=metadata, pin=pin, session_id=session_id, event_time=event_time,
+            expires_at=expires_at, ttl=ttl, source=source, agent=agent,
+        )
+
+    def remember_many(self, items: Iterable[str | Mapping[str, Any] | NewMemory]) -> list[Memory]:
+        """See :meth:`AsyncMemoryMesh.remember_many`."""
+        return self._call(self._mesh.remember_many, items)
+
+    def recall(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        category: CategoryArg = None,
+        scope: Scope | str | None = None,
+        min_importance: float | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> list[RecallResult]:
+        """See :meth:`AsyncMemoryMesh.recall`."""
+        return self._call(
+            self._mesh.recall, query, k=k, category=category, scope=scope,
+            min_importance=min_importance, since=since, until=until,
+            metadata_filter=metadata_filter, session_id=session_id,
+        )
+
+    def get(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.get`."""
+        return self._call(self._mesh.get, memory_id)
+
+    def resolve_id(self, prefix: str) -> str:
+        """See :meth:`AsyncMemoryMesh.resolve_id`."""
+        return self._call(self._mesh.resolve_id, prefix)
+
+    def update(
+        self,
+        memory_id: str,
+        *,
+        text: str | None = None,
+        importance: float | None = None,
+        category: Category | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        pin: bool | None = None,
+        event_time: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> Memory:
+        """See :meth:`AsyncMemoryMesh.update`."""
+        return self._call(
+            self._mesh.update, memory_id, text=text, importance=importance, category=category,
+            metadata=metadata, pin=pin, event_time=event_time, expires_at=expires_at,
+        )
+
+    def pin(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.pin`."""
+        return self._call(self._mesh.pin, memory_id)
+
+    def unpin(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.unpin`."""
+        return self._call(self._mesh.unpin, memory_id)
+
+    def forget(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.forget`."""
+        return self._call(self._mesh.forget, memory_id)
+
+    def forget_many(self, ids: Iterable[str]) -> int:
+        """See :meth:`AsyncMemoryMesh.forget_many`."""
+        return self._call(self._mesh.forget_many, ids)
+
+    def list(
+        self,
+        *,
+        scope: Scope | str | None = None,
+        category: CategoryArg = None,
+        limit: int = 50,
+        offset: int = 0,
+        order: ListOrder = "newest",
+        session_id: str | None = None,
+        pinned: bool | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+    ) -> list[Memory]:
+        """See :meth:`AsyncMemoryMesh.list`."""
+        return self._call(
+            self._mesh.list, scope=scope, category=category, limit=limit, offset=offset,
+            order=order, session_id=session_id, pinned=pinned, metadata_filter=metadata_filter,
+            include_superseded=include_superseded, include_expired=include_expired,
+        )
+
+    def count(
+        self,
+        *,
+        scope: Scope | str | None = None,
+        category: CategoryArg = None,
+        session_id: str | None = None,
+        pinned: bool | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        include_superseded: bool = False,
+        include_expired: bool = False,
+    ) -> int:
+        """See :meth:`AsyncMemoryMesh.count`."""
+        return self._call(
+            self._mesh.count, scope=scope, category=category, session_id=session_id,
+            pinned=pinned, metadata_filter=metadata_filter,
+            include_superseded=include_superseded, include_expired=include_expired,
+        )
+
+    def stats(self) -> MemoryStats:
+        """See :meth:`AsyncMemoryMesh.stats`."""
+        return self._call(self._mesh.stats)
+
+
+async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:
+    # Built on the portal's loop thread so its locks belong to that loop.
+    return factory()
