@@ -29,7 +29,7 @@ class Embedder(Protocol):
 
     @property
     def name(self) -> str:
-        """A stable identifier of the model, recorded in the store (e.g. ``local:all-MiniLM-L6-v2``)."""
+        """A stable id of the model, recorded in the store (``local:all-MiniLM-L6-v2``)."""
         ...
 
     @property

@@ -53,7 +53,7 @@ class Filters:
 
 def _scalar(key: str, value: Any) -> Scalar:
     if value is None or isinstance(value, str | bool | int):
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidFilterError(f"metadata filter {key!r}: {value!r} is not a finite number")

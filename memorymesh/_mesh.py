@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._scoring import blend
-from ._store import MemoryRow, SQLiteStore
+from ._store import MemoryRow, SQLiteStore, memory_from_row
 from ._text import content_hash, fts_query
 
 __all__ = ["AsyncMemoryMesh"]
@@ -162,8 +163,8 @@ class AsyncMemoryMesh:
         self._agent = agent
 
         timeout_ms = int(busy_timeout * 1000)
-        global_file = self._resolve(global_path) if global_path is not None else str(
-            default_global_path()
+        global_file = (
+            self._resolve(global_path) if global_path is not None else str(default_global_path())
         )
         if path is None:
             root = find_project_root()
@@ -185,9 +186,6 @@ class AsyncMemoryMesh:
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
-        # Access statistics recorded by recall, applied to the store in the background (or
-        # with the next write) so that recall never waits for a write.
-        self._pending_access: dict[SQLiteStore, dict[str, tuple[int, float]]] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -332,9 +330,18 @@ class AsyncMemoryMesh:
             ClosedError: the mesh was closed.
         """
         item = NewMemory.model_construct(
-            text=text, category=category, importance=importance, scope=scope,
-            metadata=metadata, pin=pin, session_id=session_id, event_time=event_time,
-            expires_at=expires_at, ttl=ttl, source=source, agent=agent,
+            text=text,
+            category=category,
+            importance=importance,
+            scope=scope,
+            metadata=metadata,
+            pin=pin,
+            session_id=session_id,
+            event_time=event_time,
+            expires_at=expires_at,
+            ttl=ttl,
+            source=source,
+            agent=agent,
         )
         (memory,) = await self.remember_many([item])
         return memory
@@ -393,11 +400,10 @@ class AsyncMemoryMesh:
                         continue
                     first_in_batch[row.content_hash] = i
                     to_insert.append(row)
-                    results[i] = self._row_to_memory(row)
+                    results[i] = memory_from_row(row)
                     log.append(("stored", row.id, row.source, prepared[i].detail))
                 await tx.insert_many(to_insert)
                 await tx.log(log)
-                await tx.add_accesses(self._pending_access.pop(store, {}))
                 if duplicate_of:
                     found = {m.id: m for m in await tx.get_many(list(set(duplicate_of.values())))}
                     for i, memory_id in duplicate_of.items():
@@ -518,21 +524,6 @@ class AsyncMemoryMesh:
         )
         return _Prepared(row=row, store=store, detail=detail)
 
-    @staticmethod
-    def _row_to_memory(row: MemoryRow) -> Memory:
-        def ts(value: float | None) -> datetime | None:
-            return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-        return Memory.model_construct(
-            id=row.id, text=row.text, category=Category(row.category),
-            importance=row.importance, scope=Scope(row.scope), pinned=row.pinned,
-            metadata=json.loads(row.metadata), session_id=row.session_id, source=row.source,
-            agent=row.agent, redactions=tuple(json.loads(row.redactions)),
-            created_at=ts(row.created_at), updated_at=ts(row.updated_at),
-            event_time=ts(row.event_time), expires_at=ts(row.expires_at), access_count=0,
-            last_accessed_at=None, superseded_by=None,
-        )
-
     async def update(
         self,
         memory_id: str,
@@ -581,7 +572,6 @@ class AsyncMemoryMesh:
                 raise MemoryNotFoundError(memory_id)
             changed = sorted(set(fields) - {"updated_at", "content_hash"})
             await tx.log([("updated", memory_id, self._source, {"fields": changed})])
-            await tx.add_accesses(self._pending_access.pop(store, {}))
             (memory,) = await tx.get_many([memory_id])
         return memory
 
@@ -614,7 +604,6 @@ class AsyncMemoryMesh:
             if not await tx.delete_many([memory_id]):
                 raise MemoryNotFoundError(memory_id)
             await tx.log([("forgotten", memory_id, self._source, {})])
-        self._pending_access.get(store, {}).pop(memory_id, None)
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -636,9 +625,6 @@ class AsyncMemoryMesh:
                 tx = await stack.enter_async_context(store.write())
                 deleted = await tx.delete_many(wanted)
                 await tx.log([("forgotten", i, self._source, {}) for i in deleted])
-                pending = self._pending_access.get(store, {})
-                for memory_id in deleted:
-                    pending.pop(memory_id, None)
                 total += len(deleted)
         return total
 
@@ -656,7 +642,7 @@ class AsyncMemoryMesh:
         for store in self.stores:
             found = await store.get_many([memory_id])
             if found:
-                return self._with_pending(store, found[0])
+                return found[0]
         raise MemoryNotFoundError(memory_id)
 
     async def _store_holding(self, memory_id: str) -> SQLiteStore:
@@ -761,8 +747,13 @@ class AsyncMemoryMesh:
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_RECALL_K:
             raise InvalidInputError(f"k must be an integer from 1 to {MAX_RECALL_K}")
         filters = self._filters(
-            category=category, scope=scope, min_importance=min_importance, since=since,
-            until=until, metadata_filter=metadata_filter, session_id=session_id,
+            category=category,
+            scope=scope,
+            min_importance=min_importance,
+            since=since,
+            until=until,
+            metadata_filter=metadata_filter,
+            session_id=session_id,
         )
         await self._ready()
         match = fts_query(query)
@@ -779,17 +770,14 @@ class AsyncMemoryMesh:
         best = max(relevance for _, _, relevance in candidates) or 1.0
         scored: list[tuple[float, SQLiteStore, Memory, Any]] = []
         for store, memory, relevance in candidates:
-            pending = self._pending_access.get(store, {}).get(memory.id, (0, 0.0))[0]
-            score, breakdown = blend(
-                memory, relevance / best, weights=self.weights, now=now, extra_accesses=pending
-            )
+            score, breakdown = blend(memory, relevance / best, weights=self.weights, now=now)
             scored.append((score, store, memory, breakdown))
         scored.sort(key=lambda item: item[0], reverse=True)
         results: list[RecallResult] = []
         for score, store, memory, breakdown in scored[:k]:
-            count = self._record_access(store, memory.id, now)
+            store.record_access(memory.id, now)
             seen = memory.model_copy(
-                update={"access_count": memory.access_count + count, "last_accessed_at": _dt(now)}
+                update={"access_count": memory.access_count + 1, "last_accessed_at": _dt(now)}
             )
             results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
         self._schedule_flush()
@@ -827,8 +815,12 @@ class AsyncMemoryMesh:
         if limit > 10_000:
             raise InvalidInputError("limit must be at most 10000")
         filters = self._filters(
-            scope=scope, category=category, session_id=session_id, pinned=pinned,
-            metadata_filter=metadata_filter, include_superseded=include_superseded,
+            scope=scope,
+            category=category,
+            session_id=session_id,
+            pinned=pinned,
+            metadata_filter=metadata_filter,
+            include_superseded=include_superseded,
             include_expired=include_expired,
         )
         await self._ready()
@@ -836,8 +828,8 @@ class AsyncMemoryMesh:
         stores = self._stores_for(filters.scope)
         merged: list[Memory] = []
         for store in stores:
-            page = await store.list(filters, order=order, limit=limit + offset, offset=0, now=now)
-            merged.extend(self._with_pending(store, m) for m in page)
+            page = await store.select(filters, order=order, limit=limit + offset, offset=0, now=now)
+            merged.extend(page)
         if len(stores) > 1:
             merged.sort(key=_sort_key(order))
         return merged[offset : offset + limit]
@@ -855,8 +847,12 @@ class AsyncMemoryMesh:
     ) -> int:
         """How many memories match; the same filters as :meth:`list`."""
         filters = self._filters(
-            scope=scope, category=category, session_id=session_id, pinned=pinned,
-            metadata_filter=metadata_filter, include_superseded=include_superseded,
+            scope=scope,
+            category=category,
+            session_id=session_id,
+            pinned=pinned,
+            metadata_filter=metadata_filter,
+            include_superseded=include_superseded,
             include_expired=include_expired,
         )
         await self._ready()
@@ -894,24 +890,16 @@ class AsyncMemoryMesh:
             embedder="none" if self._embedder is None else self._embedder.name,
         )
 
+    async def health(self) -> dict[str, builtins.list[str]]:
+        """SQLite's integrity quick-check per store file: ``["ok"]`` when healthy.
+
+        Raises:
+            StoreError: a store cannot be read at all.
+        """
+        await self._ready()
+        return {store.label: await store.health() for store in self.stores}
+
     # -- access statistics --------------------------------------------------------------------
-
-    def _record_access(self, store: SQLiteStore, memory_id: str, now: float) -> int:
-        pending = self._pending_access.setdefault(store, {})
-        count = pending.get(memory_id, (0, 0.0))[0] + 1
-        pending[memory_id] = (count, now)
-        return count
-
-    def _with_pending(self, store: SQLiteStore, memory: Memory) -> Memory:
-        pending = self._pending_access.get(store, {}).get(memory.id)
-        if pending is None:
-            return memory
-        return memory.model_copy(
-            update={
-                "access_count": memory.access_count + pending[0],
-                "last_accessed_at": _dt(pending[1]),
-            }
-        )
 
     def _schedule_flush(self) -> None:
         if self._task_group is not None and not self._flush_scheduled:
@@ -930,19 +918,7 @@ class AsyncMemoryMesh:
 
     async def _flush_access(self) -> None:
         for store in self.stores:
-            pending = self._pending_access.pop(store, None)
-            if not pending or not store.is_open:
-                continue
-            try:
-                async with store.write() as tx:
-                    await tx.add_accesses(pending)
-            except BaseException:
-                # Put them back so a later flush can still apply them.
-                merged = self._pending_access.setdefault(store, {})
-                for memory_id, (n, at) in pending.items():
-                    old_n, old_at = merged.get(memory_id, (0, 0.0))
-                    merged[memory_id] = (old_n + n, max(old_at, at))
-                raise
+            await store.flush_access()
 
 
 def _dt(timestamp: float) -> datetime:
@@ -956,7 +932,8 @@ def _sort_key(order: str) -> Callable[[Memory], Any]:
         "importance": lambda m: (-m.importance, -m.created_at.timestamp()),
         "updated": lambda m: -m.updated_at.timestamp(),
         "accessed": lambda m: (
-            -m.access_count, -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0)
+            -m.access_count,
+            -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0),
         ),
     }
     return keys[order]

@@ -128,9 +128,7 @@ class ScoringWeights(BaseModel):
     frequency: Annotated[float, Field(ge=0.0)] = 0.05
     recency_half_life_days: Annotated[float, Field(gt=0.0)] = 30.0
 
-    @field_validator(
-        "relevance", "recency", "importance", "frequency", "recency_half_life_days"
-    )
+    @field_validator("relevance", "recency", "importance", "frequency", "recency_half_life_days")
     @classmethod
     def _finite(cls, value: float) -> float:
         if not math.isfinite(value):

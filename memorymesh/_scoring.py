@@ -16,7 +16,7 @@ _FREQUENCY_SATURATION = math.log1p(50)
 def recency_signal(memory: Memory, now: float, half_life_days: float) -> float:
     """1.0 for a memory touched just now, halving every ``half_life_days``."""
     age_days = max(0.0, now - memory.updated_at.timestamp()) / _SECONDS_PER_DAY
-    return 0.5 ** (age_days / half_life_days)
+    return float(0.5 ** (age_days / half_life_days))
 
 
 def frequency_signal(access_count: int) -> float:
@@ -29,14 +29,13 @@ def blend(
     *,
     weights: ScoringWeights,
     now: float,
-    extra_accesses: int = 0,
 ) -> tuple[float, ScoreBreakdown]:
     """The final score in [0, 1] and its breakdown. Pinned memories count as importance 1."""
     breakdown = ScoreBreakdown(
         relevance=relevance,
         recency=recency_signal(memory, now, weights.recency_half_life_days),
         importance=1.0 if memory.pinned else memory.importance,
-        frequency=frequency_signal(memory.access_count + extra_accesses),
+        frequency=frequency_signal(memory.access_count),
         weights=weights,
     )
     total = weights.total or 1.0

@@ -13,7 +13,7 @@ import sqlite3
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +34,18 @@ from ._models import Category, ListOrder, Memory, Scope
 from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import MIGRATIONS, Migration
 
-__all__ = ["MemoryRow", "SQLiteStore", "StoreCounts", "WriteTransaction"]
+__all__ = [
+    "LogEntry",
+    "MemoryRow",
+    "SQLiteStore",
+    "StoreCounts",
+    "WriteTransaction",
+    "memory_from_row",
+]
 
 T = TypeVar("T")
+#: ``(action, memory_id, source, detail)`` as the write log records it.
+LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
 
 _COLUMNS = (
     "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
@@ -56,9 +65,21 @@ _ORDERS: dict[str, str] = {
 #: Columns ``update`` may set, mapped to themselves: the allowlist for dynamic SET clauses.
 _UPDATABLE: frozenset[str] = frozenset(
     {
-        "text", "content_hash", "category", "importance", "pinned", "metadata", "session_id",
-        "event_time", "expires_at", "updated_at", "superseded_by", "superseded_at", "redactions",
-        "embedding", "embedding_model",
+        "text",
+        "content_hash",
+        "category",
+        "importance",
+        "pinned",
+        "metadata",
+        "session_id",
+        "event_time",
+        "expires_at",
+        "updated_at",
+        "superseded_by",
+        "superseded_at",
+        "redactions",
+        "embedding",
+        "embedding_model",
     }
 )
 
@@ -106,6 +127,10 @@ def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
+def _ts_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
 def _memory(row: Sequence[Any]) -> Memory:
     # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path.
     return Memory.model_construct(
@@ -120,13 +145,39 @@ def _memory(row: Sequence[Any]) -> Memory:
         source=row[8],
         agent=row[9],
         redactions=tuple(json.loads(row[10])),
-        created_at=_ts(row[11]),
-        updated_at=_ts(row[12]),
+        created_at=_ts_required(row[11]),
+        updated_at=_ts_required(row[12]),
         event_time=_ts(row[13]),
         expires_at=_ts(row[14]),
         access_count=row[15],
         last_accessed_at=_ts(row[16]),
         superseded_by=row[17],
+    )
+
+
+def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
+    """The :class:`Memory` a just-inserted row reads back as, without a round trip."""
+    return _memory(
+        (
+            row.id,
+            row.text,
+            row.category,
+            row.importance,
+            row.scope,
+            row.pinned,
+            row.metadata,
+            row.session_id,
+            row.source,
+            row.agent,
+            row.redactions,
+            row.created_at,
+            row.updated_at,
+            row.event_time,
+            row.expires_at,
+            access_count,
+            None,
+            None,
+        )
     )
 
 
@@ -264,9 +315,24 @@ class WriteTransaction:
         )
         params = [
             (
-                r.id, r.text, r.content_hash, r.category, r.importance, r.scope, int(r.pinned),
-                r.metadata, r.session_id, r.source, r.agent, r.redactions, r.created_at,
-                r.updated_at, r.event_time, r.expires_at, r.embedding, r.embedding_model,
+                r.id,
+                r.text,
+                r.content_hash,
+                r.category,
+                r.importance,
+                r.scope,
+                int(r.pinned),
+                r.metadata,
+                r.session_id,
+                r.source,
+                r.agent,
+                r.redactions,
+                r.created_at,
+                r.updated_at,
+                r.event_time,
+                r.expires_at,
+                r.embedding,
+                r.embedding_model,
             )
             for r in rows
         ]
@@ -292,7 +358,9 @@ class WriteTransaction:
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             marks = ", ".join("?" * len(chunk))
-            rows = await self._fetch(f"DELETE FROM memories WHERE id IN ({marks}) RETURNING id", chunk)
+            rows = await self._fetch(
+                f"DELETE FROM memories WHERE id IN ({marks}) RETURNING id", chunk
+            )
             deleted.extend(row[0] for row in rows)
         return deleted
 
@@ -306,7 +374,7 @@ class WriteTransaction:
                 [(n, at, memory_id) for memory_id, (n, at) in counts.items()],
             )
 
-    async def log(self, entries: Iterable[tuple[str, str | None, str | None, dict[str, Any]]]) -> None:
+    async def log(self, entries: Iterable[LogEntry]) -> None:
         """Append ``(action, memory_id, source, detail)`` entries to the write log."""
         params = [
             (self.now, action, memory_id, source, json.dumps(detail, default=str))
@@ -346,6 +414,10 @@ class SQLiteStore:
         self._conn: aiosqlite.Connection | None = None
         self._closed = False
         self._lock = anyio.Lock()
+        # Accesses recorded by recall but not yet written: applied by the next write
+        # transaction (or flush_access), and overlaid on every read under the same lock, so a
+        # reader sees each access exactly once whether or not it has reached the file yet.
+        self._pending: dict[str, tuple[int, float]] = {}
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -393,9 +465,9 @@ class SQLiteStore:
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
             )
-            applied = {row[0] for row in await conn.execute_fetchall(
-                "SELECT name FROM schema_migrations"
-            )}
+            applied = {
+                row[0] for row in await conn.execute_fetchall("SELECT name FROM schema_migrations")
+            }
         known = {m.name for m in MIGRATIONS}
         newer = sorted(applied - known)
         if newer:
@@ -463,10 +535,9 @@ class SQLiteStore:
             yield
         except BaseException:
             with anyio.CancelScope(shield=True):
-                try:
+                # SQLite may already have rolled back by itself (e.g. after SQLITE_FULL).
+                with suppress(sqlite3.Error):
                     await conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # SQLite already rolled back (e.g. after SQLITE_FULL)
             raise
         with anyio.CancelScope(shield=True), _translated(self.label):
             await conn.execute("COMMIT")
@@ -479,8 +550,45 @@ class SQLiteStore:
         """
         async with self._lock:
             conn = self._connection()
-            async with self._begin(conn):
-                yield WriteTransaction(self, conn)
+            pending, self._pending = self._pending, {}
+            try:
+                async with self._begin(conn):
+                    tx = WriteTransaction(self, conn)
+                    yield tx
+                    await tx.add_accesses(pending)
+            except BaseException:
+                for memory_id, (n, at) in pending.items():
+                    old_n, old_at = self._pending.get(memory_id, (0, 0.0))
+                    self._pending[memory_id] = (old_n + n, max(old_at, at))
+                raise
+
+    # -- access statistics --------------------------------------------------------------------
+
+    def record_access(self, memory_id: str, at: float) -> None:
+        """Count one recall of ``memory_id``; written with the next transaction."""
+        count = self._pending.get(memory_id, (0, 0.0))[0]
+        self._pending[memory_id] = (count + 1, at)
+
+    @property
+    def has_pending_access(self) -> bool:
+        return bool(self._pending)
+
+    async def flush_access(self) -> None:
+        """Write the recorded accesses now (an empty transaction applies them)."""
+        if self._pending and self._conn is not None:
+            async with self.write():
+                pass
+
+    def _overlay(self, memory: Memory) -> Memory:
+        pending = self._pending.get(memory.id)
+        if pending is None:
+            return memory
+        return memory.model_copy(
+            update={
+                "access_count": memory.access_count + pending[0],
+                "last_accessed_at": datetime.fromtimestamp(pending[1], tz=UTC),
+            }
+        )
 
     async def _run(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run a read under the store's lock, so it never sees another task's open write."""
@@ -499,7 +607,7 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
             )
-            found.extend(_memory(row) for row in rows)
+            found.extend(self._overlay(_memory(row)) for row in rows)
         return found
 
     async def _active_ids_by_hash(
@@ -539,11 +647,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
             rows = await conn.execute_fetchall(sql, [match, *params, limit])
-            return [(_memory(row), float(row[18])) for row in rows]
+            return [(self._overlay(_memory(row)), float(row[18])) for row in rows]
 
         return await self._run(query)
 
-    async def list(
+    async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
     ) -> list[Memory]:
         where, params = _where(filters, now)
@@ -554,7 +662,7 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [_memory(row) for row in rows]
+            return [self._overlay(_memory(row)) for row in rows]
 
         return await self._run(query)
 
@@ -571,7 +679,9 @@ class SQLiteStore:
 
     async def counts(self, *, now: float) -> StoreCounts:
         async def query(conn: aiosqlite.Connection) -> StoreCounts:
-            current = "superseded_by IS NULL AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
+            current = (
+                "superseded_by IS NULL AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
+            )
             by_scope: dict[str, int] = {}
             by_category: dict[str, int] = {}
             pinned = 0
@@ -618,21 +728,22 @@ class SQLiteStore:
 
         return await self._run(query)
 
-    async def recent_log(self, limit: int) -> list[tuple[float, str, str | None, str | None, dict[str, Any]]]:
-        async def query(
-            conn: aiosqlite.Connection,
-        ) -> list[tuple[float, str, str | None, str | None, dict[str, Any]]]:
+    async def recent_log(self, limit: int) -> list[tuple[float, LogEntry]]:
+        """The newest ``limit`` write-log entries with their times, newest first."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[float, LogEntry]]:
             rows = await conn.execute_fetchall(
                 "SELECT at, action, memory_id, source, detail FROM write_log "
                 "ORDER BY seq DESC LIMIT ?",
                 [limit],
             )
-            return [(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+            return [(r[0], (r[1], r[2], r[3], json.loads(r[4]))) for r in rows]
 
         return await self._run(query)
 
     async def schema(self) -> list[tuple[str, str, str]]:
         """``(type, name, sql)`` of every schema object, for migration checks and ``doctor``."""
+
         async def query(conn: aiosqlite.Connection) -> list[tuple[str, str, str]]:
             rows = await conn.execute_fetchall(
                 "SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name"
@@ -641,11 +752,18 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def health(self) -> list[str]:
+        """SQLite's ``quick_check``: ``["ok"]`` for a healthy file, else what is wrong."""
+
+        async def query(conn: aiosqlite.Connection) -> list[str]:
+            rows = await conn.execute_fetchall("PRAGMA quick_check")
+            return [str(r[0]) for r in rows]
+
+        return await self._run(query)
+
     async def migrations(self) -> list[str]:
         async def query(conn: aiosqlite.Connection) -> list[str]:
-            rows = await conn.execute_fetchall(
-                "SELECT name FROM schema_migrations ORDER BY name"
-            )
+            rows = await conn.execute_fetchall("SELECT name FROM schema_migrations ORDER BY name")
             return [r[0] for r in rows]
 
         return await self._run(query)

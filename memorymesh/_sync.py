@@ -7,6 +7,7 @@ inside Jupyter too, whose own event loop is never touched.
 
 from __future__ import annotations
 
+import builtins
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -26,8 +27,16 @@ from ._mesh import (
     CategoryArg,
     PathLike,
 )
-from ._models import Category, ListOrder, Memory, MemoryStats, NewMemory, RecallResult, Scope
-from ._models import ScoringWeights
+from ._models import (
+    Category,
+    ListOrder,
+    Memory,
+    MemoryStats,
+    NewMemory,
+    RecallResult,
+    Scope,
+    ScoringWeights,
+)
 
 __all__ = ["MemoryMesh"]
 
@@ -66,9 +75,15 @@ class MemoryMesh:
         self._portal = self._portal_cm.__enter__()
         try:
             factory = partial(
-                AsyncMemoryMesh, path, global_path=global_path, embedding=embedding,
-                weights=weights, max_text_chars=max_text_chars,
-                max_metadata_bytes=max_metadata_bytes, source=source, agent=agent,
+                AsyncMemoryMesh,
+                path,
+                global_path=global_path,
+                embedding=embedding,
+                weights=weights,
+                max_text_chars=max_text_chars,
+                max_metadata_bytes=max_metadata_bytes,
+                source=source,
+                agent=agent,
                 busy_timeout=busy_timeout,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
@@ -129,8 +144,11 @@ class MemoryMesh:
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
-            _warn("MemoryMesh was not closed: use `with` or call close()", ResourceWarning,
-                  stacklevel=1)
+            _warn(
+                "MemoryMesh was not closed: use `with` or call close()",
+                ResourceWarning,
+                stacklevel=1,
+            )
 
     def remember(
         self,
@@ -150,9 +168,19 @@ class MemoryMesh:
     ) -> Memory:
         """See :meth:`AsyncMemoryMesh.remember`."""
         return self._call(
-            self._mesh.remember, text, category=category, importance=importance, scope=scope,
-            metadata=metadata, pin=pin, session_id=session_id, event_time=event_time,
-            expires_at=expires_at, ttl=ttl, source=source, agent=agent,
+            self._mesh.remember,
+            text,
+            category=category,
+            importance=importance,
+            scope=scope,
+            metadata=metadata,
+            pin=pin,
+            session_id=session_id,
+            event_time=event_time,
+            expires_at=expires_at,
+            ttl=ttl,
+            source=source,
+            agent=agent,
         )
 
     def remember_many(self, items: Iterable[str | Mapping[str, Any] | NewMemory]) -> list[Memory]:
@@ -174,9 +202,16 @@ class MemoryMesh:
     ) -> list[RecallResult]:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
-            self._mesh.recall, query, k=k, category=category, scope=scope,
-            min_importance=min_importance, since=since, until=until,
-            metadata_filter=metadata_filter, session_id=session_id,
+            self._mesh.recall,
+            query,
+            k=k,
+            category=category,
+            scope=scope,
+            min_importance=min_importance,
+            since=since,
+            until=until,
+            metadata_filter=metadata_filter,
+            session_id=session_id,
         )
 
     def get(self, memory_id: str) -> Memory:
@@ -201,8 +236,15 @@ class MemoryMesh:
     ) -> Memory:
         """See :meth:`AsyncMemoryMesh.update`."""
         return self._call(
-            self._mesh.update, memory_id, text=text, importance=importance, category=category,
-            metadata=metadata, pin=pin, event_time=event_time, expires_at=expires_at,
+            self._mesh.update,
+            memory_id,
+            text=text,
+            importance=importance,
+            category=category,
+            metadata=metadata,
+            pin=pin,
+            event_time=event_time,
+            expires_at=expires_at,
         )
 
     def pin(self, memory_id: str) -> Memory:
@@ -237,9 +279,17 @@ class MemoryMesh:
     ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.list`."""
         return self._call(
-            self._mesh.list, scope=scope, category=category, limit=limit, offset=offset,
-            order=order, session_id=session_id, pinned=pinned, metadata_filter=metadata_filter,
-            include_superseded=include_superseded, include_expired=include_expired,
+            self._mesh.list,
+            scope=scope,
+            category=category,
+            limit=limit,
+            offset=offset,
+            order=order,
+            session_id=session_id,
+            pinned=pinned,
+            metadata_filter=metadata_filter,
+            include_superseded=include_superseded,
+            include_expired=include_expired,
         )
 
     def count(
@@ -255,14 +305,23 @@ class MemoryMesh:
     ) -> int:
         """See :meth:`AsyncMemoryMesh.count`."""
         return self._call(
-            self._mesh.count, scope=scope, category=category, session_id=session_id,
-            pinned=pinned, metadata_filter=metadata_filter,
-            include_superseded=include_superseded, include_expired=include_expired,
+            self._mesh.count,
+            scope=scope,
+            category=category,
+            session_id=session_id,
+            pinned=pinned,
+            metadata_filter=metadata_filter,
+            include_superseded=include_superseded,
+            include_expired=include_expired,
         )
 
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""
         return self._call(self._mesh.stats)
+
+    def health(self) -> dict[str, builtins.list[str]]:
+        """See :meth:`AsyncMemoryMesh.health`."""
+        return self._call(self._mesh.health)
 
 
 async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:

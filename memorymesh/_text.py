@@ -13,19 +13,18 @@ _SPACE = re.compile(r"\s+")
 
 # Common English function words: they carry no topic, and OR-ing them into a BM25 query
 # would match nearly every memory.
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    a about above after again against all am an and any are aren as at be because been before
-    being below between both but by can cannot could couldn did didn do does doesn doing don
-    down during each few for from further had hadn has hasn have haven having he her here hers
-    herself him himself his how i if in into is isn it its itself just let ll me more most
-    mustn my myself no nor not now of off on once only or other ought our ours ourselves out
-    over own re s same shan she should shouldn so some such t than that the their theirs them
-    themselves then there these they this those through to too under until up ve very was wasn
-    we were weren what when where which while who whom why will with won would wouldn you your
-    yours yourself yourselves d m o y ma tell know also get got ever
-    """.split()
-)
+_STOPWORD_TEXT = """
+    a about above after again against all am an and any are aren as at be because been
+    before being below between both but by can cannot could couldn did didn do does doesn
+    doing don down during each few for from further had hadn has hasn have haven having he
+    her here hers herself him himself his how i if in into is isn it its itself just let ll
+    me more most mustn my myself no nor not now of off on once only or other ought our ours
+    ourselves out over own re s same shan she should shouldn so some such t than that the
+    their theirs them themselves then there these they this those through to too under until
+    up ve very was wasn we were weren what when where which while who whom why will with won
+    would wouldn you your yours yourself yourselves d m o y ma tell know also get got ever
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
 def normalise(text: str) -> str:

@@ -1,0 +1,531 @@
+"""The ``memorymesh`` command line: the same memory, for people.
+
+Every command that prints data takes ``--json``. Global options (``--db``, ``--global-db``,
+``--json``) may come before or after the command name. Commands from other parts of MemoryMesh
+(the MCP server, client set-up, sync, hooks, ...) register themselves in :data:`EXTENSIONS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
+from ._mesh import AsyncMemoryMesh
+from ._models import Category, Memory, RecallResult
+from ._progress import Progress
+from ._version import __version__
+
+__all__ = ["EXTENSIONS", "build_parser", "main", "open_mesh"]
+
+Handler = Callable[[argparse.Namespace], Awaitable[int]]
+
+#: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
+#: only when the parser is built, and skipped when their optional extra is not installed.
+EXTENSIONS: list[str] = []
+
+_ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
+_CATEGORIES = [c.value for c in Category]
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+
+def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
+    """An ``AsyncMemoryMesh`` on the stores the global options name."""
+    return AsyncMemoryMesh(
+        getattr(args, "db", None),
+        global_path=getattr(args, "global_db", None),
+        source="cli",
+        **options,
+    )
+
+
+def _emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _memory_json(memory: Memory) -> dict[str, Any]:
+    return memory.model_dump(mode="json")
+
+
+def _short(memory_id: str) -> str:
+    return memory_id[:8]
+
+
+def _when(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _one_line(text: str, width: int = 72) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _print_memories(memories: Sequence[Memory]) -> None:
+    if not memories:
+        print("(no memories)")
+        return
+    for m in memories:
+        pin = "*" if m.pinned else " "
+        print(
+            f"{_short(m.id)} {pin} {m.category.value:<15} {m.scope.value:<7} "
+            f"{m.importance:.2f}  {_one_line(m.text, 60)}"
+        )
+
+
+def _print_memory(m: Memory) -> None:
+    rows = [
+        ("id", m.id),
+        ("category", m.category.value),
+        ("scope", m.scope.value),
+        ("importance", f"{m.importance:.2f}"),
+        ("pinned", "yes" if m.pinned else "no"),
+        ("created", _when(m.created_at)),
+        ("updated", _when(m.updated_at)),
+        ("event time", _when(m.event_time)),
+        ("expires", _when(m.expires_at)),
+        ("accessed", f"{m.access_count} times, last {_when(m.last_accessed_at)}"),
+        ("session", m.session_id or "-"),
+        ("source", m.source),
+        ("agent", m.agent or "-"),
+        ("superseded by", m.superseded_by or "-"),
+        ("metadata", json.dumps(m.metadata, ensure_ascii=False) if m.metadata else "-"),
+    ]
+    if m.redactions:
+        rows.append(("redacted", ", ".join(m.redactions)))
+    for label, value in rows:
+        print(f"{label:>14}: {value}")
+    print()
+    print(textwrap.indent(textwrap.fill(m.text, 88), "  "))
+
+
+def _print_results(results: Sequence[RecallResult]) -> None:
+    if not results:
+        print("(nothing recalled)")
+        return
+    for rank, r in enumerate(results, 1):
+        m = r.memory
+        print(f"{rank:>2}. [{r.score:.3f}] {_one_line(m.text, 70)}")
+        print(
+            f"    {_short(m.id)} · {m.category.value} · {m.scope.value} · "
+            f"importance {m.importance:.2f} · {_when(m.created_at)}"
+        )
+
+
+async def _resolve(mesh: AsyncMemoryMesh, given: str) -> str:
+    """Accept a full id or any unique prefix of one (people type the 8 characters we print)."""
+    try:
+        await mesh.get(given)
+    except MemoryNotFoundError:
+        return await mesh.resolve_id(given)
+    return given
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+def _parse_metadata(value: str) -> dict[str, Any]:
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"metadata is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise argparse.ArgumentTypeError("metadata must be a JSON object")
+    return data
+
+
+def _importance(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"importance must be a number: {value!r}") from None
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+async def cmd_remember(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        if args.file is not None:
+            return await _remember_file(mesh, args)
+        if not args.text:
+            raise InvalidInputError("give the text to remember, or --file")
+        memory = await mesh.remember(
+            " ".join(args.text),
+            category=args.category,
+            importance=args.importance,
+            scope=args.scope,
+            metadata=args.metadata,
+            pin=args.pin,
+            session_id=args.session,
+        )
+    if args.json:
+        _emit_json(_memory_json(memory))
+    else:
+        print(
+            f"Remembered {_short(memory.id)} ({memory.category.value}, {memory.scope.value}, "
+            f"importance {memory.importance:.2f})"
+        )
+    return 0
+
+
+async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
+    if args.file == "-":
+        content = sys.stdin.read()
+    else:
+        try:
+            content = await anyio.Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read {args.file}: {exc}") from None
+    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    common = {
+        "category": args.category,
+        "importance": args.importance,
+        "scope": args.scope,
+        "metadata": args.metadata,
+        "pin": args.pin,
+        "session_id": args.session,
+    }
+    stored: list[Memory] = []
+    batch = 1000
+    with Progress(len(lines), "Remembering") as bar:
+        for start in range(0, len(lines), batch):
+            chunk = [{"text": t, **common} for t in lines[start : start + batch]]
+            stored.extend(await mesh.remember_many(chunk))
+            bar.advance(len(chunk))
+    if args.json:
+        _emit_json([_memory_json(m) for m in stored])
+    else:
+        print(f"Remembered {len(stored)} memories from {args.file}")
+    return 0
+
+
+async def cmd_recall(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        results = await mesh.recall(
+            " ".join(args.query),
+            k=args.k,
+            category=args.category,
+            scope=args.scope,
+            min_importance=args.min_importance,
+            since=args.since,
+            until=args.until,
+            session_id=args.session,
+        )
+    if args.json:
+        _emit_json([r.model_dump(mode="json") for r in results])
+    else:
+        _print_results(results)
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        memories = await mesh.list(
+            scope=args.scope,
+            category=args.category,
+            limit=args.limit,
+            offset=args.offset,
+            order=args.order,
+            pinned=True if args.pinned else None,
+        )
+    if args.json:
+        _emit_json([_memory_json(m) for m in memories])
+    else:
+        _print_memories(memories)
+    return 0
+
+
+async def cmd_show(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        memory = await mesh.get(await _resolve(mesh, args.id))
+    if args.json:
+        _emit_json(_memory_json(memory))
+    else:
+        _print_memory(memory)
+    return 0
+
+
+async def cmd_forget(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        forgotten = [await mesh.forget(await _resolve(mesh, given)) for given in args.ids]
+    if args.json:
+        _emit_json({"forgotten": [m.id for m in forgotten]})
+    else:
+        for memory in forgotten:
+            print(f"Forgot {_short(memory.id)}: {_one_line(memory.text, 60)}")
+    return 0
+
+
+async def cmd_pin(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        memory_id = await _resolve(mesh, args.id)
+        memory = await (mesh.unpin(memory_id) if args.command == "unpin" else mesh.pin(memory_id))
+    if args.json:
+        _emit_json(_memory_json(memory))
+    else:
+        print(f"{'Pinned' if memory.pinned else 'Unpinned'} {_short(memory.id)}")
+    return 0
+
+
+async def cmd_update(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        memory = await mesh.update(
+            await _resolve(mesh, args.id),
+            text=" ".join(args.text) if args.text else None,
+            importance=args.importance,
+            category=args.category,
+            metadata=args.metadata,
+        )
+    if args.json:
+        _emit_json(_memory_json(memory))
+    else:
+        print(f"Updated {_short(memory.id)}")
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        stats = await mesh.stats()
+    if args.json:
+        _emit_json(stats.model_dump(mode="json"))
+        return 0
+    print(f"Total memories: {stats.total}")
+    print("By scope:     " + ", ".join(f"{k} {v}" for k, v in stats.by_scope.items()))
+    print("By category:  " + (", ".join(f"{k} {v}" for k, v in stats.by_category.items()) or "-"))
+    print(f"Pinned {stats.pinned} · superseded {stats.superseded} · expired {stats.expired}")
+    return 0
+
+
+async def cmd_status(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        stats = await mesh.stats()
+        health = await mesh.health()
+    report: dict[str, Any] = {
+        "version": __version__,
+        "project_store": stats.project_path,
+        "global_store": stats.global_path,
+        "embedder": stats.embedder,
+        "total": stats.total,
+        "by_scope": stats.by_scope,
+        "healthy": all(result == ["ok"] for result in health.values()),
+        "health": health,
+    }
+    for hook in STATUS_HOOKS:
+        report.update(hook())
+    if args.json:
+        _emit_json(report)
+        return 0 if report["healthy"] else 1
+    print(f"MemoryMesh {__version__}")
+    print(f"  project store: {stats.project_path or '(no project detected: using global)'}")
+    print(f"  global store:  {stats.global_path}")
+    print(f"  embedder:      {stats.embedder}")
+    print(
+        f"  memories:      {stats.total} "
+        f"({', '.join(f'{k} {v}' for k, v in stats.by_scope.items())})"
+    )
+    for path, result in health.items():
+        print(f"  health:        {'ok' if result == ['ok'] else '; '.join(result)} ({path})")
+    for key, value in report.items():
+        if key not in {
+            "version",
+            "project_store",
+            "global_store",
+            "embedder",
+            "total",
+            "by_scope",
+            "healthy",
+            "health",
+        }:
+            print(f"  {key}: {value}")
+    return 0 if report["healthy"] else 1
+
+
+#: Extra ``status`` lines from other parts (e.g. which AI clients are configured).
+STATUS_HOOKS: list[Callable[[], dict[str, Any]]] = []
+
+_DEMO_MEMORIES = [
+    ("User prefers dark mode in every editor and terminal", None),
+    ("Never commit .env files or API keys to the repository", None),
+    ("We decided to use PostgreSQL 16 for the billing service", None),
+    ("The flaky CI failure was caused by a race in the cache warm-up; fixed with a lock", None),
+    ("Tests live in tests/ and run with `make test`", None),
+    ("User is a senior backend engineer who likes concise answers", None),
+]
+_DEMO_QUERIES = [
+    "what editor theme does the user prefer?",
+    "what database do we use for billing?",
+    "what should I never commit?",
+    "why did CI fail?",
+]
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    """remember → recall on a fresh local SQLite file, narrated for a first-time user."""
+    with tempfile.TemporaryDirectory(prefix="memorymesh-demo-") as scratch:
+        folder = Path(args.path) if args.path else Path(scratch)
+        project_db = folder / "project" / ".memorymesh" / "memories.db"
+        global_db = folder / "home" / "global.db"
+        print(f"MemoryMesh {__version__} demo — a fresh local store in {folder}\n")
+        async with AsyncMemoryMesh(project_db, global_path=global_db, source="demo") as mesh:
+            print("1. remember: category, importance and scope are inferred when not given")
+            stored = await mesh.remember_many(text for text, _ in _DEMO_MEMORIES)
+            for memory in stored:
+                print(
+                    f"   + {memory.category.value:<11} {memory.scope.value:<7} "
+                    f"{memory.importance:.2f}  {memory.text}"
+                )
+            print("\n2. recall: keyword search (SQLite FTS5) blended with recency and importance")
+            for query in _DEMO_QUERIES:
+                hits = await mesh.recall(query, k=1)
+                answer = hits[0].memory.text if hits else "(nothing)"
+                score = f"{hits[0].score:.2f}" if hits else "-"
+                print(f"   ? {query}\n     → {answer}  [score {score}]")
+            stats = await mesh.stats()
+        size = sum(p.stat().st_size for p in (project_db, global_db) if p.exists())
+        print(
+            f"\n3. it persists: {stats.total} memories in two SQLite files ({size / 1024:.0f} KiB):"
+        )
+        print(f"   project: {project_db}\n   global:  {global_db}")
+        if not args.path:
+            print("\n(The demo store is deleted now; pass --path DIR to keep it.)")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("stores")
+    group.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="project store file (default: <project>/.memorymesh/memories.db)",
+    )
+    group.add_argument(
+        "--global-db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="global store file (default: ~/.memorymesh/global.db)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="memorymesh",
+        description="Persistent, local, private memory for AI agents and the tools you use.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"memorymesh {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def write_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--category", choices=_CATEGORIES)
+        p.add_argument("--importance", type=_importance, metavar="0..1")
+        p.add_argument("--metadata", type=_parse_metadata, metavar="JSON")
+
+    p = command("remember", cmd_remember, "Store a memory (or one per line of --file).")
+    p.add_argument("text", nargs="*", help="what to remember")
+    write_options(p)
+    p.add_argument("--scope", choices=["project", "global"])
+    p.add_argument("--pin", action="store_true", help="pin it: top importance, never expires")
+    p.add_argument("--session", metavar="ID", help="session id to record")
+    p.add_argument(
+        "--file", metavar="FILE", help="remember each non-empty line of FILE ('-' for stdin)"
+    )
+
+    p = command("recall", cmd_recall, "Find the memories that best answer a query.")
+    p.add_argument("query", nargs="+")
+    p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
+    p.add_argument("--category", choices=_CATEGORIES, action="append")
+    p.add_argument("--scope", choices=["project", "global"])
+    p.add_argument("--min-importance", type=_importance, metavar="0..1")
+    p.add_argument("--since", type=_parse_time, metavar="ISO", help="recorded at or after")
+    p.add_argument("--until", type=_parse_time, metavar="ISO", help="recorded before")
+    p.add_argument("--session", metavar="ID")
+
+    p = command("list", cmd_list, "List memories, newest first.")
+    p.add_argument("--scope", choices=["project", "global"])
+    p.add_argument("--category", choices=_CATEGORIES, action="append")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--order", choices=_ORDERS, default="newest")
+    p.add_argument("--pinned", action="store_true", help="only pinned memories")
+
+    p = command("show", cmd_show, "Show one memory with every field.")
+    p.add_argument("id", help="id or unique id prefix")
+
+    p = command("forget", cmd_forget, "Delete memories for good.")
+    p.add_argument("ids", nargs="+", metavar="id", help="ids or unique id prefixes")
+
+    for name, verb in (("pin", "Pin"), ("unpin", "Unpin")):
+        p = command(name, cmd_pin, f"{verb} a memory (pinned: top importance, never expires).")
+        p.add_argument("id")
+
+    p = command("update", cmd_update, "Change a memory's text, category, importance or metadata.")
+    p.add_argument("id")
+    p.add_argument("--text", nargs="+")
+    write_options(p)
+
+    command("stats", cmd_stats, "Count memories by scope and category.")
+    command("status", cmd_status, "Show store paths, counts, embedder and health.")
+
+    p = command("demo", cmd_demo, "Show remember → recall on a fresh local store.")
+    p.add_argument("--path", metavar="DIR", help="keep the demo store in DIR")
+
+    for module_name in EXTENSIONS:
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ImportError:
+            continue  # the optional extra that provides it is not installed
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, default in (("json", False), ("db", None), ("global_db", None)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    handler: Handler = args.handler
+    try:
+        return anyio.run(handler, args)
+    except MemoryMeshError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from memorymesh import AsyncMemoryMesh
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # aiosqlite resolves futures on asyncio's loop, so asyncio is the backend we support.
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test away from the real ~/.memorymesh and the checkout's own project store."""
+    home = tmp_path / "home"
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.setenv("MEMORYMESH_HOME", str(home / ".memorymesh"))
+    monkeypatch.setenv("MEMORYMESH_PROJECT_ROOT", str(project))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    return tmp_path
+
+
+@pytest.fixture
+def project_db(tmp_path: Path) -> Path:
+    return tmp_path / "project" / ".memorymesh" / "memories.db"
+
+
+@pytest.fixture
+def global_db(tmp_path: Path) -> Path:
+    return tmp_path / "home" / ".memorymesh" / "global.db"
+
+
+@pytest.fixture
+async def mesh(project_db: Path, global_db: Path) -> AsyncIterator[AsyncMemoryMesh]:
+    """A mesh on real SQLite files in the test's temporary directory."""
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def memory_mesh() -> AsyncIterator[AsyncMemoryMesh]:
+    """A mesh on two in-memory databases."""
+    async with AsyncMemoryMesh(":memory:", global_path=":memory:") as opened:
+        yield opened

@@ -1,0 +1,115 @@
+"""The memorymesh command line, in-process and as the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memorymesh import __version__
+from memorymesh.cli import build_parser, main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_remember_recall_show_forget(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "remember", "--json", "User prefers dark mode in every editor")
+    assert code == 0
+    stored = json.loads(out)
+    assert stored["category"] == "preference" and stored["scope"] == "global"
+
+    code, out, _ = run(capsys, "recall", "what does the user prefer?")
+    assert code == 0 and "dark mode" in out
+
+    code, out, _ = run(capsys, "recall", "--json", "-k", "1", "dark mode")
+    [hit] = json.loads(out)
+    assert hit["memory"]["id"] == stored["id"] and hit["score"] > 0
+
+    code, out, _ = run(capsys, "show", stored["id"][:8])
+    assert code == 0 and stored["id"] in out and "preference" in out
+
+    code, out, _ = run(capsys, "pin", stored["id"][:8], "--json")
+    assert json.loads(out)["pinned"] is True
+
+    code, out, _ = run(capsys, "update", stored["id"], "--importance", "0.3", "--json")
+    assert json.loads(out)["importance"] == 0.3
+
+    code, out, _ = run(capsys, "forget", stored["id"][:8], "--json")
+    assert json.loads(out) == {"forgotten": [stored["id"]]}
+    code, out, err = run(capsys, "show", stored["id"])
+    assert code == 1 and "no memory" in err
+
+
+def test_list_stats_status_json(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "remember", "We decided to use SQLite", "--category", "decision")
+    run(capsys, "remember", "Never force-push to main")
+    code, out, _ = run(capsys, "list", "--json")
+    assert code == 0 and len(json.loads(out)) == 2
+    code, out, _ = run(capsys, "list")
+    assert "decision" in out and "guardrail" in out
+    code, out, _ = run(capsys, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["total"] == 2 and stats["by_scope"] == {"project": 1, "global": 1}
+    code, out, _ = run(capsys, "--json", "status")
+    status = json.loads(out)
+    assert code == 0 and status["healthy"] is True and status["total"] == 2
+    assert status["project_store"].endswith("memories.db")
+    code, out, _ = run(capsys, "status")
+    assert code == 0 and "global store" in out
+
+
+def test_remember_from_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("first fact\n\nsecond fact\nthird fact\n", encoding="utf-8")
+    code, out, _ = run(capsys, "remember", "--file", str(notes), "--scope", "project")
+    assert code == 0 and "3 memories" in out
+    code, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["total"] == 3
+
+
+def test_explicit_store_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db, gdb = tmp_path / "p.db", tmp_path / "g.db"
+    run(capsys, "remember", "--db", str(db), "--global-db", str(gdb), "kept apart")
+    assert db.exists() and gdb.exists()
+    _, out, _ = run(capsys, "stats", "--json", "--db", str(db), "--global-db", str(gdb))
+    assert json.loads(out)["total"] == 1
+
+
+def test_errors_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "remember", "   ")
+    assert code == 1 and err.startswith("memorymesh: error:")
+    code, _, err = run(capsys, "recall", "x", "-k", "0")
+    assert code == 1 and "k must be" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["remember", "--importance", "lots", "x"])
+    assert exc.value.code == 2
+
+
+def test_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "demo", "--path", str(tmp_path / "demo"))
+    assert code == 0
+    assert "→ User prefers dark mode" in out
+    assert "→ We decided to use PostgreSQL" in out
+    assert (tmp_path / "demo" / "home" / "global.db").exists()
+
+
+def test_every_command_is_documented() -> None:
+    readme = (Path(__file__).parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name in subparsers.choices:  # type: ignore[union-attr]
+        assert f"memorymesh {name}" in readme, f"`memorymesh {name}` is not in docs/cli.md"
+
+
+def test_console_script_version() -> None:
+    script = shutil.which("memorymesh") or str(Path(sys.executable).parent / "memorymesh")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"memorymesh {__version__}"

@@ -1,0 +1,60 @@
+"""The examples in README.md and docs/ run, and every public method is documented."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import shlex
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+import pytest
+
+from memorymesh import AsyncMemoryMesh
+from memorymesh.cli import main
+
+ROOT = Path(__file__).parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+
+def _blocks(language: str) -> list[Any]:
+    found = []
+    for path in DOCS:
+        for index, match in enumerate(FENCE.finditer(path.read_text(encoding="utf-8"))):
+            if match.group(1) == language:
+                found.append(pytest.param(match.group(2), id=f"{path.name}-{index}"))
+    return found
+
+
+def _compile(source: str) -> CodeType:
+    # Docs show top-level `await`, as Jupyter and `python -m asyncio` allow.
+    return compile(source, "<docs>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", _blocks("python"))
+async def test_python_examples_run(source: str) -> None:
+    code = _compile(source)
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    result = eval(code, namespace)
+    if inspect.iscoroutine(result):
+        await result
+
+
+@pytest.mark.parametrize("source", _blocks("bash"))
+def test_cli_examples_run(source: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for line in source.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["memorymesh"]:
+            assert main(words[1:]) == 0, line
+    capsys.readouterr()
+
+
+def test_every_public_method_is_in_the_api_docs() -> None:
+    api = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for name, _ in inspect.getmembers(AsyncMemoryMesh, inspect.isfunction):
+        if not name.startswith("_"):
+            assert f"`{name}(" in api or f"`await mesh.{name}(" in api, name
