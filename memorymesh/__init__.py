@@ -19,6 +19,7 @@ from ._errors import (
     DatabaseLockedError,
     EmbeddingError,
     EncryptionError,
+    InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
     MemoryMeshError,
@@ -27,9 +28,11 @@ from ._errors import (
     SecretDetectedError,
     StoreError,
 )
+from ._injected import contains_injected, mark_injected, strip_injected
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
+    ConflictPolicy,
     Memory,
     MemoryStats,
     NewMemory,
@@ -46,11 +49,13 @@ __all__ = [
     "Category",
     "Classification",
     "ClosedError",
+    "ConflictPolicy",
     "CorruptDatabaseError",
     "DatabaseLockedError",
     "Embedder",
     "EmbeddingError",
     "EncryptionError",
+    "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
     "Memory",
@@ -69,6 +74,9 @@ __all__ = [
     "__version__",
     "available_embedders",
     "classify",
+    "contains_injected",
     "estimate_importance",
+    "mark_injected",
     "register_embedder",
+    "strip_injected",
 ]

@@ -5,6 +5,7 @@ The tree::
     MemoryMeshError                      base of everything below
     ├── InvalidInputError (ValueError)   empty/oversized text, bad importance, non-JSON metadata
     │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
+    │   ├── InjectedContextError         the text is only context MemoryMesh itself injected
     │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
     ├── MemoryNotFoundError (LookupError) no memory with that id
     ├── StoreError                       SQLite failed (translated in one place, original chained)
@@ -27,6 +28,7 @@ __all__ = [
     "DatabaseLockedError",
     "EmbeddingError",
     "EncryptionError",
+    "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
     "MemoryMeshError",
@@ -47,6 +49,10 @@ class InvalidInputError(MemoryMeshError, ValueError):
 
 class InvalidFilterError(InvalidInputError):
     """A filter names a key or operator outside the allowlist."""
+
+
+class InjectedContextError(InvalidInputError):
+    """The text is nothing but context MemoryMesh injected, so storing it would duplicate."""
 
 
 class SecretDetectedError(InvalidInputError):

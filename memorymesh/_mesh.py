@@ -15,17 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
 from ._embeddings import Embedder, resolve_embedder
-from ._errors import ClosedError, InvalidInputError, MemoryNotFoundError, StoreError
+from ._errors import (
+    ClosedError,
+    InjectedContextError,
+    InvalidInputError,
+    MemoryNotFoundError,
+    StoreError,
+)
 from ._filters import Filters, parse_metadata_filter
+from ._injected import contains_injected, strip_injected
 from ._models import (
+    CONFLICT_POLICIES,
     Category,
+    ConflictPolicy,
     ListOrder,
     Memory,
     MemoryStats,
@@ -60,6 +69,7 @@ class _Prepared:
     row: MemoryRow
     store: SQLiteStore
     detail: dict[str, Any]
+    on_conflict: ConflictPolicy
 
 
 def _utc(value: datetime | None, name: str) -> float | None:
@@ -104,6 +114,14 @@ def _importance(value: Any) -> float:
     return float(value)
 
 
+def _policy(value: Any) -> ConflictPolicy:
+    if value not in CONFLICT_POLICIES:
+        raise InvalidInputError(
+            f"unknown conflict policy {value!r}; use one of {sorted(CONFLICT_POLICIES)}"
+        )
+    return cast(ConflictPolicy, value)
+
+
 def _optional_label(value: Any, name: str, *, max_chars: int = 256) -> str | None:
     if value is None:
         return None
@@ -140,6 +158,7 @@ class AsyncMemoryMesh:
         source: Recorded on every memory this mesh writes, unless a call names its own.
         agent: Recorded as the writer of every memory, unless a call names its own.
         busy_timeout: Seconds to wait for another process's write lock before retrying.
+        on_conflict: The default :data:`~memorymesh.ConflictPolicy` of writes.
     """
 
     def __init__(
@@ -154,7 +173,9 @@ class AsyncMemoryMesh:
         source: str = "api",
         agent: str | None = None,
         busy_timeout: float = 5.0,
+        on_conflict: ConflictPolicy = "supersede",
     ) -> None:
+        self.on_conflict = _policy(on_conflict)
         self._embedder = resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
@@ -302,6 +323,7 @@ class AsyncMemoryMesh:
         ttl: timedelta | None = None,
         source: str | None = None,
         agent: str | None = None,
+        on_conflict: ConflictPolicy | None = None,
     ) -> Memory:
         """Store one memory and return it.
 
@@ -322,6 +344,8 @@ class AsyncMemoryMesh:
             ttl: Alternative to ``expires_at``: how long from now it stays.
             source: What wrote it (defaults to the mesh's ``source``).
             agent: Who wrote it (defaults to the mesh's ``agent``).
+            on_conflict: What to do when the text duplicates or contradicts a current
+                memory (defaults to the mesh's ``on_conflict``): ``keep_both`` always stores.
 
         Raises:
             InvalidInputError: empty or oversized text, an unknown category or scope,
@@ -391,8 +415,9 @@ class AsyncMemoryMesh:
                 duplicate_of: dict[int, str] = {}
                 for i in positions:
                     row = prepared[i].row
-                    known = existing.get(row.content_hash)
-                    if known is None and row.content_hash in first_in_batch:
+                    keep_both = prepared[i].on_conflict == "keep_both"
+                    known = None if keep_both else existing.get(row.content_hash)
+                    if known is None and not keep_both and row.content_hash in first_in_batch:
                         known = prepared[first_in_batch[row.content_hash]].row.id
                     if known is not None:
                         duplicate_of[i] = known
@@ -432,8 +457,12 @@ class AsyncMemoryMesh:
     def _check_text(self, text: Any) -> str:
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a string, not {type(text).__name__}")
-        cleaned = text.strip()
+        cleaned = strip_injected(text).strip()
         if not cleaned:
+            if contains_injected(text):
+                raise InjectedContextError(
+                    "the text is only context MemoryMesh injected; it is already remembered"
+                )
             raise InvalidInputError("text is empty")
         if len(cleaned) > self.max_text_chars:
             raise InvalidInputError(
@@ -522,7 +551,8 @@ class AsyncMemoryMesh:
             event_time=_utc(item.event_time, "event_time"),
             expires_at=expires_at,
         )
-        return _Prepared(row=row, store=store, detail=detail)
+        policy = self.on_conflict if item.on_conflict is None else _policy(item.on_conflict)
+        return _Prepared(row=row, store=store, detail=detail, on_conflict=policy)
 
     async def update(
         self,

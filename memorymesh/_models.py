@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 __all__ = [
     "GLOBAL_CATEGORIES",
     "Category",
+    "ConflictPolicy",
     "Memory",
     "MemoryStats",
     "NewMemory",
@@ -35,6 +36,13 @@ class Category(enum.StrEnum):
     PATTERN = "pattern"
     CONTEXT = "context"
     SESSION_SUMMARY = "session_summary"
+
+
+#: What a write does when it duplicates or contradicts a current memory:
+#: ``supersede`` keeps the old one as history linked to the new one, ``keep_both`` stores
+#: the new one beside it, ``skip`` keeps only the old one, ``merge`` folds the new into the old.
+ConflictPolicy = Literal["supersede", "keep_both", "skip", "merge"]
+CONFLICT_POLICIES: frozenset[str] = frozenset({"supersede", "keep_both", "skip", "merge"})
 
 
 class Scope(enum.StrEnum):
@@ -111,6 +119,7 @@ class NewMemory(BaseModel):
     ttl: timedelta | None = None
     source: str | None = None
     agent: str | None = None
+    on_conflict: ConflictPolicy | None = None
 
 
 class ScoringWeights(BaseModel):

@@ -29,6 +29,7 @@ from ._mesh import (
 )
 from ._models import (
     Category,
+    ConflictPolicy,
     ListOrder,
     Memory,
     MemoryStats,
@@ -69,6 +70,7 @@ class MemoryMesh:
         source: str = "api",
         agent: str | None = None,
         busy_timeout: float = 5.0,
+        on_conflict: ConflictPolicy = "supersede",
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -85,6 +87,7 @@ class MemoryMesh:
                 source=source,
                 agent=agent,
                 busy_timeout=busy_timeout,
+                on_conflict=on_conflict,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
@@ -165,6 +168,7 @@ class MemoryMesh:
         ttl: timedelta | None = None,
         source: str | None = None,
         agent: str | None = None,
+        on_conflict: ConflictPolicy | None = None,
     ) -> Memory:
         """See :meth:`AsyncMemoryMesh.remember`."""
         return self._call(
@@ -181,6 +185,7 @@ class MemoryMesh:
             ttl=ttl,
             source=source,
             agent=agent,
+            on_conflict=on_conflict,
         )
 
     def remember_many(self, items: Iterable[str | Mapping[str, Any] | NewMemory]) -> list[Memory]:
