@@ -366,6 +366,7 @@ class AsyncMemoryMesh:
             ttl=ttl,
             source=source,
             agent=agent,
+            on_conflict=on_conflict,
         )
         (memory,) = await self.remember_many([item])
         return memory
