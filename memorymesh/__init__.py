@@ -28,6 +28,7 @@ from ._errors import (
     SecretDetectedError,
     StoreError,
 )
+from ._export import ImportReport
 from ._injected import contains_injected, mark_injected, strip_injected
 from ._mesh import AsyncMemoryMesh
 from ._models import (
@@ -36,10 +37,13 @@ from ._models import (
     Memory,
     MemoryStats,
     NewMemory,
+    RecallExplanation,
     RecallResult,
+    RecallResults,
     Scope,
     ScoreBreakdown,
     ScoringWeights,
+    WriteLogEntry,
 )
 from ._sync import MemoryMesh
 from ._version import __version__
@@ -55,6 +59,7 @@ __all__ = [
     "Embedder",
     "EmbeddingError",
     "EncryptionError",
+    "ImportReport",
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
@@ -64,13 +69,16 @@ __all__ = [
     "MemoryNotFoundError",
     "MemoryStats",
     "NewMemory",
+    "RecallExplanation",
     "RecallResult",
+    "RecallResults",
     "SchemaVersionError",
     "Scope",
     "ScoreBreakdown",
     "ScoringWeights",
     "SecretDetectedError",
     "StoreError",
+    "WriteLogEntry",
     "__version__",
     "available_embedders",
     "classify",

@@ -60,7 +60,6 @@ _RULES: tuple[tuple[Category, str, re.Pattern[str]], ...] = (
             r"bugs?",
             r"failures?",
             r"failed",
-            r"fix(?:ed|es)?",
             r"crash(?:ed|es)?",
             r"outage",
             r"wrongly",

@@ -16,7 +16,13 @@ from typing import Any, Literal
 from ._errors import InvalidFilterError
 from ._models import Category, Scope
 
-__all__ = ["METADATA_KEY", "Filters", "MetadataCondition", "parse_metadata_filter"]
+__all__ = [
+    "METADATA_KEY",
+    "Filters",
+    "MetadataCondition",
+    "TimeField",
+    "parse_metadata_filter",
+]
 
 METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -25,6 +31,7 @@ _OPERATORS: frozenset[str] = frozenset(
     {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}
 )
 Scalar = str | int | float | bool | None
+TimeField = Literal["created", "event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,34 @@ class Filters:
     include_superseded: bool = False
     include_expired: bool = False
     ids: tuple[str, ...] | None = None
+    as_of: datetime | None = None
+    """Evaluate "current" at this moment instead of now: recorded by then, not yet
+    superseded or expired then."""
+    time_field: TimeField = "created"
+    """Which time ``since``/``until`` compare: ``created`` (recorded) or ``event`` (happened)."""
+
+    def described(self) -> dict[str, Any]:
+        """The filters that narrow the search, for explanations (defaults left out)."""
+        shown: dict[str, Any] = {}
+        if self.categories:
+            shown["category"] = [c.value for c in self.categories]
+        if self.scope is not None:
+            shown["scope"] = self.scope.value
+        for name in ("min_importance", "session_id", "pinned"):
+            value = getattr(self, name)
+            if value is not None:
+                shown[name] = value
+        for name in ("since", "until", "as_of"):
+            value = getattr(self, name)
+            if value is not None:
+                shown[name] = value.isoformat()
+        if self.since is not None or self.until is not None:
+            shown["time_field"] = self.time_field
+        if self.metadata:
+            shown["metadata"] = [f"{c.key} {c.op} {c.value!r}" for c in self.metadata]
+        if not self.include_superseded:
+            shown["current_only"] = True
+        return shown
 
 
 def _scalar(key: str, value: Any) -> Scalar:

@@ -11,11 +11,11 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, TextIO, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,7 +29,8 @@ from ._errors import (
     MemoryNotFoundError,
     StoreError,
 )
-from ._filters import Filters, parse_metadata_filter
+from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
+from ._filters import Filters, TimeField, parse_metadata_filter
 from ._injected import contains_injected, strip_injected
 from ._models import (
     CONFLICT_POLICIES,
@@ -39,15 +40,20 @@ from ._models import (
     Memory,
     MemoryStats,
     NewMemory,
+    RecallExplanation,
     RecallResult,
+    RecallResults,
     Scope,
+    ScoreBreakdown,
     ScoringWeights,
+    WriteLogEntry,
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._scoring import blend
 from ._store import MemoryRow, SQLiteStore, memory_from_row
-from ._text import content_hash, fts_query
+from ._text import content_hash, fts_query, query_terms
+from ._timeparse import find_event_time
 
 __all__ = ["AsyncMemoryMesh"]
 
@@ -534,6 +540,13 @@ class AsyncMemoryMesh:
             if not isinstance(item.ttl, timedelta) or item.ttl <= timedelta(0):
                 raise InvalidInputError("ttl must be a positive timedelta")
             expires_at = now + item.ttl.total_seconds()
+        event_time = _utc(item.event_time, "event_time")
+        if event_time is None:
+            # "yesterday", "last Friday", "2024-03-05": resolved against this write's moment.
+            found = find_event_time(text, datetime.fromtimestamp(now).astimezone())
+            if found is not None:
+                event_time = found.when.timestamp()
+                detail["event_time_from"] = found.phrase
         row = MemoryRow(
             id=uuid.uuid4().hex,
             text=text,
@@ -549,7 +562,7 @@ class AsyncMemoryMesh:
             redactions="[]",
             created_at=now,
             updated_at=now,
-            event_time=_utc(item.event_time, "event_time"),
+            event_time=event_time,
             expires_at=expires_at,
         )
         policy = self.on_conflict if item.on_conflict is None else _policy(item.on_conflict)
@@ -711,8 +724,12 @@ class AsyncMemoryMesh:
         pinned: bool | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        as_of: datetime | None = None,
+        time_field: TimeField = "created",
     ) -> Filters:
-        for name, value in (("since", since), ("until", until)):
+        if time_field not in ("created", "event"):
+            raise InvalidInputError(f"time_field must be 'created' or 'event', not {time_field!r}")
+        for name, value in (("since", since), ("until", until), ("as_of", as_of)):
             if value is not None and not isinstance(value, datetime):
                 raise InvalidInputError(f"{name} must be a datetime")
         return Filters(
@@ -726,6 +743,8 @@ class AsyncMemoryMesh:
             metadata=parse_metadata_filter(metadata_filter),
             include_superseded=include_superseded,
             include_expired=include_expired,
+            as_of=as_of,
+            time_field=time_field,
         )
 
     def _stores_for(self, scope: Scope | None) -> tuple[SQLiteStore, ...]:
@@ -747,13 +766,16 @@ class AsyncMemoryMesh:
         until: datetime | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
         session_id: str | None = None,
-    ) -> list[RecallResult]:
+        time_field: TimeField = "created",
+        as_of: datetime | None = None,
+        current_only: bool = True,
+        explain: bool = False,
+    ) -> RecallResults:
         """The ``k`` memories that best answer ``query``, best first.
 
         Keyword relevance (SQLite FTS5, BM25 over the query's content words) is blended with
         recency, importance and access frequency by the mesh's :class:`ScoringWeights`.
-        Filters narrow the search inside the same query: they never replace it. Superseded
-        and expired memories are not returned.
+        Filters narrow the search inside the same query: they never replace it.
 
         Args:
             query: A question or keywords, in natural language.
@@ -761,11 +783,24 @@ class AsyncMemoryMesh:
             category: One category or several.
             scope: Only ``"project"`` or only ``"global"`` memories.
             min_importance: Skip memories less important than this.
-            since: Only memories recorded at or after this time.
-            until: Only memories recorded before this time.
+            since: Only memories at or after this time (see ``time_field``).
+            until: Only memories before this time (see ``time_field``).
             metadata_filter: ``{"key": value}`` or ``{"key": {"$gte": 3}}``; operators
                 ``$eq $ne $gt $gte $lt $lte $in $nin $exists``.
             session_id: Only memories from this session.
+            time_field: ``"created"`` (when recorded, the default) or ``"event"`` (when it
+                happened, falling back to when recorded): what ``since``/``until`` compare
+                and what recency ranks by.
+            as_of: Answer as of this moment: only memories recorded by then, and neither
+                superseded nor expired then ("what was true then").
+            current_only: Hide superseded and expired memories (the default). False shows
+                the whole history.
+            explain: Attach a :class:`RecallExplanation` to the result list (terms, filters,
+                candidates, and why nothing matched when nothing did).
+
+        Returns:
+            A :class:`RecallResults` list; each result has ``memory``, ``score`` and the
+            ``breakdown`` of the score.
 
         Raises:
             InvalidInputError: an empty or oversized query, or ``k`` out of range.
@@ -785,34 +820,70 @@ class AsyncMemoryMesh:
             until=until,
             metadata_filter=metadata_filter,
             session_id=session_id,
+            include_superseded=not current_only,
+            include_expired=not current_only,
+            as_of=as_of,
+            time_field=time_field,
         )
         await self._ready()
-        match = fts_query(query)
-        if match is None:
-            return []
         now = time.time()
-        limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
+        match = fts_query(query)
         candidates: list[tuple[SQLiteStore, Memory, float]] = []
-        for store in self._stores_for(filters.scope):
-            for memory, relevance in await store.search_text(match, filters, limit=limit, now=now):
-                candidates.append((store, memory, relevance))
-        if not candidates:
-            return []
-        best = max(relevance for _, _, relevance in candidates) or 1.0
-        scored: list[tuple[float, SQLiteStore, Memory, Any]] = []
+        if match is not None:
+            limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
+            for store in self._stores_for(filters.scope):
+                for memory, relevance in await store.search_text(
+                    match, filters, limit=limit, now=now
+                ):
+                    candidates.append((store, memory, relevance))
+        best = max((relevance for _, _, relevance in candidates), default=0.0) or 1.0
+        scored: list[tuple[float, SQLiteStore, Memory, ScoreBreakdown]] = []
         for store, memory, relevance in candidates:
-            score, breakdown = blend(memory, relevance / best, weights=self.weights, now=now)
+            score, breakdown = blend(
+                memory,
+                relevance / best,
+                weights=self.weights,
+                now=now,
+                by_event_time=time_field == "event",
+            )
             scored.append((score, store, memory, breakdown))
         scored.sort(key=lambda item: item[0], reverse=True)
-        results: list[RecallResult] = []
+        results = RecallResults()
         for score, store, memory, breakdown in scored[:k]:
             store.record_access(memory.id, now)
             seen = memory.model_copy(
                 update={"access_count": memory.access_count + 1, "last_accessed_at": _dt(now)}
             )
             results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
-        self._schedule_flush()
+        if results:
+            self._schedule_flush()
+        if explain:
+            results.explanation = RecallExplanation(
+                query_terms=query_terms(query),
+                filters=filters.described(),
+                candidates=len(candidates),
+                returned=len(results),
+                weights=self.weights,
+                reason=None if results else await self._why_empty(match, filters, now),
+            )
         return results
+
+    async def _why_empty(self, match: str | None, filters: Filters, now: float) -> str:
+        if match is None:
+            return "the query has no searchable words"
+        stores = self._stores_for(filters.scope)
+        everything = Filters(include_superseded=True, include_expired=True)
+        if not sum([await s.count_text(match, everything, now=now) for s in stores]):
+            return "no memory contains any of the query's terms"
+        current = Filters(as_of=filters.as_of)
+        matching_current = sum([await s.count_text(match, current, now=now) for s in stores])
+        if not matching_current:
+            return (
+                "every memory that matches is superseded or expired (current_only=False shows them)"
+            )
+        return (
+            f"{matching_current} current memories match the terms, but the filters exclude them all"
+        )
 
     async def list(
         self,
@@ -920,6 +991,161 @@ class AsyncMemoryMesh:
             global_path=self.global_path,
             embedder="none" if self._embedder is None else self._embedder.name,
         )
+
+    async def export(
+        self,
+        target: PathLike | TextIO,
+        *,
+        scope: Scope | str | None = None,
+        format: ExportFormat = "jsonl",
+        include_embeddings: bool = False,
+    ) -> int:
+        """Write every memory (superseded and expired ones too) to ``target``.
+
+        The ``jsonl`` format (the default) and ``json`` carry every field, the history links
+        and all timestamps, and :meth:`import_` reads them back exactly; ``markdown`` is a
+        readable summary. Embeddings are left out unless asked for: text is the source of
+        truth and vectors can be recomputed.
+
+        Args:
+            target: A file path, or an open text stream.
+            scope: Only ``"project"`` or only ``"global"`` memories.
+            format: ``jsonl``, ``json`` or ``markdown``.
+            include_embeddings: Also write each stored vector (base64 float32).
+
+        Returns:
+            How many memories were written.
+
+        Raises:
+            InvalidInputError: an unknown format or scope.
+            StoreError: the file cannot be written, or the database failed.
+        """
+        if format not in ("jsonl", "json", "markdown"):
+            raise InvalidInputError(
+                f"unknown export format {format!r}; use jsonl, json or markdown"
+            )
+        wanted = _scope(scope)
+        await self._ready()
+        records: builtins.list[dict[str, Any]] = []
+        for store in self._stores_for(wanted):
+            after = 0
+            while True:
+                page = await store.dump_page(
+                    after_seq=after, limit=5_000, include_embeddings=include_embeddings
+                )
+                if not page:
+                    break
+                after = page[-1][0]
+                records.extend(encode_record(raw) for _, raw in page)
+        document = render(records, format)
+        if isinstance(target, str | os.PathLike):
+            try:
+                await anyio.Path(os.fspath(target)).write_text(document, encoding="utf-8")
+            except OSError as exc:
+                raise StoreError(f"cannot write the export to {target}: {exc}") from exc
+        else:
+            target.write(document)
+        return len(records)
+
+    async def import_(
+        self, source: PathLike | TextIO, *, on_clash: Literal["skip", "replace", "newer"] = "skip"
+    ) -> ImportReport:
+        """Read an export (``jsonl`` or ``json``) back, all or nothing.
+
+        Each memory keeps its id, timestamps, access statistics and history link, and goes to
+        the store of its scope. Importing the same file twice changes nothing.
+
+        Args:
+            source: A file path, or an open text stream.
+            on_clash: What happens to an id that is already stored: ``skip`` keeps the stored
+                memory (the default), ``replace`` takes the file's, ``newer`` keeps whichever
+                was updated last.
+
+        Raises:
+            InvalidInputError: not a MemoryMesh export, a newer format, an invalid record
+                (named by line), or an unknown ``on_clash``; nothing is imported.
+            StoreError: the file cannot be read, or the database failed; nothing is imported.
+        """
+        if on_clash not in ("skip", "replace", "newer"):
+            raise InvalidInputError(f"on_clash must be skip, replace or newer, not {on_clash!r}")
+        if isinstance(source, str | os.PathLike):
+            try:
+                text = await anyio.Path(os.fspath(source)).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise StoreError(f"cannot read {source}: {exc}") from exc
+        else:
+            text = source.read()
+        rows = decode_records(text)
+        for index, row in enumerate(rows):
+            try:
+                row["text"] = self._check_text(row["text"])
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"memory {row['id']!r} (record {index}): {exc}") from None
+            row["content_hash"] = content_hash(row["text"])
+        await self._ready()
+        rescoped = 0
+        by_store: dict[SQLiteStore, builtins.list[dict[str, Any]]] = {}
+        for row in rows:
+            store = self._store_for(Scope(row["scope"]), explicit=False)
+            if store is self._global and row["scope"] != Scope.GLOBAL.value:
+                row["scope"] = Scope.GLOBAL.value
+                rescoped += 1
+            by_store.setdefault(store, []).append(row)
+        totals = {"imported": 0, "replaced": 0, "skipped": 0, "links_dropped": 0}
+        async with AsyncExitStack() as stack:
+            for store, batch in by_store.items():
+                tx = await stack.enter_async_context(store.write())
+                in_batch = {row["id"] for row in batch}
+                targets = [r["superseded_by"] for r in batch if r["superseded_by"]]
+                known = in_batch | await tx.existing_ids([t for t in targets if t not in in_batch])
+                for row in batch:
+                    if row["superseded_by"] and row["superseded_by"] not in known:
+                        row["superseded_by"] = None
+                        totals["links_dropped"] += 1
+                counts = await tx.import_rows(batch, on_clash)
+                totals["imported"] += counts.imported
+                totals["replaced"] += counts.replaced
+                totals["skipped"] += counts.skipped
+                await tx.log(
+                    [("imported", None, self._source, {"on_clash": on_clash, **asdict(counts)})]
+                )
+        return ImportReport(rescoped=rescoped, **totals)
+
+    async def log(
+        self, *, limit: int = 20, memory_id: str | None = None
+    ) -> builtins.list[WriteLogEntry]:
+        """The newest write decisions across both stores, newest first.
+
+        Every write records what it did and why (stored with the inferred category and the
+        rule behind it, deduplicated into an existing memory, updated fields, forgotten, ...).
+
+        Args:
+            limit: How many entries at most (1 to 10000).
+            memory_id: Only the entries about this memory.
+
+        Raises:
+            InvalidInputError: ``limit`` out of range.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        await self._ready()
+        entries: builtins.list[WriteLogEntry] = []
+        for store in self.stores:
+            for at, (action, about, source, detail) in await store.recent_log(
+                limit, memory_id=memory_id
+            ):
+                entries.append(
+                    WriteLogEntry(
+                        at=_dt(at),
+                        action=action,
+                        memory_id=about,
+                        source=source,
+                        scope=store.scope,
+                        detail=detail,
+                    )
+                )
+        entries.sort(key=lambda entry: entry.at, reverse=True)
+        return entries[:limit]
 
     async def health(self) -> dict[str, builtins.list[str]]:
         """SQLite's integrity quick-check per store file: ``["ok"]`` when healthy.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -17,10 +17,13 @@ __all__ = [
     "Memory",
     "MemoryStats",
     "NewMemory",
+    "RecallExplanation",
     "RecallResult",
+    "RecallResults",
     "Scope",
     "ScoreBreakdown",
     "ScoringWeights",
+    "WriteLogEntry",
 ]
 
 
@@ -169,6 +172,48 @@ class RecallResult(BaseModel):
     memory: Memory
     score: float
     breakdown: ScoreBreakdown
+
+
+class RecallExplanation(BaseModel):
+    """Why recall returned what it did (``recall(..., explain=True)``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query_terms: list[str]
+    """The words searched for, after dropping common function words."""
+    filters: dict[str, Any]
+    """The filters that narrowed the search."""
+    candidates: int
+    """How many memories matched the terms and passed the filters (before the top ``k``)."""
+    returned: int
+    weights: ScoringWeights
+    reason: str | None = None
+    """Why nothing came back, when nothing did."""
+
+
+class RecallResults(list[RecallResult]):
+    """The list ``recall`` returns: results best first, plus ``explanation`` when asked for."""
+
+    explanation: RecallExplanation | None
+
+    def __init__(
+        self, results: Iterable[RecallResult] = (), explanation: RecallExplanation | None = None
+    ) -> None:
+        super().__init__(results)
+        self.explanation = explanation
+
+
+class WriteLogEntry(BaseModel):
+    """One decision a write made: stored, deduplicated, superseded, updated, forgotten..."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    action: str
+    memory_id: str | None
+    source: str | None
+    scope: Scope
+    detail: dict[str, Any]
 
 
 class MemoryStats(BaseModel):

@@ -13,9 +13,15 @@ _SECONDS_PER_DAY = 86_400.0
 _FREQUENCY_SATURATION = math.log1p(50)
 
 
-def recency_signal(memory: Memory, now: float, half_life_days: float) -> float:
-    """1.0 for a memory touched just now, halving every ``half_life_days``."""
-    age_days = max(0.0, now - memory.updated_at.timestamp()) / _SECONDS_PER_DAY
+def recency_signal(
+    memory: Memory, now: float, half_life_days: float, *, by_event_time: bool = False
+) -> float:
+    """1.0 for a memory touched just now (or, ``by_event_time``, about something that happened
+    just now), halving every ``half_life_days``."""
+    moment = memory.updated_at
+    if by_event_time:
+        moment = memory.event_time or memory.created_at
+    age_days = max(0.0, now - moment.timestamp()) / _SECONDS_PER_DAY
     return float(0.5 ** (age_days / half_life_days))
 
 
@@ -29,11 +35,14 @@ def blend(
     *,
     weights: ScoringWeights,
     now: float,
+    by_event_time: bool = False,
 ) -> tuple[float, ScoreBreakdown]:
     """The final score in [0, 1] and its breakdown. Pinned memories count as importance 1."""
     breakdown = ScoreBreakdown(
         relevance=relevance,
-        recency=recency_signal(memory, now, weights.recency_half_life_days),
+        recency=recency_signal(
+            memory, now, weights.recency_half_life_days, by_event_time=by_event_time
+        ),
         importance=1.0 if memory.pinned else memory.importance,
         frequency=frequency_signal(memory.access_count),
         weights=weights,

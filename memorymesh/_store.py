@@ -35,6 +35,8 @@ from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import MIGRATIONS, Migration
 
 __all__ = [
+    "EXPORT_COLUMNS",
+    "ImportCounts",
     "LogEntry",
     "MemoryRow",
     "SQLiteStore",
@@ -112,6 +114,22 @@ class MemoryRow:
     expires_at: float | None
     embedding: bytes | None = None
     embedding_model: str | None = None
+
+
+#: Every column an export carries, in order (the schema's columns less the internal ones).
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id", "text", "category", "importance", "scope", "pinned", "metadata", "session_id",
+    "source", "agent", "redactions", "created_at", "updated_at", "event_time", "expires_at",
+    "access_count", "last_accessed_at", "superseded_by", "superseded_at", "embedding",
+    "embedding_model",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    imported: int
+    replaced: int
+    skipped: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +231,22 @@ def _where(filters: Filters, now: float) -> tuple[str, list[Any]]:
     """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
     clauses: list[str] = []
     params: list[Any] = []
+    # "Current" is judged at `as_of` when given ("what was true then"), else now.
+    moment = now if filters.as_of is None else filters.as_of.timestamp()
+    if filters.as_of is not None:
+        clauses.append("m.created_at <= ?")
+        params.append(moment)
     if not filters.include_superseded:
-        clauses.append("m.superseded_by IS NULL")
+        if filters.as_of is None:
+            clauses.append("m.superseded_by IS NULL")
+        else:
+            clauses.append(
+                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
+            )
+            params.append(moment)
     if not filters.include_expired:
         clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
-        params.append(now)
+        params.append(moment)
     if filters.categories:
         clauses.append(f"m.category IN ({', '.join('?' * len(filters.categories))})")
         params.extend(str(c) for c in filters.categories)
@@ -227,11 +256,16 @@ def _where(filters: Filters, now: float) -> tuple[str, list[Any]]:
     if filters.min_importance is not None:
         clauses.append("m.importance >= ?")
         params.append(filters.min_importance)
+    when = (
+        "coalesce(m.event_time, m.created_at)"
+        if filters.time_field == "event"
+        else ("m.created_at")
+    )
     if filters.since is not None:
-        clauses.append("m.created_at >= ?")
+        clauses.append(f"{when} >= ?")
         params.append(filters.since.timestamp())
     if filters.until is not None:
-        clauses.append("m.created_at < ?")
+        clauses.append(f"{when} < ?")
         params.append(filters.until.timestamp())
     if filters.session_id is not None:
         clauses.append("m.session_id = ?")
@@ -401,6 +435,46 @@ class WriteTransaction:
 
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
         return await self._store._get_many(self._conn, ids)
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(f"SELECT id FROM memories WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    async def import_rows(self, rows: Sequence[dict[str, Any]], on_clash: str) -> ImportCounts:
+        """Insert exported rows with every field kept (ids, times, counts, history links).
+
+        ``on_clash`` decides what an id already in the store does: ``skip`` keeps the stored
+        memory, ``replace`` takes the imported one, ``newer`` keeps whichever was updated last.
+        History links may point forward in the batch, so foreign keys are checked at commit.
+        """
+        if on_clash not in ("skip", "replace", "newer"):
+            raise ValueError(f"unknown on_clash {on_clash!r}")
+        if not rows:
+            return ImportCounts(0, 0, 0)
+        columns = [*EXPORT_COLUMNS, "content_hash"]
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO memories ({names}) VALUES ({marks}) ON CONFLICT (id) DO "
+        if on_clash == "skip":
+            sql += "NOTHING"
+        else:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+            sql += f"UPDATE SET {updates}"
+            if on_clash == "newer":
+                sql += " WHERE excluded.updated_at > memories.updated_at"
+        before = await self.existing_ids([r["id"] for r in rows])
+        await self._execute("PRAGMA defer_foreign_keys = ON")
+        with _translated(self._store.label):
+            cursor = await self._conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+        changed = max(0, cursor.rowcount)
+        fresh = sum(1 for r in rows if r["id"] not in before)
+        replaced = changed - fresh
+        return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
 
 
 class SQLiteStore:
@@ -651,6 +725,20 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def count_text(self, match: str, filters: Filters, *, now: float) -> int:
+        """How many memories match the FTS5 expression under ``filters`` (for explanations)."""
+        where, params = _where(filters, now)
+        sql = (
+            "SELECT COUNT(*) FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where}"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> int:
+            rows = await conn.execute_fetchall(sql, [match, *params])
+            return int(next(iter(rows))[0])
+
+        return await self._run(query)
+
     async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
     ) -> list[Memory]:
@@ -719,6 +807,19 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def dump_page(
+        self, *, after_seq: int, limit: int, include_embeddings: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Every memory with every exported column, in insertion order, a page at a time."""
+        columns = [c for c in EXPORT_COLUMNS if include_embeddings or not c.startswith("embed")]
+        sql = f"SELECT seq, {', '.join(columns)} FROM memories WHERE seq > ? ORDER BY seq LIMIT ?"
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, dict[str, Any]]]:
+            rows = await conn.execute_fetchall(sql, [after_seq, limit])
+            return [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows]
+
+        return await self._run(query)
+
     async def get_meta(self, key: str) -> str | None:
         async def query(conn: aiosqlite.Connection) -> str | None:
             rows = list(
@@ -728,14 +829,18 @@ class SQLiteStore:
 
         return await self._run(query)
 
-    async def recent_log(self, limit: int) -> list[tuple[float, LogEntry]]:
+    async def recent_log(
+        self, limit: int, *, memory_id: str | None = None
+    ) -> list[tuple[float, LogEntry]]:
         """The newest ``limit`` write-log entries with their times, newest first."""
+        where = "WHERE memory_id = ? " if memory_id is not None else ""
+        params: list[Any] = [memory_id] if memory_id is not None else []
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[float, LogEntry]]:
             rows = await conn.execute_fetchall(
                 "SELECT at, action, memory_id, source, detail FROM write_log "
-                "ORDER BY seq DESC LIMIT ?",
-                [limit],
+                f"{where}ORDER BY seq DESC LIMIT ?",
+                [*params, limit],
             )
             return [(r[0], (r[1], r[2], r[3], json.loads(r[4]))) for r in rows]
 

@@ -14,12 +14,14 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import Any, Literal, ParamSpec, Self, TextIO, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._embeddings import Embedder
 from ._errors import ClosedError
+from ._export import ExportFormat, ImportReport
+from ._filters import TimeField
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -34,9 +36,10 @@ from ._models import (
     Memory,
     MemoryStats,
     NewMemory,
-    RecallResult,
+    RecallResults,
     Scope,
     ScoringWeights,
+    WriteLogEntry,
 )
 
 __all__ = ["MemoryMesh"]
@@ -204,7 +207,11 @@ class MemoryMesh:
         until: datetime | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
         session_id: str | None = None,
-    ) -> list[RecallResult]:
+        time_field: TimeField = "created",
+        as_of: datetime | None = None,
+        current_only: bool = True,
+        explain: bool = False,
+    ) -> RecallResults:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
             self._mesh.recall,
@@ -217,6 +224,10 @@ class MemoryMesh:
             until=until,
             metadata_filter=metadata_filter,
             session_id=session_id,
+            time_field=time_field,
+            as_of=as_of,
+            current_only=current_only,
+            explain=explain,
         )
 
     def get(self, memory_id: str) -> Memory:
@@ -323,6 +334,33 @@ class MemoryMesh:
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""
         return self._call(self._mesh.stats)
+
+    def export(
+        self,
+        target: PathLike | TextIO,
+        *,
+        scope: Scope | str | None = None,
+        format: ExportFormat = "jsonl",
+        include_embeddings: bool = False,
+    ) -> int:
+        """See :meth:`AsyncMemoryMesh.export`."""
+        return self._call(
+            self._mesh.export,
+            target,
+            scope=scope,
+            format=format,
+            include_embeddings=include_embeddings,
+        )
+
+    def import_(
+        self, source: PathLike | TextIO, *, on_clash: Literal["skip", "replace", "newer"] = "skip"
+    ) -> ImportReport:
+        """See :meth:`AsyncMemoryMesh.import_`."""
+        return self._call(self._mesh.import_, source, on_clash=on_clash)
+
+    def log(self, *, limit: int = 20, memory_id: str | None = None) -> builtins.list[WriteLogEntry]:
+        """See :meth:`AsyncMemoryMesh.log`."""
+        return self._call(self._mesh.log, limit=limit, memory_id=memory_id)
 
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""

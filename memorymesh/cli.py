@@ -21,7 +21,7 @@ import anyio
 
 from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
 from ._mesh import AsyncMemoryMesh
-from ._models import Category, Memory, RecallResult
+from ._models import Category, Memory, RecallResult, RecallResults
 from ._progress import Progress
 from ._version import __version__
 
@@ -42,11 +42,9 @@ _CATEGORIES = [c.value for c in Category]
 
 def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
     """An ``AsyncMemoryMesh`` on the stores the global options name."""
+    options.setdefault("source", "cli")
     return AsyncMemoryMesh(
-        getattr(args, "db", None),
-        global_path=getattr(args, "global_db", None),
-        source="cli",
-        **options,
+        getattr(args, "db", None), global_path=getattr(args, "global_db", None), **options
     )
 
 
@@ -227,12 +225,50 @@ async def cmd_recall(args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             session_id=args.session,
+            time_field=args.time_field,
+            as_of=args.as_of,
+            current_only=not args.all,
+            explain=args.explain,
         )
     if args.json:
-        _emit_json([r.model_dump(mode="json") for r in results])
+        data: Any = [r.model_dump(mode="json") for r in results]
+        if results.explanation is not None:
+            data = {"results": data, "explanation": results.explanation.model_dump(mode="json")}
+        _emit_json(data)
     else:
         _print_results(results)
+        if results.explanation is not None:
+            _print_explanation(results)
     return 0
+
+
+def _print_explanation(results: RecallResults) -> None:
+    explanation = results.explanation
+    assert explanation is not None
+    w = explanation.weights
+    print()
+    print(f"terms: {', '.join(explanation.query_terms) or '-'}")
+    filters = ", ".join(f"{k}={v}" for k, v in explanation.filters.items())
+    print(f"filters: {filters or '-'}")
+    print(f"candidates: {explanation.candidates} matched, {explanation.returned} returned")
+    if explanation.reason:
+        print(f"why nothing: {explanation.reason}")
+        return
+    print()
+    print(
+        f"{'#':>2}  {'score':>6}  {'relevance':>9}  {'recency':>7}  {'importance':>10}  "
+        f"{'frequency':>9}  id"
+    )
+    print(
+        f"{'':>2}  {'weight':>6}  {w.relevance:>9.2f}  {w.recency:>7.2f}  "
+        f"{w.importance:>10.2f}  {w.frequency:>9.2f}"
+    )
+    for rank, r in enumerate(results, 1):
+        b = r.breakdown
+        print(
+            f"{rank:>2}  {r.score:>6.3f}  {b.relevance:>9.3f}  {b.recency:>7.3f}  "
+            f"{b.importance:>10.3f}  {b.frequency:>9.3f}  {_short(r.memory.id)}"
+        )
 
 
 async def cmd_list(args: argparse.Namespace) -> int:
@@ -297,6 +333,61 @@ async def cmd_update(args: argparse.Namespace) -> int:
         _emit_json(_memory_json(memory))
     else:
         print(f"Updated {_short(memory.id)}")
+    return 0
+
+
+async def cmd_log(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        memory_id = await _resolve(mesh, args.id) if args.id else None
+        entries = await mesh.log(limit=args.limit, memory_id=memory_id)
+    if args.json:
+        _emit_json([e.model_dump(mode="json") for e in entries])
+        return 0
+    if not entries:
+        print("(no writes logged)")
+    for e in entries:
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items())
+        about = _short(e.memory_id) if e.memory_id else "-"
+        print(
+            f"{_when(e.at)}  {e.action:<13} {about:<8} {e.scope.value:<7} "
+            f"{e.source or '-':<8} {detail}"
+        )
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        target = args.output if args.output and args.output != "-" else sys.stdout
+        count = await mesh.export(
+            target,
+            scope=args.scope,
+            format=args.format,
+            include_embeddings=args.include_embeddings,
+        )
+    if target is not sys.stdout:
+        print(f"Exported {count} memories to {args.output}", file=sys.stderr)
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    async with open_mesh(args, source="import") as mesh:
+        report = await mesh.import_(
+            sys.stdin if args.file == "-" else args.file, on_clash=args.on_clash
+        )
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        print(
+            f"Imported {report.imported}, replaced {report.replaced}, "
+            f"skipped {report.skipped} (already there)"
+        )
+        if report.links_dropped:
+            print(
+                f"{report.links_dropped} history links pointed at memories not in the file "
+                "or the store and were dropped"
+            )
+        if report.rescoped:
+            print(f"{report.rescoped} project memories went to the global store (no project)")
     return 0
 
 
@@ -471,6 +562,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_parse_time, metavar="ISO", help="recorded at or after")
     p.add_argument("--until", type=_parse_time, metavar="ISO", help="recorded before")
     p.add_argument("--session", metavar="ID")
+    p.add_argument(
+        "--time-field",
+        choices=["created", "event"],
+        default="created",
+        help="what --since/--until compare: when recorded (default) or happened",
+    )
+    p.add_argument(
+        "--as-of",
+        type=_parse_time,
+        metavar="ISO",
+        help="answer as of this moment: what was true then",
+    )
+    p.add_argument("--all", action="store_true", help="include superseded and expired memories")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the score breakdown, filters, and why nothing matched",
+    )
 
     p = command("list", cmd_list, "List memories, newest first.")
     p.add_argument("--scope", choices=["project", "global"])
@@ -494,6 +603,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--text", nargs="+")
     write_options(p)
+
+    p = command("log", cmd_log, "Show the latest write decisions and their reasons.")
+    p.add_argument("id", nargs="?", help="only entries about this memory")
+    p.add_argument("-n", "--limit", type=int, default=20)
+
+    p = command("export", cmd_export, "Export every memory, with history and timestamps.")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    p.add_argument("--scope", choices=["project", "global"])
+    p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
+    p.add_argument("--include-embeddings", action="store_true")
+
+    p = command("import", cmd_import, "Import an export file (idempotent).")
+    p.add_argument("file", help="a jsonl or json export ('-' for stdin)")
+    p.add_argument(
+        "--on-clash",
+        choices=["skip", "replace", "newer"],
+        default="skip",
+        help="for ids already stored: keep them (default), replace, or keep newer",
+    )
 
     command("stats", cmd_stats, "Count memories by scope and category.")
     command("status", cmd_status, "Show store paths, counts, embedder and health.")

@@ -113,3 +113,35 @@ def test_console_script_version() -> None:
     script = shutil.which("memorymesh") or str(Path(sys.executable).parent / "memorymesh")
     result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == f"memorymesh {__version__}"
+
+
+def test_recall_explain_and_history_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "remember", "User prefers dark mode")
+    code, out, _ = run(capsys, "recall", "--explain", "what does the user prefer")
+    assert code == 0
+    assert "terms: user, prefer" in out
+    assert "relevance" in out
+    code, out, _ = run(capsys, "recall", "--explain", "kubernetes")
+    assert "why nothing: no memory contains any of the query's terms" in out
+    code, out, _ = run(capsys, "recall", "--json", "--explain", "--all", "dark")
+    data = json.loads(out)
+    assert data["explanation"]["returned"] == 1
+    assert data["explanation"]["filters"] == {}
+
+
+def test_export_import_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "remember", "We decided to use SQLite")
+    export = tmp_path / "all.jsonl"
+    code, _, err = run(capsys, "export", "-o", str(export))
+    assert code == 0
+    assert "Exported 1 memories" in err
+    other = ["--db", str(tmp_path / "o.db"), "--global-db", str(tmp_path / "og.db")]
+    code, out, _ = run(capsys, "import", str(export), "--json", *other)
+    assert json.loads(out)["imported"] == 1
+    code, out, _ = run(capsys, "import", str(export), *other)
+    assert "skipped 1" in out
+    code, out, _ = run(capsys, "log", "--json", *other)
+    assert json.loads(out)[0]["action"] == "imported"
+    code, out, _ = run(capsys, "log")
+    assert "stored" in out
+    assert "decision wording" in out
