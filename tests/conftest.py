@@ -20,6 +20,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     project = tmp_path / "project"
     project.mkdir()
+    home.mkdir()
     monkeypatch.setenv("MEMORYMESH_HOME", str(home / ".memorymesh"))
     monkeypatch.setenv("MEMORYMESH_PROJECT_ROOT", str(project))
     monkeypatch.setenv("HOME", str(home))
