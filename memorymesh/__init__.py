@@ -41,6 +41,7 @@ from ._models import (
     ScoreBreakdown,
     ScoringWeights,
 )
+from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
 
@@ -70,6 +71,8 @@ __all__ = [
     "ScoreBreakdown",
     "ScoringWeights",
     "SecretDetectedError",
+    "SessionContext",
+    "SessionItem",
     "StoreError",
     "__version__",
     "available_embedders",

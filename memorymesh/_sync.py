@@ -38,6 +38,7 @@ from ._models import (
     Scope,
     ScoringWeights,
 )
+from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
 
 __all__ = ["MemoryMesh"]
 
@@ -323,6 +324,18 @@ class MemoryMesh:
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""
         return self._call(self._mesh.stats)
+
+    def session_start(
+        self,
+        query: str | None = None,
+        *,
+        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+        session_id: str | None = None,
+    ) -> SessionContext:
+        """See :meth:`AsyncMemoryMesh.session_start`."""
+        return self._call(
+            self._mesh.session_start, query, budget_tokens=budget_tokens, session_id=session_id
+        )
 
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""
