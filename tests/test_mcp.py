@@ -19,10 +19,10 @@ mcp = pytest.importorskip("mcp")
 from mcp.client import Client, ClientRequestContext  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
 from mcp_types import Implementation, ListRootsResult, Root  # noqa: E402
-
-from memorymesh import AsyncMemoryMesh, mark_injected  # noqa: E402
 from memorymesh_mcp._flatten import flatten_schema, has_refs  # noqa: E402
 from memorymesh_mcp._limits import MAX_RECALL_K, MAX_TEXT_CHARS  # noqa: E402
+
+from memorymesh import AsyncMemoryMesh  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TOOLS = {
@@ -173,7 +173,9 @@ async def test_remember_recall_update_pin_list_forget(client: Client, server_roo
     assert memory["category"] == "decision" and memory["scope"] == "project"
     assert memory["source"] == "mcp" and memory["agent"] == "pytest-client"
 
-    again = await _call(client, "remember", text="we decided to use postgresql 16 for the  billing service")
+    again = await _call(
+        client, "remember", text="we decided to use postgresql 16 for the  billing service"
+    )
     assert again["status"] == "duplicate" and again["memory"]["id"] == memory["id"]
 
     found = await _call(client, "recall", query="which database for billing?", k=3)
@@ -234,7 +236,9 @@ async def test_errors_come_back_as_tool_errors_and_write_nothing(
     assert "category" in await _error(client, "remember", text="ok", category="nonsense")
     assert "k" in await _error(client, "recall", query="anything", k=MAX_RECALL_K + 1)
     assert "valid integer" in await _error(client, "recall", query="anything", k="lots")
-    assert "No memory with id" in await _error(client, "update_memory", memory_id="00000000", importance=0.5)
+    assert "No memory with id" in await _error(
+        client, "update_memory", memory_id="00000000", importance=0.5
+    )
     assert "Nothing to update" in await _error(client, "update_memory", memory_id="00000000")
     assert "No memory with id" in await _error(client, "pin", memory_id="ffffffff")
     assert "unknown tool" in (await _error(client, "no_such_tool")).lower()
@@ -253,7 +257,9 @@ async def test_resources_and_prompt(client: Client) -> None:
 
     resources = {str(r.uri) for r in (await client.list_resources()).resources}
     assert "memory://stats" in resources
-    templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+    templates = {
+        t.uri_template for t in (await client.list_resource_templates()).resource_templates
+    }
     assert "memory://{memory_id}" in templates
 
     stats = await client.read_resource("memory://stats")
@@ -284,7 +290,9 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     async with Client(
         _stdio(tmp_path), mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
     ) as rooted:
-        stored = await _call(rooted, "remember", text="Build with `make wheel` in this repo", scope="project")
+        stored = await _call(
+            rooted, "remember", text="Build with `make wheel` in this repo", scope="project"
+        )
         stats = await _call(rooted, "memory_stats")
     assert stats["project_store"] == str(workspace / ".memorymesh" / "memories.db")
     async with AsyncMemoryMesh(
@@ -351,7 +359,9 @@ def http_server(tmp_path: Path) -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stderr.read().decode() if process.stderr else "") from None
+                    raise RuntimeError(
+                        process.stderr.read().decode() if process.stderr else ""
+                    ) from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
