@@ -401,3 +401,17 @@ def test_the_top_level_folder_never_shadows_the_sdk() -> None:
 
     assert not (Path(__file__).parent.parent / "mcp" / "__init__.py").exists()
     assert Path(sdk.__file__).parent.parent.name == "site-packages"
+
+
+def test_registry_manifest_matches_the_package() -> None:
+    from memorymesh import __version__
+
+    root = Path(__file__).parent.parent
+    manifest = json.loads((root / "mcp" / "server.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == __version__
+    [package] = manifest["packages"]
+    assert package["registryType"] == "pypi" and package["identifier"] == "memorymesh"
+    assert package["version"] == __version__ and package["transport"] == {"type": "stdio"}
+    # The registry checks PyPI ownership through this marker in the README.
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"mcp-name: {manifest['name']}" in readme
