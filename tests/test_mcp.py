@@ -295,6 +295,10 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
         )
         stats = await _call(rooted, "memory_stats")
     assert stats["project_store"] == str(workspace / ".memorymesh" / "memories.db")
+    # The server shut down cleanly: the last connection to close removes SQLite's WAL file,
+    # so the lifespan closed the mesh it opened for the root (and the default one).
+    assert not (workspace / ".memorymesh" / "memories.db-wal").exists()
+    assert not (tmp_path / "home" / ".memorymesh" / "global.db-wal").exists()
     async with AsyncMemoryMesh(
         workspace / ".memorymesh" / "memories.db",
         global_path=tmp_path / "home" / ".memorymesh" / "global.db",
