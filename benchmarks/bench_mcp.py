@@ -52,7 +52,10 @@ async def _seed_memorymesh(root: Path, n: int) -> dict[str, str]:
     ) as mesh:
         for start in range(0, n, 500):
             await mesh.remember_many(
-                [{"text": _text(i), "category": "context"} for i in range(start, min(n, start + 500))]
+                [
+                    {"text": _text(i), "category": "context"}
+                    for i in range(start, min(n, start + 500))
+                ]
             )
     return {
         "HOME": str(home),
@@ -66,7 +69,14 @@ def _install_reference(folder: Path) -> Path | None:
     if npm is None or shutil.which("node") is None:
         return None
     subprocess.run(
-        [npm, "install", "--silent", "--no-audit", "--no-fund", "@modelcontextprotocol/server-memory"],
+        [
+            npm,
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "@modelcontextprotocol/server-memory",
+        ],
         cwd=folder,
         check=True,
         capture_output=True,
@@ -122,8 +132,12 @@ async def main() -> None:
         ours = StdioServerParameters(command=str(BIN / "memorymesh"), args=["mcp"], env=env)
 
         async def mm_call(client: Client, i: int) -> Any:
-            result = await client.call_tool("recall", {"query": f"{WORDS[i % len(WORDS)]} adapter", "k": 5})
-            assert not result.is_error and result.structured_content["count"] == 5  # type: ignore[index]
+            result = await client.call_tool(
+                "recall", {"query": f"{WORDS[i % len(WORDS)]} adapter", "k": 5}
+            )
+            assert not result.is_error, result.content
+            assert result.structured_content is not None
+            assert result.structured_content["count"] == 5
 
         async def no_setup(client: Client) -> None:
             return None
