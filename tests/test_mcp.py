@@ -284,12 +284,20 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     workspace = tmp_path / "workspace"
     workspace.mkdir()
 
+    roots = [Root(uri=(tmp_path / "home").as_uri(), name="home")]
+    (tmp_path / "home").mkdir()
+
     async def list_roots(context: ClientRequestContext) -> ListRootsResult:
-        return ListRootsResult(roots=[Root(uri=workspace.as_uri(), name="workspace")])
+        return ListRootsResult(roots=roots)
 
     async with Client(
         _stdio(tmp_path), mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
     ) as rooted:
+        # The home directory is never a project: the environment's project is used.
+        at_home = await _call(rooted, "memory_stats")
+        assert at_home["project_store"] == str(tmp_path / "project" / ".memorymesh" / "memories.db")
+        # The client changes its roots: the next call follows them.
+        roots[:] = [Root(uri=workspace.as_uri(), name="workspace")]
         stored = await _call(
             rooted, "remember", text="Build with `make wheel` in this repo", scope="project"
         )

@@ -108,7 +108,7 @@ def _client_name(ctx: Context[Any, Any]) -> str | None:
 
 async def _mesh(ctx: Context[Any, Any]) -> AsyncMemoryMesh:
     state: ServerState = ctx.request_context.lifespan_context
-    return await state.mesh_for(ctx.request_context.session)
+    return await _guard(lambda: state.mesh_for(ctx.request_context.session))
 
 
 async def _guard(call: Callable[[], Awaitable[T]]) -> T:

@@ -18,11 +18,11 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 
-from memorymesh import AsyncMemoryMesh
+from memorymesh import AsyncMemoryMesh, MemoryMeshError
 
 from ._limits import MAX_METADATA_BYTES, MAX_TEXT_CHARS
 
-__all__ = ["ServerState", "root_path"]
+__all__ = ["ProjectStoreError", "ServerState", "root_path"]
 
 logger = logging.getLogger("memorymesh_mcp")
 
@@ -41,6 +41,10 @@ def root_path(uri: str) -> Path | None:
         return None
     path = Path(unquote(parsed.path))
     return path if path.is_absolute() else None
+
+
+class ProjectStoreError(MemoryMeshError):
+    """The project store of the client's root cannot be opened."""
 
 
 @dataclass
@@ -73,7 +77,13 @@ class ServerState:
             mesh = self.by_project.get(store)
             if mesh is None:
                 mesh = self.open_mesh(store, self.default.global_path)
-                await mesh.open()
+                try:
+                    await mesh.open()
+                except (MemoryMeshError, OSError) as exc:
+                    # Never fall back silently: the memory would land in another project.
+                    raise ProjectStoreError(
+                        f"cannot open the project store {store} for the client's root {root}: {exc}"
+                    ) from exc
                 self.by_project[store] = mesh
         return mesh
 
@@ -98,8 +108,10 @@ async def _client_root(session: Any) -> Path | None:
     except Exception as exc:  # a client that offers roots but fails to list them
         logger.info("roots/list failed (%s); using the default project", exc)
         return None
+    home = Path.home().resolve()
     for root in result.roots:
         path = root_path(str(root.uri))
         if path is not None and path.is_dir():
-            return path
+            # As in project detection, the home directory itself is never a project.
+            return None if path.resolve() == home else path
     return None
