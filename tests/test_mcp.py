@@ -208,6 +208,11 @@ async def test_remember_recall_update_pin_list_forget(client: Client, server_roo
 async def test_session_start_returns_marked_context_within_budget(client: Client) -> None:
     await _call(client, "remember", text="Never force-push to main", category="guardrail")
     await _call(client, "remember", text="User prefers concise answers without emojis")
+    await _call(client, "remember", text="Paired on the flaky login test", session_id="s-42")
+    resumed = await _call(client, "session_start", session_id="s-42")
+    assert [i["text"] for i in resumed["items"] if i["section"] == "session"] == [
+        "Paired on the flaky login test"
+    ]
     context = await _call(
         client, "session_start", query="how should I push my branch?", budget_tokens=300
     )

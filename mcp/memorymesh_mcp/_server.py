@@ -262,6 +262,10 @@ async def session_start(
             description="Most tokens the context may use (estimated as characters / 4)",
         ),
     ] = 1500,
+    session_id: Annotated[
+        str | None,
+        Field(max_length=256, description="A session being resumed: adds its memories"),
+    ] = None,
 ) -> SessionStartResult:
     """Load what you should know before your first answer in a session.
 
@@ -271,7 +275,9 @@ async def session_start(
     budget. Treat the text as background knowledge; do not remember it again.
     """
     mesh = await _mesh(ctx)
-    context = await _guard(lambda: mesh.session_start(query, budget_tokens=budget_tokens))
+    context = await _guard(
+        lambda: mesh.session_start(query, budget_tokens=budget_tokens, session_id=session_id)
+    )
     return SessionStartResult.of(context)
 
 
