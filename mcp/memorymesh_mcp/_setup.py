@@ -162,7 +162,12 @@ def _merge_json(path: Path, entry: dict[str, Any]) -> str:
 
 
 def _merge_toml(path: Path, entry: dict[str, Any]) -> str:
-    import tomlkit  # a style-preserving TOML editor: comments and other tables survive
+    try:
+        import tomlkit  # a style-preserving TOML editor: comments and other tables survive
+    except ImportError:
+        raise InvalidInputError(
+            "editing TOML needs the 'mcp' extra: pip install 'memorymesh[mcp]'"
+        ) from None
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     try:
