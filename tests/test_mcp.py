@@ -231,8 +231,9 @@ async def test_errors_come_back_as_tool_errors_and_write_nothing(
     client: Client, server_root: Path
 ) -> None:
     before = (await _call(client, "memory_stats"))["total"]
-    assert "at most 10000 characters" in await _error(
-        client, "remember", text="x" * (MAX_TEXT_CHARS + 1)
+    too_long = await _error(client, "remember", text="x" * (MAX_TEXT_CHARS + 1))
+    assert too_long == (
+        "Invalid arguments for remember: text: String should have at most 10000 characters"
     )
     assert "larger than" in await _error(
         client, "remember", text="a fact with big metadata", metadata={"blob": "y" * 20_000}

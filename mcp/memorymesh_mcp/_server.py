@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from memorymesh import (
     AsyncMemoryMesh,
@@ -411,8 +411,25 @@ TOOLS: list[tuple[Callable[..., Awaitable[Any]], ToolAnnotations]] = [
 ]
 
 
+class _Tool(Tool):
+    """A tool whose argument errors read as one line per field, without pydantic's links."""
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(*args, **kwargs)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+                for error in cause.errors()
+            )
+            raise ToolError(f"Invalid arguments for {self.name}: {problems}") from cause
+
+
 def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> Tool:
-    tool = Tool.from_function(fn, annotations=annotations, structured_output=True)
+    tool = _Tool.from_function(fn, annotations=annotations, structured_output=True)
     # Clients and models cope badly with $ref: publish self-contained schemas.
     tool.parameters = flatten_schema(tool.parameters)
     if tool.fn_metadata.output_schema is not None:
