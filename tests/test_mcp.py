@@ -433,3 +433,19 @@ def test_registry_manifest_matches_the_package() -> None:
     # The registry checks PyPI ownership through this marker in the README.
     readme = (root / "README.md").read_text(encoding="utf-8")
     assert f"mcp-name: {manifest['name']}" in readme
+
+
+def test_every_tool_and_limit_is_documented() -> None:
+    from memorymesh_mcp import _limits
+    from memorymesh_mcp._server import TOOLS as REGISTERED
+
+    docs = (Path(__file__).parent.parent / "docs" / "mcp.md").read_text(encoding="utf-8")
+    assert {fn.__name__ for fn, _ in REGISTERED} == TOOLS
+    for name in TOOLS:
+        assert f"| `{name}` |" in docs, name
+    assert f"{_limits.MAX_TEXT_CHARS:,} characters" in docs
+    assert f"{_limits.MAX_METADATA_BYTES // 1024} KiB" in docs
+    assert f"{_limits.MAX_QUERY_CHARS:,} characters" in docs
+    dash = "\N{EN DASH}"  # the docs write ranges with an en dash
+    assert f"1{dash}{_limits.MAX_RECALL_K}" in docs and f"1{dash}{_limits.MAX_LIST}" in docs
+    assert f"{_limits.MIN_BUDGET_TOKENS}{dash}{_limits.MAX_BUDGET_TOKENS:,} tokens" in docs
