@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev
+TEST_EXTRAS ?= dev,mcp
 
 .PHONY: demo test setup setup-all lint typecheck pytest bench clean
 
@@ -26,9 +26,12 @@ demo: setup
 lint:
 	$(BIN)/ruff check memorymesh tests benchmarks
 	$(BIN)/ruff format --check memorymesh
+	$(BIN)/ruff check mcp/memorymesh_mcp
+	$(BIN)/ruff format --check mcp/memorymesh_mcp
 
 typecheck:
 	$(BIN)/mypy memorymesh
+	$(BIN)/mypy mcp/memorymesh_mcp
 
 pytest:
 	$(BIN)/pytest

@@ -45,6 +45,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
 
@@ -77,6 +78,8 @@ __all__ = [
     "ScoreBreakdown",
     "ScoringWeights",
     "SecretDetectedError",
+    "SessionContext",
+    "SessionItem",
     "StoreError",
     "WriteLogEntry",
     "__version__",

@@ -51,6 +51,7 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._scoring import blend
+from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._store import MemoryRow, SQLiteStore, memory_from_row
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
@@ -1146,6 +1147,36 @@ class AsyncMemoryMesh:
                 )
         entries.sort(key=lambda entry: entry.at, reverse=True)
         return entries[:limit]
+
+    async def session_start(
+        self,
+        query: str | None = None,
+        *,
+        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+        session_id: str | None = None,
+    ) -> SessionContext:
+        """The memory an assistant should load at the start of a session, within a budget.
+
+        Gathers guardrails, the user's profile (personality and preferences), mistakes not to
+        repeat, recent project decisions and patterns, memories recorded in ``session_id``
+        and, when ``query`` (the first message or task) is given, the memories that answer
+        it. Each candidate is ranked by its kind, importance, how often it proved useful and
+        its recall score; the best are kept while the text fits ``budget_tokens`` (estimated
+        as ``ceil(characters / 4)``). ``.text`` is ready to inject and marked, so it is never
+        stored back as a memory.
+
+        Args:
+            query: The first message or task, if known: makes the context task-aware.
+            budget_tokens: The most tokens the text may take (100 to 100000).
+            session_id: A session being resumed: its memories are included.
+
+        Raises:
+            InvalidInputError: a budget out of range, or a query that is not a string.
+            ClosedError: the mesh was closed.
+        """
+        return await build_session_context(
+            self, query, budget_tokens=budget_tokens, session_id=session_id
+        )
 
     async def health(self) -> dict[str, builtins.list[str]]:
         """SQLite's integrity quick-check per store file: ``["ok"]`` when healthy.

@@ -41,6 +41,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
 
 __all__ = ["MemoryMesh"]
 
@@ -361,6 +362,18 @@ class MemoryMesh:
     def log(self, *, limit: int = 20, memory_id: str | None = None) -> builtins.list[WriteLogEntry]:
         """See :meth:`AsyncMemoryMesh.log`."""
         return self._call(self._mesh.log, limit=limit, memory_id=memory_id)
+
+    def session_start(
+        self,
+        query: str | None = None,
+        *,
+        budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+        session_id: str | None = None,
+    ) -> SessionContext:
+        """See :meth:`AsyncMemoryMesh.session_start`."""
+        return self._call(
+            self._mesh.session_start, query, budget_tokens=budget_tokens, session_id=session_id
+        )
 
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""

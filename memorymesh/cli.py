@@ -31,7 +31,10 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 #: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
 #: only when the parser is built, and skipped when their optional extra is not installed.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = [
+    "memorymesh._cli_session",  # session-start
+    "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
+]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
 _CATEGORIES = [c.value for c in Category]

@@ -1,0 +1,7 @@
+"""``python -m memorymesh_mcp``: run the MCP server."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,316 @@
+"""``memorymesh setup CLIENT``: add the MemoryMesh server to an AI client's own config file.
+
+Each client keeps its MCP servers in its own place and format:
+
+=========  ==============================  ==================================  ========
+client     user scope                      project scope                       format
+=========  ==============================  ==================================  ========
+claude     ``~/.claude.json``              ``<project>/.mcp.json``             JSON
+cursor     ``~/.cursor/mcp.json``          ``<project>/.cursor/mcp.json``      JSON
+gemini     ``~/.gemini/settings.json``     ``<project>/.gemini/settings.json`` JSON
+codex      ``~/.codex/config.toml``        (user scope only)                   TOML
+=========  ==============================  ==================================  ========
+
+The JSON clients list servers under ``mcpServers``; Codex under ``[mcp_servers.<name>]``. Set-up
+merges: only the ``memorymesh`` entry is added or replaced, every other server and setting is
+kept, and a file that does not parse is left untouched with an error. Writes are atomic (a
+temporary file renamed over the old one) and keep the file's permissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from memorymesh import InvalidInputError
+from memorymesh._paths import find_project_root
+
+__all__ = [
+    "CLIENTS",
+    "SERVER_NAME",
+    "Client",
+    "config_path",
+    "configured_clients",
+    "register",
+    "server_entry",
+    "setup_client",
+]
+
+SERVER_NAME = "memorymesh"
+Scope = Literal["user", "project"]
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    title: str
+    user_file: str  # relative to the home directory
+    project_file: str | None  # relative to the project root; None: user scope only
+    fmt: Literal["json", "toml"]
+    restart: str
+
+
+CLIENTS: dict[str, Client] = {
+    c.name: c
+    for c in (
+        Client(
+            "claude",
+            "Claude Code",
+            ".claude.json",
+            ".mcp.json",
+            "json",
+            "Start a new `claude` session",
+        ),
+        Client(
+            "cursor",
+            "Cursor",
+            ".cursor/mcp.json",
+            ".cursor/mcp.json",
+            "json",
+            "Restart Cursor (or toggle the server in Settings → MCP)",
+        ),
+        Client(
+            "gemini",
+            "Gemini CLI",
+            ".gemini/settings.json",
+            ".gemini/settings.json",
+            "json",
+            "Start a new `gemini` session",
+        ),
+        Client(
+            "codex", "Codex CLI", ".codex/config.toml", None, "toml", "Start a new `codex` session"
+        ),
+    )
+}
+
+
+def _project_root() -> Path:
+    return find_project_root() or Path.cwd()
+
+
+def config_path(client: Client, scope: Scope) -> Path:
+    """Where ``client`` keeps its MCP servers for ``scope``.
+
+    Raises:
+        InvalidInputError: the client has no config for that scope.
+    """
+    if scope == "user":
+        return Path.home() / client.user_file
+    if client.project_file is None:
+        raise InvalidInputError(
+            f"{client.title} reads MCP servers only from ~/{client.user_file}; use --scope user"
+        )
+    return _project_root() / client.project_file
+
+
+def _launcher() -> tuple[str, list[str]]:
+    """The command that starts the server from this installation, with absolute paths, since
+    desktop apps do not inherit the shell's PATH or virtualenv."""
+    script = Path(sys.executable).parent / "memorymesh"
+    if script.is_file():
+        return str(script), ["mcp"]
+    found = shutil.which("memorymesh")
+    if found:
+        return found, ["mcp"]
+    return sys.executable, ["-m", "memorymesh_mcp"]
+
+
+def server_entry(client: Client, scope: Scope) -> dict[str, Any]:
+    """The ``memorymesh`` server entry in ``client``'s format."""
+    command, args = _launcher()
+    entry: dict[str, Any] = {"command": command, "args": args}
+    if client.name == "claude":
+        entry = {"type": "stdio", **entry}
+    if scope == "project":
+        # The project the config belongs to, whatever directory the client starts us in.
+        entry["env"] = {"MEMORYMESH_PROJECT_ROOT": str(_project_root())}
+    return entry
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path} is not valid JSON ({exc}); fix it, then retry") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path} does not hold a JSON object; fix it, then retry")
+    return data
+
+
+def _merge_json(path: Path, entry: dict[str, Any]) -> str:
+    data = _read_json(path)
+    servers = data.get("mcpServers")
+    if servers is None:
+        servers = data["mcpServers"] = {}
+    if not isinstance(servers, dict):
+        raise InvalidInputError(f"'mcpServers' in {path} is not an object; fix it, then retry")
+    servers[SERVER_NAME] = entry
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _merge_toml(path: Path, entry: dict[str, Any]) -> str:
+    try:
+        import tomlkit  # a style-preserving TOML editor: comments and other tables survive
+    except ImportError:
+        raise InvalidInputError(
+            "editing TOML needs the 'mcp' extra: pip install 'memorymesh[mcp]'"
+        ) from None
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        tomllib.loads(text)
+        document = tomlkit.parse(text)
+    except (tomllib.TOMLDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise InvalidInputError(f"{path} is not valid TOML ({exc}); fix it, then retry") from None
+    servers = document.get("mcp_servers")
+    if servers is None:
+        servers = tomlkit.table(is_super_table=True)
+        document["mcp_servers"] = servers
+    if not isinstance(servers, dict):
+        raise InvalidInputError(f"'mcp_servers' in {path} is not a table; fix it, then retry")
+    table = tomlkit.table()
+    for key, value in entry.items():
+        table[key] = value
+    servers[SERVER_NAME] = table
+    return tomlkit.dumps(document)
+
+
+def _write_atomic(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    client: Client
+    scope: Scope
+    path: Path
+    entry: dict[str, Any]
+    content: str
+    written: bool
+
+
+def setup_client(name: str, scope: Scope = "user", *, dry_run: bool = False) -> SetupResult:
+    """Add (or refresh) the ``memorymesh`` server in ``name``'s config; keep everything else.
+
+    Raises:
+        InvalidInputError: an unknown client, a scope the client lacks, or a config file that
+            does not parse (it is left as it was).
+    """
+    client = CLIENTS.get(name)
+    if client is None:
+        raise InvalidInputError(f"unknown client {name!r}; use one of {sorted(CLIENTS)}")
+    path = config_path(client, scope)
+    entry = server_entry(client, scope)
+    content = _merge_toml(path, entry) if client.fmt == "toml" else _merge_json(path, entry)
+    if not dry_run:
+        _write_atomic(path, content)
+    return SetupResult(client, scope, path, entry, content, written=not dry_run)
+
+
+def _has_entry(client: Client, path: Path) -> bool:
+    try:
+        if client.fmt == "toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            servers = data.get("mcp_servers", {})
+        else:
+            servers = json.loads(path.read_text(encoding="utf-8")).get("mcpServers", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(servers, dict) and SERVER_NAME in servers
+
+
+def configured_clients() -> dict[str, list[str]]:
+    """For each client, the scopes whose config file lists the ``memorymesh`` server."""
+    found: dict[str, list[str]] = {}
+    for client in CLIENTS.values():
+        scopes: list[str] = []
+        for scope in ("user", "project"):
+            if scope == "project" and client.project_file is None:
+                continue
+            if _has_entry(client, config_path(client, scope)):
+                scopes.append(scope)
+        found[client.name] = scopes
+    return found
+
+
+def _status() -> dict[str, Any]:
+    clients = configured_clients()
+    return {
+        "mcp_clients": {
+            name: ", ".join(scopes) if scopes else "not configured"
+            for name, scopes in clients.items()
+        }
+    }
+
+
+async def cmd_setup(args: argparse.Namespace) -> int:
+    result = setup_client(args.client, args.scope, dry_run=args.dry_run)
+    if args.json:
+        json.dump(
+            {
+                "client": result.client.name,
+                "scope": result.scope,
+                "path": str(result.path),
+                "entry": result.entry,
+                "written": result.written,
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+        return 0
+    snippet = (
+        _merge_toml(Path("/nonexistent"), result.entry)
+        if result.client.fmt == "toml"
+        else json.dumps({"mcpServers": {SERVER_NAME: result.entry}}, indent=2)
+    )
+    if result.written:
+        print(f"Added the memorymesh MCP server to {result.client.title}: {result.path}")
+        print(f'\nNext: {result.client.restart}, then ask it "what do you remember about me?"')
+        print("Check: `memorymesh status` lists the client as configured.")
+    else:
+        print(f"Would add to {result.path} (other entries kept):\n")
+        print(snippet.rstrip())
+    return 0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``memorymesh setup`` and the status line for configured clients."""
+    from memorymesh.cli import STATUS_HOOKS
+
+    help_text = "Add the MemoryMesh MCP server to Claude Code, Cursor, Gemini CLI or Codex CLI."
+    p = subparsers.add_parser("setup", parents=[common], help=help_text, description=help_text)
+    p.add_argument("client", choices=sorted(CLIENTS), help="the AI client to set up")
+    p.add_argument(
+        "--scope",
+        choices=["user", "project"],
+        default="user",
+        help="user: every project (default); project: a config file in this project",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the entry, write nothing")
+    p.set_defaults(handler=cmd_setup)
+    if _status not in STATUS_HOOKS:
+        STATUS_HOOKS.append(_status)

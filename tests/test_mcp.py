@@ -1,0 +1,466 @@
+"""The MCP server, driven by the official SDK's own client against the real server process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+mcp = pytest.importorskip("mcp")
+
+from mcp.client import Client, ClientRequestContext  # noqa: E402
+from mcp.client.stdio import StdioServerParameters  # noqa: E402
+from mcp_types import Implementation, ListRootsResult, Root  # noqa: E402
+from memorymesh_mcp._flatten import flatten_schema, has_refs  # noqa: E402
+from memorymesh_mcp._limits import MAX_RECALL_K, MAX_TEXT_CHARS  # noqa: E402
+
+from memorymesh import AsyncMemoryMesh  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TOOLS = {
+    "remember",
+    "recall",
+    "forget",
+    "update_memory",
+    "session_start",
+    "memory_stats",
+    "pin",
+    "list_memories",
+}
+CLIENT = Implementation(name="pytest-client", version="1.0")
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {
+        "HOME": str(root / "home"),
+        "MEMORYMESH_HOME": str(root / "home" / ".memorymesh"),
+        "MEMORYMESH_PROJECT_ROOT": str(root / "project"),
+    }
+
+
+def _stdio(root: Path, *args: str, command: str = "memorymesh") -> StdioServerParameters:
+    (root / "project").mkdir(parents=True, exist_ok=True)
+    extra = ["mcp"] if command == "memorymesh" else []
+    return StdioServerParameters(
+        command=str(BIN / command), args=[*extra, *args], env=_env(root), cwd=str(root)
+    )
+
+
+@pytest.fixture(scope="module")
+def server_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mcp-stdio")
+
+
+@pytest.fixture(scope="module")
+async def client(server_root: Path) -> AsyncIterator[Client]:
+    """One real server process over stdio for the module, on the legacy handshake that
+    today's clients use."""
+    async with Client(_stdio(server_root), mode="legacy", client_info=CLIENT) as connected:
+        yield connected
+
+
+def _open_mesh(root: Path) -> AsyncMemoryMesh:
+    return AsyncMemoryMesh(
+        root / "project" / ".memorymesh" / "memories.db",
+        global_path=root / "home" / ".memorymesh" / "global.db",
+    )
+
+
+async def _call(client: Client, name: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def _error(client: Client, name: str, **arguments: Any) -> str:
+    result = await client.call_tool(name, arguments)
+    assert result.is_error, result.structured_content
+    text = result.content[0]
+    assert text.type == "text"
+    return text.text
+
+
+# -- handshake and listing ------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_handshake_names_the_server_and_teaches_the_assistant(client: Client) -> None:
+    assert client.server_info is not None and client.server_info.name == "memorymesh"
+    assert client.protocol_version == "2025-11-25"
+    assert client.instructions and "session_start" in client.instructions
+    assert client.server_capabilities.tools is not None
+
+
+@pytest.mark.anyio
+async def test_the_current_protocol_works_too(server_root: Path) -> None:
+    async with Client(_stdio(server_root), mode="auto", client_info=CLIENT) as modern:
+        assert modern.protocol_version == "2026-07-28"
+        stored = await _call(modern, "remember", text="The modern handshake works as well")
+        assert stored["status"] == "stored"
+        assert stored["memory"]["agent"] == "pytest-client"
+
+
+@pytest.mark.anyio
+async def test_every_tool_has_flat_input_and_output_schemas_and_honest_hints(
+    client: Client,
+) -> None:
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS
+    for name, tool in tools.items():
+        assert tool.description and len(tool.description) > 80, name
+        assert tool.input_schema["type"] == "object", name
+        assert tool.output_schema is not None and tool.output_schema["type"] == "object", name
+        assert not has_refs(tool.input_schema), name
+        assert not has_refs(tool.output_schema), name
+        assert tool.annotations is not None, name
+    hints = {n: t.annotations for n, t in tools.items()}
+    for name in ("recall", "session_start", "memory_stats", "list_memories"):
+        assert hints[name].read_only_hint is True, name  # type: ignore[union-attr]
+    for name in ("forget", "update_memory"):
+        assert hints[name].destructive_hint is True, name  # type: ignore[union-attr]
+    for name in ("remember", "pin"):
+        assert hints[name].read_only_hint is False, name  # type: ignore[union-attr]
+        assert hints[name].destructive_hint is False, name  # type: ignore[union-attr]
+    # Limits are published in the schemas, so a client can see them before calling.
+    assert tools["remember"].input_schema["properties"]["text"]["maxLength"] == MAX_TEXT_CHARS
+    assert tools["recall"].input_schema["properties"]["k"]["maximum"] == MAX_RECALL_K
+    assert tools["remember"].input_schema["required"] == ["text"]
+
+
+def test_flatten_inlines_nested_definitions() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"hits": {"type": "array", "items": {"$ref": "#/$defs/Hit"}}},
+        "$defs": {
+            "Hit": {"type": "object", "properties": {"m": {"$ref": "#/$defs/M"}}},
+            "M": {"type": "string"},
+        },
+    }
+    flat = flatten_schema(schema)
+    assert not has_refs(flat)
+    assert flat["properties"]["hits"]["items"]["properties"]["m"] == {"type": "string"}
+    with pytest.raises(ValueError, match="recursive"):
+        flatten_schema({"$ref": "#/$defs/A", "$defs": {"A": {"items": {"$ref": "#/$defs/A"}}}})
+
+
+# -- tools ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_remember_recall_update_pin_list_forget(client: Client, server_root: Path) -> None:
+    stored = await _call(
+        client,
+        "remember",
+        text="We decided to use PostgreSQL 16 for the billing service",
+        metadata={"area": "billing"},
+    )
+    assert stored["status"] == "stored"
+    memory = stored["memory"]
+    assert memory["category"] == "decision" and memory["scope"] == "project"
+    assert memory["source"] == "mcp" and memory["agent"] == "pytest-client"
+
+    again = await _call(
+        client, "remember", text="we decided to use postgresql 16 for the  billing service"
+    )
+    assert again["status"] == "duplicate" and again["memory"]["id"] == memory["id"]
+
+    found = await _call(client, "recall", query="which database for billing?", k=3)
+    assert found["count"] >= 1 and found["results"][0]["memory"]["id"] == memory["id"]
+    assert 0 < found["results"][0]["score"] <= 1
+
+    short = memory["id"][:8]
+    updated = await _call(client, "update_memory", memory_id=short, importance=0.95)
+    assert updated["importance"] == 0.95 and updated["id"] == memory["id"]
+    pinned = await _call(client, "pin", memory_id=short)
+    assert pinned["pinned"] is True
+    unpinned = await _call(client, "pin", memory_id=short, pinned=False)
+    assert unpinned["pinned"] is False
+
+    listed = await _call(client, "list_memories", category="decision", limit=10)
+    assert memory["id"] in [m["id"] for m in listed["memories"]]
+
+    # The write really landed in the project store on disk, with who wrote it.
+    async with _open_mesh(server_root) as mesh:
+        on_disk = await mesh.get(memory["id"])
+        assert on_disk.agent == "pytest-client" and on_disk.metadata == {"area": "billing"}
+        assert mesh.project_path is not None and mesh.project_path.endswith("memories.db")
+
+    gone = await _call(client, "forget", memory_id=memory["id"])
+    assert gone["forgotten"]["id"] == memory["id"]
+    assert "No memory with id" in await _error(client, "forget", memory_id=memory["id"])
+
+
+@pytest.mark.anyio
+async def test_recall_explains_scores_and_empty_results(client: Client) -> None:
+    await _call(client, "remember", text="The staging cluster runs on Hetzner", importance=0.4)
+    found = await _call(client, "recall", query="where does staging run?", explain=True)
+    assert found["terms"] == ["staging", "run"]
+    why = found["results"][0]["why"]
+    assert why["importance"] == 0.4
+    assert set(why["weights"]) == {"relevance", "recency", "importance", "frequency"}
+    plain = await _call(client, "recall", query="where does staging run?")
+    assert plain["results"][0]["why"] is None
+    nothing = await _call(client, "recall", query="kubernetes", explain=True)
+    assert nothing["count"] == 0
+    assert nothing["reason"] == "no memory contains any of the query's terms"
+
+
+@pytest.mark.anyio
+async def test_session_start_returns_marked_context_within_budget(client: Client) -> None:
+    await _call(client, "remember", text="Never force-push to main", category="guardrail")
+    await _call(client, "remember", text="User prefers concise answers without emojis")
+    await _call(client, "remember", text="Paired on the flaky login test", session_id="s-42")
+    resumed = await _call(client, "session_start", session_id="s-42")
+    assert [i["text"] for i in resumed["items"] if i["section"] == "session"] == [
+        "Paired on the flaky login test"
+    ]
+    context = await _call(
+        client, "session_start", query="how should I push my branch?", budget_tokens=300
+    )
+    assert context["used_tokens"] <= 300
+    assert context["text"].startswith('<memorymesh-context source="session-start">')
+    sections = {item["section"] for item in context["items"]}
+    assert "Never force-push to main" in context["text"]
+    assert sections & {"guardrails", "relevant"}
+    # Echoing that context back must not store it again.
+    echoed = await _call(client, "remember", text=context["text"])
+    assert echoed["status"] == "not_stored_injected_context" and echoed["memory"] is None
+
+
+@pytest.mark.anyio
+async def test_errors_come_back_as_tool_errors_and_write_nothing(
+    client: Client, server_root: Path
+) -> None:
+    before = (await _call(client, "memory_stats"))["total"]
+    too_long = await _error(client, "remember", text="x" * (MAX_TEXT_CHARS + 1))
+    assert too_long == (
+        "Invalid arguments for remember: text: String should have at most 10000 characters"
+    )
+    assert "larger than" in await _error(
+        client, "remember", text="a fact with big metadata", metadata={"blob": "y" * 20_000}
+    )
+    assert "text" in await _error(client, "remember", text="")
+    assert "category" in await _error(client, "remember", text="ok", category="nonsense")
+    assert "k" in await _error(client, "recall", query="anything", k=MAX_RECALL_K + 1)
+    assert "valid integer" in await _error(client, "recall", query="anything", k="lots")
+    assert "No memory with id" in await _error(
+        client, "update_memory", memory_id="00000000", importance=0.5
+    )
+    assert "Nothing to update" in await _error(client, "update_memory", memory_id="00000000")
+    assert "No memory with id" in await _error(client, "pin", memory_id="ffffffff")
+    assert "unknown tool" in (await _error(client, "no_such_tool")).lower()
+    stats = await _call(client, "memory_stats")
+    assert stats["total"] == before
+    assert stats["client"] == "pytest-client"
+    assert stats["global_store"].startswith(str(server_root))
+    # The server is still answering after every error.
+    assert (await _call(client, "recall", query="force-push"))["count"] >= 1
+
+
+@pytest.mark.anyio
+async def test_resources_and_prompt(client: Client) -> None:
+    stored = await _call(client, "remember", text="Release notes live in CHANGELOG.md")
+    memory_id = stored["memory"]["id"]
+
+    resources = {str(r.uri) for r in (await client.list_resources()).resources}
+    assert "memory://stats" in resources
+    templates = {
+        t.uri_template for t in (await client.list_resource_templates()).resource_templates
+    }
+    assert "memory://{memory_id}" in templates
+
+    stats = await client.read_resource("memory://stats")
+    assert json.loads(stats.contents[0].text)["total"] >= 1  # type: ignore[union-attr]
+    one = await client.read_resource(f"memory://{memory_id[:8]}")
+    assert json.loads(one.contents[0].text)["id"] == memory_id  # type: ignore[union-attr]
+    with pytest.raises(Exception, match="resource"):
+        await client.read_resource("memory://00000000")
+
+    prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+    assert "load_memory" in prompts
+    prompt = await client.get_prompt("load_memory", {"task": "update the changelog"})
+    text = prompt.messages[0].content.text  # type: ignore[union-attr]
+    assert "<memorymesh-context" in text and "CHANGELOG.md" in text
+
+
+# -- project detection ----------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+
+    roots = [Root(uri=(tmp_path / "home").as_uri(), name="home")]
+    (tmp_path / "home").mkdir(exist_ok=True)
+
+    async def list_roots(context: ClientRequestContext) -> ListRootsResult:
+        return ListRootsResult(roots=roots)
+
+    async with Client(
+        _stdio(tmp_path), mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
+    ) as rooted:
+        # The home directory is never a project: the environment's project is used.
+        at_home = await _call(rooted, "memory_stats")
+        assert at_home["project_store"] == str(tmp_path / "project" / ".memorymesh" / "memories.db")
+        # The client changes its roots: the next call follows them.
+        roots[:] = [Root(uri=workspace.as_uri(), name="workspace")]
+        stored = await _call(
+            rooted, "remember", text="Build with `make wheel` in this repo", scope="project"
+        )
+        stats = await _call(rooted, "memory_stats")
+    assert stats["project_store"] == str(workspace / ".memorymesh" / "memories.db")
+    # The server shut down cleanly: the last connection to close removes SQLite's WAL file,
+    # so the lifespan closed the mesh it opened for the root (and the default one).
+    assert not (workspace / ".memorymesh" / "memories.db-wal").exists()
+    assert not (tmp_path / "home" / ".memorymesh" / "global.db-wal").exists()
+    async with AsyncMemoryMesh(
+        workspace / ".memorymesh" / "memories.db",
+        global_path=tmp_path / "home" / ".memorymesh" / "global.db",
+    ) as mesh:
+        assert (await mesh.get(stored["memory"]["id"])).scope.value == "project"
+    # Nothing went to the project the environment names.
+    async with _open_mesh(tmp_path) as default:
+        assert await default.count(scope="project") == 0
+
+
+# -- several processes, one database --------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_two_server_processes_writing_one_database_lose_nothing(tmp_path: Path) -> None:
+    per_server = 25
+
+    async def writer(label: str) -> None:
+        params = _stdio(tmp_path, command="memorymesh-mcp")
+        async with Client(params, mode="legacy", client_info=CLIENT) as c:
+
+            async def one(i: int) -> None:
+                text = f"Server {label} decided on option {i} for the build"
+                assert (await _call(c, "remember", text=text))["status"] == "stored"
+
+            async with anyio.create_task_group() as tg:
+                for i in range(per_server):
+                    tg.start_soon(one, i)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer, "A")
+        tg.start_soon(writer, "B")
+    async with _open_mesh(tmp_path) as mesh:
+        assert await mesh.count() == 2 * per_server
+
+
+# -- streamable HTTP ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(BIN / "memorymesh"), "mcp", "--http", "--host", "127.0.0.1", "--port", str(port)],
+        env={**_env(tmp_path), "PATH": str(BIN)},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # wait for the port to accept connections: the server is up
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        process.stderr.read().decode() if process.stderr else ""
+                    ) from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_streamable_http(http_server: str, mode: str) -> None:
+    async with Client(http_server, mode=mode, client_info=CLIENT) as web:
+        assert {t.name for t in (await web.list_tools()).tools} == TOOLS
+        stored = await _call(web, "remember", text="HTTP clients share the same memory")
+        assert stored["memory"]["agent"] == "pytest-client"
+        found = await _call(web, "recall", query="HTTP clients memory")
+        assert found["results"][0]["memory"]["id"] == stored["memory"]["id"]
+        assert "No memory with id" in await _error(web, "forget", memory_id="12345678")
+        context = await _call(web, "session_start")
+        assert "HTTP clients share" in context["text"] or context["items"] == []
+
+
+# -- entry points ---------------------------------------------------------------------------------
+
+
+def test_entry_points_offer_both_transports() -> None:
+    for command in (["memorymesh", "mcp", "--help"], ["memorymesh-mcp", "--help"]):
+        out = subprocess.run(
+            [str(BIN / command[0]), *command[1:]], capture_output=True, text=True, check=True
+        ).stdout
+        assert "--http" in out and "--port" in out
+
+
+def test_the_top_level_folder_never_shadows_the_sdk() -> None:
+    import mcp as sdk
+
+    assert not (Path(__file__).parent.parent / "mcp" / "__init__.py").exists()
+    assert Path(sdk.__file__).parent.parent.name == "site-packages"
+
+
+def test_registry_manifest_matches_the_package() -> None:
+    from memorymesh import __version__
+
+    root = Path(__file__).parent.parent
+    manifest = json.loads((root / "mcp" / "server.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == __version__
+    [package] = manifest["packages"]
+    assert package["registryType"] == "pypi" and package["identifier"] == "memorymesh"
+    assert package["version"] == __version__ and package["transport"] == {"type": "stdio"}
+    # The registry checks PyPI ownership through this marker in the README.
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"mcp-name: {manifest['name']}" in readme
+
+
+def test_every_tool_and_limit_is_documented() -> None:
+    from memorymesh_mcp import _limits
+    from memorymesh_mcp._server import TOOLS as REGISTERED
+
+    docs = (Path(__file__).parent.parent / "docs" / "mcp.md").read_text(encoding="utf-8")
+    assert {fn.__name__ for fn, _ in REGISTERED} == TOOLS
+    for name in TOOLS:
+        assert f"| `{name}` |" in docs, name
+    assert f"{_limits.MAX_TEXT_CHARS:,} characters" in docs
+    assert f"{_limits.MAX_METADATA_BYTES // 1024} KiB" in docs
+    assert f"{_limits.MAX_QUERY_CHARS:,} characters" in docs
+    dash = "\N{EN DASH}"  # the docs write ranges with an en dash
+    assert f"1{dash}{_limits.MAX_RECALL_K}" in docs and f"1{dash}{_limits.MAX_LIST}" in docs
+    assert f"{_limits.MIN_BUDGET_TOKENS}{dash}{_limits.MAX_BUDGET_TOKENS:,} tokens" in docs

@@ -1,0 +1,134 @@
+"""session_start: task-aware context, fitted to a token budget, marked as injected."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memorymesh import (
+    AsyncMemoryMesh,
+    InjectedContextError,
+    InvalidInputError,
+    MemoryMesh,
+    contains_injected,
+)
+from memorymesh._session import estimate_tokens
+from memorymesh.cli import main
+
+
+async def _seed(mesh: AsyncMemoryMesh) -> None:
+    await mesh.remember("Never commit .env files or API keys", category="guardrail")
+    await mesh.remember("User prefers concise answers and dark mode", category="preference")
+    await mesh.remember(
+        "User is a backend engineer working in Go and Python", category="personality"
+    )
+    await mesh.remember(
+        "The CI broke because of a cache race; fixed with a lock", category="mistake"
+    )
+    await mesh.remember("We decided to use PostgreSQL 16 for the billing service")
+    await mesh.remember_many(
+        [
+            {"text": f"We decided widget {i} renders with option {i}", "category": "decision"}
+            for i in range(60)
+        ]
+    )
+
+
+@pytest.mark.anyio
+async def test_sections_and_marked_dated_text(memory_mesh: AsyncMemoryMesh) -> None:
+    await _seed(memory_mesh)
+    context = await memory_mesh.session_start(budget_tokens=5000)
+    assert [i.memory.text for i in context.guardrails] == ["Never commit .env files or API keys"]
+    assert {i.memory.category.value for i in context.profile} == {"preference", "personality"}
+    assert len(context.mistakes) == 1 and context.relevant == []
+    assert context.recent and all(i.memory.category.value == "decision" for i in context.recent)
+    assert contains_injected(context.text)
+    assert context.text.startswith('<memorymesh-context source="session-start">')
+    day = context.guardrails[0].memory.created_at.strftime("%Y-%m-%d")
+    assert f"- [{day}] Never commit .env files or API keys (guardrail)" in context.text
+    # Guardrails are shown first.
+    assert context.text.index("Guardrails") < context.text.index("About the user")
+
+
+@pytest.mark.anyio
+async def test_query_makes_it_task_aware(memory_mesh: AsyncMemoryMesh) -> None:
+    await _seed(memory_mesh)
+    context = await memory_mesh.session_start("which database for billing?", budget_tokens=300)
+    assert context.relevant[0].memory.text.startswith("We decided to use PostgreSQL 16")
+    assert context.relevant[0].score is not None
+    assert 'Relevant to the task: "which database for billing?"' in context.text
+    # The relevant memory is listed once, though it is also a recent decision.
+    ids = [item.memory.id for item in context.items]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("budget", [100, 150, 300, 600])
+async def test_the_budget_is_never_exceeded(memory_mesh: AsyncMemoryMesh, budget: int) -> None:
+    await _seed(memory_mesh)
+    context = await memory_mesh.session_start("billing database", budget_tokens=budget)
+    assert context.used_tokens == estimate_tokens(context.text) <= budget
+    assert context.omitted > 0  # 60-odd memories never fit in these budgets
+    # Most useful first: guardrails outrank the pile of ordinary decisions.
+    if budget >= 150:
+        assert context.guardrails
+
+
+@pytest.mark.anyio
+async def test_asked_about_three_times_surfaces(mesh: AsyncMemoryMesh) -> None:
+    await mesh.remember_many(
+        [
+            {
+                "text": f"Pattern {i}: handler number {i} lives in its own module",
+                "category": "pattern",
+            }
+            for i in range(30)
+        ]
+    )
+    target = (await mesh.list(order="oldest", limit=1))[0]
+    for _ in range(3):
+        hits = await mesh.recall("Pattern 0: handler number 0", k=1)
+        assert hits[0].memory.id == target.id
+    context = await mesh.session_start(budget_tokens=150)
+    assert target.id in [item.memory.id for item in context.items]
+
+
+@pytest.mark.anyio
+async def test_session_id_and_errors(memory_mesh: AsyncMemoryMesh) -> None:
+    await memory_mesh.remember("Looked at the flaky login test together", session_id="s-1")
+    context = await memory_mesh.session_start(session_id="s-1")
+    assert [i.memory.text for i in context.session] == ["Looked at the flaky login test together"]
+    for bad in (10, 10**6, "many", True):
+        with pytest.raises(InvalidInputError, match="budget_tokens"):
+            await memory_mesh.session_start(budget_tokens=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="query"):
+        await memory_mesh.session_start(42)  # type: ignore[arg-type]
+    empty = await AsyncMemoryMesh(":memory:", global_path=":memory:").__aenter__()
+    try:
+        assert "(no memories yet)" in (await empty.session_start()).text
+    finally:
+        await empty.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_text_is_never_stored_back(memory_mesh: AsyncMemoryMesh) -> None:
+    await _seed(memory_mesh)
+    before = await memory_mesh.count()
+    context = await memory_mesh.session_start()
+    with pytest.raises(InjectedContextError):
+        await memory_mesh.remember(context.text)
+    assert await memory_mesh.count() == before
+
+
+def test_sync_twin_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    with MemoryMesh() as mesh:
+        mesh.remember("Never force-push to main", category="guardrail")
+        assert mesh.session_start(budget_tokens=200).guardrails
+    assert main(["session-start", "push to main", "--budget", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "Never force-push to main" in out and "<memorymesh-context" in out
+    assert main(["session-start", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["guardrails"][0]["memory"]["text"] == "Never force-push to main"
+    assert data["used_tokens"] <= data["budget_tokens"] == 1500

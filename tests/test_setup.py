@@ -1,0 +1,148 @@
+"""``memorymesh setup``: each client's own config format, merged, never clobbered."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tomlkit")
+
+from memorymesh_mcp._setup import configured_clients, setup_client
+
+from memorymesh.cli import main
+
+JSON_CLIENTS = {
+    # client: (user file, project file, the key other clients' entries live under)
+    "claude": (".claude.json", ".mcp.json"),
+    "cursor": (".cursor/mcp.json", ".cursor/mcp.json"),
+    "gemini": (".gemini/settings.json", ".gemini/settings.json"),
+}
+
+
+@pytest.fixture
+def home(isolated_home: Path) -> Path:
+    return isolated_home / "home"
+
+
+@pytest.fixture
+def project(isolated_home: Path) -> Path:
+    return isolated_home / "project"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("client", sorted(JSON_CLIENTS))
+@pytest.mark.parametrize("scope", ["user", "project"])
+def test_json_clients_merge_and_keep_other_servers(
+    client: str, scope: str, home: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user_file, project_file = JSON_CLIENTS[client]
+    path = (home / user_file) if scope == "user" else (project / project_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = {
+        "theme": "dark",
+        "mcpServers": {"github": {"command": "gh-mcp", "args": ["--stdio"]}},
+    }
+    path.write_text(json.dumps(existing), encoding="utf-8")
+
+    code, out, _ = _run(capsys, "setup", client, "--scope", scope)
+    assert code == 0 and str(path) in out
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["theme"] == "dark"
+    assert data["mcpServers"]["github"] == existing["mcpServers"]["github"]  # type: ignore[index]
+    entry = data["mcpServers"]["memorymesh"]
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+    assert entry["args"] in (["mcp"], ["-m", "memorymesh_mcp"])
+    if client == "claude":
+        assert entry["type"] == "stdio"
+    if scope == "project":
+        assert entry["env"] == {"MEMORYMESH_PROJECT_ROOT": str(project)}
+
+    # Running it again refreshes the entry, and changes nothing else.
+    before = path.read_text(encoding="utf-8")
+    assert _run(capsys, "setup", client, "--scope", scope)[0] == 0
+    assert path.read_text(encoding="utf-8") == before
+    assert scope in configured_clients()[client]
+
+
+def test_a_fresh_config_is_created_private(home: Path) -> None:
+    result = setup_client("cursor")
+    assert result.path == home / ".cursor" / "mcp.json"
+    assert result.path.stat().st_mode & 0o777 == 0o600
+    assert list(json.loads(result.path.read_text())["mcpServers"]) == ["memorymesh"]
+
+
+def test_codex_toml_keeps_comments_and_other_tables(home: Path) -> None:
+    path = home / ".codex" / "config.toml"
+    path.parent.mkdir(parents=True)
+    original = (
+        '# my codex settings\nmodel = "o4-mini"\n\n'
+        '[mcp_servers.docs]\ncommand = "docs-mcp"\nargs = ["serve"]\n\n'
+        '[profiles.fast]\nmodel = "o4-mini"  # keep me\n'
+    )
+    path.write_text(original, encoding="utf-8")
+    setup_client("codex")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(original.rstrip("\n").split("\n\n")[0])
+    assert "# keep me" in text and "# my codex settings" in text
+    data = tomllib.loads(text)
+    assert data["model"] == "o4-mini"
+    assert data["mcp_servers"]["docs"] == {"command": "docs-mcp", "args": ["serve"]}
+    assert data["profiles"]["fast"]["model"] == "o4-mini"
+    entry = data["mcp_servers"]["memorymesh"]
+    assert Path(entry["command"]).is_absolute() and entry["args"]
+    # Idempotent: a second run leaves the file byte for byte.
+    setup_client("codex")
+    assert path.read_text(encoding="utf-8") == text
+    assert configured_clients()["codex"] == ["user"]
+
+
+def test_codex_has_no_project_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "setup", "codex", "--scope", "project")
+    assert code == 1 and "--scope user" in err
+
+
+@pytest.mark.parametrize("client", ["claude", "cursor", "gemini", "codex"])
+def test_dry_run_writes_nothing(
+    client: str, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "setup", client, "--dry-run")
+    assert code == 0 and "memorymesh" in out and "Would add" in out
+    assert not any(p.is_file() for p in home.rglob("*"))
+    code, out, _ = _run(capsys, "setup", client, "--dry-run", "--json")
+    report = json.loads(out)
+    assert report["written"] is False and report["client"] == client
+    assert not Path(report["path"]).exists()
+
+
+def test_a_broken_file_is_left_untouched(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for client, name in (("claude", ".claude.json"), ("codex", ".codex/config.toml")):
+        path = home / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{ not valid [", encoding="utf-8")
+        code, _, err = _run(capsys, "setup", client)
+        assert code == 1 and "not valid" in err and "fix it" in err
+        assert path.read_text(encoding="utf-8") == "{ not valid ["
+
+
+def test_status_lists_configured_clients(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_client("claude")
+    setup_client("gemini", "project")
+    code, out, _ = _run(capsys, "status", "--json")
+    assert code == 0
+    assert json.loads(out)["mcp_clients"] == {
+        "claude": "user",
+        "cursor": "not configured",
+        "gemini": "project",
+        "codex": "not configured",
+    }
+    code, out, _ = _run(capsys, "status")
+    assert "mcp_clients" in out and "claude" in out
