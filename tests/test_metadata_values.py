@@ -1,4 +1,4 @@
-"""``metadata_values``: distinct metadata values, the hook the LangGraph store lists namespaces by."""
+"""``metadata_values``: distinct metadata values (the LangGraph store lists namespaces by it)."""
 
 from __future__ import annotations
 
