@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 
 from memorymesh import (
     AsyncMemoryMesh,
-    InjectedContextError,
+    InvalidInputError,
     Scope,
     strip_injected,
 )
@@ -120,8 +120,8 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
                         source="langchain",
                         agent=self.agent,
                     )
-                except InjectedContextError:
-                    pass  # the message only echoed recalled context: nothing new to keep
+                except InvalidInputError:
+                    pass  # empty, or only echoed recalled context: nothing new to keep
                 return
 
     def after_agent(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
