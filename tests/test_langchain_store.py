@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("langgraph.store.base")
 
 from anyio.from_thread import start_blocking_portal
+from langchain_memorymesh import MemoryMeshStore
 from langgraph.store.base import (
     GetOp,
     InvalidNamespaceError,
@@ -25,7 +26,6 @@ from langgraph.store.base import (
     SearchOp,
 )
 
-from langchain_memorymesh import MemoryMeshStore
 from memorymesh import (
     AsyncMemoryMesh,
     InjectedContextError,

@@ -47,7 +47,7 @@ from memorymesh import (
 from memorymesh._bridge import MeshBridge
 from memorymesh._filters import METADATA_KEY
 
-__all__ = ["NAMESPACE_KEY", "KEY_KEY", "TEXT_KEYS", "MemoryMeshStore"]
+__all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
 
 NAMESPACE_KEY = "langgraph_ns"
 KEY_KEY = "langgraph_key"
