@@ -86,7 +86,7 @@ async def test_agent_tool_calls_write_then_read_memory_through_the_store(
     agent = create_agent(model, tools=[save_fact, find_facts], store=store)
     result = await agent.ainvoke({"messages": [HumanMessage("Remember: I love OCaml")]})
     tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
-    assert [m.content for m in tool_messages][0] == "saved"
+    assert tool_messages[0].content == "saved"
     assert "The user's favourite language is OCaml (score " in str(tool_messages[1].content)
     assert result["messages"][-1].content == "Your favourite language is OCaml."
     item = await store.aget(("users", "u1", "facts"), "favourite")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ from memorymesh import (
 
 
 @pytest.fixture
-async def store(mesh: AsyncMemoryMesh) -> AsyncIterator[MemoryMeshStore]:
-    yield MemoryMeshStore(mesh=mesh)
+async def store(mesh: AsyncMemoryMesh) -> MemoryMeshStore:
+    return MemoryMeshStore(mesh=mesh)
 
 
 @pytest.mark.anyio

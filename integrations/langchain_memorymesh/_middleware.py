@@ -9,6 +9,7 @@ marked blocks are stripped first, so recalled context never comes back as a new 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from anyio.from_thread import BlockingPortal
@@ -112,7 +113,8 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             return
         for message in reversed(messages):
             if isinstance(message, HumanMessage):
-                try:
+                # An empty message, or one that only echoes recalled context, is not kept.
+                with suppress(InvalidInputError):
                     await self.mesh.remember(
                         message.text,
                         scope=self.scope,
@@ -120,8 +122,6 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
                         source="langchain",
                         agent=self.agent,
                     )
-                except InvalidInputError:
-                    pass  # empty, or only echoed recalled context: nothing new to keep
                 return
 
     def after_agent(self, state: AgentState[Any], runtime: Runtime[Any]) -> dict[str, Any] | None:
