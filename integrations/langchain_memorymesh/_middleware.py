@@ -23,9 +23,8 @@ from memorymesh import (
     Scope,
     strip_injected,
 )
+from memorymesh._adapters import format_memories
 from memorymesh._bridge import MeshBridge
-
-from ._format import format_memories
 
 __all__ = ["MemoryMeshMiddleware"]
 

@@ -11,17 +11,9 @@ from anyio.from_thread import BlockingPortal
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
-from memorymesh import (
-    AsyncMemoryMesh,
-    Category,
-    InjectedContextError,
-    InvalidInputError,
-    MemoryNotFoundError,
-    Scope,
-)
+from memorymesh import AsyncMemoryMesh, Category, Scope
+from memorymesh._adapters import forget_text, recall_text, remember_text
 from memorymesh._bridge import MeshBridge
-
-from ._format import format_memories
 
 __all__ = ["create_memory_tools"]
 
@@ -73,36 +65,22 @@ def create_memory_tools(
     async def _remember(
         text: str, category: Category | None = None, importance: float | None = None
     ) -> str:
-        try:
-            memory = await mesh.remember(
-                text,
-                category=category,
-                importance=importance,
-                scope=scope,
-                session_id=session_id,
-                source="langchain",
-                agent=agent,
-            )
-        except InjectedContextError:
-            return "Not stored: that text is memory MemoryMesh already gave you."
-        except InvalidInputError as exc:
-            return f"Not stored: {exc}"
-        return f"Remembered [{memory.id[:12]}] ({memory.category.value}): {memory.text}"
+        return await remember_text(
+            mesh,
+            text,
+            category=category,
+            importance=importance,
+            scope=scope,
+            session_id=session_id,
+            source="langchain",
+            agent=agent,
+        )
 
     async def _recall(query: str, k: int = 5) -> str:
-        try:
-            hits = await mesh.recall(query, k=k, scope=scope)
-        except InvalidInputError as exc:
-            return f"Cannot search: {exc}"
-        return format_memories(hits) or "No memory matches."
+        return await recall_text(mesh, query, k=k, scope=scope)
 
     async def _forget(memory_id: str) -> str:
-        try:
-            full = await mesh.resolve_id(memory_id.strip())
-            memory = await mesh.forget(full)
-        except MemoryNotFoundError:
-            return f"No single memory has an id starting with {memory_id!r}."
-        return f"Forgot [{memory.id[:12]}]: {memory.text}"
+        return await forget_text(mesh, memory_id)
 
     async def remember(
         text: str, category: Category | None = None, importance: float | None = None
