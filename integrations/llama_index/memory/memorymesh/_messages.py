@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,19 @@ __all__ = ["DEFAULT_ROLES", "latest_user_text", "store_messages"]
 DEFAULT_ROLES: tuple[str, ...] = (MessageRole.USER.value, MessageRole.ASSISTANT.value)
 
 
+# Memory wraps each block in its template's tags (<memory><memorymesh>...</memorymesh></memory>);
+# once the injected block inside is stripped, the empty tags around it are residue too.
+_EMPTY_TAGS = re.compile(r"<([A-Za-z][\w-]*)>\s*</\1>")
+
+
+def without_injected(text: str) -> str:
+    """``text`` without injected blocks, nor the empty template tags they leave behind."""
+    text = strip_injected(text)
+    while (emptied := _EMPTY_TAGS.sub("", text)) != text:
+        text = emptied
+    return text.strip()
+
+
 def _text(message: ChatMessage) -> str:
     content = message.content
     return content if isinstance(content, str) else ""
@@ -25,7 +39,7 @@ def latest_user_text(messages: Sequence[ChatMessage] | None) -> str:
     """The latest user message without any context MemoryMesh injected, or ``""``."""
     for message in reversed(messages or ()):
         if message.role == MessageRole.USER:
-            return strip_injected(_text(message)).strip()
+            return without_injected(_text(message))
     return ""
 
 
@@ -45,8 +59,8 @@ async def store_messages(
     items: list[dict[str, Any]] = []
     for message in messages:
         role = message.role.value if isinstance(message.role, MessageRole) else str(message.role)
-        text = _text(message)
-        if role not in roles or not strip_injected(text).strip():
+        text = without_injected(_text(message))
+        if role not in roles or not text:
             continue
         own = message.additional_kwargs.get("session_id")
         items.append(
