@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev
+TEST_EXTRAS ?= dev,langchain,llama-index
 
 .PHONY: demo test setup setup-all lint typecheck pytest bench clean
 
@@ -19,6 +19,7 @@ setup: $(BIN)/python
 
 setup-all:
 	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 demo: setup
 	$(BIN)/memorymesh demo
@@ -26,9 +27,11 @@ demo: setup
 lint:
 	$(BIN)/ruff check memorymesh tests benchmarks
 	$(BIN)/ruff format --check memorymesh
+	$(BIN)/ruff check integrations && $(BIN)/ruff format --check integrations
 
 typecheck:
 	$(BIN)/mypy memorymesh
+	$(BIN)/mypy -p langchain_memorymesh -p llama_index.memory.memorymesh
 
 pytest:
 	$(BIN)/pytest
