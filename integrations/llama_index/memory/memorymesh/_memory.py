@@ -15,7 +15,7 @@ from memorymesh import AsyncMemoryMesh, Scope
 from memorymesh._adapters import format_memories
 from memorymesh._bridge import MeshBridge
 
-from ._messages import DEFAULT_ROLES, latest_user_text, store_messages
+from ._messages import DEFAULT_ROLES, latest_user_text, store_messages, without_injected
 
 __all__ = ["MemoryMeshMemory"]
 
@@ -77,7 +77,10 @@ class MemoryMeshMemory(BaseMemory):
         query = (input or "").strip() or latest_user_text(history)
         block = ""
         if query:
-            block = format_memories(await self.mesh.recall(query, k=self.k, scope=self.scope))
+            # What is still in the short-term buffer is already in front of the model.
+            shown = {without_injected(m.content) for m in history if isinstance(m.content, str)}
+            hits = await self.mesh.recall(query, k=self.k + len(shown), scope=self.scope)
+            block = format_memories([h for h in hits if h.memory.text not in shown][: self.k])
         if not block:
             return history
         if history and history[0].role == MessageRole.SYSTEM:
