@@ -22,6 +22,7 @@ from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
     BaseStore,
     GetOp,
+    InvalidNamespaceError,
     Item,
     ListNamespacesOp,
     MatchCondition,
@@ -30,7 +31,6 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
-    validate_op_namespace,
 )
 
 from memorymesh import (
@@ -136,7 +136,7 @@ class MemoryMeshStore(BaseStore):
     async def _abatch(self, ops: list[Op]) -> list[Result]:
         prepared: dict[int, tuple[str, dict[str, Any]]] = {}
         for index, op in enumerate(ops):
-            validate_op_namespace(op)
+            _check_namespace(op)
             if isinstance(op, PutOp):
                 if op.ttl is not None:
                     raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
@@ -169,7 +169,7 @@ class MemoryMeshStore(BaseStore):
 
     async def _get(self, op: GetOp) -> Item | None:
         memory = await self._find(op.namespace, op.key)
-        return None if memory is None else _item(memory, search=False)
+        return None if memory is None else _item(memory)
 
     async def _put(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
         existing = await self._find(op.namespace, op.key)
@@ -206,7 +206,7 @@ class MemoryMeshStore(BaseStore):
                 metadata_filter=metadata_filter,
             )
             kept = [h for h in hits if _matches(h.memory, residual)]
-            return [_item(h.memory, score=h.score) for h in kept[op.offset : wanted]]
+            return [_search_item(h.memory, h.score) for h in kept[op.offset : wanted]]
         if not residual:
             page = await self.mesh.list(
                 scope=self.scope,
@@ -215,7 +215,7 @@ class MemoryMeshStore(BaseStore):
                 offset=op.offset,
                 order="updated",
             )
-            return [_item(m, score=None) for m in page]
+            return [_search_item(m, None) for m in page]
         matched: list[Memory] = []
         start = 0
         while len(matched) < wanted:
@@ -230,7 +230,7 @@ class MemoryMeshStore(BaseStore):
             if len(page) < _PAGE:
                 break
             start += _PAGE
-        return [_item(m, score=None) for m in matched[op.offset : wanted]]
+        return [_search_item(m, None) for m in matched[op.offset : wanted]]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         conditions = tuple(op.match_conditions or ())
@@ -294,19 +294,26 @@ def _prepare_value(
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
 
 
-def _item(memory: Memory, *, score: float | None = None, search: bool = True) -> Any:
+def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:
     metadata = memory.metadata
     value = {k: v for k, v in metadata.items() if k not in _RESERVED}
     namespace = _namespace(str(metadata.get(NAMESPACE_KEY, "")))
-    key = str(metadata.get(KEY_KEY, memory.id))
-    if score is None and not search:
-        return Item(
-            value=value,
-            key=key,
-            namespace=namespace,
-            created_at=memory.created_at,
-            updated_at=memory.updated_at,
-        )
+    return value, namespace, str(metadata.get(KEY_KEY, memory.id))
+
+
+def _item(memory: Memory) -> Item:
+    value, namespace, key = _parts(memory)
+    return Item(
+        value=value,
+        key=key,
+        namespace=namespace,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+    )
+
+
+def _search_item(memory: Memory, score: float | None) -> SearchItem:
+    value, namespace, key = _parts(memory)
     return SearchItem(
         namespace=namespace,
         key=key,
@@ -315,6 +322,26 @@ def _item(memory: Memory, *, score: float | None = None, search: bool = True) ->
         updated_at=memory.updated_at,
         score=score,
     )
+
+
+def _check_namespace(op: Op) -> None:
+    """Refuse labels that would not survive the ``.``-joined form (ops given to ``batch``
+    directly skip ``BaseStore``'s own checks)."""
+    if isinstance(op, GetOp | PutOp):
+        paths: tuple[tuple[str, ...], ...] = (op.namespace,)
+    elif isinstance(op, SearchOp):
+        paths = (op.namespace_prefix,)
+    elif isinstance(op, ListNamespacesOp):
+        paths = tuple(tuple(c.path) for c in op.match_conditions or ())
+    else:
+        return
+    for path in paths:
+        for label in path:
+            if not isinstance(label, str) or not label or "." in label or "\x00" in label:
+                raise InvalidNamespaceError(
+                    f"namespace label {label!r} in {path!r} must be a non-empty string "
+                    "without '.' or NUL"
+                )
 
 
 # -- filters ---------------------------------------------------------------------------------
