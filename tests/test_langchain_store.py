@@ -254,6 +254,10 @@ async def test_batch_runs_in_order_and_a_bad_put_writes_nothing(
     assert await mesh.count() == before
     with pytest.raises(InvalidNamespaceError):
         await store.abatch([PutOp(("a.b",), "k", {"text": "dotted"})])
+    with pytest.raises(InvalidNamespaceError):
+        await store.abatch([SearchOp(("b", ""))])
+    with pytest.raises(InvalidInputError):
+        await store.abatch(["not an op"])  # type: ignore[list-item]
     with pytest.raises(NotImplementedError):
         await store.abatch([PutOp(("b",), "k", {"text": "ttl"}, ttl=5.0)])
 

@@ -100,6 +100,19 @@ async def test_memory_flushes_into_the_block_and_recalls_into_the_system_message
 
 
 @pytest.mark.anyio
+async def test_block_session_only_and_roles(mesh: AsyncMemoryMesh) -> None:
+    block = MemoryMeshMemoryBlock(mesh=mesh, name="mm", roles=("user",), session_only=True)
+    await block.aput([_user("Tabs are banned here"), _assistant("Tabs noted")], session_id="a")
+    await block.aput([_user("Tabs are fine here")], session_id="b")
+    assert sorted(m.text for m in await mesh.list()) == [
+        "Tabs are banned here",
+        "Tabs are fine here",
+    ]
+    only_a = await block.aget([_user("are tabs allowed?")], session_id="a")
+    assert "banned" in only_a and "fine" not in only_a
+
+
+@pytest.mark.anyio
 async def test_block_priority_and_truncation(
     mesh: AsyncMemoryMesh, chat_engine: AsyncEngine
 ) -> None:

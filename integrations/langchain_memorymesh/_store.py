@@ -136,14 +136,14 @@ class MemoryMeshStore(BaseStore):
     async def _abatch(self, ops: list[Op]) -> list[Result]:
         prepared: dict[int, tuple[str, dict[str, Any]]] = {}
         for index, op in enumerate(ops):
+            if not isinstance(op, GetOp | PutOp | SearchOp | ListNamespacesOp):
+                raise InvalidInputError(f"unknown store operation {type(op).__name__}")
             _check_namespace(op)
             if isinstance(op, PutOp):
                 if op.ttl is not None:
                     raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
                 if op.value is not None:
                     prepared[index] = _prepare_value(op.namespace, op.key, op.value)
-            elif not isinstance(op, GetOp | SearchOp | ListNamespacesOp):
-                raise InvalidInputError(f"unknown store operation {type(op).__name__}")
         results: list[Result] = []
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
@@ -331,10 +331,8 @@ def _check_namespace(op: Op) -> None:
         paths: tuple[tuple[str, ...], ...] = (op.namespace,)
     elif isinstance(op, SearchOp):
         paths = (op.namespace_prefix,)
-    elif isinstance(op, ListNamespacesOp):
-        paths = tuple(tuple(c.path) for c in op.match_conditions or ())
     else:
-        return
+        paths = tuple(tuple(c.path) for c in op.match_conditions or ())
     for path in paths:
         for label in path:
             if not isinstance(label, str) or not label or "." in label or "\x00" in label:
