@@ -222,3 +222,30 @@ async def test_function_tools_have_fn_and_async_fn(mesh: AsyncMemoryMesh) -> Non
     # The sync fn goes back to the mesh's loop from a worker thread.
     assert (await anyio.to_thread.run_sync(lambda: forget.call(memory_id=memory.id))).content
     assert await mesh.count() == 0
+
+
+@pytest.mark.anyio
+# llama-index-workflows itself still uses pydantic attributes deprecated since 2.0 / 2.11.
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20")
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211")
+async def test_function_agent_runs_with_our_memory(mesh: AsyncMemoryMesh) -> None:
+    from llama_index.core.agent.workflow import FunctionAgent
+    from llama_index.core.llms.mock import MockFunctionCallingLLMWithChatMemoryOfLastCall
+
+    await mesh.remember("The staging database is called hornbeam")
+    llm = MockFunctionCallingLLMWithChatMemoryOfLastCall(
+        response_generator=lambda messages, **kwargs: _assistant("It is hornbeam.")
+    )
+    agent = FunctionAgent(tools=create_memory_tools(mesh=mesh), llm=llm, system_prompt="Be brief.")
+    memory = MemoryMeshMemory(mesh=mesh, session_id="agent")
+    answer = await agent.run("What is the staging database called?", memory=memory)
+    assert str(answer) == "It is hornbeam."
+    sent = llm.last_chat_messages or []
+    assert any(
+        m.role == MessageRole.SYSTEM
+        and "hornbeam" in (m.content or "")
+        and contains_injected(m.content or "")
+        for m in sent
+    )
+    session = sorted(m.text for m in await mesh.list(session_id="agent"))
+    assert session == ["It is hornbeam.", "What is the staging database called?"]
