@@ -14,7 +14,43 @@ from ._injected import mark_injected
 from ._mesh import AsyncMemoryMesh
 from ._models import Category, RecallResult, Scope
 
-__all__ = ["forget_text", "format_memories", "recall_text", "remember_text"]
+__all__ = [
+    "category_option",
+    "forget_text",
+    "format_memories",
+    "recall_text",
+    "remember_text",
+    "scope_option",
+]
+
+
+def scope_option(value: Scope | str | None) -> Scope | None:
+    """An adapter's ``scope=`` option, checked when the adapter is built.
+
+    Raises:
+        InvalidInputError: not ``"project"``, ``"global"`` or None.
+    """
+    if value is None:
+        return None
+    try:
+        return Scope(value)
+    except ValueError:
+        raise InvalidInputError(f"unknown scope {value!r}; use 'project' or 'global'") from None
+
+
+def category_option(value: Category | str | None) -> Category | None:
+    """An adapter's ``category=`` option, checked when the adapter is built.
+
+    Raises:
+        InvalidInputError: not one of the nine categories or None.
+    """
+    if value is None:
+        return None
+    try:
+        return Category(value)
+    except ValueError:
+        valid = ", ".join(c.value for c in Category)
+        raise InvalidInputError(f"unknown category {value!r}; use one of: {valid}") from None
 
 
 def format_memories(hits: Sequence[RecallResult], *, heading: str = "Relevant memories") -> str:

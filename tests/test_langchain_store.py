@@ -330,3 +330,15 @@ def test_store_without_loop_or_portal_explains_itself(project_db: Path) -> None:
 def test_mesh_must_be_an_async_mesh() -> None:
     with pytest.raises(TypeError, match="AsyncMemoryMesh"):
         MemoryMeshStore(mesh="not a mesh")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_bad_options_raise_typed_errors(mesh: AsyncMemoryMesh) -> None:
+    from langchain_memorymesh import MemoryMeshMiddleware
+
+    with pytest.raises(InvalidInputError, match="scope"):
+        MemoryMeshStore(mesh=mesh, scope="everywhere")
+    with pytest.raises(InvalidInputError, match="category"):
+        MemoryMeshStore(mesh=mesh, category="gossip")
+    with pytest.raises(InvalidInputError, match="scope"):
+        MemoryMeshMiddleware(mesh=mesh, scope="nowhere")

@@ -23,7 +23,7 @@ from memorymesh import (
     Scope,
     strip_injected,
 )
-from memorymesh._adapters import format_memories
+from memorymesh._adapters import format_memories, scope_option
 from memorymesh._bridge import MeshBridge
 
 __all__ = ["MemoryMeshMiddleware"]
@@ -72,7 +72,7 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         self.mesh = mesh
         self.k = k
         self.remember = remember
-        self.scope = None if scope is None else Scope(scope)
+        self.scope = scope_option(scope)
         self.session_id = session_id
         self.agent = agent
 

@@ -44,6 +44,7 @@ from memorymesh import (
     contains_injected,
     strip_injected,
 )
+from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge
 from memorymesh._filters import METADATA_KEY
 
@@ -108,8 +109,8 @@ class MemoryMeshStore(BaseStore):
     ) -> None:
         self._bridge = MeshBridge(mesh, portal)
         self.mesh = mesh
-        self.scope = None if scope is None else Scope(scope)
-        self.category = None if category is None else Category(category)
+        self.scope = scope_option(scope)
+        self.category = category_option(category)
         self.agent = agent
 
     # -- the two entry points -------------------------------------------------------------
