@@ -342,3 +342,18 @@ async def test_bad_options_raise_typed_errors(mesh: AsyncMemoryMesh) -> None:
         MemoryMeshStore(mesh=mesh, category="gossip")
     with pytest.raises(InvalidInputError, match="scope"):
         MemoryMeshMiddleware(mesh=mesh, scope="nowhere")
+
+
+@pytest.mark.anyio
+async def test_python_side_filters_page_through_every_candidate(
+    store: MemoryMeshStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_memorymesh._store as store_module
+
+    monkeypatch.setattr(store_module, "_PAGE", 2)  # force several pages of candidates
+    for n in range(7):
+        await store.aput(("r",), f"k{n}", {"text": f"row {n}", "meta": {"odd": n % 2}})
+    odd = await store.asearch(("r",), filter={"meta": {"odd": 1}}, limit=10)
+    assert sorted(i.key for i in odd) == ["k1", "k3", "k5"]
+    page = await store.asearch(("r",), filter={"meta": {"odd": 1}}, limit=1, offset=1)
+    assert [i.key for i in page] == [odd[1].key]
