@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index
 
 .PHONY: demo test setup setup-all lint typecheck pytest bench clean
 
@@ -19,19 +19,21 @@ setup: $(BIN)/python
 
 setup-all:
 	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 demo: setup
 	$(BIN)/memorymesh demo
 
+PACKAGES := memorymesh mcp/memorymesh_mcp integrations
+
 lint:
-	$(BIN)/ruff check memorymesh tests benchmarks
-	$(BIN)/ruff format --check memorymesh
-	$(BIN)/ruff check mcp/memorymesh_mcp
-	$(BIN)/ruff format --check mcp/memorymesh_mcp
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks
+	$(BIN)/ruff format --check $(PACKAGES)
 
 typecheck:
 	$(BIN)/mypy memorymesh
 	$(BIN)/mypy mcp/memorymesh_mcp
+	$(BIN)/mypy -p langchain_memorymesh -p llama_index.memory.memorymesh
 
 pytest:
 	$(BIN)/pytest

@@ -25,12 +25,13 @@ from ._embeddings import Embedder, resolve_embedder
 from ._errors import (
     ClosedError,
     InjectedContextError,
+    InvalidFilterError,
     InvalidInputError,
     MemoryNotFoundError,
     StoreError,
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from ._filters import Filters, TimeField, parse_metadata_filter
+from ._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from ._injected import contains_injected, strip_injected
 from ._models import (
     CONFLICT_POLICIES,
@@ -964,6 +965,36 @@ class AsyncMemoryMesh:
         for store in self._stores_for(filters.scope):
             total += await store.count(filters, now=now)
         return total
+
+    # -- distinct metadata values (issue #5: LangGraph namespaces) ---------------------------
+
+    async def metadata_values(
+        self,
+        key: str,
+        *,
+        scope: Scope | str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> builtins.list[str | int | float]:
+        """The distinct string and number values metadata ``key`` takes, sorted.
+
+        Numbers sort before strings. Only current memories count (not superseded or
+        expired), narrowed by ``scope`` and ``metadata_filter`` as in :meth:`list`.
+
+        Raises:
+            InvalidFilterError: ``key`` does not match ``^[A-Za-z_][A-Za-z0-9_]*$``, or the
+                filter is malformed.
+        """
+        if not isinstance(key, str) or not METADATA_KEY.match(key):
+            raise InvalidFilterError(
+                f"metadata key {key!r} is not allowed: keys must match ^[A-Za-z_][A-Za-z0-9_]*$"
+            )
+        filters = self._filters(scope=scope, metadata_filter=metadata_filter)
+        await self._ready()
+        now = time.time()
+        values: set[str | int | float] = set()
+        for store in self._stores_for(filters.scope):
+            values.update(await store.metadata_values(key, filters, now=now))
+        return sorted(values, key=lambda v: (isinstance(v, str), v))
 
     async def stats(self) -> MemoryStats:
         """Totals per scope and category, pinned, superseded and expired counts, and paths."""

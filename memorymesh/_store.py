@@ -794,6 +794,27 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    # -- distinct metadata values (issue #5: LangGraph namespaces) ---------------------------
+
+    async def metadata_values(self, key: str, filters: Filters, *, now: float) -> list[Any]:
+        """The distinct string and number values of metadata ``key`` among matching memories.
+
+        ``key`` must already have been checked against ``METADATA_KEY``; the JSON path is bound.
+        """
+        where, params = _where(filters, now)
+        path = "$." + key
+        sql = (
+            "SELECT DISTINCT json_extract(m.metadata, ?) AS v FROM memories AS m "
+            f"WHERE {where} AND json_type(m.metadata, ?) IN ('text', 'integer', 'real') "
+            "ORDER BY v"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[Any]:
+            rows = await conn.execute_fetchall(sql, [path, *params, path])
+            return [row[0] for row in rows]
+
+        return await self._run(query)
+
     async def resolve_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
         """Ids that start with ``prefix`` (for humans typing short ids at the CLI)."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

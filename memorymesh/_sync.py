@@ -332,6 +332,18 @@ class MemoryMesh:
             include_expired=include_expired,
         )
 
+    def metadata_values(
+        self,
+        key: str,
+        *,
+        scope: Scope | str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+    ) -> builtins.list[str | int | float]:
+        """See :meth:`AsyncMemoryMesh.metadata_values`."""
+        return self._call(
+            self._mesh.metadata_values, key, scope=scope, metadata_filter=metadata_filter
+        )
+
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""
         return self._call(self._mesh.stats)

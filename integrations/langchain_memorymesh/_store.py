@@ -1,0 +1,430 @@
+"""``MemoryMeshStore``: MemoryMesh as a LangGraph ``BaseStore`` (long-term memory for agents).
+
+Each LangGraph item is one MemoryMesh memory:
+
+- the item's value is the memory's metadata, key for key, so it comes back exactly;
+- the namespace is stored as metadata ``langgraph_ns``: the labels joined by ``.`` and ended
+  by ``.`` (``("users", "u1")`` → ``"users.u1."``; LangGraph forbids ``.`` inside a label, so
+  this is lossless), and a namespace prefix becomes one string range in SQL;
+- the key is metadata ``langgraph_key``;
+- the memory's text, which recall searches, is the value's ``text`` (or ``content``, or
+  ``memory``) string, or the whole value as JSON when it has none.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from anyio.from_thread import BlockingPortal
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    InvalidNamespaceError,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+)
+
+from memorymesh import (
+    AsyncMemoryMesh,
+    Category,
+    InjectedContextError,
+    InvalidFilterError,
+    InvalidInputError,
+    Memory,
+    Scope,
+    contains_injected,
+    strip_injected,
+)
+from memorymesh._adapters import category_option, scope_option
+from memorymesh._bridge import MeshBridge
+from memorymesh._filters import METADATA_KEY
+
+__all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
+
+NAMESPACE_KEY = "langgraph_ns"
+KEY_KEY = "langgraph_key"
+_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY})
+#: The value fields whose string becomes the memory's searchable text, first one present wins.
+TEXT_KEYS = ("text", "content", "memory")
+_OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+# A value filter that SQL cannot express (nested values, odd keys) is checked in Python over
+# pages of this many candidates.
+_PAGE = 500
+_MAX_RECALL = 1000
+
+
+def namespace_path(namespace: tuple[str, ...]) -> str:
+    """``("users", "u1")`` → ``"users.u1."``, the form stored in ``langgraph_ns``."""
+    return "".join(label + "." for label in namespace)
+
+
+def _namespace(path: str) -> tuple[str, ...]:
+    return tuple(path[:-1].split(".")) if path else ()
+
+
+def _prefix_condition(prefix: tuple[str, ...]) -> dict[str, Any]:
+    if not prefix:
+        return {"$exists": True}
+    start = namespace_path(prefix)
+    # Every path under the prefix sorts in [ "a.b." , "a.b/" ): '/' is the byte after '.'.
+    return {"$gte": start, "$lt": start[:-1] + "/"}
+
+
+class MemoryMeshStore(BaseStore):
+    """A LangGraph ``BaseStore`` backed by MemoryMesh: pass it as ``store=`` to
+    ``create_agent`` or ``StateGraph.compile``.
+
+    ``search`` with a ``query`` is MemoryMesh recall (BM25 blended with recency and
+    importance); the score lands on each ``SearchItem``. Without a query, items come newest
+    update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's top-level keys.
+
+    Args:
+        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        portal: The blocking portal the mesh was opened in, if sync code opened it there.
+        scope: Keep every item in the ``"project"`` or ``"global"`` store (by default each
+            memory's category decides, and reads search both).
+        category: The category of every memory written (by default inferred from the text).
+        agent: Recorded as the writer of every memory.
+    """
+
+    supports_ttl = False
+
+    def __init__(
+        self,
+        *,
+        mesh: AsyncMemoryMesh,
+        portal: BlockingPortal | None = None,
+        scope: Scope | str | None = None,
+        category: Category | str | None = None,
+        agent: str | None = None,
+    ) -> None:
+        self._bridge = MeshBridge(mesh, portal)
+        self.mesh = mesh
+        self.scope = scope_option(scope)
+        self.category = category_option(category)
+        self.agent = agent
+
+    # -- the two entry points -------------------------------------------------------------
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ``ops`` in order from sync code (through the mesh's event loop)."""
+        return self._bridge.call(self._abatch, list(ops))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run ``ops`` in order: a later op sees what an earlier put wrote.
+
+        Every put is checked before anything is written, so a bad value writes nothing.
+
+        Raises:
+            InvalidNamespaceError: a namespace label is empty or contains ``.``.
+            InvalidInputError: a value that is not a JSON object, uses a reserved key
+                (``langgraph_ns``, ``langgraph_key``), or is too large.
+            InjectedContextError: a value whose text is only context MemoryMesh injected.
+            InvalidFilterError: a search filter with an unknown operator.
+            NotImplementedError: a put with a TTL (MemoryMesh expiry is not LangGraph TTL).
+        """
+        return await self._bridge.acall(self._abatch, list(ops))
+
+    async def _abatch(self, ops: list[Op]) -> list[Result]:
+        prepared: dict[int, tuple[str, dict[str, Any]]] = {}
+        for index, op in enumerate(ops):
+            if not isinstance(op, GetOp | PutOp | SearchOp | ListNamespacesOp):
+                raise InvalidInputError(f"unknown store operation {type(op).__name__}")
+            _check_namespace(op)
+            if isinstance(op, PutOp):
+                if op.ttl is not None:
+                    raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
+                if op.value is not None:
+                    prepared[index] = _prepare_value(op.namespace, op.key, op.value)
+        results: list[Result] = []
+        for index, op in enumerate(ops):
+            if isinstance(op, GetOp):
+                results.append(await self._get(op))
+            elif isinstance(op, SearchOp):
+                results.append(await self._search(op))
+            elif isinstance(op, ListNamespacesOp):
+                results.append(await self._list_namespaces(op))
+            else:
+                await self._put(op, prepared.get(index))
+                results.append(None)
+        return results
+
+    # -- ops --------------------------------------------------------------------------------
+
+    async def _find(self, namespace: tuple[str, ...], key: str) -> Memory | None:
+        found = await self.mesh.list(
+            scope=self.scope,
+            metadata_filter={NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key},
+            limit=1,
+        )
+        return found[0] if found else None
+
+    async def _get(self, op: GetOp) -> Item | None:
+        memory = await self._find(op.namespace, op.key)
+        return None if memory is None else _item(memory)
+
+    async def _put(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
+        existing = await self._find(op.namespace, op.key)
+        if prepared is None:
+            if existing is not None:
+                await self.mesh.forget(existing.id)
+            return
+        text, metadata = prepared
+        if existing is not None:
+            await self.mesh.update(existing.id, text=text, metadata=metadata)
+            return
+        # keep_both: two keys may hold the same text, and each must stay its own item.
+        await self.mesh.remember(
+            text,
+            metadata=metadata,
+            scope=self.scope,
+            category=self.category,
+            source="langchain",
+            agent=self.agent,
+            on_conflict="keep_both",
+        )
+
+    async def _search(self, op: SearchOp) -> list[SearchItem]:
+        if op.limit <= 0 or op.offset < 0:
+            return []
+        sql_filter, residual = _split_filter(op.filter or {})
+        metadata_filter = {NAMESPACE_KEY: _prefix_condition(op.namespace_prefix), **sql_filter}
+        wanted = op.offset + op.limit
+        if op.query and op.query.strip():
+            hits = await self.mesh.recall(
+                op.query,
+                k=min(_MAX_RECALL, _MAX_RECALL if residual else wanted),
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+            )
+            kept = [h for h in hits if _matches(h.memory, residual)]
+            return [_search_item(h.memory, h.score) for h in kept[op.offset : wanted]]
+        if not residual:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+                limit=op.limit,
+                offset=op.offset,
+                order="updated",
+            )
+            return [_search_item(m, None) for m in page]
+        matched: list[Memory] = []
+        start = 0
+        while len(matched) < wanted:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+                limit=_PAGE,
+                offset=start,
+                order="updated",
+            )
+            matched.extend(m for m in page if _matches(m, residual))
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        return [_search_item(m, None) for m in matched[op.offset : wanted]]
+
+    async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        conditions = tuple(op.match_conditions or ())
+        # Narrow in SQL by the longest literal start of a prefix condition; wildcards and
+        # suffixes are checked on the (few) distinct namespaces that come back.
+        literal: tuple[str, ...] = ()
+        for condition in conditions:
+            if condition.match_type == "prefix":
+                start: list[str] = []
+                for label in condition.path:
+                    if label == "*":
+                        break
+                    start.append(label)
+                literal = max(literal, tuple(start), key=len)
+        paths = await self.mesh.metadata_values(
+            NAMESPACE_KEY,
+            scope=self.scope,
+            metadata_filter={NAMESPACE_KEY: _prefix_condition(literal)},
+        )
+        found: set[tuple[str, ...]] = set()
+        for path in paths:
+            if not isinstance(path, str):
+                continue
+            namespace = _namespace(path)
+            if all(_namespace_matches(condition, namespace) for condition in conditions):
+                found.add(namespace if op.max_depth is None else namespace[: op.max_depth])
+        ordered = sorted(found)
+        return ordered[op.offset : op.offset + op.limit]
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def _prepare_value(
+    namespace: tuple[str, ...], key: str, value: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The memory text and metadata for one put, checked before anything is written."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise InvalidInputError("a store value must be a mapping with string keys")
+    reserved = sorted(_RESERVED & set(value))
+    if reserved:
+        raise InvalidInputError(f"value keys {reserved} are reserved by MemoryMeshStore")
+    text_source = next(
+        (value[k] for k in TEXT_KEYS if isinstance(value.get(k), str) and value[k].strip()),
+        None,
+    )
+    if text_source is not None and not strip_injected(text_source).strip():
+        raise InjectedContextError(
+            "the value's text is only context MemoryMesh injected; it is already remembered"
+        )
+    # Recalled context pasted into a value is not memory: drop the marked blocks.
+    cleaned = {
+        k: strip_injected(v) if isinstance(v, str) and contains_injected(v) else v
+        for k, v in value.items()
+    }
+    try:
+        as_json = json.dumps(cleaned, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"a store value must be JSON-serialisable: {exc}") from None
+    text = strip_injected(text_source) if text_source is not None else as_json
+    return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:
+    metadata = memory.metadata
+    value = {k: v for k, v in metadata.items() if k not in _RESERVED}
+    namespace = _namespace(str(metadata.get(NAMESPACE_KEY, "")))
+    return value, namespace, str(metadata.get(KEY_KEY, memory.id))
+
+
+def _item(memory: Memory) -> Item:
+    value, namespace, key = _parts(memory)
+    return Item(
+        value=value,
+        key=key,
+        namespace=namespace,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+    )
+
+
+def _search_item(memory: Memory, score: float | None) -> SearchItem:
+    value, namespace, key = _parts(memory)
+    return SearchItem(
+        namespace=namespace,
+        key=key,
+        value=value,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+        score=score,
+    )
+
+
+def _check_namespace(op: Op) -> None:
+    """Refuse labels that would not survive the ``.``-joined form (ops given to ``batch``
+    directly skip ``BaseStore``'s own checks)."""
+    if isinstance(op, GetOp | PutOp):
+        paths: tuple[tuple[str, ...], ...] = (op.namespace,)
+    elif isinstance(op, SearchOp):
+        paths = (op.namespace_prefix,)
+    else:
+        paths = tuple(tuple(c.path) for c in op.match_conditions or ())
+    for path in paths:
+        for label in path:
+            if not isinstance(label, str) or not label or "." in label or "\x00" in label:
+                raise InvalidNamespaceError(
+                    f"namespace label {label!r} in {path!r} must be a non-empty string "
+                    "without '.' or NUL"
+                )
+
+
+# -- filters ---------------------------------------------------------------------------------
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
+
+
+def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Split a LangGraph filter into what SQL runs and what Python checks afterwards."""
+    if not isinstance(spec, Mapping):
+        raise InvalidFilterError("a search filter must be a mapping of key to condition")
+    sql: dict[str, Any] = {}
+    residual: dict[str, dict[str, Any]] = {}
+    for key, condition in spec.items():
+        if not isinstance(key, str):
+            raise InvalidFilterError(f"filter key {key!r} must be a string")
+        if key in _RESERVED:
+            raise InvalidFilterError(f"filter key {key!r} is reserved by MemoryMeshStore")
+        if isinstance(condition, Mapping) and any(str(k).startswith("$") for k in condition):
+            ops = dict(condition)
+        else:
+            ops = {"$eq": condition}
+        unknown = sorted(set(ops) - _OPERATORS)
+        if unknown:
+            raise InvalidFilterError(
+                f"filter {key!r}: unknown operator(s) {unknown}; use {sorted(_OPERATORS)}"
+            )
+        if METADATA_KEY.match(key) and all(_is_scalar(v) for v in ops.values()):
+            sql[key] = ops
+        else:
+            residual[key] = ops
+    return sql, residual
+
+
+def _matches(memory: Memory, residual: Mapping[str, Mapping[str, Any]]) -> bool:
+    for key, ops in residual.items():
+        actual = memory.metadata.get(key)
+        for op, wanted in ops.items():
+            if not _compare(actual, op, wanted):
+                return False
+    return True
+
+
+def _compare(actual: Any, op: str, wanted: Any) -> bool:
+    if op == "$eq":
+        return _contains(actual, wanted)
+    if op == "$ne":
+        return not _contains(actual, wanted)
+    try:
+        if op == "$gt":
+            return bool(actual > wanted)
+        if op == "$gte":
+            return bool(actual >= wanted)
+        if op == "$lt":
+            return bool(actual < wanted)
+        return bool(actual <= wanted)
+    except TypeError:  # e.g. a string against a number: no match, as in SQL
+        return False
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """JSON containment: a wanted object matches an actual object holding those keys."""
+    if isinstance(wanted, Mapping):
+        return isinstance(actual, Mapping) and all(
+            _contains(actual.get(k), v) for k, v in wanted.items()
+        )
+    if isinstance(wanted, list | tuple):
+        return (
+            isinstance(actual, list | tuple)
+            and len(actual) == len(wanted)
+            and all(_contains(a, w) for a, w in zip(actual, wanted, strict=True))
+        )
+    return bool(actual == wanted)
+
+
+def _namespace_matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
+    path = tuple(condition.path)
+    if len(path) > len(namespace):
+        return False
+    window = namespace[: len(path)] if condition.match_type == "prefix" else namespace[-len(path) :]
+    if not path:
+        return True
+    return all(p == "*" or p == n for p, n in zip(path, window, strict=True))

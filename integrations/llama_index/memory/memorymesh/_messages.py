@@ -1,0 +1,75 @@
+"""Between LlamaIndex chat messages and MemoryMesh memories."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+from memorymesh import AsyncMemoryMesh, Memory, strip_injected
+
+__all__ = ["DEFAULT_ROLES", "latest_user_text", "store_messages"]
+
+#: Only what the user and the assistant said is worth keeping; system and tool messages are
+#: instructions and machinery (and a system message may hold recalled context).
+DEFAULT_ROLES: tuple[str, ...] = (MessageRole.USER.value, MessageRole.ASSISTANT.value)
+
+
+# Memory wraps each block in its template's tags (<memory><memorymesh>...</memorymesh></memory>);
+# once the injected block inside is stripped, the empty tags around it are residue too.
+_EMPTY_TAGS = re.compile(r"<([A-Za-z][\w-]*)>\s*</\1>")
+
+
+def without_injected(text: str) -> str:
+    """``text`` without injected blocks, nor the empty template tags they leave behind."""
+    text = strip_injected(text)
+    while (emptied := _EMPTY_TAGS.sub("", text)) != text:
+        text = emptied
+    return text.strip()
+
+
+def _text(message: ChatMessage) -> str:
+    content = message.content
+    return content if isinstance(content, str) else ""
+
+
+def latest_user_text(messages: Sequence[ChatMessage] | None) -> str:
+    """The latest user message without any context MemoryMesh injected, or ``""``."""
+    for message in reversed(messages or ()):
+        if message.role == MessageRole.USER:
+            return without_injected(_text(message))
+    return ""
+
+
+async def store_messages(
+    mesh: AsyncMemoryMesh,
+    messages: Sequence[ChatMessage],
+    *,
+    session_id: str | None,
+    roles: Sequence[str] = DEFAULT_ROLES,
+    agent: str | None = None,
+) -> list[Memory]:
+    """Remember the messages of ``roles``, in one transaction; injected context is dropped.
+
+    A message's own ``additional_kwargs["session_id"]`` (set by ``Memory`` when it flushes)
+    wins over ``session_id``. Messages that were only injected context are skipped.
+    """
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.role.value if isinstance(message.role, MessageRole) else str(message.role)
+        text = without_injected(_text(message))
+        if role not in roles or not text:
+            continue
+        own = message.additional_kwargs.get("session_id")
+        items.append(
+            {
+                "text": text,
+                "session_id": own if isinstance(own, str) and own else session_id,
+                "metadata": {"role": role},
+                "source": "llama-index",
+                "agent": agent,
+            }
+        )
+    return await mesh.remember_many(items) if items else []

@@ -1,0 +1,97 @@
+"""How framework adapters reach an ``AsyncMemoryMesh`` from sync and async callers alike.
+
+An ``AsyncMemoryMesh`` belongs to the event loop it was opened on. Adapters call it directly
+from async code on that loop; their sync methods go back to that loop through anyio's
+``from_thread`` machinery (an event loop token taken when the adapter was built), or through a
+``BlockingPortal`` the caller passes when the mesh lives in a portal's loop (as in sync scripts
+and notebooks). Never a thread pool around the sync facade: there is one implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import ParamSpec, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+from anyio.from_thread import BlockingPortal
+
+from ._mesh import AsyncMemoryMesh
+
+__all__ = ["MeshBridge"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class MeshBridge:
+    """Runs ``AsyncMemoryMesh`` coroutines for an adapter, from sync or async callers.
+
+    Args:
+        mesh: The open mesh the adapter works on.
+        portal: A blocking portal whose event loop the mesh belongs to. Without one, the
+            adapter must be built inside the mesh's event loop (``async with`` block) so its
+            sync methods can find their way back to it.
+    """
+
+    def __init__(self, mesh: AsyncMemoryMesh, portal: BlockingPortal | None = None) -> None:
+        if not isinstance(mesh, AsyncMemoryMesh):
+            raise TypeError(
+                f"mesh= must be an AsyncMemoryMesh, not {type(mesh).__name__}; open one with "
+                "`async with AsyncMemoryMesh() as mesh:`"
+            )
+        self.mesh = mesh
+        self.portal = portal
+        self._token: anyio.lowlevel.EventLoopToken | None = None
+        if portal is None:
+            try:
+                self._token = anyio.lowlevel.current_token()
+            except RuntimeError:
+                self._token = None
+
+    async def acall(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Await ``fn`` on the mesh's event loop (directly, unless the mesh lives in a portal)."""
+        if self.portal is None:
+            return await fn(*args, **kwargs)
+        # The mesh belongs to the portal's loop: hop there without blocking this loop.
+        call = partial(self.portal.call, partial(fn, *args, **kwargs))
+        return await anyio.to_thread.run_sync(call)
+
+    def call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn`` to completion from sync code and return its result.
+
+        Raises:
+            RuntimeError: called on the mesh's own event loop thread (use the async method),
+                or the adapter has no way back to the mesh's loop.
+        """
+        bound: Callable[[], Awaitable[T]] = partial(fn, *args, **kwargs)
+        if self.portal is not None:
+            return self.portal.call(bound)
+        if self._token is None:
+            raise RuntimeError(
+                "this adapter was built outside an event loop, so its sync methods cannot "
+                "reach the mesh: build it inside `async with AsyncMemoryMesh() as mesh:`, "
+                "or pass portal= (an anyio BlockingPortal the mesh was opened in)"
+            )
+        if _on_loop_thread():
+            # Blocking here would wait forever for the very loop this call is blocking.
+            raise RuntimeError(
+                "a sync MemoryMesh adapter method was called from async code, on the event "
+                "loop the mesh runs on: await the async method (aput, ainvoke, ...) instead"
+            )
+        return anyio.from_thread.run(_await, bound, token=self._token)
+
+
+def _on_loop_thread() -> bool:
+    try:
+        anyio.lowlevel.current_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _await(bound: Callable[[], Awaitable[T]]) -> T:
+    return await bound()
