@@ -29,6 +29,7 @@ from ._errors import (
     StoreError,
 )
 from ._injected import contains_injected, mark_injected, strip_injected
+from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
@@ -71,6 +72,8 @@ __all__ = [
     "ScoringWeights",
     "SecretDetectedError",
     "StoreError",
+    "SyncReport",
+    "SyncWeights",
     "__version__",
     "available_embedders",
     "classify",

@@ -49,6 +49,8 @@ class Filters:
     include_superseded: bool = False
     include_expired: bool = False
     ids: tuple[str, ...] | None = None
+    status: str | None = "active"
+    """Only memories in this life-cycle status (see ``0003_review_queue``); None for any."""
 
 
 def _scalar(key: str, value: Any) -> Scalar:

@@ -8,6 +8,7 @@ inside Jupyter too, whose own event loop is never touched.
 from __future__ import annotations
 
 import builtins
+import os
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -20,6 +21,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._embeddings import Embedder
 from ._errors import ClosedError
+from ._instructions import SyncReport, SyncWeights
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -188,9 +190,11 @@ class MemoryMesh:
             on_conflict=on_conflict,
         )
 
-    def remember_many(self, items: Iterable[str | Mapping[str, Any] | NewMemory]) -> list[Memory]:
+    def remember_many(
+        self, items: Iterable[str | Mapping[str, Any] | NewMemory], *, review: bool = False
+    ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.remember_many`."""
-        return self._call(self._mesh.remember_many, items)
+        return self._call(self._mesh.remember_many, items, review=review)
 
     def recall(
         self,
@@ -327,6 +331,35 @@ class MemoryMesh:
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""
         return self._call(self._mesh.health)
+
+    # -- invisible memory (see _invisible.py) ---------------------------------------------------
+
+    def sync_to(
+        self,
+        target: str | os.PathLike[str] = "auto",
+        *,
+        format: str | None = None,
+        limit: int = 30,
+        weights: SyncWeights | None = None,
+    ) -> builtins.list[SyncReport]:
+        """See :meth:`AsyncMemoryMesh.sync_to`."""
+        return self._call(self._mesh.sync_to, target, format=format, limit=limit, weights=weights)
+
+    def sync_from(self, source: str | os.PathLike[str], *, format: str | None = None) -> SyncReport:
+        """See :meth:`AsyncMemoryMesh.sync_from`."""
+        return self._call(self._mesh.sync_from, source, format=format)
+
+    def review_queue(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.review_queue`."""
+        return self._call(self._mesh.review_queue, limit=limit)
+
+    def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.accept`."""
+        return self._call(self._mesh.accept, ids)
+
+    def reject(self, ids: Iterable[str]) -> int:
+        """See :meth:`AsyncMemoryMesh.reject`."""
+        return self._call(self._mesh.reject, ids)
 
 
 async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:

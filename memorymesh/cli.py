@@ -32,6 +32,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 #: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
 #: only when the parser is built, and skipped when their optional extra is not installed.
 EXTENSIONS: list[str] = []
+EXTENSIONS.append("memorymesh._cli_invisible")  # sync, review, hook, import-v4, compact
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
 _CATEGORIES = [c.value for c in Category]

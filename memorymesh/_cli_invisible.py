@@ -1,0 +1,152 @@
+"""CLI commands for invisible memory: ``sync``, ``review``, ``hook``, ``import-v4``, ``compact``.
+
+Registered through :data:`memorymesh.cli.EXTENSIONS`; each handler opens the mesh with
+:func:`memorymesh.cli.open_mesh` like the core commands do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ._errors import InvalidInputError
+from ._instructions import FORMATS, SyncWeights
+from .cli import open_mesh
+
+__all__ = ["register"]
+
+
+def _emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _one_line(text: str, width: int = 72) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _weight(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a weight must be a number: {value!r}") from None
+    if not number >= 0.0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"a weight must be a finite number >= 0: {value!r}")
+    return number
+
+
+# -- sync -----------------------------------------------------------------------------------------
+
+
+async def cmd_sync(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        if args.source is not None:
+            report = await mesh.sync_from(args.source, format=args.format)
+            if args.json:
+                _emit_json(report.model_dump(mode="json"))
+            else:
+                print(
+                    f"Read {report.entries} entries from {report.path}: "
+                    f"{len(report.created)} new, {len(report.updated)} edited, "
+                    f"{report.unchanged} unchanged"
+                )
+            return 0
+        defaults = SyncWeights()
+        weights = SyncWeights(
+            importance=defaults.importance if args.w_importance is None else args.w_importance,
+            recency=defaults.recency if args.w_recency is None else args.w_recency,
+            frequency=defaults.frequency if args.w_frequency is None else args.w_frequency,
+        )
+        reports = await mesh.sync_to(
+            args.target, format=args.format, limit=args.limit, weights=weights
+        )
+    if args.json:
+        _emit_json([r.model_dump(mode="json") for r in reports])
+    else:
+        for r in reports:
+            state = "updated" if r.changed else "already up to date"
+            print(f"{r.path} ({r.format}): {r.entries} memories, {state}")
+    return 0
+
+
+# -- review ---------------------------------------------------------------------------------------
+
+
+async def cmd_review(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        result: dict[str, Any] = {}
+        if args.edit is not None:
+            if not args.text:
+                raise InvalidInputError("--edit ID needs --text 'the corrected text'")
+            memory_id = await mesh.resolve_id(args.edit)
+            if memory_id not in {m.id for m in await mesh.review_queue(limit=10_000)}:
+                raise InvalidInputError(f"{args.edit} is not in the review queue")
+            edited = await mesh.update(memory_id, text=" ".join(args.text))
+            result["edited"] = [edited.id]
+        accept = [await mesh.resolve_id(i) for i in args.accept or []]
+        reject = [await mesh.resolve_id(i) for i in args.reject or []]
+        if args.accept_all:
+            accept += [m.id for m in await mesh.review_queue(limit=10_000)]
+        if accept:
+            result["accepted"] = [m.id for m in await mesh.accept(accept)]
+        if reject:
+            result["rejected"] = await mesh.reject(reject)
+        queue = await mesh.review_queue(limit=args.limit)
+    if args.json:
+        result["queue"] = [m.model_dump(mode="json") for m in queue]
+        _emit_json(result)
+        return 0
+    if "edited" in result:
+        print(f"Edited {result['edited'][0][:8]}")
+    if "accepted" in result:
+        print(f"Accepted {len(result['accepted'])}")
+    if "rejected" in result:
+        print(f"Rejected {result['rejected']}")
+    if not queue:
+        print("The review queue is empty.")
+        return 0
+    print(f"{len(queue)} memories waiting for review (accept with --accept ID):")
+    for m in queue:
+        print(f"{m.id[:8]}  {m.category.value:<15} {m.scope.value:<7} {_one_line(m.text, 60)}")
+    return 0
+
+
+# -- registration ---------------------------------------------------------------------------------
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the invisible-memory commands to the ``memorymesh`` parser."""
+
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command(
+        "sync",
+        cmd_sync,
+        "Write top memories into CLAUDE.md/AGENTS.md/GEMINI.md/Cursor rules, or read edits back.",
+    )
+    direction = p.add_mutually_exclusive_group(required=True)
+    direction.add_argument(
+        "--to", dest="target", metavar="FILE|auto", help="file to write, or auto (files present)"
+    )
+    direction.add_argument("--from", dest="source", metavar="FILE", help="file to import from")
+    p.add_argument("--format", choices=FORMATS, help="default: from the file name")
+    p.add_argument("--limit", type=int, default=30, help="how many memories (default 30)")
+    p.add_argument("--weight-importance", dest="w_importance", type=_weight, metavar="W")
+    p.add_argument("--weight-recency", dest="w_recency", type=_weight, metavar="W")
+    p.add_argument("--weight-frequency", dest="w_frequency", type=_weight, metavar="W")
+
+    p = command("review", cmd_review, "List, accept, edit or reject auto-captured memories.")
+    p.add_argument("--accept", nargs="+", metavar="ID", help="accept these queued memories")
+    p.add_argument("--accept-all", action="store_true", help="accept the whole queue")
+    p.add_argument("--reject", nargs="+", metavar="ID", help="reject these queued memories")
+    p.add_argument("--edit", metavar="ID", help="correct a queued memory's text (with --text)")
+    p.add_argument("--text", nargs="+", help="the corrected text for --edit")
+    p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")

@@ -1,0 +1,163 @@
+"""The "invisible memory" operations of ``AsyncMemoryMesh``: sync, review queue, upkeep.
+
+They live in a mixin so ``_mesh.py`` stays about storing and recalling; each method is still
+one operation of the one async implementation (the sync twin mirrors them in ``_sync.py``).
+Heavier modules are imported inside the methods, so a plain ``remember`` never pays for them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
+
+from ._errors import InvalidInputError
+from ._filters import Filters
+from ._text import content_hash
+
+if TYPE_CHECKING:
+    from ._instructions import SyncReport, SyncWeights
+    from ._mesh import AsyncMemoryMesh
+    from ._models import Memory
+
+__all__ = ["InvisibleMixin"]
+
+
+def _id_list(ids: Iterable[str], name: str) -> list[str]:
+    if isinstance(ids, str):
+        raise InvalidInputError(f"{name} takes a list of ids")
+    wanted = list(dict.fromkeys(ids))
+    if not all(isinstance(i, str) and i for i in wanted):
+        raise InvalidInputError("every id must be a non-empty string")
+    return wanted
+
+
+class InvisibleMixin:
+    """Smart Sync, the review queue, compaction, quality review and the 4.x import."""
+
+    def _mesh(self) -> AsyncMemoryMesh:
+        return cast("AsyncMemoryMesh", self)
+
+    # -- Smart Sync ---------------------------------------------------------------------------
+
+    async def sync_to(
+        self,
+        target: str | os.PathLike[str] = "auto",
+        *,
+        format: str | None = None,
+        limit: int = 30,
+        weights: SyncWeights | None = None,
+    ) -> builtins.list[SyncReport]:
+        """Write the top ``limit`` memories into the marked MemoryMesh section of instruction
+        files (``CLAUDE.md``, ``MEMORY.md``, ``AGENTS.md``, ``GEMINI.md``,
+        ``.cursor/rules/memorymesh.mdc``), leaving the rest of each file untouched.
+
+        Args:
+            target: A file, or ``"auto"`` for every instruction file present in the project.
+            format: ``claude``, ``codex``, ``gemini`` or ``cursor`` (default: from the name).
+            limit: How many memories at most (1 to 1000).
+            weights: A :class:`~memorymesh.SyncWeights` ranking by importance and recency.
+
+        Raises:
+            InvalidInputError: an unknown format, no instruction file for ``"auto"``, a file
+                whose section is broken, or a file that cannot be written.
+        """
+        from ._instructions import sync_to
+
+        return await sync_to(self._mesh(), target, format=format, limit=limit, weights=weights)
+
+    async def sync_from(
+        self, source: str | os.PathLike[str], *, format: str | None = None
+    ) -> SyncReport:
+        """Import the hand-edited entries of a file's MemoryMesh section back into memory,
+        without duplicating anything: a round trip ``sync_to`` → ``sync_from`` changes nothing.
+
+        Raises:
+            InvalidInputError: an unknown format, a missing file or a broken section.
+        """
+        from ._instructions import sync_from
+
+        return await sync_from(self._mesh(), source, format=format)
+
+    # -- review queue -------------------------------------------------------------------------
+
+    async def review_queue(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """Memories waiting for review (captured by hooks with ``review=True``), oldest first.
+
+        They are not recalled, listed or synced until :meth:`accept` makes them active.
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        mesh = self._mesh()
+        await mesh.open()
+        now = time.time()
+        queued: list[Memory] = []
+        for store in mesh.stores:
+            queued += await store.select(
+                Filters(status="pending", include_expired=True),
+                order="oldest",
+                limit=limit,
+                offset=0,
+                now=now,
+            )
+        queued.sort(key=lambda m: m.created_at)  # stable: same-batch rows keep their order
+        return queued[:limit]
+
+    async def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """Move queued memories into memory; return the ones accepted.
+
+        A queued memory whose text is by now already remembered is marked rejected instead
+        (it would be a duplicate). Ids that are not queued are skipped. Edit a queued memory
+        first with :meth:`update` to accept a corrected version.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = _id_list(ids, "accept")
+        mesh = self._mesh()
+        await mesh.open()
+        accepted: list[Memory] = []
+        for store in mesh.stores:
+            async with store.write() as tx:
+                statuses = await tx.statuses(wanted)
+                pending = [i for i in wanted if statuses.get(i) == "pending"]
+                if not pending:
+                    continue
+                memories = await tx.get_many(pending)
+                known = await tx.active_ids_by_hash([content_hash(m.text) for m in memories])
+                duplicates = [m.id for m in memories if content_hash(m.text) in known]
+                fresh = [m.id for m in memories if m.id not in duplicates]
+                await tx.set_status(duplicates, "rejected", only_from=("pending",))
+                moved = await tx.set_status(fresh, "active", only_from=("pending",))
+                await tx.log(
+                    [("accepted", i, "review", {}) for i in moved]
+                    + [("rejected", i, "review", {"duplicate_text": True}) for i in duplicates]
+                )
+                accepted += await tx.get_many(moved)
+        order = {memory_id: index for index, memory_id in enumerate(wanted)}
+        return sorted(accepted, key=lambda m: order[m.id])
+
+    async def reject(self, ids: Iterable[str]) -> int:
+        """Reject queued memories; return how many. Rejected text is kept (never recalled)
+        only so that the same capture is not queued again; :meth:`forget` deletes it.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = _id_list(ids, "reject")
+        mesh = self._mesh()
+        await mesh.open()
+        total = 0
+        for store in mesh.stores:
+            async with store.write() as tx:
+                moved = await tx.set_status(wanted, "rejected", only_from=("pending",))
+                await tx.log([("rejected", i, "review", {}) for i in moved])
+                total += len(moved)
+        return total
