@@ -316,7 +316,7 @@ class WriteTransaction:
             "source, agent, redactions, created_at, updated_at, event_time, expires_at, "
             "embedding, embedding_model"
         )
-        params = [
+        params: list[tuple[Any, ...]] = [
             (
                 r.id,
                 r.text,
