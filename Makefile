@@ -24,11 +24,11 @@ demo: setup
 	$(BIN)/memorymesh demo
 
 lint:
-	$(BIN)/ruff check memorymesh tests benchmarks
-	$(BIN)/ruff format --check memorymesh
+	$(BIN)/ruff check memorymesh memorymesh_hook tests benchmarks
+	$(BIN)/ruff format --check memorymesh memorymesh_hook
 
 typecheck:
-	$(BIN)/mypy memorymesh
+	$(BIN)/mypy memorymesh memorymesh_hook
 
 pytest:
 	$(BIN)/pytest

@@ -114,6 +114,40 @@ async def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- hooks ----------------------------------------------------------------------------------------
+
+
+async def cmd_hook(args: argparse.Namespace) -> int:
+    from ._hooks import capture_async, install_claude_hooks, settings_path
+
+    if args.event == "install":
+        path = args.settings or settings_path(args.scope)
+        merged, changed = install_claude_hooks(path, dry_run=args.dry_run)
+        if args.json:
+            _emit_json({"path": str(path), "changed": changed, "settings": merged})
+        elif args.dry_run:
+            print(f"Would {'update' if changed else 'leave'} {path}:")
+            print(json.dumps({"hooks": merged["hooks"]}, indent=2))
+        else:
+            print(f"{'Installed the hooks in' if changed else 'Already installed in'} {path}")
+        return 0
+    import memorymesh_hook
+
+    try:
+        found = memorymesh_hook.gate(args.event, sys.stdin.read())
+    except ValueError as exc:
+        raise InvalidInputError(f"stdin is not a hook's JSON object: {exc}") from None
+    queued = (
+        []
+        if found is None
+        else await capture_async(args.event, *found, path=args.db, global_path=args.global_db)
+    )
+    # Claude Code reads a Stop hook's stdout as instructions: print only when asked.
+    if args.json:
+        _emit_json({"queued": queued})
+    return 0
+
+
 # -- registration ---------------------------------------------------------------------------------
 
 
@@ -150,3 +184,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--edit", metavar="ID", help="correct a queued memory's text (with --text)")
     p.add_argument("--text", nargs="+", help="the corrected text for --edit")
     p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+
+    p = command(
+        "hook",
+        cmd_hook,
+        "Claude Code hooks: capture memories from an event on stdin, or install the hooks.",
+    )
+    p.add_argument("event", choices=["post-tool-use", "stop", "install"])
+    p.add_argument("--scope", choices=["user", "project"], default="user", help="for install")
+    p.add_argument("--settings", metavar="PATH", help="install into this settings.json")
+    p.add_argument("--dry-run", action="store_true", help="install: show, do not write")

@@ -1,0 +1,352 @@
+"""Auto-remember for Claude Code: from hook events to the review queue.
+
+``memorymesh_hook`` (standard library only) decides quickly whether an event may hold anything;
+this module does the rest when it might:
+
+1. **Strip injected context** — text MemoryMesh itself put in the conversation (session-start
+   blocks, synced instruction-file sections) is removed before anything else.
+2. **Extract** sentences that state a decision, a mistake and its cause, a user preference or
+   a project convention, with plain word-form rules (see :data:`RULES`).
+3. **Noise gate** — too short or too long, too little content (code, paths, logs), a near
+   duplicate of another candidate or of a recent memory: dropped.
+4. **Store** what is left in one ``remember_many(..., review=True)`` call: one transaction, the
+   privacy guard and the injected-context check of every write, and into the review queue,
+   so nothing captured is recalled before a person accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from ._errors import InvalidInputError, MemoryMeshError
+from ._filters import Filters
+from ._injected import strip_injected
+from ._models import Category
+from ._paths import IN_MEMORY, find_project_root, project_store_path
+from ._text import STOPWORDS
+
+__all__ = [
+    "HOOK_COMMANDS",
+    "RULES",
+    "Candidate",
+    "capture",
+    "capture_async",
+    "extract",
+    "install_claude_hooks",
+    "settings_path",
+]
+
+#: What ``install_claude_hooks`` registers, per Claude Code hook event.
+HOOK_COMMANDS: dict[str, tuple[str | None, str]] = {
+    "PostToolUse": ("Bash|Write|Edit|MultiEdit", "memorymesh-hook post-tool-use"),
+    "Stop": (None, "memorymesh-hook stop"),
+}
+MAX_PER_EVENT = 5
+MIN_CHARS, MAX_CHARS, MIN_WORDS = 25, 400, 5
+MIN_DENSITY = 0.4
+MAX_SYMBOL_RATIO = 0.08
+NEAR_DUPLICATE = 0.7
+RECENT_WINDOW = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence worth queueing, the rule that found it, and the category it implies."""
+
+    text: str
+    category: Category
+    rule: str
+    about_project: bool
+    """Said by the assistant, a commit or a decision record: about this codebase, so it
+    belongs to the project store whatever its category (a user's preference follows them)."""
+
+
+def _words(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.IGNORECASE)
+
+
+#: ``(kinds of text, category, rule name, pattern)``, checked in order: first match wins.
+RULES: tuple[tuple[frozenset[str], Category, str, re.Pattern[str]], ...] = (
+    (
+        frozenset({"assistant", "user", "doc", "commit"}),
+        Category.MISTAKE,
+        "cause of a failure",
+        _words(
+            r"root cause",
+            r"the (?:bug|issue|problem|failure|crash|error) (?:was|is|came from)",
+            r"(?:was|were) caused by",
+            r"failed because",
+            r"turned out",
+            r"the fix (?:was|is)",
+            r"lesson(?:s)? learn(?:ed|t)",
+            r"mistake was",
+        ),
+    ),
+    (
+        frozenset({"assistant", "user", "doc", "commit"}),
+        Category.DECISION,
+        "decision wording",
+        _words(
+            r"(?:we|I)(?:'ve| have)? decided",
+            r"decided to",
+            r"decision(?: is|:)",
+            r"(?:we|I)(?:'ll| will) (?:use|go with|keep|stick with)",
+            r"going with",
+            r"went with",
+            r"settled on",
+            r"(?:chose|choose|picked) \w+ (?:over|because|instead)",
+            r"switch(?:ed|ing)? (?:from \S+ )?to \S+ (?:because|since|so that|to avoid)",
+            r"instead of \S+(?: \S+)? because",
+        ),
+    ),
+    (
+        frozenset({"commit"}),
+        Category.DECISION,
+        "commit with a reason",
+        _words(r"because", r"so that", r"to avoid", r"instead of", r"rather than"),
+    ),
+    (
+        frozenset({"user"}),
+        Category.PREFERENCE,
+        "user preference",
+        _words(
+            r"always",
+            r"never",
+            r"(?:I )?prefer",
+            r"please (?:use|don'?t|do not|avoid)",
+            r"don'?t (?:ever )?(?:use|add|commit|push|run|touch|change)",
+            r"do not (?:use|add|commit|push|run|touch|change)",
+            r"from now on",
+            r"make sure (?:to|you)",
+            r"I (?:like|want|hate|dislike)",
+        ),
+    ),
+    (
+        frozenset({"assistant", "doc"}),
+        Category.PATTERN,
+        "project convention",
+        _words(
+            r"(?:the|our|this project's|the repo's) convention",
+            r"by convention",
+            r"the pattern (?:here |in this \w+ )?is",
+            r"in this (?:repo|repository|project|codebase),? (?:we|tests|all|every|each)",
+            r"(?:all|every) \w+ (?:must|should) (?:go|live|be)",
+        ),
+    ),
+)
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])")
+_BULLET = re.compile(r"^\s*(?:[-*+>]|\d+[.)]|#{1,6})\s+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_SYMBOLS = re.compile(r"[{}()\[\];=<>/\\|$@#%^&*~]")
+_LOGS = re.compile(r"Traceback \(most recent|^\s*at \S+\(|File \"|^\s*\$ |^\S+:\d+:", re.MULTILINE)
+
+
+def _sentences(text: str) -> list[str]:
+    found: list[str] = []
+    for line in _FENCE.sub("\n", text).splitlines():
+        line = _BULLET.sub("", line).strip()
+        if line:
+            found += [s.strip() for s in _SENTENCE.split(line) if s.strip()]
+    return found
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in STOPWORDS}
+
+
+def _passes_noise_gate(sentence: str) -> bool:
+    if not MIN_CHARS <= len(sentence) <= MAX_CHARS or _LOGS.search(sentence):
+        return False
+    words = sentence.split()
+    if len(words) < MIN_WORDS:
+        return False
+    if len(_SYMBOLS.findall(sentence)) / len(sentence) > MAX_SYMBOL_RATIO:
+        return False  # code, paths, shell lines
+    return len(_content_words(sentence)) / len(words) >= MIN_DENSITY
+
+
+def _similarity(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def extract(texts: Sequence[tuple[str, str]]) -> list[Candidate]:
+    """The candidates in ``(kind, text)`` pairs, after stripping injected context and the
+    noise gate, without near duplicates among themselves, at most :data:`MAX_PER_EVENT`."""
+    found: list[Candidate] = []
+    seen: list[set[str]] = []
+    for kind, text in texts:
+        # A commit message is one statement: its subject and body are read together.
+        clean = strip_injected(text)
+        parts = [" ".join(clean.split())] if kind == "commit" else _sentences(clean)
+        for sentence in parts:
+            rule = next((r for r in RULES if kind in r[0] and r[3].search(sentence)), None)
+            if rule is None or not _passes_noise_gate(sentence):
+                continue
+            words = _content_words(sentence)
+            if any(_similarity(words, other) >= NEAR_DUPLICATE for other in seen):
+                continue
+            seen.append(words)
+            found.append(Candidate(sentence, rule[1], rule[2], kind != "user"))
+    return found[:MAX_PER_EVENT]
+
+
+def _project_db(event: dict[str, Any]) -> str | None:
+    cwd = event.get("cwd")
+    start = Path(cwd) if isinstance(cwd, str) and os.path.isdir(cwd) else None
+    root = find_project_root(start)
+    return None if root is None else str(project_store_path(root))
+
+
+async def capture_async(
+    event_name: str,
+    event: dict[str, Any],
+    texts: Sequence[tuple[str, str]],
+    *,
+    path: str | None = None,
+    global_path: str | None = None,
+) -> list[str]:
+    """Extract, gate and queue the memories in one hook event; return the queued ids."""
+    from ._mesh import AsyncMemoryMesh
+
+    candidates = extract(texts)
+    if not candidates:
+        return []
+    session = event.get("session_id")
+    session_id = session if isinstance(session, str) and 0 < len(session) <= 256 else None
+    tool = event.get("tool_name")
+    metadata: dict[str, Any] = {"hook": event.get("hook_event_name") or event_name}
+    if isinstance(tool, str):
+        metadata["tool"] = tool
+    async with AsyncMemoryMesh(
+        path if path is not None else _project_db(event),
+        global_path=global_path,
+        source="claude-code-hook",
+        agent="claude-code",
+    ) as mesh:
+        # Near duplicates of what the stores already hold (whatever its status: a rejected
+        # capture must stay rejected) are dropped here; exact ones by remember_many itself.
+        recent: list[set[str]] = []
+        now = time.time()
+        for store in mesh.stores:
+            for memory in await store.select(
+                Filters(status=None, include_superseded=True, include_expired=True),
+                order="updated",
+                limit=RECENT_WINDOW,
+                offset=0,
+                now=now,
+            ):
+                recent.append(_content_words(memory.text))
+        items = [
+            {
+                "text": c.text,
+                "category": c.category,
+                "scope": "project" if c.about_project and mesh.project_path else None,
+                "session_id": session_id,
+                "metadata": {**metadata, "rule": c.rule},
+            }
+            for c in candidates
+            if not any(_similarity(_content_words(c.text), r) >= NEAR_DUPLICATE for r in recent)
+        ]
+        if not items:
+            return []
+        # created_at is kept to the microsecond: round down so a memory queued now counts.
+        started = math.floor(time.time() * 1e6) / 1e6
+        stored = await mesh.remember_many(items, review=True)
+        return [m.id for m in stored if m.created_at.timestamp() >= started]
+
+
+def capture(event_name: str, event: dict[str, Any], texts: Sequence[tuple[str, str]]) -> int:
+    """Run :func:`capture_async` for the ``memorymesh-hook`` command; returns its exit code.
+
+    A hook must never break the user's session: a store error is reported on standard error
+    and the hook still exits 0 (Claude Code treats other codes as failures to show).
+    """
+    try:
+        anyio.run(capture_async, event_name, event, texts)
+    except MemoryMeshError as exc:
+        print(f"memorymesh-hook: nothing stored: {exc}", file=sys.stderr)
+    return 0
+
+
+# -- installing the hooks -----------------------------------------------------------------------
+
+
+def settings_path(scope: Literal["user", "project"] = "user") -> Path:
+    """Claude Code's settings file: ``~/.claude/settings.json`` or the project's own."""
+    if scope == "user":
+        return Path.home() / ".claude" / "settings.json"
+    root = find_project_root() or Path.cwd()
+    return root / ".claude" / "settings.json"
+
+
+def install_claude_hooks(
+    settings: str | os.PathLike[str], *, dry_run: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """Merge MemoryMesh's hook entries into a Claude Code ``settings.json``.
+
+    Every other setting and hook is kept as it is; an entry already present (same command) is
+    not added twice, so installing again changes nothing.
+
+    Returns:
+        The merged settings and whether the file changed (with ``dry_run``, would change).
+
+    Raises:
+        InvalidInputError: the file is not a JSON object, its ``hooks`` section is malformed,
+            or it cannot be written. The file is left as it was.
+    """
+    path = Path(os.fspath(settings)).expanduser()
+    if str(path) == IN_MEMORY:
+        raise InvalidInputError("settings must be a file path")
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        data: Any = json.loads(text) if text.strip() else {}
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"cannot read {path} as JSON: {exc}; fix it first") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path} must hold a JSON object")
+    hooks = data.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise InvalidInputError(f"{path}: 'hooks' must be an object")
+    changed = False
+    for event, (matcher, command) in HOOK_COMMANDS.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise InvalidInputError(f"{path}: hooks.{event} must be a list")
+        present = any(
+            isinstance(group, dict)
+            and isinstance(group.get("hooks"), list)
+            and any(isinstance(h, dict) and h.get("command") == command for h in group["hooks"])
+            for group in groups
+        )
+        if present:
+            continue
+        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command, "timeout": 30}]}
+        if matcher is not None:
+            entry = {"matcher": matcher, **entry}
+        groups.append(entry)
+        changed = True
+    if changed and not dry_run:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, scratch = tempfile.mkstemp(prefix=".settings.", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2, ensure_ascii=False)
+                handle.write("\n")
+            os.replace(scratch, path)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {path}: {exc}") from None
+    return data, changed
