@@ -28,6 +28,7 @@ from ._errors import (
     SecretDetectedError,
     StoreError,
 )
+from ._import_v4 import ImportReport
 from ._injected import contains_injected, mark_injected, strip_injected
 from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
@@ -56,6 +57,7 @@ __all__ = [
     "Embedder",
     "EmbeddingError",
     "EncryptionError",
+    "ImportReport",
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ._errors import InvalidInputError
@@ -148,6 +149,63 @@ async def cmd_hook(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- import-v4 ------------------------------------------------------------------------------------
+
+
+async def cmd_import_v4(args: argparse.Namespace) -> int:
+    import anyio.to_thread
+
+    sources, notes = await anyio.to_thread.run_sync(_v4_sources, args)
+    async with open_mesh(args) as mesh:
+        reports = [await mesh.import_v4(path, scope=scope) for path, scope in sources]
+    if args.json:
+        _emit_json([r.model_dump(mode="json") for r in reports])
+        return 0
+    for note in notes:
+        print(note)
+    for r in reports:
+        print(
+            f"{r.source} ({r.scope}): {r.read} memories read, {r.imported} imported, "
+            f"{r.already_present} already present"
+        )
+    return 0
+
+
+def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]], list[str]]:
+    from ._import_v4 import is_v4_database, move_aside
+    from ._paths import default_global_path, find_project_root, project_store_path
+
+    root = find_project_root()
+    project_file = args.db or (project_store_path(root) if root is not None else None)
+    global_file = args.global_db or default_global_path()
+    sources: list[tuple[Path, str | None]] = []
+    notes: list[str] = []
+    # 4.x kept its stores where 5.x keeps its own: move a 4.x file found there aside first
+    # (renamed, never changed), or pick up the copy an earlier run moved aside.
+    for store_file, scope in ((project_file, "project"), (global_file, "global")):
+        if store_file is None:
+            continue
+        where = Path(store_file)
+        moved = move_aside(where)
+        if moved is not None:
+            notes.append(f"Moved the 4.x database {where} aside to {moved.name}")
+        backup = where.with_name(f"{where.stem}.v4{where.suffix}")
+        if args.path is None and is_v4_database(backup):
+            sources.append((backup, scope))
+        elif moved is not None and args.path is not None and Path(args.path) == where:
+            sources.append((moved, scope))
+    if args.path is not None and not sources:
+        given = Path(args.path)
+        if given.is_dir():
+            given = project_store_path(given)
+        sources.append((given, args.scope))
+    if not sources:
+        raise InvalidInputError(
+            "no MemoryMesh 4.x database found at the default places; give its path"
+        )
+    return sources, notes
+
+
 # -- registration ---------------------------------------------------------------------------------
 
 
@@ -184,6 +242,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--edit", metavar="ID", help="correct a queued memory's text (with --text)")
     p.add_argument("--text", nargs="+", help="the corrected text for --edit")
     p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+
+    p = command("import-v4", cmd_import_v4, "Import memories from a MemoryMesh 4.x database.")
+    p.add_argument("path", nargs="?", help="a 4.x database file or project folder")
+    p.add_argument("--scope", choices=["project", "global"], help="default: by file name")
 
     p = command(
         "hook",

@@ -18,9 +18,10 @@ from ._filters import Filters
 from ._text import content_hash
 
 if TYPE_CHECKING:
+    from ._import_v4 import ImportReport
     from ._instructions import SyncReport, SyncWeights
     from ._mesh import AsyncMemoryMesh
-    from ._models import Memory
+    from ._models import Memory, Scope
 
 __all__ = ["InvisibleMixin"]
 
@@ -161,3 +162,23 @@ class InvisibleMixin:
                 await tx.log([("rejected", i, "review", {}) for i in moved])
                 total += len(moved)
         return total
+
+    # -- MemoryMesh 4.x -----------------------------------------------------------------------
+
+    async def import_v4(
+        self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
+    ) -> ImportReport:
+        """Import a MemoryMesh 4.x database, losslessly (ids, timestamps, access counts,
+        category, pinned, metadata) and idempotently (importing it twice adds nothing).
+
+        Args:
+            path: The 4.x database file (opened read-only, never changed).
+            scope: ``project`` or ``global``; by default ``global`` for ``global*.db`` files.
+
+        Raises:
+            InvalidInputError: not a 4.x database, a malformed row, or no project store for
+                a project file; nothing is written then.
+        """
+        from ._import_v4 import import_v4
+
+        return await import_v4(self._mesh(), path, scope=scope)

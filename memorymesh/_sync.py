@@ -21,6 +21,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._embeddings import Embedder
 from ._errors import ClosedError
+from ._import_v4 import ImportReport
 from ._instructions import SyncReport, SyncWeights
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
@@ -360,6 +361,12 @@ class MemoryMesh:
     def reject(self, ids: Iterable[str]) -> int:
         """See :meth:`AsyncMemoryMesh.reject`."""
         return self._call(self._mesh.reject, ids)
+
+    def import_v4(
+        self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
+    ) -> ImportReport:
+        """See :meth:`AsyncMemoryMesh.import_v4`."""
+        return self._call(self._mesh.import_v4, path, scope=scope)
 
 
 async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:
