@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ._classify import Classification, classify, estimate_importance
+from ._compact import CompactPolicy, CompactReport, MergeGroup
 from ._embeddings import Embedder, available_embedders, register_embedder
 from ._errors import (
     ClosedError,
@@ -51,6 +52,8 @@ __all__ = [
     "Category",
     "Classification",
     "ClosedError",
+    "CompactPolicy",
+    "CompactReport",
     "ConflictPolicy",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -66,6 +69,7 @@ __all__ = [
     "MemoryMeshError",
     "MemoryNotFoundError",
     "MemoryStats",
+    "MergeGroup",
     "NewMemory",
     "RecallResult",
     "SchemaVersionError",

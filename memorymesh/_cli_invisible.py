@@ -206,6 +206,45 @@ def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]]
     return sources, notes
 
 
+# -- compact --------------------------------------------------------------------------------------
+
+
+async def cmd_compact(args: argparse.Namespace) -> int:
+    from ._compact import CompactPolicy
+
+    defaults = CompactPolicy()
+    policy = CompactPolicy(
+        similarity=args.similarity if args.similarity is not None else defaults.similarity,
+        stale_days=args.stale_days if args.stale_days is not None else defaults.stale_days,
+        max_importance=(
+            args.max_importance if args.max_importance is not None else defaults.max_importance
+        ),
+    )
+    async with open_mesh(args) as mesh:
+        report = await mesh.compact(dry_run=args.dry_run, policy=policy)
+        shown = [i for g in report.merges[:20] for i in (g.kept, *g.merged)]
+        shown += report.archived[:20]
+        texts = {} if args.json else {i: (await mesh.get(i)).text for i in shown}
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+        return 0
+    verb = "Would merge" if report.dry_run else "Merged"
+    print(
+        f"Examined {report.examined} memories in {report.seconds:.2f} s. {verb} "
+        f"{report.merged_count} near-duplicates into {len(report.merges)} memories; "
+        f"{'would archive' if report.dry_run else 'archived'} {len(report.archived)}."
+    )
+    for group in report.merges[:20]:
+        print(f"  keep  {group.kept[:8]}  {_one_line(texts.get(group.kept, ''), 60)}")
+        for memory_id in group.merged:
+            print(f"  merge {memory_id[:8]}  {_one_line(texts.get(memory_id, ''), 60)}")
+    for memory_id in report.archived[:20]:
+        print(f"  archive {memory_id[:8]}  {_one_line(texts.get(memory_id, ''), 58)}")
+    if report.dry_run:
+        print("Nothing was changed (dry run).")
+    return 0
+
+
 # -- registration ---------------------------------------------------------------------------------
 
 
@@ -246,6 +285,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = command("import-v4", cmd_import_v4, "Import memories from a MemoryMesh 4.x database.")
     p.add_argument("path", nargs="?", help="a 4.x database file or project folder")
     p.add_argument("--scope", choices=["project", "global"], help="default: by file name")
+
+    p = command("compact", cmd_compact, "Merge near-duplicates and archive stale memories.")
+    p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    p.add_argument("--similarity", type=_weight, metavar="0..1", help="merge threshold (0.8)")
+    p.add_argument("--stale-days", type=_weight, metavar="DAYS", help="archive after (180)")
+    p.add_argument("--max-importance", type=_weight, metavar="0..1", help="archive below (0.3)")
 
     p = command(
         "hook",

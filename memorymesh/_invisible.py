@@ -18,6 +18,7 @@ from ._filters import Filters
 from ._text import content_hash
 
 if TYPE_CHECKING:
+    from ._compact import CompactPolicy, CompactReport
     from ._import_v4 import ImportReport
     from ._instructions import SyncReport, SyncWeights
     from ._mesh import AsyncMemoryMesh
@@ -182,3 +183,51 @@ class InvisibleMixin:
         from ._import_v4 import import_v4
 
         return await import_v4(self._mesh(), path, scope=scope)
+
+    # -- compaction ---------------------------------------------------------------------------
+
+    async def compact(
+        self, *, dry_run: bool = False, policy: CompactPolicy | None = None
+    ) -> CompactReport:
+        """Merge near-duplicate memories and archive stale, unimportant, never-used, unpinned
+        (or expired) ones, losing nothing: merged memories stay as history superseded by the
+        survivor, archived ones keep their text; :meth:`restore_compacted` brings either back.
+
+        Near-duplicate candidates come from the FTS5 index (rare shared terms), never from a
+        pass over all pairs. ``dry_run=True`` reports what would change and changes nothing.
+
+        Args:
+            dry_run: Only report.
+            policy: A :class:`~memorymesh.CompactPolicy` (similarity, stale_days,
+                max_importance).
+
+        Raises:
+            InvalidInputError: ``policy`` is not a ``CompactPolicy``.
+            StoreError: the database failed; that store is left as it was.
+        """
+        from ._compact import compact
+
+        return await compact(self._mesh(), dry_run=dry_run, policy=policy)
+
+    async def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """Make merged (superseded) or archived memories current again; return them.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = _id_list(ids, "restore_compacted")
+        mesh = self._mesh()
+        await mesh.open()
+        restored: list[Memory] = []
+        for store in mesh.stores:
+            async with store.write() as tx:
+                present = await tx.statuses(wanted)
+                if not present:
+                    continue
+                for memory_id in present:
+                    await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+                await tx.set_status(list(present), "active", only_from=("archived",))
+                await tx.log([("restored", i, "compact", {}) for i in present])
+                restored += await tx.get_many(list(present))
+        return restored

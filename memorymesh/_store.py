@@ -35,6 +35,7 @@ from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import MIGRATIONS, Migration
 
 __all__ = [
+    "CompactionRow",
     "LogEntry",
     "MemoryRow",
     "SQLiteStore",
@@ -113,6 +114,20 @@ class MemoryRow:
     embedding: bytes | None = None
     embedding_model: str | None = None
     status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionRow:
+    """What compaction needs to know about one memory (see ``_compact.py``)."""
+
+    id: str
+    category: str
+    pinned: bool
+    importance: float
+    access_count: int
+    updated_at: float
+    expires_at: float | None
+    terms: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +444,18 @@ class WriteTransaction:
             )
             moved.extend(row[0] for row in rows)
         return moved
+
+    async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, new_id)``: old is kept as history superseded by new."""
+        if not pairs:
+            return 0
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET superseded_by = ?, superseded_at = ? "
+                "WHERE id = ? AND superseded_by IS NULL",
+                [(new, self.now, old) for old, new in pairs],
+            )
+        return len(pairs)
 
     async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """The life-cycle status of each memory in ``ids`` that exists."""
@@ -770,6 +797,46 @@ class SQLiteStore:
                 [escaped + "%", limit],
             )
             return [row[0] for row in rows]
+
+        return await self._run(query)
+
+    async def compaction_rows(self) -> list[CompactionRow]:
+        """Every active, current memory with what compaction weighs, and its FTS5 terms.
+
+        The terms come straight from the full-text index (an ``fts5vocab`` view of it), as
+        the tokenizer stemmed them, so near-duplicate candidates need no second tokenizer
+        and no pass over pairs of memories.
+        """
+
+        async def query(conn: aiosqlite.Connection) -> list[CompactionRow]:
+            await conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memories_terms "
+                "USING fts5vocab(main, 'memories_fts', 'instance')"
+            )
+            # Two plain scans joined here: SQLite would join the grouped vocab view to
+            # memories by rescanning it for every row.
+            grouped = await conn.execute_fetchall(
+                "SELECT doc, group_concat(term, ' ') FROM temp.memories_terms GROUP BY doc"
+            )
+            terms: dict[int, str] = {row[0]: row[1] for row in grouped}
+            rows = await conn.execute_fetchall(
+                "SELECT m.id, m.category, m.pinned, m.importance, m.access_count, "
+                "m.updated_at, m.expires_at, m.seq FROM memories AS m "
+                "WHERE m.status = 'active' AND m.superseded_by IS NULL ORDER BY m.seq"
+            )
+            return [
+                CompactionRow(
+                    id=r[0],
+                    category=r[1],
+                    pinned=bool(r[2]),
+                    importance=float(r[3]),
+                    access_count=int(r[4]),
+                    updated_at=float(r[5]),
+                    expires_at=None if r[6] is None else float(r[6]),
+                    terms=frozenset((terms.get(r[7]) or "").split()),
+                )
+                for r in rows
+            ]
 
         return await self._run(query)
 

@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, Self, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from ._compact import CompactPolicy, CompactReport
 from ._embeddings import Embedder
 from ._errors import ClosedError
 from ._import_v4 import ImportReport
@@ -361,6 +362,16 @@ class MemoryMesh:
     def reject(self, ids: Iterable[str]) -> int:
         """See :meth:`AsyncMemoryMesh.reject`."""
         return self._call(self._mesh.reject, ids)
+
+    def compact(
+        self, *, dry_run: bool = False, policy: CompactPolicy | None = None
+    ) -> CompactReport:
+        """See :meth:`AsyncMemoryMesh.compact`."""
+        return self._call(self._mesh.compact, dry_run=dry_run, policy=policy)
+
+    def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.restore_compacted`."""
+        return self._call(self._mesh.restore_compacted, ids)
 
     def import_v4(
         self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
