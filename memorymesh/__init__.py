@@ -44,6 +44,7 @@ from ._models import (
     ScoreBreakdown,
     ScoringWeights,
 )
+from ._quality import QualityIssue, QualityReport
 from ._sync import MemoryMesh
 from ._version import __version__
 
@@ -71,6 +72,8 @@ __all__ = [
     "MemoryStats",
     "MergeGroup",
     "NewMemory",
+    "QualityIssue",
+    "QualityReport",
     "RecallResult",
     "SchemaVersionError",
     "Scope",

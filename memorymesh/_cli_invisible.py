@@ -77,6 +77,8 @@ async def cmd_sync(args: argparse.Namespace) -> int:
 
 
 async def cmd_review(args: argparse.Namespace) -> int:
+    if args.quality:
+        return await _quality(args)
     async with open_mesh(args) as mesh:
         result: dict[str, Any] = {}
         if args.edit is not None:
@@ -112,6 +114,28 @@ async def cmd_review(args: argparse.Namespace) -> int:
     print(f"{len(queue)} memories waiting for review (accept with --accept ID):")
     for m in queue:
         print(f"{m.id[:8]}  {m.category.value:<15} {m.scope.value:<7} {_one_line(m.text, 60)}")
+    return 0
+
+
+async def _quality(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        report = await mesh.quality_report()
+        texts = {i.memory_id: (await mesh.get(i.memory_id)).text for i in report.issues[:40]}
+    if args.json:
+        _emit_json({**report.model_dump(mode="json"), "by_kind": report.by_kind})
+        return 0
+    print(f"Quality score {report.score:.1f}/100 over {report.examined} memories")
+    if not report.issues:
+        print("No issues found.")
+        return 0
+    print("Issues: " + ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind.items())))
+    for issue in report.issues[:40]:
+        score = report.scores.get(issue.memory_id, 100.0)
+        print(f"\n[{score:>3.0f}] {issue.memory_id[:8]} {issue.kind}: {issue.detail}")
+        print(f"      {_one_line(texts.get(issue.memory_id, ''), 70)}")
+        print(f"      fix: {issue.suggestion}")
+    if len(report.issues) > 40:
+        print(f"\n... and {len(report.issues) - 40} more (--json for all)")
     return 0
 
 
@@ -281,6 +305,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--edit", metavar="ID", help="correct a queued memory's text (with --text)")
     p.add_argument("--text", nargs="+", help="the corrected text for --edit")
     p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+    p.add_argument(
+        "--quality", action="store_true", help="score every memory and suggest fixes instead"
+    )
 
     p = command("import-v4", cmd_import_v4, "Import memories from a MemoryMesh 4.x database.")
     p.add_argument("path", nargs="?", help="a 4.x database file or project folder")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._instructions import SyncReport, SyncWeights
     from ._mesh import AsyncMemoryMesh
     from ._models import Memory, Scope
+    from ._quality import QualityReport
 
 __all__ = ["InvisibleMixin"]
 
@@ -231,3 +232,22 @@ class InvisibleMixin:
                 await tx.log([("restored", i, "compact", {}) for i in present])
                 restored += await tx.get_many(list(present))
         return restored
+
+    # -- quality review -----------------------------------------------------------------------
+
+    async def quality_report(self, *, limit: int = 10_000) -> QualityReport:
+        """Score every active memory (0 to 100) and list its problems with a suggested fix:
+        scope mismatches, too verbose, uncategorised, stale, near-duplicate, low quality.
+        Changes nothing.
+
+        Args:
+            limit: At most this many memories per store, most important first.
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        from ._quality import review_quality
+
+        return await review_quality(self._mesh(), limit=limit)

@@ -42,6 +42,7 @@ from ._models import (
     Scope,
     ScoringWeights,
 )
+from ._quality import QualityReport
 
 __all__ = ["MemoryMesh"]
 
@@ -372,6 +373,10 @@ class MemoryMesh:
     def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
         """See :meth:`AsyncMemoryMesh.restore_compacted`."""
         return self._call(self._mesh.restore_compacted, ids)
+
+    def quality_report(self, *, limit: int = 10_000) -> QualityReport:
+        """See :meth:`AsyncMemoryMesh.quality_report`."""
+        return self._call(self._mesh.quality_report, limit=limit)
 
     def import_v4(
         self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
