@@ -99,6 +99,8 @@ _HEADING = re.compile(r"^#{2,6}\s+(.*?)\s*#*\s*$")
 _START = re.compile(r"<!--\s*memorymesh:start\s*-->", re.IGNORECASE)
 _END = re.compile(r"<!--\s*memorymesh:end\s*-->", re.IGNORECASE)
 _SECONDS_PER_DAY = 86_400.0
+#: How much of a memory's id each synced line carries (a unique prefix is enough).
+ID_CHARS = 12
 
 
 class SyncWeights(BaseModel):
@@ -192,11 +194,14 @@ def rank_for_sync(
 
 def _entry_lines(memory: Memory) -> list[str]:
     # One bullet per memory; extra lines of a multi-line memory are indented two spaces so the
-    # Markdown stays one list item and parse_section can join them back exactly.
+    # Markdown stays one list item and parse_section can join them back exactly. The id is
+    # shortened to a prefix: the file is read by every session, and a full id costs as many
+    # tokens as a short memory.
+    tag = f" <!-- mm:{memory.id[:ID_CHARS]} -->"
     first, *rest = memory.text.split("\n")
-    lines = [f"- {first} <!-- mm:{memory.id} -->" if not rest else f"- {first}"]
+    lines = [f"- {first}{tag}" if not rest else f"- {first}"]
     for index, line in enumerate(rest):
-        suffix = f" <!-- mm:{memory.id} -->" if index == len(rest) - 1 else ""
+        suffix = tag if index == len(rest) - 1 else ""
         lines.append(f"  {line}{suffix}")
     return lines
 
@@ -208,9 +213,7 @@ def render_section(memories: Sequence[Memory], fmt: SyncFormat) -> str:
         SYNC_START,
         "## Memory (kept by MemoryMesh)",
         "",
-        f"<!-- What {tool} should know before starting, most important first. You may edit, "
-        "add or delete lines, then run `memorymesh sync --from <this file>` to save them; "
-        "the mm: comments link lines to memories. -->",
+        f"<!-- For {tool}. Edit or add lines, then `memorymesh sync --from <this file>`. -->",
     ]
     by_category: dict[Category, list[Memory]] = {}
     for memory in memories:
@@ -474,9 +477,9 @@ async def sync_from(
             new.append(entry)
             continue
         try:
-            memory = await mesh.get(entry.memory_id)
+            memory = await mesh.get(await mesh.resolve_id(entry.memory_id))
         except MemoryNotFoundError:
-            new.append(entry)
+            new.append(entry)  # forgotten since, or a prefix that is no longer unique
             continue
         same_text = content_hash(memory.text) == content_hash(entry.text)
         same_group = entry.category is None or entry.category is memory.category
