@@ -20,6 +20,8 @@ import json
 import math
 import os
 import re
+import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -48,10 +50,11 @@ __all__ = [
     "settings_path",
 ]
 
-#: What ``install_claude_hooks`` registers, per Claude Code hook event.
+#: What ``install_claude_hooks`` registers, per Claude Code hook event: the tool matcher and
+#: the ``memorymesh-hook`` argument.
 HOOK_COMMANDS: dict[str, tuple[str | None, str]] = {
-    "PostToolUse": ("Bash|Write|Edit|MultiEdit", "memorymesh-hook post-tool-use"),
-    "Stop": (None, "memorymesh-hook stop"),
+    "PostToolUse": ("Bash|Write|Edit|MultiEdit", "post-tool-use"),
+    "Stop": (None, "stop"),
 }
 MAX_PER_EVENT = 5
 MIN_CHARS, MAX_CHARS, MIN_WORDS = 25, 400, 5
@@ -293,6 +296,25 @@ def settings_path(scope: Literal["user", "project"] = "user") -> Path:
     return root / ".claude" / "settings.json"
 
 
+def hook_program() -> str:
+    """The ``memorymesh-hook`` command to register: the one installed beside this Python (an
+    absolute path, since Claude Code may not run hooks with the virtualenv on its PATH), or
+    the bare name when it cannot be found."""
+    beside = Path(sys.executable).parent / "memorymesh-hook"
+    found = str(beside) if beside.is_file() else shutil.which("memorymesh-hook")
+    return shlex.quote(found) if found else "memorymesh-hook"
+
+
+def _is_ours(hook: Any, argument: str) -> bool:
+    # Any memorymesh-hook entry for this event counts, wherever it was installed from, so a
+    # second install (from another virtualenv) does not add a second entry.
+    command = hook.get("command") if isinstance(hook, dict) else None
+    return isinstance(command, str) and (
+        command.endswith((f"memorymesh-hook {argument}", f"memorymesh-hook' {argument}"))
+        or f"memorymesh hook {argument}" in command
+    )
+
+
 def install_claude_hooks(
     settings: str | os.PathLike[str], *, dry_run: bool = False
 ) -> tuple[dict[str, Any], bool]:
@@ -322,14 +344,16 @@ def install_claude_hooks(
     if not isinstance(hooks, dict):
         raise InvalidInputError(f"{path}: 'hooks' must be an object")
     changed = False
-    for event, (matcher, command) in HOOK_COMMANDS.items():
+    program = hook_program()
+    for event, (matcher, argument) in HOOK_COMMANDS.items():
+        command = f"{program} {argument}"
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise InvalidInputError(f"{path}: hooks.{event} must be a list")
         present = any(
             isinstance(group, dict)
             and isinstance(group.get("hooks"), list)
-            and any(isinstance(h, dict) and h.get("command") == command for h in group["hooks"])
+            and any(_is_ours(h, argument) for h in group["hooks"])
             for group in groups
         )
         if present:

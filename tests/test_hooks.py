@@ -253,8 +253,15 @@ def test_install_claude_hooks_merges_without_clobbering(
     assert merged["model"] == "opus" and merged["permissions"] == mine["permissions"]
     post = merged["hooks"]["PostToolUse"]
     assert post[0] == mine["hooks"]["PostToolUse"][0]
-    assert post[1]["hooks"][0]["command"] == HOOK_COMMANDS["PostToolUse"][1]
-    assert merged["hooks"]["Stop"][0]["hooks"][0]["command"] == "memorymesh-hook stop"
+    assert post[1]["matcher"] == HOOK_COMMANDS["PostToolUse"][0]
+    # The command is the memorymesh-hook installed beside this Python, and it really runs.
+    command = post[1]["hooks"][0]["command"]
+    assert command == f"{_script('memorymesh-hook')} post-tool-use"
+    assert merged["hooks"]["Stop"][0]["hooks"][0]["command"].endswith("memorymesh-hook stop")
+    ran = subprocess.run(
+        command, shell=True, input="{}", capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
 
     _, changed = install_claude_hooks(settings)
     assert not changed and json.loads(settings.read_text()) == merged
