@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 from ._errors import InvalidInputError
-from ._instructions import FORMATS, SyncWeights
+from ._instructions import FORMATS, SyncWeights, synced_targets
 from .cli import open_mesh
 
 __all__ = ["register"]
@@ -98,6 +100,14 @@ async def cmd_review(args: argparse.Namespace) -> int:
         if reject:
             result["rejected"] = await mesh.reject(reject)
         queue = await mesh.review_queue(limit=args.limit)
+        if result.get("accepted") and not args.no_sync:
+            # Accepted memories reach the instruction files already synced, with no extra step.
+            result["synced"] = [
+                r.path
+                for path, fmt in await anyio.to_thread.run_sync(synced_targets)
+                for r in await mesh.sync_to(path, format=fmt)
+                if r.changed
+            ]
     if args.json:
         result["queue"] = [m.model_dump(mode="json") for m in queue]
         _emit_json(result)
@@ -108,6 +118,8 @@ async def cmd_review(args: argparse.Namespace) -> int:
         print(f"Accepted {len(result['accepted'])}")
     if "rejected" in result:
         print(f"Rejected {result['rejected']}")
+    for path in result.get("synced", []):
+        print(f"Refreshed the MemoryMesh section of {path}")
     if not queue:
         print("The review queue is empty.")
         return 0
@@ -307,6 +319,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
     p.add_argument(
         "--quality", action="store_true", help="score every memory and suggest fixes instead"
+    )
+    p.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="do not refresh instruction files already synced after accepting",
     )
 
     p = command("import-v4", cmd_import_v4, "Import memories from a MemoryMesh 4.x database.")

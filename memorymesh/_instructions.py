@@ -48,6 +48,7 @@ __all__ = [
     "replace_section",
     "sync_from",
     "sync_to",
+    "synced_targets",
 ]
 
 SyncFormat = Literal["claude", "codex", "gemini", "cursor"]
@@ -382,6 +383,18 @@ def _targets(target: str, fmt: str | None) -> list[tuple[Path, SyncFormat]]:
             "no instruction file found (CLAUDE.md, MEMORY.md, AGENTS.md, GEMINI.md or a "
             ".cursor folder); name one with --to FILE"
         )
+    return found
+
+
+def synced_targets(root: Path | None = None) -> list[tuple[Path, SyncFormat]]:
+    """The instruction files that already hold a MemoryMesh section (synced before)."""
+    found: list[tuple[Path, SyncFormat]] = []
+    for path, fmt in detect_targets(root):
+        try:
+            if path.is_file() and _START.search(path.read_text(encoding="utf-8")):
+                found.append((path, fmt))
+        except (OSError, UnicodeDecodeError):
+            continue
     return found
 
 

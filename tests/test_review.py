@@ -69,12 +69,23 @@ def test_review_cli(capsys: pytest.CaptureFixture[str], project_db: Path, global
             return [m.id for m in stored]
 
     first, second = anyio.run(queue)
+    root = project_db.parent.parent
+    (root / "CLAUDE.md").write_text("# Notes\n", encoding="utf-8")
+    (root / "AGENTS.md").write_text("# Not synced here\n", encoding="utf-8")
+    assert main(["sync", "--to", "CLAUDE.md"]) == 0
+    assert "trunk-based" not in (root / "CLAUDE.md").read_text()  # queued: not synced
     assert main(["review"]) == 0
     out = capsys.readouterr().out
     assert "2 memories waiting" in out and first[:8] in out
     assert main(["review", "--edit", first[:8], "--text", "We use trunk-based development"]) == 0
+    assert "Edited" in capsys.readouterr().out
     assert main(["review", "--accept", first[:8], "--reject", second[:8], "--json"]) == 0
-    capsys.readouterr()
+    acted = json.loads(capsys.readouterr().out)
+    assert acted["accepted"] == [first] and acted["rejected"] == 1
+    # Accepting refreshed the file that was already synced, and only that one.
+    assert acted["synced"] == [str(root / "CLAUDE.md")]
+    assert "We use trunk-based development" in (root / "CLAUDE.md").read_text()
+    assert (root / "AGENTS.md").read_text() == "# Not synced here\n"
     assert main(["recall", "trunk-based", "--json"]) == 0
     [hit] = json.loads(capsys.readouterr().out)
     assert hit["memory"]["text"] == "We use trunk-based development"
