@@ -37,6 +37,9 @@ test: setup-all lint typecheck pytest
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_hooks.py
+	$(BIN)/python benchmarks/bench_compact.py
+	$(BIN)/python benchmarks/bench_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -174,6 +174,8 @@ def _content_words(text: str) -> set[str]:
 def _passes_noise_gate(sentence: str) -> bool:
     if not MIN_CHARS <= len(sentence) <= MAX_CHARS or _LOGS.search(sentence):
         return False
+    if sentence.rstrip().endswith("?"):
+        return False  # "why does this never work?" asks; it states nothing to keep
     words = sentence.split()
     if len(words) < MIN_WORDS:
         return False

@@ -222,6 +222,13 @@ def test_extract_noise_gate() -> None:
         ("assistant", "I will now run the whole test suite again to check everything passes."),
         ("user", "Never push directly to the main branch, always open a pull request first."),
         ("user", "never push directly to the main branch; always open a pull request first!"),
+        ("user", "Why does the release script never pick up the new version number?"),
+        (
+            "user",
+            "Here is our CLAUDE.md:\n<!-- memorymesh:start -->\n### Guardrails\n\n"
+            "- Always run the full test suite before tagging a release <!-- mm:0123456789ab -->"
+            "\n<!-- memorymesh:end -->",
+        ),
     ]
     found = extract(texts)
     assert [c.text for c in found] == [
