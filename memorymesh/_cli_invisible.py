@@ -248,6 +248,9 @@ def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]]
 async def cmd_compact(args: argparse.Namespace) -> int:
     from ._compact import CompactPolicy
 
+    if args.archived or args.restore:
+        return await _archive(args)
+
     defaults = CompactPolicy()
     policy = CompactPolicy(
         similarity=args.similarity if args.similarity is not None else defaults.similarity,
@@ -278,6 +281,31 @@ async def cmd_compact(args: argparse.Namespace) -> int:
         print(f"  archive {memory_id[:8]}  {_one_line(texts.get(memory_id, ''), 58)}")
     if report.dry_run:
         print("Nothing was changed (dry run).")
+    return 0
+
+
+async def _archive(args: argparse.Namespace) -> int:
+    async with open_mesh(args) as mesh:
+        restored = (
+            []
+            if not args.restore
+            else await mesh.restore_compacted([await mesh.resolve_id(i) for i in args.restore])
+        )
+        archived = await mesh.archived(limit=1000) if args.archived else []
+    if args.json:
+        _emit_json(
+            {
+                "restored": [m.id for m in restored],
+                "archived": [m.model_dump(mode="json") for m in archived],
+            }
+        )
+        return 0
+    for m in restored:
+        print(f"Restored {m.id[:8]}  {_one_line(m.text, 60)}")
+    if args.archived:
+        print(f"{len(archived)} archived memories" + (":" if archived else "."))
+        for m in archived:
+            print(f"{m.id[:8]}  {m.category.value:<15} {_one_line(m.text, 60)}")
     return 0
 
 
@@ -335,6 +363,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--similarity", type=_weight, metavar="0..1", help="merge threshold (0.8)")
     p.add_argument("--stale-days", type=_weight, metavar="DAYS", help="archive after (180)")
     p.add_argument("--max-importance", type=_weight, metavar="0..1", help="archive below (0.3)")
+    p.add_argument("--archived", action="store_true", help="list archived memories instead")
+    p.add_argument("--restore", nargs="+", metavar="ID", help="restore merged/archived memories")
 
     p = command(
         "hook",

@@ -94,22 +94,31 @@ class InvisibleMixin:
         Raises:
             InvalidInputError: ``limit`` is not an integer from 1 to 10000.
         """
+        return await self._by_status("pending", limit=limit, newest_first=False)
+
+    async def _by_status(
+        self, status: str, *, limit: int, newest_first: bool
+    ) -> builtins.list[Memory]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
             raise InvalidInputError("limit must be an integer from 1 to 10000")
         mesh = self._mesh()
         await mesh.open()
         now = time.time()
-        queued: list[Memory] = []
+        found: list[Memory] = []
         for store in mesh.stores:
-            queued += await store.select(
-                Filters(status="pending", include_expired=True),
-                order="oldest",
+            found += await store.select(
+                Filters(status=status, include_expired=True),
+                order="updated" if newest_first else "oldest",
                 limit=limit,
                 offset=0,
                 now=now,
             )
-        queued.sort(key=lambda m: m.created_at)  # stable: same-batch rows keep their order
-        return queued[:limit]
+        # Stable sorts: rows of one batch keep their order.
+        if newest_first:
+            found.sort(key=lambda m: m.updated_at, reverse=True)
+        else:
+            found.sort(key=lambda m: m.created_at)
+        return found[:limit]
 
     async def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
         """Move queued memories into memory; return the ones accepted.
@@ -209,6 +218,15 @@ class InvisibleMixin:
         from ._compact import compact
 
         return await compact(self._mesh(), dry_run=dry_run, policy=policy)
+
+    async def archived(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """Memories compaction archived, most recently archived first (merged ones are
+        superseded instead: ``list(include_superseded=True)`` shows them).
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        return await self._by_status("archived", limit=limit, newest_first=True)
 
     async def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
         """Make merged (superseded) or archived memories current again; return them.

@@ -370,6 +370,10 @@ class MemoryMesh:
         """See :meth:`AsyncMemoryMesh.compact`."""
         return self._call(self._mesh.compact, dry_run=dry_run, policy=policy)
 
+    def archived(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.archived`."""
+        return self._call(self._mesh.archived, limit=limit)
+
     def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
         """See :meth:`AsyncMemoryMesh.restore_compacted`."""
         return self._call(self._mesh.restore_compacted, ids)

@@ -104,7 +104,9 @@ async def test_stale_unused_unimportant_memories_are_archived(
         assert await reopened.recall("staging box kermit") == []
         assert (await reopened.get(stale.id)).text == "The old staging box was called kermit"
         assert (await reopened.compact()).archived == []
+        assert [m.id for m in await reopened.archived()] == [stale.id]
         [back] = await reopened.restore_compacted([stale.id])
+        assert await reopened.archived() == []
         assert [h.memory.id for h in await reopened.recall("staging box kermit")] == [back.id]
         loose = await reopened.compact(policy=CompactPolicy(stale_days=10_000))
         assert loose.archived == []
@@ -132,7 +134,13 @@ def test_compact_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Would merge 1 near-duplicates into 1 memories" in out and "dry run" in out
     assert main(["compact", "--json", "--similarity", "0.95"]) == 0
     assert json.loads(capsys.readouterr().out)["merges"] == []
-    assert main(["compact"]) == 0
-    assert "Merged 1" in capsys.readouterr().out
+    assert main(["compact", "--json"]) == 0
+    [group] = json.loads(capsys.readouterr().out)["merges"]
     assert main(["stats", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total"] == 1
+    assert main(["compact", "--restore", group["merged"][0][:8]]) == 0
+    assert "Restored" in capsys.readouterr().out
+    assert main(["compact", "--archived"]) == 0
+    assert "0 archived memories." in capsys.readouterr().out
+    assert main(["stats", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 2
