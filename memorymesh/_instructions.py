@@ -31,7 +31,7 @@ from ._injected import SYNC_END, SYNC_START
 from ._models import Category, Memory
 from ._paths import find_project_root
 from ._scoring import frequency_signal
-from ._text import content_hash
+from ._text import content_hash, query_terms
 
 if TYPE_CHECKING:
     from ._mesh import AsyncMemoryMesh
@@ -100,6 +100,7 @@ _HEADING = re.compile(r"^#{2,6}\s+(.*?)\s*#*\s*$")
 _START = re.compile(r"<!--\s*memorymesh:start\s*-->", re.IGNORECASE)
 _END = re.compile(r"<!--\s*memorymesh:end\s*-->", re.IGNORECASE)
 _SECONDS_PER_DAY = 86_400.0
+_SAME_WORDS = 0.75
 #: How much of a memory's id each synced line carries (a unique prefix is enough).
 ID_CHARS = 12
 
@@ -177,8 +178,9 @@ def rank_for_sync(
 ) -> list[Memory]:
     """The ``limit`` best memories by ``weights``, best first (ties: older first, then id).
 
-    Memories longer than ``max_entry_chars`` are left out: an instruction file is read in full
-    by every session, and a long memory there costs its tokens every time.
+    Memories longer than ``max_entry_chars`` are left out, and so is a memory sharing 75% of
+    its content words with a better-ranked one: an instruction file is read in full by every
+    session, and every line there costs its tokens every time.
     """
     chosen = weights or SyncWeights()
     at = time.time() if now is None else now
@@ -187,7 +189,22 @@ def rank_for_sync(
         candidates.values(),
         key=lambda m: (-_sync_score(m, chosen, at), m.created_at.timestamp(), m.id),
     )
-    return ranked[:limit]
+    # A near-duplicate of a line already chosen would spend tokens saying the same thing.
+    picked: list[Memory] = []
+    seen: list[set[str]] = []
+    for memory in ranked:
+        words = _words(memory.text)
+        if any(len(words & other) / len(words | other) >= _SAME_WORDS for other in seen if words):
+            continue
+        picked.append(memory)
+        seen.append(words)
+        if len(picked) == limit:
+            break
+    return picked
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in query_terms(text) if len(w) > 2}
 
 
 # -- rendering and parsing ----------------------------------------------------------------------

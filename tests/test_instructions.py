@@ -97,8 +97,7 @@ async def test_hand_edits_come_back_without_duplicates(
     text = text.replace("Never commit .env files", "Never commit .env or .pem files")
     text = text.replace(
         "### Decisions\n\n",
-        "### Decisions\n\n- The API is versioned in the URL path\n"
-        "- User prefers concise answers\n",
+        "### Decisions\n\n- The API is versioned in the URL path\n- User prefers concise answers\n",
     )
     text = "\n".join(
         line for line in text.split("\n") if not line.startswith("- User prefers concise answers <")
@@ -194,8 +193,23 @@ async def test_weights_decide_what_makes_the_cut(memory_mesh: AsyncMemoryMesh) -
         SyncWeights(importance=-1)
 
 
+async def test_near_duplicates_are_synced_once(memory_mesh: AsyncMemoryMesh) -> None:
+    best = await memory_mesh.remember(
+        "We decided to use PostgreSQL 16 for billing", category="decision", importance=0.9
+    )
+    await memory_mesh.remember(
+        "We have decided to use PostgreSQL 16 for the billing", category="decision"
+    )
+    other = await memory_mesh.remember("Deploys go out on Tuesdays", category="decision")
+    ranked = rank_for_sync(await memory_mesh.list(), limit=10)
+    assert [m.id for m in ranked] == [best.id, other.id]
+
+
 async def test_limit_and_long_memories(memory_mesh: AsyncMemoryMesh, tmp_path: Path) -> None:
-    await memory_mesh.remember_many([f"Fact number {i} about the build" for i in range(12)])
+    topics = "cache queue schema index webhook ledger tenant region bucket token proxy shard"
+    await memory_mesh.remember_many(
+        [f"The {t} settings live in the {t} module" for t in topics.split()]
+    )
     await memory_mesh.remember("x" * 1000 + " a very long memory")
     target = tmp_path / "MEMORY.md"
     [report] = await memory_mesh.sync_to(target, limit=5)
