@@ -7,10 +7,13 @@ process per event, the hook JSON on stdin, on a real project and real SQLite fil
 - ``edit``    PostToolUse on Edit of a source file (nothing to keep)
 - ``bash``    PostToolUse on Bash running the tests (nothing to keep)
 - ``commit``  PostToolUse on Bash ``git commit -m "... because ..."`` (one decision)
+- ``turn``    Stop at the end of an ordinary turn ("I fixed the failing test...": signal words,
+              nothing worth keeping)
 - ``stop``    Stop at the end of a turn whose transcript holds a decision and a root cause
 
-The *mix* weighs them like a typical session: 30 tool calls for every turn that ends (12 read,
-8 edit, 9 bash, 1 commit; 1 stop). Target: p50 of the mix at most 150 ms.
+The *mix* weighs them like a typical session: 30 tool calls and 4 finished turns, one of which
+holds something to keep (12 read, 8 edit, 9 bash, 1 commit; 3 turn, 1 stop). Target: p50 of the
+mix at most 150 ms.
 
     python benchmarks/bench_hooks.py [--runs 15]
 """
@@ -30,10 +33,25 @@ from typing import Any
 
 BIN = Path(sys.executable).parent
 FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "claude_code" / "transcript.jsonl"
-MIX = {"read": 12, "edit": 8, "bash": 9, "commit": 1, "stop": 1}
+MIX = {"read": 12, "edit": 8, "bash": 9, "commit": 1, "turn": 3, "stop": 1}
+PLAIN_TURN = [
+    {"type": "user", "message": {"role": "user", "content": "The login test is failing, fix it"}},
+    {
+        "type": "assistant",
+        "message": {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "I fixed the failing login test: a stale fixture."},
+                {"type": "text", "text": "All 214 tests pass now, and lint is clean."},
+            ],
+        },
+    },
+]
 
 
-def events(project: Path, transcript: Path, n: int) -> dict[str, dict[str, Any]]:
+def events(
+    project: Path, transcript: Path, plain: Path, n: int
+) -> dict[str, dict[str, Any]]:
     common = {
         "session_id": "bench-session",
         "transcript_path": str(transcript),
@@ -77,6 +95,12 @@ def events(project: Path, transcript: Path, n: int) -> dict[str, dict[str, Any]]
                 "interrupted": False,
             },
         },
+        "turn": {
+            **common,
+            "transcript_path": str(plain),
+            "hook_event_name": "Stop",
+            "stop_hook_active": False,
+        },
         "stop": {**common, "hook_event_name": "Stop", "stop_hook_active": False},
     }
 
@@ -110,6 +134,8 @@ def main() -> None:
         (project / ".git").mkdir(parents=True)
         transcript = Path(scratch) / "transcript.jsonl"
         transcript.write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
+        plain = Path(scratch) / "plain.jsonl"
+        plain.write_text("\n".join(json.dumps(e) for e in PLAIN_TURN) + "\n", encoding="utf-8")
         env = {
             **os.environ,
             "MEMORYMESH_HOME": str(Path(scratch) / "home"),
@@ -118,8 +144,8 @@ def main() -> None:
         timings: dict[tuple[str, str], list[float]] = {}
         for label, argv in commands.items():
             for n in range(args.runs):
-                for kind, payload in events(project, transcript, n).items():
-                    event = "stop" if kind == "stop" else "post-tool-use"
+                for kind, payload in events(project, transcript, plain, n).items():
+                    event = "stop" if kind in {"stop", "turn"} else "post-tool-use"
                     timings.setdefault((label, kind), []).append(
                         run_once([*argv, event], payload, env)
                     )
@@ -130,7 +156,7 @@ def main() -> None:
             f"{label:<17} {kind:<8} {percentile(values, 0.5):>7.1f} "
             f"{percentile(values, 0.9):>7.1f} {statistics.fmean(values):>7.1f}"
         )
-    print("\nTypical session mix (30 tool calls per finished turn):")
+    print("\nTypical session mix (30 tool calls, 4 finished turns, 1 with something to keep):")
     for label in commands:
         mix = [v for kind, w in MIX.items() for v in timings[(label, kind)] for _ in range(w)]
         p50 = percentile(mix, 0.5)

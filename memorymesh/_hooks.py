@@ -19,25 +19,30 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shlex
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 
+from memorymesh_hook._extract import (
+    NEAR_DUPLICATE,
+    RULES,
+    Candidate,
+    content_words,
+    extract_candidates,
+    similarity,
+)
+
 from ._errors import InvalidInputError, MemoryMeshError
 from ._filters import Filters
 from ._injected import strip_injected
-from ._models import Category
 from ._paths import IN_MEMORY, find_project_root, project_store_path
-from ._text import STOPWORDS
 
 __all__ = [
     "HOOK_COMMANDS",
@@ -56,157 +61,13 @@ HOOK_COMMANDS: dict[str, tuple[str | None, str]] = {
     "PostToolUse": ("Bash|Write|Edit|MultiEdit", "post-tool-use"),
     "Stop": (None, "stop"),
 }
-MAX_PER_EVENT = 5
-MIN_CHARS, MAX_CHARS, MIN_WORDS = 25, 400, 5
-MIN_DENSITY = 0.4
-MAX_SYMBOL_RATIO = 0.08
-NEAR_DUPLICATE = 0.7
 RECENT_WINDOW = 300
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A sentence worth queueing, the rule that found it, and the category it implies."""
-
-    text: str
-    category: Category
-    rule: str
-    about_project: bool
-    """Said by the assistant, a commit or a decision record: about this codebase, so it
-    belongs to the project store whatever its category (a user's preference follows them)."""
-
-
-def _words(*patterns: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.IGNORECASE)
-
-
-#: ``(kinds of text, category, rule name, pattern)``, checked in order: first match wins.
-RULES: tuple[tuple[frozenset[str], Category, str, re.Pattern[str]], ...] = (
-    (
-        frozenset({"assistant", "user", "doc", "commit"}),
-        Category.MISTAKE,
-        "cause of a failure",
-        _words(
-            r"root cause",
-            r"the (?:bug|issue|problem|failure|crash|error) (?:was|is|came from)",
-            r"(?:was|were) caused by",
-            r"failed because",
-            r"turned out",
-            r"the fix (?:was|is)",
-            r"lesson(?:s)? learn(?:ed|t)",
-            r"mistake was",
-        ),
-    ),
-    (
-        frozenset({"assistant", "user", "doc", "commit"}),
-        Category.DECISION,
-        "decision wording",
-        _words(
-            r"(?:we|I)(?:'ve| have)? decided",
-            r"decided to",
-            r"decision(?: is|:)",
-            r"(?:we|I)(?:'ll| will) (?:use|go with|keep|stick with)",
-            r"going with",
-            r"went with",
-            r"settled on",
-            r"(?:chose|choose|picked) \w+ (?:over|because|instead)",
-            r"switch(?:ed|ing)? (?:from \S+ )?to \S+ (?:because|since|so that|to avoid)",
-            r"instead of \S+(?: \S+)? because",
-        ),
-    ),
-    (
-        frozenset({"commit"}),
-        Category.DECISION,
-        "commit with a reason",
-        _words(r"because", r"so that", r"to avoid", r"instead of", r"rather than"),
-    ),
-    (
-        frozenset({"user"}),
-        Category.PREFERENCE,
-        "user preference",
-        _words(
-            r"always",
-            r"never",
-            r"(?:I )?prefer",
-            r"please (?:use|don'?t|do not|avoid)",
-            r"don'?t (?:ever )?(?:use|add|commit|push|run|touch|change)",
-            r"do not (?:use|add|commit|push|run|touch|change)",
-            r"from now on",
-            r"make sure (?:to|you)",
-            r"I (?:like|want|hate|dislike)",
-        ),
-    ),
-    (
-        frozenset({"assistant", "doc"}),
-        Category.PATTERN,
-        "project convention",
-        _words(
-            r"(?:the|our|this project's|the repo's) convention",
-            r"by convention",
-            r"the pattern (?:here |in this \w+ )?is",
-            r"in this (?:repo|repository|project|codebase),? (?:we|tests|all|every|each)",
-            r"(?:all|every) \w+ (?:must|should) (?:go|live|be)",
-        ),
-    ),
-)
-
-_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])")
-_BULLET = re.compile(r"^\s*(?:[-*+>]|\d+[.)]|#{1,6})\s+")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
-_SYMBOLS = re.compile(r"[{}()\[\];=<>/\\|$@#%^&*~]")
-_LOGS = re.compile(r"Traceback \(most recent|^\s*at \S+\(|File \"|^\s*\$ |^\S+:\d+:", re.MULTILINE)
-
-
-def _sentences(text: str) -> list[str]:
-    found: list[str] = []
-    for line in _FENCE.sub("\n", text).splitlines():
-        line = _BULLET.sub("", line).strip()
-        if line:
-            found += [s.strip() for s in _SENTENCE.split(line) if s.strip()]
-    return found
-
-
-def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in STOPWORDS}
-
-
-def _passes_noise_gate(sentence: str) -> bool:
-    if not MIN_CHARS <= len(sentence) <= MAX_CHARS or _LOGS.search(sentence):
-        return False
-    if sentence.rstrip().endswith("?"):
-        return False  # "why does this never work?" asks; it states nothing to keep
-    words = sentence.split()
-    if len(words) < MIN_WORDS:
-        return False
-    if len(_SYMBOLS.findall(sentence)) / len(sentence) > MAX_SYMBOL_RATIO:
-        return False  # code, paths, shell lines
-    return len(_content_words(sentence)) / len(words) >= MIN_DENSITY
-
-
-def _similarity(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
 def extract(texts: Sequence[tuple[str, str]]) -> list[Candidate]:
-    """The candidates in ``(kind, text)`` pairs, after stripping injected context and the
-    noise gate, without near duplicates among themselves, at most :data:`MAX_PER_EVENT`."""
-    found: list[Candidate] = []
-    seen: list[set[str]] = []
-    for kind, text in texts:
-        # A commit message is one statement: its subject and body are read together.
-        clean = strip_injected(text)
-        parts = [" ".join(clean.split())] if kind == "commit" else _sentences(clean)
-        for sentence in parts:
-            rule = next((r for r in RULES if kind in r[0] and r[3].search(sentence)), None)
-            if rule is None or not _passes_noise_gate(sentence):
-                continue
-            words = _content_words(sentence)
-            if any(_similarity(words, other) >= NEAR_DUPLICATE for other in seen):
-                continue
-            seen.append(words)
-            found.append(Candidate(sentence, rule[1], rule[2], kind != "user"))
-    return found[:MAX_PER_EVENT]
+    """The candidates in ``(kind, text)`` pairs, after stripping the context MemoryMesh
+    injected and the noise gate (see :mod:`memorymesh_hook._extract`)."""
+    return extract_candidates([(kind, strip_injected(text)) for kind, text in texts])
 
 
 def _project_db(event: dict[str, Any]) -> str | None:
@@ -254,7 +115,7 @@ async def capture_async(
                 offset=0,
                 now=now,
             ):
-                recent.append(_content_words(memory.text))
+                recent.append(content_words(memory.text))
         items = [
             {
                 "text": c.text,
@@ -264,7 +125,7 @@ async def capture_async(
                 "metadata": {**metadata, "rule": c.rule},
             }
             for c in candidates
-            if not any(_similarity(_content_words(c.text), r) >= NEAR_DUPLICATE for r in recent)
+            if not any(similarity(content_words(c.text), r) >= NEAR_DUPLICATE for r in recent)
         ]
         if not items:
             return []

@@ -3,9 +3,10 @@
 Claude Code runs a hook command for every tool call, so its cost is paid hundreds of times a
 session. This module therefore imports only the standard library: it reads the hook's JSON from
 standard input, gathers the text that could hold a decision, mistake, preference or pattern
-(a commit message, a decision record being written, the turn that just ended), and returns at
-once when none of it has a single signal word. Only then does it import MemoryMesh itself
-(:mod:`memorymesh._hooks`), which does the real extraction, noise gate and write.
+(a commit message, a decision record being written, the turn that just ended), runs the
+extraction rules and noise gate on it (:mod:`memorymesh_hook._extract`), and returns at once
+when nothing passes. Only then does it import MemoryMesh itself (:mod:`memorymesh._hooks`),
+which strips injected context, drops near duplicates of stored memories and writes.
 
 It lives outside the ``memorymesh`` package on purpose: importing ``memorymesh.anything`` runs
 the package's ``__init__`` (pydantic, numpy, aiosqlite), which alone costs more than the whole
@@ -24,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +41,7 @@ SIGNALS = re.compile(
     r"always|never|prefer\w*|don'?t|do not|from now on|make sure|convention|pattern|must)\b",
     re.IGNORECASE,
 )
+_MARKER = re.compile(r"<memorymesh-context|<!--\s*memorymesh:start", re.IGNORECASE)
 _DECISION_DOC = re.compile(r"(?i)(?:^|/)(?:adrs?|decisions?|decision-records?)(?:/|\.md$)")
 _TRANSCRIPT_TAIL_BYTES = 256 * 1024
 _OFF = {"0", "false", "no", "off"}
@@ -53,6 +54,8 @@ def auto_remember_enabled() -> bool:
 
 def _commit_messages(command: str) -> list[str]:
     """The ``-m``/``--message`` values of each ``git commit`` in a shell command line."""
+    import shlex
+
     try:
         words = shlex.split(command, posix=True)
     except ValueError:
@@ -184,6 +187,12 @@ def gate(event_name: str, raw: str) -> tuple[dict[str, Any], list[tuple[str, str
     event = read_event(raw)
     texts = collect_texts(event_name, event)
     if not any(SIGNALS.search(text) for _, text in texts):
+        return None
+    # Context MemoryMesh injected must be stripped before extracting, with MemoryMesh's own
+    # code; text free of its markers can be judged completely right here.
+    from ._extract import extract_candidates  # compiled only when a signal word appeared
+
+    if not any(_MARKER.search(text) for _, text in texts) and not extract_candidates(texts):
         return None
     return event, texts
 
