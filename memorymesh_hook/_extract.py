@@ -102,8 +102,8 @@ RULES: tuple[tuple[frozenset[str], str, str, re.Pattern[str]], ...] = (
         "preference",
         "user preference",
         _words(
-            r"always",
-            r"never",
+            r"(?<!as )always",
+            r"never(?! mind)",
             r"(?:I )?prefer",
             r"please (?:use|don'?t|do not|avoid)",
             r"don'?t (?:ever )?(?:use|add|commit|push|run|touch|change)",

@@ -223,6 +223,7 @@ def test_extract_noise_gate() -> None:
         ("user", "Never push directly to the main branch, always open a pull request first."),
         ("user", "never push directly to the main branch; always open a pull request first!"),
         ("user", "Why does the release script never pick up the new version number?"),
+        ("user", "Never mind the flaky test, let us look at the deploy script first."),
         (
             "user",
             "Here is our CLAUDE.md:\n<!-- memorymesh:start -->\n### Guardrails\n\n"
