@@ -312,8 +312,39 @@ async def _archive(args: argparse.Namespace) -> int:
 # -- registration ---------------------------------------------------------------------------------
 
 
+def _status() -> dict[str, Any]:
+    """``memorymesh status`` lines: is auto-remember on, and where are the hooks installed."""
+    from memorymesh_hook import auto_remember_enabled
+
+    from ._hooks import HOOK_COMMANDS, _is_ours, settings_path
+
+    installed: list[str] = []
+    for scope in ("user", "project"):
+        path = settings_path(scope)
+        try:
+            hooks = json.loads(path.read_text(encoding="utf-8")).get("hooks", {})
+            groups = hooks.get("Stop", []) if isinstance(hooks, dict) else []
+            if any(
+                _is_ours(h, HOOK_COMMANDS["Stop"][1])
+                for g in groups
+                if isinstance(g, dict)
+                for h in g.get("hooks", [])
+            ):
+                installed.append(str(path))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return {
+        "auto_remember": "on" if auto_remember_enabled() else "off (MEMORYMESH_AUTO_REMEMBER)",
+        "claude_code_hooks": ", ".join(installed) or "not installed (memorymesh hook install)",
+    }
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the invisible-memory commands to the ``memorymesh`` parser."""
+    from . import cli
+
+    if _status not in cli.STATUS_HOOKS:
+        cli.STATUS_HOOKS.append(_status)
 
     def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(

@@ -281,3 +281,8 @@ def test_install_claude_hooks_merges_without_clobbering(
     assert broken.read_text() == "{not json"
     user = tmp_path / "home" / ".claude" / "settings.json"
     assert main(["hook", "install"]) == 0 and user.exists()
+    capsys.readouterr()
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["auto_remember"] == "on"
+    assert status["claude_code_hooks"] == f"{user}, {settings}"
