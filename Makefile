@@ -24,14 +24,14 @@ setup-all:
 demo: setup
 	$(BIN)/memorymesh demo
 
-PACKAGES := memorymesh mcp/memorymesh_mcp integrations
+PACKAGES := memorymesh memorymesh_hook mcp/memorymesh_mcp integrations
 
 lint:
 	$(BIN)/ruff check $(PACKAGES) tests benchmarks
 	$(BIN)/ruff format --check $(PACKAGES)
 
 typecheck:
-	$(BIN)/mypy memorymesh
+	$(BIN)/mypy memorymesh memorymesh_hook
 	$(BIN)/mypy mcp/memorymesh_mcp
 	$(BIN)/mypy -p langchain_memorymesh -p llama_index.memory.memorymesh
 
@@ -42,6 +42,9 @@ test: setup-all lint typecheck pytest
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_hooks.py
+	$(BIN)/python benchmarks/bench_compact.py
+	$(BIN)/python benchmarks/bench_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ._classify import Classification, classify, estimate_importance
+from ._compact import CompactPolicy, CompactReport, MergeGroup
 from ._embeddings import Embedder, available_embedders, register_embedder
 from ._errors import (
     ClosedError,
@@ -29,7 +30,9 @@ from ._errors import (
     StoreError,
 )
 from ._export import ImportReport
+from ._import_v4 import V4ImportReport
 from ._injected import contains_injected, mark_injected, strip_injected
+from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
@@ -45,6 +48,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._quality import QualityIssue, QualityReport
 from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
@@ -54,6 +58,8 @@ __all__ = [
     "Category",
     "Classification",
     "ClosedError",
+    "CompactPolicy",
+    "CompactReport",
     "ConflictPolicy",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -69,7 +75,10 @@ __all__ = [
     "MemoryMeshError",
     "MemoryNotFoundError",
     "MemoryStats",
+    "MergeGroup",
     "NewMemory",
+    "QualityIssue",
+    "QualityReport",
     "RecallExplanation",
     "RecallResult",
     "RecallResults",
@@ -81,6 +90,9 @@ __all__ = [
     "SessionContext",
     "SessionItem",
     "StoreError",
+    "SyncReport",
+    "SyncWeights",
+    "V4ImportReport",
     "WriteLogEntry",
     "__version__",
     "available_embedders",

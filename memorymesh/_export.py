@@ -83,6 +83,7 @@ class _Record(BaseModel):
     last_accessed_at: datetime | None = None
     superseded_by: str | None = None
     superseded_at: datetime | None = None
+    status: Literal["active", "pending", "rejected", "archived"] = "active"
     embedding: _Embedding | None = None
 
 
@@ -112,6 +113,7 @@ def encode_record(raw: dict[str, Any]) -> dict[str, Any]:
         "redactions": json.loads(raw["redactions"]),
         "access_count": raw["access_count"],
         "superseded_by": raw["superseded_by"],
+        "status": raw["status"],
     }
     for name in _TIMES:
         record[name] = _iso(raw[name])
@@ -146,6 +148,7 @@ def _decode(obj: Any, where: str) -> dict[str, Any]:
         "redactions": json.dumps(record.redactions),
         "access_count": record.access_count,
         "superseded_by": record.superseded_by,
+        "status": record.status,
         "embedding": None,
         "embedding_model": None,
     }

@@ -85,6 +85,9 @@ class Filters:
             shown["current_only"] = True
         return shown
 
+    status: str | None = "active"
+    """Only memories in this life-cycle status (see ``0003_review_queue``); None for any."""
+
 
 def _scalar(key: str, value: Any) -> Scalar:
     if value is None or isinstance(value, str | bool | int):

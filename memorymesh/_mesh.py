@@ -11,7 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +33,7 @@ from ._errors import (
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from ._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from ._injected import contains_injected, strip_injected
+from ._invisible import InvisibleMixin
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -138,7 +139,7 @@ def _optional_label(value: Any, name: str, *, max_chars: int = 256) -> str | Non
     return value
 
 
-class AsyncMemoryMesh:
+class AsyncMemoryMesh(InvisibleMixin):
     """Persistent, local long-term memory for LLM agents.
 
     Two SQLite stores back one mesh: the *project* store (``<project>/.memorymesh/memories.db``)
@@ -380,12 +381,16 @@ class AsyncMemoryMesh:
         return memory
 
     async def remember_many(
-        self, items: Iterable[str | Mapping[str, Any] | NewMemory]
+        self, items: Iterable[str | Mapping[str, Any] | NewMemory], *, review: bool = False
     ) -> list[Memory]:
         """Store many memories in one transaction per store: all of them or none.
 
         Each item is a string, or a mapping or :class:`~memorymesh.NewMemory` with
         :meth:`remember`'s fields. Every item is validated before anything is written.
+
+        With ``review=True`` the memories land in the review queue instead (see
+        :meth:`review_queue`): they are not recalled until accepted, and text that is already
+        remembered, queued or was rejected before is not queued again.
 
         Returns:
             One memory per item, in order (an existing one for duplicates).
@@ -402,7 +407,10 @@ class AsyncMemoryMesh:
         prepared: list[_Prepared] = []
         for index, item in enumerate(items):
             try:
-                prepared.append(self._prepare(self._as_new(item), now))
+                ready = self._prepare(self._as_new(item), now)
+                if review:
+                    ready = replace(ready, row=replace(ready.row, status="pending"))
+                prepared.append(ready)
             except InvalidInputError as exc:
                 raise type(exc)(f"item {index}: {exc}") from exc
         if not prepared:
@@ -416,7 +424,7 @@ class AsyncMemoryMesh:
                     continue
                 tx = await stack.enter_async_context(store.write())
                 existing = await tx.active_ids_by_hash(
-                    [prepared[i].row.content_hash for i in positions]
+                    [prepared[i].row.content_hash for i in positions], any_status=review
                 )
                 first_in_batch: dict[str, int] = {}
                 to_insert: list[MemoryRow] = []
@@ -435,7 +443,8 @@ class AsyncMemoryMesh:
                     first_in_batch[row.content_hash] = i
                     to_insert.append(row)
                     results[i] = memory_from_row(row)
-                    log.append(("stored", row.id, row.source, prepared[i].detail))
+                    action = "queued" if review else "stored"
+                    log.append((action, row.id, row.source, prepared[i].detail))
                 await tx.insert_many(to_insert)
                 await tx.log(log)
                 if duplicate_of:

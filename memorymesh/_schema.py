@@ -112,4 +112,17 @@ _WRITE_LOG = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG)
+_REVIEW_QUEUE = Migration(
+    "0003_review_queue",
+    (
+        # A memory's life cycle beyond current/superseded: `pending` rows wait in the review
+        # queue (captured by hooks, not yet trusted), `rejected` rows stay so the same capture
+        # is never queued again, `archived` rows were pruned by compaction and can be restored.
+        # Only `active` rows are recalled, listed, counted and synced.
+        "ALTER TABLE memories ADD COLUMN status TEXT NOT NULL DEFAULT 'active' "
+        "CHECK (status IN ('active', 'pending', 'rejected', 'archived'))",
+        "CREATE INDEX memories_status ON memories (status) WHERE status != 'active'",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG, _REVIEW_QUEUE)

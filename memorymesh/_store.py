@@ -36,6 +36,7 @@ from ._schema import MIGRATIONS, Migration
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "CompactionRow",
     "ImportCounts",
     "LogEntry",
     "MemoryRow",
@@ -114,14 +115,29 @@ class MemoryRow:
     expires_at: float | None
     embedding: bytes | None = None
     embedding_model: str | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionRow:
+    """What compaction needs to know about one memory (see ``_compact.py``)."""
+
+    id: str
+    category: str
+    pinned: bool
+    importance: float
+    access_count: int
+    updated_at: float
+    expires_at: float | None
+    terms: frozenset[str]
 
 
 #: Every column an export carries, in order (the schema's columns less the internal ones).
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id", "text", "category", "importance", "scope", "pinned", "metadata", "session_id",
     "source", "agent", "redactions", "created_at", "updated_at", "event_time", "expires_at",
-    "access_count", "last_accessed_at", "superseded_by", "superseded_at", "embedding",
-    "embedding_model",
+    "access_count", "last_accessed_at", "superseded_by", "superseded_at", "status",
+    "embedding", "embedding_model",
 )  # fmt: skip
 
 
@@ -244,6 +260,9 @@ def _where(filters: Filters, now: float) -> tuple[str, list[Any]]:
                 "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
             )
             params.append(moment)
+    if filters.status is not None:
+        clauses.append("m.status = ?")
+        params.append(filters.status)
     if not filters.include_expired:
         clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
         params.append(moment)
@@ -341,13 +360,12 @@ class WriteTransaction:
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
             return
-        sql = (
-            "INSERT INTO memories (id, text, content_hash, category, importance, scope, pinned, "
-            "metadata, session_id, source, agent, redactions, created_at, updated_at, "
-            "event_time, expires_at, embedding, embedding_model) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        columns = (
+            "id, text, content_hash, category, importance, scope, pinned, metadata, session_id, "
+            "source, agent, redactions, created_at, updated_at, event_time, expires_at, "
+            "embedding, embedding_model"
         )
-        params = [
+        params: list[tuple[Any, ...]] = [
             (
                 r.id,
                 r.text,
@@ -370,6 +388,13 @@ class WriteTransaction:
             )
             for r in rows
         ]
+        # `status` (migration 0003) is named only when a row is not simply active, so plain
+        # writes keep working on a database opened before that migration.
+        if any(r.status != "active" for r in rows):
+            columns += ", status"
+            params = [(*p, r.status) for p, r in zip(params, rows, strict=True)]
+        marks = ", ".join("?" * len(params[0]))
+        sql = f"INSERT INTO memories ({columns}) VALUES ({marks})"
         with _translated(self._store.label):
             await self._conn.executemany(sql, params)
 
@@ -429,9 +454,54 @@ class WriteTransaction:
             [key, value],
         )
 
-    async def active_ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
-        """Map each content hash to the id of a current memory that has it."""
-        return await self._store._active_ids_by_hash(self._conn, hashes)
+    async def active_ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory that has it (``any_status``:
+        pending, rejected and archived ones count too, so a capture is never queued twice)."""
+        return await self._store._active_ids_by_hash(self._conn, hashes, any_status=any_status)
+
+    async def set_status(
+        self, ids: Sequence[str], status: str, *, only_from: Sequence[str]
+    ) -> list[str]:
+        """Move the memories with these ids whose status is in ``only_from`` to ``status``;
+        return the ids that moved. Statuses are bound values checked by the table's CHECK."""
+        moved: list[str] = []
+        froms = list(only_from)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = await self._fetch(
+                f"UPDATE memories SET status = ?, updated_at = ? "
+                f"WHERE id IN ({', '.join('?' * len(chunk))}) "
+                f"AND status IN ({', '.join('?' * len(froms))}) RETURNING id",
+                [status, self.now, *chunk, *froms],
+            )
+            moved.extend(row[0] for row in rows)
+        return moved
+
+    async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, new_id)``: old is kept as history superseded by new."""
+        if not pairs:
+            return 0
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET superseded_by = ?, superseded_at = ? "
+                "WHERE id = ? AND superseded_by IS NULL",
+                [(new, self.now, old) for old, new in pairs],
+            )
+        return len(pairs)
+
+    async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The life-cycle status of each memory in ``ids`` that exists."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = await self._fetch(
+                f"SELECT id, status FROM memories WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({row[0]: row[1] for row in rows})
+        return found
 
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
         return await self._store._get_many(self._conn, ids)
@@ -685,7 +755,7 @@ class SQLiteStore:
         return found
 
     async def _active_ids_by_hash(
-        self, conn: aiosqlite.Connection, hashes: Sequence[str]
+        self, conn: aiosqlite.Connection, hashes: Sequence[str], *, any_status: bool = False
     ) -> dict[str, str]:
         result: dict[str, str] = {}
         unique = list(dict.fromkeys(hashes))
@@ -695,12 +765,22 @@ class SQLiteStore:
             with _translated(self.label):
                 rows = await conn.execute_fetchall(
                     f"SELECT content_hash, id FROM memories WHERE content_hash IN ({marks}) "
-                    "AND superseded_by IS NULL ORDER BY seq",
+                    "AND superseded_by IS NULL "
+                    + ("" if any_status else "AND status = 'active' ")
+                    + "ORDER BY seq",
                     chunk,
                 )
             for content_hash, memory_id in rows:
                 result.setdefault(content_hash, memory_id)
         return result
+
+    async def ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory with that text, if any."""
+        return await self._run(
+            lambda conn: self._active_ids_by_hash(conn, hashes, any_status=any_status)
+        )
 
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
         """The memories with these ids, current or not, in no particular order."""
@@ -768,7 +848,8 @@ class SQLiteStore:
     async def counts(self, *, now: float) -> StoreCounts:
         async def query(conn: aiosqlite.Connection) -> StoreCounts:
             current = (
-                "superseded_by IS NULL AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
+                "superseded_by IS NULL AND status = 'active' "
+                "AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
             )
             by_scope: dict[str, int] = {}
             by_category: dict[str, int] = {}
@@ -786,7 +867,7 @@ class SQLiteStore:
                 "SELECT "
                 "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NOT NULL), "
                 "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NULL AND pinned = 0 "
-                "     AND expires_at IS NOT NULL AND expires_at <= ?)",
+                "     AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?)",
                 [now],
             )
             superseded, expired = next(iter(rows))
@@ -838,6 +919,46 @@ class SQLiteStore:
         async def query(conn: aiosqlite.Connection) -> list[tuple[int, dict[str, Any]]]:
             rows = await conn.execute_fetchall(sql, [after_seq, limit])
             return [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows]
+
+        return await self._run(query)
+
+    async def compaction_rows(self) -> list[CompactionRow]:
+        """Every active, current memory with what compaction weighs, and its FTS5 terms.
+
+        The terms come straight from the full-text index (an ``fts5vocab`` view of it), as
+        the tokenizer stemmed them, so near-duplicate candidates need no second tokenizer
+        and no pass over pairs of memories.
+        """
+
+        async def query(conn: aiosqlite.Connection) -> list[CompactionRow]:
+            await conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memories_terms "
+                "USING fts5vocab(main, 'memories_fts', 'instance')"
+            )
+            # Two plain scans joined here: SQLite would join the grouped vocab view to
+            # memories by rescanning it for every row.
+            grouped = await conn.execute_fetchall(
+                "SELECT doc, group_concat(term, ' ') FROM temp.memories_terms GROUP BY doc"
+            )
+            terms: dict[int, str] = {row[0]: row[1] for row in grouped}
+            rows = await conn.execute_fetchall(
+                "SELECT m.id, m.category, m.pinned, m.importance, m.access_count, "
+                "m.updated_at, m.expires_at, m.seq FROM memories AS m "
+                "WHERE m.status = 'active' AND m.superseded_by IS NULL ORDER BY m.seq"
+            )
+            return [
+                CompactionRow(
+                    id=r[0],
+                    category=r[1],
+                    pinned=bool(r[2]),
+                    importance=float(r[3]),
+                    access_count=int(r[4]),
+                    updated_at=float(r[5]),
+                    expires_at=None if r[6] is None else float(r[6]),
+                    terms=frozenset((terms.get(r[7]) or "").split()),
+                )
+                for r in rows
+            ]
 
         return await self._run(query)
 

@@ -8,6 +8,7 @@ inside Jupyter too, whose own event loop is never touched.
 from __future__ import annotations
 
 import builtins
+import os
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -18,10 +19,13 @@ from typing import Any, Literal, ParamSpec, Self, TextIO, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from ._compact import CompactPolicy, CompactReport
 from ._embeddings import Embedder
 from ._errors import ClosedError
 from ._export import ExportFormat, ImportReport
 from ._filters import TimeField
+from ._import_v4 import V4ImportReport
+from ._instructions import SyncReport, SyncWeights
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -41,6 +45,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._quality import QualityReport
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
 
 __all__ = ["MemoryMesh"]
@@ -192,9 +197,11 @@ class MemoryMesh:
             on_conflict=on_conflict,
         )
 
-    def remember_many(self, items: Iterable[str | Mapping[str, Any] | NewMemory]) -> list[Memory]:
+    def remember_many(
+        self, items: Iterable[str | Mapping[str, Any] | NewMemory], *, review: bool = False
+    ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.remember_many`."""
-        return self._call(self._mesh.remember_many, items)
+        return self._call(self._mesh.remember_many, items, review=review)
 
     def recall(
         self,
@@ -390,6 +397,59 @@ class MemoryMesh:
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""
         return self._call(self._mesh.health)
+
+    # -- invisible memory (see _invisible.py) ---------------------------------------------------
+
+    def sync_to(
+        self,
+        target: str | os.PathLike[str] = "auto",
+        *,
+        format: str | None = None,
+        limit: int = 30,
+        weights: SyncWeights | None = None,
+    ) -> builtins.list[SyncReport]:
+        """See :meth:`AsyncMemoryMesh.sync_to`."""
+        return self._call(self._mesh.sync_to, target, format=format, limit=limit, weights=weights)
+
+    def sync_from(self, source: str | os.PathLike[str], *, format: str | None = None) -> SyncReport:
+        """See :meth:`AsyncMemoryMesh.sync_from`."""
+        return self._call(self._mesh.sync_from, source, format=format)
+
+    def review_queue(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.review_queue`."""
+        return self._call(self._mesh.review_queue, limit=limit)
+
+    def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.accept`."""
+        return self._call(self._mesh.accept, ids)
+
+    def reject(self, ids: Iterable[str]) -> int:
+        """See :meth:`AsyncMemoryMesh.reject`."""
+        return self._call(self._mesh.reject, ids)
+
+    def compact(
+        self, *, dry_run: bool = False, policy: CompactPolicy | None = None
+    ) -> CompactReport:
+        """See :meth:`AsyncMemoryMesh.compact`."""
+        return self._call(self._mesh.compact, dry_run=dry_run, policy=policy)
+
+    def archived(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.archived`."""
+        return self._call(self._mesh.archived, limit=limit)
+
+    def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.restore_compacted`."""
+        return self._call(self._mesh.restore_compacted, ids)
+
+    def quality_report(self, *, limit: int = 10_000) -> QualityReport:
+        """See :meth:`AsyncMemoryMesh.quality_report`."""
+        return self._call(self._mesh.quality_report, limit=limit)
+
+    def import_v4(
+        self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
+    ) -> V4ImportReport:
+        """See :meth:`AsyncMemoryMesh.import_v4`."""
+        return self._call(self._mesh.import_v4, path, scope=scope)
 
 
 async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:

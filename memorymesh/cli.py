@@ -34,6 +34,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 EXTENSIONS: list[str] = [
     "memorymesh._cli_session",  # session-start
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
+    "memorymesh._cli_invisible",  # sync, review, hook, import-v4, compact
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
