@@ -45,6 +45,7 @@ from ._models import (
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
+from ._privacy import PrivacyGuard, PrivacyMode
 from ._scoring import blend
 from ._store import MemoryRow, SQLiteStore, memory_from_row
 from ._text import content_hash, fts_query
@@ -159,6 +160,11 @@ class AsyncMemoryMesh:
         agent: Recorded as the writer of every memory, unless a call names its own.
         busy_timeout: Seconds to wait for another process's write lock before retrying.
         on_conflict: The default :data:`~memorymesh.ConflictPolicy` of writes.
+        privacy: What the privacy guard does with secrets (API keys, tokens, passwords,
+            private keys...) found in text or metadata: ``"redact"`` (default) stores
+            ``[REDACTED:<kind>]`` in their place, ``"reject"`` raises
+            :class:`~memorymesh.SecretDetectedError`, ``"allow"`` stores them as given.
+            Recall redacts its output too, unless ``"allow"``. See ``docs/security.md``.
     """
 
     def __init__(
@@ -174,8 +180,10 @@ class AsyncMemoryMesh:
         agent: str | None = None,
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
+        privacy: PrivacyMode = "redact",
     ) -> None:
         self.on_conflict = _policy(on_conflict)
+        self._privacy = PrivacyGuard(privacy)
         self._embedder = resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
@@ -232,6 +240,11 @@ class AsyncMemoryMesh:
     @property
     def embedder(self) -> Embedder | None:
         return self._embedder
+
+    @property
+    def privacy(self) -> PrivacyMode:
+        """The privacy guard's mode: ``"redact"``, ``"reject"`` or ``"allow"``."""
+        return self._privacy.mode
 
     @property
     def closed(self) -> bool:
@@ -506,7 +519,12 @@ class AsyncMemoryMesh:
 
     def _prepare(self, item: NewMemory, now: float) -> _Prepared:
         text = self._check_text(item.text)
-        detail: dict[str, Any] = {}
+        # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
+        text, text_kinds = self._privacy.check_text(text)
+        metadata, meta_kinds = self._privacy.check_metadata(item.metadata)
+        redactions = sorted(set(text_kinds) | set(meta_kinds))
+        # -- end privacy guard
+        detail: dict[str, Any] = {"redacted": redactions} if redactions else {}
         if item.category is None:
             guess = classify(text)
             category = guess.category
@@ -542,11 +560,11 @@ class AsyncMemoryMesh:
             importance=importance,
             scope=scope.value,
             pinned=item.pin,
-            metadata=self._check_metadata(item.metadata),
+            metadata=self._check_metadata(metadata),
             session_id=_optional_label(item.session_id, "session_id"),
             source=_optional_label(item.source, "source") or self._source,
             agent=_optional_label(item.agent, "agent") or self._agent,
-            redactions="[]",
+            redactions=json.dumps(redactions),
             created_at=now,
             updated_at=now,
             event_time=_utc(item.event_time, "event_time"),
@@ -579,14 +597,19 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         fields: dict[str, Any] = {}
+        found: set[str] = set()  # privacy guard: kinds of secret redacted by this update
         if text is not None:
-            fields["text"] = self._check_text(text)
+            checked, kinds = self._privacy.check_text(self._check_text(text))
+            found.update(kinds)
+            fields["text"] = checked
             fields["content_hash"] = content_hash(fields["text"])
         if importance is not None:
             fields["importance"] = _importance(importance)
         if category is not None:
             fields["category"] = _category(category).value
         if metadata is not None:
+            metadata, kinds = self._privacy.check_metadata(metadata)
+            found.update(kinds)
             fields["metadata"] = self._check_metadata(metadata)
         if pin is not None:
             if not isinstance(pin, bool):
@@ -599,6 +622,10 @@ class AsyncMemoryMesh:
         store = await self._store_holding(memory_id)
         async with store.write() as tx:
             fields["updated_at"] = tx.now
+            if found:  # privacy guard: add to the kinds already recorded on the memory
+                current = await tx.get_many([memory_id])
+                known = set(current[0].redactions) if current else set()
+                fields["redactions"] = json.dumps(sorted(known | found))
             if not await tx.update(memory_id, fields):
                 raise MemoryNotFoundError(memory_id)
             changed = sorted(set(fields) - {"updated_at", "content_hash"})
@@ -808,7 +835,12 @@ class AsyncMemoryMesh:
         for score, store, memory, breakdown in scored[:k]:
             store.record_access(memory.id, now)
             seen = memory.model_copy(
-                update={"access_count": memory.access_count + 1, "last_accessed_at": _dt(now)}
+                update={
+                    "access_count": memory.access_count + 1,
+                    "last_accessed_at": _dt(now),
+                    # privacy guard: memories stored before it existed are redacted on the way out
+                    **self._privacy.scrub_memory(memory),
+                }
             )
             results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
         self._schedule_flush()

@@ -38,6 +38,7 @@ from ._models import (
     Scope,
     ScoringWeights,
 )
+from ._privacy import PrivacyMode
 
 __all__ = ["MemoryMesh"]
 
@@ -71,6 +72,7 @@ class MemoryMesh:
         agent: str | None = None,
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
+        privacy: PrivacyMode = "redact",
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -88,6 +90,7 @@ class MemoryMesh:
                 agent=agent,
                 busy_timeout=busy_timeout,
                 on_conflict=on_conflict,
+                privacy=privacy,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
@@ -119,6 +122,10 @@ class MemoryMesh:
     @property
     def global_path(self) -> str:
         return self._mesh.global_path
+
+    @property
+    def privacy(self) -> PrivacyMode:
+        return self._mesh.privacy
 
     @property
     def closed(self) -> bool:
