@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data file: realistic secrets and look-alikes are long single strings)
 """A corpus for the privacy guard: realistic secrets, and look-alikes that are not secrets.
 
 The secrets are shaped like the real thing (right prefix, length and alphabet) but were made up
@@ -20,11 +21,15 @@ _GITHUB = "gh" + "p_" + _B62[:36]
 _GITHUB_FINE = "github" + "_pat_" + "11ABCDEFG0" + _B62[:72]
 _GITLAB = "gl" + "pat-" + "x9Kq2Lm7Np4Rs8Tv1Wz3"
 _SLACK = "xo" + "xb-" + "2849172635-5719283746152-" + "Zq8Lm4Vt2Yw1Xk9Rb3Nc7Jd"
-_SLACK_HOOK = "https://hooks.slack.com/services/" + "T024BE7LD/B06CK9NAJ2F/" + "Xq8Lm4Vt2Yw1Xk9Rb3Nc7Jd5"
+_SLACK_HOOK = (
+    "https://hooks.slack.com/services/" + "T024BE7LD/B06CK9NAJ2F/" + "Xq8Lm4Vt2Yw1Xk9Rb3Nc7Jd5"
+)
 _STRIPE = "sk" + "_live_" + "51HqLyjW" + _B62[:40]
 _STRIPE_RK = "rk" + "_test_" + "51HqLyjW" + _B62[3:30]
 _STRIPE_WH = "wh" + "sec_" + _B62[:32]
-_SENDGRID = "SG" + "." + "ngeVfQFYQlKU0ufo8x5d1A" + "." + "Tw2Ct8jNkXf4Ps9Lm3Qr7Vy0Bz6Hd1Ka5Ge2Jn8Wp4x"
+_SENDGRID = (
+    "SG" + "." + "ngeVfQFYQlKU0ufo8x5d1A" + "." + "Tw2Ct8jNkXf4Ps9Lm3Qr7Vy0Bz6Hd1Ka5Ge2Jn8Wp4x"
+)
 _HF = "hf" + "_" + "KqLmNpRsTvWxYz2Bc4Df6Gh8Jk0Lm2Np4Qr"
 _NPM = "np" + "m_" + "Ab3Cd5Ef7Gh9Ij1Kl3Mn5Op7Qr9St1Uv3Wx5"
 _PYPI = "py" + "pi-AgEIcHlwaS5vcmcCJDU3ZjA4N2U5LWQ2NTQtNDc3Ny1hOTk3LTQ5ZTNkYmFmNzI5YQ"
@@ -39,7 +44,10 @@ _PEM = (
     "-----END RSA PRIVATE KEY-----"
 )
 _OPENSSH = (
-    "-----BEGIN " + "OPENSSH PRIVATE KEY-----\n" + "b3BlbnNzaC1rZXktdjEAAAAA" + _B62[:40]
+    "-----BEGIN "
+    + "OPENSSH PRIVATE KEY-----\n"
+    + "b3BlbnNzaC1rZXktdjEAAAAA"
+    + _B62[:40]
     + "\n-----END OPENSSH PRIVATE KEY-----"
 )
 _GOOGLE_OAUTH = "ya" + "29." + "a0AfB_byC" + _B62[:50]
@@ -71,7 +79,7 @@ SECRETS: list[tuple[str, str, str]] = [
     ("gitlab_token", f"gitlab: {_GITLAB}", _GITLAB),
     ("slack_token", f"bot token {_SLACK} posts to #deploys", _SLACK),
     ("slack_webhook", f"alerts go to {_SLACK_HOOK}", _SLACK_HOOK),
-    ("stripe_secret_key", f"stripe.api_key = \"{_STRIPE}\"", _STRIPE),
+    ("stripe_secret_key", f'stripe.api_key = "{_STRIPE}"', _STRIPE),
     ("stripe_secret_key", f"restricted key {_STRIPE_RK}", _STRIPE_RK),
     ("stripe_webhook_secret", f"STRIPE_WEBHOOK_SECRET={_STRIPE_WH}", _STRIPE_WH),
     ("sendgrid_api_key", f"SendGrid: {_SENDGRID}", _SENDGRID),
@@ -79,14 +87,30 @@ SECRETS: list[tuple[str, str, str]] = [
     ("npm_token", f"//registry.npmjs.org/:_authToken={_NPM}", _NPM),
     ("pypi_token", f"password = {_PYPI}", _PYPI),
     ("jwt", f"session cookie was {_JWT}", _JWT),
-    ("bearer_token", "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0zz", "9f8e7d6c5b4a39281706f5e4d3c2b1a0zz"),
+    (
+        "bearer_token",
+        "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0zz",
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0zz",
+    ),
     ("basic_auth", "Authorization: Basic YWRtaW46aHVudGVyMg==", "YWRtaW46aHVudGVyMg=="),
     ("private_key", f"deploy key:\n{_PEM}\nend", _PEM_BODY),
     ("private_key", _OPENSSH, "b3BlbnNzaC1rZXktdjEAAAAA"),
-    ("password_in_url", "DATABASE_URL=postgres://app:Tr0ub4dor&3@db.internal:5432/billing", "Tr0ub4dor&3"),
-    ("password_in_url", "mongodb+srv://admin:p%40ssw0rd@cluster0.ab1cd.mongodb.net/test", "p%40ssw0rd"),
+    (
+        "password_in_url",
+        "DATABASE_URL=postgres://app:Tr0ub4dor&3@db.internal:5432/billing",
+        "Tr0ub4dor&3",
+    ),
+    (
+        "password_in_url",
+        "mongodb+srv://admin:p%40ssw0rd@cluster0.ab1cd.mongodb.net/test",
+        "p%40ssw0rd",
+    ),
     ("password_in_url", "redis://:s3cretRedisPw@cache:6379/0", "s3cretRedisPw"),
-    ("password_in_url", "fetch https://deploy:hunter2hunter2@git.example.com/repo.git", "hunter2hunter2"),
+    (
+        "password_in_url",
+        "fetch https://deploy:hunter2hunter2@git.example.com/repo.git",
+        "hunter2hunter2",
+    ),
     (
         "connection_string",
         "Server=tcp:prod.database.windows.net,1433;Database=crm;User ID=sa;Password=P@55w0rd!2024;",

@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from privacy_corpus import LOOKALIKES, SECRETS
 
 from memorymesh import AsyncMemoryMesh, InvalidInputError, MemoryMesh, SecretDetectedError
 from memorymesh._privacy import find_secrets, redact
-
-from privacy_corpus import LOOKALIKES, SECRETS
 
 AWS_SECRET = next(secret for kind, _, secret in SECRETS if kind == "aws_secret_access_key")
 GITHUB = next(secret for kind, _, secret in SECRETS if kind == "github_token")
@@ -57,10 +56,14 @@ def test_corpus_precision_and_recall(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_only_the_secret_part_is_replaced() -> None:
     cleaned, kinds = redact("DATABASE_URL=postgres://app:Tr0ub4dor&3@db.internal:5432/billing")
-    assert cleaned == "DATABASE_URL=postgres://app:[REDACTED:password_in_url]@db.internal:5432/billing"
+    assert (
+        cleaned == "DATABASE_URL=postgres://app:[REDACTED:password_in_url]@db.internal:5432/billing"
+    )
     assert kinds == ("password_in_url",)
     cleaned, _ = redact(f"deploy with token {GITHUB} and password=hunter2x please")
-    assert cleaned == "deploy with token [REDACTED:github_token] and password=[REDACTED:password] please"
+    assert cleaned == (
+        "deploy with token [REDACTED:github_token] and password=[REDACTED:password] please"
+    )
 
 
 def test_specific_kind_wins_over_generic_assignment() -> None:
