@@ -30,6 +30,7 @@ from ._errors import (
     StoreError,
 )
 from ._filters import Filters, MetadataCondition
+from ._maintenance import preflight
 from ._models import Category, ListOrder, Memory, Scope
 from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import MIGRATIONS, Migration
@@ -187,6 +188,16 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     if "locked" in lowered or "busy" in lowered:
         return DatabaseLockedError(
             f"{path} stayed locked by another process past the busy timeout: {message}"
+        )
+    if "full" in lowered:
+        return StoreError(
+            f"{path}: the disk is full (or the database reached its size limit); nothing was "
+            f"written. Free some space and try again ({message})"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StoreError(
+            f"cannot open {path} for writing: the file or its folder is read-only or not "
+            f"accessible ({message})"
         )
     if (
         "not a database" in lowered
@@ -418,6 +429,7 @@ class SQLiteStore:
         # transaction (or flush_access), and overlaid on every read under the same lock, so a
         # reader sees each access exactly once whether or not it has reached the file yet.
         self._pending: dict[str, tuple[int, float]] = {}
+        self._damaged = False  # set when SQLite reports corruption: no more writes
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -451,6 +463,8 @@ class SQLiteStore:
     async def _configure(self, conn: aiosqlite.Connection) -> None:
         with _translated(self.label):
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            # Before anything below changes the file: refuse a damaged or foreign one.
+            await preflight(conn, self.label, self.path)
             await conn.execute("PRAGMA foreign_keys = ON")
             if self.path is not None:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -550,13 +564,16 @@ class SQLiteStore:
         """
         async with self._lock:
             conn = self._connection()
+            self._refuse_if_damaged()
             pending, self._pending = self._pending, {}
             try:
                 async with self._begin(conn):
                     tx = WriteTransaction(self, conn)
                     yield tx
                     await tx.add_accesses(pending)
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, CorruptDatabaseError):
+                    self._damaged = True
                 for memory_id, (n, at) in pending.items():
                     old_n, old_at = self._pending.get(memory_id, (0, 0.0))
                     self._pending[memory_id] = (old_n + n, max(old_at, at))
@@ -594,8 +611,21 @@ class SQLiteStore:
         """Run a read under the store's lock, so it never sees another task's open write."""
         async with self._lock:
             conn = self._connection()
-            with _translated(self.label):
-                return await fn(conn)
+            try:
+                with _translated(self.label):
+                    return await fn(conn)
+            except CorruptDatabaseError:
+                self._damaged = True
+                raise
+
+    def _refuse_if_damaged(self) -> None:
+        # Once SQLite has reported damage, writing more could spread it (a corrupt free list
+        # hands out pages that are still in use): this connection stays read-only.
+        if self._damaged:
+            raise CorruptDatabaseError(
+                f"{self.label} is damaged, so MemoryMesh will not write to it; run "
+                "`memorymesh doctor --backup DIR` to save a copy and see what is wrong"
+            )
 
     # -- reads --------------------------------------------------------------------------------
 
