@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiosqlite
+import anyio
 
 from ._errors import CorruptDatabaseError, StoreError
 from ._paths import prepare_database_file
@@ -62,7 +63,7 @@ async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -
     if path is None or not tables:
         return
     try:
-        size = path.stat().st_size
+        size = (await anyio.Path(path).stat()).st_size
     except OSError:
         return
     if size <= QUICK_CHECK_MAX_BYTES:
@@ -100,10 +101,10 @@ async def check_file(path: Path) -> StoreReport:
 
     Opens the file read-only (``mode=ro``), so checking can never modify it.
     """
-    report = StoreReport(str(path), path.exists())
+    report = StoreReport(str(path), await anyio.Path(path).exists())
     if not report.exists:
         return report
-    stat = path.stat()
+    stat = await anyio.Path(path).stat()
     report.size = stat.st_size
     report.permissions = oct(stat.st_mode & 0o777)
     if os.name == "posix" and stat.st_mode & 0o077:
@@ -115,9 +116,7 @@ async def check_file(path: Path) -> StoreReport:
         return report
     try:
         try:
-            report.integrity = [
-                str(r[0]) for r in await _fetch(conn, "PRAGMA integrity_check(20)")
-            ]
+            report.integrity = [str(r[0]) for r in await _fetch(conn, "PRAGMA integrity_check(20)")]
         except sqlite3.Error as exc:
             report.integrity = [str(exc)]
         if report.integrity != ["ok"]:
@@ -130,19 +129,31 @@ async def check_file(path: Path) -> StoreReport:
         except sqlite3.Error as exc:
             report.problems.append(f"not a readable MemoryMesh store: {exc}")
             return report
-        try:
-            # FTS5's own consistency check; a read-only connection can run it (it only reads).
-            await conn.execute(
-                "INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')"
-            )
-            report.fts = "ok"
-        except sqlite3.Error as exc:
-            report.fts = str(exc)
-            if "readonly" not in str(exc).lower():
-                report.problems.append(f"keyword index: {exc}")
     finally:
         await conn.close()
+    if not report.problems:
+        report.fts = await _check_fts(path)
+        if report.fts != "ok":
+            report.problems.append(f"keyword index: {report.fts}")
     return report
+
+
+async def _check_fts(path: Path) -> str:
+    # FTS5's own consistency check is spelled as an INSERT, which a read-only connection
+    # refuses; it writes nothing, and the transaction is rolled back anyway. Only run on a
+    # file that passed integrity_check, so a damaged file is never opened for writing.
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        await conn.execute("BEGIN")
+        try:
+            await conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('integrity-check')")
+        finally:
+            await conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        await conn.close()
+    return "ok"
 
 
 async def backup(source: Path, target: Path) -> int:
@@ -155,9 +166,9 @@ async def backup(source: Path, target: Path) -> int:
     Raises:
         StoreError: the source cannot be read, the target exists, or the copy is unhealthy.
     """
-    if target.exists():
+    if await anyio.Path(target).exists():
         raise StoreError(f"{target} already exists; choose a new backup file")
-    if not source.exists():
+    if not await anyio.Path(source).exists():
         raise StoreError(f"{source} does not exist")
     try:
         prepare_database_file(target)
@@ -172,13 +183,13 @@ async def backup(source: Path, target: Path) -> int:
         finally:
             await src.close()
     except (sqlite3.Error, OSError) as exc:
-        target.unlink(missing_ok=True)
+        await anyio.Path(target).unlink(missing_ok=True)
         raise StoreError(f"backup of {source} to {target} failed: {exc}") from exc
     if result != ["ok"]:
-        target.unlink(missing_ok=True)
+        await anyio.Path(target).unlink(missing_ok=True)
         raise CorruptDatabaseError(
             f"the backup of {source} does not pass integrity_check ({'; '.join(result)}); "
             "the source is damaged: copy the file itself and see `memorymesh doctor`"
         )
     prepare_database_file(target)  # re-assert 0600 now SQLite has written it
-    return target.stat().st_size
+    return (await anyio.Path(target).stat()).st_size
