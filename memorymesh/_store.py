@@ -204,6 +204,7 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         or "malformed" in lowered
         or "corrupt" in lowered
         or "disk image" in lowered
+        or "vtable constructor failed" in lowered  # the keyword index's tables are damaged
     ):
         return CorruptDatabaseError(
             f"{path} is damaged or not a MemoryMesh database ({message}); "
