@@ -55,6 +55,10 @@ async def _backup_all(
         if not await anyio.Path(path).exists():
             continue
         target = folder / f"{scope}-{stamp}.db"
+        n = 1
+        while await anyio.Path(target).exists():  # two backups within one second
+            n += 1
+            target = folder / f"{scope}-{stamp}-{n}.db"
         report = None if reports is None else reports.get(scope)
         if report is not None and not report.healthy:
             # The online backup API reads through the damage and may stop; a raw copy of the

@@ -60,6 +60,9 @@ _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated"
 # blend can lift a slightly weaker match above a stale one.
 _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
+# remember_many validates this many items between yields to the event loop (a few ms of
+# work each): see benchmarks/bench_loop_lag.py.
+_PREPARE_CHUNK = 64
 
 PathLike = str | os.PathLike[str]
 CategoryArg = Category | str | Sequence[Category | str] | None
@@ -406,6 +409,8 @@ class AsyncMemoryMesh:
         now = time.time()
         prepared: list[_Prepared] = []
         for index, item in enumerate(items):
+            if index and index % _PREPARE_CHUNK == 0:
+                await anyio.sleep(0)  # a long batch must not stall the event loop (loop lag)
             try:
                 prepared.append(self._prepare(self._as_new(item), now))
             except InvalidInputError as exc:
@@ -427,7 +432,9 @@ class AsyncMemoryMesh:
                 to_insert: list[MemoryRow] = []
                 log: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
                 duplicate_of: dict[int, str] = {}
-                for i in positions:
+                for n, i in enumerate(positions):
+                    if n and n % _PREPARE_CHUNK == 0:
+                        await anyio.sleep(0)  # loop lag: see _PREPARE_CHUNK
                     row = prepared[i].row
                     keep_both = prepared[i].on_conflict == "keep_both"
                     known = None if keep_both else existing.get(row.content_hash)
