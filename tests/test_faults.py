@@ -337,3 +337,16 @@ async def test_backup_while_another_mesh_keeps_writing(
     # Never overwrite an existing backup file.
     with pytest.raises(StoreError, match="already exists"):
         await _maintenance.backup(db, copy)
+
+
+async def test_loosened_permissions_are_tightened_again_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "perm" / "memories.db"
+    await _populated(db, 3)
+    for path in (db, db.with_name("memories.db-wal"), db.with_name("memories.db-shm")):
+        if path.exists():
+            path.chmod(0o644)
+    async with AsyncMemoryMesh(db, global_path=":memory:") as mesh:
+        await mesh.remember("after someone ran chmod", scope="project")
+        for suffix in ("", "-wal", "-shm"):
+            sidecar = db.with_name(db.name + suffix)
+            assert _mode(sidecar) == 0o600, sidecar
