@@ -216,7 +216,9 @@ async def test_weights_change_the_ranking(project_db: Path, global_db: Path) -> 
     assert [h.memory.id for h in hits] == [important.id, strong.id]
 
 
-async def test_recall_returns_copies_and_records_access(project_db: Path, global_db: Path) -> None:
+async def test_recall_returns_copies_and_records_access(
+    project_db: Path, global_db: Path
+) -> None:
     async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
         m = await mesh.remember("The staging URL is staging.example.com")
         first = (await mesh.recall("staging URL"))[0].memory
@@ -307,13 +309,8 @@ async def test_project_root_is_found_by_walking_up(
 def test_memory_is_frozen() -> None:
     now = datetime.now(UTC)
     memory = Memory(
-        id="x",
-        text="t",
-        category=Category.CONTEXT,
-        importance=0.5,
-        scope=Scope.PROJECT,
-        created_at=now,
-        updated_at=now,
+        id="x", text="t", category=Category.CONTEXT, importance=0.5, scope=Scope.PROJECT,
+        created_at=now, updated_at=now,
     )
     with pytest.raises(ValueError, match="frozen"):
         memory.text = "changed"  # type: ignore[misc]

@@ -150,23 +150,8 @@ async def test_values_that_look_like_sql_are_just_values(mesh: AsyncMemoryMesh) 
 
 
 @pytest.mark.parametrize(
-    "query",
-    [
-        '"',
-        '"unbalanced',
-        "*",
-        "dark*",
-        "NEAR(dark mode)",
-        "dark AND",
-        "OR",
-        "text:dark",
-        "^dark",
-        "dark + mode",
-        "(dark",
-        "-mode",
-        "dark NOT mode",
-        "{text}: dark",
-    ],
+    "query", ['"', '"unbalanced', "*", "dark*", "NEAR(dark mode)", "dark AND", "OR", "text:dark",
+              "^dark", "dark + mode", "(dark", "-mode", "dark NOT mode", "{text}: dark"]
 )
 async def test_fts_syntax_in_queries_is_plain_text(mesh: AsyncMemoryMesh, query: str) -> None:
     m = await mesh.remember("User prefers dark mode and the word NEAR or AND")
@@ -190,7 +175,9 @@ async def test_newer_schema_asks_for_an_upgrade(project_db: Path) -> None:
     async with AsyncMemoryMesh(project_db, global_path=":memory:") as mesh:
         await mesh.remember("from today's version")
     with sqlite3.connect(project_db) as conn:
-        conn.execute("INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_future', 0)")
+        conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_future', 0)"
+        )
     conn.close()
     with pytest.raises(SchemaVersionError, match="upgrade"):
         async with AsyncMemoryMesh(project_db, global_path=":memory:"):

@@ -8,10 +8,9 @@ import memorymesh
 
 
 def test_all_is_sorted_and_importable() -> None:
-    assert (
-        memorymesh.__all__ == sorted(memorymesh.__all__, key=str.casefold)
-        or sorted(memorymesh.__all__) == memorymesh.__all__
-    )
+    assert memorymesh.__all__ == sorted(memorymesh.__all__, key=str.casefold) or sorted(
+        memorymesh.__all__
+    ) == memorymesh.__all__
     for name in memorymesh.__all__:
         assert hasattr(memorymesh, name), name
 
@@ -20,7 +19,9 @@ def test_every_public_name_is_in_all() -> None:
     exported = {
         name
         for name, value in vars(memorymesh).items()
-        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and name != "annotations"
     }
     assert exported == set(memorymesh.__all__) - {"__version__"}
 

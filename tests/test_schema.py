@@ -29,22 +29,10 @@ async def test_fresh_and_migrated_from_first_schema_are_identical(tmp_path: Path
         await tx.insert_many(
             [
                 MemoryRow(
-                    id="m1",
-                    text="written by the first schema",
-                    content_hash="h",
-                    category="context",
-                    importance=0.5,
-                    scope="project",
-                    pinned=False,
-                    metadata="{}",
-                    session_id=None,
-                    source="api",
-                    agent=None,
-                    redactions="[]",
-                    created_at=1.0,
-                    updated_at=1.0,
-                    event_time=None,
-                    expires_at=None,
+                    id="m1", text="written by the first schema", content_hash="h",
+                    category="context", importance=0.5, scope="project", pinned=False,
+                    metadata="{}", session_id=None, source="api", agent=None, redactions="[]",
+                    created_at=1.0, updated_at=1.0, event_time=None, expires_at=None,
                 )
             ]
         )
