@@ -18,9 +18,11 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
+from ._crypto import EncryptionKey
 from ._embeddings import Embedder, resolve_embedder
 from ._errors import (
     ClosedError,
@@ -168,6 +170,10 @@ class AsyncMemoryMesh:
             ``[REDACTED:<kind>]`` in their place, ``"reject"`` raises
             :class:`~memorymesh.SecretDetectedError`, ``"allow"`` stores them as given.
             Recall redacts its output too, unless ``"allow"``. See ``docs/security.md``.
+        encryption_key: Encrypt new stores at rest (needs ``memorymesh[encryption]``): a
+            passphrase (``str``, 8+ characters) or a raw 32-byte key. Defaults to the
+            ``MEMORYMESH_ENCRYPTION_KEY`` environment variable. An encrypted store cannot be
+            opened without it; a wrong key raises :class:`~memorymesh.EncryptionError`.
     """
 
     def __init__(
@@ -184,6 +190,7 @@ class AsyncMemoryMesh:
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
+        encryption_key: str | bytes | None = None,
     ) -> None:
         self.on_conflict = _policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
@@ -203,13 +210,21 @@ class AsyncMemoryMesh:
             project_file = str(project_store_path(root)) if root is not None else None
         else:
             project_file = self._resolve(path)
-        self._global = SQLiteStore(global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms)
+        # Encryption at rest (see _crypto.py): one key for both stores, each with its own salt.
+        key = EncryptionKey.of(
+            encryption_key
+            if encryption_key is not None
+            else os.environ.get("MEMORYMESH_ENCRYPTION_KEY") or None
+        )
+        self._global = SQLiteStore(
+            global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms, encryption_key=key
+        )
         self._project: SQLiteStore | None = None
         if project_file is not None and not (
             project_file != IN_MEMORY and project_file == global_file
         ):
             self._project = SQLiteStore(
-                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms
+                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms, encryption_key=key
             )
 
         self._open_lock = anyio.Lock()
@@ -410,7 +425,7 @@ class AsyncMemoryMesh:
         prepared: list[_Prepared] = []
         for index, item in enumerate(items):
             if index and index % _PREPARE_CHUNK == 0:
-                await anyio.sleep(0)  # a long batch must not stall the event loop (loop lag)
+                await anyio.lowlevel.checkpoint()  # a long batch must not stall the loop
             try:
                 prepared.append(self._prepare(self._as_new(item), now))
             except InvalidInputError as exc:
@@ -434,7 +449,7 @@ class AsyncMemoryMesh:
                 duplicate_of: dict[int, str] = {}
                 for n, i in enumerate(positions):
                     if n and n % _PREPARE_CHUNK == 0:
-                        await anyio.sleep(0)  # loop lag: see _PREPARE_CHUNK
+                        await anyio.lowlevel.checkpoint()  # loop lag: see _PREPARE_CHUNK
                     row = prepared[i].row
                     keep_both = prepared[i].on_conflict == "keep_both"
                     known = None if keep_both else existing.get(row.content_hash)

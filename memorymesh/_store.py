@@ -8,6 +8,7 @@ parameter; the only identifiers spliced into SQL come from the allowlists in thi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -22,10 +23,13 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 
+from ._crypto import EncryptionKey, RowCodec
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
     DatabaseLockedError,
+    EncryptionError,
+    InvalidFilterError,
     SchemaVersionError,
     StoreError,
 )
@@ -319,6 +323,9 @@ class WriteTransaction:
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
             return
+        codec = self._store._codec
+        if codec is not None:  # encryption at rest: see _crypto.py
+            rows = [self._store._seal_row(codec, r) for r in rows]
         sql = (
             "INSERT INTO memories (id, text, content_hash, category, importance, scope, pinned, "
             "metadata, session_id, source, agent, redactions, created_at, updated_at, "
@@ -358,11 +365,30 @@ class WriteTransaction:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
             return True
+        codec = self._store._codec
+        if codec is not None and ({"text", "metadata", "content_hash"} & set(fields)):
+            fields = await self._seal_update(codec, memory_id, fields)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         changed = await self._execute(
             f"UPDATE memories SET {assignments} WHERE id = ?", [*fields.values(), memory_id]
         )
         return changed > 0
+
+    async def _seal_update(
+        self, codec: RowCodec, memory_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Text and metadata are sealed together, so changing one re-seals both.
+        current = await self.get_many([memory_id])
+        if not current:
+            return fields
+        text = fields.get("text", current[0].text)
+        metadata = fields.get("metadata", json.dumps(current[0].metadata, ensure_ascii=False))
+        sealed = dict(fields)
+        sealed["text"] = codec.tokens(text)
+        sealed["metadata"] = codec.seal_memory(memory_id, text, metadata)
+        if "content_hash" in fields:
+            sealed["content_hash"] = codec.content_hash(fields["content_hash"])
+        return sealed
 
     async def delete_many(self, ids: Sequence[str]) -> list[str]:
         """Delete the memories with these ids; return the ids that existed."""
@@ -388,8 +414,9 @@ class WriteTransaction:
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
         """Append ``(action, memory_id, source, detail)`` entries to the write log."""
+        codec = self._store._codec
         params = [
-            (self.now, action, memory_id, source, json.dumps(detail, default=str))
+            (self.now, action, memory_id, source, self._store._seal_detail(codec, detail))
             for action, memory_id, source, detail in entries
         ]
         if params:
@@ -418,7 +445,14 @@ class WriteTransaction:
 class SQLiteStore:
     """One MemoryMesh database file (or ``":memory:"``) and its single connection."""
 
-    def __init__(self, path: Path | str, *, scope: Scope, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        scope: Scope,
+        busy_timeout_ms: int = 5000,
+        encryption_key: EncryptionKey | None = None,
+    ) -> None:
         self.path: Path | None = None if str(path) == IN_MEMORY else Path(path)
         self.scope = scope
         self.label = IN_MEMORY if self.path is None else str(self.path)
@@ -431,6 +465,8 @@ class SQLiteStore:
         # reader sees each access exactly once whether or not it has reached the file yet.
         self._pending: dict[str, tuple[int, float]] = {}
         self._damaged = False  # set when SQLite reports corruption: no more writes
+        self._key = encryption_key
+        self._codec: RowCodec | None = None  # set on open when the store is encrypted
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -453,6 +489,7 @@ class SQLiteStore:
         try:
             await self._configure(conn)
             await self._migrate(conn, _migrate_upto)
+            await self._setup_encryption(conn)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await conn.close()
@@ -628,6 +665,90 @@ class SQLiteStore:
                 "`memorymesh doctor --backup DIR` to save a copy and see what is wrong"
             )
 
+    # -- encryption at rest (see _crypto.py; inactive unless a key was given) ----------------
+
+    @property
+    def encrypted(self) -> bool:
+        return self._codec is not None
+
+    async def _setup_encryption(self, conn: aiosqlite.Connection) -> None:
+        from ._crypto import META_KEY, load_codec, new_codec_record
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                )
+            )
+        if rows and self._key is None:
+            raise EncryptionError(
+                f"{self.label} is encrypted: open it with encryption_key= (or "
+                "MEMORYMESH_ENCRYPTION_KEY for the CLI)"
+            )
+        if self._key is None:
+            return
+        if rows:
+            self._codec = load_codec(self._key, str(rows[0][0]))
+            return
+        async with self._begin(conn):
+            with _translated(self.label):
+                existing = list(await conn.execute_fetchall("SELECT 1 FROM memories LIMIT 1"))
+                if existing:
+                    raise EncryptionError(
+                        f"{self.label} already holds unencrypted memories; encryption applies "
+                        "to new stores only (export them and import into a new encrypted store)"
+                    )
+                again = list(
+                    await conn.execute_fetchall(
+                        "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                    )
+                )
+                if again:  # another process set it up while we waited for the lock
+                    self._codec = load_codec(self._key, str(again[0][0]))
+                    return
+                codec, record = new_codec_record(self._key)
+                await conn.execute(
+                    "INSERT INTO store_meta (key, value) VALUES (?, ?)", [META_KEY, record]
+                )
+        self._codec = codec
+
+    @staticmethod
+    def _seal_row(codec: RowCodec, row: MemoryRow) -> MemoryRow:
+        return dataclasses.replace(
+            row,
+            text=codec.tokens(row.text),
+            content_hash=codec.content_hash(row.content_hash),
+            metadata=codec.seal_memory(row.id, row.text, row.metadata),
+        )
+
+    def _open_row(self, memory: Memory) -> Memory:
+        if self._codec is None:
+            return memory
+        sealed = json.dumps(memory.metadata)
+        text, metadata = self._codec.open_memory(memory.id, sealed)
+        return memory.model_copy(update={"text": text, "metadata": metadata})
+
+    @staticmethod
+    def _seal_detail(codec: RowCodec | None, detail: dict[str, Any]) -> str:
+        plain = json.dumps(detail, default=str)
+        if codec is None:
+            return plain
+        return json.dumps({"sealed": codec.seal(plain.encode("utf-8"), "write_log")})
+
+    def _open_detail(self, stored: str) -> dict[str, Any]:
+        detail: dict[str, Any] = json.loads(stored)
+        if self._codec is None or "sealed" not in detail:
+            return detail
+        opened: dict[str, Any] = json.loads(self._codec.open(detail["sealed"], "write_log"))
+        return opened
+
+    def _check_filters(self, filters: Filters) -> None:
+        if self._codec is not None and filters.metadata:
+            raise InvalidFilterError(
+                "metadata filters are not available on an encrypted store (metadata is "
+                "sealed); filter by category, scope, importance, session or time instead"
+            )
+
     # -- reads --------------------------------------------------------------------------------
 
     async def _get_many(self, conn: aiosqlite.Connection, ids: Sequence[str]) -> list[Memory]:
@@ -638,7 +759,7 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
             )
-            found.extend(self._overlay(_memory(row)) for row in rows)
+            found.extend(self._overlay(self._open_row(_memory(row))) for row in rows)
         return found
 
     async def _active_ids_by_hash(
@@ -649,14 +770,17 @@ class SQLiteStore:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
+            codec = self._codec
+            keyed = chunk if codec is None else [codec.content_hash(h) for h in chunk]
+            plain = dict(zip(keyed, chunk, strict=True))
             with _translated(self.label):
                 rows = await conn.execute_fetchall(
                     f"SELECT content_hash, id FROM memories WHERE content_hash IN ({marks}) "
                     "AND superseded_by IS NULL ORDER BY seq",
-                    chunk,
+                    keyed,
                 )
             for content_hash, memory_id in rows:
-                result.setdefault(content_hash, memory_id)
+                result.setdefault(plain.get(content_hash, content_hash), memory_id)
         return result
 
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
@@ -668,6 +792,9 @@ class SQLiteStore:
     ) -> list[tuple[Memory, float]]:
         """Full-text matches for an FTS5 ``match`` expression, best first, with their BM25
         relevance (higher is better). The filters narrow the matches inside the same query."""
+        self._check_filters(filters)
+        if self._codec is not None:
+            match = self._codec.match(match)
         where, params = _where(filters, now)
         sql = (
             f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
@@ -678,13 +805,14 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
             rows = await conn.execute_fetchall(sql, [match, *params, limit])
-            return [(self._overlay(_memory(row)), float(row[18])) for row in rows]
+            return [(self._overlay(self._open_row(_memory(row))), float(row[18])) for row in rows]
 
         return await self._run(query)
 
     async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
     ) -> list[Memory]:
+        self._check_filters(filters)
         where, params = _where(filters, now)
         sql = (
             f"SELECT {_M_COLUMNS} FROM memories AS m WHERE {where} "
@@ -693,11 +821,12 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [self._overlay(_memory(row)) for row in rows]
+            return [self._overlay(self._open_row(_memory(row))) for row in rows]
 
         return await self._run(query)
 
     async def count(self, filters: Filters, *, now: float) -> int:
+        self._check_filters(filters)
         where, params = _where(filters, now)
 
         async def query(conn: aiosqlite.Connection) -> int:
@@ -768,7 +897,7 @@ class SQLiteStore:
                 "ORDER BY seq DESC LIMIT ?",
                 [limit],
             )
-            return [(r[0], (r[1], r[2], r[3], json.loads(r[4]))) for r in rows]
+            return [(r[0], (r[1], r[2], r[3], self._open_detail(r[4]))) for r in rows]
 
         return await self._run(query)
 

@@ -73,6 +73,7 @@ class MemoryMesh:
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
+        encryption_key: str | bytes | None = None,
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -91,6 +92,7 @@ class MemoryMesh:
                 busy_timeout=busy_timeout,
                 on_conflict=on_conflict,
                 privacy=privacy,
+                encryption_key=encryption_key,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
