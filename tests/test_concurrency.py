@@ -23,8 +23,8 @@ PROCESSES = 4
 OPS_PER_PROCESS = 500
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, **extra)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).parent.parent), env.get("PYTHONPATH", "")]
     )
@@ -32,13 +32,20 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("ops", "key"),
+    [(OPS_PER_PROCESS, ""), (100, "a shared passphrase")],
+    ids=["plain", "encrypted"],
+)
 def test_many_processes_write_the_same_database(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ops: int, key: str
 ) -> None:
+    """Every child starts at once on a file that does not exist yet, so creating it, migrating
+    it and (encrypted) setting up its key record race too."""
+    extra = {"MEMORYMESH_ENCRYPTION_KEY": key} if key else {}
     db = tmp_path / "shared" / "memories.db"
     global_db = tmp_path / "shared" / "global.db"
     started = time.perf_counter()
-    # All start at once on a database that does not exist yet: creation and migration race too.
     children = [
         subprocess.Popen(
             [
@@ -48,12 +55,12 @@ def test_many_processes_write_the_same_database(
                 str(db),
                 str(global_db),
                 str(w),
-                str(OPS_PER_PROCESS),
+                str(ops),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=_env(**extra),
         )
         for w in range(PROCESSES)
     ]
@@ -67,7 +74,7 @@ def test_many_processes_write_the_same_database(
 
     for report in reports:
         assert report["errors"] == [], report["errors"][:5]
-        assert sum(report["counts"].values()) == OPS_PER_PROCESS
+        assert sum(report["counts"].values()) == ops
     expected_alive = {i for r in reports for i in r["alive"]}
     forgotten = {i for r in reports for i in r["forgotten"]}
     written = [i for r in reports for i in r["written"]]
@@ -91,10 +98,11 @@ def test_many_processes_write_the_same_database(
     assert logged["updated"] == sum(r["counts"]["update"] for r in reports)
     assert logged["forgotten"] == sum(r["counts"]["forget"] for r in reports)
 
-    total_ops = PROCESSES * OPS_PER_PROCESS
+    total_ops = PROCESSES * ops
     with capsys.disabled():
         print(
-            f"\nstress: {PROCESSES} processes x {OPS_PER_PROCESS} ops = {total_ops} ops in "
+            f"\nstress{' (encrypted)' if key else ''}: {PROCESSES} processes x {ops} ops = "
+            f"{total_ops} ops in "
             f"{elapsed:.1f}s ({total_ops / elapsed:.0f} ops/s); "
             f"writes {len(written)}, forgets {len(forgotten)}, final rows {len(stored)}; "
             f"p50 {max(r['p50_ms'] for r in reports):.1f} ms, "
