@@ -86,13 +86,19 @@ _PLACEHOLDER = re.compile(
     ^(?: none | null | nil | true | false | undefined | empty | required | optional
        | str | string | bytes | int | secretstr | any | object | redacted
        | x+ | \*+ | \.+ | -+ | _+ | \?+ | <[^>]*> | \$\{[^}]*\}? | \$[A-Z_][A-Z0-9_]* | %\(\w+\)s
-       | \{\{.*\}\} | \{[^}]*\} | your[_-][\w-]+ | example\w* | changeme | placeholder
+       | \{\{.*\}\} | \{[^}]*\}? | your[_-][\w-]+ | example\w* | changeme | placeholder
        | dummy | fake | test | sample | xxx\w* | \.\.\. | env | getenv | secret | password
-       | token | os | self | cls | args | kwargs | config | settings )$
+       | token | os | self | cls | args | kwargs | config | settings | pass | pw | pwd | user
+       | username | \#[0-9a-f]{3,8} | 0x[0-9a-f]{1,16} | \d+(?:\.\d+)? )$
     """
 )
 _CODE_VALUE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+$|[()\[\]]|^[A-Za-z_]\w*\($")
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+# A dotted import path, optionally with `:attr` (entry points, plugin registries).
+_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?::[A-Za-z_]\w*)?$")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_TYPE_NAME = re.compile(r"^[A-Z][a-z]+[A-Za-z]*$")
+_KEYWORDS_IN_VALUES = ("pass", "token", "secret", "key", "auth", "cred")
 
 
 def _assigned_value(value: str, key: str, quoted: bool, separator: str) -> bool:
@@ -102,14 +108,24 @@ def _assigned_value(value: str, key: str, quoted: bool, separator: str) -> bool:
         return False
     if stripped.isdigit() and len(stripped) < 6:
         return False  # `token_ttl=3600`-like numbers and small counts
+    if not any(c.isalnum() for c in stripped):
+        return False  # a mask: `password = ":****"`
+    lowered = stripped.lower()
+    if _IDENTIFIER.match(stripped) and any(word in lowered for word in _KEYWORDS_IN_VALUES):
+        return False  # `password=password_hash`, `"challengePassword"`: names, not values
+    if _IMPORT_PATH.match(stripped):
+        return False  # `"pwd": "IPython.core.magics.osm:OSMagics"`
     if not quoted:
         if _CODE_VALUE.search(stripped):
             return False  # attribute access or a call: `token=self.token`, `os.getenv(...)`
-        lowered = stripped.lower()
-        if _IDENTIFIER.match(stripped) and any(
-            word in lowered for word in ("pass", "token", "secret", "key", "auth", "cred")
-        ):
-            return False  # `password=password_hash`, `token=new_token`
+        if _ENV_NAME.match(stripped) and "_" in stripped:
+            return False  # a constant: `Token: FG_DEFAULT`
+        if stripped.replace("_", "").isalpha() and not _ENV_NAME.match(key.strip("-")):
+            # In code, a bare word after `token =` is a variable (`token = nextchar`); only in
+            # env files (`DB_PASSWORD=hunter`) is an unquoted word the literal value.
+            return False
+        if separator == ":" and _TYPE_NAME.match(stripped):
+            return False  # an annotation: `PLAIN_PASSWORD: SocketOption = ...`
         if separator == ":" and not (any(not c.isalpha() for c in stripped) or len(stripped) >= 12):
             return False  # prose: "the token: expired", "secret: sauce"
     return True
@@ -166,6 +182,8 @@ def _assignment_matches(text: str) -> Iterable[SecretMatch]:
     for m in _assignment_candidates(text):
         if m.group("sep") == "==":
             continue  # a comparison in code, not a value
+        if m.group("sep") == ":" and text[m.start("sep") - 1].isspace():
+            continue  # prose ("Pass :meth:`peek`"); `key: value` has no space before the colon
         start = m.start()
         while start > 0 and text[start - 1] in _KEY_CHARS:
             start -= 1
@@ -181,7 +199,10 @@ _DETECTORS: tuple[_Detector, ...] = (
     _Detector(
         "private_key",
         re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+            # A header alone (`b"-----BEGIN ... PRIVATE KEY-----"` in a parser) is not a key:
+            # after optional `Proc-Type:`-style lines, the base64 body must follow.
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\s*"
+            r"(?:[\w-]+:[^\n]*\n\s*)*[A-Za-z0-9+/=]{40}"
             r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"
         ),
         priority=100,
