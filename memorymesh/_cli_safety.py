@@ -105,6 +105,7 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
                         "journal_mode": r.journal_mode,
                         "migrations": r.migrations,
                         "permissions": r.permissions,
+                        "encrypted": r.encrypted,
                         "problems": r.problems,
                     }
                     for scope, r in reports.items()
@@ -124,7 +125,8 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{scope:>7}: {r.path} — {state}")
         print(
             f"         {r.size / 1024:.0f} KiB, journal {r.journal_mode or '?'}, "
-            f"permissions {r.permissions}, migrations {', '.join(r.migrations) or '-'}"
+            f"permissions {r.permissions}, {'encrypted' if r.encrypted else 'not encrypted'}, "
+            f"migrations {', '.join(r.migrations) or '-'}"
         )
         print(f"         integrity {'; '.join(r.integrity) or '-'}, keyword index {r.fts}")
         for problem in r.problems:

@@ -88,6 +88,7 @@ class StoreReport:
     migrations: list[str] = field(default_factory=list)
     journal_mode: str = ""
     permissions: str = ""
+    encrypted: bool = False
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -126,6 +127,9 @@ async def check_file(path: Path) -> StoreReport:
             report.migrations = [
                 str(r[0]) for r in await _fetch(conn, "SELECT name FROM schema_migrations")
             ]
+            report.encrypted = bool(
+                await _fetch(conn, "SELECT 1 FROM store_meta WHERE key = 'encryption'")
+            )
         except sqlite3.Error as exc:
             report.problems.append(f"not a readable MemoryMesh store: {exc}")
             return report

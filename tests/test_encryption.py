@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
 
 from memorymesh import (
@@ -15,6 +19,7 @@ from memorymesh import (
     InvalidInputError,
     MemoryMesh,
 )
+from memorymesh.cli import main
 
 pytest.importorskip("cryptography")
 pytestmark = pytest.mark.anyio
@@ -149,3 +154,24 @@ async def test_an_existing_plain_store_is_not_half_encrypted(tmp_path: Path) -> 
             pass
     async with AsyncMemoryMesh(**paths) as mesh:
         assert await mesh.count() == 1
+
+
+async def test_doctor_and_backup_work_on_an_encrypted_store(tmp_path: Path) -> None:
+    paths = {"path": tmp_path / "p.db", "global_path": tmp_path / "g.db"}
+    async with AsyncMemoryMesh(**paths, encryption_key=PASSPHRASE) as mesh:
+        m = await mesh.remember("backups of encrypted stores stay encrypted", scope="project")
+    args = ["--db", str(paths["path"]), "--global-db", str(paths["global_path"]), "--json"]
+
+    def run(argv: list[str]) -> tuple[int, dict]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(argv)
+        return code, json.loads(out.getvalue())
+
+    code, report = await anyio.to_thread.run_sync(run, ["doctor", *args])
+    assert code == 0 and report["stores"]["project"]["encrypted"] is True
+    code, done = await anyio.to_thread.run_sync(run, ["backup", str(tmp_path / "bk"), *args])
+    copy = Path(done["project"]["path"])
+    assert b"backups" not in await anyio.Path(copy).read_bytes()
+    async with AsyncMemoryMesh(copy, global_path=":memory:", encryption_key=PASSPHRASE) as mesh:
+        assert (await mesh.get(m.id)).text == m.text
