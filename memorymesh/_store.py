@@ -692,20 +692,21 @@ class SQLiteStore:
             return
         async with self._begin(conn):
             with _translated(self.label):
+                # Another process may have set it up (and written) while we waited for the lock.
+                again = list(
+                    await conn.execute_fetchall(
+                        "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                    )
+                )
+                if again:
+                    self._codec = load_codec(self._key, str(again[0][0]))
+                    return
                 existing = list(await conn.execute_fetchall("SELECT 1 FROM memories LIMIT 1"))
                 if existing:
                     raise EncryptionError(
                         f"{self.label} already holds unencrypted memories; encryption applies "
                         "to new stores only (export them and import into a new encrypted store)"
                     )
-                again = list(
-                    await conn.execute_fetchall(
-                        "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
-                    )
-                )
-                if again:  # another process set it up while we waited for the lock
-                    self._codec = load_codec(self._key, str(again[0][0]))
-                    return
                 codec, record = new_codec_record(self._key)
                 await conn.execute(
                     "INSERT INTO store_meta (key, value) VALUES (?, ?)", [META_KEY, record]
