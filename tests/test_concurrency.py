@@ -180,7 +180,7 @@ def test_sigkill_during_remember_many_keeps_all_or_none(
     rng = random.Random(6)
     rounds = 6
     complete = cut = 0
-    for _ in range(rounds):
+    for round_ in range(rounds):
         child = subprocess.Popen(
             [sys.executable, str(WORKER), "crash", str(db)],
             stdout=subprocess.PIPE,
@@ -189,14 +189,19 @@ def test_sigkill_during_remember_many_keeps_all_or_none(
             env=_env(),
         )
         assert child.stdout is not None
-        line = child.stdout.readline()  # "start <tag>": a batch of 10,000 is under way
-        assert line.startswith("start "), child.communicate()[1]
-        # A batch takes 2-3 s here (validation, then one transaction): kill anywhere in it
-        # or in the next one.
+        seen: list[str] = []
+        # Every other round lets one batch finish first, so committed batches exist too.
+        wanted = "start " if round_ % 2 == 0 else "done "
+        while not (seen and seen[-1].startswith(wanted)):
+            line = child.stdout.readline()  # "start <tag>": a batch of 10,000 is under way
+            assert line, child.communicate()[1]
+            seen.append(line)
+        # A batch takes 2-4 s here (validation, then one transaction): kill anywhere in the
+        # one under way or in the next.
         time.sleep(rng.uniform(0.2, 4.0))
         child.send_signal(signal.SIGKILL)
         rest, _ = child.communicate(timeout=60)
-        lines = [line, *rest.splitlines()]
+        lines = [*seen, *rest.splitlines()]
         started = [ln.split()[1] for ln in lines if ln.startswith("start ")]
         done = {ln.split()[1] for ln in lines if ln.startswith("done ")}
         check, counts = _batches(db)
@@ -222,6 +227,7 @@ def test_sigkill_during_remember_many_keeps_all_or_none(
             f"\ncrash: {rounds} SIGKILLs during remember_many(10,000); integrity ok every time; "
             f"{complete} batches complete, {cut} batches cut by the kill left no rows"
         )
-    # Nearly every kill lands inside a batch (the only gap is between a commit and the next
-    # "start" line), and each cut batch left nothing behind.
-    assert cut >= rounds - 1
+    # Each kill lands inside some batch (rarely right at its commit, when it counts as
+    # complete), and every cut batch left nothing behind: both outcomes must have happened.
+    assert cut >= rounds // 2
+    assert complete >= rounds // 2
