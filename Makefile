@@ -37,6 +37,8 @@ test: setup-all lint typecheck pytest
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_loop_lag.py
+	$(BIN)/python benchmarks/bench_privacy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -369,7 +369,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         "connection_string",
         re.compile(
             r"(?i:(?:server|data source|host|endpoint|accountname|hostname|uid|user id)"
-            r"\s*=[^;\n]+;[^\n]*?"
+            r"\s*=[^;\n]{1,200};[^\n]{0,300}?"  # bounded: no quadratic scans on long lines
             r"(?:password|pwd|accountkey|sharedaccesskey|sharedaccesssignature)\s*=\s*)"
             r"(?P<secret>[^;\s\"']+)"
         ),
