@@ -130,10 +130,12 @@ class RowCodec:
     def open(self, value: str, aad: str) -> bytes:
         if not value.startswith(_PREFIX):
             raise EncryptionError("a row of this encrypted store is not sealed (tampered?)")
-        raw = base64.b64decode(value[len(_PREFIX) :])
+        from cryptography.exceptions import InvalidTag
+
         try:
+            raw = base64.b64decode(value[len(_PREFIX) :], validate=True)
             data: bytes = self._aead.decrypt(raw[:12], raw[12:], aad.encode("utf-8"))
-        except Exception as exc:  # cryptography's InvalidTag
+        except (InvalidTag, ValueError) as exc:  # ValueError: not base64, or too short
             raise EncryptionError(
                 "encrypted data does not authenticate: the row was tampered with or moved"
             ) from exc

@@ -143,6 +143,14 @@ async def test_tampered_or_moved_ciphertext_raises_instead_of_returning_garbage(
         assert (await mesh.get(b.id)).text == "second secret plan"
         with pytest.raises(EncryptionError, match="authenticate"):
             await mesh.get(a.id)
+    for garbage in ('{"sealed": "mm1:!!not base64!!"}', '{"sealed": "mm1:AAAA"}', "{}"):
+        conn = sqlite3.connect(tmp_path / "p.db")
+        conn.execute("UPDATE memories SET metadata = ? WHERE id = ?", [garbage, b.id])
+        conn.commit()
+        conn.close()
+        async with AsyncMemoryMesh(**paths, encryption_key=PASSPHRASE) as mesh:
+            with pytest.raises(EncryptionError):
+                await mesh.get(b.id)
 
 
 async def test_an_existing_plain_store_is_not_half_encrypted(tmp_path: Path) -> None:
