@@ -606,6 +606,8 @@ class SQLiteStore:
             pending, self._pending = self._pending, {}
             try:
                 async with self._begin(conn):
+                    if self._codec is None and self.path is not None:
+                        await self._refuse_if_encrypted_since_open(conn)
                     tx = WriteTransaction(self, conn)
                     yield tx
                     await tx.add_accesses(pending)
@@ -713,6 +715,21 @@ class SQLiteStore:
                 )
         self._codec = codec
 
+    async def _refuse_if_encrypted_since_open(self, conn: aiosqlite.Connection) -> None:
+        # Two tools opened a brand-new store at once, only one with the key: the other must not
+        # then write plaintext into what has become an encrypted store.
+        from ._crypto import META_KEY
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall("SELECT 1 FROM store_meta WHERE key = ?", [META_KEY])
+            )
+        if rows:
+            raise EncryptionError(
+                f"{self.label} was encrypted by another process after this one opened it; "
+                "reopen it with encryption_key="
+            )
+
     @staticmethod
     def _seal_row(codec: RowCodec, row: MemoryRow) -> MemoryRow:
         return dataclasses.replace(
@@ -724,6 +741,11 @@ class SQLiteStore:
 
     def _open_row(self, memory: Memory) -> Memory:
         if self._codec is None:
+            sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
+            if isinstance(sealed, str) and sealed.startswith("mm1:"):
+                # Encrypted by another process after this one opened the store: never hand
+                # out the keyed tokens as if they were the text.
+                raise EncryptionError(f"{self.label} is encrypted: reopen it with encryption_key=")
             return memory
         sealed = json.dumps(memory.metadata)
         text, metadata = self._codec.open_memory(memory.id, sealed)

@@ -183,3 +183,17 @@ async def test_doctor_and_backup_work_on_an_encrypted_store(tmp_path: Path) -> N
     assert b"backups" not in await anyio.Path(copy).read_bytes()
     async with AsyncMemoryMesh(copy, global_path=":memory:", encryption_key=PASSPHRASE) as mesh:
         assert (await mesh.get(m.id)).text == m.text
+
+
+async def test_a_process_without_the_key_cannot_write_plaintext_after_encryption(
+    tmp_path: Path,
+) -> None:
+    paths = {"path": tmp_path / "p.db", "global_path": tmp_path / "g.db"}
+    async with AsyncMemoryMesh(**paths) as plain:  # opened first, store still empty
+        async with AsyncMemoryMesh(**paths, encryption_key=PASSPHRASE) as encrypted:
+            await encrypted.remember("sealed kestrel note", scope="project")
+        with pytest.raises(EncryptionError, match="another process"):
+            await plain.remember("plaintext albatross note", scope="project")
+        with pytest.raises(EncryptionError, match="encrypted"):
+            await plain.list()  # never the keyed tokens as if they were text
+    assert b"albatross" not in _file_bytes(tmp_path)
