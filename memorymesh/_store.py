@@ -193,7 +193,7 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         return DatabaseLockedError(
             f"{path} stayed locked by another process past the busy timeout: {message}"
         )
-    if "full" in lowered:
+    if "is full" in lowered:  # SQLITE_FULL: "database or disk is full"
         return StoreError(
             f"{path}: the disk is full (or the database reached its size limit); nothing was "
             f"written. Free some space and try again ({message})"
