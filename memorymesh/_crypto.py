@@ -163,7 +163,10 @@ class RowCodec:
         return "t" + base64.b32encode(digest[:_TOKEN_BYTES]).decode("ascii").lower().rstrip("=")
 
     def tokens(self, text: str) -> str:
-        words = [w for w in _WORD.findall(text) if w.strip("_")]
+        # Split exactly as a query is split (``_text.query_terms``: NFKC first), so that every
+        # word of the text can be found again.
+        found = _WORD.findall(unicodedata.normalize("NFKC", text))
+        words = [w for w in found if w.strip("_")]
         return " ".join(self.token(w) for w in words) or "t"
 
     def match(self, fts_match: str) -> str:

@@ -259,3 +259,28 @@ def test_guard_never_fails_and_is_idempotent_on_any_text(text: str) -> None:
     for match in find_secrets(text):
         assert 0 <= match.start < match.end <= len(text)
     assert not re.search(r"\[REDACTED:[a-z_]+\]\[REDACTED", cleaned) or kinds
+
+
+def test_encrypted_round_trip_and_recall_of_any_text(tmp_path: Path) -> None:
+    pytest.importorskip("cryptography")
+    with MemoryMesh(
+        tmp_path / "p.db",
+        global_path=tmp_path / "g.db",
+        privacy="allow",
+        encryption_key="hypothesis passphrase",
+    ) as mesh:
+
+        @SETTINGS
+        @given(text=TEXT, metadata=METADATA)
+        def round_trip(text: str, metadata: dict[str, Any]) -> None:
+            m = mesh.remember(text, metadata=metadata, on_conflict="keep_both")
+            got = mesh.get(m.id)
+            assert (got.text, got.metadata) == (text.strip(), metadata)
+            words = query_terms(text)
+            if words:  # every stored word finds its memory through the keyed-token index
+                hits = mesh.recall(" ".join(words[:3]), k=1000)
+                assert m.id in {h.memory.id for h in hits}
+            mesh.forget(m.id)
+
+        round_trip()
+        assert mesh.count() == 0
