@@ -22,6 +22,7 @@ from memorymesh import (
     InvalidInputError,
     MemoryMesh,
     MemoryNotFoundError,
+    contains_injected,
 )
 from memorymesh._privacy import find_secrets, redact
 from memorymesh._text import query_terms
@@ -162,7 +163,9 @@ TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     min_size=1,
     max_size=300,
-).filter(lambda s: s.strip() != "")
+    # Text that holds MemoryMesh's own injected-context marker is refused on purpose
+    # (tests/test_injected.py); everything else must round-trip.
+).filter(lambda s: s.strip() != "" and not contains_injected(s))
 JSON = st.recursive(
     st.none()
     | st.booleans()
