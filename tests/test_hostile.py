@@ -7,7 +7,6 @@ every parameter that reaches SQL, and property-based round trips (hypothesis).
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -261,7 +260,6 @@ def test_guard_never_fails_and_is_idempotent_on_any_text(text: str) -> None:
     assert (cleaned == text) == (kinds == ())
     for match in find_secrets(text):
         assert 0 <= match.start < match.end <= len(text)
-    assert not re.search(r"\[REDACTED:[a-z_]+\]\[REDACTED", cleaned) or kinds
 
 
 def test_encrypted_round_trip_and_recall_of_any_text(tmp_path: Path) -> None:
