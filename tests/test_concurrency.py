@@ -190,10 +190,11 @@ def test_sigkill_during_remember_many_keeps_all_or_none(
         )
         assert child.stdout is not None
         seen: list[str] = []
-        # Every other round lets one batch finish first, so committed batches exist too.
-        wanted = "start " if round_ % 2 == 0 else "done "
-        while not (seen and seen[-1].startswith(wanted)):
-            line = child.stdout.readline()  # "start <tag>": a batch of 10,000 is under way
+        # Every other round lets one batch finish first, so committed batches exist too; in
+        # every round the kill comes after a "start" line: a batch of 10,000 is under way.
+        starts_wanted = 1 if round_ % 2 == 0 else 2
+        while sum(ln.startswith("start ") for ln in seen) < starts_wanted:
+            line = child.stdout.readline()
             assert line, child.communicate()[1]
             seen.append(line)
         # A batch takes 2-4 s here (validation, then one transaction): kill anywhere in the
