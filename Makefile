@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption
 
 .PHONY: demo test setup setup-all lint typecheck pytest bench clean
 
@@ -45,6 +45,8 @@ bench: setup-all
 	$(BIN)/python benchmarks/bench_hooks.py
 	$(BIN)/python benchmarks/bench_compact.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_loop_lag.py
+	$(BIN)/python benchmarks/bench_privacy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -60,7 +60,19 @@ class SecretDetectedError(InvalidInputError):
 
     def __init__(self, message: str, *, kinds: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.kinds = kinds
+        self._kinds = kinds
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of secret found (``"github_token"``, ``"password"``, ...), never the secret.
+
+        An error re-raised with more context (``remember_many`` names the item's index) keeps
+        the kinds of the error it chains.
+        """
+        if self._kinds:
+            return self._kinds
+        cause = self.__cause__
+        return cause.kinds if isinstance(cause, SecretDetectedError) else ()
 
 
 class MemoryNotFoundError(MemoryMeshError, LookupError):

@@ -18,9 +18,11 @@ from types import TracebackType
 from typing import Any, Literal, Self, TextIO, cast
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
+from ._crypto import EncryptionKey
 from ._embeddings import Embedder, resolve_embedder
 from ._errors import (
     ClosedError,
@@ -52,6 +54,7 @@ from ._models import (
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
+from ._privacy import PrivacyGuard, PrivacyMode
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._store import MemoryRow, SQLiteStore, memory_from_row
@@ -68,6 +71,9 @@ _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated"
 # blend can lift a slightly weaker match above a stale one.
 _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
+# remember_many validates this many items between yields to the event loop (a few ms of
+# work each): see benchmarks/bench_loop_lag.py.
+_PREPARE_CHUNK = 64
 
 PathLike = str | os.PathLike[str]
 CategoryArg = Category | str | Sequence[Category | str] | None
@@ -168,6 +174,15 @@ class AsyncMemoryMesh(InvisibleMixin):
         agent: Recorded as the writer of every memory, unless a call names its own.
         busy_timeout: Seconds to wait for another process's write lock before retrying.
         on_conflict: The default :data:`~memorymesh.ConflictPolicy` of writes.
+        privacy: What the privacy guard does with secrets (API keys, tokens, passwords,
+            private keys...) found in text or metadata: ``"redact"`` (default) stores
+            ``[REDACTED:<kind>]`` in their place, ``"reject"`` raises
+            :class:`~memorymesh.SecretDetectedError`, ``"allow"`` stores them as given.
+            Recall redacts its output too, unless ``"allow"``. See ``docs/security.md``.
+        encryption_key: Encrypt new stores at rest (needs ``memorymesh[encryption]``): a
+            passphrase (``str``, 8+ characters) or a raw 32-byte key. Defaults to the
+            ``MEMORYMESH_ENCRYPTION_KEY`` environment variable. An encrypted store cannot be
+            opened without it; a wrong key raises :class:`~memorymesh.EncryptionError`.
     """
 
     def __init__(
@@ -183,8 +198,11 @@ class AsyncMemoryMesh(InvisibleMixin):
         agent: str | None = None,
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
+        privacy: PrivacyMode = "redact",
+        encryption_key: str | bytes | None = None,
     ) -> None:
         self.on_conflict = _policy(on_conflict)
+        self._privacy = PrivacyGuard(privacy)
         self._embedder = resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
@@ -201,13 +219,21 @@ class AsyncMemoryMesh(InvisibleMixin):
             project_file = str(project_store_path(root)) if root is not None else None
         else:
             project_file = self._resolve(path)
-        self._global = SQLiteStore(global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms)
+        # Encryption at rest (see _crypto.py): one key for both stores, each with its own salt.
+        key = EncryptionKey.of(
+            encryption_key
+            if encryption_key is not None
+            else os.environ.get("MEMORYMESH_ENCRYPTION_KEY") or None
+        )
+        self._global = SQLiteStore(
+            global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms, encryption_key=key
+        )
         self._project: SQLiteStore | None = None
         if project_file is not None and not (
             project_file != IN_MEMORY and project_file == global_file
         ):
             self._project = SQLiteStore(
-                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms
+                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms, encryption_key=key
             )
 
         self._open_lock = anyio.Lock()
@@ -241,6 +267,11 @@ class AsyncMemoryMesh(InvisibleMixin):
     @property
     def embedder(self) -> Embedder | None:
         return self._embedder
+
+    @property
+    def privacy(self) -> PrivacyMode:
+        """The privacy guard's mode: ``"redact"``, ``"reject"`` or ``"allow"``."""
+        return self._privacy.mode
 
     @property
     def closed(self) -> bool:
@@ -406,6 +437,8 @@ class AsyncMemoryMesh(InvisibleMixin):
         now = time.time()
         prepared: list[_Prepared] = []
         for index, item in enumerate(items):
+            if index and index % _PREPARE_CHUNK == 0:
+                await anyio.lowlevel.checkpoint()  # a long batch must not stall the loop
             try:
                 ready = self._prepare(self._as_new(item), now)
                 if review:
@@ -430,7 +463,9 @@ class AsyncMemoryMesh(InvisibleMixin):
                 to_insert: list[MemoryRow] = []
                 log: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
                 duplicate_of: dict[int, str] = {}
-                for i in positions:
+                for n, i in enumerate(positions):
+                    if n and n % _PREPARE_CHUNK == 0:
+                        await anyio.lowlevel.checkpoint()  # loop lag: see _PREPARE_CHUNK
                     row = prepared[i].row
                     keep_both = prepared[i].on_conflict == "keep_both"
                     known = None if keep_both else existing.get(row.content_hash)
@@ -523,7 +558,12 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     def _prepare(self, item: NewMemory, now: float) -> _Prepared:
         text = self._check_text(item.text)
-        detail: dict[str, Any] = {}
+        # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
+        text, text_kinds = self._privacy.check_text(text)
+        metadata, meta_kinds = self._privacy.check_metadata(item.metadata)
+        redactions = sorted(set(text_kinds) | set(meta_kinds))
+        # -- end privacy guard
+        detail: dict[str, Any] = {"redacted": redactions} if redactions else {}
         if item.category is None:
             guess = classify(text)
             category = guess.category
@@ -566,11 +606,11 @@ class AsyncMemoryMesh(InvisibleMixin):
             importance=importance,
             scope=scope.value,
             pinned=item.pin,
-            metadata=self._check_metadata(item.metadata),
+            metadata=self._check_metadata(metadata),
             session_id=_optional_label(item.session_id, "session_id"),
             source=_optional_label(item.source, "source") or self._source,
             agent=_optional_label(item.agent, "agent") or self._agent,
-            redactions="[]",
+            redactions=json.dumps(redactions),
             created_at=now,
             updated_at=now,
             event_time=event_time,
@@ -603,14 +643,19 @@ class AsyncMemoryMesh(InvisibleMixin):
         """
         await self._ready()
         fields: dict[str, Any] = {}
+        found: set[str] = set()  # privacy guard: kinds of secret redacted by this update
         if text is not None:
-            fields["text"] = self._check_text(text)
+            checked, kinds = self._privacy.check_text(self._check_text(text))
+            found.update(kinds)
+            fields["text"] = checked
             fields["content_hash"] = content_hash(fields["text"])
         if importance is not None:
             fields["importance"] = _importance(importance)
         if category is not None:
             fields["category"] = _category(category).value
         if metadata is not None:
+            metadata, kinds = self._privacy.check_metadata(metadata)
+            found.update(kinds)
             fields["metadata"] = self._check_metadata(metadata)
         if pin is not None:
             if not isinstance(pin, bool):
@@ -623,6 +668,10 @@ class AsyncMemoryMesh(InvisibleMixin):
         store = await self._store_holding(memory_id)
         async with store.write() as tx:
             fields["updated_at"] = tx.now
+            if found:  # privacy guard: add to the kinds already recorded on the memory
+                current = await tx.get_many([memory_id])
+                known = set(current[0].redactions) if current else set()
+                fields["redactions"] = json.dumps(sorted(known | found))
             if not await tx.update(memory_id, fields):
                 raise MemoryNotFoundError(memory_id)
             changed = sorted(set(fields) - {"updated_at", "content_hash"})
@@ -863,7 +912,12 @@ class AsyncMemoryMesh(InvisibleMixin):
         for score, store, memory, breakdown in scored[:k]:
             store.record_access(memory.id, now)
             seen = memory.model_copy(
-                update={"access_count": memory.access_count + 1, "last_accessed_at": _dt(now)}
+                update={
+                    "access_count": memory.access_count + 1,
+                    "last_accessed_at": _dt(now),
+                    # privacy guard: memories stored before it existed are redacted on the way out
+                    **self._privacy.scrub_memory(memory),
+                }
             )
             results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
         if results:
@@ -1119,10 +1173,17 @@ class AsyncMemoryMesh(InvisibleMixin):
         rows = decode_records(text)
         for index, row in enumerate(rows):
             try:
-                row["text"] = self._check_text(row["text"])
+                text = self._check_text(row["text"])
+                # privacy guard: an import is a write like any other, so no secret lands in clear
+                text, text_kinds = self._privacy.check_text(text)
+                metadata, meta_kinds = self._privacy.check_metadata(json.loads(row["metadata"]))
             except InvalidInputError as exc:
-                raise InvalidInputError(f"memory {row['id']!r} (record {index}): {exc}") from None
-            row["content_hash"] = content_hash(row["text"])
+                raise type(exc)(f"memory {row['id']!r} (record {index}): {exc}") from None
+            found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds}
+            row["text"] = text
+            row["metadata"] = json.dumps(metadata, ensure_ascii=False)
+            row["redactions"] = json.dumps(sorted(found))
+            row["content_hash"] = content_hash(text)
         await self._ready()
         rescoped = 0
         by_store: dict[SQLiteStore, builtins.list[dict[str, Any]]] = {}

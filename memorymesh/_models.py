@@ -102,7 +102,7 @@ class Memory(BaseModel):
     agent: str | None = None
     """Who wrote it, when known: the MCP client's name, an agent's id, ..."""
     redactions: tuple[str, ...] = ()
-    """Kinds of secret the privacy guard redacted from the text before it was stored."""
+    """Kinds of secret the privacy guard redacted from the text or metadata before storing."""
 
 
 class NewMemory(BaseModel):

@@ -8,6 +8,7 @@ parameter; the only identifiers spliced into SQL come from the allowlists in thi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -22,14 +23,18 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 
+from ._crypto import EncryptionKey, RowCodec
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
     DatabaseLockedError,
+    EncryptionError,
+    InvalidFilterError,
     SchemaVersionError,
     StoreError,
 )
 from ._filters import Filters, MetadataCondition
+from ._maintenance import preflight
 from ._models import Category, ListOrder, Memory, Scope
 from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import MIGRATIONS, Migration
@@ -222,11 +227,22 @@ def _translate(exc: sqlite3.Error, path: str) -> StoreError:
         return DatabaseLockedError(
             f"{path} stayed locked by another process past the busy timeout: {message}"
         )
+    if "is full" in lowered:  # SQLITE_FULL: "database or disk is full"
+        return StoreError(
+            f"{path}: the disk is full (or the database reached its size limit); nothing was "
+            f"written. Free some space and try again ({message})"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StoreError(
+            f"cannot open {path} for writing: the file or its folder is read-only or not "
+            f"accessible ({message})"
+        )
     if (
         "not a database" in lowered
         or "malformed" in lowered
         or "corrupt" in lowered
         or "disk image" in lowered
+        or "vtable constructor failed" in lowered  # the keyword index's tables are damaged
     ):
         return CorruptDatabaseError(
             f"{path} is damaged or not a MemoryMesh database ({message}); "
@@ -360,6 +376,9 @@ class WriteTransaction:
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
             return
+        codec = self._store._codec
+        if codec is not None:  # encryption at rest: see _crypto.py
+            rows = [self._store._seal_row(codec, r) for r in rows]
         columns = (
             "id, text, content_hash, category, importance, scope, pinned, metadata, session_id, "
             "source, agent, redactions, created_at, updated_at, event_time, expires_at, "
@@ -405,11 +424,30 @@ class WriteTransaction:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
             return True
+        codec = self._store._codec
+        if codec is not None and ({"text", "metadata", "content_hash"} & set(fields)):
+            fields = await self._seal_update(codec, memory_id, fields)
         assignments = ", ".join(f"{name} = ?" for name in fields)
         changed = await self._execute(
             f"UPDATE memories SET {assignments} WHERE id = ?", [*fields.values(), memory_id]
         )
         return changed > 0
+
+    async def _seal_update(
+        self, codec: RowCodec, memory_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Text and metadata are sealed together, so changing one re-seals both.
+        current = await self.get_many([memory_id])
+        if not current:
+            return fields
+        text = fields.get("text", current[0].text)
+        metadata = fields.get("metadata", json.dumps(current[0].metadata, ensure_ascii=False))
+        sealed = dict(fields)
+        sealed["text"] = codec.tokens(text)
+        sealed["metadata"] = codec.seal_memory(memory_id, text, metadata)
+        if "content_hash" in fields:
+            sealed["content_hash"] = codec.content_hash(fields["content_hash"])
+        return sealed
 
     async def delete_many(self, ids: Sequence[str]) -> list[str]:
         """Delete the memories with these ids; return the ids that existed."""
@@ -435,8 +473,9 @@ class WriteTransaction:
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
         """Append ``(action, memory_id, source, detail)`` entries to the write log."""
+        codec = self._store._codec
         params = [
-            (self.now, action, memory_id, source, json.dumps(detail, default=str))
+            (self.now, action, memory_id, source, self._store._seal_detail(codec, detail))
             for action, memory_id, source, detail in entries
         ]
         if params:
@@ -537,6 +576,17 @@ class WriteTransaction:
             sql += f"UPDATE SET {updates}"
             if on_clash == "newer":
                 sql += " WHERE excluded.updated_at > memories.updated_at"
+        codec = self._store._codec
+        if codec is not None:  # encryption at rest: imported rows are sealed like any write
+            rows = [
+                {
+                    **r,
+                    "text": codec.tokens(r["text"]),
+                    "content_hash": codec.content_hash(r["content_hash"]),
+                    "metadata": codec.seal_memory(r["id"], r["text"], r["metadata"]),
+                }
+                for r in rows
+            ]
         before = await self.existing_ids([r["id"] for r in rows])
         await self._execute("PRAGMA defer_foreign_keys = ON")
         with _translated(self._store.label):
@@ -550,7 +600,14 @@ class WriteTransaction:
 class SQLiteStore:
     """One MemoryMesh database file (or ``":memory:"``) and its single connection."""
 
-    def __init__(self, path: Path | str, *, scope: Scope, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        scope: Scope,
+        busy_timeout_ms: int = 5000,
+        encryption_key: EncryptionKey | None = None,
+    ) -> None:
         self.path: Path | None = None if str(path) == IN_MEMORY else Path(path)
         self.scope = scope
         self.label = IN_MEMORY if self.path is None else str(self.path)
@@ -562,6 +619,9 @@ class SQLiteStore:
         # transaction (or flush_access), and overlaid on every read under the same lock, so a
         # reader sees each access exactly once whether or not it has reached the file yet.
         self._pending: dict[str, tuple[int, float]] = {}
+        self._damaged = False  # set when SQLite reports corruption: no more writes
+        self._key = encryption_key
+        self._codec: RowCodec | None = None  # set on open when the store is encrypted
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -584,6 +644,7 @@ class SQLiteStore:
         try:
             await self._configure(conn)
             await self._migrate(conn, _migrate_upto)
+            await self._setup_encryption(conn)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await conn.close()
@@ -595,6 +656,8 @@ class SQLiteStore:
     async def _configure(self, conn: aiosqlite.Connection) -> None:
         with _translated(self.label):
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            # Before anything below changes the file: refuse a damaged or foreign one.
+            await preflight(conn, self.label, self.path)
             await conn.execute("PRAGMA foreign_keys = ON")
             if self.path is not None:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -694,13 +757,18 @@ class SQLiteStore:
         """
         async with self._lock:
             conn = self._connection()
+            self._refuse_if_damaged()
             pending, self._pending = self._pending, {}
             try:
                 async with self._begin(conn):
+                    if self._codec is None and self.path is not None:
+                        await self._refuse_if_encrypted_since_open(conn)
                     tx = WriteTransaction(self, conn)
                     yield tx
                     await tx.add_accesses(pending)
-            except BaseException:
+            except BaseException as exc:
+                if isinstance(exc, CorruptDatabaseError):
+                    self._damaged = True
                 for memory_id, (n, at) in pending.items():
                     old_n, old_at = self._pending.get(memory_id, (0, 0.0))
                     self._pending[memory_id] = (old_n + n, max(old_at, at))
@@ -738,8 +806,126 @@ class SQLiteStore:
         """Run a read under the store's lock, so it never sees another task's open write."""
         async with self._lock:
             conn = self._connection()
+            try:
+                with _translated(self.label):
+                    return await fn(conn)
+            except CorruptDatabaseError:
+                self._damaged = True
+                raise
+
+    def _refuse_if_damaged(self) -> None:
+        # Once SQLite has reported damage, writing more could spread it (a corrupt free list
+        # hands out pages that are still in use): this connection stays read-only.
+        if self._damaged:
+            raise CorruptDatabaseError(
+                f"{self.label} is damaged, so MemoryMesh will not write to it; run "
+                "`memorymesh doctor --backup DIR` to save a copy and see what is wrong"
+            )
+
+    # -- encryption at rest (see _crypto.py; inactive unless a key was given) ----------------
+
+    @property
+    def encrypted(self) -> bool:
+        return self._codec is not None
+
+    async def _setup_encryption(self, conn: aiosqlite.Connection) -> None:
+        from ._crypto import META_KEY, load_codec, new_codec_record
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                )
+            )
+        if rows and self._key is None:
+            raise EncryptionError(
+                f"{self.label} is encrypted: open it with encryption_key= (or "
+                "MEMORYMESH_ENCRYPTION_KEY for the CLI)"
+            )
+        if self._key is None:
+            return
+        if rows:
+            self._codec = load_codec(self._key, str(rows[0][0]))
+            return
+        async with self._begin(conn):
             with _translated(self.label):
-                return await fn(conn)
+                # Another process may have set it up (and written) while we waited for the lock.
+                again = list(
+                    await conn.execute_fetchall(
+                        "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                    )
+                )
+                if again:
+                    self._codec = load_codec(self._key, str(again[0][0]))
+                    return
+                existing = list(await conn.execute_fetchall("SELECT 1 FROM memories LIMIT 1"))
+                if existing:
+                    raise EncryptionError(
+                        f"{self.label} already holds unencrypted memories; encryption applies "
+                        "to new stores only (export them and import into a new encrypted store)"
+                    )
+                codec, record = new_codec_record(self._key)
+                await conn.execute(
+                    "INSERT INTO store_meta (key, value) VALUES (?, ?)", [META_KEY, record]
+                )
+        self._codec = codec
+
+    async def _refuse_if_encrypted_since_open(self, conn: aiosqlite.Connection) -> None:
+        # Two tools opened a brand-new store at once, only one with the key: the other must not
+        # then write plaintext into what has become an encrypted store.
+        from ._crypto import META_KEY
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall("SELECT 1 FROM store_meta WHERE key = ?", [META_KEY])
+            )
+        if rows:
+            raise EncryptionError(
+                f"{self.label} was encrypted by another process after this one opened it; "
+                "reopen it with encryption_key="
+            )
+
+    @staticmethod
+    def _seal_row(codec: RowCodec, row: MemoryRow) -> MemoryRow:
+        return dataclasses.replace(
+            row,
+            text=codec.tokens(row.text),
+            content_hash=codec.content_hash(row.content_hash),
+            metadata=codec.seal_memory(row.id, row.text, row.metadata),
+        )
+
+    def _open_row(self, memory: Memory) -> Memory:
+        if self._codec is None:
+            sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
+            if isinstance(sealed, str) and sealed.startswith("mm1:"):
+                # Encrypted by another process after this one opened the store: never hand
+                # out the keyed tokens as if they were the text.
+                raise EncryptionError(f"{self.label} is encrypted: reopen it with encryption_key=")
+            return memory
+        sealed = json.dumps(memory.metadata)
+        text, metadata = self._codec.open_memory(memory.id, sealed)
+        return memory.model_copy(update={"text": text, "metadata": metadata})
+
+    @staticmethod
+    def _seal_detail(codec: RowCodec | None, detail: dict[str, Any]) -> str:
+        plain = json.dumps(detail, default=str)
+        if codec is None:
+            return plain
+        return json.dumps({"sealed": codec.seal(plain.encode("utf-8"), "write_log")})
+
+    def _open_detail(self, stored: str) -> dict[str, Any]:
+        detail: dict[str, Any] = json.loads(stored)
+        if self._codec is None or "sealed" not in detail:
+            return detail
+        opened: dict[str, Any] = json.loads(self._codec.open(detail["sealed"], "write_log"))
+        return opened
+
+    def _check_filters(self, filters: Filters) -> None:
+        if self._codec is not None and filters.metadata:
+            raise InvalidFilterError(
+                "metadata filters are not available on an encrypted store (metadata is "
+                "sealed); filter by category, scope, importance, session or time instead"
+            )
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -751,7 +937,7 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
             )
-            found.extend(self._overlay(_memory(row)) for row in rows)
+            found.extend(self._overlay(self._open_row(_memory(row))) for row in rows)
         return found
 
     async def _active_ids_by_hash(
@@ -762,16 +948,19 @@ class SQLiteStore:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
+            codec = self._codec
+            keyed = chunk if codec is None else [codec.content_hash(h) for h in chunk]
+            plain = dict(zip(keyed, chunk, strict=True))
             with _translated(self.label):
                 rows = await conn.execute_fetchall(
                     f"SELECT content_hash, id FROM memories WHERE content_hash IN ({marks}) "
                     "AND superseded_by IS NULL "
                     + ("" if any_status else "AND status = 'active' ")
                     + "ORDER BY seq",
-                    chunk,
+                    keyed,
                 )
             for content_hash, memory_id in rows:
-                result.setdefault(content_hash, memory_id)
+                result.setdefault(plain.get(content_hash, content_hash), memory_id)
         return result
 
     async def ids_by_hash(
@@ -791,6 +980,9 @@ class SQLiteStore:
     ) -> list[tuple[Memory, float]]:
         """Full-text matches for an FTS5 ``match`` expression, best first, with their BM25
         relevance (higher is better). The filters narrow the matches inside the same query."""
+        self._check_filters(filters)
+        if self._codec is not None:
+            match = self._codec.match(match)
         where, params = _where(filters, now)
         sql = (
             f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
@@ -801,7 +993,7 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
             rows = await conn.execute_fetchall(sql, [match, *params, limit])
-            return [(self._overlay(_memory(row)), float(row[18])) for row in rows]
+            return [(self._overlay(self._open_row(_memory(row))), float(row[18])) for row in rows]
 
         return await self._run(query)
 
@@ -822,6 +1014,7 @@ class SQLiteStore:
     async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
     ) -> list[Memory]:
+        self._check_filters(filters)
         where, params = _where(filters, now)
         sql = (
             f"SELECT {_M_COLUMNS} FROM memories AS m WHERE {where} "
@@ -830,11 +1023,12 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [self._overlay(_memory(row)) for row in rows]
+            return [self._overlay(self._open_row(_memory(row))) for row in rows]
 
         return await self._run(query)
 
     async def count(self, filters: Filters, *, now: float) -> int:
+        self._check_filters(filters)
         where, params = _where(filters, now)
 
         async def query(conn: aiosqlite.Connection) -> int:
@@ -918,7 +1112,13 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[int, dict[str, Any]]]:
             rows = await conn.execute_fetchall(sql, [after_seq, limit])
-            return [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows]
+            page = [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows]
+            if self._codec is not None:  # encryption at rest: exports carry the plain text
+                for _, raw in page:
+                    text, metadata = self._codec.open_memory(raw["id"], raw["metadata"])
+                    raw["text"] = text
+                    raw["metadata"] = json.dumps(metadata, ensure_ascii=False)
+            return page
 
         return await self._run(query)
 
@@ -984,7 +1184,7 @@ class SQLiteStore:
                 f"{where}ORDER BY seq DESC LIMIT ?",
                 [*params, limit],
             )
-            return [(r[0], (r[1], r[2], r[3], json.loads(r[4]))) for r in rows]
+            return [(r[0], (r[1], r[2], r[3], self._open_detail(r[4]))) for r in rows]
 
         return await self._run(query)
 

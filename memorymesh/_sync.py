@@ -45,6 +45,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._privacy import PrivacyMode
 from ._quality import QualityReport
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
 
@@ -80,6 +81,8 @@ class MemoryMesh:
         agent: str | None = None,
         busy_timeout: float = 5.0,
         on_conflict: ConflictPolicy = "supersede",
+        privacy: PrivacyMode = "redact",
+        encryption_key: str | bytes | None = None,
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -97,6 +100,8 @@ class MemoryMesh:
                 agent=agent,
                 busy_timeout=busy_timeout,
                 on_conflict=on_conflict,
+                privacy=privacy,
+                encryption_key=encryption_key,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
@@ -128,6 +133,10 @@ class MemoryMesh:
     @property
     def global_path(self) -> str:
         return self._mesh.global_path
+
+    @property
+    def privacy(self) -> PrivacyMode:
+        return self._mesh.privacy
 
     @property
     def closed(self) -> bool:

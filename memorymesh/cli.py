@@ -35,6 +35,7 @@ EXTENSIONS: list[str] = [
     "memorymesh._cli_session",  # session-start
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh._cli_invisible",  # sync, review, hook, import-v4, compact
+    "memorymesh._cli_safety",  # doctor, backup
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

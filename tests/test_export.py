@@ -163,3 +163,50 @@ async def test_write_log_explains_writes(mesh: AsyncMemoryMesh) -> None:
     assert entries[-1].detail["category_rule"] == "decision wording"
     assert entries[1].detail["fields"] == ["importance"]
     assert len(await mesh.log(limit=2)) == 2
+
+
+async def test_encrypted_store_exports_plain_text_and_imports_sealed(tmp_path: Path) -> None:
+    pytest.importorskip("cryptography")
+    key = "correct horse battery staple"
+    paths = {"global_path": tmp_path / "g.db"}
+    async with AsyncMemoryMesh(tmp_path / "p.db", encryption_key=key, **paths) as mesh:
+        m = await mesh.remember("The vault lives in eu-west-1", metadata={"team": "infra"})
+        export = tmp_path / "e.jsonl"
+        await mesh.export(export)
+    record = json.loads(export.read_text(encoding="utf-8").splitlines()[1])
+    assert record["text"] == "The vault lives in eu-west-1"
+    assert record["metadata"] == {"team": "infra"}
+
+    target = {"global_path": tmp_path / "g2.db"}
+    async with AsyncMemoryMesh(tmp_path / "p2.db", encryption_key=key, **target) as other:
+        assert (await other.import_(export)).imported == 1
+        [hit] = await other.recall("where is the vault?")
+        assert hit.memory.id == m.id
+        assert hit.memory.metadata == {"team": "infra"}
+    assert b"eu-west-1" not in (tmp_path / "p2.db").read_bytes()
+
+
+async def test_imported_secrets_are_redacted(mesh: AsyncMemoryMesh, tmp_path: Path) -> None:
+    secret = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2
+    lines = [
+        json.dumps({"format": "memorymesh", "version": 1}),
+        json.dumps(
+            {
+                "id": "abc123",
+                "text": f"The deploy key is {secret}",
+                "category": "context",
+                "importance": 0.5,
+                "scope": "project",
+                "metadata": {"token": secret},
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "updated_at": "2026-01-01T00:00:00+00:00",
+            }
+        ),
+    ]
+    path = tmp_path / "secret.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    await mesh.import_(path)
+    stored = await mesh.get("abc123")
+    assert secret not in stored.text
+    assert secret not in json.dumps(stored.metadata)
+    assert stored.redactions

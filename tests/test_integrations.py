@@ -31,11 +31,7 @@ def test_all_matches_the_public_names(name: str) -> None:
 def test_a_missing_extra_names_the_pip_install_to_run(name: str) -> None:
     blocked, extra = PACKAGES[name]
     # A fresh interpreter where the framework cannot be imported, as without the extra.
-    code = (
-        "import sys\n"
-        f"sys.modules[{blocked!r}] = None\n"
-        f"import {name}\n"
-    )
+    code = f"import sys\nsys.modules[{blocked!r}] = None\nimport {name}\n"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
