@@ -12,7 +12,14 @@
 from __future__ import annotations
 
 from ._classify import Classification, classify, estimate_importance
-from ._embeddings import Embedder, available_embedders, register_embedder
+from ._embeddings import (
+    Embedder,
+    LocalEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    available_embedders,
+    register_embedder,
+)
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
@@ -32,6 +39,7 @@ from ._injected import contains_injected, mark_injected, strip_injected
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
+    Conflict,
     ConflictPolicy,
     Memory,
     MemoryStats,
@@ -49,6 +57,7 @@ __all__ = [
     "Category",
     "Classification",
     "ClosedError",
+    "Conflict",
     "ConflictPolicy",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -58,12 +67,15 @@ __all__ = [
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
+    "LocalEmbedder",
     "Memory",
     "MemoryMesh",
     "MemoryMeshError",
     "MemoryNotFoundError",
     "MemoryStats",
     "NewMemory",
+    "OllamaEmbedder",
+    "OpenAIEmbedder",
     "RecallResult",
     "SchemaVersionError",
     "Scope",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import math
 import os
@@ -15,21 +16,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Literal, Self, cast
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
-from ._embeddings import Embedder, resolve_embedder
+from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
     ClosedError,
+    EmbeddingError,
     InjectedContextError,
     InvalidInputError,
     MemoryNotFoundError,
     StoreError,
 )
 from ._filters import Filters, parse_metadata_filter
+from ._hybrid import reciprocal_rank_fusion
 from ._injected import contains_injected, strip_injected
 from ._models import (
     CONFLICT_POLICIES,
@@ -46,8 +51,10 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._scoring import blend
-from ._store import MemoryRow, SQLiteStore, memory_from_row
+from ._store import MemoryRow, SQLiteStore
 from ._text import content_hash, fts_query
+from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
+from ._writes import memory_index_row, write_batch
 
 __all__ = ["AsyncMemoryMesh"]
 
@@ -59,6 +66,10 @@ _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated"
 # blend can lift a slightly weaker match above a stale one.
 _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
+_EMBED_PAGE = 256
+#: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
+RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
+_MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
 
 PathLike = str | os.PathLike[str]
 CategoryArg = Category | str | Sequence[Category | str] | None
@@ -207,6 +218,10 @@ class AsyncMemoryMesh:
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
+        # Retrieval engine: one vector index per store (with an embedder), and the stores
+        # whose vectors came from a different embedder (usable again after `reembed`).
+        self._indexes: dict[SQLiteStore, VectorIndex] = {}
+        self._stale: dict[SQLiteStore, builtins.list[str]] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -252,6 +267,7 @@ class AsyncMemoryMesh:
                 try:
                     for store in self.stores:
                         await store.open()
+                    await self._open_vectors()
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -305,6 +321,155 @@ class AsyncMemoryMesh:
             raise ClosedError("this AsyncMemoryMesh is closed; create a new one")
         if not self._opened:
             await self.open()
+
+    # -- vectors (retrieval engine) ------------------------------------------------------------
+
+    @property
+    def _embedder_name(self) -> str | None:
+        return None if self._embedder is None else self._embedder.name
+
+    async def _embed(self, texts: builtins.list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors for ``texts`` from the mesh's embedder, checked for shape."""
+        assert self._embedder is not None
+        try:
+            raw = await self._embedder.embed(texts)
+        except EmbeddingError:
+            raise
+        except Exception as exc:  # a third-party embedder's own failure, typed for callers
+            raise EmbeddingError(f"{self._embedder.name} failed: {exc}") from exc
+        dim = self._embedder.dim or None
+        return unit_rows(as_matrix(raw, len(texts), dim, who=self._embedder.name))
+
+    async def _vectors_for(self, texts: builtins.list[str]) -> npt.NDArray[np.float32] | None:
+        if self._embedder is None:
+            return None
+        self._check_fresh()
+        return await self._embed(texts)
+
+    def _check_fresh(self, stores: Iterable[SQLiteStore] | None = None) -> None:
+        for store in self.stores if stores is None else stores:
+            if store in self._stale:
+                raise EmbeddingError(
+                    f"{store.label} holds vectors from {', '.join(self._stale[store])}, not "
+                    f"{self._embedder_name}: run `memorymesh reembed` (or mesh.reembed()) "
+                    "before using vectors with this embedder"
+                )
+
+    async def _open_vectors(self) -> None:
+        """Check each store's recorded embedder and build its vector index."""
+        if self._embedder is None:
+            return
+        if not self._embedder.dim:
+            await self._embed(["dimension probe"])  # HTTP providers learn dim from an answer
+        name = self._embedder.name
+        for store in self.stores:
+            models = await store.embedding_models()
+            others = sorted(m for m in models if m is not None and m != name)
+            if others:
+                self._stale[store] = others
+                continue
+            if models.get(None):
+                await self._embed_missing(store)
+            await self._load_index(store)
+
+    async def _embed_missing(
+        self, store: SQLiteStore, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Give every memory of ``store`` a vector from the current embedder; return how many."""
+        assert self._embedder is not None
+        name = self._embedder.name
+        done = 0
+        after = 0
+        while True:
+            page = await store.texts_to_embed(name, after_seq=after, limit=_EMBED_PAGE)
+            if not page:
+                break
+            vectors = await self._embed([text for _, _, text in page])
+            async with store.write() as tx:
+                await tx.set_embeddings(
+                    [(mid, to_blob(v), name) for (_, mid, _), v in zip(page, vectors, strict=True)]
+                )
+            after = page[-1][0]
+            done += len(page)
+            if progress is not None:
+                progress(len(page))
+        async with store.write() as tx:
+            await tx.set_meta("embedder", name)
+            await tx.set_meta("embedder_dim", str(self._embedder.dim))
+        return done
+
+    async def _load_index(self, store: SQLiteStore) -> None:
+        assert self._embedder is not None
+        dim = self._embedder.dim
+        index = VectorIndex(dim)
+        after = 0
+        while True:
+            page = await store.vector_rows(self._embedder.name, after_seq=after)
+            if not page:
+                break
+            rows = []
+            blobs = []
+            for seq, mid, cat, imp, pinned, created, expires, session, superseded, blob in page:
+                del seq
+                if len(blob) != dim * 4:
+                    raise EmbeddingError(
+                        f"{store.label}: memory {mid} has a vector of the wrong size; "
+                        "run `memorymesh reembed`"
+                    )
+                rows.append(
+                    IndexRow(
+                        id=mid,
+                        category=cat,
+                        importance=imp,
+                        pinned=bool(pinned),
+                        created_at=created,
+                        expires_at=expires,
+                        session_id=session,
+                        superseded=bool(superseded),
+                    )
+                )
+                blobs.append(blob)
+            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), dim)
+            index.add(rows, matrix.astype(np.float32))
+            after = page[-1][0]
+        self._indexes[store] = index
+
+    async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Re-embed every memory whose vector is missing or from another embedder.
+
+        Run it after changing the mesh's ``embedding``: until then a store embedded by a
+        different model refuses vector recall instead of silently mixing vectors.
+
+        Args:
+            progress: Called with the number of memories done after each batch.
+
+        Returns:
+            How many memories were embedded.
+
+        Raises:
+            EmbeddingError: the mesh has no embedder, or the embedder failed (the memories
+                done so far keep their new vectors; run it again to finish).
+        """
+        await self._ready()
+        if self._embedder is None:
+            raise EmbeddingError("this mesh has no embedder: pass embedding=... to reembed")
+        total = 0
+        for store in self.stores:
+            total += await self._embed_missing(store, progress)
+            self._stale.pop(store, None)
+            await self._load_index(store)
+        return total
+
+    async def embedding_backlog(self) -> int:
+        """How many memories lack a vector from the mesh's embedder (0 without one)."""
+        await self._ready()
+        if self._embedder is None:
+            return 0
+        total = 0
+        for store in self.stores:
+            models = await store.embedding_models()
+            total += sum(n for m, n in models.items() if m != self._embedder.name)
+        return total
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -400,42 +565,39 @@ class AsyncMemoryMesh:
         if not prepared:
             return []
 
+        vectors = await self._vectors_for([p.row.text for p in prepared])
+        if vectors is not None:
+            name = self._embedder_name
+            prepared = [
+                dataclasses.replace(
+                    p,
+                    row=dataclasses.replace(p.row, embedding=to_blob(v), embedding_model=name),
+                )
+                for p, v in zip(prepared, vectors, strict=True)
+            ]
         results: list[Memory | None] = [None] * len(prepared)
+        after_commit: list[Callable[[], None]] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
                 if not positions:
                     continue
                 tx = await stack.enter_async_context(store.write())
-                existing = await tx.active_ids_by_hash(
-                    [prepared[i].row.content_hash for i in positions]
+                written = await write_batch(
+                    tx,
+                    [prepared[i].row for i in positions],
+                    [prepared[i].on_conflict for i in positions],
+                    [prepared[i].detail for i in positions],
+                    None if vectors is None else vectors[positions],
+                    index=self._indexes.get(store),
+                    new_id=_new_id,
+                    model=self._embedder_name,
                 )
-                first_in_batch: dict[str, int] = {}
-                to_insert: list[MemoryRow] = []
-                log: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
-                duplicate_of: dict[int, str] = {}
-                for i in positions:
-                    row = prepared[i].row
-                    keep_both = prepared[i].on_conflict == "keep_both"
-                    known = None if keep_both else existing.get(row.content_hash)
-                    if known is None and not keep_both and row.content_hash in first_in_batch:
-                        known = prepared[first_in_batch[row.content_hash]].row.id
-                    if known is not None:
-                        duplicate_of[i] = known
-                        log.append(("deduplicated", known, row.source, {"duplicate_text": True}))
-                        continue
-                    first_in_batch[row.content_hash] = i
-                    to_insert.append(row)
-                    results[i] = memory_from_row(row)
-                    log.append(("stored", row.id, row.source, prepared[i].detail))
-                await tx.insert_many(to_insert)
-                await tx.log(log)
-                if duplicate_of:
-                    found = {m.id: m for m in await tx.get_many(list(set(duplicate_of.values())))}
-                    for i, memory_id in duplicate_of.items():
-                        results[i] = found.get(memory_id) or next(
-                            r for r in results if r is not None and r.id == memory_id
-                        )
+                for i, memory in zip(positions, written.memories, strict=True):
+                    results[i] = memory
+                after_commit.append(written.apply_to_index)
+        for apply in after_commit:
+            apply()
         return [r for r in results if r is not None]
 
     def _as_new(self, item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
@@ -597,13 +759,26 @@ class AsyncMemoryMesh:
         if expires_at is not None:
             fields["expires_at"] = _utc(expires_at, "expires_at")
         store = await self._store_holding(memory_id)
+        vector = None
+        if "text" in fields and self._embedder is not None:
+            vectors = await self._vectors_for([fields["text"]])
+            assert vectors is not None
+            vector = vectors[0]
+            fields["embedding"] = to_blob(vector)
+            fields["embedding_model"] = self._embedder.name
         async with store.write() as tx:
             fields["updated_at"] = tx.now
             if not await tx.update(memory_id, fields):
                 raise MemoryNotFoundError(memory_id)
-            changed = sorted(set(fields) - {"updated_at", "content_hash"})
+            changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
             await tx.log([("updated", memory_id, self._source, {"fields": changed})])
             (memory,) = await tx.get_many([memory_id])
+        index = self._indexes.get(store)
+        if index is not None and (memory_id in index or vector is not None):
+            if vector is None:
+                vector = index.vectors([memory_id])[0]
+            superseded = memory.superseded_by is not None
+            index.add([memory_index_row(memory, superseded=superseded)], vector[None, :])
         return memory
 
     async def pin(self, memory_id: str) -> Memory:
@@ -635,6 +810,8 @@ class AsyncMemoryMesh:
             if not await tx.delete_many([memory_id]):
                 raise MemoryNotFoundError(memory_id)
             await tx.log([("forgotten", memory_id, self._source, {})])
+        if store in self._indexes:
+            self._indexes[store].remove([memory_id])
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -651,13 +828,62 @@ class AsyncMemoryMesh:
             raise InvalidInputError("every id must be a string")
         await self._ready()
         total = 0
+        gone: builtins.list[tuple[SQLiteStore, builtins.list[str]]] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 tx = await stack.enter_async_context(store.write())
                 deleted = await tx.delete_many(wanted)
                 await tx.log([("forgotten", i, self._source, {}) for i in deleted])
                 total += len(deleted)
+                gone.append((store, deleted))
+        for store, deleted in gone:
+            if store in self._indexes:
+                self._indexes[store].remove(deleted)
         return total
+
+    async def restore(self, memory_id: str) -> Memory:
+        """Make a superseded memory current again; nothing is lost by superseding.
+
+        The memory that replaced it, if still current, becomes history in its place (so
+        ``restore`` undoes a ``supersede``); :meth:`history` shows the whole chain.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+            StoreError: the database failed; nothing changed.
+        """
+        await self._ready()
+        store = await self._store_holding(memory_id)
+        hidden: builtins.list[str] = []
+        async with store.write() as tx:
+            (memory,) = await tx.get_many([memory_id])
+            if memory.superseded_by is None:
+                return memory
+            successors = await tx.get_many([memory.superseded_by])
+            await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+            if successors and successors[0].superseded_by is None:
+                await tx.supersede([(successors[0].id, memory_id)])
+                hidden.append(successors[0].id)
+            await tx.log(
+                [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
+            )
+            (memory,) = await tx.get_many([memory_id])
+        index = self._indexes.get(store)
+        if index is not None:
+            index.set_superseded([memory_id], False)
+            index.set_superseded(hidden)
+        return memory
+
+    async def history(self, memory_id: str) -> builtins.list[Memory]:
+        """Every version linked to this memory by superseding or merging, oldest first.
+
+        The current version has ``superseded_by`` None; each older one names its successor.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+        """
+        await self._ready()
+        store = await self._store_holding(memory_id)
+        return await store.history(memory_id)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -747,6 +973,8 @@ class AsyncMemoryMesh:
         until: datetime | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
         session_id: str | None = None,
+        mode: RecallMode = "auto",
+        include_superseded: bool = False,
     ) -> list[RecallResult]:
         """The ``k`` memories that best answer ``query``, best first.
 
@@ -766,10 +994,17 @@ class AsyncMemoryMesh:
             metadata_filter: ``{"key": value}`` or ``{"key": {"$gte": 3}}``; operators
                 ``$eq $ne $gt $gte $lt $lte $in $nin $exists``.
             session_id: Only memories from this session.
+            mode: ``keyword`` (FTS5 BM25), ``vector`` (exact cosine over every memory),
+                ``hybrid`` (both, fused by reciprocal rank), or ``auto`` (default: hybrid
+                with an embedder, keyword without).
+            include_superseded: Also return memories that were superseded (history).
 
         Raises:
-            InvalidInputError: an empty or oversized query, or ``k`` out of range.
+            InvalidInputError: an empty or oversized query, ``k`` out of range, an unknown
+                mode, or a vector mode without an embedder.
             InvalidFilterError: a metadata filter key or operator that is not allowed.
+            EmbeddingError: the embedder failed, or the store holds another embedder's
+                vectors (run ``memorymesh reembed``).
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("query is empty")
@@ -785,23 +1020,18 @@ class AsyncMemoryMesh:
             until=until,
             metadata_filter=metadata_filter,
             session_id=session_id,
+            include_superseded=include_superseded,
         )
+        resolved = self._mode(mode)
         await self._ready()
-        match = fts_query(query)
-        if match is None:
-            return []
         now = time.time()
         limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
-        candidates: list[tuple[SQLiteStore, Memory, float]] = []
-        for store in self._stores_for(filters.scope):
-            for memory, relevance in await store.search_text(match, filters, limit=limit, now=now):
-                candidates.append((store, memory, relevance))
+        candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
         if not candidates:
             return []
-        best = max(relevance for _, _, relevance in candidates) or 1.0
         scored: list[tuple[float, SQLiteStore, Memory, Any]] = []
         for store, memory, relevance in candidates:
-            score, breakdown = blend(memory, relevance / best, weights=self.weights, now=now)
+            score, breakdown = blend(memory, relevance, weights=self.weights, now=now)
             scored.append((score, store, memory, breakdown))
         scored.sort(key=lambda item: item[0], reverse=True)
         results: list[RecallResult] = []
@@ -813,6 +1043,60 @@ class AsyncMemoryMesh:
             results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
         self._schedule_flush()
         return results
+
+    def _mode(self, mode: Any) -> RecallMode:
+        if mode not in _MODES:
+            raise InvalidInputError(f"unknown recall mode {mode!r}; use one of {sorted(_MODES)}")
+        if mode == "auto":
+            return "keyword" if self._embedder is None else "hybrid"
+        if mode != "keyword" and self._embedder is None:
+            raise InvalidInputError(
+                f"mode={mode!r} needs an embedder: open the mesh with embedding='local' "
+                "(or another provider)"
+            )
+        return cast(RecallMode, mode)
+
+    async def _candidates(
+        self, query: str, filters: Filters, mode: RecallMode, *, limit: int, now: float
+    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+        """The memories worth scoring, each with its relevance in [0, 1]."""
+        stores = self._stores_for(filters.scope)
+        keyword: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        if mode in ("keyword", "hybrid"):
+            match = fts_query(query)
+            if match is not None:
+                for store in stores:
+                    for memory, bm25 in await store.search_text(
+                        match, filters, limit=limit, now=now
+                    ):
+                        keyword.append((store, memory, bm25))
+            keyword.sort(key=lambda item: item[2], reverse=True)
+            if mode == "keyword":
+                best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
+                return [(st, m, bm25 / best) for st, m, bm25 in keyword]
+        self._check_fresh(stores)
+        (q,) = await self._embed([query])
+        vector: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        vf = vector_filter(filters)
+        for store in stores:
+            index = self._indexes.get(store)
+            if index is None or not len(index):
+                continue
+            if filters.metadata or filters.ids is not None:
+                vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
+            (hits,) = index.search(q[None, :], limit, vf, now=now)
+            found = {m.id: m for m in await store.get_many([mid for mid, _ in hits])}
+            vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
+        vector.sort(key=lambda item: item[2], reverse=True)
+        if mode == "vector":
+            return [(st, m, max(0.0, cos)) for st, m, cos in vector]
+        fused = reciprocal_rank_fusion(
+            [[m.id for _, m, _ in keyword], [m.id for _, m, _ in vector]]
+        )
+        seen: dict[str, tuple[SQLiteStore, Memory]] = {}
+        for st, m, _ in (*keyword, *vector):
+            seen.setdefault(m.id, (st, m))
+        return [(st, m, fused[mid]) for mid, (st, m) in seen.items()]
 
     async def list(
         self,
@@ -950,6 +1234,10 @@ class AsyncMemoryMesh:
     async def _flush_access(self) -> None:
         for store in self.stores:
             await store.flush_access()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
 
 
 def _dt(timestamp: float) -> datetime:

@@ -26,6 +26,7 @@ from ._mesh import (
     AsyncMemoryMesh,
     CategoryArg,
     PathLike,
+    RecallMode,
 )
 from ._models import (
     Category,
@@ -204,6 +205,8 @@ class MemoryMesh:
         until: datetime | None = None,
         metadata_filter: Mapping[str, Any] | None = None,
         session_id: str | None = None,
+        mode: RecallMode = "auto",
+        include_superseded: bool = False,
     ) -> list[RecallResult]:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
@@ -217,6 +220,8 @@ class MemoryMesh:
             until=until,
             metadata_filter=metadata_filter,
             session_id=session_id,
+            mode=mode,
+            include_superseded=include_superseded,
         )
 
     def get(self, memory_id: str) -> Memory:
@@ -319,6 +324,22 @@ class MemoryMesh:
             include_superseded=include_superseded,
             include_expired=include_expired,
         )
+
+    def restore(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.restore`."""
+        return self._call(self._mesh.restore, memory_id)
+
+    def history(self, memory_id: str) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.history`."""
+        return self._call(self._mesh.history, memory_id)
+
+    def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """See :meth:`AsyncMemoryMesh.reembed`."""
+        return self._call(self._mesh.reembed, progress=progress)
+
+    def embedding_backlog(self) -> int:
+        """See :meth:`AsyncMemoryMesh.embedding_backlog`."""
+        return self._call(self._mesh.embedding_backlog)
 
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""

@@ -1,0 +1,222 @@
+"""Duplicate and contradiction detection for writes, batched.
+
+A write's new texts are compared with the store's current memories and with each other:
+
+- with an embedder, candidates are the nearest current memories by cosine (one matrix product
+  for the whole batch against the index, one for the batch against itself);
+- without one, candidates come from FTS5 (the new text's words OR-ed) and from the batch's own
+  texts that share a word.
+
+Each candidate is then judged lexically (content words, numbers, negations), gated by the
+cosine when there is one. The judge is deliberately conservative: a *contradiction* needs the
+same subject (most content words shared) and a changed fact (a replaced word, a changed number
+or a flipped negation); a *near-duplicate* needs the same words give or take an elaboration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ._filters import Filters
+from ._models import ConflictKind, Memory
+from ._text import STOPWORDS, fts_query
+from ._vectors import VectorFilter, VectorIndex
+
+__all__ = ["Finding", "content_tokens", "find_conflicts", "judge"]
+
+#: Below this cosine two texts are about different things, whatever their words.
+SUBJECT_COSINE = 0.75
+#: At or above this cosine (and with no changed number or negation) texts say the same thing.
+DUPLICATE_COSINE = 0.95
+_CANDIDATES = 3
+_BATCH_TOKEN_FANOUT = 50
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "nor", "don", "doesn", "didn", "isn", "aren", "wasn", "weren",
+     "won", "cannot", "can't", "without", "nothing", "none", "neither", "stop", "stopped"}
+)  # fmt: skip
+# Negations are facts here, not noise: keep them out of the stopword list used for subjects.
+_STOP = STOPWORDS - _NEGATIONS
+
+
+def _stem(word: str) -> str:
+    # Just enough folding that "deploys"/"deploy" and "prefers"/"preferred" meet.
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
+    """``(subject words, numbers, negated)`` of a text."""
+    words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", text))]
+    numbers = frozenset(w for w in words if any(c.isdigit() for c in w))
+    negated = any(w in _NEGATIONS for w in words)
+    subject = frozenset(
+        _stem(w) for w in words if w not in _STOP and w not in _NEGATIONS and w not in numbers
+    )
+    return subject, numbers, negated
+
+
+def judge(
+    new_text: str, old_text: str, cosine: float | None = None
+) -> tuple[ConflictKind, float, str] | None:
+    """Whether ``new_text`` nearly duplicates or contradicts ``old_text``, and why.
+
+    Returns:
+        ``(kind, similarity, reason)``, or None when the texts are about different things or
+        can both stand.
+    """
+    a, a_num, a_neg = content_tokens(new_text)
+    b, b_num, b_neg = content_tokens(old_text)
+    if not a or not b:
+        return None
+    shared = a & b
+    overlap = len(shared) / min(len(a), len(b))
+    similarity = cosine if cosine is not None else len(shared) / len(a | b)
+    similarity = float(min(1.0, max(0.0, similarity)))
+    if cosine is not None and cosine < SUBJECT_COSINE:
+        return None
+    numbers_changed = bool(a_num and b_num and a_num != b_num)
+    negation_flipped = a_neg != b_neg
+    if len(shared) < 2 and not (len(shared) == 1 and min(len(a), len(b)) == 1):
+        return None
+    if overlap < 0.5:
+        return None
+    only_new, only_old = a - b, b - a
+    if negation_flipped and len(only_new) + len(only_old) <= 2:
+        return "contradiction", similarity, "the same statement with a negation flipped"
+    # A changed number alone is a changed fact only with a clear subject ("the API rate limit
+    # is 100 requests per minute"): "fact number 1" and "fact number 2" are two things.
+    needed = 2 if cosine is not None else 4
+    if numbers_changed and len(shared) >= needed and len(only_new) + len(only_old) <= 2:
+        changed = ", ".join(sorted(a_num ^ b_num))
+        return "contradiction", similarity, f"the same statement with changed numbers ({changed})"
+    jaccard = len(shared) / len(a | b)
+    if (
+        only_new
+        and only_old
+        # Without vectors to vouch for the subject, ask for more shared words.
+        and jaccard >= (0.5 if cosine is not None else 0.6)
+        and max(len(only_new), len(only_old)) <= 2
+        and abs(len(only_new) - len(only_old)) <= 1
+    ):
+        was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
+        return "contradiction", similarity, f"same subject, changed fact: {was} → {now}"
+    unchanged = not numbers_changed and not negation_flipped
+    if (not only_new or not only_old) and unchanged and overlap >= 0.8:
+        what = "the same words" if a == b else "the same statement, elaborated"
+        return "near_duplicate", similarity, what
+    if (
+        cosine is not None
+        and cosine >= DUPLICATE_COSINE
+        and not numbers_changed
+        and not negation_flipped
+    ):
+        return "near_duplicate", similarity, "nearly the same meaning"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A new text's relation to an existing memory, or to an earlier item of the same batch."""
+
+    kind: ConflictKind
+    similarity: float
+    reason: str
+    memory_id: str | None = None
+    """The existing memory, when the other side is already stored."""
+    batch_index: int | None = None
+    """The earlier item of the batch, when the other side is new too."""
+
+
+class _Transaction(Protocol):
+    async def search_text(
+        self, match: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]: ...
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]: ...
+
+
+async def find_conflicts(
+    texts: Sequence[str],
+    vectors: npt.NDArray[np.float32] | None,
+    *,
+    tx: _Transaction,
+    index: VectorIndex | None,
+    now: float,
+) -> list[list[Finding]]:
+    """For each new text, what it duplicates or contradicts, most similar first.
+
+    Args:
+        texts: The new texts (already known not to be exact duplicates).
+        vectors: Their unit vectors, or None without an embedder.
+        tx: The open write transaction of the store they go to (its FTS sees earlier writes).
+        index: That store's vector index, when there is an embedder.
+        now: The time expiry is judged against.
+    """
+    findings: list[list[Finding]] = [[] for _ in texts]
+    if not texts:
+        return findings
+    # -- against the store --
+    if vectors is not None and index is not None and len(index):
+        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now)
+        wanted = {mid for row in hits for mid, cos in row if cos >= SUBJECT_COSINE}
+        known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
+        for i, row in enumerate(hits):
+            for memory_id, cos in row:
+                if memory_id in known:
+                    verdict = judge(texts[i], known[memory_id], cos)
+                    if verdict is not None:
+                        findings[i].append(Finding(*verdict, memory_id=memory_id))
+    elif vectors is None:
+        current = Filters()
+        for i, text in enumerate(texts):
+            match = fts_query(text)
+            if match is None:
+                continue
+            for memory, relevance in await tx.search_text(
+                match, current, limit=_CANDIDATES, now=now
+            ):
+                del relevance
+                verdict = judge(text, memory.text)
+                if verdict is not None:
+                    findings[i].append(Finding(*verdict, memory_id=memory.id))
+    # -- against each other --
+    if len(texts) > 1:
+        if vectors is not None:
+            sims = vectors @ vectors.T
+            for i in range(1, len(texts)):
+                earlier = sims[i, :i]
+                for j in np.argsort(-earlier)[:_CANDIDATES]:
+                    if earlier[j] < SUBJECT_COSINE:
+                        break
+                    verdict = judge(texts[i], texts[int(j)], float(earlier[j]))
+                    if verdict is not None:
+                        findings[i].append(Finding(*verdict, batch_index=int(j)))
+        else:
+            seen: dict[str, list[int]] = {}
+            for i, text in enumerate(texts):
+                subject = content_tokens(text)[0]
+                pool: set[int] = set()
+                for token in subject:
+                    pool.update(seen.get(token, ())[-_BATCH_TOKEN_FANOUT:])
+                for j in sorted(pool, reverse=True):
+                    verdict = judge(text, texts[j])
+                    if verdict is not None:
+                        findings[i].append(Finding(*verdict, batch_index=j))
+                        if len(findings[i]) >= _CANDIDATES:
+                            break
+                for token in subject:
+                    seen.setdefault(token, []).append(i)
+    for found in findings:
+        found.sort(key=lambda f: f.similarity, reverse=True)
+    return findings
