@@ -104,8 +104,7 @@ def judge(
     if (
         only_new
         and only_old
-        # Without vectors to vouch for the subject, ask for more shared words.
-        and jaccard >= (0.5 if cosine is not None else 0.6)
+        and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1
     ):

@@ -826,7 +826,8 @@ class SQLiteStore:
             "  WHERE m.superseded_by IS NOT NULL"
             ") "
             f"SELECT {_M_COLUMNS} FROM memories AS m JOIN chain ON m.id = chain.id "
-            "ORDER BY m.created_at, m.seq"
+            # Current versions last; history in the order it was superseded.
+            "ORDER BY m.superseded_by IS NULL, coalesce(m.superseded_at, m.updated_at), m.seq"
         )
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:

@@ -306,7 +306,7 @@ class VectorIndex:
         f = f or VectorFilter()
         if queries.ndim == 1:
             queries = queries[None, :]
-        wanted = {c.value for c in f.categories} if f.categories else None
+        wanted = {str(c) for c in f.categories} if f.categories else None
         parts_scores: list[F32] = []
         parts_ids: list[list[list[str]]] = []
         for category, block in self._blocks.items():

@@ -168,7 +168,7 @@ async def write_batch(
     # 2. Near-duplicates and contradictions, for the texts that are new.
     findings = await find_conflicts(
         [items[i].row.text for i in fresh],
-        None if vectors is None else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+        None if vectors is None or not fresh else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
         tx=tx,
         index=index,
         now=tx.now,
