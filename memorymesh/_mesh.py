@@ -370,7 +370,15 @@ class AsyncMemoryMesh:
                 continue
             if models.get(None):
                 await self._embed_missing(store)
+            elif await store.get_meta("embedder") != name:
+                await self._record_embedder(store)
             await self._load_index(store)
+
+    async def _record_embedder(self, store: SQLiteStore) -> None:
+        assert self._embedder is not None
+        async with store.write() as tx:
+            await tx.set_meta("embedder", self._embedder.name)
+            await tx.set_meta("embedder_dim", str(self._embedder.dim))
 
     async def _embed_missing(
         self, store: SQLiteStore, progress: Callable[[int], None] | None = None
@@ -393,9 +401,7 @@ class AsyncMemoryMesh:
             done += len(page)
             if progress is not None:
                 progress(len(page))
-        async with store.write() as tx:
-            await tx.set_meta("embedder", name)
-            await tx.set_meta("embedder_dim", str(self._embedder.dim))
+        await self._record_embedder(store)
         return done
 
     async def _load_index(self, store: SQLiteStore) -> None:

@@ -31,7 +31,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 #: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
 #: only when the parser is built, and skipped when their optional extra is not installed.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["memorymesh._cli_retrieval"]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
 _CATEGORIES = [c.value for c in Category]
