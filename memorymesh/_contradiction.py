@@ -66,17 +66,22 @@ def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
     return subject, numbers, negated
 
 
+Tokens = tuple[frozenset[str], frozenset[str], bool]
+
+
 def judge(
-    new_text: str, old_text: str, cosine: float | None = None
+    new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
     """Whether ``new_text`` nearly duplicates or contradicts ``old_text``, and why.
+
+    Either text may be given as its :func:`content_tokens` already.
 
     Returns:
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
-    a, a_num, a_neg = content_tokens(new_text)
-    b, b_num, b_neg = content_tokens(old_text)
+    a, a_num, a_neg = content_tokens(new_text) if isinstance(new_text, str) else new_text
+    b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
         return None
     shared = a & b
@@ -202,14 +207,18 @@ async def find_conflicts(
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=int(j)))
         else:
+            tokens = [content_tokens(text) for text in texts]
             seen: dict[str, list[int]] = {}
-            for i, text in enumerate(texts):
-                subject = content_tokens(text)[0]
-                pool: set[int] = set()
+            for i, mine in enumerate(tokens):
+                subject = mine[0]
+                shared: dict[int, int] = {}
                 for token in subject:
-                    pool.update(seen.get(token, ())[-_BATCH_TOKEN_FANOUT:])
+                    for j in seen.get(token, ())[-_BATCH_TOKEN_FANOUT:]:
+                        shared[j] = shared.get(j, 0) + 1
+                # Every verdict needs two shared words (or one, for one-word subjects).
+                pool = [j for j, n in shared.items() if n >= 2 or len(subject) == 1]
                 for j in sorted(pool, reverse=True):
-                    verdict = judge(text, texts[j])
+                    verdict = judge(mine, tokens[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
                         if len(findings[i]) >= _CANDIDATES:

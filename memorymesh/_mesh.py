@@ -67,6 +67,9 @@ _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated"
 _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
 _EMBED_PAGE = 256
+# Session context: the best keyword hits lend this share of their score to their neighbours.
+_SESSION_ANCHORS = 20
+_SESSION_CONTEXT_SHARE = 0.5
 #: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
 RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
 _MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
@@ -1077,6 +1080,7 @@ class AsyncMemoryMesh:
                     ):
                         keyword.append((store, memory, bm25))
             keyword.sort(key=lambda item: item[2], reverse=True)
+            keyword = await self._with_session_context(keyword, filters, now=now)
             if mode == "keyword":
                 best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
                 return [(st, m, bm25 / best) for st, m, bm25 in keyword]
@@ -1103,6 +1107,36 @@ class AsyncMemoryMesh:
         for st, m, _ in (*keyword, *vector):
             seen.setdefault(m.id, (st, m))
         return [(st, m, fused[mid]) for mid, (st, m) in seen.items()]
+
+    async def _with_session_context(
+        self,
+        ranked: builtins.list[tuple[SQLiteStore, Memory, float]],
+        filters: Filters,
+        *,
+        now: float,
+    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+        """Let each strong keyword hit lend part of its score to the memories written just
+        before and after it in the same session.
+
+        A conversation's answer rarely repeats its question's words: "what kind of counseling
+        do you want?" matches the query, the reply that names it does not. Memories of one
+        session are each other's context, so a neighbour of a hit is a candidate too, scored
+        at :data:`_SESSION_CONTEXT_SHARE` of the hit (never above it).
+        """
+        anchors = [(st, m, score) for st, m, score in ranked[:_SESSION_ANCHORS] if m.session_id]
+        if not anchors:
+            return ranked
+        best: dict[str, tuple[SQLiteStore, Memory, float]] = {
+            m.id: (st, m, s) for st, m, s in ranked
+        }
+        lent = {m.id: score for _, m, score in anchors}
+        for store in {st for st, _, _ in anchors}:
+            ids = [m.id for st, m, _ in anchors if st is store]
+            for anchor, memory in await store.session_neighbours(ids, filters, now=now):
+                share = _SESSION_CONTEXT_SHARE * lent[anchor]
+                if memory.id not in best or best[memory.id][2] < share:
+                    best[memory.id] = (store, memory, share)
+        return sorted(best.values(), key=lambda item: item[2], reverse=True)
 
     async def list(
         self,

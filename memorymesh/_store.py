@@ -815,6 +815,32 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def session_neighbours(
+        self, ids: Sequence[str], filters: Filters, *, now: float
+    ) -> list[tuple[str, Memory]]:
+        """For each memory in ``ids`` that has a session, the memories written just before
+        and just after it in that session (that the filters allow), as ``(anchor_id, memory)``.
+        """
+        if not ids:
+            return []
+        where, params = _where(filters, now)
+        marks = ", ".join("?" * len(ids))
+        sql = (
+            f"SELECT a.id, {_M_COLUMNS} FROM memories AS a JOIN memories AS m "
+            "ON m.session_id = a.session_id AND m.seq IN ("
+            "  (SELECT max(p.seq) FROM memories AS p "
+            "   WHERE p.session_id = a.session_id AND p.seq < a.seq),"
+            "  (SELECT min(n.seq) FROM memories AS n "
+            "   WHERE n.session_id = a.session_id AND n.seq > a.seq)) "
+            f"WHERE a.id IN ({marks}) AND a.session_id IS NOT NULL AND {where}"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
+            rows = await conn.execute_fetchall(sql, [*ids, *params])
+            return [(str(r[0]), self._overlay(_memory(r[1:]))) for r in rows]
+
+        return await self._run(query)
+
     async def history(self, memory_id: str) -> list[Memory]:
         """Every memory linked to ``memory_id`` by ``superseded_by``, oldest first."""
         sql = (
