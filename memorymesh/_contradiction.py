@@ -4,8 +4,9 @@ A write's new texts are compared with the store's current memories and with each
 
 - with an embedder, candidates are the nearest current memories by cosine (one matrix product
   for the whole batch against the index, one for the batch against itself);
-- without one, candidates come from FTS5 (the new text's words OR-ed) and from the batch's own
-  texts that share a word.
+- without one, candidates come from the store's in-memory token index (memories sharing the
+  new text's rarest words, see :mod:`memorymesh._lexical`) and from the batch's own texts
+  that share words.
 
 Each candidate is then judged lexically (content words, numbers, negations), gated by the
 cosine when there is one. The judge is deliberately conservative: a *contradiction* needs the
@@ -19,15 +20,17 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from ._filters import Filters
 from ._models import ConflictKind, Memory
-from ._text import STOPWORDS, fts_query
+from ._text import STOPWORDS
 from ._vectors import VectorFilter, VectorIndex
+
+if TYPE_CHECKING:
+    from ._lexical import LexicalIndex
 
 __all__ = ["Finding", "content_tokens", "find_conflicts", "judge"]
 
@@ -69,6 +72,10 @@ def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
 Tokens = tuple[frozenset[str], frozenset[str], bool]
 
 
+def tokens_of(text: str) -> Tokens:
+    return content_tokens(text)
+
+
 def judge(
     new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
@@ -97,6 +104,7 @@ def judge(
     if overlap < 0.5:
         return None
     only_new, only_old = a - b, b - a
+    jaccard = len(shared) / len(a | b)
     if negation_flipped and len(only_new) + len(only_old) <= 2:
         return "contradiction", similarity, "the same statement with a negation flipped"
     # A changed number alone is a changed fact only with a clear subject ("the API rate limit
@@ -105,7 +113,6 @@ def judge(
     if numbers_changed and len(shared) >= needed and len(only_new) + len(only_old) <= 2:
         changed = ", ".join(sorted(a_num ^ b_num))
         return "contradiction", similarity, f"the same statement with changed numbers ({changed})"
-    jaccard = len(shared) / len(a | b)
     if (
         only_new
         and only_old
@@ -116,7 +123,7 @@ def judge(
         was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
         return "contradiction", similarity, f"same subject, changed fact: {was} → {now}"
     unchanged = not numbers_changed and not negation_flipped
-    if (not only_new or not only_old) and unchanged and overlap >= 0.8:
+    if (not only_new or not only_old) and unchanged and jaccard >= 0.6:
         what = "the same words" if a == b else "the same statement, elaborated"
         return "near_duplicate", similarity, what
     if (
@@ -143,10 +150,6 @@ class Finding:
 
 
 class _Transaction(Protocol):
-    async def search_text(
-        self, match: str, filters: Filters, *, limit: int, now: float
-    ) -> list[tuple[Memory, float]]: ...
-
     async def get_many(self, ids: Sequence[str]) -> list[Memory]: ...
 
 
@@ -156,6 +159,7 @@ async def find_conflicts(
     *,
     tx: _Transaction,
     index: VectorIndex | None,
+    lexicon: LexicalIndex | None = None,
     now: float,
 ) -> list[list[Finding]]:
     """For each new text, what it duplicates or contradicts, most similar first.
@@ -165,6 +169,7 @@ async def find_conflicts(
         vectors: Their unit vectors, or None without an embedder.
         tx: The open write transaction of the store they go to (its FTS sees earlier writes).
         index: That store's vector index, when there is an embedder.
+        lexicon: That store's token index, used without an embedder.
         now: The time expiry is judged against.
     """
     findings: list[list[Finding]] = [[] for _ in texts]
@@ -181,19 +186,32 @@ async def find_conflicts(
                     verdict = judge(texts[i], known[memory_id], cos)
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
-    elif vectors is None:
-        current = Filters()
-        for i, text in enumerate(texts):
-            match = fts_query(text)
-            if match is None:
-                continue
-            for memory, relevance in await tx.search_text(
-                match, current, limit=_CANDIDATES, now=now
-            ):
-                del relevance
-                verdict = judge(text, memory.text)
-                if verdict is not None:
-                    findings[i].append(Finding(*verdict, memory_id=memory.id))
+    elif vectors is None and lexicon is not None and len(lexicon):
+        tokens = [content_tokens(text) for text in texts]
+        lexical_hits: list[list[tuple[str, tuple[ConflictKind, float, str]]]] = []
+        for mine in tokens:
+            matched: list[tuple[str, tuple[ConflictKind, float, str]]] = []
+            for memory_id in lexicon.candidates(mine[0]):
+                theirs = lexicon.tokens(memory_id)
+                said = None if theirs is None else judge(mine, theirs)
+                if said is not None:
+                    matched.append((memory_id, said))
+                    if len(matched) >= _CANDIDATES:
+                        break
+            lexical_hits.append(matched)
+        # The index is append-only: confirm each hit is still current, with today's text.
+        confirm = {mid for matched in lexical_hits for mid, _ in matched}
+        live = {
+            m.id: m
+            for m in (await tx.get_many(list(confirm)) if confirm else [])
+            if m.superseded_by is None
+            and (m.pinned or m.expires_at is None or m.expires_at.timestamp() > now)
+        }
+        for i, matched in enumerate(lexical_hits):
+            for memory_id, lexical in matched:
+                memory = live.get(memory_id)
+                if memory is not None and tokens_of(memory.text) == lexicon.tokens(memory_id):
+                    findings[i].append(Finding(*lexical, memory_id=memory_id))
     # -- against each other --
     if len(texts) > 1:
         if vectors is not None:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
+from ._contradiction import content_tokens
 from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
     ClosedError,
@@ -36,6 +37,7 @@ from ._errors import (
 from ._filters import Filters, parse_metadata_filter
 from ._hybrid import reciprocal_rank_fusion
 from ._injected import contains_injected, strip_injected
+from ._lexical import LexicalIndex
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -225,6 +227,9 @@ class AsyncMemoryMesh:
         # whose vectors came from a different embedder (usable again after `reembed`).
         self._indexes: dict[SQLiteStore, VectorIndex] = {}
         self._stale: dict[SQLiteStore, builtins.list[str]] = {}
+        # Without an embedder: a token index per store for conflict candidates, built on
+        # the first write (reads never pay for it).
+        self._lexicons: dict[SQLiteStore, LexicalIndex] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -443,6 +448,20 @@ class AsyncMemoryMesh:
             after = page[-1][0]
         self._indexes[store] = index
 
+    async def _lexicon(self, store: SQLiteStore) -> LexicalIndex:
+        lexicon = self._lexicons.get(store)
+        if lexicon is None:
+            # Registered before it is filled, so writes committing meanwhile still land in it.
+            lexicon = self._lexicons[store] = LexicalIndex()
+            after = 0
+            while True:
+                page = await store.current_texts(after_seq=after)
+                if not page:
+                    break
+                lexicon.add((mid, content_tokens(text)) for _, mid, text in page)
+                after = page[-1][0]
+        return lexicon
+
     async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Re-embed every memory whose vector is missing or from another embedder.
 
@@ -591,6 +610,7 @@ class AsyncMemoryMesh:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
                 if not positions:
                     continue
+                lexicon = await self._lexicon(store) if vectors is None else None
                 tx = await stack.enter_async_context(store.write())
                 written = await write_batch(
                     tx,
@@ -601,6 +621,7 @@ class AsyncMemoryMesh:
                     index=self._indexes.get(store),
                     new_id=_new_id,
                     model=self._embedder_name,
+                    lexicon=lexicon,
                 )
                 for i, memory in zip(positions, written.memories, strict=True):
                     results[i] = memory
@@ -782,6 +803,8 @@ class AsyncMemoryMesh:
             changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
             await tx.log([("updated", memory_id, self._source, {"fields": changed})])
             (memory,) = await tx.get_many([memory_id])
+        if "text" in fields and store in self._lexicons:
+            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
         index = self._indexes.get(store)
         if index is not None and (memory_id in index or vector is not None):
             if vector is None:
@@ -876,6 +899,8 @@ class AsyncMemoryMesh:
                 [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
             )
             (memory,) = await tx.get_many([memory_id])
+        if store in self._lexicons:
+            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
         index = self._indexes.get(store)
         if index is not None:
             index.set_superseded([memory_id], False)

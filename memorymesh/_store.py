@@ -787,6 +787,21 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def current_texts(
+        self, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(seq, id, text)`` of the memories not superseded, in ``seq`` order."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, text FROM memories WHERE superseded_by IS NULL AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                [after_seq, limit],
+            )
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+        return await self._run(query)
+
     async def texts_to_embed(
         self, model: str, *, after_seq: int = 0, limit: int = 256
     ) -> list[tuple[int, str, str]]:

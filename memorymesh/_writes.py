@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._contradiction import Finding, find_conflicts
+from ._contradiction import Finding, content_tokens, find_conflicts
+from ._lexical import LexicalIndex
 from ._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from ._store import LogEntry, MemoryRow, WriteTransaction, memory_from_row
 from ._text import content_hash
@@ -69,10 +70,14 @@ class WriteResult:
 
     memories: list[Memory]
     index: VectorIndex | None
+    lexicon: LexicalIndex | None = None
     added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)
 
     def apply_to_index(self) -> None:
+        if self.lexicon is not None:
+            self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
         if self.index is None:
             return
         if self.added:
@@ -109,6 +114,7 @@ async def write_batch(
     index: VectorIndex | None,
     new_id: Callable[[], str],
     model: str | None = None,
+    lexicon: LexicalIndex | None = None,
 ) -> WriteResult:
     """Write ``rows`` (all for ``tx``'s store) under their conflict policies.
 
@@ -120,7 +126,7 @@ async def write_batch(
         _Pending(row, policy, dict(detail), None if vectors is None else vectors[i])
         for i, (row, policy, detail) in enumerate(zip(rows, policies, details, strict=True))
     ]
-    result = WriteResult(memories=[], index=index)
+    result = WriteResult(memories=[], index=index, lexicon=lexicon)
     log: list[LogEntry] = []
     supersede: list[tuple[str, str]] = []
     merges: dict[str, dict[str, Any]] = {}  # existing id -> fields to set
@@ -171,6 +177,7 @@ async def write_batch(
         None if vectors is None or not fresh else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
         tx=tx,
         index=index,
+        lexicon=lexicon,
         now=tx.now,
     )
     for position, i in enumerate(fresh):
@@ -308,6 +315,9 @@ async def write_batch(
             target = it.target or ""
             memory = reread.get(target) or memory_from_row(by_id[target].row)
         result.memories.append(memory.model_copy(update={"conflicts": tuple(it.conflicts)}))
+    if lexicon is not None:
+        result.texts.extend((row.id, row.text) for row in to_insert if row.id not in superseded_now)
+        result.texts.extend((mid, reread[mid].text) for mid in merges)
     if index is not None:
         dim = index.dim
         for row in to_insert:
