@@ -317,10 +317,10 @@ def report(results: dict[int, dict[str, Any]]) -> None:
             f"| {n:,} | {k['keyword']['p50_ms']:.2f} / {k['keyword']['p95_ms']:.2f} "
             f"| {k['keyword_filtered']['p50_ms']:.2f} "
             f"| {v['vector']['p50_ms']:.2f} / {v['vector']['p95_ms']:.2f} "
-            f"| {v['floor']['p50_ms']:.2f} | {v['vector']['p50_ms'] / v['floor']['p50_ms']:.2f}× "
+            f"| {v['floor']['p50_ms']:.2f} | {v['vector']['p50_ms'] / v['floor']['p50_ms']:.2f}x "
             f"| {v['index_search']['p50_ms']:.2f} | {v['vector_filtered']['p50_ms']:.2f} "
             f"| {v['floor_partition']['p50_ms']:.2f} "
-            f"| {v['vector_filtered']['p50_ms'] / v['floor_partition']['p50_ms']:.2f}× "
+            f"| {v['vector_filtered']['p50_ms'] / v['floor_partition']['p50_ms']:.2f}x "
             f"| {v['hybrid']['p50_ms']:.2f} |"
         )
     print("\n## Writes, size, open\n")
@@ -346,8 +346,8 @@ def report(results: dict[int, dict[str, Any]]) -> None:
             ours_w, ours_r = k["remember"]["p50_ms"], k["keyword"]["p50_ms"]
             print(
                 f"| {n:,} | {old['remember_p50_ms']:.2f} | {ours_w:.2f} "
-                f"| {old['remember_p50_ms'] / ours_w:.0f}× | {old['recall_p50_ms']:.2f} "
-                f"| {ours_r:.2f} | {old['recall_p50_ms'] / ours_r:.0f}× |"
+                f"| {old['remember_p50_ms'] / ours_w:.0f}x | {old['recall_p50_ms']:.2f} "
+                f"| {ours_r:.2f} | {old['recall_p50_ms'] / ours_r:.0f}x |"
             )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
-__all__ = ["RRF_C", "reciprocal_rank_fusion"]
+__all__ = ["RRF_C", "convex_fusion", "reciprocal_rank_fusion"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -42,3 +42,22 @@ def reciprocal_rank_fusion(
     if best <= 0:
         return fused
     return {key: value / best for key, value in fused.items()}
+
+
+def convex_fusion(
+    keyword: dict[K, float], vector: dict[K, float], *, alpha: float = 0.5
+) -> dict[K, float]:
+    """``alpha · keyword + (1 - alpha) · vector`` after scaling each to [0, 1].
+
+    Keyword scores arrive already divided by the best one; cosines are min-max scaled over
+    the candidates, so both signals span the same range. A memory missing from one ranking
+    scores 0 there (it was not among that ranking's candidates).
+    """
+    if vector:
+        low, high = min(vector.values()), max(vector.values())
+        span = (high - low) or 1.0
+        scaled = {key: (value - low) / span for key, value in vector.items()}
+    else:
+        scaled = {}
+    keys = set(keyword) | set(scaled)
+    return {key: alpha * keyword.get(key, 0.0) + (1 - alpha) * scaled.get(key, 0.0) for key in keys}

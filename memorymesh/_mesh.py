@@ -35,7 +35,7 @@ from ._errors import (
     StoreError,
 )
 from ._filters import Filters, parse_metadata_filter
-from ._hybrid import reciprocal_rank_fusion
+from ._hybrid import convex_fusion, reciprocal_rank_fusion
 from ._injected import contains_injected, strip_injected
 from ._lexical import LexicalIndex
 from ._models import (
@@ -72,6 +72,8 @@ _EMBED_PAGE = 256
 # Session context: the best keyword hits lend this share of their score to their neighbours.
 _SESSION_ANCHORS = 20
 _SESSION_CONTEXT_SHARE = 0.5
+_FUSION = "convex"
+_FUSION_CONTEXT_FIRST = False
 #: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
 RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
 _MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
@@ -1105,10 +1107,10 @@ class AsyncMemoryMesh:
                     ):
                         keyword.append((store, memory, bm25))
             keyword.sort(key=lambda item: item[2], reverse=True)
-            keyword = await self._with_session_context(keyword, filters, now=now)
             if mode == "keyword":
                 best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
-                return [(st, m, bm25 / best) for st, m, bm25 in keyword]
+                ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
+                return await self._with_session_context(ranked, filters, now=now)
         self._check_fresh(stores)
         (q,) = await self._embed([query])
         vector: builtins.list[tuple[SQLiteStore, Memory, float]] = []
@@ -1124,14 +1126,38 @@ class AsyncMemoryMesh:
             vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
         vector.sort(key=lambda item: item[2], reverse=True)
         if mode == "vector":
-            return [(st, m, max(0.0, cos)) for st, m, cos in vector]
-        fused = reciprocal_rank_fusion(
-            [[m.id for _, m, _ in keyword], [m.id for _, m, _ in vector]]
-        )
+            ranked = [(st, m, max(0.0, cos)) for st, m, cos in vector]
+            return await self._with_session_context(ranked, filters, now=now)
+        best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
+        kw_ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
+        if _FUSION_CONTEXT_FIRST:
+            kw_ranked = await self._with_session_context(kw_ranked, filters, now=now)
+        if _FUSION == "rrf":
+            fused = reciprocal_rank_fusion(
+                [[m.id for _, m, _ in kw_ranked], [m.id for _, m, _ in vector]]
+            )
+        else:
+            # Score the keyword candidates the vector search did not return too, exactly,
+            # so a strong keyword hit is never fused with a made-up zero.
+            cosines = {m.id: c for _, m, c in vector}
+            for store in stores:
+                index = self._indexes.get(store)
+                missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
+                if index is not None and missing:
+                    sims = index.vectors(missing) @ q
+                    cosines.update(zip(missing, sims.tolist(), strict=True))
+            fused = convex_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
         seen: dict[str, tuple[SQLiteStore, Memory]] = {}
-        for st, m, _ in (*keyword, *vector):
+        for st, m, _ in (*kw_ranked, *vector):
             seen.setdefault(m.id, (st, m))
-        return [(st, m, fused[mid]) for mid, (st, m) in seen.items()]
+        ranked = sorted(
+            ((st, m, fused[mid]) for mid, (st, m) in seen.items()),
+            key=lambda item: item[2],
+            reverse=True,
+        )
+        if _FUSION_CONTEXT_FIRST:
+            return ranked
+        return await self._with_session_context(ranked, filters, now=now)
 
     async def _with_session_context(
         self,
@@ -1140,8 +1166,8 @@ class AsyncMemoryMesh:
         *,
         now: float,
     ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
-        """Let each strong keyword hit lend part of its score to the memories written just
-        before and after it in the same session.
+        """Let each strong hit lend part of its score to the memories written just before and
+        after it in the same session.
 
         A conversation's answer rarely repeats its question's words: "what kind of counseling
         do you want?" matches the query, the reply that names it does not. Memories of one
