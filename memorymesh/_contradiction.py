@@ -16,6 +16,7 @@ or a flipped negation); a *near-duplicate* needs the same words give or take an 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -40,8 +41,10 @@ SUBJECT_COSINE = 0.75
 DUPLICATE_COSINE = 0.95
 _CANDIDATES = 3
 _BATCH_TOKEN_FANOUT = 50
+_BATCH_JUDGED = 16
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
 _NEGATIONS = frozenset(
     {"not", "no", "never", "nor", "don", "doesn", "didn", "isn", "aren", "wasn", "weren",
      "won", "cannot", "can't", "without", "nothing", "none", "neither", "stop", "stopped"}
@@ -50,6 +53,7 @@ _NEGATIONS = frozenset(
 _STOP = STOPWORDS - _NEGATIONS
 
 
+@functools.lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     # Just enough folding that "deploys"/"deploy" and "prefers"/"preferred" meet.
     for suffix in ("ing", "ed", "es", "s"):
@@ -58,11 +62,13 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=16_384)
 def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
-    """``(subject words, numbers, negated)`` of a text."""
-    words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", text))]
-    numbers = frozenset(w for w in words if any(c.isdigit() for c in w))
-    negated = any(w in _NEGATIONS for w in words)
+    """``(subject words, numbers, negated)`` of a text (cached: a write computes them for
+    the same text several times)."""
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    numbers = frozenset(w for w in words if _DIGIT.search(w))
+    negated = not _NEGATIONS.isdisjoint(words)
     subject = frozenset(
         _stem(w) for w in words if w not in _STOP and w not in _NEGATIONS and w not in numbers
     )
@@ -233,9 +239,11 @@ async def find_conflicts(
                 for token in subject:
                     for j in seen.get(token, ())[-_BATCH_TOKEN_FANOUT:]:
                         shared[j] = shared.get(j, 0) + 1
-                # Every verdict needs two shared words (or one, for one-word subjects).
-                pool = [j for j, n in shared.items() if n >= 2 or len(subject) == 1]
-                for j in sorted(pool, reverse=True):
+                # Every verdict needs two shared words (or one, for one-word subjects); the
+                # closest few are judged.
+                pool = [(n, j) for j, n in shared.items() if n >= 2 or len(subject) == 1]
+                pool.sort(reverse=True)
+                for _, j in pool[:_BATCH_JUDGED]:
                     verdict = judge(mine, tokens[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
