@@ -189,3 +189,28 @@ async def test_restore_and_history_of_unknown_ids(any_mesh: AsyncMemoryMesh) -> 
     m = await any_mesh.remember("standalone")
     assert (await any_mesh.restore(m.id)).id == m.id
     assert [x.id for x in await any_mesh.history(m.id)] == [m.id]
+
+
+async def test_conflicts_are_found_after_reopening(project_db: Path, global_db: Path) -> None:
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        old = await mesh.remember(OLD, scope="project")
+    # A new mesh builds its token index from the file on its first write.
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        new = await mesh.remember(NEW, scope="project")
+        assert [c.memory_id for c in new.conflicts] == [old.id]
+        # A forgotten memory lingers in the append-only token index but is never reported.
+        await mesh.forget(new.id)
+        await mesh.restore(old.id)
+        await mesh.forget(old.id)
+        again = await mesh.remember(NEW, scope="project")
+        assert again.conflicts == ()
+
+
+def test_fusion_functions() -> None:
+    from memorymesh._hybrid import convex_fusion, reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]])
+    assert max(fused, key=fused.__getitem__) == "b" and 0 < fused["c"] < fused["a"] <= 1
+    mixed = convex_fusion({"a": 1.0, "b": 0.2}, {"a": 0.1, "b": 0.5, "c": 0.3})
+    assert mixed["a"] == pytest.approx(0.5) and mixed["b"] == pytest.approx(0.6)
+    assert mixed["c"] == pytest.approx(0.25)
