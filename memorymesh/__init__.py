@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from ._classify import Classification, classify, estimate_importance
 from ._compact import CompactPolicy, CompactReport, MergeGroup
-from ._embeddings import Embedder, available_embedders, register_embedder
+from ._embeddings import (
+    Embedder,
+    LocalEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    available_embedders,
+    register_embedder,
+)
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
@@ -36,6 +43,7 @@ from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
+    Conflict,
     ConflictPolicy,
     Memory,
     MemoryStats,
@@ -60,6 +68,7 @@ __all__ = [
     "ClosedError",
     "CompactPolicy",
     "CompactReport",
+    "Conflict",
     "ConflictPolicy",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -70,6 +79,7 @@ __all__ = [
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
+    "LocalEmbedder",
     "Memory",
     "MemoryMesh",
     "MemoryMeshError",
@@ -77,6 +87,8 @@ __all__ = [
     "MemoryStats",
     "MergeGroup",
     "NewMemory",
+    "OllamaEmbedder",
+    "OpenAIEmbedder",
     "QualityIssue",
     "QualityReport",
     "RecallExplanation",

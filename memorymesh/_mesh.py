@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import math
 import os
@@ -19,13 +20,17 @@ from typing import Any, Literal, Self, TextIO, cast
 
 import anyio
 import anyio.lowlevel
+import numpy as np
+import numpy.typing as npt
 from anyio.abc import TaskGroup
 
 from ._classify import classify, estimate_importance
+from ._contradiction import content_tokens
 from ._crypto import EncryptionKey
-from ._embeddings import Embedder, resolve_embedder
+from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
     ClosedError,
+    EmbeddingError,
     InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
@@ -34,8 +39,10 @@ from ._errors import (
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from ._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
+from ._hybrid import convex_fusion, reciprocal_rank_fusion
 from ._injected import contains_injected, strip_injected
 from ._invisible import InvisibleMixin
+from ._lexical import LexicalIndex
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -57,9 +64,11 @@ from ._paths import IN_MEMORY, default_global_path, find_project_root, project_s
 from ._privacy import PrivacyGuard, PrivacyMode
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
-from ._store import MemoryRow, SQLiteStore, memory_from_row
+from ._store import MemoryRow, SQLiteStore
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
+from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
+from ._writes import memory_index_row, write_batch
 
 __all__ = ["AsyncMemoryMesh"]
 
@@ -74,6 +83,15 @@ _MIN_CANDIDATES = 40
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
+_EMBED_PAGE = 256
+# Session context: the best keyword hits lend this share of their score to their neighbours.
+_SESSION_ANCHORS = 20
+_SESSION_CONTEXT_SHARE = 0.5
+_FUSION = "convex"
+_FUSION_CONTEXT_FIRST = False
+#: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
+RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
+_MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
 
 PathLike = str | os.PathLike[str]
 CategoryArg = Category | str | Sequence[Category | str] | None
@@ -242,6 +260,13 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
+        # Retrieval engine: one vector index per store (with an embedder), and the stores
+        # whose vectors came from a different embedder (usable again after `reembed`).
+        self._indexes: dict[SQLiteStore, VectorIndex] = {}
+        self._stale: dict[SQLiteStore, builtins.list[str]] = {}
+        # Without an embedder: a token index per store for conflict candidates, built on
+        # the first write (reads never pay for it).
+        self._lexicons: dict[SQLiteStore, LexicalIndex] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -292,6 +317,7 @@ class AsyncMemoryMesh(InvisibleMixin):
                 try:
                     for store in self.stores:
                         await store.open()
+                    await self._open_vectors()
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -345,6 +371,175 @@ class AsyncMemoryMesh(InvisibleMixin):
             raise ClosedError("this AsyncMemoryMesh is closed; create a new one")
         if not self._opened:
             await self.open()
+
+    # -- vectors (retrieval engine) ------------------------------------------------------------
+
+    @property
+    def _embedder_name(self) -> str | None:
+        return None if self._embedder is None else self._embedder.name
+
+    async def _embed(self, texts: builtins.list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors for ``texts`` from the mesh's embedder, checked for shape."""
+        assert self._embedder is not None
+        try:
+            raw = await self._embedder.embed(texts)
+        except EmbeddingError:
+            raise
+        except Exception as exc:  # a third-party embedder's own failure, typed for callers
+            raise EmbeddingError(f"{self._embedder.name} failed: {exc}") from exc
+        dim = self._embedder.dim or None
+        return unit_rows(as_matrix(raw, len(texts), dim, who=self._embedder.name))
+
+    async def _vectors_for(self, texts: builtins.list[str]) -> npt.NDArray[np.float32] | None:
+        if self._embedder is None:
+            return None
+        self._check_fresh()
+        return await self._embed(texts)
+
+    def _check_fresh(self, stores: Iterable[SQLiteStore] | None = None) -> None:
+        for store in self.stores if stores is None else stores:
+            if store in self._stale:
+                raise EmbeddingError(
+                    f"{store.label} holds vectors from {', '.join(self._stale[store])}, not "
+                    f"{self._embedder_name}: run `memorymesh reembed` (or mesh.reembed()) "
+                    "before using vectors with this embedder"
+                )
+
+    async def _open_vectors(self) -> None:
+        """Check each store's recorded embedder and build its vector index."""
+        if self._embedder is None:
+            return
+        if not self._embedder.dim:
+            await self._embed(["dimension probe"])  # HTTP providers learn dim from an answer
+        name = self._embedder.name
+        for store in self.stores:
+            models = await store.embedding_models()
+            others = sorted(m for m in models if m is not None and m != name)
+            if others:
+                self._stale[store] = others
+                continue
+            if models.get(None):
+                await self._embed_missing(store)
+            elif await store.get_meta("embedder") != name:
+                await self._record_embedder(store)
+            await self._load_index(store)
+
+    async def _record_embedder(self, store: SQLiteStore) -> None:
+        assert self._embedder is not None
+        async with store.write() as tx:
+            await tx.set_meta("embedder", self._embedder.name)
+            await tx.set_meta("embedder_dim", str(self._embedder.dim))
+
+    async def _embed_missing(
+        self, store: SQLiteStore, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Give every memory of ``store`` a vector from the current embedder; return how many."""
+        assert self._embedder is not None
+        name = self._embedder.name
+        done = 0
+        after = 0
+        while True:
+            page = await store.texts_to_embed(name, after_seq=after, limit=_EMBED_PAGE)
+            if not page:
+                break
+            vectors = await self._embed([text for _, _, text in page])
+            async with store.write() as tx:
+                await tx.set_embeddings(
+                    [(mid, to_blob(v), name) for (_, mid, _), v in zip(page, vectors, strict=True)]
+                )
+            after = page[-1][0]
+            done += len(page)
+            if progress is not None:
+                progress(len(page))
+        await self._record_embedder(store)
+        return done
+
+    async def _load_index(self, store: SQLiteStore) -> None:
+        assert self._embedder is not None
+        dim = self._embedder.dim
+        index = VectorIndex(dim)
+        after = 0
+        while True:
+            page = await store.vector_rows(self._embedder.name, after_seq=after)
+            if not page:
+                break
+            rows = []
+            blobs = []
+            for seq, mid, cat, imp, pinned, created, expires, session, superseded, blob in page:
+                del seq
+                if len(blob) != dim * 4:
+                    raise EmbeddingError(
+                        f"{store.label}: memory {mid} has a vector of the wrong size; "
+                        "run `memorymesh reembed`"
+                    )
+                rows.append(
+                    IndexRow(
+                        id=mid,
+                        category=cat,
+                        importance=imp,
+                        pinned=bool(pinned),
+                        created_at=created,
+                        expires_at=expires,
+                        session_id=session,
+                        superseded=bool(superseded),
+                    )
+                )
+                blobs.append(blob)
+            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), dim)
+            index.add(rows, matrix.astype(np.float32))
+            after = page[-1][0]
+        self._indexes[store] = index
+
+    async def _lexicon(self, store: SQLiteStore) -> LexicalIndex:
+        lexicon = self._lexicons.get(store)
+        if lexicon is None:
+            # Registered before it is filled, so writes committing meanwhile still land in it.
+            lexicon = self._lexicons[store] = LexicalIndex()
+            after = 0
+            while True:
+                page = await store.current_texts(after_seq=after)
+                if not page:
+                    break
+                lexicon.add((mid, content_tokens(text)) for _, mid, text in page)
+                after = page[-1][0]
+        return lexicon
+
+    async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Re-embed every memory whose vector is missing or from another embedder.
+
+        Run it after changing the mesh's ``embedding``: until then a store embedded by a
+        different model refuses vector recall instead of silently mixing vectors.
+
+        Args:
+            progress: Called with the number of memories done after each batch.
+
+        Returns:
+            How many memories were embedded.
+
+        Raises:
+            EmbeddingError: the mesh has no embedder, or the embedder failed (the memories
+                done so far keep their new vectors; run it again to finish).
+        """
+        await self._ready()
+        if self._embedder is None:
+            raise EmbeddingError("this mesh has no embedder: pass embedding=... to reembed")
+        total = 0
+        for store in self.stores:
+            total += await self._embed_missing(store, progress)
+            self._stale.pop(store, None)
+            await self._load_index(store)
+        return total
+
+    async def embedding_backlog(self) -> int:
+        """How many memories lack a vector from the mesh's embedder (0 without one)."""
+        await self._ready()
+        if self._embedder is None:
+            return 0
+        total = 0
+        for store in self.stores:
+            models = await store.embedding_models()
+            total += sum(n for m, n in models.items() if m != self._embedder.name)
+        return total
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -449,45 +644,42 @@ class AsyncMemoryMesh(InvisibleMixin):
         if not prepared:
             return []
 
+        vectors = await self._vectors_for([p.row.text for p in prepared])
+        if vectors is not None:
+            name = self._embedder_name
+            prepared = [
+                dataclasses.replace(
+                    p,
+                    row=dataclasses.replace(p.row, embedding=to_blob(v), embedding_model=name),
+                )
+                for p, v in zip(prepared, vectors, strict=True)
+            ]
         results: list[Memory | None] = [None] * len(prepared)
+        after_commit: list[Callable[[], None]] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
                 if not positions:
                     continue
+                lexicon = await self._lexicon(store) if vectors is None else None
                 tx = await stack.enter_async_context(store.write())
-                existing = await tx.active_ids_by_hash(
-                    [prepared[i].row.content_hash for i in positions], any_status=review
+                written = await write_batch(
+                    tx,
+                    [prepared[i].row for i in positions],
+                    [prepared[i].on_conflict for i in positions],
+                    [prepared[i].detail for i in positions],
+                    None if vectors is None else vectors[positions],
+                    index=self._indexes.get(store),
+                    new_id=_new_id,
+                    model=self._embedder_name,
+                    lexicon=lexicon,
+                    review=review,
                 )
-                first_in_batch: dict[str, int] = {}
-                to_insert: list[MemoryRow] = []
-                log: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
-                duplicate_of: dict[int, str] = {}
-                for n, i in enumerate(positions):
-                    if n and n % _PREPARE_CHUNK == 0:
-                        await anyio.lowlevel.checkpoint()  # loop lag: see _PREPARE_CHUNK
-                    row = prepared[i].row
-                    keep_both = prepared[i].on_conflict == "keep_both"
-                    known = None if keep_both else existing.get(row.content_hash)
-                    if known is None and not keep_both and row.content_hash in first_in_batch:
-                        known = prepared[first_in_batch[row.content_hash]].row.id
-                    if known is not None:
-                        duplicate_of[i] = known
-                        log.append(("deduplicated", known, row.source, {"duplicate_text": True}))
-                        continue
-                    first_in_batch[row.content_hash] = i
-                    to_insert.append(row)
-                    results[i] = memory_from_row(row)
-                    action = "queued" if review else "stored"
-                    log.append((action, row.id, row.source, prepared[i].detail))
-                await tx.insert_many(to_insert)
-                await tx.log(log)
-                if duplicate_of:
-                    found = {m.id: m for m in await tx.get_many(list(set(duplicate_of.values())))}
-                    for i, memory_id in duplicate_of.items():
-                        results[i] = found.get(memory_id) or next(
-                            r for r in results if r is not None and r.id == memory_id
-                        )
+                for i, memory in zip(positions, written.memories, strict=True):
+                    results[i] = memory
+                after_commit.append(written.apply_to_index)
+        for apply in after_commit:
+            apply()
         return [r for r in results if r is not None]
 
     def _as_new(self, item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
@@ -666,6 +858,13 @@ class AsyncMemoryMesh(InvisibleMixin):
         if expires_at is not None:
             fields["expires_at"] = _utc(expires_at, "expires_at")
         store = await self._store_holding(memory_id)
+        vector = None
+        if "text" in fields and self._embedder is not None:
+            vectors = await self._vectors_for([fields["text"]])
+            assert vectors is not None
+            vector = vectors[0]
+            fields["embedding"] = to_blob(vector)
+            fields["embedding_model"] = self._embedder.name
         async with store.write() as tx:
             fields["updated_at"] = tx.now
             if found:  # privacy guard: add to the kinds already recorded on the memory
@@ -674,9 +873,17 @@ class AsyncMemoryMesh(InvisibleMixin):
                 fields["redactions"] = json.dumps(sorted(known | found))
             if not await tx.update(memory_id, fields):
                 raise MemoryNotFoundError(memory_id)
-            changed = sorted(set(fields) - {"updated_at", "content_hash"})
+            changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
             await tx.log([("updated", memory_id, self._source, {"fields": changed})])
             (memory,) = await tx.get_many([memory_id])
+        if "text" in fields and store in self._lexicons:
+            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
+        index = self._indexes.get(store)
+        if index is not None and (memory_id in index or vector is not None):
+            if vector is None:
+                vector = index.vectors([memory_id])[0]
+            superseded = memory.superseded_by is not None
+            index.add([memory_index_row(memory, superseded=superseded)], vector[None, :])
         return memory
 
     async def pin(self, memory_id: str) -> Memory:
@@ -708,6 +915,8 @@ class AsyncMemoryMesh(InvisibleMixin):
             if not await tx.delete_many([memory_id]):
                 raise MemoryNotFoundError(memory_id)
             await tx.log([("forgotten", memory_id, self._source, {})])
+        if store in self._indexes:
+            self._indexes[store].remove([memory_id])
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -724,13 +933,64 @@ class AsyncMemoryMesh(InvisibleMixin):
             raise InvalidInputError("every id must be a string")
         await self._ready()
         total = 0
+        gone: builtins.list[tuple[SQLiteStore, builtins.list[str]]] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 tx = await stack.enter_async_context(store.write())
                 deleted = await tx.delete_many(wanted)
                 await tx.log([("forgotten", i, self._source, {}) for i in deleted])
                 total += len(deleted)
+                gone.append((store, deleted))
+        for store, deleted in gone:
+            if store in self._indexes:
+                self._indexes[store].remove(deleted)
         return total
+
+    async def restore(self, memory_id: str) -> Memory:
+        """Make a superseded memory current again; nothing is lost by superseding.
+
+        The memory that replaced it, if still current, becomes history in its place (so
+        ``restore`` undoes a ``supersede``); :meth:`history` shows the whole chain.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+            StoreError: the database failed; nothing changed.
+        """
+        await self._ready()
+        store = await self._store_holding(memory_id)
+        hidden: builtins.list[str] = []
+        async with store.write() as tx:
+            (memory,) = await tx.get_many([memory_id])
+            if memory.superseded_by is None:
+                return memory
+            successors = await tx.get_many([memory.superseded_by])
+            await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+            if successors and successors[0].superseded_by is None:
+                await tx.supersede([(successors[0].id, memory_id)])
+                hidden.append(successors[0].id)
+            await tx.log(
+                [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
+            )
+            (memory,) = await tx.get_many([memory_id])
+        if store in self._lexicons:
+            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
+        index = self._indexes.get(store)
+        if index is not None:
+            index.set_superseded([memory_id], False)
+            index.set_superseded(hidden)
+        return memory
+
+    async def history(self, memory_id: str) -> builtins.list[Memory]:
+        """Every version linked to this memory by superseding or merging, oldest first.
+
+        The current version has ``superseded_by`` None; each older one names its successor.
+
+        Raises:
+            MemoryNotFoundError: no memory has that id.
+        """
+        await self._ready()
+        store = await self._store_holding(memory_id)
+        return await store.history(memory_id)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -830,6 +1090,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         as_of: datetime | None = None,
         current_only: bool = True,
         explain: bool = False,
+        mode: RecallMode = "auto",
     ) -> RecallResults:
         """The ``k`` memories that best answer ``query``, best first.
 
@@ -858,13 +1119,20 @@ class AsyncMemoryMesh(InvisibleMixin):
             explain: Attach a :class:`RecallExplanation` to the result list (terms, filters,
                 candidates, and why nothing matched when nothing did).
 
+            mode: ``keyword`` (FTS5 BM25), ``vector`` (exact cosine over every memory),
+                ``hybrid`` (both, fused), or ``auto`` (default: hybrid with an embedder,
+                keyword without).
+
         Returns:
             A :class:`RecallResults` list; each result has ``memory``, ``score`` and the
             ``breakdown`` of the score.
 
         Raises:
-            InvalidInputError: an empty or oversized query, or ``k`` out of range.
+            InvalidInputError: an empty or oversized query, ``k`` out of range, an unknown
+                mode, or a vector mode without an embedder.
             InvalidFilterError: a metadata filter key or operator that is not allowed.
+            EmbeddingError: the embedder failed, or the store holds another embedder's
+                vectors (run ``memorymesh reembed``).
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidInputError("query is empty")
@@ -885,23 +1153,17 @@ class AsyncMemoryMesh(InvisibleMixin):
             as_of=as_of,
             time_field=time_field,
         )
+        resolved = self._mode(mode)
         await self._ready()
         now = time.time()
         match = fts_query(query)
-        candidates: list[tuple[SQLiteStore, Memory, float]] = []
-        if match is not None:
-            limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
-            for store in self._stores_for(filters.scope):
-                for memory, relevance in await store.search_text(
-                    match, filters, limit=limit, now=now
-                ):
-                    candidates.append((store, memory, relevance))
-        best = max((relevance for _, _, relevance in candidates), default=0.0) or 1.0
+        limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
+        candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
         scored: list[tuple[float, SQLiteStore, Memory, ScoreBreakdown]] = []
         for store, memory, relevance in candidates:
             score, breakdown = blend(
                 memory,
-                relevance / best,
+                relevance,
                 weights=self.weights,
                 now=now,
                 by_event_time=time_field == "event",
@@ -949,6 +1211,124 @@ class AsyncMemoryMesh(InvisibleMixin):
         return (
             f"{matching_current} current memories match the terms, but the filters exclude them all"
         )
+
+    def _mode(self, mode: Any) -> RecallMode:
+        if mode not in _MODES:
+            raise InvalidInputError(f"unknown recall mode {mode!r}; use one of {sorted(_MODES)}")
+        if mode == "auto":
+            return "keyword" if self._embedder is None else "hybrid"
+        if mode != "keyword" and self._embedder is None:
+            raise InvalidInputError(
+                f"mode={mode!r} needs an embedder: open the mesh with embedding='local' "
+                "(or another provider)"
+            )
+        return cast(RecallMode, mode)
+
+    async def _candidates(
+        self, query: str, filters: Filters, mode: RecallMode, *, limit: int, now: float
+    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+        """The memories worth scoring, each with its relevance in [0, 1]."""
+        stores = self._stores_for(filters.scope)
+        keyword: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        if mode in ("keyword", "hybrid"):
+            match = fts_query(query)
+            if match is not None:
+                for store in stores:
+                    for memory, bm25 in await store.search_text(
+                        match, filters, limit=limit, now=now
+                    ):
+                        keyword.append((store, memory, bm25))
+            keyword.sort(key=lambda item: item[2], reverse=True)
+            if mode == "keyword":
+                best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
+                ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
+                return await self._with_session_context(ranked, filters, now=now)
+        self._check_fresh(stores)
+        (q,) = await self._embed([query])
+        vector: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        vf = vector_filter(filters)
+        for store in stores:
+            index = self._indexes.get(store)
+            if index is None or not len(index):
+                continue
+            if filters.metadata or filters.ids is not None:
+                vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
+            (hits,) = index.search(q[None, :], limit, vf, now=now)
+            # The index knows scope, category, time and history; the SQL filters (life-cycle
+            # status, metadata) are applied to its hits here.
+            ids = tuple(mid for mid, _ in hits)
+            exact = dataclasses.replace(filters, ids=ids)
+            found = {
+                m.id: m
+                for m in await store.select(
+                    exact, order="newest", limit=max(1, len(ids)), offset=0, now=now
+                )
+            }
+            vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
+        vector.sort(key=lambda item: item[2], reverse=True)
+        if mode == "vector":
+            ranked = [(st, m, max(0.0, cos)) for st, m, cos in vector]
+            return await self._with_session_context(ranked, filters, now=now)
+        best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
+        kw_ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
+        if _FUSION_CONTEXT_FIRST:
+            kw_ranked = await self._with_session_context(kw_ranked, filters, now=now)
+        if _FUSION == "rrf":
+            fused = reciprocal_rank_fusion(
+                [[m.id for _, m, _ in kw_ranked], [m.id for _, m, _ in vector]]
+            )
+        else:
+            # Score the keyword candidates the vector search did not return too, exactly,
+            # so a strong keyword hit is never fused with a made-up zero.
+            cosines = {m.id: c for _, m, c in vector}
+            for store in stores:
+                index = self._indexes.get(store)
+                missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
+                if index is not None and missing:
+                    sims = index.vectors(missing) @ q
+                    cosines.update(zip(missing, sims.tolist(), strict=True))
+            fused = convex_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
+        seen: dict[str, tuple[SQLiteStore, Memory]] = {}
+        for st, m, _ in (*kw_ranked, *vector):
+            seen.setdefault(m.id, (st, m))
+        ranked = sorted(
+            ((st, m, fused[mid]) for mid, (st, m) in seen.items()),
+            key=lambda item: item[2],
+            reverse=True,
+        )
+        if _FUSION_CONTEXT_FIRST:
+            return ranked
+        return await self._with_session_context(ranked, filters, now=now)
+
+    async def _with_session_context(
+        self,
+        ranked: builtins.list[tuple[SQLiteStore, Memory, float]],
+        filters: Filters,
+        *,
+        now: float,
+    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+        """Let each strong hit lend part of its score to the memories written just before and
+        after it in the same session.
+
+        A conversation's answer rarely repeats its question's words: "what kind of counseling
+        do you want?" matches the query, the reply that names it does not. Memories of one
+        session are each other's context, so a neighbour of a hit is a candidate too, scored
+        at :data:`_SESSION_CONTEXT_SHARE` of the hit (never above it).
+        """
+        anchors = [(st, m, score) for st, m, score in ranked[:_SESSION_ANCHORS] if m.session_id]
+        if not anchors:
+            return ranked
+        best: dict[str, tuple[SQLiteStore, Memory, float]] = {
+            m.id: (st, m, s) for st, m, s in ranked
+        }
+        lent = {m.id: score for _, m, score in anchors}
+        for store in {st for st, _, _ in anchors}:
+            ids = [m.id for st, m, _ in anchors if st is store]
+            for anchor, memory in await store.session_neighbours(ids, filters, now=now):
+                share = _SESSION_CONTEXT_SHARE * lent[anchor]
+                if memory.id not in best or best[memory.id][2] < share:
+                    best[memory.id] = (store, memory, share)
+        return sorted(best.values(), key=lambda item: item[2], reverse=True)
 
     async def list(
         self,
@@ -1308,6 +1688,10 @@ class AsyncMemoryMesh(InvisibleMixin):
     async def _flush_access(self) -> None:
         for store in self.stores:
             await store.flush_access()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
 
 
 def _dt(timestamp: float) -> datetime:

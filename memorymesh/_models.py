@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 __all__ = [
     "GLOBAL_CATEGORIES",
     "Category",
+    "Conflict",
+    "ConflictAction",
+    "ConflictKind",
     "ConflictPolicy",
     "Memory",
     "MemoryStats",
@@ -72,6 +75,31 @@ def default_scope(category: Category) -> Scope:
     return Scope.GLOBAL if category in GLOBAL_CATEGORIES else Scope.PROJECT
 
 
+#: How a new memory relates to an existing one: the same text (after normalising case and
+#: spacing), nearly the same, or the same subject with a changed fact.
+ConflictKind = Literal["duplicate", "near_duplicate", "contradiction"]
+
+
+#: What a write did about a conflict.
+ConflictAction = Literal["deduplicated", "superseded", "kept_both", "skipped", "merged"]
+
+
+class Conflict(BaseModel):
+    """One decision a write made about an existing memory; see ``docs/concepts.md``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ConflictKind
+    memory_id: str
+    """The existing memory the new text was compared with."""
+    similarity: float
+    """Cosine similarity of the vectors, or lexical overlap without an embedder, in [0, 1]."""
+    action: ConflictAction
+    """What the write did: ``superseded`` means ``memory_id`` is now history of the new one."""
+    policy: ConflictPolicy
+    reason: str = ""
+
+
 class Memory(BaseModel):
     """One stored memory, as a frozen snapshot.
 
@@ -97,12 +125,17 @@ class Memory(BaseModel):
     last_accessed_at: datetime | None = None
     superseded_by: str | None = None
     """The id of the memory that replaced this one, if it has been superseded."""
+    superseded_at: datetime | None = None
+    """When it was superseded (history is kept: :meth:`restore` undoes it)."""
     source: str = "api"
     """What wrote the memory: ``api``, ``cli``, ``mcp``, ``langchain``, ``llama-index``, ..."""
     agent: str | None = None
     """Who wrote it, when known: the MCP client's name, an agent's id, ..."""
     redactions: tuple[str, ...] = ()
     """Kinds of secret the privacy guard redacted from the text or metadata before storing."""
+    conflicts: tuple[Conflict, ...] = ()
+    """What the write that returned this memory decided about duplicates and contradictions
+    (empty when read back later: the write log keeps the decisions)."""
 
 
 class NewMemory(BaseModel):

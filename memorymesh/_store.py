@@ -58,7 +58,7 @@ LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
 _COLUMNS = (
     "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
     "redactions, created_at, updated_at, event_time, expires_at, access_count, "
-    "last_accessed_at, superseded_by"
+    "last_accessed_at, superseded_by, superseded_at"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
 
@@ -191,6 +191,7 @@ def _memory(row: Sequence[Any]) -> Memory:
         access_count=row[15],
         last_accessed_at=_ts(row[16]),
         superseded_by=row[17],
+        superseded_at=_ts(row[18]),
     )
 
 
@@ -214,6 +215,7 @@ def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
             row.event_time,
             row.expires_at,
             access_count,
+            None,
             None,
             None,
         )
@@ -354,6 +356,17 @@ def _metadata_clause(condition: MetadataCondition) -> tuple[str, list[Any]]:
     if condition.op == "$ne":
         return f"({extract} IS NULL OR {extract} != ?)", [path, path, bound]
     return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [path, bound]
+
+
+def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
+    where, params = _where(filters, now)
+    sql = (
+        f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
+        "FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
+        f"WHERE memories_fts MATCH ? AND {where} "
+        "ORDER BY bm25(memories_fts) LIMIT ?"
+    )
+    return sql, params
 
 
 class WriteTransaction:
@@ -595,6 +608,29 @@ class WriteTransaction:
         fresh = sum(1 for r in rows if r["id"] not in before)
         replaced = changed - fresh
         return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
+
+    # -- retrieval engine (issue #3): vectors, conflicts, history --------------------------
+
+    async def set_embeddings(self, items: Sequence[tuple[str, bytes, str]]) -> None:
+        """Store ``(memory_id, vector_blob, embedder_name)`` for existing memories."""
+        if items:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "UPDATE memories SET embedding = ?, embedding_model = ? WHERE id = ?",
+                    [(blob, model, memory_id) for memory_id, blob, model in items],
+                )
+
+    async def search_text(
+        self, match: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """:meth:`SQLiteStore.search_text` inside this transaction (it sees its writes)."""
+        store = self._store
+        store._check_filters(filters)
+        if store._codec is not None:
+            match = store._codec.match(match)
+        sql, params = _search_sql(filters, now)
+        rows = await self._fetch(sql, [match, *params, limit])
+        return [(store._open_row(_memory(row)), float(row[19])) for row in rows]
 
 
 class SQLiteStore:
@@ -983,22 +1019,18 @@ class SQLiteStore:
         self._check_filters(filters)
         if self._codec is not None:
             match = self._codec.match(match)
-        where, params = _where(filters, now)
-        sql = (
-            f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
-            "FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} "
-            "ORDER BY bm25(memories_fts) LIMIT ?"
-        )
+        sql, params = _search_sql(filters, now)
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
             rows = await conn.execute_fetchall(sql, [match, *params, limit])
-            return [(self._overlay(self._open_row(_memory(row))), float(row[18])) for row in rows]
+            return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
 
         return await self._run(query)
 
     async def count_text(self, match: str, filters: Filters, *, now: float) -> int:
         """How many memories match the FTS5 expression under ``filters`` (for explanations)."""
+        if self._codec is not None:
+            match = self._codec.match(match)
         where, params = _where(filters, now)
         sql = (
             "SELECT COUNT(*) FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
@@ -1159,6 +1191,135 @@ class SQLiteStore:
                 )
                 for r in rows
             ]
+
+        return await self._run(query)
+
+    # -- retrieval engine (issue #3): vectors, conflicts, history ------------------------------
+
+    async def embedding_models(self) -> dict[str | None, int]:
+        """How many memories carry vectors of each embedder (None: no vector)."""
+
+        async def query(conn: aiosqlite.Connection) -> dict[str | None, int]:
+            rows = await conn.execute_fetchall(
+                "SELECT embedding_model, COUNT(*) FROM memories GROUP BY embedding_model"
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+        return await self._run(query)
+
+    async def vector_rows(
+        self, model: str, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]]:
+        """A page of memories embedded by ``model``, in ``seq`` order, for the vector index:
+        ``(seq, id, category, importance, pinned, created_at, expires_at, session_id,
+        superseded, embedding)``."""
+
+        async def query(
+            conn: aiosqlite.Connection,
+        ) -> list[tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, category, importance, pinned, created_at, expires_at, "
+                "session_id, superseded_by IS NOT NULL, embedding FROM memories "
+                "WHERE embedding_model = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [model, after_seq, limit],
+            )
+            return [tuple(r) for r in rows]
+
+        return await self._run(query)
+
+    def _plain_text(self, memory_id: str, text: str, metadata: str) -> str:
+        """A row's text as written: on an encrypted store the column holds keyed tokens."""
+        if self._codec is None:
+            return str(text)
+        return self._codec.open_memory(memory_id, metadata)[0]
+
+    async def current_texts(
+        self, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(seq, id, text)`` of the memories not superseded, in ``seq`` order."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, text, metadata FROM memories WHERE superseded_by IS NULL "
+                "AND status = 'active' AND seq > ? ORDER BY seq LIMIT ?",
+                [after_seq, limit],
+            )
+            return [(int(r[0]), str(r[1]), self._plain_text(r[1], r[2], r[3])) for r in rows]
+
+        return await self._run(query)
+
+    async def texts_to_embed(
+        self, model: str, *, after_seq: int = 0, limit: int = 256
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(seq, id, text)`` of memories without a vector from ``model``."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, text, metadata FROM memories "
+                "WHERE (embedding_model IS NULL OR embedding_model != ?) AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                [model, after_seq, limit],
+            )
+            return [(int(r[0]), str(r[1]), self._plain_text(r[1], r[2], r[3])) for r in rows]
+
+        return await self._run(query)
+
+    async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
+        """The ids of every memory the filters allow (for filters only SQL can evaluate)."""
+        where, params = _where(filters, now)
+
+        async def query(conn: aiosqlite.Connection) -> frozenset[str]:
+            rows = await conn.execute_fetchall(
+                f"SELECT m.id FROM memories AS m WHERE {where}", params
+            )
+            return frozenset(r[0] for r in rows)
+
+        return await self._run(query)
+
+    async def session_neighbours(
+        self, ids: Sequence[str], filters: Filters, *, now: float
+    ) -> list[tuple[str, Memory]]:
+        """For each memory in ``ids`` that has a session, the memories written just before
+        and just after it in that session (that the filters allow), as ``(anchor_id, memory)``.
+        """
+        if not ids:
+            return []
+        where, params = _where(filters, now)
+        marks = ", ".join("?" * len(ids))
+        sql = (
+            f"SELECT a.id, {_M_COLUMNS} FROM memories AS a JOIN memories AS m "
+            "ON m.session_id = a.session_id AND m.seq IN ("
+            "  (SELECT max(p.seq) FROM memories AS p "
+            "   WHERE p.session_id = a.session_id AND p.seq < a.seq),"
+            "  (SELECT min(n.seq) FROM memories AS n "
+            "   WHERE n.session_id = a.session_id AND n.seq > a.seq)) "
+            f"WHERE a.id IN ({marks}) AND a.session_id IS NOT NULL AND {where}"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
+            rows = await conn.execute_fetchall(sql, [*ids, *params])
+            return [(str(r[0]), self._overlay(self._open_row(_memory(r[1:])))) for r in rows]
+
+        return await self._run(query)
+
+    async def history(self, memory_id: str) -> list[Memory]:
+        """Every memory linked to ``memory_id`` by ``superseded_by``, oldest first."""
+        sql = (
+            "WITH RECURSIVE chain(id) AS ("
+            "  SELECT ? UNION"
+            "  SELECT m.id FROM memories AS m JOIN chain ON m.superseded_by = chain.id"
+            "  UNION"
+            "  SELECT m.superseded_by FROM memories AS m JOIN chain ON m.id = chain.id"
+            "  WHERE m.superseded_by IS NOT NULL"
+            ") "
+            f"SELECT {_M_COLUMNS} FROM memories AS m JOIN chain ON m.id = chain.id "
+            # Current versions last; history in the order it was superseded.
+            "ORDER BY m.superseded_by IS NULL, coalesce(m.superseded_at, m.updated_at), m.seq"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[Memory]:
+            rows = await conn.execute_fetchall(sql, [memory_id])
+            return [self._overlay(self._open_row(_memory(row))) for row in rows]
 
         return await self._run(query)
 

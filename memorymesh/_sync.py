@@ -32,6 +32,7 @@ from ._mesh import (
     AsyncMemoryMesh,
     CategoryArg,
     PathLike,
+    RecallMode,
 )
 from ._models import (
     Category,
@@ -228,6 +229,7 @@ class MemoryMesh:
         as_of: datetime | None = None,
         current_only: bool = True,
         explain: bool = False,
+        mode: RecallMode = "auto",
     ) -> RecallResults:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
@@ -245,6 +247,7 @@ class MemoryMesh:
             as_of=as_of,
             current_only=current_only,
             explain=explain,
+            mode=mode,
         )
 
     def get(self, memory_id: str) -> Memory:
@@ -359,6 +362,22 @@ class MemoryMesh:
         return self._call(
             self._mesh.metadata_values, key, scope=scope, metadata_filter=metadata_filter
         )
+
+    def restore(self, memory_id: str) -> Memory:
+        """See :meth:`AsyncMemoryMesh.restore`."""
+        return self._call(self._mesh.restore, memory_id)
+
+    def history(self, memory_id: str) -> builtins.list[Memory]:
+        """See :meth:`AsyncMemoryMesh.history`."""
+        return self._call(self._mesh.history, memory_id)
+
+    def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """See :meth:`AsyncMemoryMesh.reembed`."""
+        return self._call(self._mesh.reembed, progress=progress)
+
+    def embedding_backlog(self) -> int:
+        """See :meth:`AsyncMemoryMesh.embedding_backlog`."""
+        return self._call(self._mesh.embedding_backlog)
 
     def stats(self) -> MemoryStats:
         """See :meth:`AsyncMemoryMesh.stats`."""

@@ -24,6 +24,15 @@ _STOPWORD_TEXT = """
     up ve very was wasn we were weren what when where which while who whom why will with won
     would wouldn you your yours yourself yourselves d m o y ma tell know also get got ever
 """
+# The scaffolding of questions ("what kind of", "how many", "what happened", "in what ways",
+# "what does X say about"): it asks for a fact without being one, so it only adds noise to
+# a keyword query about that fact.
+_QUESTION_TEXT = """
+    kind kinds type types sort sorts many much way ways happen happened happens describe
+    described mention mentioned say said says tell told regarding something anything
+    someone anyone thing things
+"""
+QUESTION_WORDS: frozenset[str] = frozenset(_QUESTION_TEXT.split())
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
@@ -41,7 +50,7 @@ def query_terms(query: str) -> list[str]:
     """The distinct content words of ``query``, in order; all words if every one is a stopword."""
     words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", query))]
     words = [w.strip("_") for w in words if w.strip("_")]
-    content = [w for w in words if w not in STOPWORDS]
+    content = [w for w in words if w not in STOPWORDS and w not in QUESTION_WORDS]
     return list(dict.fromkeys(content or words))
 
 

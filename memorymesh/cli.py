@@ -36,6 +36,7 @@ EXTENSIONS: list[str] = [
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh._cli_invisible",  # sync, review, hook, import-v4, compact
     "memorymesh._cli_safety",  # doctor, backup
+    "memorymesh._cli_retrieval",  # reembed, history, restore
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

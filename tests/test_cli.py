@@ -145,3 +145,21 @@ def test_export_import_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "log")
     assert "stored" in out
     assert "decision wording" in out
+
+
+def test_history_restore_and_reembed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "remember", "--json", "--scope", "project",
+                       "User prefers dark mode in the editor")
+    old = json.loads(out)
+    code, out, _ = run(capsys, "remember", "--json", "--scope", "project",
+                       "User prefers light mode in the editor")
+    new = json.loads(out)
+    assert new["conflicts"][0]["memory_id"] == old["id"]
+    code, out, _ = run(capsys, "history", new["id"][:8], "--json")
+    assert [m["id"] for m in json.loads(out)] == [old["id"], new["id"]]
+    code, out, _ = run(capsys, "history", new["id"][:8])
+    assert "current" in out and "dark mode" in out
+    code, out, _ = run(capsys, "restore", old["id"][:8])
+    assert code == 0 and "Restored" in out
+    code, out, err = run(capsys, "reembed", "--embedding", "nope")
+    assert code == 1 and "unknown embedding provider" in err

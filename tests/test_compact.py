@@ -44,12 +44,14 @@ async def test_near_duplicates_merge_and_can_be_restored(mesh: AsyncMemoryMesh) 
         "We have decided to use PostgreSQL 16 for billing service",
         category="decision",
         importance=0.5,
+        on_conflict="keep_both",  # planted: writes would otherwise supersede near-duplicates
     )
     other = await mesh.remember("Deploys go out every Tuesday afternoon", category="decision")
     diff_category = await mesh.remember(
         "We decided to use PostgreSQL 16 for the billing service — a mistake?",
         category="mistake",
         scope="project",
+        on_conflict="keep_both",
     )
     preview = await mesh.compact(dry_run=True)
     assert preview.dry_run and preview.examined == 5

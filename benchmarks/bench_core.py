@@ -1,0 +1,361 @@
+"""Core speed: remember, recall (keyword / vector / hybrid / filtered) at 1k, 10k, 100k memories.
+
+Every figure is measured in one run next to its floor, so it can be read as a ratio:
+
+- a numpy brute force over the same float32 vectors (``q @ M.T`` + ``argpartition``), and
+  the same over one category's rows only (the per-partition floor for filtered recall);
+- MemoryMesh 4.x from PyPI (``memorymesh==4.3.0``) in its own virtualenv
+  (``.venv-memorymesh4``, created on first use), keyword mode, at the sizes given by
+  ``--mm4-sizes``.
+
+Vectors are precomputed random 384-d unit vectors served by an embedder that looks them up,
+so the figures measure MemoryMesh, not a model. Texts are synthetic: 8-15 words drawn from a
+20,000-word vocabulary with Zipf frequencies (ranks from 100 on, as content words after
+stopwords); queries are 4 words of another such text.
+
+    python benchmarks/bench_core.py                       # 1k, 10k, 100k; 4.x at 1k and 10k
+    python benchmarks/bench_core.py --sizes 1000 --mm4-sizes ""   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+import numpy.typing as npt
+
+from memorymesh import AsyncMemoryMesh, Category
+
+ROOT = Path(__file__).resolve().parent.parent
+MM4_VENV = ROOT / ".venv-memorymesh4"
+DIM = 384
+CATEGORIES = [c.value for c in Category]
+F32 = npt.NDArray[np.float32]
+
+
+# -- synthetic data ------------------------------------------------------------------------------
+
+
+class Corpus:
+    """Deterministic texts, queries and vectors."""
+
+    def __init__(self, seed: int = 42, vocab: int = 20_000) -> None:
+        self.rng = np.random.default_rng(seed)
+        syllables = ["ka", "lo", "mi", "ren", "tu", "sa", "vo", "ne", "qui", "dar", "pel", "zo"]
+        words: set[str] = set()
+        while len(words) < vocab:
+            n = int(self.rng.integers(2, 5))
+            words.add("".join(self.rng.choice(syllables, n)))
+        self.words = sorted(words)
+        # Zipf over content words: the head of real text is stopwords, which recall drops,
+        # so ranks start at 100 (the most common content word is in ~3% of memories).
+        ranks = np.arange(100, vocab + 100, dtype=np.float64)
+        self.p = (1 / ranks) / (1 / ranks).sum()
+        self.cdf = np.cumsum(self.p)
+        self.vectors: dict[str, F32] = {}
+
+    def text(self) -> str:
+        n = int(self.rng.integers(8, 16))
+        picks = np.searchsorted(self.cdf, self.rng.random(n) * self.cdf[-1])
+        return " ".join(self.words[int(i)] for i in picks)
+
+    def vector(self, text: str) -> F32:
+        v = self.vectors.get(text)
+        if v is None:
+            v = self.rng.standard_normal(DIM).astype(np.float32)
+            v /= np.linalg.norm(v)
+            self.vectors[text] = v
+        return v
+
+    def items(self, n: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "text": self.text(),
+                "category": CATEGORIES[int(self.rng.integers(len(CATEGORIES)))],
+                "importance": round(float(self.rng.random()), 2),
+                "scope": "project",
+            }
+            for _ in range(n)
+        ]
+
+
+class PrecomputedEmbedder:
+    """Serves the corpus's vectors: an embedder whose cost is a dictionary lookup."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+
+    @property
+    def name(self) -> str:
+        return "bench:precomputed-384"
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    async def embed(self, texts: Sequence[str]) -> F32:
+        return np.stack([self.corpus.vector(t) for t in texts]) if texts else np.zeros((0, DIM))
+
+
+# -- measuring -----------------------------------------------------------------------------------
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": 1000 * ordered[len(ordered) // 2],
+        "p95_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+    }
+
+
+async def timed(fn: Callable[[], Awaitable[Any]], repeat: int) -> dict[str, float]:
+    await fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - started)
+    return stats(samples)
+
+
+def floor(matrix: F32, queries: F32, k: int) -> dict[str, float]:
+    samples = []
+    for q in queries:
+        started = time.perf_counter()
+        scores = matrix @ q
+        top = np.argpartition(-scores, k)[:k]
+        top[np.argsort(-scores[top])]
+        samples.append(time.perf_counter() - started)
+    return stats(samples)
+
+
+def db_size(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+
+
+# -- the runs ------------------------------------------------------------------------------------
+
+
+async def bench_keyword(n: int, corpus: Corpus, work: Path, queries: int) -> dict[str, Any]:
+    db = work / f"kw-{n}.db"
+    out: dict[str, Any] = {}
+    async with AsyncMemoryMesh(db, global_path=work / f"kw-{n}-global.db") as mesh:
+        for start in range(0, n, 5000):
+            await mesh.remember_many(corpus.items(min(5000, n - start)))
+        # remember_many at N existing: 10 batches of 1000.
+        batches = [corpus.items(1000) for _ in range(5)]
+        started = time.perf_counter()
+        for batch in batches:
+            await mesh.remember_many(batch)
+        out["remember_many_per_s"] = 5000 / (time.perf_counter() - started)
+        singles = iter(corpus.items(queries + 1))
+        out["remember"] = await timed(lambda: mesh.remember(**next(singles)), queries)
+        texts = [corpus.text() for _ in range(queries + 1)]
+        qs = iter(" ".join(t.split()[:4]) for t in texts)
+        out["keyword"] = await timed(lambda: mesh.recall(next(qs), k=10, mode="keyword"), queries)
+        qs = iter(" ".join(t.split()[:4]) for t in texts)
+        out["keyword_filtered"] = await timed(
+            lambda: mesh.recall(next(qs), k=10, mode="keyword", category="decision"), queries
+        )
+    started = time.perf_counter()
+    async with AsyncMemoryMesh(db, global_path=work / f"kw-{n}-global.db") as mesh:
+        out["open_ms"] = 1000 * (time.perf_counter() - started)
+    out["db_mb"] = db_size(db)
+    return out
+
+
+async def bench_vector(n: int, corpus: Corpus, work: Path, queries: int) -> dict[str, Any]:
+    db = work / f"vec-{n}.db"
+    out: dict[str, Any] = {}
+    embedder = PrecomputedEmbedder(corpus)
+    rss_before = rss_mb()
+    async with AsyncMemoryMesh(
+        db, global_path=work / f"vec-{n}-global.db", embedding=embedder
+    ) as mesh:
+        for start in range(0, n, 5000):
+            await mesh.remember_many(corpus.items(min(5000, n - start)))
+        batch = corpus.items(1000)
+        await embedder.embed([i["text"] for i in batch])  # precomputed: not timed
+        started = time.perf_counter()
+        await mesh.remember_many(batch)
+        out["remember_many_vec_per_s"] = 1000 / (time.perf_counter() - started)
+        index = mesh._indexes[mesh.stores[0]]
+        # The floor: the same vectors in one float32 matrix, and one category's rows.
+        ids = [mid for block in index._blocks.values() for mid in block.ids[: block.n]]
+        matrix = index.vectors(ids)
+        part = index._blocks["decision"]
+        partition = np.ascontiguousarray(part.matrix[: part.n])
+        qtexts = [corpus.text() for _ in range(queries + 1)]
+        qvecs = np.stack([corpus.vector(t) for t in qtexts])
+        out["floor"] = floor(matrix, qvecs, 10)
+        out["floor_partition"] = floor(partition, qvecs, 10)
+        qi = iter(range(queries + 1))
+
+        async def index_only() -> None:
+            index.search(qvecs[next(qi) % len(qvecs)][None, :], 10, now=time.time())
+
+        out["index_search"] = await timed(index_only, queries)
+        qs = iter(qtexts * 2)
+        out["vector"] = await timed(lambda: mesh.recall(next(qs), k=10, mode="vector"), queries)
+        qs = iter(qtexts * 2)
+        out["vector_filtered"] = await timed(
+            lambda: mesh.recall(next(qs), k=10, mode="vector", category="decision"), queries
+        )
+        qs = iter(qtexts * 2)
+        out["hybrid"] = await timed(lambda: mesh.recall(next(qs), k=10, mode="hybrid"), queries)
+        out["rss_mb"] = rss_mb()
+        out["rss_growth_mb"] = out["rss_mb"] - rss_before
+        del matrix, partition
+    gc.collect()
+    started = time.perf_counter()
+    async with AsyncMemoryMesh(
+        db, global_path=work / f"vec-{n}-global.db", embedding=embedder
+    ) as mesh:
+        out["open_ms"] = 1000 * (time.perf_counter() - started)
+    out["db_mb"] = db_size(db)
+    return out
+
+
+_MM4_WORKER = r"""
+import json, sys, tempfile, time, random
+from pathlib import Path
+from memorymesh import MemoryMesh
+n, queries = int(sys.argv[1]), int(sys.argv[2])
+items = json.load(sys.stdin)
+with tempfile.TemporaryDirectory() as d:
+    mesh = MemoryMesh(path=str(Path(d) / "p.db"), global_path=str(Path(d) / "g.db"),
+                      embedding="none")
+    t = []
+    for item in items[:n + queries]:
+        s = time.perf_counter()
+        mesh.remember(item["text"], importance=item["importance"], scope="project")
+        t.append(time.perf_counter() - s)
+    r = []
+    for item in items[:queries]:
+        q = " ".join(item["text"].split()[:4])
+        s = time.perf_counter()
+        mesh.recall(q, k=10)
+        r.append(time.perf_counter() - s)
+    mesh.close()
+last = sorted(t[-queries:]); r.sort()
+print(json.dumps({"remember_p50_ms": 1000 * last[len(last) // 2],
+                  "recall_p50_ms": 1000 * r[len(r) // 2],
+                  "build_s": sum(t)}))
+"""
+
+
+def bench_mm4(n: int, corpus: Corpus, queries: int) -> dict[str, Any] | None:
+    python = MM4_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating .venv-memorymesh4 with memorymesh==4.3.0 ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(MM4_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "memorymesh==4.3.0"], check=True
+        )
+    items = corpus.items(n + queries)
+    done = subprocess.run(
+        [str(python), "-I", "-c", _MM4_WORKER, str(n), str(queries)],
+        input=json.dumps(items),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": tempfile.gettempdir()},
+    )
+    if done.returncode != 0:
+        print(f"MemoryMesh 4.x failed: {done.stderr[-500:]}", file=sys.stderr)
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--mm4-sizes", default="1000,10000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    mm4_sizes = {int(s) for s in args.mm4_sizes.split(",") if s}
+    results: dict[int, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for n in sizes:
+            corpus = Corpus(seed=n)
+            print(f"N = {n:,} ...", file=sys.stderr)
+            kw = anyio.run(bench_keyword, n, corpus, Path(scratch), args.queries)
+            vec = anyio.run(bench_vector, n, corpus, Path(scratch), args.queries)
+            mm4 = bench_mm4(n, Corpus(seed=n), min(args.queries, 50)) if n in mm4_sizes else None
+            results[n] = {"keyword": kw, "vector": vec, "mm4": mm4}
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def report(results: dict[int, dict[str, Any]]) -> None:
+    print("## Recall latency (k = 10), ms\n")
+    print("| N | keyword p50 / p95 | keyword+category p50 | vector p50 / p95 | numpy floor p50 "
+          "| vector / floor | index only p50 | filtered vector p50 | partition floor p50 "
+          "| filtered / floor | hybrid p50 |")
+    print("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for n, r in results.items():
+        k, v = r["keyword"], r["vector"]
+        print(
+            f"| {n:,} | {k['keyword']['p50_ms']:.2f} / {k['keyword']['p95_ms']:.2f} "
+            f"| {k['keyword_filtered']['p50_ms']:.2f} "
+            f"| {v['vector']['p50_ms']:.2f} / {v['vector']['p95_ms']:.2f} "
+            f"| {v['floor']['p50_ms']:.2f} | {v['vector']['p50_ms'] / v['floor']['p50_ms']:.2f}x "
+            f"| {v['index_search']['p50_ms']:.2f} | {v['vector_filtered']['p50_ms']:.2f} "
+            f"| {v['floor_partition']['p50_ms']:.2f} "
+            f"| {v['vector_filtered']['p50_ms'] / v['floor_partition']['p50_ms']:.2f}x "
+            f"| {v['hybrid']['p50_ms']:.2f} |"
+        )
+    print("\n## Writes, size, open\n")
+    print("| N | remember p50 / p95 ms | remember_many /s (no embedder) "
+          "| remember_many /s (384-d vectors + conflicts) | DB MB (kw / vec) "
+          "| open ms (kw / vec) | RSS MB |")
+    print("|---:|---|---:|---:|---|---|---:|")
+    for n, r in results.items():
+        k, v = r["keyword"], r["vector"]
+        print(
+            f"| {n:,} | {k['remember']['p50_ms']:.2f} / {k['remember']['p95_ms']:.2f} "
+            f"| {k['remember_many_per_s']:,.0f} | {v['remember_many_vec_per_s']:,.0f} "
+            f"| {k['db_mb']:.1f} / {v['db_mb']:.1f} | {k['open_ms']:.0f} / {v['open_ms']:.0f} "
+            f"| {v['rss_mb']:.0f} |"
+        )
+    rows = [(n, r) for n, r in results.items() if r["mm4"]]
+    if rows:
+        print("\n## Against MemoryMesh 4.3.0 (keyword mode, same texts)\n")
+        print("| N | 4.x remember p50 ms | ours | ratio | 4.x recall p50 ms | ours | ratio |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for n, r in rows:
+            old, k = r["mm4"], r["keyword"]
+            ours_w, ours_r = k["remember"]["p50_ms"], k["keyword"]["p50_ms"]
+            print(
+                f"| {n:,} | {old['remember_p50_ms']:.2f} | {ours_w:.2f} "
+                f"| {old['remember_p50_ms'] / ours_w:.0f}x | {old['recall_p50_ms']:.2f} "
+                f"| {ours_r:.2f} | {old['recall_p50_ms'] / ours_r:.0f}x |"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Retrieval quality on LoCoMo: recall@k of the evidence turns, keyword / vector / hybrid.
+
+Each dialog turn of a conversation is stored as one memory ("Speaker: text", plus the shared
+photo's caption when there is one), with its session's date as ``event_time`` and the session
+as ``session_id``; one mesh per conversation, as one user's memory would be. For every
+question with evidence, recall@k is the share of its evidence turns among the top k results
+(k = 1, 5, 10), averaged over questions. Reported for categories 1-4 (multi-hop, temporal,
+open-domain, single-hop) and for all five (5 is adversarial).
+
+The data is read from ``../shared/data/locomo-dev.json`` beside the repository, never copied.
+
+    python benchmarks/bench_quality.py                   # keyword, vector and hybrid
+    python benchmarks/bench_quality.py --modes keyword   # keyword only (no model needed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from memorymesh import AsyncMemoryMesh, NewMemory
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "locomo-dev.json"
+KS = (1, 5, 10)
+_EVIDENCE = re.compile(r"D(\d+):(\d+)")
+
+
+def normalise_evidence(raw: list[str], known: set[str]) -> tuple[list[str], int]:
+    """Evidence ids as ``D<session>:<turn>``; returns the usable ones and how many were dropped.
+
+    Malformed ids are repaired when the intent is clear (``D:11:26`` → ``D11:26``,
+    ``D30:05`` → ``D30:5``, ``D8:6; D9:17`` → two ids); anything else, or an id naming no
+    turn of the conversation, is dropped.
+    """
+    kept: list[str] = []
+    dropped = 0
+    for item in raw:
+        parts = [p.strip() for p in re.split(r"[;,]", item) if p.strip()]
+        if not parts:
+            dropped += 1
+        for part in parts:
+            match = _EVIDENCE.fullmatch(part.replace("D:", "D", 1))
+            if match is None:
+                dropped += 1
+                continue
+            normal = f"D{int(match.group(1))}:{int(match.group(2))}"
+            if normal in known:
+                kept.append(normal)
+            else:
+                dropped += 1
+    return list(dict.fromkeys(kept)), dropped
+
+
+def _session_time(value: str) -> datetime:
+    return datetime.strptime(value, "%I:%M %p on %d %B, %Y").astimezone()
+
+
+def turns(conversation: dict[str, Any]) -> list[NewMemory]:
+    items: list[NewMemory] = []
+    n = 1
+    while f"session_{n}" in conversation:
+        when = _session_time(conversation[f"session_{n}_date_time"])
+        for turn in conversation[f"session_{n}"]:
+            text = f"{turn['speaker']}: {turn['text']}"
+            if turn.get("blip_caption"):
+                text += f" [shares a photo: {turn['blip_caption']}]"
+            items.append(
+                NewMemory(
+                    text=text,
+                    category="context",
+                    importance=0.5,
+                    scope="project",
+                    event_time=when,
+                    session_id=f"session_{n}",
+                    metadata={"dia_id": turn["dia_id"]},
+                    on_conflict="keep_both",  # a transcript: every turn is its own record
+                )
+            )
+        n += 1
+    return items
+
+
+async def evaluate(data: list[dict[str, Any]], modes: list[str]) -> dict[str, Any]:
+    sums: dict[tuple[str, str, int], float] = defaultdict(float)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    dropped = 0
+    latencies: dict[str, list[float]] = defaultdict(list)
+    embedding = "local" if any(m != "keyword" for m in modes) else "none"
+    with tempfile.TemporaryDirectory() as scratch:
+        for conv in data:
+            items = turns(conv["conversation"])
+            known = {str(i.metadata["dia_id"]) for i in items if i.metadata}
+            db = Path(scratch) / f"{conv['sample_id']}.db"
+            async with AsyncMemoryMesh(
+                db, global_path=Path(scratch) / "global.db", embedding=embedding
+            ) as mesh:
+                stored = await mesh.remember_many(items)
+                dia = {m.id: str(m.metadata["dia_id"]) for m in stored}
+                for qa in conv["qa"]:
+                    evidence, lost = normalise_evidence(qa.get("evidence") or [], known)
+                    dropped += lost
+                    if not evidence:
+                        continue
+                    category = str(qa["category"])
+                    for mode in modes:
+                        started = time.perf_counter()
+                        hits = await mesh.recall(str(qa["question"]), k=max(KS), mode=mode)
+                        latencies[mode].append(time.perf_counter() - started)
+                        ranked = [dia[h.memory.id] for h in hits]
+                        for group in ("1-4" if category != "5" else "5", "all"):
+                            counts[(mode, group)] += 1 if mode == modes[0] else 0
+                            for k in KS:
+                                found = len(set(ranked[:k]) & set(evidence))
+                                sums[(mode, group, k)] += found / len(evidence)
+    table: dict[str, Any] = {"dropped_evidence": dropped, "modes": {}}
+    for mode in modes:
+        row: dict[str, Any] = {}
+        for group in ("1-4", "all"):
+            n = counts[(modes[0], group)]
+            row[group] = {k: sums[(mode, group, k)] / n for k in KS}
+            row[f"n_{group}"] = n
+        lat = sorted(latencies[mode])
+        row["p50_ms"] = 1000 * lat[len(lat) // 2]
+        table["modes"][mode] = row
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default="keyword,vector,hybrid")
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"LoCoMo data not found at {args.data}", file=sys.stderr)
+        return 1
+    import json
+
+    data = json.loads(args.data.read_text(encoding="utf-8"))
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    started = time.perf_counter()
+    table = anyio.run(evaluate, data, modes)
+    print(f"LoCoMo ({len(data)} conversations), recall@k of evidence turns")
+    print(f"evidence ids dropped as malformed or unknown: {table['dropped_evidence']}")
+    print()
+    print("| mode | cats | questions | R@1 | R@5 | R@10 | p50 recall ms |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for mode, row in table["modes"].items():
+        for group in ("1-4", "all"):
+            r = row[group]
+            print(
+                f"| {mode} | {group} | {row[f'n_{group}']} | {r[1]:.3f} | {r[5]:.3f} | "
+                f"{r[10]:.3f} | {row['p50_ms']:.2f} |"
+            )
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The built-in embedding providers, for real: the local model, and HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memorymesh import (
+    AsyncMemoryMesh,
+    EmbeddingError,
+    LocalEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    available_embedders,
+)
+from memorymesh._embeddings import resolve_embedder
+
+pytestmark = pytest.mark.anyio
+
+DIM = 8
+
+
+def _vector(text: str) -> list[float]:
+    # Deterministic, text-dependent vectors, as a real server would return.
+    rng = np.random.default_rng(sum(text.encode()))
+    return [float(x) for x in rng.standard_normal(DIM)]
+
+
+class _Server:
+    """A tiny embedding server speaking Ollama's and OpenAI's real request/response shapes."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.fail_next: list[int] = []  # status codes to answer before succeeding
+        self.delay = 0.0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                server.requests.append((self.path, body, dict(self.headers)))
+                if server.delay:
+                    threading.Event().wait(server.delay)
+                if server.fail_next:
+                    self._send(server.fail_next.pop(0), {"error": "try again"})
+                elif self.path == "/api/embed":
+                    texts = body["input"]
+                    self._send(200, {"model": body["model"],
+                                     "embeddings": [_vector(t) for t in texts]})
+                elif self.path == "/v1/embeddings":
+                    texts = body["input"]
+                    data = [{"object": "embedding", "index": i, "embedding": _vector(t)}
+                            for i, t in enumerate(texts)]
+                    data.reverse()  # servers may answer out of order; `index` says which
+                    self._send(200, {"object": "list", "data": data, "model": body["model"],
+                                     "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError):  # the client gave up (timeout test)
+                    self.wfile.write(raw)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    with _Server() as s:
+        yield s
+
+
+def test_registry_knows_the_built_ins() -> None:
+    assert {"none", "local", "ollama", "openai"} <= set(available_embedders())
+    e = resolve_embedder("ollama:all-minilm")
+    assert isinstance(e, OllamaEmbedder) and e.name == "ollama:all-minilm"
+    with pytest.raises(EmbeddingError, match="unknown embedding provider"):
+        resolve_embedder("nope")
+
+
+async def test_ollama_real_api_shape(server: _Server) -> None:
+    e = OllamaEmbedder("all-minilm", base_url=server.url, batch_size=2)
+    out = await e.embed(["a", "bb", "ccc"])
+    assert out.shape == (3, DIM) and out.dtype == np.float32
+    np.testing.assert_allclose(out[2], _vector("ccc"), rtol=1e-6)
+    assert [r[0] for r in server.requests] == ["/api/embed", "/api/embed"]  # batched
+    assert server.requests[0][1] == {"model": "all-minilm", "input": ["a", "bb"]}
+    assert e.dim == DIM  # learned from the answer
+
+
+async def test_openai_real_api_shape_with_key_and_order(server: _Server) -> None:
+    e = OpenAIEmbedder("text-embedding-3-small", base_url=server.url + "/v1", api_key="sk-x")
+    out = await e.embed(["first", "second"])
+    np.testing.assert_allclose(out[0], _vector("first"), rtol=1e-6)
+    np.testing.assert_allclose(out[1], _vector("second"), rtol=1e-6)
+    path, body, headers = server.requests[0]
+    assert path == "/v1/embeddings"
+    assert body["model"] == "text-embedding-3-small" and body["input"] == ["first", "second"]
+    assert headers["Authorization"] == "Bearer sk-x"
+
+
+async def test_retries_on_503_then_succeeds(server: _Server) -> None:
+    server.fail_next = [503, 429]
+    e = OllamaEmbedder("m", base_url=server.url, retries=2)
+    assert (await e.embed(["x"])).shape == (1, DIM)
+    assert len(server.requests) == 3
+
+
+async def test_clear_errors(server: _Server) -> None:
+    server.fail_next = [400]
+    with pytest.raises(EmbeddingError, match="HTTP 400"):
+        await OllamaEmbedder("m", base_url=server.url).embed(["x"])
+    server.fail_next = [503, 503]
+    with pytest.raises(EmbeddingError, match="after 2 attempts"):
+        await OllamaEmbedder("m", base_url=server.url, retries=1).embed(["x"])
+    with pytest.raises(EmbeddingError, match="returned shape"):
+        await OllamaEmbedder("m", base_url=server.url, dim=DIM + 1).embed(["x"])
+    server.delay = 0.5
+    with pytest.raises(EmbeddingError, match="timed out"):
+        await OpenAIEmbedder("m", base_url=server.url + "/v1", timeout=0.1, retries=0).embed(
+            ["x"]
+        )
+    server.delay = 0.0
+    with pytest.raises(EmbeddingError, match="cannot reach"):
+        await OllamaEmbedder("m", base_url="http://127.0.0.1:9", retries=0).embed(["x"])
+
+
+async def test_mesh_with_an_http_provider_records_it(
+    server: _Server, project_db: Path, global_db: Path
+) -> None:
+    e = OpenAIEmbedder("served", base_url=server.url + "/v1")
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=e) as mesh:
+        m = await mesh.remember("the staging database is called stg-db")
+        hits = await mesh.recall("the staging database is called stg-db", mode="vector")
+        assert hits[0].memory.id == m.id
+        assert hits[0].breakdown.relevance == pytest.approx(1.0, abs=1e-5)
+        assert (await mesh.stats()).embedder == "openai:served"
+        store = mesh.stores[0]
+        assert await store.get_meta("embedder") == "openai:served"
+        assert await store.get_meta("embedder_dim") == str(DIM)
+
+
+@pytest.mark.slow
+async def test_local_model_really_runs(project_db: Path, global_db: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    e = LocalEmbedder()
+    assert (e.name, e.dim) == ("local:all-MiniLM-L6-v2", 384)
+    out = await e.embed(["The cat sat on the mat.", "A kitten rested on the rug.", "Tax law"])
+    assert out.shape == (3, 384) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
+    assert out[0] @ out[1] > out[0] @ out[2] + 0.2  # meaning, not words
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding="local") as mesh:
+        pet = await mesh.remember("Our dog Rex needs his walk every morning")
+        await mesh.remember("The quarterly tax filing is due in April")
+        hits = await mesh.recall("when does the puppy go outside?", mode="vector", k=1)
+        assert hits[0].memory.id == pet.id

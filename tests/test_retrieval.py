@@ -1,0 +1,191 @@
+"""Vector and hybrid recall: exact results over every memory, kept in step with every write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _embedders import HashEmbedder
+
+from memorymesh import AsyncMemoryMesh, EmbeddingError, InvalidInputError
+from memorymesh._vectors import IndexRow, VectorFilter, VectorIndex, unit_rows
+
+pytestmark = pytest.mark.anyio
+
+
+def _row(i: int, category: str = "context", **kw: object) -> IndexRow:
+    base: dict[str, object] = {
+        "id": f"m{i}",
+        "category": category,
+        "importance": 0.5,
+        "pinned": False,
+        "created_at": float(i),
+        "expires_at": None,
+        "session_id": None,
+        "superseded": False,
+    }
+    base.update(kw)
+    return IndexRow(**base)  # type: ignore[arg-type]
+
+
+def test_index_search_is_exact_against_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    vectors = unit_rows(rng.standard_normal((3000, 32)).astype(np.float32))
+    cats = ["context", "decision", "pattern"]
+    index = VectorIndex(32)
+    index.add([_row(i, cats[i % 3]) for i in range(3000)], vectors)
+    queries = unit_rows(rng.standard_normal((5, 32)).astype(np.float32))
+    got = index.search(queries, 10)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    for q in range(5):
+        assert [mid for mid, _ in got[q]] == [f"m{j}" for j in truth[q]]
+    # A category filter scans only that block and is still exact within it.
+    only = VectorFilter(categories=("decision",))  # type: ignore[arg-type]
+    (hits,) = index.search(queries[:1], 5, only)
+    allowed = [j for j in range(3000) if j % 3 == 1]
+    sims = queries[0] @ vectors[allowed].T
+    assert [mid for mid, _ in hits] == [f"m{allowed[j]}" for j in np.argsort(-sims)[:5]]
+
+
+def test_index_remove_and_supersede_keep_rows_consistent() -> None:
+    rng = np.random.default_rng(1)
+    vectors = unit_rows(rng.standard_normal((50, 8)).astype(np.float32))
+    index = VectorIndex(8)
+    index.add([_row(i) for i in range(50)], vectors)
+    index.remove(["m0", "m10", "missing"])
+    index.set_superseded(["m5"])
+    assert len(index) == 48
+    for j in (3, 49, 20):
+        (hits,) = index.search(vectors[j][None, :], 1)
+        assert hits[0][0] == f"m{j}"
+    (hits,) = index.search(vectors[5][None, :], 48)
+    assert "m5" not in [mid for mid, _ in hits]
+    (hits,) = index.search(vectors[5][None, :], 1, VectorFilter(include_superseded=True))
+    assert hits[0][0] == "m5"
+    np.testing.assert_allclose(index.vectors(["m49"])[0], vectors[49])
+
+
+@pytest.fixture
+async def vmesh(project_db: Path, global_db: Path) -> AsyncMemoryMesh:
+    mesh = AsyncMemoryMesh(project_db, global_path=global_db, embedding=HashEmbedder())
+    async with mesh:
+        yield mesh  # type: ignore[misc]
+
+
+async def test_vector_recall_finds_every_memory_not_just_recent_ones(
+    vmesh: AsyncMemoryMesh,
+) -> None:
+    old = await vmesh.remember(
+        "the quarterly invoice archive lives on the cold storage bucket", importance=0.1
+    )
+    await vmesh.remember_many(
+        [
+            {"text": f"routine note {i} about standups and lunch", "importance": 0.9}
+            for i in range(1500)
+        ]
+    )
+    hits = await vmesh.recall("where is the invoice archive bucket", mode="vector", k=3)
+    assert hits[0].memory.id == old.id
+    assert 0.0 < hits[0].breakdown.relevance <= 1.0
+
+
+async def test_hybrid_is_the_default_with_an_embedder(vmesh: AsyncMemoryMesh) -> None:
+    a = await vmesh.remember("billing runs on PostgreSQL 16")
+    await vmesh.remember("the frontend uses React")
+    hits = await vmesh.recall("billing database PostgreSQL")
+    assert hits[0].memory.id == a.id
+    kw = await vmesh.recall("billing database PostgreSQL", mode="keyword")
+    assert kw[0].memory.id == a.id
+
+
+async def test_vector_filters_match_keyword_filters(vmesh: AsyncMemoryMesh) -> None:
+    a = await vmesh.remember(
+        "deploy checklist for ops", category="pattern", metadata={"team": "ops"}, session_id="s1"
+    )
+    b = await vmesh.remember(
+        "deploy checklist for web", category="decision", metadata={"team": "web"}, session_id="s2"
+    )
+    for mode in ("vector", "hybrid", "keyword"):
+        hits = await vmesh.recall("deploy checklist", mode=mode, category="decision")
+        assert [h.memory.id for h in hits] == [b.id], mode
+        hits = await vmesh.recall("deploy checklist", mode=mode, metadata_filter={"team": "ops"})
+        assert [h.memory.id for h in hits] == [a.id], mode
+        hits = await vmesh.recall("deploy checklist", mode=mode, session_id="s2")
+        assert [h.memory.id for h in hits] == [b.id], mode
+
+
+async def test_index_follows_update_forget_and_reopen(project_db: Path, global_db: Path) -> None:
+    embedder = HashEmbedder()
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=embedder) as mesh:
+        m = await mesh.remember("alpha beta gamma")
+        other = await mesh.remember("delta epsilon zeta")
+        await mesh.update(m.id, text="kappa lambda mu")
+        hits = await mesh.recall("kappa lambda", mode="vector", k=1)
+        assert hits[0].memory.id == m.id
+        await mesh.forget(other.id)
+        hits = await mesh.recall("delta epsilon", mode="vector", k=5)
+        assert other.id not in [h.memory.id for h in hits]
+    # Reopening builds the index from SQLite: the same answers without re-embedding.
+    embedder.calls.clear()
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=embedder) as mesh:
+        hits = await mesh.recall("kappa lambda", mode="vector", k=1)
+        assert hits[0].memory.id == m.id
+    assert embedder.calls == [1]  # only the query
+
+
+async def test_vector_modes_need_an_embedder(mesh: AsyncMemoryMesh) -> None:
+    await mesh.remember("x y z")
+    with pytest.raises(InvalidInputError, match="embedder"):
+        await mesh.recall("x", mode="vector")
+    with pytest.raises(InvalidInputError, match="mode"):
+        await mesh.recall("x", mode="fuzzy")  # type: ignore[arg-type]
+
+
+async def test_another_embedder_never_mixes_vectors_until_reembed(
+    project_db: Path, global_db: Path
+) -> None:
+    async with AsyncMemoryMesh(
+        project_db, global_path=global_db, embedding=HashEmbedder(name="test:a")
+    ) as mesh:
+        m = await mesh.remember("vectors from model a")
+    async with AsyncMemoryMesh(
+        project_db, global_path=global_db, embedding=HashEmbedder(dim=32, name="test:b")
+    ) as mesh:
+        with pytest.raises(EmbeddingError, match="reembed"):
+            await mesh.recall("vectors", mode="vector")
+        # Keyword recall still works on a stale store.
+        assert (await mesh.recall("vectors", mode="keyword"))[0].memory.id == m.id
+        assert await mesh.embedding_backlog() == 1
+        seen: list[int] = []
+        assert await mesh.reembed(progress=seen.append) == 1
+        assert sum(seen) == 1
+        assert await mesh.embedding_backlog() == 0
+        assert (await mesh.recall("vectors", mode="vector"))[0].memory.id == m.id
+
+
+async def test_keyword_only_memories_get_vectors_when_an_embedder_opens(
+    project_db: Path, global_db: Path
+) -> None:
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        m = await mesh.remember("written without an embedder")
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=HashEmbedder()) as mesh:
+        assert (await mesh.recall("embedder written", mode="vector"))[0].memory.id == m.id
+
+
+async def test_a_failing_embedder_writes_nothing(project_db: Path, global_db: Path) -> None:
+    class Broken(HashEmbedder):
+        fail = False
+
+        async def embed(self, texts):  # type: ignore[no-untyped-def]
+            if self.fail:
+                raise RuntimeError("model crashed")
+            return await super().embed(texts)
+
+    broken = Broken()
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=broken) as mesh:
+        broken.fail = True
+        with pytest.raises(EmbeddingError, match="model crashed"):
+            await mesh.remember_many(["one", "two"])
+        broken.fail = False
+        assert await mesh.count() == 0
