@@ -1105,6 +1105,10 @@ class AsyncMemoryMesh:
                 text = await anyio.Path(os.fspath(source)).read_text(encoding="utf-8")
             except OSError as exc:
                 raise StoreError(f"cannot read {source}: {exc}") from exc
+            except UnicodeDecodeError as exc:  # a binary file: not an export (polish fix)
+                raise InvalidInputError(
+                    f"{source} is not a MemoryMesh export: not UTF-8 text"
+                ) from exc
         else:
             text = source.read()
         rows = decode_records(text)

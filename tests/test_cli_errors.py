@@ -1,0 +1,135 @@
+"""What a person hits first with the CLI: bad files, bad paths, pipes. One clear line each."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memorymesh import AsyncMemoryMesh, InvalidInputError, StoreError
+from memorymesh.cli import main
+
+BIN = Path(sys.executable).parent
+# Bytes that are not UTF-8 (0xd0 starts a two-byte sequence that 0x00 does not continue).
+BINARY = b"\x7fELF\x02\x01\x01\x00\xd0\x00\xff\xfe binary\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("memorymesh: error: "), err
+    return lines[0]
+
+
+def test_remember_from_a_binary_file_is_one_line_and_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "program"
+    binary.write_bytes(BINARY)
+    code, _, err = run(capsys, "remember", "--file", str(binary))
+    assert code == 1
+    assert "not UTF-8 text" in one_error_line(err)
+    _, out, _ = run(capsys, "stats", "--json")
+    assert json.loads(out)["total"] == 0
+
+
+def test_import_of_a_binary_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "program"
+    binary.write_bytes(BINARY)
+    code, _, err = run(capsys, "import", str(binary))
+    assert code == 1
+    assert "not UTF-8 text" in one_error_line(err)
+    code, _, err = run(capsys, "import", str(tmp_path / "missing.jsonl"))
+    assert code == 1
+    assert "No such file" in one_error_line(err)
+
+
+@pytest.mark.anyio
+async def test_library_import_of_a_binary_file_is_invalid_input(
+    tmp_path: Path, memory_mesh: AsyncMemoryMesh
+) -> None:
+    binary = tmp_path / "program"
+    binary.write_bytes(BINARY)
+    with pytest.raises(InvalidInputError, match="not a MemoryMesh export"):
+        await memory_mesh.import_(binary)
+
+
+@pytest.mark.anyio
+async def test_a_directory_as_the_database_path_is_a_clear_store_error(tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(StoreError, match="is a directory"):
+        async with AsyncMemoryMesh(folder, global_path=":memory:") as mesh:
+            await mesh.stats()
+
+
+def test_db_pointing_at_a_directory_prints_one_line_no_thread_traceback(tmp_path: Path) -> None:
+    # Before the fix, aiosqlite's worker thread also printed "Event loop is closed" at exit.
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    done = subprocess.run(
+        [str(BIN / "memorymesh"), "stats", "--db", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "is a directory" in one_error_line(done.stderr)
+
+
+def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text(
+        "".join(f"fact number {i} about the billing service\n" for i in range(400)),
+        encoding="utf-8",
+    )
+    db = tmp_path / "p.db"
+    gdb = tmp_path / "g.db"
+    stores = ["--db", str(db), "--global-db", str(gdb)]
+    subprocess.run(
+        [str(BIN / "memorymesh"), "remember", "--scope", "project", "--file", str(notes), *stores],
+        check=True,
+        capture_output=True,
+    )
+    # Far more JSON than a pipe buffer holds, and a reader that leaves after one byte.
+    reader = subprocess.Popen(
+        [str(BIN / "memorymesh"), "list", "--json", "--limit", "400", *stores],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.read(1) == b"["
+    reader.stdout.close()
+    err = reader.stderr.read().decode()
+    reader.stderr.close()
+    assert reader.wait() == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_status_prints_hook_entries_for_people(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memorymesh import cli
+
+    def hook() -> dict[str, object]:
+        return {"synced_files": {"CLAUDE.md": "yes", "AGENTS.md": "no"}, "hooks": ["a", "b"]}
+
+    monkeypatch.setattr(cli, "STATUS_HOOKS", [hook])
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    assert "{" not in out and "[" not in out
+    assert "  synced files:\n    CLAUDE.md: yes\n    AGENTS.md: no\n" in out
+    assert "  hooks:" in out and "a, b" in out
+    code, out, _ = run(capsys, "status", "--json")
+    assert json.loads(out)["synced_files"] == {"CLAUDE.md": "yes", "AGENTS.md": "no"}
