@@ -335,6 +335,10 @@ async def cmd_pin(args: argparse.Namespace) -> int:
 
 
 async def cmd_update(args: argparse.Namespace) -> int:
+    if all(getattr(args, name) is None for name in ("text", "importance", "category", "metadata")):
+        raise InvalidInputError(
+            "nothing to update: give --text, --importance, --category or --metadata"
+        )
     async with open_mesh(args) as mesh:
         memory = await mesh.update(
             await _resolve(mesh, args.id),

@@ -133,3 +133,24 @@ def test_status_prints_hook_entries_for_people(
     assert "  hooks:" in out and "a, b" in out
     code, out, _ = run(capsys, "status", "--json")
     assert json.loads(out)["synced_files"] == {"CLAUDE.md": "yes", "AGENTS.md": "no"}
+
+
+def test_update_without_any_change_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "remember", "--json", "We deploy on Tuesdays")
+    memory_id = json.loads(out)["id"]
+    code, out, err = run(capsys, "update", memory_id[:8])
+    assert code == 1 and out == ""
+    assert "nothing to update" in one_error_line(err)
+    code, out, _ = run(capsys, "log", "--json", memory_id)
+    assert [e["action"] for e in json.loads(out)] == ["stored"]
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "memorymesh", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("memorymesh ")
