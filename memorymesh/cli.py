@@ -314,7 +314,10 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 async def cmd_forget(args: argparse.Namespace) -> int:
     async with open_mesh(args) as mesh:
-        forgotten = [await mesh.forget(await _resolve(mesh, given)) for given in args.ids]
+        # Resolve every id before deleting any: one bad id must not leave half the list gone.
+        ids = list(dict.fromkeys([await _resolve(mesh, given) for given in args.ids]))
+        forgotten = [await mesh.get(memory_id) for memory_id in ids]
+        await mesh.forget_many(ids)
     if args.json:
         _emit_json({"forgotten": [m.id for m in forgotten]})
     else:
@@ -356,8 +359,16 @@ async def cmd_update(args: argparse.Namespace) -> int:
 
 async def cmd_log(args: argparse.Namespace) -> int:
     async with open_mesh(args) as mesh:
-        memory_id = await _resolve(mesh, args.id) if args.id else None
+        memory_id, known = args.id, True
+        if memory_id:
+            # A forgotten memory has no row left, but its log entries stay: take the full id.
+            try:
+                memory_id = await _resolve(mesh, memory_id)
+            except MemoryNotFoundError:
+                known = False
         entries = await mesh.log(limit=args.limit, memory_id=memory_id)
+    if not known and not entries:
+        raise MemoryNotFoundError(args.id)
     if args.json:
         _emit_json([e.model_dump(mode="json") for e in entries])
         return 0

@@ -154,3 +154,22 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("memorymesh ")
+
+
+def test_forget_with_one_bad_id_forgets_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "remember", "--json", "We use tabs in Go files")
+    memory_id = json.loads(out)["id"]
+    code, _, err = run(capsys, "forget", memory_id[:8], "nosuchid")
+    assert code == 1 and "nosuchid" in one_error_line(err)
+    code, out, _ = run(capsys, "show", "--json", memory_id)
+    assert code == 0 and json.loads(out)["id"] == memory_id
+    # The same memory named twice (full id and prefix) is forgotten once.
+    code, out, _ = run(capsys, "forget", "--json", memory_id, memory_id[:8])
+    assert code == 0 and json.loads(out) == {"forgotten": [memory_id]}
+    _, out, _ = run(capsys, "log", "--json", memory_id)
+    assert [e["action"] for e in json.loads(out)] == ["forgotten", "stored"]
+
+
+def test_log_of_an_unknown_id_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "log", "nosuchid")
+    assert code == 1 and "no memory with id 'nosuchid'" in one_error_line(err)
