@@ -376,7 +376,12 @@ class AsyncMemoryMesh:
             agent=agent,
             on_conflict=on_conflict,
         )
-        (memory,) = await self.remember_many([item])
+        try:
+            (memory,) = await self.remember_many([item])
+        except InvalidInputError as exc:
+            # (polish) One item: remember_many's "item 0: " prefix would only puzzle the caller.
+            exc.args = (str(exc).removeprefix("item 0: "), *exc.args[1:])
+            raise
         return memory
 
     async def remember_many(

@@ -173,3 +173,21 @@ def test_forget_with_one_bad_id_forgets_nothing(capsys: pytest.CaptureFixture[st
 def test_log_of_an_unknown_id_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "log", "nosuchid")
     assert code == 1 and "no memory with id 'nosuchid'" in one_error_line(err)
+
+
+def test_remember_errors_do_not_talk_about_items(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "remember", "   ")
+    assert code == 1
+    assert one_error_line(err) == "memorymesh: error: text is empty"
+    code, _, err = run(capsys, "remember", "x", "--importance", "2")
+    assert code == 1
+    assert "item 0" not in one_error_line(err) and "importance" in err
+
+
+@pytest.mark.anyio
+async def test_library_remember_error_names_no_item_index(memory_mesh: AsyncMemoryMesh) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        await memory_mesh.remember("ok", importance=1.5)
+    assert str(caught.value).startswith("importance must be")
+    with pytest.raises(InvalidInputError, match=r"^item 1: text is empty"):
+        await memory_mesh.remember_many(["fine", ""])
