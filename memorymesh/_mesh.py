@@ -511,7 +511,8 @@ class AsyncMemoryMesh:
         if self._project is None:
             if explicit:
                 raise InvalidInputError(
-                    "scope='project' needs a project: run inside one, pass path=, "
+                    "scope='project' needs a project: run inside one (a folder with .git, "
+                    "pyproject.toml, package.json, ...), pass path= (--db on the command line), "
                     "or set MEMORYMESH_PROJECT_ROOT"
                 )
             return self._global

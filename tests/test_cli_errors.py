@@ -191,3 +191,16 @@ async def test_library_remember_error_names_no_item_index(memory_mesh: AsyncMemo
     assert str(caught.value).startswith("importance must be")
     with pytest.raises(InvalidInputError, match=r"^item 1: text is empty"):
         await memory_mesh.remember_many(["fine", ""])
+
+
+def test_project_scope_without_a_project_says_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEMORYMESH_PROJECT_ROOT")
+    nowhere = tmp_path / "home" / "scratch"  # under HOME: never taken for a project
+    nowhere.mkdir()
+    monkeypatch.chdir(nowhere)
+    code, _, err = run(capsys, "remember", "We chose Go", "--scope", "project")
+    assert code == 1
+    line = one_error_line(err)
+    assert "--db" in line and ".git" in line and "MEMORYMESH_PROJECT_ROOT" in line
