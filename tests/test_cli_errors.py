@@ -204,3 +204,15 @@ def test_project_scope_without_a_project_says_how_to_get_one(
     assert code == 1
     line = one_error_line(err)
     assert "--db" in line and ".git" in line and "MEMORYMESH_PROJECT_ROOT" in line
+
+
+def test_importing_a_markdown_export_says_which_format_to_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "remember", "Use ruff for linting")
+    exported = tmp_path / "memories.md"
+    code, _, _ = run(capsys, "export", "--format", "markdown", "-o", str(exported))
+    assert code == 0
+    code, _, err = run(capsys, "import", str(exported))
+    assert code == 1
+    assert "markdown export" in one_error_line(err) and "--format jsonl" in err
