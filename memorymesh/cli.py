@@ -650,12 +650,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("forget", cmd_forget, "Delete memories for good.")
     p.add_argument("ids", nargs="+", metavar="id", help="ids or unique id prefixes")
 
-    for name, verb in (("pin", "Pin"), ("unpin", "Unpin")):
-        p = command(name, cmd_pin, f"{verb} a memory (pinned: top importance, never expires).")
-        p.add_argument("id")
+    for name, help_text in (
+        ("pin", "Pin a memory: it ranks as most important and never expires."),
+        ("unpin", "Unpin a memory: its own importance and expiry count again."),
+    ):
+        p = command(name, cmd_pin, help_text)
+        p.add_argument("id", help="id or unique id prefix")
 
     p = command("update", cmd_update, "Change a memory's text, category, importance or metadata.")
-    p.add_argument("id")
+    p.add_argument("id", help="id or unique id prefix")
     p.add_argument("--text", nargs="+")
     write_options(p)
 
