@@ -179,11 +179,11 @@ def _importance(value: str) -> float:
 
 
 async def cmd_remember(args: argparse.Namespace) -> int:
+    if args.file is None and not args.text:
+        raise InvalidInputError("give the text to remember, or --file FILE ('-' reads stdin)")
     async with open_mesh(args) as mesh:
         if args.file is not None:
             return await _remember_file(mesh, args)
-        if not args.text:
-            raise InvalidInputError("give the text to remember, or --file")
         memory = await mesh.remember(
             " ".join(args.text),
             category=args.category,

@@ -216,3 +216,12 @@ def test_importing_a_markdown_export_says_which_format_to_use(
     code, _, err = run(capsys, "import", str(exported))
     assert code == 1
     assert "markdown export" in one_error_line(err) and "--format jsonl" in err
+
+
+def test_remember_with_no_text_points_at_file_and_stdin(
+    capsys: pytest.CaptureFixture[str], project_db: Path
+) -> None:
+    code, _, err = run(capsys, "remember")
+    assert code == 1
+    assert "--file FILE ('-' reads stdin)" in one_error_line(err)
+    assert not project_db.exists()  # nothing was opened, let alone created
