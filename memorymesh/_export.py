@@ -192,6 +192,11 @@ def decode_records(text: str) -> list[dict[str, Any]]:
     stripped = text.lstrip()
     if not stripped:
         raise InvalidInputError("the export is empty")
+    if stripped.startswith("# MemoryMesh export"):
+        raise InvalidInputError(
+            "this is a markdown export, which is for reading; import a jsonl or json export "
+            "(memorymesh export --format jsonl)"
+        )
     try:
         whole = json.loads(stripped)
     except json.JSONDecodeError:

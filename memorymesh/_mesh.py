@@ -603,7 +603,12 @@ class AsyncMemoryMesh(InvisibleMixin):
             agent=agent,
             on_conflict=on_conflict,
         )
-        (memory,) = await self.remember_many([item])
+        try:
+            (memory,) = await self.remember_many([item])
+        except InvalidInputError as exc:
+            # (polish) One item: remember_many's "item 0: " prefix would only puzzle the caller.
+            exc.args = (str(exc).removeprefix("item 0: "), *exc.args[1:])
+            raise
         return memory
 
     async def remember_many(
@@ -742,7 +747,8 @@ class AsyncMemoryMesh(InvisibleMixin):
         if self._project is None:
             if explicit:
                 raise InvalidInputError(
-                    "scope='project' needs a project: run inside one, pass path=, "
+                    "scope='project' needs a project: run inside one (a folder with .git, "
+                    "pyproject.toml, package.json, ...), pass path= (--db on the command line), "
                     "or set MEMORYMESH_PROJECT_ROOT"
                 )
             return self._global
@@ -1548,6 +1554,10 @@ class AsyncMemoryMesh(InvisibleMixin):
                 text = await anyio.Path(os.fspath(source)).read_text(encoding="utf-8")
             except OSError as exc:
                 raise StoreError(f"cannot read {source}: {exc}") from exc
+            except UnicodeDecodeError as exc:  # a binary file: not an export (polish fix)
+                raise InvalidInputError(
+                    f"{source} is not a MemoryMesh export: not UTF-8 text"
+                ) from exc
         else:
             text = source.read()
         rows = decode_records(text)

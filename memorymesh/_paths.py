@@ -72,6 +72,9 @@ def prepare_database_file(path: Path) -> None:
     SQLite gives the -wal and -shm files the permissions of the database file, so creating the
     file with 0600 keeps all three private.
     """
+    if path.is_dir():
+        # SQLite would fail later, in aiosqlite's worker thread, with a vaguer message.
+        raise IsADirectoryError("it is a directory, not a database file")
     directory = path.parent
     if not directory.exists():
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

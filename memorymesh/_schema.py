@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MIGRATIONS", "Migration"]
+__all__ = ["INDEXED_METADATA_KEYS", "MIGRATIONS", "Migration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +125,22 @@ _REVIEW_QUEUE = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG, _REVIEW_QUEUE)
+# -- 0004_indexed_metadata (polish) ------------------------------------------------------------
+#: Metadata keys with an expression index. The store inlines their JSON path as a constant
+#: (a bound path can never use an index): LangGraph's namespace and key, looked up on every
+#: get and put by ``langchain_memorymesh.MemoryMeshStore``.
+INDEXED_METADATA_KEYS: tuple[str, ...] = ("langgraph_ns", "langgraph_key")
+
+_INDEXED_METADATA = Migration(
+    "0004_indexed_metadata",
+    (
+        # Partial: only the rows that carry a namespace pay for the index. A query's
+        # `json_extract(...) = ?` or range implies IS NOT NULL, so SQLite still uses it.
+        "CREATE INDEX memories_meta_langgraph ON memories ("
+        "json_extract(metadata, '$.langgraph_ns'), json_extract(metadata, '$.langgraph_key')"
+        ") WHERE json_extract(metadata, '$.langgraph_ns') IS NOT NULL",
+    ),
+)
+# -- end 0004_indexed_metadata ---------------------------------------------------------------------
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA)

@@ -37,7 +37,7 @@ from ._filters import Filters, MetadataCondition
 from ._maintenance import preflight
 from ._models import Category, ListOrder, Memory, Scope
 from ._paths import IN_MEMORY, prepare_database_file
-from ._schema import MIGRATIONS, Migration
+from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -261,7 +261,7 @@ def _translated(path: str) -> Iterator[None]:
         raise _translate(exc, path) from exc
 
 
-def _where(filters: Filters, now: float) -> tuple[str, list[Any]]:
+def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
     """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -314,16 +314,24 @@ def _where(filters: Filters, now: float) -> tuple[str, list[Any]]:
         clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
         params.extend(filters.ids)
     for condition in filters.metadata:
-        clause, values = _metadata_clause(condition)
+        clause, values = _metadata_clause(condition, use_index=use_index)
         clauses.append(clause)
         params.extend(values)
     return (" AND ".join(clauses) or "1"), params
 
 
-def _metadata_clause(condition: MetadataCondition) -> tuple[str, list[Any]]:
+def _metadata_clause(
+    condition: MetadataCondition, *, use_index: bool = True
+) -> tuple[str, list[Any]]:
     # The JSON path is itself a bound parameter; the key was checked against METADATA_KEY too.
     path = "$." + condition.key
     extract = "json_extract(m.metadata, ?)"
+    ref: list[Any] = [path]
+    # -- 0004_indexed_metadata (polish): an allowlisted key's path is inlined as a constant,
+    # spelled exactly as in the expression index, so SQLite can use it. Identifier from the
+    # allowlist only; values stay bound.
+    if use_index and condition.key in INDEXED_METADATA_KEYS:
+        extract, ref = f"json_extract(m.metadata, '{path}')", []
     value = condition.value
     if condition.op == "$exists":
         sql = f"json_type(m.metadata, ?) IS {'NOT ' if value else ''}NULL"
@@ -337,25 +345,25 @@ def _metadata_clause(condition: MetadataCondition) -> tuple[str, list[Any]]:
         if condition.op == "$in":
             if present:
                 parts.append(f"{extract} IN ({marks})")
-                params += [path, *present]
+                params += [*ref, *present]
             if None in value:
                 parts.append(f"{extract} IS NULL")
-                params.append(path)
+                params.extend(ref)
             return "(" + " OR ".join(parts) + ")", params
         # NULL IN (...) is NULL, so a missing key counts as "not in" unless null is listed.
         if present:
             parts.append(f"coalesce({extract} IN ({marks}), 0) = 0")
-            params += [path, *present]
+            params += [*ref, *present]
         if None in value:
             parts.append(f"{extract} IS NOT NULL")
-            params.append(path)
+            params.extend(ref)
         return "(" + " AND ".join(parts) + ")", params
     if value is None:
-        return f"{extract} IS {'NOT ' if condition.op == '$ne' else ''}NULL", [path]
+        return f"{extract} IS {'NOT ' if condition.op == '$ne' else ''}NULL", ref
     bound = int(value) if isinstance(value, bool) else value
     if condition.op == "$ne":
-        return f"({extract} IS NULL OR {extract} != ?)", [path, path, bound]
-    return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [path, bound]
+        return f"({extract} IS NULL OR {extract} != ?)", [*ref, *ref, bound]
+    return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [*ref, bound]
 
 
 def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
@@ -1108,7 +1116,9 @@ class SQLiteStore:
 
         ``key`` must already have been checked against ``METADATA_KEY``; the JSON path is bound.
         """
-        where, params = _where(filters, now)
+        # A scan beats the metadata index here: a namespace prefix usually covers most rows,
+        # and each index hit costs a row lookup (measured in bench_langgraph_store.py).
+        where, params = _where(filters, now, use_index=False)
         path = "$." + key
         sql = (
             "SELECT DISTINCT json_extract(m.metadata, ?) AS v FROM memories AS m "

@@ -8,7 +8,9 @@ Every command that prints data takes ``--json``. Global options (``--db``, ``--g
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
 import tempfile
 import textwrap
@@ -136,6 +138,21 @@ async def _resolve(mesh: AsyncMemoryMesh, given: str) -> str:
     return given
 
 
+async def _read_text(name: str) -> str:
+    """The UTF-8 text of file ``name`` (``-``: standard input), or one clear error."""
+    shown = "standard input" if name == "-" else name
+    try:
+        if name == "-":
+            return sys.stdin.read()
+        return await anyio.Path(name).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"cannot read {shown}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#x})"
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {shown}: {exc.strerror or exc}") from None
+
+
 def _parse_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
@@ -165,11 +182,11 @@ def _importance(value: str) -> float:
 
 
 async def cmd_remember(args: argparse.Namespace) -> int:
+    if args.file is None and not args.text:
+        raise InvalidInputError("give the text to remember, or --file FILE ('-' reads stdin)")
     async with open_mesh(args) as mesh:
         if args.file is not None:
             return await _remember_file(mesh, args)
-        if not args.text:
-            raise InvalidInputError("give the text to remember, or --file")
         memory = await mesh.remember(
             " ".join(args.text),
             category=args.category,
@@ -190,13 +207,7 @@ async def cmd_remember(args: argparse.Namespace) -> int:
 
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
-    if args.file == "-":
-        content = sys.stdin.read()
-    else:
-        try:
-            content = await anyio.Path(args.file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read {args.file}: {exc}") from None
+    content = await _read_text(args.file)
     lines = [line.strip() for line in content.splitlines() if line.strip()]
     common = {
         "category": args.category,
@@ -306,7 +317,10 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 async def cmd_forget(args: argparse.Namespace) -> int:
     async with open_mesh(args) as mesh:
-        forgotten = [await mesh.forget(await _resolve(mesh, given)) for given in args.ids]
+        # Resolve every id before deleting any: one bad id must not leave half the list gone.
+        ids = list(dict.fromkeys([await _resolve(mesh, given) for given in args.ids]))
+        forgotten = [await mesh.get(memory_id) for memory_id in ids]
+        await mesh.forget_many(ids)
     if args.json:
         _emit_json({"forgotten": [m.id for m in forgotten]})
     else:
@@ -327,6 +341,10 @@ async def cmd_pin(args: argparse.Namespace) -> int:
 
 
 async def cmd_update(args: argparse.Namespace) -> int:
+    if all(getattr(args, name) is None for name in ("text", "importance", "category", "metadata")):
+        raise InvalidInputError(
+            "nothing to update: give --text, --importance, --category or --metadata"
+        )
     async with open_mesh(args) as mesh:
         memory = await mesh.update(
             await _resolve(mesh, args.id),
@@ -344,8 +362,16 @@ async def cmd_update(args: argparse.Namespace) -> int:
 
 async def cmd_log(args: argparse.Namespace) -> int:
     async with open_mesh(args) as mesh:
-        memory_id = await _resolve(mesh, args.id) if args.id else None
+        memory_id, known = args.id, True
+        if memory_id:
+            # A forgotten memory has no row left, but its log entries stay: take the full id.
+            try:
+                memory_id = await _resolve(mesh, memory_id)
+            except MemoryNotFoundError:
+                known = False
         entries = await mesh.log(limit=args.limit, memory_id=memory_id)
+    if not known and not entries:
+        raise MemoryNotFoundError(args.id)
     if args.json:
         _emit_json([e.model_dump(mode="json") for e in entries])
         return 0
@@ -376,10 +402,10 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
+    # Read first, so a missing, unreadable or binary file is one clear line.
+    text = await _read_text(args.file)
     async with open_mesh(args, source="import") as mesh:
-        report = await mesh.import_(
-            sys.stdin if args.file == "-" else args.file, on_clash=args.on_clash
-        )
+        report = await mesh.import_(io.StringIO(text), on_clash=args.on_clash)
     if args.json:
         _emit_json(report.model_dump(mode="json"))
     else:
@@ -440,18 +466,44 @@ async def cmd_status(args: argparse.Namespace) -> int:
     for path, result in health.items():
         print(f"  health:        {'ok' if result == ['ok'] else '; '.join(result)} ({path})")
     for key, value in report.items():
-        if key not in {
-            "version",
-            "project_store",
-            "global_store",
-            "embedder",
-            "total",
-            "by_scope",
-            "healthy",
-            "health",
-        }:
-            print(f"  {key}: {value}")
+        if key not in _STATUS_CORE:
+            _print_status_item(key, value)
     return 0 if report["healthy"] else 1
+
+
+_STATUS_CORE = frozenset(
+    {
+        "version",
+        "project_store",
+        "global_store",
+        "embedder",
+        "total",
+        "by_scope",
+        "healthy",
+        "health",
+    }
+)
+
+
+def _print_status_item(key: str, value: Any) -> None:
+    """A hook's entry as people read it: ``mcp_clients`` → ``MCP clients:``, one line per item
+    of a mapping or list, not a Python ``repr``."""
+    label = key.replace("_", " ").replace("mcp", "MCP") + ":"
+    if isinstance(value, dict):
+        print(f"  {label}")
+        width = max((len(str(k)) for k in value), default=0) + 1
+        for name, item in value.items():
+            print(f"    {str(name) + ':':<{width}} {_status_value(item)}")
+    else:
+        print(f"  {label:<14} {_status_value(value)}")
+
+
+def _status_value(value: Any) -> str:
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
 
 
 #: Extra ``status`` lines from other parts (e.g. which AI clients are configured).
@@ -601,12 +653,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("forget", cmd_forget, "Delete memories for good.")
     p.add_argument("ids", nargs="+", metavar="id", help="ids or unique id prefixes")
 
-    for name, verb in (("pin", "Pin"), ("unpin", "Unpin")):
-        p = command(name, cmd_pin, f"{verb} a memory (pinned: top importance, never expires).")
-        p.add_argument("id")
+    for name, help_text in (
+        ("pin", "Pin a memory: it ranks as most important and never expires."),
+        ("unpin", "Unpin a memory: its own importance and expiry count again."),
+    ):
+        p = command(name, cmd_pin, help_text)
+        p.add_argument("id", help="id or unique id prefix")
 
     p = command("update", cmd_update, "Change a memory's text, category, importance or metadata.")
-    p.add_argument("id")
+    p.add_argument("id", help="id or unique id prefix")
     p.add_argument("--text", nargs="+")
     write_options(p)
 
@@ -659,6 +714,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `memorymesh list --json | head`: the reader left. Point stdout at /dev/null so the
+        # interpreter's final flush does not print a second traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

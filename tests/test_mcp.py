@@ -127,6 +127,9 @@ async def test_every_tool_has_flat_input_and_output_schemas_and_honest_hints(
         assert not has_refs(tool.input_schema), name
         assert not has_refs(tool.output_schema), name
         assert tool.annotations is not None, name
+        # An assistant chooses arguments from these words alone: every parameter has some.
+        for param, schema in tool.input_schema.get("properties", {}).items():
+            assert schema.get("description"), f"{name}.{param} has no description"
     hints = {n: t.annotations for n, t in tools.items()}
     for name in ("recall", "session_start", "memory_stats", "list_memories"):
         assert hints[name].read_only_hint is True, name  # type: ignore[union-attr]

@@ -145,4 +145,5 @@ def test_status_lists_configured_clients(capsys: pytest.CaptureFixture[str]) -> 
         "codex": "not configured",
     }
     code, out, _ = _run(capsys, "status")
-    assert "mcp_clients" in out and "claude" in out
+    assert "MCP clients:" in out and "{" not in out
+    assert "    claude: user" in out and "    gemini: project" in out

@@ -9,6 +9,8 @@ from functools import partial
 
 import anyio
 
+from memorymesh import MemoryMeshError
+
 __all__ = ["add_arguments", "main", "serve"]
 
 
@@ -20,7 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)"
     )
-    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument("--port", type=_port, default=8765, help="HTTP port (default 8765)")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {value!r}")
+    return port
+
+
+def _ours(group: BaseExceptionGroup[BaseException]) -> MemoryMeshError | None:
+    """The first MemoryMesh error in a (nested) exception group, if any."""
+    for exc in group.exceptions:
+        found = _ours(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, MemoryMeshError):
+            return found
+    return None
 
 
 async def serve(*, db: str | None, global_db: str | None, http: bool, host: str, port: int) -> int:
@@ -35,11 +56,19 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
         )
         return 1
     server = build_server(db, global_db)
-    if http:
-        # Served at http://HOST:PORT/mcp; loopback only unless the user binds wider.
-        await server.run_streamable_http_async(host=host, port=port)
-    else:
-        await server.run_stdio_async()
+    try:
+        if http:
+            # Served at http://HOST:PORT/mcp; loopback only unless the user binds wider.
+            await server.run_streamable_http_async(host=host, port=port)
+        else:
+            await server.run_stdio_async()
+    except BaseExceptionGroup as group:
+        # The SDK opens the stores inside a task group; a bad store path must still read as
+        # one `memorymesh: error: ...` line, not a tree of tracebacks.
+        ours = _ours(group)
+        if ours is None:
+            raise
+        raise ours from None
     return 0
 
 
@@ -63,5 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 port=args.port,
             )
         )
+    except MemoryMeshError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -225,7 +225,10 @@ async def recall(
         Category | None, Field(description="Only memories of this category")
     ] = None,
     scope: Annotated[ScopeArg | None, Field(description="Only project or only global")] = None,
-    min_importance: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
+    min_importance: Annotated[
+        float | None,
+        Field(ge=0.0, le=1.0, description="Only memories at least this important (0 … 1)"),
+    ] = None,
     include_history: Annotated[
         bool,
         Field(description="Also return superseded and expired memories (what used to be true)"),
@@ -332,7 +335,10 @@ async def update_memory(
         Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The corrected text"),
     ] = None,
     category: Annotated[Category | None, Field(description="A new category")] = None,
-    importance: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
+    importance: Annotated[
+        float | None,
+        Field(ge=0.0, le=1.0, description="A new importance, 0 trivia … 1 never forget"),
+    ] = None,
     metadata: Annotated[
         dict[str, Any] | None,
         Field(description="Replaces the whole metadata object"),
@@ -401,8 +407,12 @@ async def list_memories(
         Literal["newest", "oldest", "importance", "updated", "accessed"],
         Field(description="Sort order"),
     ] = "newest",
-    limit: Annotated[int, Field(ge=1, le=MAX_LIST)] = 20,
-    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[
+        int, Field(ge=1, le=MAX_LIST, description=f"How many memories (at most {MAX_LIST})")
+    ] = 20,
+    offset: Annotated[
+        int, Field(ge=0, le=1_000_000, description="How many to skip, to page through the rest")
+    ] = 0,
 ) -> ListResult:
     """Browse memories without a query, e.g. the newest decisions or every guardrail.
 
