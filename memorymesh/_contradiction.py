@@ -78,6 +78,32 @@ def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
 Tokens = tuple[frozenset[str], frozenset[str], bool]
 
 
+@functools.lru_cache(maxsize=16_384)
+def _sequence(text: str) -> tuple[str, ...]:
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return tuple(_stem(w) for w in words if w not in _STOP and w not in _NEGATIONS)
+
+
+def _same_subject(new_text: str, old_text: str) -> bool:
+    """Whether what changed is said *about* a shared subject, rather than naming another one.
+
+    "User prefers dark mode" → "User prefers light mode" changes a fact. "The cache settings
+    live in the cache module" and "The queue settings live in the queue module", or "widget 3
+    renders with option 3" and "widget 4 ... option 4", are the same sentence about different
+    things: the change leads the sentence, or one name is consistently swapped for another.
+    """
+    a, b = _sequence(new_text), _sequence(old_text)
+    if len(a) != len(b):
+        return True
+    changed = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if not changed:
+        return True
+    first = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    if first < len(a) / 3:
+        return False  # the change names the subject ("release note 4", "the queue settings")
+    return not (len(changed) > 1 and len(set(changed)) == 1)
+
+
 def tokens_of(text: str) -> Tokens:
     return content_tokens(text)
 
@@ -93,6 +119,10 @@ def judge(
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
+    if isinstance(new_text, str) and isinstance(old_text, str) and (
+        new_text.rstrip().endswith("?") != old_text.rstrip().endswith("?")
+    ):
+        return None  # a question never replaces a statement, nor the other way round
     a, a_num, a_neg = content_tokens(new_text) if isinstance(new_text, str) else new_text
     b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
@@ -115,13 +145,25 @@ def judge(
         return "contradiction", similarity, "the same statement with a negation flipped"
     # A changed number alone is a changed fact only with a clear subject ("the API rate limit
     # is 100 requests per minute"): "fact number 1" and "fact number 2" are two things.
+    # Word order is only known from the texts themselves (not from cached tokens).
+    subject_kept = (
+        _same_subject(new_text, old_text)
+        if isinstance(new_text, str) and isinstance(old_text, str)
+        else True
+    )
     needed = 2 if cosine is not None else 4
-    if numbers_changed and len(shared) >= needed and len(only_new) + len(only_old) <= 2:
+    if (
+        numbers_changed
+        and subject_kept
+        and len(shared) >= needed
+        and len(only_new) + len(only_old) <= 2
+    ):
         changed = ", ".join(sorted(a_num ^ b_num))
         return "contradiction", similarity, f"the same statement with changed numbers ({changed})"
     if (
         only_new
         and only_old
+        and subject_kept
         and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1
@@ -214,10 +256,13 @@ async def find_conflicts(
             and (m.pinned or m.expires_at is None or m.expires_at.timestamp() > now)
         }
         for i, matched in enumerate(lexical_hits):
-            for memory_id, lexical in matched:
+            for memory_id, _lexical in matched:
                 memory = live.get(memory_id)
                 if memory is not None and tokens_of(memory.text) == lexicon.tokens(memory_id):
-                    findings[i].append(Finding(*lexical, memory_id=memory_id))
+                    # Judged again on the texts: only they know which words lead.
+                    verdict = judge(texts[i], memory.text)
+                    if verdict is not None:
+                        findings[i].append(Finding(*verdict, memory_id=memory_id))
     # -- against each other --
     if len(texts) > 1:
         if vectors is not None:
@@ -244,7 +289,7 @@ async def find_conflicts(
                 pool = [(n, j) for j, n in shared.items() if n >= 2 or len(subject) == 1]
                 pool.sort(reverse=True)
                 for _, j in pool[:_BATCH_JUDGED]:
-                    verdict = judge(mine, tokens[j])
+                    verdict = judge(texts[i], texts[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
                         if len(findings[i]) >= _CANDIDATES:

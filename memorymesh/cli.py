@@ -195,6 +195,7 @@ async def cmd_remember(args: argparse.Namespace) -> int:
             metadata=args.metadata,
             pin=args.pin,
             session_id=args.session,
+            on_conflict=args.on_conflict,
         )
     if args.json:
         _emit_json(_memory_json(memory))
@@ -216,6 +217,7 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
         "metadata": args.metadata,
         "pin": args.pin,
         "session_id": args.session,
+        "on_conflict": args.on_conflict,
     }
     stored: list[Memory] = []
     batch = 1000
@@ -607,6 +609,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--pin", action="store_true", help="pin it: top importance, never expires")
     p.add_argument("--session", metavar="ID", help="session id to record")
+    p.add_argument(
+        "--on-conflict",
+        choices=["supersede", "keep_both", "skip", "merge"],
+        help="when it duplicates or contradicts a memory (default: supersede, keeping history)",
+    )
     p.add_argument(
         "--file", metavar="FILE", help="remember each non-empty line of FILE ('-' for stdin)"
     )

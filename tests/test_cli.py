@@ -148,11 +148,13 @@ def test_export_import_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_history_restore_and_reembed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "remember", "--json", "--scope", "project",
-                       "User prefers dark mode in the editor")
+    code, out, _ = run(
+        capsys, "remember", "--json", "--scope", "project", "User prefers dark mode in the editor"
+    )
     old = json.loads(out)
-    code, out, _ = run(capsys, "remember", "--json", "--scope", "project",
-                       "User prefers light mode in the editor")
+    code, out, _ = run(
+        capsys, "remember", "--json", "--scope", "project", "User prefers light mode in the editor"
+    )
     new = json.loads(out)
     assert new["conflicts"][0]["memory_id"] == old["id"]
     code, out, _ = run(capsys, "history", new["id"][:8], "--json")

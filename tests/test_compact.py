@@ -129,7 +129,7 @@ def test_compact_cli(capsys: pytest.CaptureFixture[str]) -> None:
         "Always run the linter before pushing a feature branch",
         "Always run the linter before pushing the feature branch",
     ):
-        assert main(["remember", text, "--category", "pattern"]) == 0
+        assert main(["remember", text, "--category", "pattern", "--on-conflict", "keep_both"]) == 0
     capsys.readouterr()
     assert main(["compact", "--dry-run"]) == 0
     out = capsys.readouterr().out

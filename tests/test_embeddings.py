@@ -57,15 +57,25 @@ class _Server:
                     self._send(server.fail_next.pop(0), {"error": "try again"})
                 elif self.path == "/api/embed":
                     texts = body["input"]
-                    self._send(200, {"model": body["model"],
-                                     "embeddings": [_vector(t) for t in texts]})
+                    self._send(
+                        200, {"model": body["model"], "embeddings": [_vector(t) for t in texts]}
+                    )
                 elif self.path == "/v1/embeddings":
                     texts = body["input"]
-                    data = [{"object": "embedding", "index": i, "embedding": _vector(t)}
-                            for i, t in enumerate(texts)]
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": _vector(t)}
+                        for i, t in enumerate(texts)
+                    ]
                     data.reverse()  # servers may answer out of order; `index` says which
-                    self._send(200, {"object": "list", "data": data, "model": body["model"],
-                                     "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "data": data,
+                            "model": body["model"],
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        },
+                    )
                 else:
                     self._send(404, {"error": "not found"})
 
@@ -145,9 +155,7 @@ async def test_clear_errors(server: _Server) -> None:
         await OllamaEmbedder("m", base_url=server.url, dim=DIM + 1).embed(["x"])
     server.delay = 0.5
     with pytest.raises(EmbeddingError, match="timed out"):
-        await OpenAIEmbedder("m", base_url=server.url + "/v1", timeout=0.1, retries=0).embed(
-            ["x"]
-        )
+        await OpenAIEmbedder("m", base_url=server.url + "/v1", timeout=0.1, retries=0).embed(["x"])
     server.delay = 0.0
     with pytest.raises(EmbeddingError, match="cannot reach"):
         await OllamaEmbedder("m", base_url="http://127.0.0.1:9", retries=0).embed(["x"])

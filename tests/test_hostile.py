@@ -64,6 +64,7 @@ async def test_injection_through_every_filter_parameter(
                 scope="project",
                 session_id=evil,
                 metadata={"tag": evil, "n": i + 10},
+                on_conflict="keep_both",  # each its own row: this test is about filters
             )
         )
     tables = _tables(project_db)

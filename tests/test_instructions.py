@@ -198,7 +198,9 @@ async def test_near_duplicates_are_synced_once(memory_mesh: AsyncMemoryMesh) -> 
         "We decided to use PostgreSQL 16 for billing", category="decision", importance=0.9
     )
     await memory_mesh.remember(
-        "We have decided to use PostgreSQL 16 for the billing", category="decision"
+        "We have decided to use PostgreSQL 16 for the billing",
+        category="decision",
+        on_conflict="keep_both",  # planted: a write would otherwise supersede it
     )
     other = await memory_mesh.remember("Deploys go out on Tuesdays", category="decision")
     ranked = rank_for_sync(await memory_mesh.list(), limit=10)

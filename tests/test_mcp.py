@@ -365,7 +365,9 @@ async def test_two_server_processes_writing_one_database_lose_nothing(tmp_path: 
         tg.start_soon(writer, "A")
         tg.start_soon(writer, "B")
     async with _open_mesh(tmp_path) as mesh:
-        assert await mesh.count() == 2 * per_server
+        # Later options supersede earlier ones ("decided on option 3" → "option 4"), and
+        # history is kept: every write is in the file.
+        assert await mesh.count(include_superseded=True) == 2 * per_server
 
 
 # -- streamable HTTP ------------------------------------------------------------------------------

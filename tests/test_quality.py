@@ -32,7 +32,9 @@ async def test_each_kind_of_problem_is_found(mesh: AsyncMemoryMesh, project_db: 
     uncategorised = await mesh.remember("The office coffee machine sits on the third floor")
     vague = await mesh.remember("misc stuff about things", category="context")
     duplicate = await mesh.remember(
-        "We have decided to use PostgreSQL 16 for billing", category="decision"
+        "We have decided to use PostgreSQL 16 for billing",
+        category="decision",
+        on_conflict="keep_both",  # planted: a write would otherwise supersede it
     )
     stale = await mesh.remember(
         "The nightly export job writes parquet files to the archive bucket", category="pattern"

@@ -103,7 +103,13 @@ class MemoryMeshMemory(BaseMemory):
     async def _reset(self) -> None:
         await self._buffer.areset()
         while True:
-            page = await self.mesh.list(session_id=self.session_id, limit=_PAGE)
+            # History too: forgetting only a successor would bring back what it superseded.
+            page = await self.mesh.list(
+                session_id=self.session_id,
+                limit=_PAGE,
+                include_superseded=True,
+                include_expired=True,
+            )
             mine = [m.id for m in page if m.source == "llama-index"]
             if mine:
                 await self.mesh.forget_many(mine)
