@@ -119,8 +119,10 @@ def judge(
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
-    if isinstance(new_text, str) and isinstance(old_text, str) and (
-        new_text.rstrip().endswith("?") != old_text.rstrip().endswith("?")
+    if (
+        isinstance(new_text, str)
+        and isinstance(old_text, str)
+        and (new_text.rstrip().endswith("?") != old_text.rstrip().endswith("?"))
     ):
         return None  # a question never replaces a statement, nor the other way round
     a, a_num, a_neg = content_tokens(new_text) if isinstance(new_text, str) else new_text
