@@ -147,3 +147,25 @@ def test_status_lists_configured_clients(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = _run(capsys, "status")
     assert "MCP clients:" in out and "{" not in out
     assert "    claude: user" in out and "    gemini: project" in out
+
+
+def test_setup_claude_with_hooks_installs_both(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"theme": "dark"}), encoding="utf-8")
+    code, out, _ = _run(capsys, "setup", "claude", "--hooks", "--dry-run")
+    assert code == 0
+    assert "Would install the auto-remember hooks" in out
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"theme": "dark"}
+    code, out, _ = _run(capsys, "setup", "claude", "--hooks")
+    assert code == 0
+    written = json.loads(settings.read_text(encoding="utf-8"))
+    assert written["theme"] == "dark"
+    assert {"PostToolUse", "Stop"} <= set(written["hooks"])
+    code, out, _ = _run(capsys, "setup", "claude", "--hooks")
+    assert "Already installed" in out
+    code, _, err = _run(capsys, "setup", "cursor", "--hooks")
+    assert code == 1
+    assert "Claude Code only" in err

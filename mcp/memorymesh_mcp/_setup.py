@@ -266,8 +266,29 @@ def _status() -> dict[str, Any]:
     }
 
 
+def _install_hooks(args: argparse.Namespace) -> str | None:
+    """``setup claude --hooks``: the auto-remember hooks, merged into Claude Code's settings."""
+    if not args.hooks:
+        return None
+    from memorymesh._hooks import install_claude_hooks, settings_path
+
+    path = settings_path(args.scope)
+    _, changed = install_claude_hooks(path, dry_run=args.dry_run)
+    verb = (
+        ("Would install" if changed else "Would leave")
+        if args.dry_run
+        else ("Installed" if changed else "Already installed:")
+    )
+    return f"{verb} the auto-remember hooks (PostToolUse, Stop) in {path}"
+
+
 async def cmd_setup(args: argparse.Namespace) -> int:
+    if args.hooks and args.client != "claude":  # refused before anything is written
+        raise InvalidInputError("--hooks is for Claude Code only: memorymesh setup claude --hooks")
     result = setup_client(args.client, args.scope, dry_run=args.dry_run)
+    hooks = _install_hooks(args)
+    if hooks is not None and not args.json:
+        print(hooks)
     if args.json:
         json.dump(
             {
@@ -311,6 +332,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="user: every project (default); project: a config file in this project",
     )
     p.add_argument("--dry-run", action="store_true", help="print the entry, write nothing")
+    p.add_argument(
+        "--hooks",
+        action="store_true",
+        help="claude only: also install the auto-remember hooks (see `memorymesh hook`)",
+    )
     p.set_defaults(handler=cmd_setup)
     if _status not in STATUS_HOOKS:
         STATUS_HOOKS.append(_status)
