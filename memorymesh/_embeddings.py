@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -241,7 +242,7 @@ class LocalEmbedder:
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-class _HTTPEmbedder:
+class _HTTPEmbedder(ABC):
     """Shared request loop: batching, timeouts, retries with backoff, clear errors."""
 
     provider = "http"
@@ -283,14 +284,17 @@ class _HTTPEmbedder:
         return self._dim or 0
 
     @property
+    @abstractmethod
     def url(self) -> str:
-        raise NotImplementedError
+        """The provider's embeddings endpoint."""
 
+    @abstractmethod
     def _payload(self, texts: list[str]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The request body for one batch, in the provider's shape."""
 
+    @abstractmethod
     def _vectors(self, body: Any, count: int) -> list[list[float]]:
-        raise NotImplementedError
+        """The vectors in the provider's response body, in input order."""
 
     async def _post(self, client: Any, payload: dict[str, Any]) -> Any:
         import httpx
