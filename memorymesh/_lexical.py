@@ -21,6 +21,10 @@ __all__ = ["LexicalIndex", "max_missing"]
 # Past this many candidates a text's rarest words are too common to narrow anything: the
 # closest (by shared words) are kept.
 _MAX_CANDIDATES = 64
+#: Most memories probed per word. Even a new text's rarest words can be shared by thousands
+#: of memories (templated notes, logs); probing only the most recent holders keeps a write's
+#: cost flat as the store grows, and recent memories are the likeliest to be restated.
+_MAX_POSTINGS = 512
 
 
 def max_missing(size: int) -> int:
@@ -58,7 +62,7 @@ class LexicalIndex:
         needed = min(2, len(tokens))
         shared: dict[str, int] = {}
         for token in probe:
-            for memory_id in self._postings.get(token, ()):
+            for memory_id in self._postings.get(token, [])[-_MAX_POSTINGS:]:
                 if memory_id not in shared:
                     known = self._tokens.get(memory_id)
                     shared[memory_id] = len(known[0] & tokens) if known else 0
