@@ -33,7 +33,7 @@ from ._vectors import VectorFilter, VectorIndex
 if TYPE_CHECKING:
     from ._lexical import LexicalIndex
 
-__all__ = ["Finding", "content_tokens", "find_conflicts", "judge"]
+__all__ = ["Finding", "content_tokens", "find_conflicts", "judge", "needed_shared"]
 
 #: Below this cosine two texts are about different things, whatever their words.
 SUBJECT_COSINE = 0.75
@@ -102,6 +102,22 @@ def _same_subject(new_text: str, old_text: str) -> bool:
     if first < len(a) / 3:
         return False  # the change names the subject ("release note 4", "the queue settings")
     return not (len(changed) > 1 and len(set(changed)) == 1)
+
+
+def max_missing(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with may lack."""
+    return max(2, (2 * size) // 5)
+
+
+def needed_shared(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with must share.
+
+    Every lexical verdict of :func:`judge` keeps to this (its Jaccard floor of 0.6 leaves
+    at most 40 % of the new words out; its small-change rules at most two), and the token
+    index prunes candidates by it, so a change to :func:`judge` that loosens it must change
+    this too: ``tests/test_lexical_cap.py`` checks the two agree.
+    """
+    return max(min(2, size), size - max_missing(size))
 
 
 def tokens_of(text: str) -> Tokens:
@@ -286,9 +302,10 @@ async def find_conflicts(
                 for token in subject:
                     for j in seen.get(token, ())[-_BATCH_TOKEN_FANOUT:]:
                         shared[j] = shared.get(j, 0) + 1
-                # Every verdict needs two shared words (or one, for one-word subjects); the
-                # closest few are judged.
-                pool = [(n, j) for j, n in shared.items() if n >= 2 or len(subject) == 1]
+                # Every verdict needs most of the subject's words shared; the closest few
+                # are judged.
+                needed = needed_shared(len(subject))
+                pool = [(n, j) for j, n in shared.items() if n >= needed or len(tokens[j][0]) == 1]
                 pool.sort(reverse=True)
                 for _, j in pool[:_BATCH_JUDGED]:
                     verdict = judge(texts[i], texts[j])

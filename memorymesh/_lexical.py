@@ -1,10 +1,12 @@
 """An in-memory token index of one store, for finding duplicate/contradiction candidates fast.
 
-A near-duplicate or contradiction shares most of its subject words with the new text (see
-:func:`memorymesh._contradiction.judge`), so it must contain at least one of the new text's
-few *rarest* words. The index maps each subject word to the memories that have it; a lookup
-unions the postings of the rarest words, counts shared words, and keeps the memories that
-share enough. That costs microseconds per text where an FTS5 query costs a millisecond.
+A near-duplicate or contradiction shares most of its subject words with the new text: a
+conflicting memory holds :func:`memorymesh._contradiction.needed_shared` of them. So it holds
+at least two of the text's ``size - needed + 2`` *rarest* words (pigeonhole). A lookup counts,
+over the postings of just those rare words, how often each memory appears, and only memories
+seen at least twice are compared word for word. Rare words have short postings, and requiring
+two hits instead of one discards nearly every memory that merely shares a word: microseconds
+per text where an FTS5 query costs a millisecond.
 
 The index is append-only: a forgotten, superseded or rewritten memory may linger in it, so
 callers verify every candidate against the store (one read per batch) before judging it.
@@ -12,11 +14,12 @@ callers verify every candidate against the store (one read per batch) before jud
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
-from ._contradiction import Tokens
+from ._contradiction import Tokens, needed_shared
 
-__all__ = ["LexicalIndex", "max_missing"]
+__all__ = ["LexicalIndex"]
 
 # Past this many candidates a text's rarest words are too common to narrow anything: the
 # closest (by shared words) are kept.
@@ -27,17 +30,14 @@ _MAX_CANDIDATES = 64
 _MAX_POSTINGS = 512
 
 
-def max_missing(size: int) -> int:
-    """How many of a text's ``size`` subject words a conflicting memory may lack."""
-    return max(2, (2 * size) // 5)
-
-
 class LexicalIndex:
     """Subject word → memory ids, plus each memory's subject words."""
 
     def __init__(self) -> None:
         self._postings: dict[str, list[str]] = {}
         self._tokens: dict[str, Tokens] = {}
+        # Memories whose subject is one word: judged against any text that has that word.
+        self._single: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -49,23 +49,40 @@ class LexicalIndex:
             self._tokens[memory_id] = tokens
             for token in tokens[0] - old[0] if old is not None else tokens[0]:
                 self._postings.setdefault(token, []).append(memory_id)
+            if len(tokens[0]) == 1:
+                (word,) = tokens[0]
+                self._single.setdefault(word, []).append(memory_id)
 
     def tokens(self, memory_id: str) -> Tokens | None:
         return self._tokens.get(memory_id)
 
     def candidates(self, tokens: frozenset[str]) -> list[str]:
         """Ids of memories that share enough of ``tokens`` to be a conflict, closest first."""
-        if not tokens:
+        size = len(tokens)
+        if not size:
             return []
-        by_rarity = sorted(tokens, key=lambda t: len(self._postings.get(t, ())))
-        probe = by_rarity[: max_missing(len(tokens)) + 1]
-        needed = min(2, len(tokens))
-        shared: dict[str, int] = {}
-        for token in probe:
-            for memory_id in self._postings.get(token, [])[-_MAX_POSTINGS:]:
-                if memory_id not in shared:
-                    known = self._tokens.get(memory_id)
-                    shared[memory_id] = len(known[0] & tokens) if known else 0
-        found = [(n, mid) for mid, n in shared.items() if n >= needed]
+        needed = needed_shared(size)
+        # A memory holding `needed` of the words holds `hits` of the `probed` rarest ones.
+        probed = min(size, size - needed + 2)
+        hits = needed - (size - probed)
+        postings = self._postings
+        by_rarity = sorted(tokens, key=lambda t: len(postings.get(t, ())))
+        seen: Counter[str] = Counter()
+        for token in by_rarity[:probed]:
+            seen.update(postings.get(token, ())[-_MAX_POSTINGS:])
+        known = self._tokens
+        found = []
+        for memory_id in [mid for mid, n in seen.items() if n >= hits]:
+            shared = len(known[memory_id][0] & tokens)
+            if shared >= needed:
+                found.append((shared, memory_id))
+        if needed > 1:
+            singles = self._single
+            found.extend(
+                (1, memory_id)
+                for token in tokens
+                for memory_id in singles.get(token, ())[-_MAX_POSTINGS:]
+                if len(known[memory_id][0]) == 1
+            )
         found.sort(reverse=True)
         return [mid for _, mid in found[:_MAX_CANDIDATES]]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from memorymesh._contradiction import content_tokens
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memorymesh._contradiction import Tokens, content_tokens, judge, needed_shared
 from memorymesh._lexical import _MAX_POSTINGS, LexicalIndex
 
 
@@ -16,3 +19,38 @@ def test_a_common_word_probes_only_its_most_recent_holders() -> None:
     assert found, "recent holders of the shared words are still candidates"
     recent = {f"m{i}" for i in range(total - _MAX_POSTINGS, total)}
     assert set(found) <= recent
+
+
+_WORDS = st.sampled_from([f"w{i}" for i in range(14)])
+_TOKENS = st.tuples(
+    st.frozensets(_WORDS, min_size=1, max_size=12),
+    st.frozensets(st.sampled_from(["1", "2", "30"]), max_size=2),
+    st.booleans(),
+)
+
+
+@given(new=_TOKENS, old=_TOKENS)
+@settings(max_examples=3000, deadline=None)
+def test_every_lexical_verdict_shares_what_the_index_prunes_by(new: Tokens, old: Tokens) -> None:
+    # The token index only offers memories sharing `needed_shared` of the new words (or
+    # whose one word is among them); a verdict on anything else would be silently missed.
+    if judge(new, old) is not None:
+        assert len(new[0] & old[0]) >= needed_shared(len(new[0])) or old[0] <= new[0]
+
+
+@given(
+    new=st.frozensets(_WORDS, min_size=1, max_size=12),
+    stored=st.lists(st.frozensets(_WORDS, min_size=1, max_size=12), min_size=1, max_size=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_index_offers_every_memory_that_shares_enough(
+    new: frozenset[str], stored: list[frozenset[str]]
+) -> None:
+    index = LexicalIndex()
+    index.add((f"m{i}", (words, frozenset(), False)) for i, words in enumerate(stored))
+    expected = {
+        f"m{i}"
+        for i, words in enumerate(stored)
+        if len(words & new) >= needed_shared(len(new)) or (len(words) == 1 and words <= new)
+    }
+    assert set(index.candidates(new)) == expected
