@@ -21,26 +21,23 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from ._lexical import LexicalIndex, Tokens
 from ._models import ConflictKind, Memory
 from ._text import STOPWORDS
 from ._vectors import VectorFilter, VectorIndex
 
-if TYPE_CHECKING:
-    from ._lexical import LexicalIndex
-
-__all__ = ["Finding", "content_tokens", "find_conflicts", "judge", "needed_shared"]
+__all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 
 #: Below this cosine two texts are about different things, whatever their words.
 SUBJECT_COSINE = 0.75
 #: At or above this cosine (and with no changed number or negation) texts say the same thing.
 DUPLICATE_COSINE = 0.95
 _CANDIDATES = 3
-_BATCH_TOKEN_FANOUT = 50
 _BATCH_JUDGED = 16
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -75,9 +72,6 @@ def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
     return subject, numbers, negated
 
 
-Tokens = tuple[frozenset[str], frozenset[str], bool]
-
-
 @functools.lru_cache(maxsize=16_384)
 def _sequence(text: str) -> tuple[str, ...]:
     words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
@@ -102,22 +96,6 @@ def _same_subject(new_text: str, old_text: str) -> bool:
     if first < len(a) / 3:
         return False  # the change names the subject ("release note 4", "the queue settings")
     return not (len(changed) > 1 and len(set(changed)) == 1)
-
-
-def max_missing(size: int) -> int:
-    """How many of a text's ``size`` subject words a memory it conflicts with may lack."""
-    return max(2, (2 * size) // 5)
-
-
-def needed_shared(size: int) -> int:
-    """How many of a text's ``size`` subject words a memory it conflicts with must share.
-
-    Every lexical verdict of :func:`judge` keeps to this (its Jaccard floor of 0.6 leaves
-    at most 40 % of the new words out; its small-change rules at most two), and the token
-    index prunes candidates by it, so a change to :func:`judge` that loosens it must change
-    this too: ``tests/test_lexical_cap.py`` checks the two agree.
-    """
-    return max(min(2, size), size - max_missing(size))
 
 
 def tokens_of(text: str) -> Tokens:
@@ -225,7 +203,7 @@ async def find_conflicts(
     *,
     tx: _Transaction,
     index: VectorIndex | None,
-    lexicon: LexicalIndex | None = None,
+    lexicon: LexicalIndex[str] | None = None,
     now: float,
 ) -> list[list[Finding]]:
     """For each new text, what it duplicates or contradicts, most similar first.
@@ -294,27 +272,17 @@ async def find_conflicts(
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=int(j)))
         else:
-            tokens = [content_tokens(text) for text in texts]
-            seen: dict[str, list[int]] = {}
-            for i, mine in enumerate(tokens):
-                subject = mine[0]
-                shared: dict[int, int] = {}
-                for token in subject:
-                    for j in seen.get(token, ())[-_BATCH_TOKEN_FANOUT:]:
-                        shared[j] = shared.get(j, 0) + 1
-                # Every verdict needs most of the subject's words shared; the closest few
-                # are judged.
-                needed = needed_shared(len(subject))
-                pool = [(n, j) for j, n in shared.items() if n >= needed or len(tokens[j][0]) == 1]
-                pool.sort(reverse=True)
-                for _, j in pool[:_BATCH_JUDGED]:
-                    verdict = judge(texts[i], texts[j])
+            batch: LexicalIndex[int] = LexicalIndex()
+            for i, text in enumerate(texts):
+                mine = content_tokens(text)
+                # The closest few earlier items sharing enough words are judged.
+                for j in batch.candidates(mine[0])[:_BATCH_JUDGED]:
+                    verdict = judge(text, texts[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
                         if len(findings[i]) >= _CANDIDATES:
                             break
-                for token in subject:
-                    seen.setdefault(token, []).append(i)
+                batch.add([(i, mine)])
     for found in findings:
         found.sort(key=lambda f: f.similarity, reverse=True)
     return findings

@@ -14,12 +14,19 @@ callers verify every candidate against the store (one read per batch) before jud
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from array import array
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
 
-from ._contradiction import Tokens, needed_shared
+import numpy as np
 
-__all__ = ["LexicalIndex"]
+__all__ = ["LexicalIndex", "Tokens", "max_missing", "needed_shared"]
+
+K = TypeVar("K", bound=Hashable)
+
+#: A text's ``(subject words, numbers, negated)``, see
+#: :func:`memorymesh._contradiction.content_tokens`.
+Tokens = tuple[frozenset[str], frozenset[str], bool]
 
 # Past this many candidates a text's rarest words are too common to narrow anything: the
 # closest (by shared words) are kept.
@@ -30,34 +37,71 @@ _MAX_CANDIDATES = 64
 _MAX_POSTINGS = 512
 
 
-class LexicalIndex:
-    """Subject word → memory ids, plus each memory's subject words."""
+def max_missing(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with may lack."""
+    return max(2, (2 * size) // 5)
+
+
+def needed_shared(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with must share.
+
+    Every lexical verdict of :func:`memorymesh._contradiction.judge` keeps to this (its
+    Jaccard floor of 0.6 leaves at most 40 % of the new words out; its small-change rules
+    at most two), and the index prunes candidates by it, so a change to ``judge`` that
+    loosens it must change this too: ``tests/test_lexical_cap.py`` checks the two agree.
+    """
+    return max(min(2, size), size - max_missing(size))
+
+
+class LexicalIndex(Generic[K]):
+    """Subject word → memory keys (ids in a store, positions in a batch), plus each
+    memory's subject words.
+
+    Memories are numbered in the order they are first indexed and postings hold those
+    numbers in ``int32`` arrays, so a lookup's counting is one numpy sort over the probed
+    postings rather than a Python loop over them.
+    """
 
     def __init__(self) -> None:
-        self._postings: dict[str, list[str]] = {}
-        self._tokens: dict[str, Tokens] = {}
+        self._slots: dict[K, int] = {}
+        self._keys: list[K] = []
+        self._tokens: list[Tokens] = []
+        self._postings: dict[str, array[int]] = {}
         # Memories whose subject is one word: judged against any text that has that word.
-        self._single: dict[str, list[str]] = {}
+        self._single: dict[str, array[int]] = {}
 
     def __len__(self) -> int:
-        return len(self._tokens)
+        return len(self._keys)
 
-    def add(self, items: Iterable[tuple[str, Tokens]]) -> None:
+    def add(self, items: Iterable[tuple[K, Tokens]]) -> None:
         """Index (or re-index, after a text change) memories with their content tokens."""
-        for memory_id, tokens in items:
-            old = self._tokens.get(memory_id)
-            self._tokens[memory_id] = tokens
-            for token in tokens[0] - old[0] if old is not None else tokens[0]:
-                self._postings.setdefault(token, []).append(memory_id)
+        postings, single = self._postings, self._single
+        for key, tokens in items:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = len(self._keys)
+                self._keys.append(key)
+                self._tokens.append(tokens)
+                new_words = tokens[0]
+            else:
+                new_words = tokens[0] - self._tokens[slot][0]
+                self._tokens[slot] = tokens
+            for word in new_words:
+                held = postings.get(word)
+                if held is None:
+                    held = postings[word] = array("i")
+                held.append(slot)
             if len(tokens[0]) == 1:
                 (word,) = tokens[0]
-                self._single.setdefault(word, []).append(memory_id)
+                single.setdefault(word, array("i")).append(slot)
 
-    def tokens(self, memory_id: str) -> Tokens | None:
-        return self._tokens.get(memory_id)
+    def tokens(self, key: K) -> Tokens | None:
+        slot = self._slots.get(key)
+        return None if slot is None else self._tokens[slot]
 
-    def candidates(self, tokens: frozenset[str]) -> list[str]:
-        """Ids of memories that share enough of ``tokens`` to be a conflict, closest first."""
+    def candidates(self, tokens: frozenset[str]) -> list[K]:
+        """Keys of memories that share enough of ``tokens`` to be a conflict, closest first
+        (the most recent first among equally close ones)."""
         size = len(tokens)
         if not size:
             return []
@@ -66,23 +110,28 @@ class LexicalIndex:
         probed = min(size, size - needed + 2)
         hits = needed - (size - probed)
         postings = self._postings
-        by_rarity = sorted(tokens, key=lambda t: len(postings.get(t, ())))
-        seen: Counter[str] = Counter()
-        for token in by_rarity[:probed]:
-            seen.update(postings.get(token, ())[-_MAX_POSTINGS:])
-        known = self._tokens
-        found = []
-        for memory_id in [mid for mid, n in seen.items() if n >= hits]:
-            shared = len(known[memory_id][0] & tokens)
-            if shared >= needed:
-                found.append((shared, memory_id))
-        if needed > 1:
-            singles = self._single
-            found.extend(
-                (1, memory_id)
-                for token in tokens
-                for memory_id in singles.get(token, ())[-_MAX_POSTINGS:]
-                if len(known[memory_id][0]) == 1
+        held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
+        found: list[tuple[int, int]] = []  # (shared words, slot)
+        if held:
+            merged = np.concatenate([h[-_MAX_POSTINGS:] for h in held])
+            merged.sort()
+            # In sorted order, a slot seen `hits` times equals the entry `hits - 1` later.
+            span = len(merged) - hits + 1
+            repeated = (
+                merged[:span][merged[hits - 1 :] == merged[:span]] if span > 0 else merged[:0]
             )
-        found.sort(reverse=True)
-        return [mid for _, mid in found[:_MAX_CANDIDATES]]
+            words = self._tokens
+            for slot in np.unique(repeated).tolist():
+                shared = len(words[slot][0] & tokens)
+                if shared >= needed:
+                    found.append((shared, slot))
+        if needed > 1:
+            found.extend(
+                (1, slot)
+                for word in tokens
+                for slot in self._single.get(word, ())[-_MAX_POSTINGS:]
+                if len(self._tokens[slot][0]) == 1
+            )
+        found.sort(key=lambda item: (-item[0], -item[1]))
+        keys = self._keys
+        return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]

@@ -266,7 +266,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._stale: dict[SQLiteStore, builtins.list[str]] = {}
         # Without an embedder: a token index per store for conflict candidates, built on
         # the first write (reads never pay for it).
-        self._lexicons: dict[SQLiteStore, LexicalIndex] = {}
+        self._lexicons: dict[SQLiteStore, LexicalIndex[str]] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -490,11 +490,11 @@ class AsyncMemoryMesh(InvisibleMixin):
             after = page[-1][0]
         self._indexes[store] = index
 
-    async def _lexicon(self, store: SQLiteStore) -> LexicalIndex:
+    async def _lexicon(self, store: SQLiteStore) -> LexicalIndex[str]:
         lexicon = self._lexicons.get(store)
         if lexicon is None:
             # Registered before it is filled, so writes committing meanwhile still land in it.
-            lexicon = self._lexicons[store] = LexicalIndex()
+            lexicon = self._lexicons[store] = LexicalIndex[str]()
             after = 0
             while True:
                 page = await store.current_texts(after_seq=after)

@@ -43,6 +43,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+# Every pattern above needs a digit or one of these words. Most memories have neither, and
+# one search for them spares every write the nine patterns (they cost ~80 µs a text).
+_ANY_TIME = re.compile(r"\d|\b(?:yesterday|today|tonight|this|ago|last)\b", re.IGNORECASE)
+
 
 @dataclass(frozen=True, slots=True)
 class FoundTime:
@@ -105,6 +109,8 @@ def _resolve(kind: str, m: re.Match[str], reference: datetime) -> datetime | Non
 def find_event_time(text: str, reference: datetime) -> FoundTime | None:
     """The first time expression in ``text``, resolved against ``reference`` (an aware
     datetime: the moment the memory is written, in the writer's time zone)."""
+    if _ANY_TIME.search(text) is None:
+        return None
     found: list[tuple[int, FoundTime]] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):

@@ -70,7 +70,7 @@ class WriteResult:
 
     memories: list[Memory]
     index: VectorIndex | None
-    lexicon: LexicalIndex | None = None
+    lexicon: LexicalIndex[str] | None = None
     added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
@@ -114,7 +114,7 @@ async def write_batch(
     index: VectorIndex | None,
     new_id: Callable[[], str],
     model: str | None = None,
-    lexicon: LexicalIndex | None = None,
+    lexicon: LexicalIndex[str] | None = None,
     review: bool = False,
 ) -> WriteResult:
     """Write ``rows`` (all for ``tx``'s store) under their conflict policies.

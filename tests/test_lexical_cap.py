@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memorymesh._contradiction import Tokens, content_tokens, judge, needed_shared
-from memorymesh._lexical import _MAX_POSTINGS, LexicalIndex
+from memorymesh._contradiction import content_tokens, judge
+from memorymesh._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
 
 
 def test_a_common_word_probes_only_its_most_recent_holders() -> None:
