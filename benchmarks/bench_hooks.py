@@ -49,9 +49,7 @@ PLAIN_TURN = [
 ]
 
 
-def events(
-    project: Path, transcript: Path, plain: Path, n: int
-) -> dict[str, dict[str, Any]]:
+def events(project: Path, transcript: Path, plain: Path, n: int) -> dict[str, dict[str, Any]]:
     common = {
         "session_id": "bench-session",
         "transcript_path": str(transcript),

@@ -83,6 +83,9 @@ _MIN_CANDIDATES = 40
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
+#: How long recall's access counts wait before they are written, so a burst of recalls costs
+#: one write transaction instead of one each (reads overlay counts not yet written).
+_ACCESS_FLUSH_DELAY = 1.0
 _EMBED_PAGE = 256
 # Session context: the best keyword hits lend this share of their score to their neighbours.
 _SESSION_ANCHORS = 20
@@ -260,6 +263,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._exit_stack: AsyncExitStack | None = None
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
+        self._flush_delay: anyio.CancelScope | None = None
         # Retrieval engine: one vector index per store (with an embedder), and the stores
         # whose vectors came from a different embedder (usable again after `reembed`).
         self._indexes: dict[SQLiteStore, VectorIndex] = {}
@@ -346,6 +350,8 @@ class AsyncMemoryMesh(InvisibleMixin):
         if self._closed:
             return
         stack, self._exit_stack = self._exit_stack, None
+        if self._flush_delay is not None:
+            self._flush_delay.cancel()  # a delayed flush writes now rather than hold up close
         if stack is not None:
             await stack.aclose()  # waits for a background flush in flight
         self._task_group = None
@@ -1687,6 +1693,9 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     async def _background_flush(self) -> None:
         try:
+            with anyio.CancelScope() as self._flush_delay:
+                await anyio.sleep(_ACCESS_FLUSH_DELAY)
+            self._flush_delay = None
             await self._flush_access()
         except StoreError as exc:
             # Access counts are statistics: losing one batch to a locked database must not
