@@ -221,8 +221,8 @@ async def find_conflicts(
         return findings
     # -- against the store --
     if vectors is not None and index is not None and len(index):
-        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now)
-        wanted = {mid for row in hits for mid, cos in row if cos >= SUBJECT_COSINE}
+        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=SUBJECT_COSINE)
+        wanted = {mid for row in hits for mid, _ in row}
         known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
         for i, row in enumerate(hits):
             for memory_id, cos in row:
@@ -262,15 +262,18 @@ async def find_conflicts(
     # -- against each other --
     if len(texts) > 1:
         if vectors is not None:
+            # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
-            for i in range(1, len(texts)):
-                earlier = sims[i, :i]
-                for j in np.argsort(-earlier)[:_CANDIDATES]:
-                    if earlier[j] < SUBJECT_COSINE:
-                        break
-                    verdict = judge(texts[i], texts[int(j)], float(earlier[j]))
+            close = (sims >= SUBJECT_COSINE) & np.tri(len(texts), k=-1, dtype=bool)
+            pairs: dict[int, list[tuple[float, int]]] = {}
+            for i, j in zip(*(axis.tolist() for axis in np.nonzero(close)), strict=True):
+                pairs.setdefault(i, []).append((float(sims[i, j]), j))
+            for i, near in pairs.items():
+                near.sort(reverse=True)
+                for cosine, j in near[:_CANDIDATES]:
+                    verdict = judge(texts[i], texts[j], cosine)
                     if verdict is not None:
-                        findings[i].append(Finding(*verdict, batch_index=int(j)))
+                        findings[i].append(Finding(*verdict, batch_index=j))
         else:
             batch: LexicalIndex[int] = LexicalIndex()
             for i, text in enumerate(texts):

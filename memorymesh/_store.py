@@ -170,20 +170,27 @@ def _ts_required(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
+_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
+_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+
+
 def _memory(row: Sequence[Any]) -> Memory:
-    # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path.
+    # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path
+    # (recall builds one per candidate): plain lookups for the enums, and the usual empty
+    # metadata and redactions without a JSON parse.
+    metadata, redactions = row[6], row[10]
     return Memory.model_construct(
         id=row[0],
         text=row[1],
-        category=Category(row[2]),
+        category=_CATEGORIES[row[2]],
         importance=row[3],
-        scope=Scope(row[4]),
+        scope=_SCOPES[row[4]],
         pinned=bool(row[5]),
-        metadata=json.loads(row[6]),
+        metadata={} if metadata == "{}" else json.loads(metadata),
         session_id=row[7],
         source=row[8],
         agent=row[9],
-        redactions=tuple(json.loads(row[10])),
+        redactions=() if redactions == "[]" else tuple(json.loads(redactions)),
         created_at=_ts_required(row[11]),
         updated_at=_ts_required(row[12]),
         event_time=_ts(row[13]),
@@ -192,6 +199,7 @@ def _memory(row: Sequence[Any]) -> Memory:
         last_accessed_at=_ts(row[16]),
         superseded_by=row[17],
         superseded_at=_ts(row[18]),
+        conflicts=(),
     )
 
 

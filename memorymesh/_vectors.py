@@ -293,7 +293,13 @@ class VectorIndex:
         return mask
 
     def search(
-        self, queries: F32, k: int, f: VectorFilter | None = None, *, now: float = 0.0
+        self,
+        queries: F32,
+        k: int,
+        f: VectorFilter | None = None,
+        *,
+        now: float = 0.0,
+        min_score: float | None = None,
     ) -> list[list[tuple[str, float]]]:
         """The ``k`` most similar memories to each query row, best first, as ``(id, cosine)``.
 
@@ -302,21 +308,22 @@ class VectorIndex:
             k: How many per query.
             f: Filters; None means every current, unexpired memory.
             now: The time expiry is judged against.
+            min_score: Only memories at least this similar (conflict checks ask for a few
+                close neighbours of many texts: a threshold finds them without a top-k
+                selection over every row).
         """
         f = f or VectorFilter()
         if queries.ndim == 1:
             queries = queries[None, :]
         wanted = {str(c) for c in f.categories} if f.categories else None
-        parts_scores: list[F32] = []
-        parts_ids: list[list[list[str]]] = []
+        found: list[list[tuple[str, float]]] = [[] for _ in range(len(queries))]
         for category, block in self._blocks.items():
             if block.n == 0 or (wanted is not None and category not in wanted):
                 continue
             mask = self._mask(block, f, now)
-            ids: list[str]
+            rows: npt.NDArray[np.intp] | None = None
             if mask is None:
                 scores = queries @ block.matrix[: block.n].T
-                ids = block.ids
             else:
                 rows = np.flatnonzero(mask)
                 if len(rows) == 0:
@@ -326,21 +333,24 @@ class VectorIndex:
                     scores = queries @ block.matrix[rows].T
                 else:
                     scores = (queries @ block.matrix[: block.n].T)[:, rows]
-                ids = [block.ids[int(i)] for i in rows]
-            keep = min(k, scores.shape[1])
-            if keep < scores.shape[1]:
-                top = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
-                scores = np.take_along_axis(scores, top, axis=1)
-                ids_per_query = [[ids[j] for j in row] for row in top]
+            if min_score is not None:
+                which, cols = np.nonzero(scores >= min_score)
             else:
-                ids_per_query = [list(ids) for _ in range(len(queries))]
-            parts_scores.append(scores)
-            parts_ids.append(ids_per_query)
-        results: list[list[tuple[str, float]]] = []
-        for qi in range(len(queries)):
-            merged: list[tuple[str, float]] = []
-            for part_scores, part_ids in zip(parts_scores, parts_ids, strict=True):
-                merged.extend(zip(part_ids[qi], part_scores[qi].tolist(), strict=True))
-            merged.sort(key=lambda item: item[1], reverse=True)
-            results.append(merged[:k])
-        return results
+                keep = min(k, scores.shape[1])
+                if keep < scores.shape[1]:
+                    top = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+                else:
+                    top = np.broadcast_to(np.arange(keep), (len(queries), keep))
+                which = np.repeat(np.arange(len(queries)), keep)
+                cols = top.ravel()
+            picked = scores[which, cols]
+            positions = cols if rows is None else rows[cols]
+            ids = block.ids
+            for qi, at, score in zip(
+                which.tolist(), positions.tolist(), picked.tolist(), strict=True
+            ):
+                found[qi].append((ids[at], score))
+        for hits in found:
+            hits.sort(key=lambda item: item[1], reverse=True)
+            del hits[k:]
+        return found
