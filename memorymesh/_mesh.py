@@ -1263,7 +1263,16 @@ class AsyncMemoryMesh(InvisibleMixin):
             index = self._indexes.get(store)
             if index is None or not len(index):
                 continue
-            if filters.metadata or filters.ids is not None:
+            if filters.as_of is not None:
+                # What was current then is not what the index marks current now: SQL says
+                # exactly which rows qualify, superseded or expired since included.
+                vf = dataclasses.replace(
+                    vf,
+                    include_superseded=True,
+                    include_expired=True,
+                    allowed=await store.ids_matching(filters, now=now),
+                )
+            elif filters.metadata or filters.ids is not None:
                 vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
             (hits,) = index.search(q[None, :], limit, vf, now=now)
             # The index knows scope, category, time and history; the SQL filters (life-cycle

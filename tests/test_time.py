@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh
 from memorymesh._timeparse import find_event_time
@@ -99,3 +101,18 @@ async def test_as_of_answers_what_was_true_then(mesh: AsyncMemoryMesh) -> None:
     assert before_any == []
     history = await mesh.recall("team lead", current_only=False, k=5)
     assert {h.memory.id for h in history} == {old.id, new.id}
+
+
+@pytest.mark.anyio
+async def test_as_of_is_exact_in_vector_recall_too(project_db: Path, global_db: Path) -> None:
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding=HashEmbedder()) as mesh:
+        old = await mesh.remember("The team lead for the payments project is Priya")
+        new = await mesh.remember("The team lead for the payments project is Omar")
+        assert [c.memory_id for c in new.conflicts] == [old.id]  # old is history now
+        # Between the two writes only the old memory existed, and it was current then.
+        between = old.created_at + (new.created_at - old.created_at) / 2
+        for mode in ("vector", "hybrid"):
+            now_hits = await mesh.recall("who is the team lead", mode=mode, k=5)
+            assert [h.memory.id for h in now_hits] == [new.id]
+            then_hits = await mesh.recall("who is the team lead", mode=mode, as_of=between)
+            assert [h.memory.id for h in then_hits] == [old.id]
