@@ -62,6 +62,20 @@ class Filters:
     time_field: TimeField = "created"
     """Which time ``since``/``until`` compare: ``created`` (recorded) or ``event`` (happened)."""
 
+    @property
+    def narrows(self) -> bool:
+        """Whether anything beyond "current" narrows the memories (a category, a time, ...)."""
+        return bool(
+            self.categories
+            or self.metadata
+            or self.ids is not None
+            or self.as_of is not None
+            or any(
+                getattr(self, name) is not None
+                for name in ("scope", "min_importance", "since", "until", "session_id", "pinned")
+            )
+        )
+
     def described(self) -> dict[str, Any]:
         """The filters that narrow the search, for explanations (defaults left out)."""
         shown: dict[str, Any] = {}

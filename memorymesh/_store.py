@@ -375,12 +375,31 @@ def _metadata_clause(
 
 
 def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
+    """Bound as ``[match, *params, limit]``."""
     where, params = _where(filters, now)
     sql = (
         f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
         "FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
         f"WHERE memories_fts MATCH ? AND {where} "
         "ORDER BY bm25(memories_fts) LIMIT ?"
+    )
+    return sql, params
+
+
+def _search_best_first_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
+    """Like :func:`_search_sql`, but only the best ``prefetch`` matches are joined and
+    filtered: bound as ``[match, prefetch, *params, limit]``.
+
+    Exact whenever it returns ``limit`` rows (every match outside the prefetch ranks below
+    all of them); the caller falls back to :func:`_search_sql` when it returns fewer.
+    """
+    where, params = _where(filters, now)
+    sql = (
+        "WITH best AS (SELECT rowid AS seq, bm25(memories_fts) AS score FROM memories_fts "
+        "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) "
+        f"SELECT {_M_COLUMNS}, -best.score AS relevance "
+        "FROM best JOIN memories AS m ON m.seq = best.seq "
+        f"WHERE {where} ORDER BY best.score LIMIT ?"
     )
     return sql, params
 
@@ -1035,10 +1054,17 @@ class SQLiteStore:
         self._check_filters(filters)
         if self._codec is not None:
             match = self._codec.match(match)
-        sql, params = _search_sql(filters, now)
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
-            rows = await conn.execute_fetchall(sql, [match, *params, limit])
+            rows: list[sqlite3.Row] = []
+            if not filters.narrows:
+                # Most matches are current: join only the best few instead of every match
+                # (at 100k memories a common word matches thousands).
+                sql, params = _search_best_first_sql(filters, now)
+                rows = list(await conn.execute_fetchall(sql, [match, 2 * limit, *params, limit]))
+            if len(rows) < limit:
+                sql, params = _search_sql(filters, now)
+                rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
             return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
 
         return await self._run(query)
