@@ -83,6 +83,10 @@ _MIN_CANDIDATES = 40
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
+# Every NewMemory field with its default (`text` has none: each item must give it).
+_NEW_MEMORY_DEFAULTS: dict[str, Any] = {
+    name: field.default for name, field in NewMemory.model_fields.items()
+}
 #: How long recall's access counts wait before they are written, so a burst of recalls costs
 #: one write transaction instead of one each (reads overlay counts not yet written).
 _ACCESS_FLUSH_DELAY = 1.0
@@ -699,13 +703,12 @@ class AsyncMemoryMesh(InvisibleMixin):
         if isinstance(item, str):
             return NewMemory.model_construct(text=item, pin=False)
         if isinstance(item, Mapping):
-            unknown = set(item) - set(NewMemory.model_fields)
+            unknown = item.keys() - _NEW_MEMORY_DEFAULTS.keys()
             if unknown:
                 raise InvalidInputError(f"unknown field(s) {sorted(map(str, unknown))}")
             if "text" not in item:
                 raise InvalidInputError("each item needs a 'text'")
-            defaults = {name: field.default for name, field in NewMemory.model_fields.items()}
-            return NewMemory.model_construct(**{**defaults, **item})
+            return NewMemory.model_construct(**{**_NEW_MEMORY_DEFAULTS, **item})
         raise InvalidInputError(
             f"each item must be a string, a mapping or a NewMemory, not {type(item).__name__}"
         )

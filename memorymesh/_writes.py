@@ -314,6 +314,9 @@ async def write_batch(
     by_id = {it.row.id: it for it in items if it.insert}
     superseded_now = {old for old, _ in supersede}
     for it in items:
+        if it.insert and it.row.id not in reread and not it.conflicts:
+            result.memories.append(memory_from_row(it.row))  # the common case: nothing to add
+            continue
         if it.insert:
             memory = memory_from_row(it.row)
             if it.row.id in superseded_now:
