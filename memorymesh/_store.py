@@ -35,7 +35,7 @@ from ._errors import (
 )
 from ._filters import Filters, MetadataCondition
 from ._maintenance import preflight
-from ._models import Category, ListOrder, Memory, Scope
+from ._models import Category, ListOrder, Memory, Scope, trusted_memory
 from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
 
@@ -179,27 +179,29 @@ def _memory(row: Sequence[Any]) -> Memory:
     # (recall builds one per candidate): plain lookups for the enums, and the usual empty
     # metadata and redactions without a JSON parse.
     metadata, redactions = row[6], row[10]
-    return Memory.model_construct(
-        id=row[0],
-        text=row[1],
-        category=_CATEGORIES[row[2]],
-        importance=row[3],
-        scope=_SCOPES[row[4]],
-        pinned=bool(row[5]),
-        metadata={} if metadata == "{}" else json.loads(metadata),
-        session_id=row[7],
-        source=row[8],
-        agent=row[9],
-        redactions=() if redactions == "[]" else tuple(json.loads(redactions)),
-        created_at=_ts_required(row[11]),
-        updated_at=_ts_required(row[12]),
-        event_time=_ts(row[13]),
-        expires_at=_ts(row[14]),
-        access_count=row[15],
-        last_accessed_at=_ts(row[16]),
-        superseded_by=row[17],
-        superseded_at=_ts(row[18]),
-        conflicts=(),
+    return trusted_memory(
+        {
+            "id": row[0],
+            "text": row[1],
+            "category": _CATEGORIES[row[2]],
+            "importance": row[3],
+            "scope": _SCOPES[row[4]],
+            "pinned": bool(row[5]),
+            "metadata": {} if metadata == "{}" else json.loads(metadata),
+            "session_id": row[7],
+            "created_at": _ts_required(row[11]),
+            "updated_at": _ts_required(row[12]),
+            "event_time": _ts(row[13]),
+            "expires_at": _ts(row[14]),
+            "access_count": row[15],
+            "last_accessed_at": _ts(row[16]),
+            "superseded_by": row[17],
+            "superseded_at": _ts(row[18]),
+            "source": row[8],
+            "agent": row[9],
+            "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
+            "conflicts": (),
+        }
     )
 
 

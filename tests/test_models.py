@@ -1,0 +1,74 @@
+"""Memory objects built without validation are the same objects pydantic would build."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from memorymesh import Category, Memory, Scope
+from memorymesh._models import Conflict, trusted_memory
+
+
+def _values() -> dict[str, Any]:
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    return {
+        "id": "a" * 32,
+        "text": "The deploy window is Friday",
+        "category": Category.DECISION,
+        "importance": 0.7,
+        "scope": Scope.PROJECT,
+        "pinned": True,
+        "metadata": {"ticket": 42},
+        "session_id": "s1",
+        "created_at": at,
+        "updated_at": at,
+        "event_time": None,
+        "expires_at": None,
+        "access_count": 3,
+        "last_accessed_at": at,
+        "superseded_by": None,
+        "superseded_at": None,
+        "source": "api",
+        "agent": "tester",
+        "redactions": ("email",),
+        "conflicts": (
+            Conflict(
+                kind="duplicate",
+                memory_id="b" * 32,
+                similarity=1.0,
+                action="deduplicated",
+                policy="supersede",
+                reason="the same text",
+            ),
+        ),
+    }
+
+
+def test_trusted_memory_is_what_model_construct_builds() -> None:
+    trusted, constructed = trusted_memory(_values()), Memory.model_construct(**_values())
+    assert trusted == constructed
+    assert trusted.__pydantic_fields_set__ == constructed.__pydantic_fields_set__
+    assert trusted.__pydantic_extra__ == constructed.__pydantic_extra__
+    assert trusted.__pydantic_private__ == constructed.__pydantic_private__
+    assert trusted.model_dump() == constructed.model_dump()
+    assert trusted.model_dump_json() == constructed.model_dump_json()
+    assert pickle.loads(pickle.dumps(trusted)) == constructed
+    copied = trusted.model_copy(update={"access_count": 4})
+    assert copied.access_count == 4 and trusted.access_count == 3
+    assert Memory.model_validate(trusted.model_dump()) == trusted
+
+
+def test_trusted_memory_stays_frozen() -> None:
+    memory = trusted_memory(_values())
+    with pytest.raises(Exception, match="frozen"):
+        memory.text = "changed"  # type: ignore[misc]
+
+
+def test_trusted_memory_wants_every_field() -> None:
+    values = _values()
+    del values["agent"]
+    with pytest.raises(ValueError, match="exactly Memory's fields"):
+        trusted_memory(values)
