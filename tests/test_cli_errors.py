@@ -98,7 +98,10 @@ def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
     gdb = tmp_path / "g.db"
     stores = ["--db", str(db), "--global-db", str(gdb)]
     subprocess.run(
-        [str(BIN / "memorymesh"), "remember", "--scope", "project", "--file", str(notes), *stores],
+        [
+            *(str(BIN / "memorymesh"), "remember", "--scope", "project", "--file", str(notes)),
+            *("--on-conflict", "keep_both", *stores),  # 400 rows, not one current fact
+        ],
         check=True,
         capture_output=True,
     )
