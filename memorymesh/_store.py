@@ -389,19 +389,20 @@ def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
 
 
 def _search_best_first_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
-    """Like :func:`_search_sql`, but only the best ``prefetch`` matches are joined and
-    filtered: bound as ``[match, prefetch, *params, limit]``.
+    """The best ``prefetch`` matches, best first, each with whether ``filters`` allow it:
+    bound as ``[match, prefetch, *params]``.
 
-    Exact whenever it returns ``limit`` rows (every match outside the prefetch ranks below
-    all of them); the caller falls back to :func:`_search_sql` when it returns fewer.
+    Only those rows are joined to ``memories`` (at 100k memories a common word matches
+    thousands). Exact when fewer than ``prefetch`` rows come back (that was every match) or
+    when ``limit`` of them are allowed (every match outside ranks below them); otherwise the
+    caller runs :func:`_search_sql`.
     """
     where, params = _where(filters, now)
     sql = (
         "WITH best AS (SELECT rowid AS seq, bm25(memories_fts) AS score FROM memories_fts "
         "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) "
-        f"SELECT {_M_COLUMNS}, -best.score AS relevance "
-        "FROM best JOIN memories AS m ON m.seq = best.seq "
-        f"WHERE {where} ORDER BY best.score LIMIT ?"
+        f"SELECT {_M_COLUMNS}, -best.score AS relevance, CASE WHEN {where} THEN 1 ELSE 0 END "
+        "FROM best JOIN memories AS m ON m.seq = best.seq ORDER BY best.score"
     )
     return sql, params
 
@@ -1058,13 +1059,16 @@ class SQLiteStore:
             match = self._codec.match(match)
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
-            rows: list[sqlite3.Row] = []
+            rows: list[sqlite3.Row] | None = None
             if not filters.narrows:
-                # Most matches are current: join only the best few instead of every match
-                # (at 100k memories a common word matches thousands).
+                # Most matches are current: rank first, then join and filter only the best.
                 sql, params = _search_best_first_sql(filters, now)
-                rows = list(await conn.execute_fetchall(sql, [match, 2 * limit, *params, limit]))
-            if len(rows) < limit:
+                prefetch = 2 * limit
+                best = list(await conn.execute_fetchall(sql, [match, prefetch, *params]))
+                allowed = [row for row in best if row[20]]
+                if len(best) < prefetch or len(allowed) >= limit:
+                    rows = allowed[:limit]
+            if rows is None:
                 sql, params = _search_sql(filters, now)
                 rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
             return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
