@@ -44,20 +44,29 @@ def reciprocal_rank_fusion(
     return {key: value / best for key, value in fused.items()}
 
 
+def _min_max(scores: dict[K, float]) -> dict[K, float]:
+    """Scores scaled to [0, 1] over the candidates: the weakest 0, the best 1."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = (high - low) or 1.0
+    return {key: (value - low) / span for key, value in scores.items()}
+
+
 def convex_fusion(
     keyword: dict[K, float], vector: dict[K, float], *, alpha: float = 0.5
 ) -> dict[K, float]:
-    """``alpha · keyword + (1 - alpha) · vector`` after scaling each to [0, 1].
+    """``alpha · keyword + (1 - alpha) · vector`` after min-max scaling each to [0, 1].
 
-    Keyword scores arrive already divided by the best one; cosines are min-max scaled over
-    the candidates, so both signals span the same range. A memory missing from one ranking
-    scores 0 there (it was not among that ranking's candidates).
+    Both signals are scaled the same way, over their candidates, so each spans [0, 1] and
+    ``alpha`` means what it says: BM25 scores and cosines live on different scales, and a
+    signal left unscaled (or only divided by its best) would weigh more or less than its
+    share depending on how spread out its candidates happen to be. A memory missing from
+    one ranking scores 0 there (it was not among that ranking's candidates).
     """
-    if vector:
-        low, high = min(vector.values()), max(vector.values())
-        span = (high - low) or 1.0
-        scaled = {key: (value - low) / span for key, value in vector.items()}
-    else:
-        scaled = {}
-    keys = set(keyword) | set(scaled)
-    return {key: alpha * keyword.get(key, 0.0) + (1 - alpha) * scaled.get(key, 0.0) for key in keys}
+    scaled_kw, scaled_vec = _min_max(keyword), _min_max(vector)
+    keys = set(scaled_kw) | set(scaled_vec)
+    return {
+        key: alpha * scaled_kw.get(key, 0.0) + (1 - alpha) * scaled_vec.get(key, 0.0)
+        for key in keys
+    }
