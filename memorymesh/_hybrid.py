@@ -67,9 +67,9 @@ def convex_fusion(
 
 def _standardised(scores: dict[K, float], keys: set[K]) -> dict[K, float]:
     """Each key's score as a z-score over ``keys``: how many standard deviations it lies
-    above their mean. A key without a score gets ``min(0, weakest score)``: it was not among
-    this signal's candidates, so it is no better than any of them."""
-    floor = min(0.0, min(scores.values(), default=0.0))
+    above their mean. A key without a score gets the weakest score: it was not among this
+    signal's candidates, so it is no better than any of them."""
+    floor = min(scores.values(), default=0.0)
     values = {key: scores.get(key, floor) for key in keys}
     mean = sum(values.values()) / len(values)
     spread = math.sqrt(sum((v - mean) ** 2 for v in values.values()) / len(values))

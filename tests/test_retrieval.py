@@ -189,3 +189,63 @@ async def test_a_failing_embedder_writes_nothing(project_db: Path, global_db: Pa
             await mesh.remember_many(["one", "two"])
         broken.fail = False
         assert await mesh.count() == 0
+
+
+def test_standard_score_fusion_weighs_how_far_each_signal_stands_out() -> None:
+    from memorymesh._hybrid import standard_score_fusion
+
+    keyword = {"a": 12.0, "b": 7.0, "c": 3.0}
+    cosines = {"a": 0.31, "b": 0.52, "c": 0.18, "d": 0.40}
+    fused = standard_score_fusion(keyword, cosines)
+    assert max(fused.values()) == pytest.approx(1.0) and min(fused.values()) == pytest.approx(0.0)
+    # Each signal counts by its spread, not its scale: rescaling or shifting BM25 scores
+    # (another corpus, another tokenizer) or cosines (another model) changes nothing.
+    rescaled = standard_score_fusion(
+        {key: 40 * v + 3 for key, v in keyword.items()},
+        {key: 0.5 * v - 0.1 for key, v in cosines.items()},
+    )
+    assert rescaled == pytest.approx(fused)
+    # "d" was no keyword candidate: it counts as the weakest one there, so with the same
+    # cosine as "c" it ties with "c".
+    assert standard_score_fusion(keyword, {**cosines, "d": 0.18})["d"] == pytest.approx(0.0)
+    # Alpha moves the weight between the two signals.
+    assert standard_score_fusion(keyword, cosines, alpha=1.0)["a"] == pytest.approx(1.0)
+    assert standard_score_fusion(keyword, cosines, alpha=0.0)["b"] == pytest.approx(1.0)
+    # One candidate, or candidates that tie, are each the best there is.
+    assert standard_score_fusion({"x": 2.0}, {"x": 0.3}) == {"x": 1.0}
+    assert standard_score_fusion({}, {"x": 0.3, "y": 0.3}) == {"x": 1.0, "y": 1.0}
+    assert standard_score_fusion({}, {}) == {}
+
+
+@pytest.mark.slow
+async def test_hybrid_with_the_local_model_finds_the_reply_that_shares_no_words(
+    project_db: Path, global_db: Path
+) -> None:
+    pytest.importorskip("sentence_transformers")
+    turns = [
+        ("s1", "Melanie: I went hiking with the kids last weekend."),
+        ("s1", "Caroline: What kind of counseling are you thinking about?"),
+        ("s1", "Melanie: I want to help trans youth through their mental health struggles."),
+        ("s1", "Caroline: My cat knocked over a plant this morning."),
+        ("s2", "Caroline: The counseling office closes at five on Fridays."),
+        ("s2", "Melanie: Good to know, thanks."),
+        ("s2", "Caroline: Melanie, did you finish the pottery class?"),
+        ("s2", "Melanie: Yes, I made a bowl for my mother."),
+    ]
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding="local") as mesh:
+        stored = await mesh.remember_many(
+            [{"text": t, "session_id": s, "on_conflict": "keep_both"} for s, t in turns]
+        )
+        answer = stored[2].id
+        query = "What does Melanie hope to do for young transgender people?"
+        # Only the name is shared, so BM25 prefers Melanie's shortest turn ...
+        keyword = await mesh.recall(query, k=4, mode="keyword")
+        assert keyword[0].memory.id != answer
+        # ... while hybrid adds meaning: the answer comes first.
+        hybrid = await mesh.recall(query, k=4, mode="hybrid")
+        assert hybrid[0].memory.id == answer
+        assert hybrid[0].breakdown.relevance == pytest.approx(1.0)
+        # Among the two neighbours the "counseling" question lends to, the reply that
+        # relates to the query outranks the unrelated one.
+        ranked = [h.memory.id for h in await mesh.recall("Which counseling field?", k=8)]
+        assert ranked.index(answer) < ranked.index(stored[0].id)
