@@ -62,6 +62,7 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._privacy import PrivacyGuard, PrivacyMode
+from ._querytime import named_period, prefer_period
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._store import MemoryRow, SQLiteStore
@@ -1163,6 +1164,9 @@ class AsyncMemoryMesh(InvisibleMixin):
         match = fts_query(query)
         limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
         candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
+        period = named_period(query)
+        if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
+            candidates = prefer_period(candidates, period)
         scored: list[tuple[float, SQLiteStore, Memory, ScoreBreakdown]] = []
         for store, memory, relevance in candidates:
             score, breakdown = blend(
