@@ -76,9 +76,6 @@ def prefer_period(
     preferred: list[tuple[S, Memory, float]] = []
     for store, memory, relevance in candidates:
         when = memory.event_time or memory.created_at
-        if start <= when < end:
-            relevance = share + (1 - share) * relevance
-        else:
-            relevance = share * relevance
-        preferred.append((store, memory, relevance))
+        inside = start <= when < end
+        preferred.append((store, memory, share * relevance + (1 - share) * float(inside)))
     return preferred

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +250,44 @@ async def test_hybrid_with_the_local_model_finds_the_reply_that_shares_no_words(
         # relates to the query outranks the unrelated one.
         ranked = [h.memory.id for h in await mesh.recall("Which counseling field?", k=8)]
         assert ranked.index(answer) < ranked.index(stored[0].id)
+
+
+def test_named_period_reads_only_dates_that_name_their_year() -> None:
+    from memorymesh._querytime import named_period
+
+    def days(query: str) -> tuple[str, str] | None:
+        period = named_period(query)
+        return None if period is None else (str(period[0].date()), str(period[1].date()))
+
+    assert days("What did Nate cook on 9 November, 2022?") == ("2022-11-09", "2022-11-10")
+    assert days("what painting did she show on October 13, 2023") == ("2023-10-13", "2023-10-14")
+    assert days("the 3rd of May 2024 standup") == ("2024-05-03", "2024-05-04")
+    assert days("deploys on 2024-02-29") == ("2024-02-29", "2024-03-01")
+    assert days("What happened to John's job in August 2023?") == ("2023-08-01", "2023-09-01")
+    assert days("Dec 2023 budget") == ("2023-12-01", "2024-01-01")
+    # Guessing would be needed (no year, relative words) or no date exists: nothing.
+    for query in ("What did we ship in June?", "what broke yesterday", "release 2023", ""):
+        assert named_period(query) is None, query
+    assert days("February 30, 2023 or March 2023") == ("2023-03-01", "2023-04-01")
+
+
+async def test_recall_prefers_memories_from_the_named_day(mesh: AsyncMemoryMesh) -> None:
+    may = datetime(2024, 5, 3, 15, 0).astimezone()
+    june = datetime(2024, 6, 7, 15, 0).astimezone()
+    in_may = await mesh.remember(
+        "retro: the deploy pipeline was flaky", event_time=may, on_conflict="keep_both"
+    )
+    in_june = await mesh.remember(
+        "retro: the deploy pipeline was flaky again, pipeline retries added",
+        event_time=june,
+        on_conflict="keep_both",
+    )
+    plain = await mesh.recall("deploy pipeline retro", k=2)
+    assert [h.memory.id for h in plain] == [in_may.id, in_june.id]  # the shorter match
+    for query in ("deploy pipeline retro on 7 June 2024", "deploy pipeline retro in June 2024"):
+        dated = await mesh.recall(query, k=2)
+        assert [h.memory.id for h in dated] == [in_june.id, in_may.id], query
+        assert all(0.0 <= h.breakdown.relevance <= 1.0 for h in dated)
+    # A date no memory is from changes nothing: the preference never filters.
+    other = await mesh.recall("deploy pipeline retro in March 2021", k=2)
+    assert [h.memory.id for h in other] == [in_may.id, in_june.id]
