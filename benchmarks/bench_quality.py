@@ -12,6 +12,7 @@ The data is read from ``../shared/data/locomo-dev.json`` beside the repository, 
     python benchmarks/bench_quality.py                   # keyword, vector and hybrid
     python benchmarks/bench_quality.py --modes keyword   # keyword only (no model needed)
     python benchmarks/bench_quality.py --no-cache        # embed everything afresh
+    python benchmarks/bench_quality.py --no-speaker      # turns without "Speaker: "
 
 Vectors are cached on disk (``.cache/bench_quality/``, gitignored) by model name and text
 hash, so a rerun embeds only texts it has not seen: seconds instead of many CPU-minutes.
@@ -137,13 +138,14 @@ def _session_time(value: str) -> datetime:
     return datetime.strptime(value, "%I:%M %p on %d %B, %Y").astimezone()
 
 
-def turns(conversation: dict[str, Any]) -> list[NewMemory]:
+def turns(conversation: dict[str, Any], *, speaker: bool = True) -> list[NewMemory]:
+    """One memory per dialog turn; ``speaker=False`` leaves out the ``"Speaker: "`` prefix."""
     items: list[NewMemory] = []
     n = 1
     while f"session_{n}" in conversation:
         when = _session_time(conversation[f"session_{n}_date_time"])
         for turn in conversation[f"session_{n}"]:
-            text = f"{turn['speaker']}: {turn['text']}"
+            text = f"{turn['speaker']}: {turn['text']}" if speaker else str(turn["text"])
             if turn.get("blip_caption"):
                 text += f" [shares a photo: {turn['blip_caption']}]"
             items.append(
@@ -163,7 +165,11 @@ def turns(conversation: dict[str, Any]) -> list[NewMemory]:
 
 
 async def evaluate(
-    data: list[dict[str, Any]], modes: list[RecallMode], *, cache: Path | None = CACHE
+    data: list[dict[str, Any]],
+    modes: list[RecallMode],
+    *,
+    cache: Path | None = CACHE,
+    speaker: bool = True,
 ) -> dict[str, Any]:
     sums: dict[tuple[str, str, int], float] = defaultdict(float)
     counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -176,7 +182,7 @@ async def evaluate(
             embedding = CachingEmbedder(embedding, cache)
     with tempfile.TemporaryDirectory() as scratch:
         for conv in data:
-            items = turns(conv["conversation"])
+            items = turns(conv["conversation"], speaker=speaker)
             known = {str(i.metadata["dia_id"]) for i in items if i.metadata}
             db = Path(scratch) / f"{conv['sample_id']}.db"
             async with AsyncMemoryMesh(
@@ -222,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="keyword,vector,hybrid")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument(
+        "--no-speaker",
+        action="store_true",
+        help="store each turn without its 'Speaker: ' prefix (what naming the speaker is worth)",
+    )
+    parser.add_argument(
         "--no-cache", action="store_true", help=f"do not read or write vectors in {CACHE}"
     )
     args = parser.parse_args(argv)
@@ -236,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mode(s) {unknown}; use {get_args(RecallMode)}")
     started = time.perf_counter()
-    evaluate_ = partial(evaluate, cache=None if args.no_cache else CACHE)
+    evaluate_ = partial(
+        evaluate, cache=None if args.no_cache else CACHE, speaker=not args.no_speaker
+    )
     table = anyio.run(evaluate_, data, cast(list[RecallMode], modes))
     print(f"LoCoMo ({len(data)} conversations), recall@k of evidence turns")
     print(f"evidence ids dropped as malformed or unknown: {table['dropped_evidence']}")
