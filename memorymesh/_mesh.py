@@ -1101,7 +1101,9 @@ class AsyncMemoryMesh(InvisibleMixin):
 
         Keyword relevance (SQLite FTS5, BM25 over the query's content words) is blended with
         recency, importance and access frequency by the mesh's :class:`ScoringWeights`.
-        Filters narrow the search inside the same query: they never replace it.
+        Filters narrow the search inside the same query: they never replace it. A day or
+        month the query names with its year ("on 3 May 2024") ranks memories from then
+        first, without filtering out the others.
 
         Args:
             query: A question or keywords, in natural language.
