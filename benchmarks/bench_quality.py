@@ -11,28 +11,101 @@ The data is read from ``../shared/data/locomo-dev.json`` beside the repository, 
 
     python benchmarks/bench_quality.py                   # keyword, vector and hybrid
     python benchmarks/bench_quality.py --modes keyword   # keyword only (no model needed)
+    python benchmarks/bench_quality.py --no-cache        # embed everything afresh
+    python benchmarks/bench_quality.py --no-speaker      # turns without "Speaker: "
+
+Vectors are cached on disk (``.cache/bench_quality/``, gitignored) by model name and text
+hash, so a rerun embeds only texts it has not seen: seconds instead of many CPU-minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 
-from memorymesh import AsyncMemoryMesh, NewMemory
+from memorymesh import AsyncMemoryMesh, Embedder, LocalEmbedder, NewMemory
+from memorymesh._mesh import RecallMode
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "locomo-dev.json"
+CACHE = ROOT / ".cache" / "bench_quality"
 KS = (1, 5, 10)
 _EVIDENCE = re.compile(r"D(\d+):(\d+)")
+
+
+class CachingEmbedder:
+    """An embedder that remembers the vectors of ``inner`` in ``<cache_dir>/<model>.npz``.
+
+    Keyed by the model's name and a hash of each text, so a changed text (or a changed way of
+    embedding it) is embedded afresh and a cached vector is never served for another model.
+    Call :meth:`save` to write new vectors to disk.
+    """
+
+    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+        self._inner = inner
+        safe = re.sub(r"[^\w.-]+", "_", inner.name)
+        self._path = cache_dir / f"{safe}.npz"
+        self._vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._dirty = False
+        self.hits = 0
+        self.misses = 0
+        if self._path.exists():
+            with np.load(self._path) as stored:
+                keys = [str(k) for k in stored["keys"]]
+                matrix = stored["vectors"].astype(np.float32)
+            self._vectors = dict(zip(keys, matrix, strict=True))
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        keys = [self._key(t) for t in texts]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        if todo:
+            first = dict(zip(keys, texts, strict=True))
+            fresh = await self._inner.embed([first[k] for k in todo])
+            self._vectors.update(zip(todo, fresh, strict=True))
+            self._dirty = True
+        self.misses += len(todo)
+        self.hits += len(keys) - len(todo)
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        """Write the cache to disk if it learned new vectors (atomically: temp file, rename)."""
+        if not self._dirty:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self._vectors), dtype="U32")
+        matrix = np.stack(list(self._vectors.values())).astype(np.float32)
+        partial = self._path.with_suffix(".partial.npz")
+        np.savez(partial, keys=keys, vectors=matrix)
+        partial.replace(self._path)
+        self._dirty = False
 
 
 def normalise_evidence(raw: list[str], known: set[str]) -> tuple[list[str], int]:
@@ -65,13 +138,14 @@ def _session_time(value: str) -> datetime:
     return datetime.strptime(value, "%I:%M %p on %d %B, %Y").astimezone()
 
 
-def turns(conversation: dict[str, Any]) -> list[NewMemory]:
+def turns(conversation: dict[str, Any], *, speaker: bool = True) -> list[NewMemory]:
+    """One memory per dialog turn; ``speaker=False`` leaves out the ``"Speaker: "`` prefix."""
     items: list[NewMemory] = []
     n = 1
     while f"session_{n}" in conversation:
         when = _session_time(conversation[f"session_{n}_date_time"])
         for turn in conversation[f"session_{n}"]:
-            text = f"{turn['speaker']}: {turn['text']}"
+            text = f"{turn['speaker']}: {turn['text']}" if speaker else str(turn["text"])
             if turn.get("blip_caption"):
                 text += f" [shares a photo: {turn['blip_caption']}]"
             items.append(
@@ -90,15 +164,25 @@ def turns(conversation: dict[str, Any]) -> list[NewMemory]:
     return items
 
 
-async def evaluate(data: list[dict[str, Any]], modes: list[str]) -> dict[str, Any]:
+async def evaluate(
+    data: list[dict[str, Any]],
+    modes: list[RecallMode],
+    *,
+    cache: Path | None = CACHE,
+    speaker: bool = True,
+) -> dict[str, Any]:
     sums: dict[tuple[str, str, int], float] = defaultdict(float)
     counts: dict[tuple[str, str], int] = defaultdict(int)
     dropped = 0
     latencies: dict[str, list[float]] = defaultdict(list)
-    embedding = "local" if any(m != "keyword" for m in modes) else "none"
+    embedding: Embedder | None = None
+    if any(m != "keyword" for m in modes):
+        embedding = LocalEmbedder()
+        if cache is not None:
+            embedding = CachingEmbedder(embedding, cache)
     with tempfile.TemporaryDirectory() as scratch:
         for conv in data:
-            items = turns(conv["conversation"])
+            items = turns(conv["conversation"], speaker=speaker)
             known = {str(i.metadata["dia_id"]) for i in items if i.metadata}
             db = Path(scratch) / f"{conv['sample_id']}.db"
             async with AsyncMemoryMesh(
@@ -122,7 +206,11 @@ async def evaluate(data: list[dict[str, Any]], modes: list[str]) -> dict[str, An
                             for k in KS:
                                 found = len(set(ranked[:k]) & set(evidence))
                                 sums[(mode, group, k)] += found / len(evidence)
+            if isinstance(embedding, CachingEmbedder):
+                embedding.save()
     table: dict[str, Any] = {"dropped_evidence": dropped, "modes": {}}
+    if isinstance(embedding, CachingEmbedder):
+        table["cache"] = (embedding.hits, embedding.misses)
     for mode in modes:
         row: dict[str, Any] = {}
         for group in ("1-4", "all"):
@@ -139,6 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="keyword,vector,hybrid")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--no-speaker",
+        action="store_true",
+        help="store each turn without its 'Speaker: ' prefix (what naming the speaker is worth)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help=f"do not read or write vectors in {CACHE}"
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data}", file=sys.stderr)
@@ -147,8 +243,14 @@ def main(argv: list[str] | None = None) -> int:
 
     data = json.loads(args.data.read_text(encoding="utf-8"))
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in get_args(RecallMode)]
+    if unknown:
+        parser.error(f"unknown mode(s) {unknown}; use {get_args(RecallMode)}")
     started = time.perf_counter()
-    table = anyio.run(evaluate, data, modes)
+    evaluate_ = partial(
+        evaluate, cache=None if args.no_cache else CACHE, speaker=not args.no_speaker
+    )
+    table = anyio.run(evaluate_, data, cast(list[RecallMode], modes))
     print(f"LoCoMo ({len(data)} conversations), recall@k of evidence turns")
     print(f"evidence ids dropped as malformed or unknown: {table['dropped_evidence']}")
     print()
@@ -161,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {mode} | {group} | {row[f'n_{group}']} | {r[1]:.3f} | {r[5]:.3f} | "
                 f"{r[10]:.3f} | {row['p50_ms']:.2f} |"
             )
+    if "cache" in table:
+        hits, misses = table["cache"]
+        print(f"\nembedding cache: {hits} texts reused, {misses} embedded")
     print(f"\n({time.perf_counter() - started:.0f} s)")
     return 0
 

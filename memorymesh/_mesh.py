@@ -39,7 +39,7 @@ from ._errors import (
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from ._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
-from ._hybrid import convex_fusion, reciprocal_rank_fusion
+from ._hybrid import standard_score_fusion
 from ._injected import contains_injected, strip_injected
 from ._invisible import InvisibleMixin
 from ._lexical import LexicalIndex
@@ -62,6 +62,7 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._privacy import PrivacyGuard, PrivacyMode
+from ._querytime import named_period, prefer_period
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._store import MemoryRow, SQLiteStore
@@ -94,8 +95,6 @@ _EMBED_PAGE = 256
 # Session context: the best keyword hits lend this share of their score to their neighbours.
 _SESSION_ANCHORS = 20
 _SESSION_CONTEXT_SHARE = 0.5
-_FUSION = "convex"
-_FUSION_CONTEXT_FIRST = False
 #: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
 RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
 _MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
@@ -1111,7 +1110,9 @@ class AsyncMemoryMesh(InvisibleMixin):
 
         Keyword relevance (SQLite FTS5, BM25 over the query's content words) is blended with
         recency, importance and access frequency by the mesh's :class:`ScoringWeights`.
-        Filters narrow the search inside the same query: they never replace it.
+        Filters narrow the search inside the same query: they never replace it. A day or
+        month the query names with its year ("on 3 May 2024") ranks memories from then
+        first, without filtering out the others.
 
         Args:
             query: A question or keywords, in natural language.
@@ -1174,6 +1175,9 @@ class AsyncMemoryMesh(InvisibleMixin):
         match = fts_query(query)
         limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
         candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
+        period = named_period(query)
+        if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
+            candidates = prefer_period(candidates, period)
         scored: list[tuple[float, SQLiteStore, Memory, ScoreBreakdown]] = []
         for store, memory, relevance in candidates:
             score, breakdown = blend(
@@ -1295,34 +1299,27 @@ class AsyncMemoryMesh(InvisibleMixin):
             return await self._with_session_context(ranked, filters, now=now)
         best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
         kw_ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
-        if _FUSION_CONTEXT_FIRST:
-            kw_ranked = await self._with_session_context(kw_ranked, filters, now=now)
-        if _FUSION == "rrf":
-            fused = reciprocal_rank_fusion(
-                [[m.id for _, m, _ in kw_ranked], [m.id for _, m, _ in vector]]
-            )
-        else:
-            # Score the keyword candidates the vector search did not return too, exactly,
-            # so a strong keyword hit is never fused with a made-up zero.
-            cosines = {m.id: c for _, m, c in vector}
-            for store in stores:
-                index = self._indexes.get(store)
-                missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
-                if index is not None and missing:
-                    sims = index.vectors(missing) @ q
-                    cosines.update(zip(missing, sims.tolist(), strict=True))
-            fused = convex_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
+        # Session context belongs to the keyword side: a reply that shares no word with the
+        # question still has its own meaning, which the vector side scores for itself.
+        kw_ranked = await self._with_session_context(kw_ranked, filters, now=now)
+        # Score the keyword candidates the vector search did not return too, exactly, so a
+        # strong keyword hit is never fused with a made-up cosine.
+        cosines = {m.id: c for _, m, c in vector}
+        for store in stores:
+            index = self._indexes.get(store)
+            missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
+            if index is not None and missing:
+                sims = index.vectors(missing) @ q
+                cosines.update(zip(missing, sims.tolist(), strict=True))
+        fused = standard_score_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
         seen: dict[str, tuple[SQLiteStore, Memory]] = {}
         for st, m, _ in (*kw_ranked, *vector):
             seen.setdefault(m.id, (st, m))
-        ranked = sorted(
+        return sorted(
             ((st, m, fused[mid]) for mid, (st, m) in seen.items()),
             key=lambda item: item[2],
             reverse=True,
         )
-        if _FUSION_CONTEXT_FIRST:
-            return ranked
-        return await self._with_session_context(ranked, filters, now=now)
 
     async def _with_session_context(
         self,

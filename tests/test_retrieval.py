@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,104 @@ async def test_a_failing_embedder_writes_nothing(project_db: Path, global_db: Pa
             await mesh.remember_many(["one", "two"])
         broken.fail = False
         assert await mesh.count() == 0
+
+
+def test_standard_score_fusion_weighs_how_far_each_signal_stands_out() -> None:
+    from memorymesh._hybrid import standard_score_fusion
+
+    keyword = {"a": 12.0, "b": 7.0, "c": 3.0}
+    cosines = {"a": 0.31, "b": 0.52, "c": 0.18, "d": 0.40}
+    fused = standard_score_fusion(keyword, cosines)
+    assert max(fused.values()) == pytest.approx(1.0) and min(fused.values()) == pytest.approx(0.0)
+    # Each signal counts by its spread, not its scale: rescaling or shifting BM25 scores
+    # (another corpus, another tokenizer) or cosines (another model) changes nothing.
+    rescaled = standard_score_fusion(
+        {key: 40 * v + 3 for key, v in keyword.items()},
+        {key: 0.5 * v - 0.1 for key, v in cosines.items()},
+    )
+    assert rescaled == pytest.approx(fused)
+    # "d" was no keyword candidate: it counts as the weakest one there, so with the same
+    # cosine as "c" it ties with "c".
+    assert standard_score_fusion(keyword, {**cosines, "d": 0.18})["d"] == pytest.approx(0.0)
+    # Alpha moves the weight between the two signals.
+    assert standard_score_fusion(keyword, cosines, alpha=1.0)["a"] == pytest.approx(1.0)
+    assert standard_score_fusion(keyword, cosines, alpha=0.0)["b"] == pytest.approx(1.0)
+    # One candidate, or candidates that tie, are each the best there is.
+    assert standard_score_fusion({"x": 2.0}, {"x": 0.3}) == {"x": 1.0}
+    assert standard_score_fusion({}, {"x": 0.3, "y": 0.3}) == {"x": 1.0, "y": 1.0}
+    assert standard_score_fusion({}, {}) == {}
+
+
+@pytest.mark.slow
+async def test_hybrid_with_the_local_model_finds_the_reply_that_shares_no_words(
+    project_db: Path, global_db: Path
+) -> None:
+    pytest.importorskip("sentence_transformers")
+    turns = [
+        ("s1", "Melanie: I went hiking with the kids last weekend."),
+        ("s1", "Caroline: What kind of counseling are you thinking about?"),
+        ("s1", "Melanie: I want to help trans youth through their mental health struggles."),
+        ("s1", "Caroline: My cat knocked over a plant this morning."),
+        ("s2", "Caroline: The counseling office closes at five on Fridays."),
+        ("s2", "Melanie: Good to know, thanks."),
+        ("s2", "Caroline: Melanie, did you finish the pottery class?"),
+        ("s2", "Melanie: Yes, I made a bowl for my mother."),
+    ]
+    async with AsyncMemoryMesh(project_db, global_path=global_db, embedding="local") as mesh:
+        stored = await mesh.remember_many(
+            [{"text": t, "session_id": s, "on_conflict": "keep_both"} for s, t in turns]
+        )
+        answer = stored[2].id
+        query = "What does Melanie hope to do for young transgender people?"
+        # Only the name is shared, so BM25 prefers Melanie's shortest turn ...
+        keyword = await mesh.recall(query, k=4, mode="keyword")
+        assert keyword[0].memory.id != answer
+        # ... while hybrid adds meaning: the answer comes first.
+        hybrid = await mesh.recall(query, k=4, mode="hybrid")
+        assert hybrid[0].memory.id == answer
+        assert hybrid[0].breakdown.relevance == pytest.approx(1.0)
+        # Among the two neighbours the "counseling" question lends to, the reply that
+        # relates to the query outranks the unrelated one.
+        ranked = [h.memory.id for h in await mesh.recall("Which counseling field?", k=8)]
+        assert ranked.index(answer) < ranked.index(stored[0].id)
+
+
+def test_named_period_reads_only_dates_that_name_their_year() -> None:
+    from memorymesh._querytime import named_period
+
+    def days(query: str) -> tuple[str, str] | None:
+        period = named_period(query)
+        return None if period is None else (str(period[0].date()), str(period[1].date()))
+
+    assert days("What did Nate cook on 9 November, 2022?") == ("2022-11-09", "2022-11-10")
+    assert days("what painting did she show on October 13, 2023") == ("2023-10-13", "2023-10-14")
+    assert days("the 3rd of May 2024 standup") == ("2024-05-03", "2024-05-04")
+    assert days("deploys on 2024-02-29") == ("2024-02-29", "2024-03-01")
+    assert days("What happened to John's job in August 2023?") == ("2023-08-01", "2023-09-01")
+    assert days("Dec 2023 budget") == ("2023-12-01", "2024-01-01")
+    # Guessing would be needed (no year, relative words) or no date exists: nothing.
+    for query in ("What did we ship in June?", "what broke yesterday", "release 2023", ""):
+        assert named_period(query) is None, query
+    assert days("February 30, 2023 or March 2023") == ("2023-03-01", "2023-04-01")
+
+
+async def test_recall_prefers_memories_from_the_named_day(mesh: AsyncMemoryMesh) -> None:
+    may = datetime(2024, 5, 3, 15, 0).astimezone()
+    june = datetime(2024, 6, 7, 15, 0).astimezone()
+    in_may = await mesh.remember(
+        "retro: the deploy pipeline was flaky", event_time=may, on_conflict="keep_both"
+    )
+    in_june = await mesh.remember(
+        "retro: the deploy pipeline was flaky again, pipeline retries added",
+        event_time=june,
+        on_conflict="keep_both",
+    )
+    plain = await mesh.recall("deploy pipeline retro", k=2)
+    assert [h.memory.id for h in plain] == [in_may.id, in_june.id]  # the shorter match
+    for query in ("deploy pipeline retro on 7 June 2024", "deploy pipeline retro in June 2024"):
+        dated = await mesh.recall(query, k=2)
+        assert [h.memory.id for h in dated] == [in_june.id, in_may.id], query
+        assert all(0.0 <= h.breakdown.relevance <= 1.0 for h in dated)
+    # A date no memory is from changes nothing: the preference never filters.
+    other = await mesh.recall("deploy pipeline retro in March 2021", k=2)
+    assert [h.memory.id for h in other] == [in_may.id, in_june.id]
