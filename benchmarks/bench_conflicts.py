@@ -27,8 +27,8 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from _conflict_eval import markdown, mistakes, verdicts  # noqa: E402
-from conflict_corpus import PAIRS  # noqa: E402
+from _conflict_eval import markdown, mistakes, verdicts
+from conflict_corpus import PAIRS
 
 
 def _local_available() -> bool:

@@ -1,4 +1,4 @@
-# ruff: noqa: E501  (a data file: each pair is two memories written on one line where they fit)
+# ruff: noqa: E501, RUF001  (a data file: one pair a line; full-width and curly characters on purpose)
 """A labelled corpus for write-time conflict detection: pairs of memories an agent would write.
 
 Each entry is ``(label, old, new)``: ``old`` is remembered first, then ``new`` with the default
