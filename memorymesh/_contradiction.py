@@ -66,7 +66,14 @@ _STOP = STOPWORDS - _NEGATIONS
 _OPPOSITES: frozenset[frozenset[str]] = frozenset(
     frozenset(pair.split("/"))
     for pair in (
-        *("enabl/disabl", "allow/deny", "allow/forbid", "allow/block", "true/false"),
+        *(
+            "enabl/disabl",
+            "allow/deny",
+            "allow/forbid",
+            "allow/forbidden",
+            "allow/block",
+            "true/false",
+        ),
         *("accept/reject", "includ/exclud", "public/private", "requir/optional", "open/clos"),
         *("love/hate", "add/remov", "increas/decreas", "success/fail", "pass/fail"),
         "better/worse",
