@@ -48,6 +48,7 @@ _BATCH_JUDGED = 16
 # for another is one changed word, not two or three.
 _WORD = re.compile(r"\w+(?:[-./:,'\u2019]\w+)*", re.UNICODE)
 _DIGIT = re.compile(r"\d")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 # Contractions spelled out before tokenising, so "can't", "won't" and "doesn't" negate like
 # "cannot", "will not" and "does not" (a bare "\w+" would leave "can" and "t", two stopwords).
 # (\u2019 is the typographic apostrophe.)
@@ -97,6 +98,11 @@ _VALUE_LEAD = frozenset({"is", "are", "was", "were", "be", "at", "to"})
 #: Words after which the last word of a statement is its single value: "the manager is Sarah",
 #: "lives in Lisbon", "runs on Jenkins", "goes through Sentry".
 _VALUE_SLOT = _VERB_MARKERS | {"in", "on", "at", "via", "through", "with", "from"}
+#: Verbs (stemmed) whose object is one of many: a new object adds to the old one.
+_MANY_VALUED = frozenset(
+    {"lik", "lov", "enjoy", "speak", "play", "visit", "read", "know", "support", "own",
+     "collect", "watch", "follow", "hik", "attend", "teach", "learn"}
+)  # fmt: skip
 _PRONOUN_SUBJECTS = frozenset({"we", "i", "you", "they", "he", "she", "it", "our", "my"})
 
 
@@ -261,8 +267,44 @@ def _quantities(text: str) -> frozenset[str]:
         w
         for before, w, after in zip(("", *words), words, (*words[1:], ""), strict=False)
         if _is_number(w)
-        and ((after and not _is_number(after) and after not in _STOP) or before in _VALUE_LEAD)
+        and (
+            (after and not _is_number(after) and after not in _STOP)
+            or before in _VALUE_LEAD
+            or _ORDINAL.fullmatch(w) is not None
+        )
     )
+
+
+def _one_of_many(new_text: str, old_text: str) -> bool:
+    """Whether the texts first differ right after a verb that takes many objects at once
+    ("likes Italian food" / "likes Thai food", "speaks German" / "speaks Spanish"): each
+    names one more thing, neither replaces the other."""
+    a, b = _sequence(new_text), _sequence(old_text)
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    if not first or a[:first] != b[:first]:
+        return False
+    if a[first - 1] in _MANY_VALUED:
+        return True
+    words = [w for w in _words(new_text) if w not in _NEGATIONS]
+    kept = [i for i, w in enumerate(words) if w not in _STOP]
+    return kept[first] > 0 and words[kept[first] - 1] in {"has", "have", "had"}
+
+
+def _words_by_numbers(
+    new_text: str, old_text: str, changed: frozenset[str], numbers: frozenset[str]
+) -> bool:
+    """Whether every changed word stands next to a changed number, as part of the same value
+    ("June 15" → "July 1"), rather than changing a second fact ("5 km on weekdays" → "15 km
+    on Sundays")."""
+    if not changed:
+        return True
+    for text in (new_text, old_text):
+        words = _words(text)
+        at = [i for i, w in enumerate(words) if w in numbers]
+        for i, w in enumerate(words):
+            if w not in _STOP and _stem(w) in changed and not any(abs(i - j) <= 2 for j in at):
+                return False
+    return True
 
 
 def tokens_of(text: str) -> Tokens:
@@ -309,12 +351,9 @@ def judge(
     # the subject is kept, the numbers are quantities and the new text is not additive.
     subject_kept = _same_subject(*texts) if texts else True
     additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
-    if (
-        negation_flipped
-        and not (only_new and only_old)
-        and len(only_new) + len(only_old) <= 1
-        and subject_kept
-    ):
+    # A negation that comes with a word of its own is about that word ("..., no sugar",
+    # "without jargon"): only the same words with a negation flipped deny the old statement.
+    if negation_flipped and not only_new and not only_old and subject_kept:
         return "contradiction", similarity, "the same statement with a negation flipped"
     if (
         not negation_flipped
@@ -328,7 +367,13 @@ def judge(
     # is 100 requests per minute"): "fact number 1" and "fact number 2" are two things. A
     # number that measures something ("kept for 30 days", "has 2 cats") needs less context
     # than one that names a thing.
-    if numbers_changed and subject_kept and not additive and len(only_new) + len(only_old) <= 2:
+    if (
+        numbers_changed
+        and subject_kept
+        and not additive
+        and len(only_new) + len(only_old) <= 2
+        and (_words_by_numbers(*texts, only_new | only_old, a_num ^ b_num) if texts else True)
+    ):
         measured = (
             not (a_num ^ b_num).isdisjoint(_quantities(texts[0]) | _quantities(texts[1]))
             if texts
@@ -354,7 +399,7 @@ def judge(
         and not numbers_changed
         and len(shared) >= 2
         and max(len(only_new), len(only_old)) <= 3
-        and (_value_swapped(*texts) if texts else True)
+        and (_value_swapped(*texts) and not _one_of_many(*texts) if texts else True)
     ):
         was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
         return "contradiction", similarity, f"same subject, another value: {was} → {now}"
@@ -363,9 +408,11 @@ def judge(
         and only_old
         and subject_kept
         and not additive
+        and not numbers_changed  # then the number rule above decides
         and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1
+        and not (texts and _one_of_many(*texts))
     ):
         was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
         return "contradiction", similarity, f"same subject, changed fact: {was} → {now}"
