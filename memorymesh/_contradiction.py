@@ -49,6 +49,12 @@ _BATCH_JUDGED = 16
 _WORD = re.compile(r"\w+(?:[-./:,'\u2019]\w+)*", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+#: A number beside a month name is a date: a value, not part of a name.
+_MONTHS = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+     "sep", "sept", "oct", "nov", "dec"}
+)  # fmt: skip
 # Contractions spelled out before tokenising, so "can't", "won't" and "doesn't" negate like
 # "cannot", "will not" and "does not" (a bare "\w+" would leave "can" and "t", two stopwords).
 # (\u2019 is the typographic apostrophe.)
@@ -260,8 +266,8 @@ def _same_subject(new_text: str, old_text: str) -> bool:
 
 def _quantities(text: str) -> frozenset[str]:
     """The numbers of a text that measure or state something: followed by a unit or a counted
-    noun ("30 days", "16 GB", "2 approvals") or after a copula ("is 3", "at 9:30"), rather
-    than naming a thing ("fact number 3", "Room 4")."""
+    noun ("30 days", "16 GB", "2 approvals"), after a copula ("is 3", "at 9:30"), ordinals
+    and dates ("the 15th", "June 15"), rather than naming a thing ("fact number 3")."""
     words = _words(text)
     return frozenset(
         w
@@ -271,6 +277,8 @@ def _quantities(text: str) -> frozenset[str]:
             (after and not _is_number(after) and after not in _STOP)
             or before in _VALUE_LEAD
             or _ORDINAL.fullmatch(w) is not None
+            or before in _MONTHS
+            or after in _MONTHS
         )
     )
 
