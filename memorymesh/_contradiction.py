@@ -116,7 +116,9 @@ def _expand(match: re.Match[str]) -> str:
 @functools.lru_cache(maxsize=16_384)
 def _words(text: str) -> tuple[str, ...]:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return tuple(_WORD.findall(_CONTRACTION.sub(_expand, folded)))
+    if "'" in folded or "\u2019" in folded:
+        folded = _CONTRACTION.sub(_expand, folded)
+    return tuple(_WORD.findall(folded))
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -183,6 +185,7 @@ def _opposites(x: str, y: str) -> bool:
     return prefix in _NEGATING_PREFIXES or (len(short) >= 5 and prefix in _LONG_NEGATING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _subject_end(text: str) -> int | None:
     """How many content words come before the text's first copula or auxiliary, if any."""
     count = 0
@@ -245,6 +248,7 @@ def _value_swapped(new_text: str, old_text: str) -> bool:
     return len(leads) == 1  # the same verb or preposition introduces both values
 
 
+@functools.lru_cache(maxsize=4_096)
 def _same_subject(new_text: str, old_text: str) -> bool:
     """Whether what changed is said *about* a shared subject, rather than naming another one.
 
@@ -264,6 +268,7 @@ def _same_subject(new_text: str, old_text: str) -> bool:
     return not (len(changed) > 1 and len(set(changed)) == 1)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _quantities(text: str) -> frozenset[str]:
     """The numbers of a text that measure or state something: followed by a unit or a counted
     noun ("30 days", "16 GB", "2 approvals"), after a copula ("is 3", "at 9:30"), ordinals
@@ -341,34 +346,36 @@ def judge(
     b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
         return None
-    shared = a & b
-    overlap = len(shared) / min(len(a), len(b))
-    similarity = cosine if cosine is not None else len(shared) / len(a | b)
-    similarity = float(min(1.0, max(0.0, similarity)))
     if cosine is not None and cosine < SUBJECT_COSINE:
         return None
-    # A number replaced, not one added ("floor 2" → "floor 2, with A3 paper").
-    numbers_changed = bool(a_num - b_num and b_num - a_num)
-    negation_flipped = a_neg != b_neg
+    shared = a & b
     if len(shared) < 2 and not (len(shared) == 1 and min(len(a), len(b)) == 1):
         return None
-    if overlap < 0.5:
+    if len(shared) / min(len(a), len(b)) < 0.5:
         return None
+    jaccard = len(shared) / (len(a) + len(b) - len(shared))
+    similarity = float(min(1.0, max(0.0, cosine if cosine is not None else jaccard)))
+    # A number replaced, not one added ("floor 2" → "floor 2, with A3 paper").
+    numbers_changed = bool(a_num and b_num and a_num != b_num and a_num - b_num and b_num - a_num)
+    negation_flipped = a_neg != b_neg
     only_new, only_old = a - b, b - a
-    jaccard = len(shared) / len(a | b)
+
     # Without the texts nothing is known about word order or the words around numbers: assume
-    # the subject is kept, the numbers are quantities and the new text is not additive.
-    subject_kept = _same_subject(*texts) if texts else True
+    # the subject is kept, the numbers are quantities and the new text is not additive. Each
+    # is worked out only when a rule needs it (they are cached per text or pair).
+    def subject_kept() -> bool:
+        return _same_subject(*texts) if texts else True
+
     additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
     # A negation that comes with a word of its own is about that word ("..., no sugar",
     # "without jargon"): only the same words with a negation flipped deny the old statement.
-    if negation_flipped and not only_new and not only_old and subject_kept:
+    if negation_flipped and not only_new and not only_old and subject_kept():
         return "contradiction", similarity, "the same statement with a negation flipped"
     if (
         not negation_flipped
         and len(only_new) == len(only_old) == 1
         and _opposites(next(iter(only_new)), next(iter(only_old)))
-        and subject_kept
+        and subject_kept()
     ):
         was, now = next(iter(only_old)), next(iter(only_new))
         return "contradiction", similarity, f"the same statement with opposite words: {was} → {now}"
@@ -378,9 +385,9 @@ def judge(
     # than one that names a thing.
     if (
         numbers_changed
-        and subject_kept
         and not additive
         and len(only_new) + len(only_old) <= 2
+        and subject_kept()
         and (_words_by_numbers(*texts, only_new | only_old, a_num ^ b_num) if texts else True)
     ):
         measured = (
@@ -415,12 +422,12 @@ def judge(
     if (
         only_new
         and only_old
-        and subject_kept
         and not additive
         and not numbers_changed  # then the number rule above decides
         and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1
+        and subject_kept()
         and not (texts and _one_of_many(*texts))
     ):
         was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
@@ -432,8 +439,8 @@ def judge(
     if (
         (not only_new or not only_old)
         and unchanged
-        and (subject_kept or a == b)
         and (jaccard >= 0.6 or (contained and jaccard >= 0.5))
+        and (a == b or subject_kept())
     ):
         what = "the same words" if a == b else "the same statement, elaborated"
         return "near_duplicate", similarity, what
