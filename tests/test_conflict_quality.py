@@ -17,12 +17,13 @@ from memorymesh._contradiction import content_tokens, judge
 
 pytestmark = pytest.mark.anyio
 
-#: kind -> (precision floor, recall floor), keyword mode (the default: no embedder).
+#: kind -> (precision floor, recall floor), keyword mode (the default: no embedder). Measured
+#: when set: near-duplicate 1.000 / 0.600, contradiction 0.963 / 0.770, any 0.980 / 0.738.
 KEYWORD_FLOORS = {
     "duplicate": (1.0, 1.0),
-    "near_duplicate": (0.95, 0.55),
-    "contradiction": (0.85, 0.72),
-    "any conflict": (0.92, 0.70),
+    "near_duplicate": (0.97, 0.57),
+    "contradiction": (0.93, 0.74),
+    "any conflict": (0.96, 0.71),
 }
 
 
