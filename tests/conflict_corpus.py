@@ -28,6 +28,8 @@ from typing import Literal
 
 Label = Literal["duplicate", "near_duplicate", "contradiction", "unrelated", "compatible"]
 
+# fmt: off  (one pair a line, however long: easier to read and to label)
+
 #: Labels that mean "no conflict": both memories should stay current.
 NO_CONFLICT: frozenset[str] = frozenset({"unrelated", "compatible"})
 
@@ -431,3 +433,4 @@ HELD_OUT: list[tuple[Label, str, str]] = [
     ("compatible", "The user speaks French", "The user also speaks Italian"),
     ("compatible", "The nightly export writes CSV files", "The nightly export runs at midnight"),
 ]
+# fmt: on
