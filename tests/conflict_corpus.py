@@ -28,7 +28,8 @@ from typing import Literal
 
 Label = Literal["duplicate", "near_duplicate", "contradiction", "unrelated", "compatible"]
 
-# fmt: off  (one pair a line, however long: easier to read and to label)
+# One pair a line, however long: easier to read and to label.
+# fmt: off
 
 #: Labels that mean "no conflict": both memories should stay current.
 NO_CONFLICT: frozenset[str] = frozenset({"unrelated", "compatible"})
