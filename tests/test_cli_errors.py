@@ -97,10 +97,11 @@ def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
     db = tmp_path / "p.db"
     gdb = tmp_path / "g.db"
     stores = ["--db", str(db), "--global-db", str(gdb)]
+    # keep_both: the lines differ only in their number, so the default policy would leave one
+    # current memory and too little JSON to fill the pipe.
+    remember = [str(BIN / "memorymesh"), "remember", "--scope", "project", "--file", str(notes)]
     subprocess.run(
-        [str(BIN / "memorymesh"), "remember", "--scope", "project", "--file", str(notes), *stores],
-        check=True,
-        capture_output=True,
+        [*remember, "--on-conflict", "keep_both", *stores], check=True, capture_output=True
     )
     # Far more JSON than a pipe buffer holds, and a reader that leaves after one byte.
     reader = subprocess.Popen(
