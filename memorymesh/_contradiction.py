@@ -8,10 +8,13 @@ A write's new texts are compared with the store's current memories and with each
   new text's rarest words, see :mod:`memorymesh._lexical`) and from the batch's own texts
   that share words.
 
-Each candidate is then judged lexically (content words, numbers, negations), gated by the
-cosine when there is one. The judge is deliberately conservative: a *contradiction* needs the
-same subject (most content words shared) and a changed fact (a replaced word, a changed number
-or a flipped negation); a *near-duplicate* needs the same words give or take an elaboration.
+Each candidate is then judged lexically (content words, numbers, negations, word order),
+gated by the cosine when there is one. The judge is deliberately conservative, because under
+the default policy every verdict hides the older memory: a *contradiction* needs the same
+subject (most content words shared, no change before the copula) and a changed fact (a
+replaced word or value, a changed number, a flipped negation, an opposite word); a
+*near-duplicate* needs the same words give or take an elaboration. Its precision and recall
+are measured on a hand-labelled corpus (``benchmarks/bench_conflicts.py``).
 """
 
 from __future__ import annotations
