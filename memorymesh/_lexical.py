@@ -1,7 +1,7 @@
 """An in-memory token index of one store, for finding duplicate/contradiction candidates fast.
 
-A near-duplicate or contradiction shares most of its subject words with the new text: a
-conflicting memory holds :func:`memorymesh._contradiction.needed_shared` of them. So it holds
+A near-duplicate or contradiction shares many of its subject words with the new text: a
+conflicting memory holds :func:`needed_shared` of them. So it holds
 at least two of the text's ``size - needed + 2`` *rarest* words (pigeonhole). A lookup counts,
 over the postings of just those rare words, how often each memory appears, and only memories
 seen at least twice are compared word for word. Rare words have short postings, and requiring
@@ -39,16 +39,17 @@ _MAX_POSTINGS = 512
 
 def max_missing(size: int) -> int:
     """How many of a text's ``size`` subject words a memory it conflicts with may lack."""
-    return max(2, (2 * size) // 5)
+    return max(3, size // 2)
 
 
 def needed_shared(size: int) -> int:
     """How many of a text's ``size`` subject words a memory it conflicts with must share.
 
-    Every lexical verdict of :func:`memorymesh._contradiction.judge` keeps to this (its
-    Jaccard floor of 0.6 leaves at most 40 % of the new words out; its small-change rules
-    at most two), and the index prunes candidates by it, so a change to ``judge`` that
-    loosens it must change this too: ``tests/test_lexical_cap.py`` checks the two agree.
+    Every lexical verdict of :func:`memorymesh._contradiction.judge` keeps to this: a
+    replaced value leaves at most three of the new words out, an elaboration that contains
+    the old text at most half, the other rules fewer. The index prunes candidates by it, so
+    a change to ``judge`` that loosens it must change this too: ``tests/test_lexical_cap.py``
+    checks the two agree.
     """
     return max(min(2, size), size - max_missing(size))
 

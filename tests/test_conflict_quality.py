@@ -1,0 +1,93 @@
+"""Conflict detection quality on the labelled corpus, through real stores on disk.
+
+Every pair of ``conflict_corpus.PAIRS`` is written to a fresh store (old text, then new text
+with the default policy) and the reported conflict is scored against the label. The floors
+sit a little below the figures measured when they were set (``benchmarks/bench_conflicts.py``
+prints them), so a change that makes detection worse fails here. Precision floors are the
+strict ones: a false contradiction or near-duplicate hides a memory from recall by default.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _conflict_eval import expected, mistakes, scores, verdicts
+from conflict_corpus import NO_CONFLICT, PAIRS
+
+from memorymesh._contradiction import content_tokens, judge
+
+pytestmark = pytest.mark.anyio
+
+#: kind -> (precision floor, recall floor), keyword mode (the default: no embedder). Measured
+#: when set: near-duplicate 1.000 / 0.600, contradiction 0.963 / 0.790, any 0.980 / 0.749.
+KEYWORD_FLOORS = {
+    "duplicate": (1.0, 1.0),
+    "near_duplicate": (0.97, 0.57),
+    "contradiction": (0.93, 0.74),
+    "any conflict": (0.96, 0.71),
+}
+
+
+def test_the_corpus_is_big_varied_and_well_formed() -> None:
+    labels = [label for label, _, _ in PAIRS]
+    assert len(PAIRS) >= 300
+    assert len({(old, new) for _, old, new in PAIRS}) == len(PAIRS)
+    for label in ("duplicate", "near_duplicate", "contradiction"):
+        assert labels.count(label) >= 25, label
+    assert sum(label in NO_CONFLICT for label in labels) >= 100
+
+
+async def test_keyword_detection_meets_its_floors() -> None:
+    got = await verdicts(PAIRS)
+    measured = scores([label for label, _, _ in PAIRS], got)
+    report = "\n".join(mistakes(PAIRS, got))
+    for kind, (precision, recall) in KEYWORD_FLOORS.items():
+        s = measured[kind]
+        assert s.precision >= precision, f"{kind} precision {s.precision:.3f}\n{report}"
+        assert s.recall >= recall, f"{kind} recall {s.recall:.3f}\n{report}"
+
+
+def test_judging_tokens_is_a_looser_filter_than_judging_texts() -> None:
+    # Without an embedder, stored candidates are first judged on their cached tokens and only
+    # then on the texts: a verdict the texts would get must never be lost to the first pass.
+    for _, old, new in PAIRS:
+        if judge(new, old) is not None:
+            assert judge(content_tokens(new), content_tokens(old)) is not None, (old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        # contractions negate like their long forms, with either apostrophe
+        ("Pets can stay in the flat", "Pets can't stay in the flat", "contradiction"),
+        ("Pets can not stay in the flat", "Pets can\u2019t stay in the flat", "near_duplicate"),
+        ("The nightly job does retry", "The nightly job doesn't retry", "contradiction"),
+        # opposite words flip a statement like a negation
+        (
+            "Dark launches are allowed in prod",
+            "Dark launches are forbidden in prod",
+            "contradiction",
+        ),
+        ("Search indexing is enabled", "Search indexing is disabled", "contradiction"),
+        ("The export job is available", "The export job is unavailable", "contradiction"),
+        ("The team likes pairing", "The team dislikes pairing", "contradiction"),
+        ("Public buckets hold the logs", "Private buckets hold the logs", None),
+        ("The API is still in beta", "The API is no longer in beta", "contradiction"),
+        # a subject ends at its copula: a change before it names another thing
+        ("Room 12 is free on Fridays", "Room 14 is free on Fridays", None),
+        ("The rollout is at 20 percent", "The rollout is at 50 percent", "contradiction"),
+        # one value after "is" or a preposition, replaced
+        ("The build server runs on Ubuntu", "The build server runs on Debian", "contradiction"),
+        ("The build server runs on Ubuntu", "The build server also runs on Debian", None),
+        # an elaboration that renames the subject is another memory
+        ("The user is learning Korean", "The user's brother is learning Korean", None),
+        ("Note: the release is on Friday", "The release is on Friday", "near_duplicate"),
+    ],
+)
+def test_judge_rules(old: str, new: str, kind: str | None) -> None:
+    verdict = judge(new, old)
+    assert (verdict[0] if verdict else None) == kind, verdict
+
+
+def test_labels_map_to_verdicts() -> None:
+    assert expected("compatible") == expected("unrelated") == "none"
+    assert expected("contradiction") == "contradiction"
