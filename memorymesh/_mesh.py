@@ -1285,7 +1285,12 @@ class AsyncMemoryMesh(InvisibleMixin):
             # The index knows scope, category, time and history; the SQL filters (life-cycle
             # status, metadata) are applied to its hits here.
             ids = tuple(mid for mid, _ in hits)
-            exact = dataclasses.replace(filters, ids=ids)
+            # The index has applied category, importance, session and pinned exactly; left in
+            # the SQL they tempt SQLite to scan a whole category by its index instead of
+            # looking the hits up by id (30 ms instead of 1 at 100k memories).
+            exact = dataclasses.replace(
+                filters, ids=ids, categories=(), min_importance=None, session_id=None, pinned=None
+            )
             found = {
                 m.id: m
                 for m in await store.select(
