@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from anyio.abc import TaskGroup
 
+from ._catchup import apply_changes
 from ._classify import classify, estimate_importance
 from ._contradiction import content_tokens
 from ._crypto import EncryptionKey
@@ -65,7 +67,7 @@ from ._privacy import PrivacyGuard, PrivacyMode
 from ._querytime import named_period, prefer_period
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
-from ._store import MemoryRow, SQLiteStore
+from ._store import MemoryRow, SQLiteStore, WriteTransaction
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
 from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
@@ -81,6 +83,8 @@ _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated"
 # blend can lift a slightly weaker match above a stale one.
 _CANDIDATES_PER_RESULT = 4
 _MIN_CANDIDATES = 40
+#: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
+_PRUNE_CHANGES_EVERY = 4096
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
@@ -274,6 +278,9 @@ class AsyncMemoryMesh(InvisibleMixin):
         # Without an embedder: a token index per store for conflict candidates, built on
         # the first write (reads never pay for it).
         self._lexicons: dict[SQLiteStore, LexicalIndex[str]] = {}
+        # Per store, the change-feed mark up to which both indexes reflect the file, writes
+        # by other processes included (see _catchup.py).
+        self._change_marks: dict[SQLiteStore, int] = {}
 
     @staticmethod
     def _resolve(path: PathLike) -> str:
@@ -465,6 +472,7 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     async def _load_index(self, store: SQLiteStore) -> None:
         assert self._embedder is not None
+        await self._mark_before_building(store)
         dim = self._embedder.dim
         index = VectorIndex(dim)
         after = 0
@@ -504,6 +512,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         if lexicon is None:
             # Registered before it is filled, so writes committing meanwhile still land in it.
             lexicon = self._lexicons[store] = LexicalIndex[str]()
+            await self._mark_before_building(store)
             after = 0
             while True:
                 page = await store.current_texts(after_seq=after)
@@ -512,6 +521,44 @@ class AsyncMemoryMesh(InvisibleMixin):
                 lexicon.add((mid, content_tokens(text)) for _, mid, text in page)
                 after = page[-1][0]
         return lexicon
+
+    async def _mark_before_building(self, store: SQLiteStore) -> None:
+        # Read before the rows: a write landing meanwhile is applied again later, harmlessly.
+        if store not in self._change_marks:
+            self._change_marks[store] = await store.change_mark()
+
+    async def _catch_up(self, store: SQLiteStore, tx: WriteTransaction | None = None) -> bool:
+        """Apply the writes made to ``store`` since this process's mark (by other processes
+        sharing the file, mostly) to its in-memory indexes. Returns whether memories without
+        a vector were found: :meth:`_embed_missing` should run once no write is open."""
+        index = self._indexes.get(store)
+        lexicon = self._lexicons.get(store)
+        if index is None and lexicon is None:
+            return False
+        mark = self._change_marks.get(store, 0)
+        source: SQLiteStore | WriteTransaction = store if tx is None else tx
+        changes = await source.changes_since(mark)
+        if changes.ids:
+            found = apply_changes(
+                changes.ids,
+                await source.changed_memories(changes.ids),
+                everything=changes.everything,
+                index=index,
+                lexicon=lexicon,
+                model=self._embedder_name,
+            )
+            if found.other_models:
+                self._stale[store] = sorted({*self._stale.get(store, ()), *found.other_models})
+        else:
+            found = None
+        self._change_marks[store] = changes.mark
+        return found is not None and bool(found.unembedded) and index is not None
+
+    async def _fresh_index(self, store: SQLiteStore) -> None:
+        """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
+        if await self._catch_up(store):
+            await self._embed_missing(store)
+            await self._catch_up(store)
 
     async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Re-embed every memory whose vector is missing or from another embedder.
@@ -670,6 +717,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             ]
         results: list[Memory | None] = [None] * len(prepared)
         after_commit: list[Callable[[], None]] = []
+        unembedded: list[SQLiteStore] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
@@ -677,6 +725,9 @@ class AsyncMemoryMesh(InvisibleMixin):
                     continue
                 lexicon = await self._lexicon(store) if vectors is None else None
                 tx = await stack.enter_async_context(store.write())
+                # Under the write lock: nothing can land between catching up and writing.
+                if await self._catch_up(store, tx):
+                    unembedded.append(store)
                 written = await write_batch(
                     tx,
                     [prepared[i].row for i in positions],
@@ -691,9 +742,17 @@ class AsyncMemoryMesh(InvisibleMixin):
                 )
                 for i, memory in zip(positions, written.memories, strict=True):
                     results[i] = memory
+                mark = await tx.change_mark()
+                if mark // _PRUNE_CHANGES_EVERY != self._change_marks.get(store, 0) // (
+                    _PRUNE_CHANGES_EVERY
+                ):
+                    await tx.prune_changes(mark)
                 after_commit.append(written.apply_to_index)
+                after_commit.append(functools.partial(self._change_marks.__setitem__, store, mark))
         for apply in after_commit:
             apply()
+        for store in unembedded:
+            await self._fresh_index(store)
         return [r for r in results if r is not None]
 
     def _as_new(self, item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
@@ -1262,6 +1321,9 @@ class AsyncMemoryMesh(InvisibleMixin):
                 best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
                 ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
                 return await self._with_session_context(ranked, filters, now=now)
+        for store in stores:
+            if store in self._indexes:
+                await self._fresh_index(store)
         self._check_fresh(stores)
         (q,) = await self._embed([query])
         vector: builtins.list[tuple[SQLiteStore, Memory, float]] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INDEXED_METADATA_KEYS", "MIGRATIONS", "Migration"]
+__all__ = ["INDEXED_COLUMNS", "INDEXED_METADATA_KEYS", "MIGRATIONS", "Migration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,4 +143,46 @@ _INDEXED_METADATA = Migration(
 )
 # -- end 0004_indexed_metadata ---------------------------------------------------------------------
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA)
+#: The columns a process's in-memory indexes (vectors, conflict tokens) are built from: a
+#: change to any of them by another process must reach those indexes.
+INDEXED_COLUMNS: tuple[str, ...] = (
+    "text", "category", "importance", "pinned", "session_id", "created_at", "expires_at",
+    "superseded_by", "status", "embedding", "embedding_model",
+)  # fmt: skip
+
+_CHANGE_FEED = Migration(
+    "0005_change_feed",
+    (
+        # Several processes share one file (an MCP server per assistant, CLI hooks), and
+        # each keeps vectors and conflict tokens in memory. Triggers record every memory an
+        # insert, delete or indexed-column update touches, whoever wrote it, so a process
+        # catches up on the others' writes by reading the rows after its own mark.
+        # AUTOINCREMENT: a mark must never be reused once old changes are pruned.
+        """
+        CREATE TABLE memory_changes (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            memory_id TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TRIGGER memories_change_insert AFTER INSERT ON memories BEGIN
+            INSERT INTO memory_changes (memory_id) VALUES (new.id);
+        END
+        """,
+        f"""
+        CREATE TRIGGER memories_change_update AFTER UPDATE OF {", ".join(INDEXED_COLUMNS)}
+        ON memories BEGIN
+            INSERT INTO memory_changes (memory_id) VALUES (new.id);
+        END
+        """,
+        """
+        CREATE TRIGGER memories_change_delete AFTER DELETE ON memories BEGIN
+            INSERT INTO memory_changes (memory_id) VALUES (old.id);
+        END
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED,
+)  # fmt: skip

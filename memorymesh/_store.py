@@ -41,6 +41,8 @@ from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "ChangedMemory",
+    "Changes",
     "CompactionRow",
     "ImportCounts",
     "LogEntry",
@@ -135,6 +137,90 @@ class CompactionRow:
     updated_at: float
     expires_at: float | None
     terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedMemory:
+    """A memory's indexed columns as they are now, for a process catching up on a change."""
+
+    id: str
+    text: str
+    category: str
+    importance: float
+    pinned: bool
+    created_at: float
+    expires_at: float | None
+    session_id: str | None
+    superseded: bool
+    active: bool
+    embedding: bytes | None
+    embedding_model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What the change feed says happened after a process's mark."""
+
+    mark: int  # the newest change: the process's next mark once it has applied these
+    ids: list[str]  # the memories touched (some may since have been deleted)
+    everything: bool = False  # the feed was pruned past the mark: ``ids`` is every memory
+
+
+#: Changes kept in the feed: a process further behind than this rebuilds its indexes.
+CHANGES_KEPT = 20_000
+
+
+async def _change_mark(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) FROM memory_changes")
+    return int(next(iter(rows))[0])
+
+
+async def _changes_since(conn: aiosqlite.Connection, mark: int) -> Changes:
+    rows = await conn.execute_fetchall(
+        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM memory_changes"
+    )
+    first, last = (int(v) for v in next(iter(rows)))
+    if last <= mark:
+        return Changes(last, [], everything=False)
+    if first > mark + 1:  # pruned past the mark: what changed is no longer known, so all has
+        ids = await conn.execute_fetchall("SELECT id FROM memories")
+        return Changes(last, [str(r[0]) for r in ids], everything=True)
+    ids = await conn.execute_fetchall(
+        "SELECT DISTINCT memory_id FROM memory_changes WHERE seq > ? AND seq <= ?", [mark, last]
+    )
+    return Changes(last, [str(r[0]) for r in ids], everything=False)
+
+
+async def _changed_memories(
+    store: SQLiteStore, conn: aiosqlite.Connection, ids: Sequence[str]
+) -> list[ChangedMemory]:
+    found: list[ChangedMemory] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        rows = await conn.execute_fetchall(
+            "SELECT id, text, metadata, category, importance, pinned, created_at, expires_at, "
+            "session_id, superseded_by IS NOT NULL, status = 'active', embedding, "
+            f"embedding_model FROM memories WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.extend(
+            ChangedMemory(
+                id=str(r[0]),
+                text=store._plain_text(r[0], r[1], r[2]),
+                category=str(r[3]),
+                importance=float(r[4]),
+                pinned=bool(r[5]),
+                created_at=float(r[6]),
+                expires_at=None if r[7] is None else float(r[7]),
+                session_id=r[8],
+                superseded=bool(r[9]),
+                active=bool(r[10]),
+                embedding=r[11],
+                embedding_model=r[12],
+            )
+            for r in rows
+        )
+    return found
 
 
 #: Every column an export carries, in order (the schema's columns less the internal ones).
@@ -595,6 +681,27 @@ class WriteTransaction:
 
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
         return await self._store._get_many(self._conn, ids)
+
+    # -- the change feed (see migration 0005): how processes sharing the file stay in step --
+
+    async def change_mark(self) -> int:
+        """The newest change recorded, this transaction's own included."""
+        with _translated(self._store.label):
+            return await _change_mark(self._conn)
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+        with _translated(self._store.label):
+            return await _changes_since(self._conn, mark)
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+        with _translated(self._store.label):
+            return await _changed_memories(self._store, self._conn, ids)
+
+    async def prune_changes(self, mark: int) -> None:
+        """Forget changes older than the newest :data:`CHANGES_KEPT` before ``mark``."""
+        await self._execute("DELETE FROM memory_changes WHERE seq <= ?", [mark - CHANGES_KEPT])
 
     async def existing_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
@@ -1276,6 +1383,18 @@ class SQLiteStore:
             return [tuple(r) for r in rows]
 
         return await self._run(query)
+
+    async def change_mark(self) -> int:
+        """The newest change recorded in the file's change feed."""
+        return await self._run(_change_mark)
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+        return await self._run(lambda conn: _changes_since(conn, mark))
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+        return await self._run(lambda conn: _changed_memories(self, conn, ids))
 
     def _plain_text(self, memory_id: str, text: str, metadata: str) -> str:
         """A row's text as written: on an encrypted store the column holds keyed tokens."""

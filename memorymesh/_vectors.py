@@ -149,6 +149,10 @@ class VectorIndex:
     def __contains__(self, memory_id: object) -> bool:
         return memory_id in self._where
 
+    def ids(self) -> list[str]:
+        """Every memory the index holds."""
+        return list(self._where)
+
     def _session_code(self, session_id: str | None) -> int:
         if session_id is None:
             return -1
