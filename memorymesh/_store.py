@@ -177,7 +177,9 @@ async def _change_mark(conn: aiosqlite.Connection) -> int:
 
 async def _changes_since(conn: aiosqlite.Connection, mark: int) -> Changes:
     rows = await conn.execute_fetchall(
-        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM memory_changes"
+        # Two subqueries: SQLite answers a lone min() or max() from the key, but not both.
+        "SELECT coalesce((SELECT min(seq) FROM memory_changes), 0), "
+        "coalesce((SELECT max(seq) FROM memory_changes), 0)"
     )
     first, last = (int(v) for v in next(iter(rows)))
     if last <= mark:
