@@ -125,6 +125,7 @@ def stats(samples: list[float]) -> dict[str, float]:
     return {
         "p50_ms": 1000 * ordered[len(ordered) // 2],
         "p95_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        "mean_ms": 1000 * sum(ordered) / len(ordered),
     }
 
 
@@ -300,32 +301,42 @@ async def bench_vector(n: int, corpus: Corpus, work: Path, queries: int) -> dict
     return out
 
 
+# The store is filled through 4.x's own `MemoryStore.save`, the row its `remember` writes,
+# because building 10k memories through `remember` takes hours: every 50th call runs an
+# all-pairs compaction. That compaction is part of what a `remember` costs a user, so the
+# timed writes are one full period of it and the report gives their mean next to the p50.
 _MM4_WORKER = r"""
-import json, sys, tempfile, time, random
+import json, sys, tempfile, time
 from pathlib import Path
 from memorymesh import MemoryMesh
-n, queries = int(sys.argv[1]), int(sys.argv[2])
+from memorymesh.memory import Memory
+n, queries, writes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 items = json.load(sys.stdin)
 with tempfile.TemporaryDirectory() as d:
     mesh = MemoryMesh(path=str(Path(d) / "p.db"), global_path=str(Path(d) / "g.db"),
                       embedding="none")
-    t = []
-    for item in items[:n + queries]:
-        s = time.perf_counter()
-        mesh.remember(item["text"], importance=item["importance"], scope="project")
-        t.append(time.perf_counter() - s)
+    for item in items[:n]:
+        mesh._project_store.save(
+            Memory(text=item["text"], importance=item["importance"], scope="project"))
     r = []
     for item in items[:queries]:
         q = " ".join(item["text"].split()[:4])
         s = time.perf_counter()
         mesh.recall(q, k=10)
         r.append(time.perf_counter() - s)
+    t = []
+    for item in items[n:n + writes]:
+        s = time.perf_counter()
+        mesh.remember(item["text"], importance=item["importance"], scope="project")
+        t.append(time.perf_counter() - s)
     mesh.close()
-last = sorted(t[-queries:]); r.sort()
-print(json.dumps({"remember_p50_ms": 1000 * last[len(last) // 2],
-                  "recall_p50_ms": 1000 * r[len(r) // 2],
-                  "build_s": sum(t)}))
+mean = sum(t) / len(t); t.sort(); r.sort()
+print(json.dumps({"remember_p50_ms": 1000 * t[len(t) // 2], "remember_mean_ms": 1000 * mean,
+                  "recall_p50_ms": 1000 * r[len(r) // 2]}))
 """
+
+#: 4.x compacts every 50 writes: timing 50 includes exactly one compaction.
+MM4_WRITES = 50
 
 
 def bench_mm4(n: int, corpus: Corpus, queries: int, timeout: float) -> dict[str, Any] | None:
@@ -336,10 +347,10 @@ def bench_mm4(n: int, corpus: Corpus, queries: int, timeout: float) -> dict[str,
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "memorymesh==4.3.0"], check=True
         )
-    items = corpus.items(n + queries)
+    items = corpus.items(n + MM4_WRITES)
     try:
         done = subprocess.run(
-            [str(python), "-I", "-c", _MM4_WORKER, str(n), str(queries)],
+            [str(python), "-I", "-c", _MM4_WORKER, str(n), str(queries), str(MM4_WRITES)],
             input=json.dumps(items),
             capture_output=True,
             text=True,
@@ -348,7 +359,7 @@ def bench_mm4(n: int, corpus: Corpus, queries: int, timeout: float) -> dict[str,
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        print(f"MemoryMesh 4.x did not finish {n:,} memories in {timeout:.0f} s", file=sys.stderr)
+        print(f"MemoryMesh 4.x did not finish at {n:,} in {timeout:.0f} s", file=sys.stderr)
         return {"timed_out_s": timeout}
     if done.returncode != 0:
         print(f"MemoryMesh 4.x failed: {done.stderr[-500:]}", file=sys.stderr)
@@ -363,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mm4-sizes", default="1000,2000,10000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument(
-        "--mm4-timeout", type=float, default=900, help="seconds before giving up on 4.x"
+        "--mm4-timeout", type=float, default=1800, help="seconds before giving up on 4.x"
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
@@ -380,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     mm4: dict[int, dict[str, Any] | None] = {}
     for n in sorted(mm4_sizes):
         print(f"MemoryMesh 4.x, N = {n:,} ...", file=sys.stderr)
-        mm4[n] = bench_mm4(n, Corpus(seed=n), min(args.queries, 50), args.mm4_timeout)
+        mm4[n] = bench_mm4(n, Corpus(seed=n), args.queries, args.mm4_timeout)
     report(results, mm4)
     if args.json:
         args.json.write_text(json.dumps({"ours": results, "mm4": mm4}, indent=2))
@@ -432,13 +443,16 @@ def report(results: dict[int, dict[str, Any]], mm4: dict[int, dict[str, Any] | N
     if not mm4:
         return
     print("\n## Against MemoryMesh 4.3.0 (keyword mode, same kind of texts)\n")
-    print("Ours at the same N, or at the next larger N measured (our costs grow with N, so")
-    print("that ratio is a lower bound).\n")
+    print("4.x's store is filled through its own MemoryStore.save; its remember is timed over")
+    print(f"{MM4_WRITES} calls, one period of its automatic all-pairs compaction, so its mean")
+    print("is what a remember costs on average. Ours at the same N, or at the next larger N")
+    print("measured (our costs grow with N, so that ratio is a lower bound).\n")
     print(
-        "| N (4.x) | 4.x remember p50 ms | 4.x recall p50 ms | our N | our remember p50 ms "
-        "| ratio | our recall p50 ms | ratio |"
+        "| N (4.x) | 4.x remember p50 / mean ms | 4.x recall p50 ms | our N "
+        "| our remember p50 / mean ms | remember ratio (mean) | our recall p50 ms "
+        "| recall ratio |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---|---:|---:|---:|")
     for n, old in mm4.items():
         if old is None:
             continue
@@ -446,17 +460,19 @@ def report(results: dict[int, dict[str, Any]], mm4: dict[int, dict[str, Any] | N
         if ours_n == 0:
             continue
         k = results[ours_n]["keyword"]
-        ours_w, ours_r = k["remember"]["p50_ms"], k["keyword"]["p50_ms"]
+        ours_w, ours_r = k["remember"], k["keyword"]["p50_ms"]
+        ours_cell = f"{ours_w['p50_ms']:.2f} / {ours_w['mean_ms']:.2f}"
         if "timed_out_s" in old:
             print(
-                f"| {n:,} | did not finish building in {old['timed_out_s']:.0f} s | "
-                f"| {ours_n:,} | {ours_w:.2f} | | {ours_r:.2f} | |"
+                f"| {n:,} | did not finish in {old['timed_out_s']:.0f} s | "
+                f"| {ours_n:,} | {ours_cell} | | {ours_r:.2f} | |"
             )
             continue
         print(
-            f"| {n:,} | {old['remember_p50_ms']:.2f} | {old['recall_p50_ms']:.2f} | {ours_n:,} "
-            f"| {ours_w:.2f} | {old['remember_p50_ms'] / ours_w:.0f}x "
-            f"| {ours_r:.2f} | {old['recall_p50_ms'] / ours_r:.0f}x |"
+            f"| {n:,} | {old['remember_p50_ms']:.2f} / {old['remember_mean_ms']:.1f} "
+            f"| {old['recall_p50_ms']:.2f} | {ours_n:,} | {ours_cell} "
+            f"| {old['remember_mean_ms'] / ours_w['mean_ms']:.0f}x "
+            f"| {ours_r:.2f} | {old['recall_p50_ms'] / ours_r:.1f}x |"
         )
 
 
