@@ -22,9 +22,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -150,19 +150,55 @@ def _is_number(word: str) -> bool:
     return _DIGIT.search(word) is not None
 
 
-@functools.lru_cache(maxsize=16_384)
-def content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
-    """``(subject words, numbers, negated)`` of a text (cached: a write computes them for
-    the same text several times)."""
+#: What a word adds to a text's tokens: its stem if it is a subject word, ``_NUMBER`` if it
+#: holds a digit, ``""`` if it is a stop word, negation or filler. Filled as words are met
+#: (a vocabulary, so it stays small) and emptied if it ever grows past its bound.
+_WORD_ROLE: dict[str, str] = {}
+_WORD_ROLE_MAX = 1 << 18
+_NUMBER = "#"
+
+
+def _role(word: str) -> str:
+    if _is_number(word):
+        role = _NUMBER
+    elif word in _STOP or word in _NEGATIONS or word in _FILLER:
+        role = ""
+    else:
+        role = _stem(word)
+    if len(_WORD_ROLE) >= _WORD_ROLE_MAX:
+        _WORD_ROLE.clear()
+    _WORD_ROLE[word] = role
+    return role
+
+
+def _content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
     words = _words(text)
-    numbers = frozenset(w for w in words if _is_number(w))
-    negated = not _NEGATIONS.isdisjoint(words)
-    subject = frozenset(
-        _stem(w)
-        for w in words
-        if w not in _STOP and w not in _NEGATIONS and w not in numbers and w not in _FILLER
+    known = list(map(_WORD_ROLE.get, words))  # the per-word work stays in C once words are known
+    roles: list[str] = (
+        [r if r is not None else _role(w) for w, r in zip(words, known, strict=True)]
+        if None in known
+        else cast(list[str], known)
     )
-    return subject, numbers, negated
+    subject = set(roles)
+    subject.discard("")
+    numbers: frozenset[str] = frozenset()
+    if _NUMBER in subject:
+        subject.discard(_NUMBER)
+        numbers = frozenset(w for w, role in zip(words, roles, strict=True) if role == _NUMBER)
+    return frozenset(subject), numbers, not _NEGATIONS.isdisjoint(words)
+
+
+#: ``(subject words, numbers, negated)`` of a text (cached: a write computes them for the
+#: same text several times).
+content_tokens = functools.lru_cache(maxsize=16_384)(_content_tokens)
+
+
+def content_tokens_many(
+    texts: Iterable[str],
+) -> Iterator[tuple[frozenset[str], frozenset[str], bool]]:
+    """:func:`content_tokens` of many texts read once each (building an index), without
+    churning the cache that writes rely on."""
+    return map(_content_tokens, texts)
 
 
 @functools.lru_cache(maxsize=16_384)

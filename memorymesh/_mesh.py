@@ -27,7 +27,7 @@ from anyio.abc import TaskGroup
 
 from ._catchup import apply_changes
 from ._classify import classify, estimate_importance
-from ._contradiction import content_tokens
+from ._contradiction import content_tokens, content_tokens_many
 from ._crypto import EncryptionKey
 from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
@@ -518,7 +518,8 @@ class AsyncMemoryMesh(InvisibleMixin):
                 page = await store.current_texts(after_seq=after)
                 if not page:
                     break
-                lexicon.add((mid, content_tokens(text)) for _, mid, text in page)
+                tokens = content_tokens_many(text for _, _, text in page)
+                lexicon.add(zip((mid for _, mid, _ in page), tokens, strict=True))
                 after = page[-1][0]
         return lexicon
 

@@ -54,3 +54,34 @@ def test_the_index_offers_every_memory_that_shares_enough(
         if len(words & new) >= needed_shared(len(new)) or (len(words) == 1 and words <= new)
     }
     assert set(index.candidates(new)) == expected
+
+
+def _tokens_by_definition(text: str) -> Tokens:
+    """What content tokens are, word by word, with no role cache in the way."""
+    from memorymesh import _contradiction as c
+
+    words = c._words(text)
+    numbers = frozenset(w for w in words if c._DIGIT.search(w))
+    subject = frozenset(
+        c._stem(w)
+        for w in words
+        if w not in c._STOP and w not in c._NEGATIONS and w not in numbers and w not in c._FILLER
+    )
+    return subject, numbers, not c._NEGATIONS.isdisjoint(words)
+
+
+_PIECES = st.sampled_from(
+    ["we", "don't", "deploy", "deploys", "deploying", "on", "Fridays", "still", "3.5", "v2",
+     "café", "isn't", "not", "never", "prefers", "preferred", "the", "API", "10:30", "x-ray"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, min_size=1, max_size=14))
+@settings(max_examples=300, deadline=None)
+def test_word_role_cache_gives_the_tokens_the_definition_gives(pieces: list[str]) -> None:
+    from memorymesh._contradiction import _content_tokens, content_tokens_many
+
+    text = " ".join(pieces)
+    expected = _tokens_by_definition(text)
+    assert _content_tokens(text) == expected
+    assert list(content_tokens_many([text, text])) == [expected, expected]
