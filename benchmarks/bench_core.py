@@ -237,6 +237,12 @@ async def bench_keyword(n: int, corpus: Corpus, work: Path, queries: int) -> dic
     started = time.perf_counter()
     async with AsyncMemoryMesh(db, global_path=work / f"kw-{n}-global.db") as mesh:
         out["open_ms"] = 1000 * (time.perf_counter() - started)
+        # The first write after opening builds the conflict token index from the store: what
+        # a one-shot CLI or hook process pays on every write.
+        (item,) = corpus.items(1)
+        started = time.perf_counter()
+        await mesh.remember(**item)
+        out["first_remember_ms"] = 1000 * (time.perf_counter() - started)
     out["db_mb"] = db_size(db)
     out["sqlite"] = sqlite_floors(db, corpus, [" ".join(t.split()[:4]) for t in texts])
     return out
@@ -426,9 +432,10 @@ def report(results: dict[int, dict[str, Any]], mm4: dict[int, dict[str, Any] | N
         "| N | remember p50 / p95 ms | remember_many /s (no embedder) "
         "| SQLite insert floor /s | ratio "
         "| remember_many /s (384-d vectors + conflicts) | batch x index matmul floor /s "
-        "| ratio | DB MB (kw / vec) | open ms (kw / vec) | RSS MB |"
+        "| ratio | DB MB (kw / vec) | open ms (kw / vec) | first remember after open ms "
+        "| RSS MB |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
     for n, r in results.items():
         k, v = r["keyword"], r["vector"]
         print(
@@ -438,7 +445,7 @@ def report(results: dict[int, dict[str, Any]], mm4: dict[int, dict[str, Any] | N
             f"| {v['remember_many_vec_per_s']:,.0f} | {v['matmul_floor_per_s']:,.0f} "
             f"| {v['remember_many_vec_per_s'] / v['matmul_floor_per_s']:.2f} "
             f"| {k['db_mb']:.1f} / {v['db_mb']:.1f} | {k['open_ms']:.0f} / {v['open_ms']:.0f} "
-            f"| {v['rss_mb']:.0f} |"
+            f"| {k['first_remember_ms']:.0f} | {v['rss_mb']:.0f} |"
         )
     if not mm4:
         return
