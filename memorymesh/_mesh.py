@@ -557,7 +557,8 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     async def _fresh_index(self, store: SQLiteStore) -> None:
         """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
-        if await self._catch_up(store):
+        # A store holding another embedder's vectors waits for `reembed` instead.
+        if await self._catch_up(store) and store not in self._stale:
             await self._embed_missing(store)
             await self._catch_up(store)
 

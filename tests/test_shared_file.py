@@ -17,7 +17,7 @@ from _embedders import HashEmbedder
 
 import memorymesh._mesh
 import memorymesh._store
-from memorymesh import AsyncMemoryMesh
+from memorymesh import AsyncMemoryMesh, EmbeddingError
 
 pytestmark = pytest.mark.anyio
 
@@ -98,3 +98,20 @@ async def test_a_process_too_far_behind_the_feed_rebuilds_what_it_holds(
         found = await _ids(a, "quarterly kiwi audit", mode="vector")
         assert set(found) <= {m.id for m in added} and len(found) == 10
         assert doomed.id not in await _ids(a, "legacy fax gateway alerts", mode="vector")
+
+
+async def test_vectors_from_another_embedder_elsewhere_are_never_mixed_in(
+    project_db: Path, global_db: Path
+) -> None:
+    a = AsyncMemoryMesh(project_db, global_path=global_db, embedding=HashEmbedder(name="test:a"))
+    b = AsyncMemoryMesh(
+        project_db, global_path=global_db, embedding=HashEmbedder(dim=32, name="test:b")
+    )
+    async with a, b:  # both open an empty store, so neither refuses the other's model yet
+        mine = await a.remember("the nightly backup runs at two")
+        theirs = await b.remember("the weekly report goes out on mondays")
+        for mesh in (a, b):
+            with pytest.raises(EmbeddingError, match="reembed"):
+                await mesh.recall("weekly report", mode="vector")
+        assert await _ids(a, "weekly report", mode="keyword") == [theirs.id]
+        assert await _ids(b, "nightly backup", mode="keyword") == [mine.id]
