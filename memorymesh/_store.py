@@ -1172,7 +1172,8 @@ class SQLiteStore:
             if not filters.narrows:
                 # Most matches are current: rank first, then join and filter only the best.
                 sql, params = _search_best_first_sql(filters, now)
-                prefetch = 2 * limit
+                # Room for a few history rows among the best; more take the exact path.
+                prefetch = limit + limit // 2
                 best = list(await conn.execute_fetchall(sql, [match, prefetch, *params]))
                 allowed = [row for row in best if row[20]]
                 if len(best) < prefetch or len(allowed) >= limit:
