@@ -19,8 +19,8 @@ import numpy as np
 
 from ._contradiction import content_tokens
 from ._lexical import LexicalIndex
-from ._store import ChangedMemory
 from ._vectors import IndexRow, VectorIndex, from_blob
+from .stores.sqlite._store import ChangedMemory
 
 __all__ = ["CatchUp", "apply_changes"]
 

@@ -14,7 +14,6 @@ import anyio
 import anyio.to_thread
 
 from ._errors import InvalidInputError
-from ._maintenance import StoreReport, backup, check_file
 from ._paths import (
     IN_MEMORY,
     default_global_path,
@@ -22,6 +21,7 @@ from ._paths import (
     prepare_database_file,
     project_store_path,
 )
+from .stores.sqlite._maintenance import StoreReport, backup, check_file
 
 __all__ = ["register"]
 

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import InvalidInputError
-from ._store import CompactionRow
+from .stores.sqlite._store import CompactionRow
 
 if TYPE_CHECKING:
     from ._mesh import AsyncMemoryMesh
-    from ._store import SQLiteStore
+    from .stores.sqlite._store import SQLiteStore
 
 __all__ = ["CompactPolicy", "CompactReport", "MergeGroup", "compact", "plan_merges", "plan_prunes"]
 

@@ -34,7 +34,7 @@ from ._models import Category, NewMemory, Scope
 
 if TYPE_CHECKING:
     from ._mesh import AsyncMemoryMesh
-    from ._store import MemoryRow
+    from .stores.sqlite._store import MemoryRow
 
 __all__ = ["V4ImportReport", "V4Memory", "import_v4", "is_v4_database", "move_aside", "read_v4"]
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from ._errors import InvalidInputError
-from ._filters import Filters
 from ._text import content_hash
+from .stores._filters import Filters
 
 if TYPE_CHECKING:
     from ._compact import CompactPolicy, CompactReport

@@ -28,7 +28,6 @@ from anyio.abc import TaskGroup
 from ._catchup import apply_changes
 from ._classify import classify, estimate_importance
 from ._contradiction import content_tokens, content_tokens_many
-from ._crypto import EncryptionKey
 from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
     ClosedError,
@@ -40,7 +39,6 @@ from ._errors import (
     StoreError,
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from ._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from ._hybrid import standard_score_fusion
 from ._injected import contains_injected, strip_injected
 from ._invisible import InvisibleMixin
@@ -67,11 +65,13 @@ from ._privacy import PrivacyGuard, PrivacyMode
 from ._querytime import named_period, prefer_period
 from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
-from ._store import MemoryRow, SQLiteStore, WriteTransaction
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
 from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
 from ._writes import memory_index_row, write_batch
+from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
+from .stores.sqlite._crypto import EncryptionKey
+from .stores.sqlite._store import MemoryRow, SQLiteStore, WriteTransaction
 
 __all__ = ["AsyncMemoryMesh"]
 

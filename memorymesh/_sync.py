@@ -23,7 +23,6 @@ from ._compact import CompactPolicy, CompactReport
 from ._embeddings import Embedder
 from ._errors import ClosedError
 from ._export import ExportFormat, ImportReport
-from ._filters import TimeField
 from ._import_v4 import V4ImportReport
 from ._instructions import SyncReport, SyncWeights
 from ._mesh import (
@@ -49,6 +48,7 @@ from ._models import (
 from ._privacy import PrivacyMode
 from ._quality import QualityReport
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
+from .stores._filters import TimeField
 
 __all__ = ["MemoryMesh"]
 

@@ -46,7 +46,7 @@ from memorymesh import (
 )
 from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge
-from memorymesh._filters import METADATA_KEY
+from memorymesh.stores._filters import METADATA_KEY
 
 __all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
 

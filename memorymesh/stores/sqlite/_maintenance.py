@@ -1,6 +1,6 @@
 """Keeping database files healthy: checks before opening, ``doctor`` reports and backups.
 
-A store module (it writes SQL, like :mod:`memorymesh._store`). Everything here reads the
+A store module (it writes SQL, like :mod:`memorymesh.stores.sqlite._store`). Everything here reads the
 database, except :func:`backup`, which writes only the *new* file. The checks run before
 MemoryMesh changes anything in a file (even switching it to WAL), so a damaged or foreign file
 is refused without being touched.
@@ -16,8 +16,8 @@ from pathlib import Path
 import aiosqlite
 import anyio
 
-from ._errors import CorruptDatabaseError, StoreError
-from ._paths import prepare_database_file
+from ..._errors import CorruptDatabaseError, StoreError
+from ..._paths import prepare_database_file
 
 __all__ = [
     "QUICK_CHECK_MAX_BYTES",

@@ -23,8 +23,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import anyio
 
-from ._crypto import EncryptionKey, RowCodec
-from ._errors import (
+from ..._errors import (
     ClosedError,
     CorruptDatabaseError,
     DatabaseLockedError,
@@ -33,10 +32,11 @@ from ._errors import (
     SchemaVersionError,
     StoreError,
 )
-from ._filters import Filters, MetadataCondition
+from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ..._paths import IN_MEMORY, prepare_database_file
+from .._filters import Filters, MetadataCondition
+from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
-from ._models import Category, ListOrder, Memory, Scope, trusted_memory
-from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
 
 __all__ = [

@@ -31,7 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import EncryptionError, InvalidInputError
+from ..._errors import EncryptionError, InvalidInputError
 
 __all__ = ["META_KEY", "EncryptionKey", "RowCodec", "load_codec", "new_codec_record"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ._errors import InvalidFilterError
-from ._models import Category, Scope
+from .._errors import InvalidFilterError
+from .._models import Category, Scope
 
 __all__ = [
     "METADATA_KEY",
