@@ -13,14 +13,6 @@ from __future__ import annotations
 
 from ._classify import Classification, classify, estimate_importance
 from ._compact import CompactPolicy, CompactReport, MergeGroup
-from ._embeddings import (
-    Embedder,
-    LocalEmbedder,
-    OllamaEmbedder,
-    OpenAIEmbedder,
-    available_embedders,
-    register_embedder,
-)
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
@@ -60,6 +52,14 @@ from ._quality import QualityIssue, QualityReport
 from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
+from .embeddings._embedders import (
+    Embedder,
+    LocalEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    available_embedders,
+    register_embedder,
+)
 
 __all__ = [
     "AsyncMemoryMesh",

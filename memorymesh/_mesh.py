@@ -28,7 +28,6 @@ from anyio.abc import TaskGroup
 from ._catchup import apply_changes
 from ._classify import classify, estimate_importance
 from ._contradiction import content_tokens, content_tokens_many
-from ._embeddings import Embedder, as_matrix, resolve_embedder
 from ._errors import (
     ClosedError,
     EmbeddingError,
@@ -69,6 +68,7 @@ from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
 from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
 from ._writes import memory_index_row, write_batch
+from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
 from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from .stores.sqlite._crypto import EncryptionKey
 from .stores.sqlite._store import MemoryRow, SQLiteStore, WriteTransaction

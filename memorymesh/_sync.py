@@ -20,7 +20,6 @@ from typing import Any, Literal, ParamSpec, Self, TextIO, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._compact import CompactPolicy, CompactReport
-from ._embeddings import Embedder
 from ._errors import ClosedError
 from ._export import ExportFormat, ImportReport
 from ._import_v4 import V4ImportReport
@@ -48,6 +47,7 @@ from ._models import (
 from ._privacy import PrivacyMode
 from ._quality import QualityReport
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
+from .embeddings._embedders import Embedder
 from .stores._filters import TimeField
 
 __all__ = ["MemoryMesh"]

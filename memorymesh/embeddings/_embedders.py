@@ -20,7 +20,7 @@ import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import EmbeddingError, InvalidInputError
+from .._errors import EmbeddingError, InvalidInputError
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
