@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._contradiction import content_tokens
-from ._lexical import LexicalIndex
-from ._vectors import IndexRow, VectorIndex, from_blob
+from .search._lexical import LexicalIndex
+from .search._vectors import IndexRow, VectorIndex, from_blob
 from .stores.sqlite._store import ChangedMemory
 
 __all__ = ["CatchUp", "apply_changes"]

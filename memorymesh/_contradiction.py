@@ -5,7 +5,7 @@ A write's new texts are compared with the store's current memories and with each
 - with an embedder, candidates are the nearest current memories by cosine (one matrix product
   for the whole batch against the index, one for the batch against itself);
 - without one, candidates come from the store's in-memory token index (memories sharing the
-  new text's rarest words, see :mod:`memorymesh._lexical`) and from the batch's own texts
+  new text's rarest words, see :mod:`memorymesh.search._lexical`) and from the batch's own texts
   that share words.
 
 Each candidate is then judged lexically (content words, numbers, negations, word order),
@@ -29,10 +29,10 @@ from typing import Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
-from ._lexical import LexicalIndex, Tokens
 from ._models import ConflictKind, Memory
 from ._text import STOPWORDS
-from ._vectors import VectorFilter, VectorIndex
+from .search._lexical import LexicalIndex, Tokens
+from .search._vectors import VectorFilter, VectorIndex
 
 __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 

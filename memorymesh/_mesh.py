@@ -38,10 +38,8 @@ from ._errors import (
     StoreError,
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from ._hybrid import standard_score_fusion
 from ._injected import contains_injected, strip_injected
 from ._invisible import InvisibleMixin
-from ._lexical import LexicalIndex
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -61,14 +59,16 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._privacy import PrivacyGuard, PrivacyMode
-from ._querytime import named_period, prefer_period
-from ._scoring import blend
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
-from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
 from ._writes import memory_index_row, write_batch
 from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
+from .search._hybrid import standard_score_fusion
+from .search._lexical import LexicalIndex
+from .search._querytime import named_period, prefer_period
+from .search._scoring import blend
+from .search._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
 from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from .stores.sqlite._crypto import EncryptionKey
 from .stores.sqlite._store import MemoryRow, SQLiteStore, WriteTransaction

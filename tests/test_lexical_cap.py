@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memorymesh._contradiction import content_tokens, judge
-from memorymesh._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
+from memorymesh.search._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
 
 
 def test_a_common_word_probes_only_its_most_recent_holders() -> None:

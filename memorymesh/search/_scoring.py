@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._models import Memory, ScoreBreakdown, ScoringWeights
+from .._models import Memory, ScoreBreakdown, ScoringWeights
 
 __all__ = ["blend", "frequency_signal", "recency_signal"]
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from ._models import Memory
+from .._models import Memory
 
 __all__ = ["OUTSIDE_PERIOD_SHARE", "named_period", "prefer_period"]
 

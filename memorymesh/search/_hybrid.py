@@ -5,7 +5,7 @@ Reciprocal rank fusion (Cormack et al., 2009) sums ``1 / (c + rank)`` over the r
 memory appears in; it needs no score calibration between BM25 and cosine, which live on
 different scales. The fused score is divided by the best possible one (first in every
 ranking), so a memory ranked first by both gets relevance 1.0 before the recency/importance
-blend of :mod:`memorymesh._scoring`.
+blend of :mod:`memorymesh.search._scoring`.
 """
 
 from __future__ import annotations

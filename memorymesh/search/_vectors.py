@@ -19,8 +19,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from ._models import Category
-from .stores._filters import Filters
+from .._models import Category
+from ..stores._filters import Filters
 
 __all__ = [
     "IndexRow",
