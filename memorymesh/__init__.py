@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from ._classify import Classification, classify, estimate_importance
 from ._compact import CompactPolicy, CompactReport, MergeGroup
 from ._errors import (
     ClosedError,
@@ -30,7 +29,6 @@ from ._errors import (
 )
 from ._export import ImportReport
 from ._import_v4 import V4ImportReport
-from ._injected import contains_injected, mark_injected, strip_injected
 from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
@@ -60,6 +58,8 @@ from .embeddings._embedders import (
     available_embedders,
     register_embedder,
 )
+from .writes._classify import Classification, classify, estimate_importance
+from .writes._injected import contains_injected, mark_injected, strip_injected
 
 __all__ = [
     "AsyncMemoryMesh",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._errors import InjectedContextError, InvalidInputError, MemoryNotFoundError
-from ._injected import mark_injected
 from ._mesh import AsyncMemoryMesh
 from ._models import Category, RecallResult, Scope
+from .writes._injected import mark_injected
 
 __all__ = [
     "category_option",

@@ -40,9 +40,9 @@ from memorymesh_hook._extract import (
 )
 
 from ._errors import InvalidInputError, MemoryMeshError
-from ._injected import strip_injected
 from ._paths import IN_MEMORY, find_project_root, project_store_path
 from .stores._filters import Filters
+from .writes._injected import strip_injected
 
 __all__ = [
     "HOOK_COMMANDS",

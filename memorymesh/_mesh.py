@@ -25,9 +25,6 @@ import numpy as np
 import numpy.typing as npt
 from anyio.abc import TaskGroup
 
-from ._catchup import apply_changes
-from ._classify import classify, estimate_importance
-from ._contradiction import content_tokens, content_tokens_many
 from ._errors import (
     ClosedError,
     EmbeddingError,
@@ -38,7 +35,6 @@ from ._errors import (
     StoreError,
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from ._injected import contains_injected, strip_injected
 from ._invisible import InvisibleMixin
 from ._models import (
     CONFLICT_POLICIES,
@@ -58,11 +54,8 @@ from ._models import (
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
-from ._privacy import PrivacyGuard, PrivacyMode
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._text import content_hash, fts_query, query_terms
-from ._timeparse import find_event_time
-from ._writes import memory_index_row, write_batch
 from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
 from .search._hybrid import standard_score_fusion
 from .search._lexical import LexicalIndex
@@ -72,6 +65,13 @@ from .search._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_f
 from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
 from .stores.sqlite._crypto import EncryptionKey
 from .stores.sqlite._store import MemoryRow, SQLiteStore, WriteTransaction
+from .writes._catchup import apply_changes
+from .writes._classify import classify, estimate_importance
+from .writes._conflicts import content_tokens, content_tokens_many
+from .writes._event_time import find_event_time
+from .writes._injected import contains_injected, strip_injected
+from .writes._pipeline import memory_index_row, write_batch
+from .writes._privacy import PrivacyGuard, PrivacyMode
 
 __all__ = ["AsyncMemoryMesh"]
 

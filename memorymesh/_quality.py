@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._classify import classify
 from ._compact import plan_merges
 from ._models import Category, Memory, Scope
 from ._text import STOPWORDS
+from .writes._classify import classify
 
 if TYPE_CHECKING:
     from ._mesh import AsyncMemoryMesh

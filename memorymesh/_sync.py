@@ -44,11 +44,11 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
-from ._privacy import PrivacyMode
 from ._quality import QualityReport
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
 from .embeddings._embedders import Embedder
 from .stores._filters import TimeField
+from .writes._privacy import PrivacyMode
 
 __all__ = ["MemoryMesh"]
 

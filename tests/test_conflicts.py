@@ -10,7 +10,7 @@ import pytest
 from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh, MemoryNotFoundError
-from memorymesh._contradiction import judge
+from memorymesh.writes._conflicts import judge
 
 pytestmark = pytest.mark.anyio
 

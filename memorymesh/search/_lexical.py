@@ -25,7 +25,7 @@ __all__ = ["LexicalIndex", "Tokens", "max_missing", "needed_shared"]
 K = TypeVar("K", bound=Hashable)
 
 #: A text's ``(subject words, numbers, negated)``, see
-#: :func:`memorymesh._contradiction.content_tokens`.
+#: :func:`memorymesh.writes._conflicts.content_tokens`.
 Tokens = tuple[frozenset[str], frozenset[str], bool]
 
 # Past this many candidates a text's rarest words are too common to narrow anything: the
@@ -45,7 +45,7 @@ def max_missing(size: int) -> int:
 def needed_shared(size: int) -> int:
     """How many of a text's ``size`` subject words a memory it conflicts with must share.
 
-    Every lexical verdict of :func:`memorymesh._contradiction.judge` keeps to this: a
+    Every lexical verdict of :func:`memorymesh.writes._conflicts.judge` keeps to this: a
     replaced value leaves at most three of the new words out, an elaboration that contains
     the old text at most half, the other rules fewer. The index prunes candidates by it, so
     a change to ``judge`` that loosens it must change this too: ``tests/test_lexical_cap.py``

@@ -12,7 +12,7 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 from memorymesh import AsyncMemoryMesh, Scope, mark_injected
 from memorymesh._adapters import format_memories
 from memorymesh._bridge import MeshBridge
-from memorymesh._injected import CONTEXT_CLOSE
+from memorymesh.writes._injected import CONTEXT_CLOSE
 
 from ._messages import DEFAULT_ROLES, latest_user_text, store_messages
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ._models import Category
+from .._models import Category
 
 __all__ = ["Classification", "classify", "estimate_importance"]
 

@@ -29,10 +29,10 @@ from typing import Protocol, cast
 import numpy as np
 import numpy.typing as npt
 
-from ._models import ConflictKind, Memory
-from ._text import STOPWORDS
-from .search._lexical import LexicalIndex, Tokens
-from .search._vectors import VectorFilter, VectorIndex
+from .._models import ConflictKind, Memory
+from .._text import STOPWORDS
+from ..search._lexical import LexicalIndex, Tokens
+from ..search._vectors import VectorFilter, VectorIndex
 
 __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._contradiction import Finding, content_tokens, find_conflicts
-from ._models import Conflict, ConflictAction, ConflictPolicy, Memory
-from ._text import content_hash
-from .search._lexical import LexicalIndex
-from .search._vectors import IndexRow, VectorIndex, from_blob, to_blob
-from .stores.sqlite._store import LogEntry, MemoryRow, WriteTransaction, memory_from_row
+from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
+from .._text import content_hash
+from ..search._lexical import LexicalIndex
+from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
+from ..stores.sqlite._store import LogEntry, MemoryRow, WriteTransaction, memory_from_row
+from ._conflicts import Finding, content_tokens, find_conflicts
 
 __all__ = ["WriteResult", "index_row", "write_batch"]
 

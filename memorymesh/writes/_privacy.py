@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import InvalidInputError, SecretDetectedError
-from ._models import Memory
+from .._errors import InvalidInputError, SecretDetectedError
+from .._models import Memory
 
 __all__ = [
     "PRIVACY_MODES",

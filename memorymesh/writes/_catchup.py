@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._contradiction import content_tokens
-from .search._lexical import LexicalIndex
-from .search._vectors import IndexRow, VectorIndex, from_blob
-from .stores.sqlite._store import ChangedMemory
+from ..search._lexical import LexicalIndex
+from ..search._vectors import IndexRow, VectorIndex, from_blob
+from ..stores.sqlite._store import ChangedMemory
+from ._conflicts import content_tokens
 
 __all__ = ["CatchUp", "apply_changes"]
 
