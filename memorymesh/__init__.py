@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from ._compact import CompactPolicy, CompactReport, MergeGroup
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
@@ -29,7 +28,6 @@ from ._errors import (
 )
 from ._export import ImportReport
 from ._import_v4 import V4ImportReport
-from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
@@ -46,10 +44,12 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
-from ._quality import QualityIssue, QualityReport
-from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
+from .context._compact import CompactPolicy, CompactReport, MergeGroup
+from .context._instructions import SyncReport, SyncWeights
+from .context._quality import QualityIssue, QualityReport
+from .context._session import SessionContext, SessionItem
 from .embeddings._embedders import (
     Embedder,
     LocalEmbedder,

@@ -15,8 +15,8 @@ from typing import Any
 import anyio.to_thread
 
 from ._errors import InvalidInputError
-from ._instructions import FORMATS, SyncWeights, synced_targets
 from .cli import open_mesh
+from .context._instructions import FORMATS, SyncWeights, synced_targets
 
 __all__ = ["register"]
 
@@ -155,7 +155,7 @@ async def _quality(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
-    from ._hooks import capture_async, install_claude_hooks, settings_path
+    from .context._hooks import capture_async, install_claude_hooks, settings_path
 
     if args.event == "install":
         path = args.settings or settings_path(args.scope)
@@ -246,7 +246,7 @@ def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]]
 
 
 async def cmd_compact(args: argparse.Namespace) -> int:
-    from ._compact import CompactPolicy
+    from .context._compact import CompactPolicy
 
     if args.archived or args.restore:
         return await _archive(args)
@@ -316,7 +316,7 @@ def _status() -> dict[str, Any]:
     """``memorymesh status`` lines: is auto-remember on, and where are the hooks installed."""
     from memorymesh_hook import auto_remember_enabled
 
-    from ._hooks import HOOK_COMMANDS, _is_ours, settings_path
+    from .context._hooks import HOOK_COMMANDS, _is_ours, settings_path
 
     installed: list[str] = []
     for scope in ("user", "project"):

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from ._session import DEFAULT_BUDGET_TOKENS
+from .context._session import DEFAULT_BUDGET_TOKENS
 
 __all__ = ["register"]
 

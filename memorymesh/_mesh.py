@@ -35,7 +35,6 @@ from ._errors import (
     StoreError,
 )
 from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from ._invisible import InvisibleMixin
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -54,8 +53,9 @@ from ._models import (
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
-from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._text import content_hash, fts_query, query_terms
+from .context._invisible import InvisibleMixin
+from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
 from .search._hybrid import standard_score_fusion
 from .search._lexical import LexicalIndex

@@ -1,7 +1,7 @@
 """What is worth remembering in a hook event's text: rules, sentences and the noise gate.
 
 Standard library only, so ``memorymesh-hook`` can run the whole extraction before deciding to
-import MemoryMesh at all (:mod:`memorymesh._hooks` uses the same functions after stripping
+import MemoryMesh at all (:mod:`memorymesh.context._hooks` uses the same functions after stripping
 the context MemoryMesh injected).
 """
 

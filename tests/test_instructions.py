@@ -15,8 +15,8 @@ from memorymesh import (
     SyncWeights,
     strip_injected,
 )
-from memorymesh._instructions import parse_section, rank_for_sync
 from memorymesh.cli import main
+from memorymesh.context._instructions import parse_section, rank_for_sync
 from memorymesh.writes._injected import SYNC_END, SYNC_START
 
 pytestmark = pytest.mark.anyio

@@ -270,7 +270,7 @@ def _install_hooks(args: argparse.Namespace) -> str | None:
     """``setup claude --hooks``: the auto-remember hooks, merged into Claude Code's settings."""
     if not args.hooks:
         return None
-    from memorymesh._hooks import install_claude_hooks, settings_path
+    from memorymesh.context._hooks import install_claude_hooks, settings_path
 
     path = settings_path(args.scope)
     _, changed = install_claude_hooks(path, dry_run=args.dry_run)

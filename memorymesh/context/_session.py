@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._errors import InvalidInputError
-from ._models import Category, Memory
-from .writes._injected import mark_injected
+from .._errors import InvalidInputError
+from .._models import Category, Memory
+from ..writes._injected import mark_injected
 
 if TYPE_CHECKING:
-    from ._mesh import AsyncMemoryMesh
+    from .._mesh import AsyncMemoryMesh
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._models import Category, Memory, Scope
+from .._text import STOPWORDS
+from ..writes._classify import classify
 from ._compact import plan_merges
-from ._models import Category, Memory, Scope
-from ._text import STOPWORDS
-from .writes._classify import classify
 
 if TYPE_CHECKING:
-    from ._mesh import AsyncMemoryMesh
+    from .._mesh import AsyncMemoryMesh
 
 __all__ = ["QualityIssue", "QualityReport", "review_quality"]
 

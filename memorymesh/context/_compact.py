@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._errors import InvalidInputError
-from .stores.sqlite._store import CompactionRow
+from .._errors import InvalidInputError
+from ..stores.sqlite._store import CompactionRow
 
 if TYPE_CHECKING:
-    from ._mesh import AsyncMemoryMesh
-    from .stores.sqlite._store import SQLiteStore
+    from .._mesh import AsyncMemoryMesh
+    from ..stores.sqlite._store import SQLiteStore
 
 __all__ = ["CompactPolicy", "CompactReport", "MergeGroup", "compact", "plan_merges", "plan_prunes"]
 

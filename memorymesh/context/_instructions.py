@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._errors import InvalidInputError, MemoryNotFoundError
-from ._models import Category, Memory
-from ._paths import find_project_root
-from ._text import content_hash, query_terms
-from .search._scoring import frequency_signal
-from .writes._injected import SYNC_END, SYNC_START
+from .._errors import InvalidInputError, MemoryNotFoundError
+from .._models import Category, Memory
+from .._paths import find_project_root
+from .._text import content_hash, query_terms
+from ..search._scoring import frequency_signal
+from ..writes._injected import SYNC_END, SYNC_START
 
 if TYPE_CHECKING:
-    from ._mesh import AsyncMemoryMesh
+    from .._mesh import AsyncMemoryMesh
 
 __all__ = [
     "FORMATS",

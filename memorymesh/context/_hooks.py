@@ -39,10 +39,10 @@ from memorymesh_hook._extract import (
     similarity,
 )
 
-from ._errors import InvalidInputError, MemoryMeshError
-from ._paths import IN_MEMORY, find_project_root, project_store_path
-from .stores._filters import Filters
-from .writes._injected import strip_injected
+from .._errors import InvalidInputError, MemoryMeshError
+from .._paths import IN_MEMORY, find_project_root, project_store_path
+from ..stores._filters import Filters
+from ..writes._injected import strip_injected
 
 __all__ = [
     "HOOK_COMMANDS",
@@ -86,7 +86,7 @@ async def capture_async(
     global_path: str | None = None,
 ) -> list[str]:
     """Extract, gate and queue the memories in one hook event; return the queued ids."""
-    from ._mesh import AsyncMemoryMesh
+    from .._mesh import AsyncMemoryMesh
 
     candidates = extract(texts)
     if not candidates:
