@@ -26,8 +26,6 @@ from ._errors import (
     SecretDetectedError,
     StoreError,
 )
-from ._export import ImportReport
-from ._import_v4 import V4ImportReport
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
@@ -58,6 +56,8 @@ from .embeddings._embedders import (
     available_embedders,
     register_embedder,
 )
+from .io._export import ImportReport
+from .io._import_v4 import V4ImportReport
 from .writes._classify import Classification, classify, estimate_importance
 from .writes._injected import contains_injected, mark_injected, strip_injected
 

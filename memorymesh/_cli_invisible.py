@@ -208,8 +208,8 @@ async def cmd_import_v4(args: argparse.Namespace) -> int:
 
 
 def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]], list[str]]:
-    from ._import_v4 import is_v4_database, move_aside
     from ._paths import default_global_path, find_project_root, project_store_path
+    from .io._import_v4 import is_v4_database, move_aside
 
     root = find_project_root()
     project_file = args.db or (project_store_path(root) if root is not None else None)

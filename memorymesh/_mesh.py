@@ -34,7 +34,6 @@ from ._errors import (
     MemoryNotFoundError,
     StoreError,
 )
-from ._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from ._models import (
     CONFLICT_POLICIES,
     Category,
@@ -57,6 +56,7 @@ from ._text import content_hash, fts_query, query_terms
 from .context._invisible import InvisibleMixin
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
+from .io._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from .search._hybrid import standard_score_fusion
 from .search._lexical import LexicalIndex
 from .search._querytime import named_period, prefer_period

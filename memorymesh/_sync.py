@@ -20,8 +20,6 @@ from typing import Any, Literal, ParamSpec, Self, TextIO, TypeVar
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ._errors import ClosedError
-from ._export import ExportFormat, ImportReport
-from ._import_v4 import V4ImportReport
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -47,6 +45,8 @@ from .context._instructions import SyncReport, SyncWeights
 from .context._quality import QualityReport
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext
 from .embeddings._embedders import Embedder
+from .io._export import ExportFormat, ImportReport
+from .io._import_v4 import V4ImportReport
 from .stores._filters import TimeField
 from .writes._privacy import PrivacyMode
 

@@ -18,9 +18,9 @@ from .._text import content_hash
 from ..stores._filters import Filters
 
 if TYPE_CHECKING:
-    from .._import_v4 import V4ImportReport
     from .._mesh import AsyncMemoryMesh
     from .._models import Memory, Scope
+    from ..io._import_v4 import V4ImportReport
     from ._compact import CompactPolicy, CompactReport
     from ._instructions import SyncReport, SyncWeights
     from ._quality import QualityReport
@@ -190,7 +190,7 @@ class InvisibleMixin:
             InvalidInputError: not a 4.x database, a malformed row, or no project store for
                 a project file; nothing is written then.
         """
-        from .._import_v4 import import_v4
+        from ..io._import_v4 import import_v4
 
         return await import_v4(self._mesh(), path, scope=scope)
 

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._errors import InvalidInputError
-from ._models import Category, NewMemory, Scope
+from .._errors import InvalidInputError
+from .._models import Category, NewMemory, Scope
 
 if TYPE_CHECKING:
-    from ._mesh import AsyncMemoryMesh
-    from .stores.sqlite._store import MemoryRow
+    from .._mesh import AsyncMemoryMesh
+    from ..stores.sqlite._store import MemoryRow
 
 __all__ = ["V4ImportReport", "V4Memory", "import_v4", "is_v4_database", "move_aside", "read_v4"]
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from ._errors import InvalidInputError
-from ._models import Category, Scope
-from ._version import __version__
+from .._errors import InvalidInputError
+from .._models import Category, Scope
+from .._version import __version__
 
 __all__ = [
     "EXPORT_VERSION",
