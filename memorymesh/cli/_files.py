@@ -13,15 +13,15 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ._errors import InvalidInputError
-from ._paths import (
+from .._errors import InvalidInputError
+from .._paths import (
     IN_MEMORY,
     default_global_path,
     find_project_root,
     prepare_database_file,
     project_store_path,
 )
-from .stores.sqlite._maintenance import StoreReport, backup, check_file
+from ..stores.sqlite._maintenance import StoreReport, backup, check_file
 
 __all__ = ["register"]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import anyio.to_thread
 
-from ._errors import InvalidInputError
-from .cli import open_mesh
-from .context._instructions import FORMATS, SyncWeights, synced_targets
+from .._errors import InvalidInputError
+from ..context._instructions import FORMATS, SyncWeights, synced_targets
+from ._app import open_mesh
 
 __all__ = ["register"]
 
@@ -155,7 +155,7 @@ async def _quality(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
-    from .context._hooks import capture_async, install_claude_hooks, settings_path
+    from ..context._hooks import capture_async, install_claude_hooks, settings_path
 
     if args.event == "install":
         path = args.settings or settings_path(args.scope)
@@ -208,8 +208,8 @@ async def cmd_import_v4(args: argparse.Namespace) -> int:
 
 
 def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]], list[str]]:
-    from ._paths import default_global_path, find_project_root, project_store_path
-    from .io._import_v4 import is_v4_database, move_aside
+    from .._paths import default_global_path, find_project_root, project_store_path
+    from ..io._import_v4 import is_v4_database, move_aside
 
     root = find_project_root()
     project_file = args.db or (project_store_path(root) if root is not None else None)
@@ -246,7 +246,7 @@ def _v4_sources(args: argparse.Namespace) -> tuple[list[tuple[Path, str | None]]
 
 
 async def cmd_compact(args: argparse.Namespace) -> int:
-    from .context._compact import CompactPolicy
+    from ..context._compact import CompactPolicy
 
     if args.archived or args.restore:
         return await _archive(args)
@@ -316,7 +316,7 @@ def _status() -> dict[str, Any]:
     """``memorymesh status`` lines: is auto-remember on, and where are the hooks installed."""
     from memorymesh_hook import auto_remember_enabled
 
-    from .context._hooks import HOOK_COMMANDS, _is_ours, settings_path
+    from ..context._hooks import HOOK_COMMANDS, _is_ours, settings_path
 
     installed: list[str] = []
     for scope in ("user", "project"):
@@ -341,7 +341,7 @@ def _status() -> dict[str, Any]:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the invisible-memory commands to the ``memorymesh`` parser."""
-    from . import cli
+    from . import _app as cli
 
     if _status not in cli.STATUS_HOOKS:
         cli.STATUS_HOOKS.append(_status)

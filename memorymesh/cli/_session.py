@@ -7,13 +7,13 @@ import json
 import sys
 from typing import Any
 
-from .context._session import DEFAULT_BUDGET_TOKENS
+from ..context._session import DEFAULT_BUDGET_TOKENS
 
 __all__ = ["register"]
 
 
 async def cmd_session_start(args: argparse.Namespace) -> int:
-    from .cli import open_mesh
+    from ._app import open_mesh
 
     query = " ".join(args.query) if args.query else None
     async with open_mesh(args) as mesh:

@@ -21,24 +21,24 @@ from typing import Any
 
 import anyio
 
-from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
-from ._mesh import AsyncMemoryMesh
-from ._models import Category, Memory, RecallResult, RecallResults
+from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
+from .._mesh import AsyncMemoryMesh
+from .._models import Category, Memory, RecallResult, RecallResults
+from .._version import __version__
 from ._progress import Progress
-from ._version import __version__
 
-__all__ = ["EXTENSIONS", "build_parser", "main", "open_mesh"]
+__all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]
 
 #: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
 #: only when the parser is built, and skipped when their optional extra is not installed.
 EXTENSIONS: list[str] = [
-    "memorymesh._cli_session",  # session-start
+    "memorymesh.cli._session",  # session-start
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
-    "memorymesh._cli_invisible",  # sync, review, hook, import-v4, compact
-    "memorymesh._cli_safety",  # doctor, backup
-    "memorymesh._cli_retrieval",  # reembed, history, restore
+    "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
+    "memorymesh.cli._files",  # doctor, backup
+    "memorymesh.cli._history",  # reembed, history, restore
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

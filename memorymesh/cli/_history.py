@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from ._models import Memory
+from .._models import Memory
+from ._app import open_mesh
 from ._progress import Progress
-from .cli import open_mesh
 
 __all__ = ["register"]
 
@@ -57,7 +57,7 @@ async def cmd_restore(args: argparse.Namespace) -> int:
 
 
 async def _resolve(mesh: Any, given: str) -> str:
-    from .cli import _resolve as resolve
+    from ._app import _resolve as resolve
 
     result: str = await resolve(mesh, given)
     return result
