@@ -1,9 +1,9 @@
 """Keeping database files healthy: checks before opening, ``doctor`` reports and backups.
 
-A store module (it writes SQL, like :mod:`memorymesh.stores.sqlite._store`). Everything here reads the
-database, except :func:`backup`, which writes only the *new* file. The checks run before
-MemoryMesh changes anything in a file (even switching it to WAL), so a damaged or foreign file
-is refused without being touched.
+Part of the SQLite engine (it writes SQL, like :mod:`memorymesh.stores.sqlite._store`).
+Everything here reads the database, except :func:`backup`, which writes only the *new* file.
+The checks run before MemoryMesh changes anything in a file (even switching it to WAL), so a
+damaged or foreign file is refused without being touched.
 """
 
 from __future__ import annotations
