@@ -159,7 +159,8 @@ def sqlite_floors(db: Path, corpus: Corpus, queries: list[str]) -> dict[str, Any
     - fts: the 40 best rows by ``bm25()`` for each query's FTS5 expression, without the join
       to the memories table: what one ``recall(k=10)`` asks FTS5 for (4 candidates a result).
     """
-    from memorymesh._text import content_hash, fts_query
+    from memorymesh._text import content_hash
+    from memorymesh.stores.sqlite._store import fts_match as fts_query
 
     conn = sqlite3.connect(db, isolation_level=None)
     try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import memorymesh_hook
 from memorymesh import AsyncMemoryMesh
-from memorymesh.context._hooks import capture_async
+from memorymesh.cli._capture import capture_async
 from memorymesh.context._instructions import estimate_tokens
 
 # key -> (who says it, the sentence as said in the session that introduces it)

@@ -58,6 +58,7 @@ from .embeddings._embedders import (
 )
 from .io._export import ImportReport
 from .io._import_v4 import V4ImportReport
+from .stores import Store, StoreOptions, StoreTransaction, register_store
 from .writes._classify import Classification, classify, estimate_importance
 from .writes._injected import contains_injected, mark_injected, strip_injected
 
@@ -101,7 +102,10 @@ __all__ = [
     "SecretDetectedError",
     "SessionContext",
     "SessionItem",
+    "Store",
     "StoreError",
+    "StoreOptions",
+    "StoreTransaction",
     "SyncReport",
     "SyncWeights",
     "V4ImportReport",
@@ -113,5 +117,6 @@ __all__ = [
     "estimate_importance",
     "mark_injected",
     "register_embedder",
+    "register_store",
     "strip_injected",
 ]

@@ -13,11 +13,10 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TextIO, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, TextIO, cast
 
 import anyio
 import anyio.lowlevel
@@ -52,8 +51,8 @@ from ._models import (
     default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
-from ._text import content_hash, fts_query, query_terms
-from .context._invisible import InvisibleMixin
+from ._text import content_hash, query_terms
+from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records, encode_record, render
@@ -62,16 +61,22 @@ from .search._lexical import LexicalIndex
 from .search._querytime import named_period, prefer_period
 from .search._scoring import blend
 from .search._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
+from .stores import Store, StoreOptions, StoreTransaction, open_store, resolve_location
 from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
-from .stores.sqlite._crypto import EncryptionKey
-from .stores.sqlite._store import MemoryRow, SQLiteStore, WriteTransaction
+from .stores.base import MemoryRow
 from .writes._catchup import apply_changes
 from .writes._classify import classify, estimate_importance
 from .writes._conflicts import content_tokens, content_tokens_many
 from .writes._event_time import find_event_time
 from .writes._injected import contains_injected, strip_injected
-from .writes._pipeline import memory_index_row, write_batch
+from .writes._pipeline import Prepared, memory_index_row, write_batch
 from .writes._privacy import PrivacyGuard, PrivacyMode
+
+if TYPE_CHECKING:
+    from .context._compact import CompactPolicy, CompactReport
+    from .context._instructions import SyncReport, SyncWeights
+    from .context._quality import QualityReport
+    from .io._import_v4 import V4ImportReport
 
 __all__ = ["AsyncMemoryMesh"]
 
@@ -105,14 +110,6 @@ _MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
 
 PathLike = str | os.PathLike[str]
 CategoryArg = Category | str | Sequence[Category | str] | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    row: MemoryRow
-    store: SQLiteStore
-    detail: dict[str, Any]
-    on_conflict: ConflictPolicy
 
 
 def _utc(value: datetime | None, name: str) -> float | None:
@@ -173,7 +170,7 @@ def _optional_label(value: Any, name: str, *, max_chars: int = 256) -> str | Non
     return value
 
 
-class AsyncMemoryMesh(InvisibleMixin):
+class AsyncMemoryMesh:
     """Persistent, local long-term memory for LLM agents.
 
     Two SQLite stores back one mesh: the *project* store (``<project>/.memorymesh/memories.db``)
@@ -238,30 +235,32 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._source = source
         self._agent = agent
 
-        timeout_ms = int(busy_timeout * 1000)
-        global_file = (
-            self._resolve(global_path) if global_path is not None else str(default_global_path())
+        global_location = (
+            resolve_location(global_path) if global_path is not None else str(default_global_path())
         )
         if path is None:
             root = find_project_root()
-            project_file = str(project_store_path(root)) if root is not None else None
+            project_location = str(project_store_path(root)) if root is not None else None
         else:
-            project_file = self._resolve(path)
-        # Encryption at rest (see _crypto.py): one key for both stores, each with its own salt.
-        key = EncryptionKey.of(
+            project_location = resolve_location(path)
+        # Encryption at rest (see stores/sqlite/_crypto.py): one key for both stores, each with
+        # its own salt.
+        key = (
             encryption_key
             if encryption_key is not None
             else os.environ.get("MEMORYMESH_ENCRYPTION_KEY") or None
         )
-        self._global = SQLiteStore(
-            global_file, scope=Scope.GLOBAL, busy_timeout_ms=timeout_ms, encryption_key=key
+        self._global = open_store(
+            global_location,
+            StoreOptions(Scope.GLOBAL, busy_timeout=busy_timeout, encryption_key=key),
         )
-        self._project: SQLiteStore | None = None
-        if project_file is not None and not (
-            project_file != IN_MEMORY and project_file == global_file
+        self._project: Store | None = None
+        if project_location is not None and not (
+            project_location != IN_MEMORY and project_location == global_location
         ):
-            self._project = SQLiteStore(
-                project_file, scope=Scope.PROJECT, busy_timeout_ms=timeout_ms, encryption_key=key
+            self._project = open_store(
+                project_location,
+                StoreOptions(Scope.PROJECT, busy_timeout=busy_timeout, encryption_key=key),
             )
 
         self._open_lock = anyio.Lock()
@@ -273,24 +272,19 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._flush_delay: anyio.CancelScope | None = None
         # Retrieval engine: one vector index per store (with an embedder), and the stores
         # whose vectors came from a different embedder (usable again after `reembed`).
-        self._indexes: dict[SQLiteStore, VectorIndex] = {}
-        self._stale: dict[SQLiteStore, builtins.list[str]] = {}
+        self._indexes: dict[Store, VectorIndex] = {}
+        self._stale: dict[Store, builtins.list[str]] = {}
         # Without an embedder: a token index per store for conflict candidates, built on
         # the first write (reads never pay for it).
-        self._lexicons: dict[SQLiteStore, LexicalIndex[str]] = {}
+        self._lexicons: dict[Store, LexicalIndex[str]] = {}
         # Per store, the change-feed mark up to which both indexes reflect the file, writes
         # by other processes included (see _catchup.py).
-        self._change_marks: dict[SQLiteStore, int] = {}
-
-    @staticmethod
-    def _resolve(path: PathLike) -> str:
-        text = os.fspath(path)
-        return text if text == IN_MEMORY else str(Path(text).expanduser().resolve())
+        self._change_marks: dict[Store, int] = {}
 
     # -- lifetime -----------------------------------------------------------------------------
 
     @property
-    def stores(self) -> tuple[SQLiteStore, ...]:
+    def stores(self) -> tuple[Store, ...]:
         """The open stores, project first."""
         return tuple(s for s in (self._project, self._global) if s is not None)
 
@@ -412,7 +406,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._check_fresh()
         return await self._embed(texts)
 
-    def _check_fresh(self, stores: Iterable[SQLiteStore] | None = None) -> None:
+    def _check_fresh(self, stores: Iterable[Store] | None = None) -> None:
         for store in self.stores if stores is None else stores:
             if store in self._stale:
                 raise EmbeddingError(
@@ -440,14 +434,14 @@ class AsyncMemoryMesh(InvisibleMixin):
                 await self._record_embedder(store)
             await self._load_index(store)
 
-    async def _record_embedder(self, store: SQLiteStore) -> None:
+    async def _record_embedder(self, store: Store) -> None:
         assert self._embedder is not None
         async with store.write() as tx:
             await tx.set_meta("embedder", self._embedder.name)
             await tx.set_meta("embedder_dim", str(self._embedder.dim))
 
     async def _embed_missing(
-        self, store: SQLiteStore, progress: Callable[[int], None] | None = None
+        self, store: Store, progress: Callable[[int], None] | None = None
     ) -> int:
         """Give every memory of ``store`` a vector from the current embedder; return how many."""
         assert self._embedder is not None
@@ -470,7 +464,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         await self._record_embedder(store)
         return done
 
-    async def _load_index(self, store: SQLiteStore) -> None:
+    async def _load_index(self, store: Store) -> None:
         assert self._embedder is not None
         await self._mark_before_building(store)
         dim = self._embedder.dim
@@ -507,7 +501,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             after = page[-1][0]
         self._indexes[store] = index
 
-    async def _lexicon(self, store: SQLiteStore) -> LexicalIndex[str]:
+    async def _lexicon(self, store: Store) -> LexicalIndex[str]:
         lexicon = self._lexicons.get(store)
         if lexicon is None:
             # Registered before it is filled, so writes committing meanwhile still land in it.
@@ -523,12 +517,12 @@ class AsyncMemoryMesh(InvisibleMixin):
                 after = page[-1][0]
         return lexicon
 
-    async def _mark_before_building(self, store: SQLiteStore) -> None:
+    async def _mark_before_building(self, store: Store) -> None:
         # Read before the rows: a write landing meanwhile is applied again later, harmlessly.
         if store not in self._change_marks:
             self._change_marks[store] = await store.change_mark()
 
-    async def _catch_up(self, store: SQLiteStore, tx: WriteTransaction | None = None) -> bool:
+    async def _catch_up(self, store: Store, tx: StoreTransaction | None = None) -> bool:
         """Apply the writes made to ``store`` since this process's mark (by other processes
         sharing the file, mostly) to its in-memory indexes. Returns whether memories without
         a vector were found: :meth:`_embed_missing` should run once no write is open."""
@@ -537,7 +531,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         if index is None and lexicon is None:
             return False
         mark = self._change_marks.get(store, 0)
-        source: SQLiteStore | WriteTransaction = store if tx is None else tx
+        source: Store | StoreTransaction = store if tx is None else tx
         changes = await source.changes_since(mark)
         if changes.ids:
             found = apply_changes(
@@ -555,7 +549,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         self._change_marks[store] = changes.mark
         return found is not None and bool(found.unembedded) and index is not None
 
-    async def _fresh_index(self, store: SQLiteStore) -> None:
+    async def _fresh_index(self, store: Store) -> None:
         """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
         # A store holding another embedder's vectors waits for `reembed` instead.
         if await self._catch_up(store) and store not in self._stale:
@@ -693,7 +687,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             raise InvalidInputError("remember_many takes a list of items, not a single item")
         await self._ready()
         now = time.time()
-        prepared: list[_Prepared] = []
+        prepared: list[Prepared] = []
         for index, item in enumerate(items):
             if index and index % _PREPARE_CHUNK == 0:
                 await anyio.lowlevel.checkpoint()  # a long batch must not stall the loop
@@ -719,7 +713,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             ]
         results: list[Memory | None] = [None] * len(prepared)
         after_commit: list[Callable[[], None]] = []
-        unembedded: list[SQLiteStore] = []
+        unembedded: list[Store] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
@@ -810,7 +804,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             )
         return encoded
 
-    def _store_for(self, scope: Scope, *, explicit: bool) -> SQLiteStore:
+    def _store_for(self, scope: Scope, *, explicit: bool) -> Store:
         if scope is Scope.GLOBAL:
             return self._global
         if self._project is None:
@@ -823,7 +817,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             return self._global
         return self._project
 
-    def _prepare(self, item: NewMemory, now: float) -> _Prepared:
+    def _prepare(self, item: NewMemory, now: float) -> Prepared:
         text = self._check_text(item.text)
         # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
         text, text_kinds = self._privacy.check_text(text)
@@ -884,7 +878,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             expires_at=expires_at,
         )
         policy = self.on_conflict if item.on_conflict is None else _policy(item.on_conflict)
-        return _Prepared(row=row, store=store, detail=detail, on_conflict=policy)
+        return Prepared(row=row, store=store, detail=detail, on_conflict=policy)
 
     async def update(
         self,
@@ -1008,7 +1002,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             raise InvalidInputError("every id must be a string")
         await self._ready()
         total = 0
-        gone: builtins.list[tuple[SQLiteStore, builtins.list[str]]] = []
+        gone: builtins.list[tuple[Store, builtins.list[str]]] = []
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 tx = await stack.enter_async_context(store.write())
@@ -1084,7 +1078,7 @@ class AsyncMemoryMesh(InvisibleMixin):
                 return found[0]
         raise MemoryNotFoundError(memory_id)
 
-    async def _store_holding(self, memory_id: str) -> SQLiteStore:
+    async def _store_holding(self, memory_id: str) -> Store:
         if not isinstance(memory_id, str) or not memory_id:
             raise MemoryNotFoundError(str(memory_id))
         for store in self.stores:
@@ -1142,7 +1136,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             time_field=time_field,
         )
 
-    def _stores_for(self, scope: Scope | None) -> tuple[SQLiteStore, ...]:
+    def _stores_for(self, scope: Scope | None) -> tuple[Store, ...]:
         if scope is None:
             return self.stores
         if scope is Scope.GLOBAL:
@@ -1233,13 +1227,12 @@ class AsyncMemoryMesh(InvisibleMixin):
         resolved = self._mode(mode)
         await self._ready()
         now = time.time()
-        match = fts_query(query)
         limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
         candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
         period = named_period(query)
         if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
             candidates = prefer_period(candidates, period)
-        scored: list[tuple[float, SQLiteStore, Memory, ScoreBreakdown]] = []
+        scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
         for store, memory, relevance in candidates:
             score, breakdown = blend(
                 memory,
@@ -1271,19 +1264,19 @@ class AsyncMemoryMesh(InvisibleMixin):
                 candidates=len(candidates),
                 returned=len(results),
                 weights=self.weights,
-                reason=None if results else await self._why_empty(match, filters, now),
+                reason=None if results else await self._why_empty(query, filters, now),
             )
         return results
 
-    async def _why_empty(self, match: str | None, filters: Filters, now: float) -> str:
-        if match is None:
+    async def _why_empty(self, query: str, filters: Filters, now: float) -> str:
+        if not query_terms(query):
             return "the query has no searchable words"
         stores = self._stores_for(filters.scope)
         everything = Filters(include_superseded=True, include_expired=True)
-        if not sum([await s.count_text(match, everything, now=now) for s in stores]):
+        if not sum([await s.count_text(query, everything, now=now) for s in stores]):
             return "no memory contains any of the query's terms"
         current = Filters(as_of=filters.as_of)
-        matching_current = sum([await s.count_text(match, current, now=now) for s in stores])
+        matching_current = sum([await s.count_text(query, current, now=now) for s in stores])
         if not matching_current:
             return (
                 "every memory that matches is superseded or expired (current_only=False shows them)"
@@ -1306,18 +1299,14 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     async def _candidates(
         self, query: str, filters: Filters, mode: RecallMode, *, limit: int, now: float
-    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+    ) -> builtins.list[tuple[Store, Memory, float]]:
         """The memories worth scoring, each with its relevance in [0, 1]."""
         stores = self._stores_for(filters.scope)
-        keyword: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        keyword: builtins.list[tuple[Store, Memory, float]] = []
         if mode in ("keyword", "hybrid"):
-            match = fts_query(query)
-            if match is not None:
-                for store in stores:
-                    for memory, bm25 in await store.search_text(
-                        match, filters, limit=limit, now=now
-                    ):
-                        keyword.append((store, memory, bm25))
+            for store in stores:
+                for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
+                    keyword.append((store, memory, bm25))
             keyword.sort(key=lambda item: item[2], reverse=True)
             if mode == "keyword":
                 best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
@@ -1328,7 +1317,7 @@ class AsyncMemoryMesh(InvisibleMixin):
                 await self._fresh_index(store)
         self._check_fresh(stores)
         (q,) = await self._embed([query])
-        vector: builtins.list[tuple[SQLiteStore, Memory, float]] = []
+        vector: builtins.list[tuple[Store, Memory, float]] = []
         vf = vector_filter(filters)
         for store in stores:
             index = self._indexes.get(store)
@@ -1381,7 +1370,7 @@ class AsyncMemoryMesh(InvisibleMixin):
                 sims = index.vectors(missing) @ q
                 cosines.update(zip(missing, sims.tolist(), strict=True))
         fused = standard_score_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
-        seen: dict[str, tuple[SQLiteStore, Memory]] = {}
+        seen: dict[str, tuple[Store, Memory]] = {}
         for st, m, _ in (*kw_ranked, *vector):
             seen.setdefault(m.id, (st, m))
         return sorted(
@@ -1392,11 +1381,11 @@ class AsyncMemoryMesh(InvisibleMixin):
 
     async def _with_session_context(
         self,
-        ranked: builtins.list[tuple[SQLiteStore, Memory, float]],
+        ranked: builtins.list[tuple[Store, Memory, float]],
         filters: Filters,
         *,
         now: float,
-    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+    ) -> builtins.list[tuple[Store, Memory, float]]:
         """Let each strong hit lend part of its score to the memories written just before and
         after it in the same session.
 
@@ -1408,9 +1397,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         anchors = [(st, m, score) for st, m, score in ranked[:_SESSION_ANCHORS] if m.session_id]
         if not anchors:
             return ranked
-        best: dict[str, tuple[SQLiteStore, Memory, float]] = {
-            m.id: (st, m, s) for st, m, s in ranked
-        }
+        best: dict[str, tuple[Store, Memory, float]] = {m.id: (st, m, s) for st, m, s in ranked}
         lent = {m.id: score for _, m, score in anchors}
         for store in {st for st, _, _ in anchors}:
             ids = [m.id for st, m, _ in anchors if st is store]
@@ -1660,7 +1647,7 @@ class AsyncMemoryMesh(InvisibleMixin):
             row["content_hash"] = content_hash(text)
         await self._ready()
         rescoped = 0
-        by_store: dict[SQLiteStore, builtins.list[dict[str, Any]]] = {}
+        by_store: dict[Store, builtins.list[dict[str, Any]]] = {}
         for row in rows:
             store = self._store_for(Scope(row["scope"]), explicit=False)
             if store is self._global and row["scope"] != Scope.GLOBAL.value:
@@ -1785,6 +1772,172 @@ class AsyncMemoryMesh(InvisibleMixin):
     async def _flush_access(self) -> None:
         for store in self.stores:
             await store.flush_access()
+
+    # -- Smart Sync ---------------------------------------------------------------------------
+
+    async def sync_to(
+        self,
+        target: str | os.PathLike[str] = "auto",
+        *,
+        format: str | None = None,
+        limit: int = 30,
+        weights: SyncWeights | None = None,
+    ) -> builtins.list[SyncReport]:
+        """Write the top ``limit`` memories into the marked MemoryMesh section of instruction
+        files (``CLAUDE.md``, ``MEMORY.md``, ``AGENTS.md``, ``GEMINI.md``,
+        ``.cursor/rules/memorymesh.mdc``), leaving the rest of each file untouched.
+
+        Args:
+            target: A file, or ``"auto"`` for every instruction file present in the project.
+            format: ``claude``, ``codex``, ``gemini`` or ``cursor`` (default: from the name).
+            limit: How many memories at most (1 to 1000).
+            weights: A :class:`~memorymesh.SyncWeights` ranking by importance and recency.
+
+        Raises:
+            InvalidInputError: an unknown format, no instruction file for ``"auto"``, a file
+                whose section is broken, or a file that cannot be written.
+        """
+        from .context._instructions import sync_to
+
+        return await sync_to(self, target, format=format, limit=limit, weights=weights)
+
+    async def sync_from(
+        self, source: str | os.PathLike[str], *, format: str | None = None
+    ) -> SyncReport:
+        """Import the hand-edited entries of a file's MemoryMesh section back into memory,
+        without duplicating anything: a round trip ``sync_to`` → ``sync_from`` changes nothing.
+
+        Raises:
+            InvalidInputError: an unknown format, a missing file or a broken section.
+        """
+        from .context._instructions import sync_from
+
+        return await sync_from(self, source, format=format)
+
+    # -- review queue -------------------------------------------------------------------------
+
+    async def review_queue(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """Memories waiting for review (captured by hooks with ``review=True``), oldest first.
+
+        They are not recalled, listed or synced until :meth:`accept` makes them active.
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        await self.open()
+        return await review.by_status(self.stores, "pending", limit=limit, newest_first=False)
+
+    async def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """Move queued memories into memory; return the ones accepted.
+
+        A queued memory whose text is by now already remembered is marked rejected instead
+        (it would be a duplicate). Ids that are not queued are skipped. Edit a queued memory
+        first with :meth:`update` to accept a corrected version.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = review.id_list(ids, "accept")
+        await self.open()
+        return await review.accept(self.stores, wanted)
+
+    async def reject(self, ids: Iterable[str]) -> int:
+        """Reject queued memories; return how many. Rejected text is kept (never recalled)
+        only so that the same capture is not queued again; :meth:`forget` deletes it.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = review.id_list(ids, "reject")
+        await self.open()
+        return await review.reject(self.stores, wanted)
+
+    # -- MemoryMesh 4.x -----------------------------------------------------------------------
+
+    async def import_v4(
+        self, path: str | os.PathLike[str], *, scope: Scope | str | None = None
+    ) -> V4ImportReport:
+        """Import a MemoryMesh 4.x database, losslessly (ids, timestamps, access counts,
+        category, pinned, metadata) and idempotently (importing it twice adds nothing).
+
+        Args:
+            path: The 4.x database file (opened read-only, never changed).
+            scope: ``project`` or ``global``; by default ``global`` for ``global*.db`` files.
+
+        Raises:
+            InvalidInputError: not a 4.x database, a malformed row, or no project store for
+                a project file; nothing is written then.
+        """
+        from .io._import_v4 import import_v4
+
+        return await import_v4(self, path, scope=scope)
+
+    # -- compaction ---------------------------------------------------------------------------
+
+    async def compact(
+        self, *, dry_run: bool = False, policy: CompactPolicy | None = None
+    ) -> CompactReport:
+        """Merge near-duplicate memories and archive stale, unimportant, never-used, unpinned
+        (or expired) ones, losing nothing: merged memories stay as history superseded by the
+        survivor, archived ones keep their text; :meth:`restore_compacted` brings either back.
+
+        Near-duplicate candidates come from the FTS5 index (rare shared terms), never from a
+        pass over all pairs. ``dry_run=True`` reports what would change and changes nothing.
+
+        Args:
+            dry_run: Only report.
+            policy: A :class:`~memorymesh.CompactPolicy` (similarity, stale_days,
+                max_importance).
+
+        Raises:
+            InvalidInputError: ``policy`` is not a ``CompactPolicy``.
+            StoreError: the database failed; that store is left as it was.
+        """
+        from .context._compact import compact
+
+        return await compact(self, dry_run=dry_run, policy=policy)
+
+    async def archived(self, *, limit: int = 50) -> builtins.list[Memory]:
+        """Memories compaction archived, most recently archived first (merged ones are
+        superseded instead: ``list(include_superseded=True)`` shows them).
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        await self.open()
+        return await review.by_status(self.stores, "archived", limit=limit, newest_first=True)
+
+    async def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
+        """Make merged (superseded) or archived memories current again; return them.
+
+        Raises:
+            InvalidInputError: ``ids`` is not a list of strings.
+            StoreError: the database failed; nothing changed.
+        """
+        wanted = review.id_list(ids, "restore_compacted")
+        await self.open()
+        return await review.restore_compacted(self.stores, wanted)
+
+    # -- quality review -----------------------------------------------------------------------
+
+    async def quality_report(self, *, limit: int = 10_000) -> QualityReport:
+        """Score every active memory (0 to 100) and list its problems with a suggested fix:
+        scope mismatches, too verbose, uncategorised, stale, near-duplicate, low quality.
+        Changes nothing.
+
+        Args:
+            limit: At most this many memories per store, most important first.
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        from .context._quality import review_quality
+
+        return await review_quality(self, limit=limit)
 
 
 def _new_id() -> str:

@@ -58,7 +58,7 @@ def test_the_index_offers_every_memory_that_shares_enough(
 
 def _tokens_by_definition(text: str) -> Tokens:
     """What content tokens are, word by word, with no role cache in the way."""
-    from memorymesh import _contradiction as c
+    from memorymesh.writes import _conflicts as c
 
     words = c._words(text)
     numbers = frozenset(w for w in words if c._DIGIT.search(w))

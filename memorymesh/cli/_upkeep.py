@@ -155,7 +155,8 @@ async def _quality(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
-    from ..context._hooks import capture_async, install_claude_hooks, settings_path
+    from ..context._hooks import install_claude_hooks, settings_path
+    from ._capture import capture_async
 
     if args.event == "install":
         path = args.settings or settings_path(args.scope)

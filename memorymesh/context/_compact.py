@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import InvalidInputError
-from ..stores.sqlite._store import CompactionRow
+from ..stores.base import CompactionRow
 
 if TYPE_CHECKING:
-    from .._mesh import AsyncMemoryMesh
-    from ..stores.sqlite._store import SQLiteStore
+    from ..stores.base import Store
+    from ._ports import MeshServices
 
 __all__ = ["CompactPolicy", "CompactReport", "MergeGroup", "compact", "plan_merges", "plan_prunes"]
 
@@ -158,7 +158,7 @@ def plan_prunes(
 
 
 async def _apply(
-    store: SQLiteStore, merges: list[MergeGroup], archived: list[str], rows: list[CompactionRow]
+    store: Store, merges: list[MergeGroup], archived: list[str], rows: list[CompactionRow]
 ) -> None:
     importance = {r.id: r.importance for r in rows}
     async with store.write() as tx:
@@ -177,7 +177,7 @@ async def _apply(
 
 
 async def compact(
-    mesh: AsyncMemoryMesh, *, dry_run: bool = False, policy: CompactPolicy | None = None
+    mesh: MeshServices, *, dry_run: bool = False, policy: CompactPolicy | None = None
 ) -> CompactReport:
     """Merge near-duplicates and archive stale memories in every store; see the module doc.
 

@@ -26,9 +26,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
-
-import anyio
+from typing import TYPE_CHECKING, Any, Literal
 
 from memorymesh_hook._extract import (
     NEAR_DUPLICATE,
@@ -39,19 +37,22 @@ from memorymesh_hook._extract import (
     similarity,
 )
 
-from .._errors import InvalidInputError, MemoryMeshError
+from .._errors import InvalidInputError
 from .._paths import IN_MEMORY, find_project_root, project_store_path
 from ..stores._filters import Filters
 from ..writes._injected import strip_injected
+
+if TYPE_CHECKING:
+    from ._ports import MeshServices
 
 __all__ = [
     "HOOK_COMMANDS",
     "RULES",
     "Candidate",
-    "capture",
-    "capture_async",
     "extract",
     "install_claude_hooks",
+    "project_db_for",
+    "queue_captures",
     "settings_path",
 ]
 
@@ -70,82 +71,54 @@ def extract(texts: Sequence[tuple[str, str]]) -> list[Candidate]:
     return extract_candidates([(kind, strip_injected(text)) for kind, text in texts])
 
 
-def _project_db(event: dict[str, Any]) -> str | None:
+def project_db_for(event: dict[str, Any]) -> str | None:
+    """The project store of the folder a hook event happened in, if it is in a project."""
     cwd = event.get("cwd")
     start = Path(cwd) if isinstance(cwd, str) and os.path.isdir(cwd) else None
     root = find_project_root(start)
     return None if root is None else str(project_store_path(root))
 
 
-async def capture_async(
-    event_name: str,
-    event: dict[str, Any],
-    texts: Sequence[tuple[str, str]],
-    *,
-    path: str | None = None,
-    global_path: str | None = None,
+async def queue_captures(
+    mesh: MeshServices, event_name: str, event: dict[str, Any], candidates: Sequence[Candidate]
 ) -> list[str]:
-    """Extract, gate and queue the memories in one hook event; return the queued ids."""
-    from .._mesh import AsyncMemoryMesh
-
-    candidates = extract(texts)
-    if not candidates:
-        return []
+    """Queue the candidates of one hook event for review; return the queued ids."""
     session = event.get("session_id")
     session_id = session if isinstance(session, str) and 0 < len(session) <= 256 else None
     tool = event.get("tool_name")
     metadata: dict[str, Any] = {"hook": event.get("hook_event_name") or event_name}
     if isinstance(tool, str):
         metadata["tool"] = tool
-    async with AsyncMemoryMesh(
-        path if path is not None else _project_db(event),
-        global_path=global_path,
-        source="claude-code-hook",
-        agent="claude-code",
-    ) as mesh:
-        # Near duplicates of what the stores already hold (whatever its status: a rejected
-        # capture must stay rejected) are dropped here; exact ones by remember_many itself.
-        recent: list[set[str]] = []
-        now = time.time()
-        for store in mesh.stores:
-            for memory in await store.select(
-                Filters(status=None, include_superseded=True, include_expired=True),
-                order="updated",
-                limit=RECENT_WINDOW,
-                offset=0,
-                now=now,
-            ):
-                recent.append(content_words(memory.text))
-        items = [
-            {
-                "text": c.text,
-                "category": c.category,
-                "scope": "project" if c.about_project and mesh.project_path else None,
-                "session_id": session_id,
-                "metadata": {**metadata, "rule": c.rule},
-            }
-            for c in candidates
-            if not any(similarity(content_words(c.text), r) >= NEAR_DUPLICATE for r in recent)
-        ]
-        if not items:
-            return []
-        # created_at is kept to the microsecond: round down so a memory queued now counts.
-        started = math.floor(time.time() * 1e6) / 1e6
-        stored = await mesh.remember_many(items, review=True)
-        return [m.id for m in stored if m.created_at.timestamp() >= started]
-
-
-def capture(event_name: str, event: dict[str, Any], texts: Sequence[tuple[str, str]]) -> int:
-    """Run :func:`capture_async` for the ``memorymesh-hook`` command; returns its exit code.
-
-    A hook must never break the user's session: a store error is reported on standard error
-    and the hook still exits 0 (Claude Code treats other codes as failures to show).
-    """
-    try:
-        anyio.run(capture_async, event_name, event, texts)
-    except MemoryMeshError as exc:
-        print(f"memorymesh-hook: nothing stored: {exc}", file=sys.stderr)
-    return 0
+    # Near duplicates of what the stores already hold (whatever its status: a rejected
+    # capture must stay rejected) are dropped here; exact ones by remember_many itself.
+    recent: list[set[str]] = []
+    now = time.time()
+    for store in mesh.stores:
+        for memory in await store.select(
+            Filters(status=None, include_superseded=True, include_expired=True),
+            order="updated",
+            limit=RECENT_WINDOW,
+            offset=0,
+            now=now,
+        ):
+            recent.append(content_words(memory.text))
+    items = [
+        {
+            "text": c.text,
+            "category": c.category,
+            "scope": "project" if c.about_project and mesh.project_path else None,
+            "session_id": session_id,
+            "metadata": {**metadata, "rule": c.rule},
+        }
+        for c in candidates
+        if not any(similarity(content_words(c.text), r) >= NEAR_DUPLICATE for r in recent)
+    ]
+    if not items:
+        return []
+    # created_at is kept to the microsecond: round down so a memory queued now counts.
+    started = math.floor(time.time() * 1e6) / 1e6
+    stored = await mesh.remember_many(items, review=True)
+    return [m.id for m in stored if m.created_at.timestamp() >= started]
 
 
 # -- installing the hooks -----------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ..search._scoring import frequency_signal
 from ..writes._injected import SYNC_END, SYNC_START
 
 if TYPE_CHECKING:
-    from .._mesh import AsyncMemoryMesh
+    from ._ports import MeshServices
 
 __all__ = [
     "FORMATS",
@@ -435,7 +435,7 @@ def _read_entries(source: str, fmt: str | None) -> tuple[Path, SyncFormat, list[
 # -- the two directions -------------------------------------------------------------------------
 
 
-async def _sync_candidates(mesh: AsyncMemoryMesh, pool: int) -> list[Memory]:
+async def _sync_candidates(mesh: MeshServices, pool: int) -> list[Memory]:
     # The best candidates are among the most important or the most recently updated memories,
     # so two bounded pages cover them without reading a large store whole.
     important = await mesh.list(order="importance", limit=pool)
@@ -445,7 +445,7 @@ async def _sync_candidates(mesh: AsyncMemoryMesh, pool: int) -> list[Memory]:
 
 
 async def sync_to(
-    mesh: AsyncMemoryMesh,
+    mesh: MeshServices,
     target: str | os.PathLike[str] = "auto",
     *,
     format: str | None = None,
@@ -483,7 +483,7 @@ async def sync_to(
 
 
 async def sync_from(
-    mesh: AsyncMemoryMesh,
+    mesh: MeshServices,
     source: str | os.PathLike[str],
     *,
     format: str | None = None,

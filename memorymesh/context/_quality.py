@@ -27,7 +27,7 @@ from ..writes._classify import classify
 from ._compact import plan_merges
 
 if TYPE_CHECKING:
-    from .._mesh import AsyncMemoryMesh
+    from ._ports import MeshServices
 
 __all__ = ["QualityIssue", "QualityReport", "review_quality"]
 
@@ -151,7 +151,7 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
     return found
 
 
-async def review_quality(mesh: AsyncMemoryMesh, *, limit: int = 10_000) -> QualityReport:
+async def review_quality(mesh: MeshServices, *, limit: int = 10_000) -> QualityReport:
     """Review up to ``limit`` active memories per store; see the module docstring."""
     await mesh.open()
     now = time.time()

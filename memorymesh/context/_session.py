@@ -26,7 +26,7 @@ from .._models import Category, Memory
 from ..writes._injected import mark_injected
 
 if TYPE_CHECKING:
-    from .._mesh import AsyncMemoryMesh
+    from ._ports import MeshServices
 
 __all__ = [
     "DEFAULT_BUDGET_TOKENS",
@@ -175,7 +175,7 @@ def _check(query: str | None, budget_tokens: int) -> str | None:
 
 
 async def build_session_context(
-    mesh: AsyncMemoryMesh,
+    mesh: MeshServices,
     query: str | None = None,
     *,
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,

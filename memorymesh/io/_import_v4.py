@@ -33,8 +33,8 @@ from .._errors import InvalidInputError
 from .._models import Category, NewMemory, Scope
 
 if TYPE_CHECKING:
-    from .._mesh import AsyncMemoryMesh
-    from ..stores.sqlite._store import MemoryRow
+    from ..context._ports import MeshServices
+    from ..stores.base import MemoryRow
 
 __all__ = ["V4ImportReport", "V4Memory", "import_v4", "is_v4_database", "move_aside", "read_v4"]
 
@@ -212,7 +212,7 @@ def _item(memory: V4Memory, scope: Scope) -> NewMemory:
 
 
 async def import_v4(
-    mesh: AsyncMemoryMesh, path: str | os.PathLike[str], *, scope: Scope | str | None = None
+    mesh: MeshServices, path: str | os.PathLike[str], *, scope: Scope | str | None = None
 ) -> V4ImportReport:
     """Import one 4.x database into the mesh; see the module docstring for what is kept.
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, from_blob
-from ..stores.sqlite._store import ChangedMemory
+from ..stores.base import ChangedMemory
 from ._conflicts import content_tokens
 
 __all__ = ["CatchUp", "apply_changes"]

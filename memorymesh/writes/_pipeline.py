@@ -25,10 +25,10 @@ from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
-from ..stores.sqlite._store import LogEntry, MemoryRow, WriteTransaction, memory_from_row
+from ..stores.base import LogEntry, MemoryRow, Store, StoreTransaction, memory_from_row
 from ._conflicts import Finding, content_tokens, find_conflicts
 
-__all__ = ["WriteResult", "index_row", "write_batch"]
+__all__ = ["Prepared", "WriteResult", "index_row", "write_batch"]
 
 _ACTIONS: dict[str, ConflictAction] = {
     "supersede": "superseded",
@@ -62,6 +62,17 @@ def memory_index_row(memory: Memory, *, superseded: bool = False) -> IndexRow:
         session_id=memory.session_id,
         superseded=superseded,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One validated, guarded, classified item, ready for :func:`write_batch`: its row, the
+    store it goes to, what the write log records of it, and its conflict policy."""
+
+    row: MemoryRow
+    store: Store
+    detail: dict[str, Any]
+    on_conflict: ConflictPolicy
 
 
 @dataclass
@@ -105,7 +116,7 @@ def _merged_metadata(old: str | dict[str, Any], new: str) -> str:
 
 
 async def write_batch(
-    tx: WriteTransaction,
+    tx: StoreTransaction,
     rows: Sequence[MemoryRow],
     policies: Sequence[ConflictPolicy],
     details: Sequence[dict[str, Any]],

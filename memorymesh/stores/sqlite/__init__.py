@@ -3,3 +3,7 @@
 ``_store`` (the store itself, over aiosqlite), ``_schema`` (named migrations), ``_crypto``
 (encryption at rest) and ``_maintenance`` (file checks, ``doctor`` reports and backups).
 """
+
+from ._store import SQLiteStore
+
+__all__ = ["SQLiteStore"]

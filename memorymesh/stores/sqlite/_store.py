@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,28 +33,28 @@ from ..._errors import (
 )
 from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
 from ..._paths import IN_MEMORY, prepare_database_file
-from .._filters import Filters, MetadataCondition
+from ..._text import query_terms
+from ..base import (
+    CHANGES_KEPT,
+    EXPORT_COLUMNS,
+    ChangedMemory,
+    Changes,
+    CompactionRow,
+    Filters,
+    ImportCounts,
+    LogEntry,
+    MemoryRow,
+    MetadataCondition,
+    StoreCounts,
+    VectorRow,
+)
 from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
 
-__all__ = [
-    "EXPORT_COLUMNS",
-    "ChangedMemory",
-    "Changes",
-    "CompactionRow",
-    "ImportCounts",
-    "LogEntry",
-    "MemoryRow",
-    "SQLiteStore",
-    "StoreCounts",
-    "WriteTransaction",
-    "memory_from_row",
-]
+__all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
 T = TypeVar("T")
-#: ``(action, memory_id, source, detail)`` as the write log records it.
-LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
 
 _COLUMNS = (
     "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
@@ -98,76 +97,6 @@ _SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "
 # SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
 _CHUNK = 500
 _LOCK_RETRIES = 4
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryRow:
-    """Everything ``insert_many`` writes for one memory."""
-
-    id: str
-    text: str
-    content_hash: str
-    category: str
-    importance: float
-    scope: str
-    pinned: bool
-    metadata: str
-    session_id: str | None
-    source: str
-    agent: str | None
-    redactions: str
-    created_at: float
-    updated_at: float
-    event_time: float | None
-    expires_at: float | None
-    embedding: bytes | None = None
-    embedding_model: str | None = None
-    status: str = "active"
-
-
-@dataclass(frozen=True, slots=True)
-class CompactionRow:
-    """What compaction needs to know about one memory (see ``_compact.py``)."""
-
-    id: str
-    category: str
-    pinned: bool
-    importance: float
-    access_count: int
-    updated_at: float
-    expires_at: float | None
-    terms: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedMemory:
-    """A memory's indexed columns as they are now, for a process catching up on a change."""
-
-    id: str
-    text: str
-    category: str
-    importance: float
-    pinned: bool
-    created_at: float
-    expires_at: float | None
-    session_id: str | None
-    superseded: bool
-    active: bool
-    embedding: bytes | None
-    embedding_model: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What the change feed says happened after a process's mark."""
-
-    mark: int  # the newest change: the process's next mark once it has applied these
-    ids: list[str]  # the memories touched (some may since have been deleted)
-    everything: bool = False  # the feed was pruned past the mark: ``ids`` is every memory
-
-
-#: Changes kept in the feed: a process further behind than this rebuilds its indexes.
-CHANGES_KEPT = 20_000
 
 
 async def _change_mark(conn: aiosqlite.Connection) -> int:
@@ -225,29 +154,16 @@ async def _changed_memories(
     return found
 
 
-#: Every column an export carries, in order (the schema's columns less the internal ones).
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "id", "text", "category", "importance", "scope", "pinned", "metadata", "session_id",
-    "source", "agent", "redactions", "created_at", "updated_at", "event_time", "expires_at",
-    "access_count", "last_accessed_at", "superseded_by", "superseded_at", "status",
-    "embedding", "embedding_model",
-)  # fmt: skip
+def fts_match(query: str) -> str | None:
+    """The FTS5 MATCH expression that ORs the query's terms, or None if it has no words.
 
-
-@dataclass(frozen=True, slots=True)
-class ImportCounts:
-    imported: int
-    replaced: int
-    skipped: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoreCounts:
-    by_scope: dict[str, int]
-    by_category: dict[str, int]
-    pinned: int
-    superseded: int
-    expired: int
+    Each term is a quoted string, so FTS5 syntax in the user's text (``"``, ``*``, ``NEAR``,
+    ``AND``, ``col:``) is matched as plain words, never interpreted.
+    """
+    terms = query_terms(query)
+    if not terms:
+        return None
+    return " OR ".join(f'"{term}"' for term in terms)
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -290,33 +206,6 @@ def _memory(row: Sequence[Any]) -> Memory:
             "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
             "conflicts": (),
         }
-    )
-
-
-def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
-    """The :class:`Memory` a just-inserted row reads back as, without a round trip."""
-    return _memory(
-        (
-            row.id,
-            row.text,
-            row.category,
-            row.importance,
-            row.scope,
-            row.pinned,
-            row.metadata,
-            row.session_id,
-            row.source,
-            row.agent,
-            row.redactions,
-            row.created_at,
-            row.updated_at,
-            row.event_time,
-            row.expires_at,
-            access_count,
-            None,
-            None,
-            None,
-        )
     )
 
 
@@ -768,11 +657,14 @@ class WriteTransaction:
                 )
 
     async def search_text(
-        self, match: str, filters: Filters, *, limit: int, now: float
+        self, query: str, filters: Filters, *, limit: int, now: float
     ) -> list[tuple[Memory, float]]:
         """:meth:`SQLiteStore.search_text` inside this transaction (it sees its writes)."""
         store = self._store
         store._check_filters(filters)
+        match = fts_match(query)
+        if match is None:
+            return []
         if store._codec is not None:
             match = store._codec.match(match)
         sql, params = _search_sql(filters, now)
@@ -1159,15 +1051,18 @@ class SQLiteStore:
         return await self._run(lambda conn: self._get_many(conn, ids))
 
     async def search_text(
-        self, match: str, filters: Filters, *, limit: int, now: float
+        self, query: str, filters: Filters, *, limit: int, now: float
     ) -> list[tuple[Memory, float]]:
-        """Full-text matches for an FTS5 ``match`` expression, best first, with their BM25
+        """Full-text matches for the words of ``query``, best first, with their BM25
         relevance (higher is better). The filters narrow the matches inside the same query."""
         self._check_filters(filters)
+        match = fts_match(query)
+        if match is None:
+            return []
         if self._codec is not None:
             match = self._codec.match(match)
 
-        async def query(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
+        async def run(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
             rows: list[sqlite3.Row] | None = None
             if not filters.narrows:
                 # Most matches are current: rank first, then join and filter only the best.
@@ -1183,10 +1078,13 @@ class SQLiteStore:
                 rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
             return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
 
-        return await self._run(query)
+        return await self._run(run)
 
-    async def count_text(self, match: str, filters: Filters, *, now: float) -> int:
-        """How many memories match the FTS5 expression under ``filters`` (for explanations)."""
+    async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
+        """How many memories match the words of ``query`` under ``filters``."""
+        match = fts_match(query)
+        if match is None:
+            return 0
         if self._codec is not None:
             match = self._codec.match(match)
         where, params = _where(filters, now)
@@ -1195,11 +1093,11 @@ class SQLiteStore:
             f"WHERE memories_fts MATCH ? AND {where}"
         )
 
-        async def query(conn: aiosqlite.Connection) -> int:
+        async def run(conn: aiosqlite.Connection) -> int:
             rows = await conn.execute_fetchall(sql, [match, *params])
             return int(next(iter(rows))[0])
 
-        return await self._run(query)
+        return await self._run(run)
 
     async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
@@ -1369,14 +1267,14 @@ class SQLiteStore:
 
     async def vector_rows(
         self, model: str, *, after_seq: int = 0, limit: int = 20_000
-    ) -> list[tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]]:
+    ) -> list[VectorRow]:
         """A page of memories embedded by ``model``, in ``seq`` order, for the vector index:
         ``(seq, id, category, importance, pinned, created_at, expires_at, session_id,
         superseded, embedding)``."""
 
         async def query(
             conn: aiosqlite.Connection,
-        ) -> list[tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]]:
+        ) -> list[VectorRow]:
             rows = await conn.execute_fetchall(
                 "SELECT seq, id, category, importance, pinned, created_at, expires_at, "
                 "session_id, superseded_by IS NOT NULL, embedding FROM memories "
