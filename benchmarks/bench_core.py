@@ -264,7 +264,7 @@ async def bench_vector(n: int, corpus: Corpus, work: Path, queries: int) -> dict
         started = time.perf_counter()
         await mesh.remember_many(batch)
         out["remember_many_vec_per_s"] = 1000 / (time.perf_counter() - started)
-        index = mesh._indexes[mesh.stores[0]]
+        index = mesh._indexes.vectors[mesh.stores[0]]
         # The conflict check's arithmetic alone: one batch x index product.
         batch_vectors = await embedder.embed([i["text"] for i in corpus.items(1000)])
         everything = index.vectors([mid for b in index._blocks.values() for mid in b.ids[: b.n]])

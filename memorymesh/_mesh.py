@@ -6,12 +6,11 @@ import builtins
 import dataclasses
 import functools
 import json
-import math
 import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -20,21 +19,17 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TextIO, cast
 
 import anyio
 import anyio.lowlevel
-import numpy as np
-import numpy.typing as npt
 from anyio.abc import TaskGroup
 
 from ._errors import (
     ClosedError,
     EmbeddingError,
-    InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
     MemoryNotFoundError,
     StoreError,
 )
 from ._models import (
-    CONFLICT_POLICIES,
     Category,
     ConflictPolicy,
     ListOrder,
@@ -48,28 +43,30 @@ from ._models import (
     ScoreBreakdown,
     ScoringWeights,
     WriteLogEntry,
-    default_scope,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._text import content_hash, query_terms
 from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
-from .embeddings._embedders import Embedder, as_matrix, resolve_embedder
+from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records, encode_record, render
 from .search._hybrid import standard_score_fusion
-from .search._lexical import LexicalIndex
 from .search._querytime import named_period, prefer_period
 from .search._scoring import blend
-from .search._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
-from .stores import Store, StoreOptions, StoreTransaction, open_store, resolve_location
+from .search._vectors import to_blob, vector_filter
+from .stores import Store, StoreOptions, open_store, resolve_location
 from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
-from .stores.base import MemoryRow
-from .writes._catchup import apply_changes
-from .writes._classify import classify, estimate_importance
-from .writes._conflicts import content_tokens, content_tokens_many
-from .writes._event_time import find_event_time
-from .writes._injected import contains_injected, strip_injected
+from .writes._conflicts import content_tokens
+from .writes._indexes import Indexes
 from .writes._pipeline import Prepared, memory_index_row, write_batch
+from .writes._prepare import CategoryArg, WriteRules, as_new
+from .writes._prepare import categories as _categories
+from .writes._prepare import category as _category
+from .writes._prepare import check_importance as _importance
+from .writes._prepare import check_label as _optional_label
+from .writes._prepare import check_policy as _policy
+from .writes._prepare import check_scope as _scope
+from .writes._prepare import utc as _utc
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
 if TYPE_CHECKING:
@@ -93,14 +90,9 @@ _PRUNE_CHANGES_EVERY = 4096
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
-# Every NewMemory field with its default (`text` has none: each item must give it).
-_NEW_MEMORY_DEFAULTS: dict[str, Any] = {
-    name: field.default for name, field in NewMemory.model_fields.items()
-}
 #: How long recall's access counts wait before they are written, so a burst of recalls costs
 #: one write transaction instead of one each (reads overlay counts not yet written).
 _ACCESS_FLUSH_DELAY = 1.0
-_EMBED_PAGE = 256
 # Session context: the best keyword hits lend this share of their score to their neighbours.
 _SESSION_ANCHORS = 20
 _SESSION_CONTEXT_SHARE = 0.5
@@ -109,65 +101,6 @@ RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
 _MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
 
 PathLike = str | os.PathLike[str]
-CategoryArg = Category | str | Sequence[Category | str] | None
-
-
-def _utc(value: datetime | None, name: str) -> float | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise InvalidInputError(f"{name} must be a datetime, not {type(value).__name__}")
-    # A naive datetime means the caller's local time, as datetime.now() gives it.
-    return value.astimezone(UTC).timestamp() if value.tzinfo else value.astimezone().timestamp()
-
-
-def _category(value: Category | str) -> Category:
-    try:
-        return Category(value)
-    except ValueError:
-        valid = ", ".join(c.value for c in Category)
-        raise InvalidInputError(f"unknown category {value!r}; use one of: {valid}") from None
-
-
-def _categories(value: CategoryArg) -> tuple[Category, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (_category(value),)
-    return tuple(_category(v) for v in value)
-
-
-def _scope(value: Scope | str | None) -> Scope | None:
-    if value is None:
-        return None
-    try:
-        return Scope(value)
-    except ValueError:
-        raise InvalidInputError(f"unknown scope {value!r}; use 'project' or 'global'") from None
-
-
-def _importance(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
-    return float(value)
-
-
-def _policy(value: Any) -> ConflictPolicy:
-    if value not in CONFLICT_POLICIES:
-        raise InvalidInputError(
-            f"unknown conflict policy {value!r}; use one of {sorted(CONFLICT_POLICIES)}"
-        )
-    return cast(ConflictPolicy, value)
-
-
-def _optional_label(value: Any, name: str, *, max_chars: int = 256) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
-        raise InvalidInputError(f"{name} must be a non-empty string of at most {max_chars} chars")
-    return value
 
 
 class AsyncMemoryMesh:
@@ -270,16 +203,8 @@ class AsyncMemoryMesh:
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
         self._flush_delay: anyio.CancelScope | None = None
-        # Retrieval engine: one vector index per store (with an embedder), and the stores
-        # whose vectors came from a different embedder (usable again after `reembed`).
-        self._indexes: dict[Store, VectorIndex] = {}
-        self._stale: dict[Store, builtins.list[str]] = {}
-        # Without an embedder: a token index per store for conflict candidates, built on
-        # the first write (reads never pay for it).
-        self._lexicons: dict[Store, LexicalIndex[str]] = {}
-        # Per store, the change-feed mark up to which both indexes reflect the file, writes
-        # by other processes included (see _catchup.py).
-        self._change_marks: dict[Store, int] = {}
+        # Per store, this process's vector and token indexes (see writes/_indexes.py).
+        self._indexes = Indexes(self._embedder)
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -325,7 +250,7 @@ class AsyncMemoryMesh:
                 try:
                     for store in self.stores:
                         await store.open()
-                    await self._open_vectors()
+                    await self._indexes.open(self.stores)
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -382,179 +307,7 @@ class AsyncMemoryMesh:
         if not self._opened:
             await self.open()
 
-    # -- vectors (retrieval engine) ------------------------------------------------------------
-
-    @property
-    def _embedder_name(self) -> str | None:
-        return None if self._embedder is None else self._embedder.name
-
-    async def _embed(self, texts: builtins.list[str]) -> npt.NDArray[np.float32]:
-        """Unit vectors for ``texts`` from the mesh's embedder, checked for shape."""
-        assert self._embedder is not None
-        try:
-            raw = await self._embedder.embed(texts)
-        except EmbeddingError:
-            raise
-        except Exception as exc:  # a third-party embedder's own failure, typed for callers
-            raise EmbeddingError(f"{self._embedder.name} failed: {exc}") from exc
-        dim = self._embedder.dim or None
-        return unit_rows(as_matrix(raw, len(texts), dim, who=self._embedder.name))
-
-    async def _vectors_for(self, texts: builtins.list[str]) -> npt.NDArray[np.float32] | None:
-        if self._embedder is None:
-            return None
-        self._check_fresh()
-        return await self._embed(texts)
-
-    def _check_fresh(self, stores: Iterable[Store] | None = None) -> None:
-        for store in self.stores if stores is None else stores:
-            if store in self._stale:
-                raise EmbeddingError(
-                    f"{store.label} holds vectors from {', '.join(self._stale[store])}, not "
-                    f"{self._embedder_name}: run `memorymesh reembed` (or mesh.reembed()) "
-                    "before using vectors with this embedder"
-                )
-
-    async def _open_vectors(self) -> None:
-        """Check each store's recorded embedder and build its vector index."""
-        if self._embedder is None:
-            return
-        if not self._embedder.dim:
-            await self._embed(["dimension probe"])  # HTTP providers learn dim from an answer
-        name = self._embedder.name
-        for store in self.stores:
-            models = await store.embedding_models()
-            others = sorted(m for m in models if m is not None and m != name)
-            if others:
-                self._stale[store] = others
-                continue
-            if models.get(None):
-                await self._embed_missing(store)
-            elif await store.get_meta("embedder") != name:
-                await self._record_embedder(store)
-            await self._load_index(store)
-
-    async def _record_embedder(self, store: Store) -> None:
-        assert self._embedder is not None
-        async with store.write() as tx:
-            await tx.set_meta("embedder", self._embedder.name)
-            await tx.set_meta("embedder_dim", str(self._embedder.dim))
-
-    async def _embed_missing(
-        self, store: Store, progress: Callable[[int], None] | None = None
-    ) -> int:
-        """Give every memory of ``store`` a vector from the current embedder; return how many."""
-        assert self._embedder is not None
-        name = self._embedder.name
-        done = 0
-        after = 0
-        while True:
-            page = await store.texts_to_embed(name, after_seq=after, limit=_EMBED_PAGE)
-            if not page:
-                break
-            vectors = await self._embed([text for _, _, text in page])
-            async with store.write() as tx:
-                await tx.set_embeddings(
-                    [(mid, to_blob(v), name) for (_, mid, _), v in zip(page, vectors, strict=True)]
-                )
-            after = page[-1][0]
-            done += len(page)
-            if progress is not None:
-                progress(len(page))
-        await self._record_embedder(store)
-        return done
-
-    async def _load_index(self, store: Store) -> None:
-        assert self._embedder is not None
-        await self._mark_before_building(store)
-        dim = self._embedder.dim
-        index = VectorIndex(dim)
-        after = 0
-        while True:
-            page = await store.vector_rows(self._embedder.name, after_seq=after)
-            if not page:
-                break
-            rows = []
-            blobs = []
-            for seq, mid, cat, imp, pinned, created, expires, session, superseded, blob in page:
-                del seq
-                if len(blob) != dim * 4:
-                    raise EmbeddingError(
-                        f"{store.label}: memory {mid} has a vector of the wrong size; "
-                        "run `memorymesh reembed`"
-                    )
-                rows.append(
-                    IndexRow(
-                        id=mid,
-                        category=cat,
-                        importance=imp,
-                        pinned=bool(pinned),
-                        created_at=created,
-                        expires_at=expires,
-                        session_id=session,
-                        superseded=bool(superseded),
-                    )
-                )
-                blobs.append(blob)
-            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), dim)
-            index.add(rows, matrix.astype(np.float32))
-            after = page[-1][0]
-        self._indexes[store] = index
-
-    async def _lexicon(self, store: Store) -> LexicalIndex[str]:
-        lexicon = self._lexicons.get(store)
-        if lexicon is None:
-            # Registered before it is filled, so writes committing meanwhile still land in it.
-            lexicon = self._lexicons[store] = LexicalIndex[str]()
-            await self._mark_before_building(store)
-            after = 0
-            while True:
-                page = await store.current_texts(after_seq=after)
-                if not page:
-                    break
-                tokens = content_tokens_many(text for _, _, text in page)
-                lexicon.add(zip((mid for _, mid, _ in page), tokens, strict=True))
-                after = page[-1][0]
-        return lexicon
-
-    async def _mark_before_building(self, store: Store) -> None:
-        # Read before the rows: a write landing meanwhile is applied again later, harmlessly.
-        if store not in self._change_marks:
-            self._change_marks[store] = await store.change_mark()
-
-    async def _catch_up(self, store: Store, tx: StoreTransaction | None = None) -> bool:
-        """Apply the writes made to ``store`` since this process's mark (by other processes
-        sharing the file, mostly) to its in-memory indexes. Returns whether memories without
-        a vector were found: :meth:`_embed_missing` should run once no write is open."""
-        index = self._indexes.get(store)
-        lexicon = self._lexicons.get(store)
-        if index is None and lexicon is None:
-            return False
-        mark = self._change_marks.get(store, 0)
-        source: Store | StoreTransaction = store if tx is None else tx
-        changes = await source.changes_since(mark)
-        if changes.ids:
-            found = apply_changes(
-                changes.ids,
-                await source.changed_memories(changes.ids),
-                everything=changes.everything,
-                index=index,
-                lexicon=lexicon,
-                model=self._embedder_name,
-            )
-            if found.other_models:
-                self._stale[store] = sorted({*self._stale.get(store, ()), *found.other_models})
-        else:
-            found = None
-        self._change_marks[store] = changes.mark
-        return found is not None and bool(found.unembedded) and index is not None
-
-    async def _fresh_index(self, store: Store) -> None:
-        """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
-        # A store holding another embedder's vectors waits for `reembed` instead.
-        if await self._catch_up(store) and store not in self._stale:
-            await self._embed_missing(store)
-            await self._catch_up(store)
+    # -- vectors ------------------------------------------------------------------------------
 
     async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Re-embed every memory whose vector is missing or from another embedder.
@@ -575,23 +328,12 @@ class AsyncMemoryMesh:
         await self._ready()
         if self._embedder is None:
             raise EmbeddingError("this mesh has no embedder: pass embedding=... to reembed")
-        total = 0
-        for store in self.stores:
-            total += await self._embed_missing(store, progress)
-            self._stale.pop(store, None)
-            await self._load_index(store)
-        return total
+        return await self._indexes.reembed(self.stores, progress)
 
     async def embedding_backlog(self) -> int:
         """How many memories lack a vector from the mesh's embedder (0 without one)."""
         await self._ready()
-        if self._embedder is None:
-            return 0
-        total = 0
-        for store in self.stores:
-            models = await store.embedding_models()
-            total += sum(n for m, n in models.items() if m != self._embedder.name)
-        return total
+        return await self._indexes.backlog(self.stores)
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -688,11 +430,12 @@ class AsyncMemoryMesh:
         await self._ready()
         now = time.time()
         prepared: list[Prepared] = []
+        rules = self._rules()
         for index, item in enumerate(items):
             if index and index % _PREPARE_CHUNK == 0:
                 await anyio.lowlevel.checkpoint()  # a long batch must not stall the loop
             try:
-                ready = self._prepare(self._as_new(item), now)
+                ready = rules.prepare(as_new(item), now)
                 if review:
                     ready = replace(ready, row=replace(ready.row, status="pending"))
                 prepared.append(ready)
@@ -701,9 +444,9 @@ class AsyncMemoryMesh:
         if not prepared:
             return []
 
-        vectors = await self._vectors_for([p.row.text for p in prepared])
+        vectors = await self._indexes.vectors_for([p.row.text for p in prepared], self.stores)
         if vectors is not None:
-            name = self._embedder_name
+            name = self._indexes.embedder_name
             prepared = [
                 dataclasses.replace(
                     p,
@@ -719,10 +462,10 @@ class AsyncMemoryMesh:
                 positions = [i for i, p in enumerate(prepared) if p.store is store]
                 if not positions:
                     continue
-                lexicon = await self._lexicon(store) if vectors is None else None
+                lexicon = await self._indexes.lexicon(store) if vectors is None else None
                 tx = await stack.enter_async_context(store.write())
                 # Under the write lock: nothing can land between catching up and writing.
-                if await self._catch_up(store, tx):
+                if await self._indexes.catch_up(store, tx):
                     unembedded.append(store)
                 written = await write_batch(
                     tx,
@@ -730,79 +473,26 @@ class AsyncMemoryMesh:
                     [prepared[i].on_conflict for i in positions],
                     [prepared[i].detail for i in positions],
                     None if vectors is None else vectors[positions],
-                    index=self._indexes.get(store),
+                    index=self._indexes.vectors.get(store),
                     new_id=_new_id,
-                    model=self._embedder_name,
+                    model=self._indexes.embedder_name,
                     lexicon=lexicon,
                     review=review,
                 )
                 for i, memory in zip(positions, written.memories, strict=True):
                     results[i] = memory
                 mark = await tx.change_mark()
-                if mark // _PRUNE_CHANGES_EVERY != self._change_marks.get(store, 0) // (
+                if mark // _PRUNE_CHANGES_EVERY != self._indexes.marks.get(store, 0) // (
                     _PRUNE_CHANGES_EVERY
                 ):
                     await tx.prune_changes(mark)
                 after_commit.append(written.apply_to_index)
-                after_commit.append(functools.partial(self._change_marks.__setitem__, store, mark))
+                after_commit.append(functools.partial(self._indexes.marks.__setitem__, store, mark))
         for apply in after_commit:
             apply()
         for store in unembedded:
-            await self._fresh_index(store)
+            await self._indexes.refresh(store)
         return [r for r in results if r is not None]
-
-    def _as_new(self, item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
-        if isinstance(item, NewMemory):
-            return item
-        if isinstance(item, str):
-            return NewMemory.model_construct(text=item, pin=False)
-        if isinstance(item, Mapping):
-            unknown = item.keys() - _NEW_MEMORY_DEFAULTS.keys()
-            if unknown:
-                raise InvalidInputError(f"unknown field(s) {sorted(map(str, unknown))}")
-            if "text" not in item:
-                raise InvalidInputError("each item needs a 'text'")
-            return NewMemory.model_construct(**{**_NEW_MEMORY_DEFAULTS, **item})
-        raise InvalidInputError(
-            f"each item must be a string, a mapping or a NewMemory, not {type(item).__name__}"
-        )
-
-    def _check_text(self, text: Any) -> str:
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a string, not {type(text).__name__}")
-        cleaned = strip_injected(text).strip()
-        if not cleaned:
-            if contains_injected(text):
-                raise InjectedContextError(
-                    "the text is only context MemoryMesh injected; it is already remembered"
-                )
-            raise InvalidInputError("text is empty")
-        if len(cleaned) > self.max_text_chars:
-            raise InvalidInputError(
-                f"text is {len(cleaned)} characters; the limit is {self.max_text_chars}"
-            )
-        if "\x00" in cleaned:
-            raise InvalidInputError("text contains a NUL character")
-        return cleaned
-
-    def _check_metadata(self, metadata: Any) -> str:
-        if metadata is None:
-            return "{}"
-        if not isinstance(metadata, Mapping):
-            raise InvalidInputError(
-                f"metadata must be a JSON object (a mapping), not {type(metadata).__name__}"
-            )
-        if not all(isinstance(key, str) for key in metadata):
-            raise InvalidInputError("metadata keys must be strings")
-        try:
-            encoded = json.dumps(dict(metadata), allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"metadata is not JSON-serialisable: {exc}") from None
-        if len(encoded.encode("utf-8")) > self.max_metadata_bytes:
-            raise InvalidInputError(
-                f"metadata is larger than the {self.max_metadata_bytes}-byte limit"
-            )
-        return encoded
 
     def _store_for(self, scope: Scope, *, explicit: bool) -> Store:
         if scope is Scope.GLOBAL:
@@ -817,68 +507,20 @@ class AsyncMemoryMesh:
             return self._global
         return self._project
 
-    def _prepare(self, item: NewMemory, now: float) -> Prepared:
-        text = self._check_text(item.text)
-        # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
-        text, text_kinds = self._privacy.check_text(text)
-        metadata, meta_kinds = self._privacy.check_metadata(item.metadata)
-        redactions = sorted(set(text_kinds) | set(meta_kinds))
-        # -- end privacy guard
-        detail: dict[str, Any] = {"redacted": redactions} if redactions else {}
-        if item.category is None:
-            guess = classify(text)
-            category = guess.category
-            detail["category_rule"] = guess.rule
-            if guess.matched:
-                detail["category_words"] = list(guess.matched)
-        else:
-            category = _category(item.category)
-        if item.importance is None:
-            importance = estimate_importance(text, category)
-            detail["importance"] = "estimated"
-        else:
-            importance = _importance(item.importance)
-        explicit_scope = _scope(item.scope)
-        scope = explicit_scope or default_scope(category)
-        store = self._store_for(scope, explicit=explicit_scope is not None)
-        if store is self._global:
-            scope = Scope.GLOBAL
-        if not isinstance(item.pin, bool):
-            raise InvalidInputError(f"pin must be True or False, not {item.pin!r}")
-        if item.ttl is not None and item.expires_at is not None:
-            raise InvalidInputError("give ttl or expires_at, not both")
-        expires_at = _utc(item.expires_at, "expires_at")
-        if item.ttl is not None:
-            if not isinstance(item.ttl, timedelta) or item.ttl <= timedelta(0):
-                raise InvalidInputError("ttl must be a positive timedelta")
-            expires_at = now + item.ttl.total_seconds()
-        event_time = _utc(item.event_time, "event_time")
-        if event_time is None:
-            # "yesterday", "last Friday", "2024-03-05": resolved against this write's moment.
-            found = find_event_time(text, datetime.fromtimestamp(now).astimezone())
-            if found is not None:
-                event_time = found.when.timestamp()
-                detail["event_time_from"] = found.phrase
-        row = MemoryRow(
-            id=uuid.uuid4().hex,
-            text=text,
-            content_hash=content_hash(text),
-            category=category.value,
-            importance=importance,
-            scope=scope.value,
-            pinned=item.pin,
-            metadata=self._check_metadata(metadata),
-            session_id=_optional_label(item.session_id, "session_id"),
-            source=_optional_label(item.source, "source") or self._source,
-            agent=_optional_label(item.agent, "agent") or self._agent,
-            redactions=json.dumps(redactions),
-            created_at=now,
-            updated_at=now,
-            event_time=event_time,
-            expires_at=expires_at,
+    def _rules(self) -> WriteRules:
+        return WriteRules(
+            max_text_chars=self.max_text_chars,
+            max_metadata_bytes=self.max_metadata_bytes,
+            privacy=self._privacy,
+            source=self._source,
+            agent=self._agent,
+            on_conflict=self.on_conflict,
+            store_for=lambda scope, explicit: self._store_for(scope, explicit=explicit),
+            global_store=self._global,
         )
-        policy = self.on_conflict if item.on_conflict is None else _policy(item.on_conflict)
-        return Prepared(row=row, store=store, detail=detail, on_conflict=policy)
+
+    def _prepare(self, item: NewMemory, now: float) -> Prepared:
+        return self._rules().prepare(item, now)
 
     async def update(
         self,
@@ -906,7 +548,7 @@ class AsyncMemoryMesh:
         fields: dict[str, Any] = {}
         found: set[str] = set()  # privacy guard: kinds of secret redacted by this update
         if text is not None:
-            checked, kinds = self._privacy.check_text(self._check_text(text))
+            checked, kinds = self._privacy.check_text(self._rules().check_text(text))
             found.update(kinds)
             fields["text"] = checked
             fields["content_hash"] = content_hash(fields["text"])
@@ -917,7 +559,7 @@ class AsyncMemoryMesh:
         if metadata is not None:
             metadata, kinds = self._privacy.check_metadata(metadata)
             found.update(kinds)
-            fields["metadata"] = self._check_metadata(metadata)
+            fields["metadata"] = self._rules().check_metadata(metadata)
         if pin is not None:
             if not isinstance(pin, bool):
                 raise InvalidInputError(f"pin must be True or False, not {pin!r}")
@@ -929,7 +571,7 @@ class AsyncMemoryMesh:
         store = await self._store_holding(memory_id)
         vector = None
         if "text" in fields and self._embedder is not None:
-            vectors = await self._vectors_for([fields["text"]])
+            vectors = await self._indexes.vectors_for([fields["text"]], self.stores)
             assert vectors is not None
             vector = vectors[0]
             fields["embedding"] = to_blob(vector)
@@ -945,9 +587,9 @@ class AsyncMemoryMesh:
             changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
             await tx.log([("updated", memory_id, self._source, {"fields": changed})])
             (memory,) = await tx.get_many([memory_id])
-        if "text" in fields and store in self._lexicons:
-            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.get(store)
+        if "text" in fields and store in self._indexes.lexicons:
+            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
+        index = self._indexes.vectors.get(store)
         if index is not None and (memory_id in index or vector is not None):
             if vector is None:
                 vector = index.vectors([memory_id])[0]
@@ -984,8 +626,8 @@ class AsyncMemoryMesh:
             if not await tx.delete_many([memory_id]):
                 raise MemoryNotFoundError(memory_id)
             await tx.log([("forgotten", memory_id, self._source, {})])
-        if store in self._indexes:
-            self._indexes[store].remove([memory_id])
+        if store in self._indexes.vectors:
+            self._indexes.vectors[store].remove([memory_id])
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -1011,8 +653,8 @@ class AsyncMemoryMesh:
                 total += len(deleted)
                 gone.append((store, deleted))
         for store, deleted in gone:
-            if store in self._indexes:
-                self._indexes[store].remove(deleted)
+            if store in self._indexes.vectors:
+                self._indexes.vectors[store].remove(deleted)
         return total
 
     async def restore(self, memory_id: str) -> Memory:
@@ -1041,9 +683,9 @@ class AsyncMemoryMesh:
                 [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
             )
             (memory,) = await tx.get_many([memory_id])
-        if store in self._lexicons:
-            self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.get(store)
+        if store in self._indexes.lexicons:
+            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
+        index = self._indexes.vectors.get(store)
         if index is not None:
             index.set_superseded([memory_id], False)
             index.set_superseded(hidden)
@@ -1313,14 +955,14 @@ class AsyncMemoryMesh:
                 ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
                 return await self._with_session_context(ranked, filters, now=now)
         for store in stores:
-            if store in self._indexes:
-                await self._fresh_index(store)
-        self._check_fresh(stores)
-        (q,) = await self._embed([query])
+            if store in self._indexes.vectors:
+                await self._indexes.refresh(store)
+        self._indexes.check_fresh(stores)
+        (q,) = await self._indexes.embed([query])
         vector: builtins.list[tuple[Store, Memory, float]] = []
         vf = vector_filter(filters)
         for store in stores:
-            index = self._indexes.get(store)
+            index = self._indexes.vectors.get(store)
             if index is None or not len(index):
                 continue
             if filters.as_of is not None:
@@ -1364,7 +1006,7 @@ class AsyncMemoryMesh:
         # strong keyword hit is never fused with a made-up cosine.
         cosines = {m.id: c for _, m, c in vector}
         for store in stores:
-            index = self._indexes.get(store)
+            index = self._indexes.vectors.get(store)
             missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
             if index is not None and missing:
                 sims = index.vectors(missing) @ q
@@ -1634,7 +1276,7 @@ class AsyncMemoryMesh:
         rows = decode_records(text)
         for index, row in enumerate(rows):
             try:
-                text = self._check_text(row["text"])
+                text = self._rules().check_text(row["text"])
                 # privacy guard: an import is a write like any other, so no secret lands in clear
                 text, text_kinds = self._privacy.check_text(text)
                 metadata, meta_kinds = self._privacy.check_metadata(json.loads(row["metadata"]))

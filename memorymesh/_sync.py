@@ -24,7 +24,6 @@ from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
     AsyncMemoryMesh,
-    CategoryArg,
     PathLike,
     RecallMode,
 )
@@ -48,6 +47,7 @@ from .embeddings._embedders import Embedder
 from .io._export import ExportFormat, ImportReport
 from .io._import_v4 import V4ImportReport
 from .stores._filters import TimeField
+from .writes._prepare import CategoryArg
 from .writes._privacy import PrivacyMode
 
 __all__ = ["MemoryMesh"]
