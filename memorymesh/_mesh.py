@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TextIO, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, TextIO
 
 import anyio
 import anyio.lowlevel
@@ -46,27 +46,38 @@ from ._models import (
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._text import content_hash, query_terms
+from ._validate import (
+    CategoryArg,
+    check_importance,
+    check_policy,
+    check_scope,
+    utc,
+)
+from ._validate import (
+    category as check_category,
+)
 from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records, encode_record, render
-from .search._hybrid import standard_score_fusion
 from .search._querytime import named_period, prefer_period
+from .search._recall import (
+    CANDIDATES_PER_RESULT,
+    MIN_CANDIDATES,
+    RecallMode,
+    resolve_mode,
+    why_empty,
+)
+from .search._recall import candidates as find_candidates
 from .search._scoring import blend
-from .search._vectors import to_blob, vector_filter
+from .search._vectors import to_blob
 from .stores import Store, StoreOptions, open_store, resolve_location
-from .stores._filters import METADATA_KEY, Filters, TimeField, parse_metadata_filter
+from .stores._filters import METADATA_KEY, TimeField
+from .stores.base import checked_filters
 from .writes._conflicts import content_tokens
 from .writes._indexes import Indexes
 from .writes._pipeline import Prepared, memory_index_row, write_batch
-from .writes._prepare import CategoryArg, WriteRules, as_new
-from .writes._prepare import categories as _categories
-from .writes._prepare import category as _category
-from .writes._prepare import check_importance as _importance
-from .writes._prepare import check_label as _optional_label
-from .writes._prepare import check_policy as _policy
-from .writes._prepare import check_scope as _scope
-from .writes._prepare import utc as _utc
+from .writes._prepare import WriteRules, as_new
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
 if TYPE_CHECKING:
@@ -81,10 +92,6 @@ DEFAULT_MAX_TEXT_CHARS = 20_000
 DEFAULT_MAX_METADATA_BYTES = 64 * 1024
 MAX_RECALL_K = 1_000
 _ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated", "accessed"})
-# Recall scores this many keyword candidates per result asked for, so the recency/importance
-# blend can lift a slightly weaker match above a stale one.
-_CANDIDATES_PER_RESULT = 4
-_MIN_CANDIDATES = 40
 #: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
 _PRUNE_CHANGES_EVERY = 4096
 # remember_many validates this many items between yields to the event loop (a few ms of
@@ -93,12 +100,7 @@ _PREPARE_CHUNK = 64
 #: How long recall's access counts wait before they are written, so a burst of recalls costs
 #: one write transaction instead of one each (reads overlay counts not yet written).
 _ACCESS_FLUSH_DELAY = 1.0
-# Session context: the best keyword hits lend this share of their score to their neighbours.
-_SESSION_ANCHORS = 20
-_SESSION_CONTEXT_SHARE = 0.5
 #: ``recall(mode=...)``: ``auto`` is ``hybrid`` with an embedder and ``keyword`` without.
-RecallMode = Literal["auto", "keyword", "vector", "hybrid"]
-_MODES: frozenset[str] = frozenset({"auto", "keyword", "vector", "hybrid"})
 
 PathLike = str | os.PathLike[str]
 
@@ -159,7 +161,7 @@ class AsyncMemoryMesh:
         privacy: PrivacyMode = "redact",
         encryption_key: str | bytes | None = None,
     ) -> None:
-        self.on_conflict = _policy(on_conflict)
+        self.on_conflict = check_policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
         self._embedder = resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
@@ -553,9 +555,9 @@ class AsyncMemoryMesh:
             fields["text"] = checked
             fields["content_hash"] = content_hash(fields["text"])
         if importance is not None:
-            fields["importance"] = _importance(importance)
+            fields["importance"] = check_importance(importance)
         if category is not None:
-            fields["category"] = _category(category).value
+            fields["category"] = check_category(category).value
         if metadata is not None:
             metadata, kinds = self._privacy.check_metadata(metadata)
             found.update(kinds)
@@ -565,9 +567,9 @@ class AsyncMemoryMesh:
                 raise InvalidInputError(f"pin must be True or False, not {pin!r}")
             fields["pinned"] = int(pin)
         if event_time is not None:
-            fields["event_time"] = _utc(event_time, "event_time")
+            fields["event_time"] = utc(event_time, "event_time")
         if expires_at is not None:
-            fields["expires_at"] = _utc(expires_at, "expires_at")
+            fields["expires_at"] = utc(expires_at, "expires_at")
         store = await self._store_holding(memory_id)
         vector = None
         if "text" in fields and self._embedder is not None:
@@ -742,42 +744,6 @@ class AsyncMemoryMesh:
             raise MemoryNotFoundError(prefix)
         return matches[0]
 
-    def _filters(
-        self,
-        *,
-        category: CategoryArg = None,
-        scope: Scope | str | None = None,
-        min_importance: float | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        metadata_filter: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-        pinned: bool | None = None,
-        include_superseded: bool = False,
-        include_expired: bool = False,
-        as_of: datetime | None = None,
-        time_field: TimeField = "created",
-    ) -> Filters:
-        if time_field not in ("created", "event"):
-            raise InvalidInputError(f"time_field must be 'created' or 'event', not {time_field!r}")
-        for name, value in (("since", since), ("until", until), ("as_of", as_of)):
-            if value is not None and not isinstance(value, datetime):
-                raise InvalidInputError(f"{name} must be a datetime")
-        return Filters(
-            categories=_categories(category),
-            scope=_scope(scope),
-            min_importance=None if min_importance is None else _importance(min_importance),
-            since=since,
-            until=until,
-            session_id=_optional_label(session_id, "session_id"),
-            pinned=pinned,
-            metadata=parse_metadata_filter(metadata_filter),
-            include_superseded=include_superseded,
-            include_expired=include_expired,
-            as_of=as_of,
-            time_field=time_field,
-        )
-
     def _stores_for(self, scope: Scope | None) -> tuple[Store, ...]:
         if scope is None:
             return self.stores
@@ -853,7 +819,7 @@ class AsyncMemoryMesh:
             raise InvalidInputError(f"query is longer than {self.max_text_chars} characters")
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_RECALL_K:
             raise InvalidInputError(f"k must be an integer from 1 to {MAX_RECALL_K}")
-        filters = self._filters(
+        filters = checked_filters(
             category=category,
             scope=scope,
             min_importance=min_importance,
@@ -866,11 +832,19 @@ class AsyncMemoryMesh:
             as_of=as_of,
             time_field=time_field,
         )
-        resolved = self._mode(mode)
+        resolved = resolve_mode(mode, has_embedder=self._embedder is not None)
         await self._ready()
         now = time.time()
-        limit = max(_MIN_CANDIDATES, k * _CANDIDATES_PER_RESULT)
-        candidates = await self._candidates(query, filters, resolved, limit=limit, now=now)
+        limit = max(MIN_CANDIDATES, k * CANDIDATES_PER_RESULT)
+        candidates = await find_candidates(
+            self._stores_for(filters.scope),
+            query,
+            filters,
+            resolved,
+            limit=limit,
+            now=now,
+            vectors=None if self._embedder is None else self._indexes,
+        )
         period = named_period(query)
         if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
             candidates = prefer_period(candidates, period)
@@ -906,148 +880,11 @@ class AsyncMemoryMesh:
                 candidates=len(candidates),
                 returned=len(results),
                 weights=self.weights,
-                reason=None if results else await self._why_empty(query, filters, now),
+                reason=None
+                if results
+                else await why_empty(self._stores_for(filters.scope), query, filters, now),
             )
         return results
-
-    async def _why_empty(self, query: str, filters: Filters, now: float) -> str:
-        if not query_terms(query):
-            return "the query has no searchable words"
-        stores = self._stores_for(filters.scope)
-        everything = Filters(include_superseded=True, include_expired=True)
-        if not sum([await s.count_text(query, everything, now=now) for s in stores]):
-            return "no memory contains any of the query's terms"
-        current = Filters(as_of=filters.as_of)
-        matching_current = sum([await s.count_text(query, current, now=now) for s in stores])
-        if not matching_current:
-            return (
-                "every memory that matches is superseded or expired (current_only=False shows them)"
-            )
-        return (
-            f"{matching_current} current memories match the terms, but the filters exclude them all"
-        )
-
-    def _mode(self, mode: Any) -> RecallMode:
-        if mode not in _MODES:
-            raise InvalidInputError(f"unknown recall mode {mode!r}; use one of {sorted(_MODES)}")
-        if mode == "auto":
-            return "keyword" if self._embedder is None else "hybrid"
-        if mode != "keyword" and self._embedder is None:
-            raise InvalidInputError(
-                f"mode={mode!r} needs an embedder: open the mesh with embedding='local' "
-                "(or another provider)"
-            )
-        return cast(RecallMode, mode)
-
-    async def _candidates(
-        self, query: str, filters: Filters, mode: RecallMode, *, limit: int, now: float
-    ) -> builtins.list[tuple[Store, Memory, float]]:
-        """The memories worth scoring, each with its relevance in [0, 1]."""
-        stores = self._stores_for(filters.scope)
-        keyword: builtins.list[tuple[Store, Memory, float]] = []
-        if mode in ("keyword", "hybrid"):
-            for store in stores:
-                for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
-                    keyword.append((store, memory, bm25))
-            keyword.sort(key=lambda item: item[2], reverse=True)
-            if mode == "keyword":
-                best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
-                ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
-                return await self._with_session_context(ranked, filters, now=now)
-        for store in stores:
-            if store in self._indexes.vectors:
-                await self._indexes.refresh(store)
-        self._indexes.check_fresh(stores)
-        (q,) = await self._indexes.embed([query])
-        vector: builtins.list[tuple[Store, Memory, float]] = []
-        vf = vector_filter(filters)
-        for store in stores:
-            index = self._indexes.vectors.get(store)
-            if index is None or not len(index):
-                continue
-            if filters.as_of is not None:
-                # What was current then is not what the index marks current now: SQL says
-                # exactly which rows qualify, superseded or expired since included.
-                vf = dataclasses.replace(
-                    vf,
-                    include_superseded=True,
-                    include_expired=True,
-                    allowed=await store.ids_matching(filters, now=now),
-                )
-            elif filters.metadata or filters.ids is not None:
-                vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
-            (hits,) = index.search(q[None, :], limit, vf, now=now)
-            # The index knows scope, category, time and history; the SQL filters (life-cycle
-            # status, metadata) are applied to its hits here.
-            ids = tuple(mid for mid, _ in hits)
-            # The index has applied category, importance, session and pinned exactly; left in
-            # the SQL they tempt SQLite to scan a whole category by its index instead of
-            # looking the hits up by id (30 ms instead of 1 at 100k memories).
-            exact = dataclasses.replace(
-                filters, ids=ids, categories=(), min_importance=None, session_id=None, pinned=None
-            )
-            found = {
-                m.id: m
-                for m in await store.select(
-                    exact, order="newest", limit=max(1, len(ids)), offset=0, now=now
-                )
-            }
-            vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
-        vector.sort(key=lambda item: item[2], reverse=True)
-        if mode == "vector":
-            ranked = [(st, m, max(0.0, cos)) for st, m, cos in vector]
-            return await self._with_session_context(ranked, filters, now=now)
-        best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
-        kw_ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
-        # Session context belongs to the keyword side: a reply that shares no word with the
-        # question still has its own meaning, which the vector side scores for itself.
-        kw_ranked = await self._with_session_context(kw_ranked, filters, now=now)
-        # Score the keyword candidates the vector search did not return too, exactly, so a
-        # strong keyword hit is never fused with a made-up cosine.
-        cosines = {m.id: c for _, m, c in vector}
-        for store in stores:
-            index = self._indexes.vectors.get(store)
-            missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
-            if index is not None and missing:
-                sims = index.vectors(missing) @ q
-                cosines.update(zip(missing, sims.tolist(), strict=True))
-        fused = standard_score_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
-        seen: dict[str, tuple[Store, Memory]] = {}
-        for st, m, _ in (*kw_ranked, *vector):
-            seen.setdefault(m.id, (st, m))
-        return sorted(
-            ((st, m, fused[mid]) for mid, (st, m) in seen.items()),
-            key=lambda item: item[2],
-            reverse=True,
-        )
-
-    async def _with_session_context(
-        self,
-        ranked: builtins.list[tuple[Store, Memory, float]],
-        filters: Filters,
-        *,
-        now: float,
-    ) -> builtins.list[tuple[Store, Memory, float]]:
-        """Let each strong hit lend part of its score to the memories written just before and
-        after it in the same session.
-
-        A conversation's answer rarely repeats its question's words: "what kind of counseling
-        do you want?" matches the query, the reply that names it does not. Memories of one
-        session are each other's context, so a neighbour of a hit is a candidate too, scored
-        at :data:`_SESSION_CONTEXT_SHARE` of the hit (never above it).
-        """
-        anchors = [(st, m, score) for st, m, score in ranked[:_SESSION_ANCHORS] if m.session_id]
-        if not anchors:
-            return ranked
-        best: dict[str, tuple[Store, Memory, float]] = {m.id: (st, m, s) for st, m, s in ranked}
-        lent = {m.id: score for _, m, score in anchors}
-        for store in {st for st, _, _ in anchors}:
-            ids = [m.id for st, m, _ in anchors if st is store]
-            for anchor, memory in await store.session_neighbours(ids, filters, now=now):
-                share = _SESSION_CONTEXT_SHARE * lent[anchor]
-                if memory.id not in best or best[memory.id][2] < share:
-                    best[memory.id] = (store, memory, share)
-        return sorted(best.values(), key=lambda item: item[2], reverse=True)
 
     async def list(
         self,
@@ -1080,7 +917,7 @@ class AsyncMemoryMesh:
                 raise InvalidInputError(f"{name} must be an integer >= {low}")
         if limit > 10_000:
             raise InvalidInputError("limit must be at most 10000")
-        filters = self._filters(
+        filters = checked_filters(
             scope=scope,
             category=category,
             session_id=session_id,
@@ -1112,7 +949,7 @@ class AsyncMemoryMesh:
         include_expired: bool = False,
     ) -> int:
         """How many memories match; the same filters as :meth:`list`."""
-        filters = self._filters(
+        filters = checked_filters(
             scope=scope,
             category=category,
             session_id=session_id,
@@ -1150,7 +987,7 @@ class AsyncMemoryMesh:
             raise InvalidFilterError(
                 f"metadata key {key!r} is not allowed: keys must match ^[A-Za-z_][A-Za-z0-9_]*$"
             )
-        filters = self._filters(scope=scope, metadata_filter=metadata_filter)
+        filters = checked_filters(scope=scope, metadata_filter=metadata_filter)
         await self._ready()
         now = time.time()
         values: set[str | int | float] = set()
@@ -1218,7 +1055,7 @@ class AsyncMemoryMesh:
             raise InvalidInputError(
                 f"unknown export format {format!r}; use jsonl, json or markdown"
             )
-        wanted = _scope(scope)
+        wanted = check_scope(scope)
         await self._ready()
         records: builtins.list[dict[str, Any]] = []
         for store in self._stores_for(wanted):

@@ -25,7 +25,6 @@ from ._mesh import (
     DEFAULT_MAX_TEXT_CHARS,
     AsyncMemoryMesh,
     PathLike,
-    RecallMode,
 )
 from ._models import (
     Category,
@@ -39,6 +38,7 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
+from ._validate import CategoryArg
 from .context._compact import CompactPolicy, CompactReport
 from .context._instructions import SyncReport, SyncWeights
 from .context._quality import QualityReport
@@ -46,8 +46,8 @@ from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext
 from .embeddings._embedders import Embedder
 from .io._export import ExportFormat, ImportReport
 from .io._import_v4 import V4ImportReport
+from .search._recall import RecallMode
 from .stores._filters import TimeField
-from .writes._prepare import CategoryArg
 from .writes._privacy import PrivacyMode
 
 __all__ = ["MemoryMesh"]

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .._errors import InvalidFilterError
+from .._errors import InvalidFilterError, InvalidInputError
 from .._models import Category, Scope
+from .._validate import CategoryArg, categories, check_importance, check_label, check_scope
 
 __all__ = [
     "METADATA_KEY",
     "Filters",
     "MetadataCondition",
     "TimeField",
+    "checked_filters",
     "parse_metadata_filter",
 ]
 
@@ -164,3 +166,40 @@ def _condition(key: str, op: Any, operand: Any) -> MetadataCondition:
     if op in ("$gt", "$gte", "$lt", "$lte") and (value is None or isinstance(value, bool)):
         raise InvalidFilterError(f"metadata filter {key!r}: {op} needs a number or a string")
     return MetadataCondition(key, op, value)
+
+
+def checked_filters(
+    *,
+    category: CategoryArg = None,
+    scope: Scope | str | None = None,
+    min_importance: float | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    metadata_filter: Mapping[str, Any] | None = None,
+    session_id: str | None = None,
+    pinned: bool | None = None,
+    include_superseded: bool = False,
+    include_expired: bool = False,
+    as_of: datetime | None = None,
+    time_field: TimeField = "created",
+) -> Filters:
+    """Recall/list filter arguments checked into a :class:`Filters` (see ``recall``)."""
+    if time_field not in ("created", "event"):
+        raise InvalidInputError(f"time_field must be 'created' or 'event', not {time_field!r}")
+    for name, value in (("since", since), ("until", until), ("as_of", as_of)):
+        if value is not None and not isinstance(value, datetime):
+            raise InvalidInputError(f"{name} must be a datetime")
+    return Filters(
+        categories=categories(category),
+        scope=check_scope(scope),
+        min_importance=None if min_importance is None else check_importance(min_importance),
+        since=since,
+        until=until,
+        session_id=check_label(session_id, "session_id"),
+        pinned=pinned,
+        metadata=parse_metadata_filter(metadata_filter),
+        include_superseded=include_superseded,
+        include_expired=include_expired,
+        as_of=as_of,
+        time_field=time_field,
+    )

@@ -29,7 +29,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .._models import Category, ListOrder, Memory, Scope, trusted_memory
-from ._filters import METADATA_KEY, Filters, MetadataCondition, TimeField, parse_metadata_filter
+from ._filters import (
+    METADATA_KEY,
+    Filters,
+    MetadataCondition,
+    TimeField,
+    checked_filters,
+    parse_metadata_filter,
+)
 
 __all__ = [
     "CHANGES_KEPT",
@@ -48,6 +55,7 @@ __all__ = [
     "StoreTransaction",
     "TimeField",
     "VectorRow",
+    "checked_filters",
     "memory_from_row",
     "parse_metadata_filter",
 ]

@@ -9,16 +9,23 @@ privacy guard (no later step sees a secret), then classification, scope, times a
 from __future__ import annotations
 
 import json
-import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 
 from .._errors import InjectedContextError, InvalidInputError
-from .._models import CONFLICT_POLICIES, Category, ConflictPolicy, NewMemory, Scope, default_scope
+from .._models import ConflictPolicy, NewMemory, Scope, default_scope
 from .._text import content_hash
+from .._validate import (
+    category,
+    check_importance,
+    check_label,
+    check_policy,
+    check_scope,
+    utc,
+)
 from ..stores.base import MemoryRow, Store
 from ._classify import classify, estimate_importance
 from ._event_time import find_event_time
@@ -26,84 +33,12 @@ from ._injected import contains_injected, strip_injected
 from ._pipeline import Prepared
 from ._privacy import PrivacyGuard
 
-__all__ = [
-    "CategoryArg",
-    "WriteRules",
-    "as_new",
-    "categories",
-    "category",
-    "check_importance",
-    "check_label",
-    "check_policy",
-    "check_scope",
-    "utc",
-]
-
-CategoryArg = Category | str | Sequence[Category | str] | None
+__all__ = ["WriteRules", "as_new"]
 
 # Every NewMemory field with its default (`text` has none: each item must give it).
 _NEW_MEMORY_DEFAULTS: dict[str, Any] = {
     name: field.default for name, field in NewMemory.model_fields.items()
 }
-
-
-def utc(value: datetime | None, name: str) -> float | None:
-    """``value`` as POSIX seconds; a naive datetime is the caller's local time."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise InvalidInputError(f"{name} must be a datetime, not {type(value).__name__}")
-    # A naive datetime means the caller's local time, as datetime.now() gives it.
-    return value.astimezone(UTC).timestamp() if value.tzinfo else value.astimezone().timestamp()
-
-
-def category(value: Category | str) -> Category:
-    try:
-        return Category(value)
-    except ValueError:
-        valid = ", ".join(c.value for c in Category)
-        raise InvalidInputError(f"unknown category {value!r}; use one of: {valid}") from None
-
-
-def categories(value: CategoryArg) -> tuple[Category, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (category(value),)
-    return tuple(category(v) for v in value)
-
-
-def check_scope(value: Scope | str | None) -> Scope | None:
-    if value is None:
-        return None
-    try:
-        return Scope(value)
-    except ValueError:
-        raise InvalidInputError(f"unknown scope {value!r}; use 'project' or 'global'") from None
-
-
-def check_importance(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise InvalidInputError(f"importance must be a number in [0, 1], not {value!r}")
-    return float(value)
-
-
-def check_policy(value: Any) -> ConflictPolicy:
-    if value not in CONFLICT_POLICIES:
-        raise InvalidInputError(
-            f"unknown conflict policy {value!r}; use one of {sorted(CONFLICT_POLICIES)}"
-        )
-    return cast(ConflictPolicy, value)
-
-
-def check_label(value: Any, name: str, *, max_chars: int = 256) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
-        raise InvalidInputError(f"{name} must be a non-empty string of at most {max_chars} chars")
-    return value
 
 
 def as_new(item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
