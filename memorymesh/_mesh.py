@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import dataclasses
-import functools
 import json
 import os
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TextIO
@@ -59,7 +56,9 @@ from ._validate import (
 from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from .embeddings._embedders import Embedder, resolve_embedder
-from .io._export import ExportFormat, ImportReport, decode_records, encode_record, render
+from .io._export import ExportFormat, ImportReport, decode_records
+from .io._transfer import export_stores, guard_records, import_records, read_text
+from .search import _listing as listing
 from .search._querytime import named_period, prefer_period
 from .search._recall import (
     CANDIDATES_PER_RESULT,
@@ -76,7 +75,7 @@ from .stores._filters import METADATA_KEY, TimeField
 from .stores.base import checked_filters
 from .writes._conflicts import content_tokens
 from .writes._indexes import Indexes
-from .writes._pipeline import Prepared, memory_index_row, write_batch
+from .writes._pipeline import Prepared, memory_index_row, write_all
 from .writes._prepare import WriteRules, as_new
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
@@ -91,9 +90,6 @@ __all__ = ["AsyncMemoryMesh"]
 DEFAULT_MAX_TEXT_CHARS = 20_000
 DEFAULT_MAX_METADATA_BYTES = 64 * 1024
 MAX_RECALL_K = 1_000
-_ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated", "accessed"})
-#: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
-_PRUNE_CHANGES_EVERY = 4096
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64
@@ -108,9 +104,10 @@ PathLike = str | os.PathLike[str]
 class AsyncMemoryMesh:
     """Persistent, local long-term memory for LLM agents.
 
-    Two SQLite stores back one mesh: the *project* store (``<project>/.memorymesh/memories.db``)
+    Two stores back one mesh: the *project* store (``<project>/.memorymesh/memories.db``)
     and the *global* store (``~/.memorymesh/global.db``), which follows the user everywhere.
     Writes go to the store of the memory's scope; recall searches both and merges by score.
+    Each is a SQLite file by default, or any engine registered for a URL scheme.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
 
@@ -119,12 +116,15 @@ class AsyncMemoryMesh:
             hits = await mesh.recall("which theme does the user like?")
 
     Args:
-        path: The project store's database file, or ``":memory:"``. By default the project
+        path: The project store: a file, a URL (``"sqlite:///notes.db"``, or a scheme
+            added with :func:`~memorymesh.register_store`), or ``":memory:"``. By default the
+            project
             root is found by walking up from the working directory (or read from
             ``MEMORYMESH_PROJECT_ROOT``); outside any project, project-scoped memories go to
             the global store.
-        global_path: The global store's file (default ``$MEMORYMESH_HOME/global.db``, with
-            ``MEMORYMESH_HOME`` defaulting to ``~/.memorymesh``), or ``":memory:"``.
+        global_path: The global store, in the same forms (default
+            ``$MEMORYMESH_HOME/global.db``, with ``MEMORYMESH_HOME`` defaulting to
+            ``~/.memorymesh``).
         embedding: ``"none"`` (keyword recall), a registered provider name, or any object
             implementing :class:`~memorymesh.Embedder`.
         weights: How recall blends relevance, recency, importance and access frequency.
@@ -446,55 +446,7 @@ class AsyncMemoryMesh:
         if not prepared:
             return []
 
-        vectors = await self._indexes.vectors_for([p.row.text for p in prepared], self.stores)
-        if vectors is not None:
-            name = self._indexes.embedder_name
-            prepared = [
-                dataclasses.replace(
-                    p,
-                    row=dataclasses.replace(p.row, embedding=to_blob(v), embedding_model=name),
-                )
-                for p, v in zip(prepared, vectors, strict=True)
-            ]
-        results: list[Memory | None] = [None] * len(prepared)
-        after_commit: list[Callable[[], None]] = []
-        unembedded: list[Store] = []
-        async with AsyncExitStack() as stack:
-            for store in self.stores:
-                positions = [i for i, p in enumerate(prepared) if p.store is store]
-                if not positions:
-                    continue
-                lexicon = await self._indexes.lexicon(store) if vectors is None else None
-                tx = await stack.enter_async_context(store.write())
-                # Under the write lock: nothing can land between catching up and writing.
-                if await self._indexes.catch_up(store, tx):
-                    unembedded.append(store)
-                written = await write_batch(
-                    tx,
-                    [prepared[i].row for i in positions],
-                    [prepared[i].on_conflict for i in positions],
-                    [prepared[i].detail for i in positions],
-                    None if vectors is None else vectors[positions],
-                    index=self._indexes.vectors.get(store),
-                    new_id=_new_id,
-                    model=self._indexes.embedder_name,
-                    lexicon=lexicon,
-                    review=review,
-                )
-                for i, memory in zip(positions, written.memories, strict=True):
-                    results[i] = memory
-                mark = await tx.change_mark()
-                if mark // _PRUNE_CHANGES_EVERY != self._indexes.marks.get(store, 0) // (
-                    _PRUNE_CHANGES_EVERY
-                ):
-                    await tx.prune_changes(mark)
-                after_commit.append(written.apply_to_index)
-                after_commit.append(functools.partial(self._indexes.marks.__setitem__, store, mark))
-        for apply in after_commit:
-            apply()
-        for store in unembedded:
-            await self._indexes.refresh(store)
-        return [r for r in results if r is not None]
+        return await write_all(prepared, self.stores, self._indexes, review=review)
 
     def _store_for(self, scope: Scope, *, explicit: bool) -> Store:
         if scope is Scope.GLOBAL:
@@ -713,22 +665,11 @@ class AsyncMemoryMesh:
         Raises:
             MemoryNotFoundError: no memory has that id.
         """
-        if not isinstance(memory_id, str) or not memory_id:
-            raise MemoryNotFoundError(str(memory_id))
         await self._ready()
-        for store in self.stores:
-            found = await store.get_many([memory_id])
-            if found:
-                return found[0]
-        raise MemoryNotFoundError(memory_id)
+        return (await listing.find(self.stores, memory_id))[1]
 
     async def _store_holding(self, memory_id: str) -> Store:
-        if not isinstance(memory_id, str) or not memory_id:
-            raise MemoryNotFoundError(str(memory_id))
-        for store in self.stores:
-            if await store.get_many([memory_id]):
-                return store
-        raise MemoryNotFoundError(memory_id)
+        return (await listing.find(self.stores, memory_id))[0]
 
     async def resolve_id(self, prefix: str) -> str:
         """The full id of the one memory whose id starts with ``prefix`` (for short ids).
@@ -737,12 +678,7 @@ class AsyncMemoryMesh:
             MemoryNotFoundError: no memory, or more than one, matches.
         """
         await self._ready()
-        matches: list[str] = []
-        for store in self.stores:
-            matches.extend(await store.resolve_prefix(prefix))
-        if len(matches) != 1:
-            raise MemoryNotFoundError(prefix)
-        return matches[0]
+        return await listing.resolve_prefix(self.stores, prefix)
 
     def _stores_for(self, scope: Scope | None) -> tuple[Store, ...]:
         if scope is None:
@@ -910,8 +846,8 @@ class AsyncMemoryMesh:
         Raises:
             InvalidInputError: an unknown order, or limit/offset out of range.
         """
-        if order not in _ORDERS:
-            raise InvalidInputError(f"unknown order {order!r}; use one of {sorted(_ORDERS)}")
+        if order not in listing.ORDERS:
+            raise InvalidInputError(f"unknown order {order!r}; use one of {sorted(listing.ORDERS)}")
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidInputError(f"{name} must be an integer >= {low}")
@@ -927,15 +863,10 @@ class AsyncMemoryMesh:
             include_expired=include_expired,
         )
         await self._ready()
-        now = time.time()
         stores = self._stores_for(filters.scope)
-        merged: list[Memory] = []
-        for store in stores:
-            page = await store.select(filters, order=order, limit=limit + offset, offset=0, now=now)
-            merged.extend(page)
-        if len(stores) > 1:
-            merged.sort(key=_sort_key(order))
-        return merged[offset : offset + limit]
+        return await listing.page(
+            stores, filters, order=order, limit=limit, offset=offset, now=time.time()
+        )
 
     async def count(
         self,
@@ -959,11 +890,7 @@ class AsyncMemoryMesh:
             include_expired=include_expired,
         )
         await self._ready()
-        now = time.time()
-        total = 0
-        for store in self._stores_for(filters.scope):
-            total += await store.count(filters, now=now)
-        return total
+        return await listing.count(self._stores_for(filters.scope), filters, now=time.time())
 
     # -- distinct metadata values (issue #5: LangGraph namespaces) ---------------------------
 
@@ -989,35 +916,15 @@ class AsyncMemoryMesh:
             )
         filters = checked_filters(scope=scope, metadata_filter=metadata_filter)
         await self._ready()
-        now = time.time()
-        values: set[str | int | float] = set()
-        for store in self._stores_for(filters.scope):
-            values.update(await store.metadata_values(key, filters, now=now))
-        return sorted(values, key=lambda v: (isinstance(v, str), v))
+        stores = self._stores_for(filters.scope)
+        return await listing.metadata_values(stores, key, filters, now=time.time())
 
     async def stats(self) -> MemoryStats:
         """Totals per scope and category, pinned, superseded and expired counts, and paths."""
         await self._ready()
-        now = time.time()
-        by_scope: dict[str, int] = {s.value: 0 for s in Scope}
-        by_category: dict[str, int] = {}
-        pinned = superseded = expired = 0
-        for store in self.stores:
-            counts = await store.counts(now=now)
-            for key, n in counts.by_scope.items():
-                by_scope[key] = by_scope.get(key, 0) + n
-            for key, n in counts.by_category.items():
-                by_category[key] = by_category.get(key, 0) + n
-            pinned += counts.pinned
-            superseded += counts.superseded
-            expired += counts.expired
-        return MemoryStats(
-            total=sum(by_scope.values()),
-            by_scope=by_scope,
-            by_category=dict(sorted(by_category.items())),
-            pinned=pinned,
-            superseded=superseded,
-            expired=expired,
+        return await listing.stats(
+            self.stores,
+            now=time.time(),
             project_path=self.project_path,
             global_path=self.global_path,
             embedder="none" if self._embedder is None else self._embedder.name,
@@ -1057,26 +964,10 @@ class AsyncMemoryMesh:
             )
         wanted = check_scope(scope)
         await self._ready()
-        records: builtins.list[dict[str, Any]] = []
-        for store in self._stores_for(wanted):
-            after = 0
-            while True:
-                page = await store.dump_page(
-                    after_seq=after, limit=5_000, include_embeddings=include_embeddings
-                )
-                if not page:
-                    break
-                after = page[-1][0]
-                records.extend(encode_record(raw) for _, raw in page)
-        document = render(records, format)
-        if isinstance(target, str | os.PathLike):
-            try:
-                await anyio.Path(os.fspath(target)).write_text(document, encoding="utf-8")
-            except OSError as exc:
-                raise StoreError(f"cannot write the export to {target}: {exc}") from exc
-        else:
-            target.write(document)
-        return len(records)
+        stores = self._stores_for(wanted)
+        return await export_stores(
+            stores, target, format=format, include_embeddings=include_embeddings
+        )
 
     async def import_(
         self, source: PathLike | TextIO, *, on_clash: Literal["skip", "replace", "newer"] = "skip"
@@ -1099,59 +990,16 @@ class AsyncMemoryMesh:
         """
         if on_clash not in ("skip", "replace", "newer"):
             raise InvalidInputError(f"on_clash must be skip, replace or newer, not {on_clash!r}")
-        if isinstance(source, str | os.PathLike):
-            try:
-                text = await anyio.Path(os.fspath(source)).read_text(encoding="utf-8")
-            except OSError as exc:
-                raise StoreError(f"cannot read {source}: {exc}") from exc
-            except UnicodeDecodeError as exc:  # a binary file: not an export (polish fix)
-                raise InvalidInputError(
-                    f"{source} is not a MemoryMesh export: not UTF-8 text"
-                ) from exc
-        else:
-            text = source.read()
-        rows = decode_records(text)
-        for index, row in enumerate(rows):
-            try:
-                text = self._rules().check_text(row["text"])
-                # privacy guard: an import is a write like any other, so no secret lands in clear
-                text, text_kinds = self._privacy.check_text(text)
-                metadata, meta_kinds = self._privacy.check_metadata(json.loads(row["metadata"]))
-            except InvalidInputError as exc:
-                raise type(exc)(f"memory {row['id']!r} (record {index}): {exc}") from None
-            found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds}
-            row["text"] = text
-            row["metadata"] = json.dumps(metadata, ensure_ascii=False)
-            row["redactions"] = json.dumps(sorted(found))
-            row["content_hash"] = content_hash(text)
+        rows = decode_records(await read_text(source))
+        guard_records(rows, self._rules())
         await self._ready()
-        rescoped = 0
-        by_store: dict[Store, builtins.list[dict[str, Any]]] = {}
-        for row in rows:
-            store = self._store_for(Scope(row["scope"]), explicit=False)
-            if store is self._global and row["scope"] != Scope.GLOBAL.value:
-                row["scope"] = Scope.GLOBAL.value
-                rescoped += 1
-            by_store.setdefault(store, []).append(row)
-        totals = {"imported": 0, "replaced": 0, "skipped": 0, "links_dropped": 0}
-        async with AsyncExitStack() as stack:
-            for store, batch in by_store.items():
-                tx = await stack.enter_async_context(store.write())
-                in_batch = {row["id"] for row in batch}
-                targets = [r["superseded_by"] for r in batch if r["superseded_by"]]
-                known = in_batch | await tx.existing_ids([t for t in targets if t not in in_batch])
-                for row in batch:
-                    if row["superseded_by"] and row["superseded_by"] not in known:
-                        row["superseded_by"] = None
-                        totals["links_dropped"] += 1
-                counts = await tx.import_rows(batch, on_clash)
-                totals["imported"] += counts.imported
-                totals["replaced"] += counts.replaced
-                totals["skipped"] += counts.skipped
-                await tx.log(
-                    [("imported", None, self._source, {"on_clash": on_clash, **asdict(counts)})]
-                )
-        return ImportReport(rescoped=rescoped, **totals)
+        return await import_records(
+            rows,
+            store_for=lambda scope: self._store_for(scope, explicit=False),
+            global_store=self._global,
+            source=self._source,
+            on_clash=on_clash,
+        )
 
     async def log(
         self, *, limit: int = 20, memory_id: str | None = None
@@ -1171,23 +1019,7 @@ class AsyncMemoryMesh:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
             raise InvalidInputError("limit must be an integer from 1 to 10000")
         await self._ready()
-        entries: builtins.list[WriteLogEntry] = []
-        for store in self.stores:
-            for at, (action, about, source, detail) in await store.recent_log(
-                limit, memory_id=memory_id
-            ):
-                entries.append(
-                    WriteLogEntry(
-                        at=_dt(at),
-                        action=action,
-                        memory_id=about,
-                        source=source,
-                        scope=store.scope,
-                        detail=detail,
-                    )
-                )
-        entries.sort(key=lambda entry: entry.at, reverse=True)
-        return entries[:limit]
+        return await listing.write_log(self.stores, limit=limit, memory_id=memory_id)
 
     async def session_start(
         self,
@@ -1419,23 +1251,5 @@ class AsyncMemoryMesh:
         return await review_quality(self, limit=limit)
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _dt(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-def _sort_key(order: str) -> Callable[[Memory], Any]:
-    keys: dict[str, Callable[[Memory], Any]] = {
-        "newest": lambda m: -m.created_at.timestamp(),
-        "oldest": lambda m: m.created_at.timestamp(),
-        "importance": lambda m: (-m.importance, -m.created_at.timestamp()),
-        "updated": lambda m: -m.updated_at.timestamp(),
-        "accessed": lambda m: (
-            -m.access_count,
-            -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0),
-        ),
-    }
-    return keys[order]

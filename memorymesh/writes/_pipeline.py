@@ -13,8 +13,11 @@ superseded snapshot linked to it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +30,17 @@ from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
 from ..stores.base import LogEntry, MemoryRow, Store, StoreTransaction, memory_from_row
 from ._conflicts import Finding, content_tokens, find_conflicts
+from ._indexes import Indexes
 
-__all__ = ["Prepared", "WriteResult", "index_row", "write_batch"]
+__all__ = ["Prepared", "WriteResult", "index_row", "write_all", "write_batch"]
+
+#: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
+_PRUNE_CHANGES_EVERY = 4096
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
 
 _ACTIONS: dict[str, ConflictAction] = {
     "supersede": "superseded",
@@ -393,3 +405,64 @@ def _fold_into_pending(target: _Pending, it: _Pending, *, rewrite: bool) -> None
     )
     if rewrite:
         target.vector = it.vector
+
+
+async def write_all(
+    prepared: list[Prepared], stores: Sequence[Store], indexes: Indexes, *, review: bool
+) -> list[Memory]:
+    """Write prepared items to their stores: one transaction per store, all held until every
+    store has written, so a failure anywhere writes nothing anywhere.
+
+    Inside each transaction the store's indexes first catch up with other processes' writes
+    (under the write lock nothing can land in between), then :func:`write_batch` detects
+    conflicts and writes. The in-memory indexes learn the new rows only after every commit.
+    """
+    vectors = await indexes.vectors_for([p.row.text for p in prepared], stores)
+    if vectors is not None:
+        name = indexes.embedder_name
+        prepared = [
+            dataclasses.replace(
+                p,
+                row=dataclasses.replace(p.row, embedding=to_blob(v), embedding_model=name),
+            )
+            for p, v in zip(prepared, vectors, strict=True)
+        ]
+    results: list[Memory | None] = [None] * len(prepared)
+    after_commit: list[Callable[[], None]] = []
+    unembedded: list[Store] = []
+    async with AsyncExitStack() as stack:
+        for store in stores:
+            positions = [i for i, p in enumerate(prepared) if p.store is store]
+            if not positions:
+                continue
+            lexicon = await indexes.lexicon(store) if vectors is None else None
+            tx = await stack.enter_async_context(store.write())
+            # Under the write lock: nothing can land between catching up and writing.
+            if await indexes.catch_up(store, tx):
+                unembedded.append(store)
+            written = await write_batch(
+                tx,
+                [prepared[i].row for i in positions],
+                [prepared[i].on_conflict for i in positions],
+                [prepared[i].detail for i in positions],
+                None if vectors is None else vectors[positions],
+                index=indexes.vectors.get(store),
+                new_id=_new_id,
+                model=indexes.embedder_name,
+                lexicon=lexicon,
+                review=review,
+            )
+            for i, memory in zip(positions, written.memories, strict=True):
+                results[i] = memory
+            mark = await tx.change_mark()
+            if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
+                _PRUNE_CHANGES_EVERY
+            ):
+                await tx.prune_changes(mark)
+            after_commit.append(written.apply_to_index)
+            after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+    for apply in after_commit:
+        apply()
+    for store in unembedded:
+        await indexes.refresh(store)
+    return [r for r in results if r is not None]
