@@ -35,6 +35,7 @@ from ._errors import (
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    V4StoreError,
 )
 from ._export import ImportReport
 from ._import_v4 import V4ImportReport
@@ -105,6 +106,7 @@ __all__ = [
     "SyncReport",
     "SyncWeights",
     "V4ImportReport",
+    "V4StoreError",
     "WriteLogEntry",
     "__version__",
     "available_embedders",

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiosqlite
 import anyio
 
-from ._errors import CorruptDatabaseError, StoreError
+from ._errors import CorruptDatabaseError, StoreError, V4StoreError
 from ._paths import prepare_database_file
 
 __all__ = [
@@ -54,6 +54,8 @@ async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -
     ]
     if tables and "schema_migrations" not in tables:
         foreign = [t for t in tables if not t.startswith(_OURS)]
+        if "memories" in foreign and await _is_v4(conn):
+            raise V4StoreError(label)
         if foreign:
             raise StoreError(
                 f"{label} is a SQLite database but not a MemoryMesh store (it has tables "
@@ -76,6 +78,13 @@ async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -
             )
 
 
+async def _is_v4(conn: aiosqlite.Connection) -> bool:
+    """A 4.x store: one ``memories`` table with 4.x's ``metadata_json`` column (as
+    :func:`memorymesh._import_v4.is_v4_database` decides it, on an open connection)."""
+    columns = {str(row[1]) for row in await _fetch(conn, "PRAGMA table_info(memories)")}
+    return "metadata_json" in columns
+
+
 @dataclass(slots=True)
 class StoreReport:
     """What ``doctor`` found about one database file."""
@@ -90,6 +99,8 @@ class StoreReport:
     permissions: str = ""
     encrypted: bool = False
     problems: list[str] = field(default_factory=list)
+    v4: bool = False
+    """A MemoryMesh 4.x store: intact, but 5.x uses it only after ``memorymesh import-v4``."""
 
     @property
     def healthy(self) -> bool:
@@ -124,6 +135,9 @@ async def check_file(path: Path) -> StoreReport:
             report.problems.append("integrity check failed: " + "; ".join(report.integrity))
         try:
             report.journal_mode = str((await _fetch(conn, "PRAGMA journal_mode"))[0][0])
+            if report.integrity == ["ok"] and await _is_v4(conn):
+                report.v4 = True
+                return report
             report.migrations = [
                 str(r[0]) for r in await _fetch(conn, "SELECT name FROM schema_migrations")
             ]

@@ -8,6 +8,7 @@ Every command that prints data takes ``--json``. Global options (``--db``, ``--g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -21,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
+from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError, V4StoreError
 from ._mesh import AsyncMemoryMesh
 from ._models import Category, Memory, RecallResult, RecallResults
 from ._progress import Progress
@@ -706,6 +707,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _offer_v4_migration(args: argparse.Namespace, handler: Handler) -> int:
+    """A 4.x store where 5.x keeps its own: at a terminal, offer ``import-v4`` and then run the
+    command again; elsewhere (scripts, hooks, pipes in) the error already names the fix."""
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    if args.command == "import-v4" or not interactive:
+        return 1
+    sys.stderr.write("Migrate it now (the 4.x file is kept as a backup)? [Y/n] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in {"", "y", "yes"}:
+        return 1
+    from ._cli_invisible import cmd_import_v4
+
+    migrate = argparse.Namespace(
+        path=None, scope=None, db=args.db, global_db=args.global_db, json=False
+    )
+    try:
+        # What the migration did goes to stderr: stdout belongs to the command asked for.
+        with contextlib.redirect_stdout(sys.stderr):
+            anyio.run(cmd_import_v4, migrate)
+        return anyio.run(handler, args)
+    except MemoryMeshError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
@@ -716,6 +742,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return anyio.run(handler, args)
+    except V4StoreError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return _offer_v4_migration(args, handler)
     except MemoryMeshError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return 1
