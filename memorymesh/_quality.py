@@ -131,7 +131,9 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
         add(
             "uncategorised",
             "stored as context only because no category rule matched",
-            f"`memorymesh update {short} --category decision|pattern|preference|...`",
+            # One command that runs as shown (no `a|b|...` a shell would read as pipes).
+            f"`memorymesh update {short} --category decision`, or another category: "
+            f"{', '.join(c.value for c in Category if c is not Category.CONTEXT)}",
         )
     age_days = (now - memory.updated_at.timestamp()) / 86_400
     if age_days > STALE_DAYS and memory.access_count == 0 and not memory.pinned:
