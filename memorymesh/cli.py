@@ -217,14 +217,59 @@ async def cmd_remember(args: argparse.Namespace) -> int:
             session_id=args.session,
             on_conflict=args.on_conflict,
         )
+        notes = await _write_notes(mesh, memory)
     if args.json:
         _emit_json(_memory_json(memory))
+    elif memory.conflicts and memory.conflicts[0].action == "deduplicated":
+        print(f"Already remembered as {_short(memory.id)}: nothing new stored")
+    elif memory.conflicts and memory.conflicts[0].action == "skipped":
+        print(f"Not stored (--on-conflict skip): {_short(memory.id)} stays current")
     else:
         print(
             f"Remembered {_short(memory.id)} ({memory.category.value}, {memory.scope.value}, "
             f"importance {memory.importance:.2f})"
         )
+    _print_notes(notes)
     return 0
+
+
+async def _write_notes(mesh: AsyncMemoryMesh, memory: Memory) -> list[str]:
+    """One line for each thing a write did besides storing the text as given: a memory it
+    superseded or merged, a duplicate it collapsed into, a contradiction it kept or skipped,
+    a secret it redacted. Without them the CLI would hide that an older fact is now history.
+    """
+    notes: list[str] = []
+    for c in memory.conflicts:
+        why = f" ({c.reason})" if c.reason else ""
+        other = _short(c.memory_id)
+        if c.action == "superseded":
+            try:
+                old = _one_line((await mesh.get(c.memory_id)).text, 50)
+            except MemoryNotFoundError:
+                old = ""
+            notes.append(
+                f"superseded {other} {old!r}{why}; `memorymesh restore {other}` brings it back"
+                if old
+                else f"superseded {other}{why}"
+            )
+        elif c.action == "deduplicated":
+            notes.append(f"duplicate of {other}{why}: stored once")
+        elif c.action == "merged":
+            notes.append(f"merged into {other}{why}")
+        elif c.action == "skipped":
+            notes.append(f"skipped: {c.kind.replace('_', ' ')} of {other}{why}")
+        else:
+            notes.append(f"kept both: {c.kind.replace('_', ' ')} of {other}{why}")
+    for kind in memory.redactions:
+        notes.append(f"redacted a secret ({kind}) before storing: it never reached the disk")
+    return notes
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    # On stderr: stdout stays the command's result (one line, or --json), safe in a pipe.
+    sys.stdout.flush()
+    for note in notes:
+        print(f"memorymesh: {note}", file=sys.stderr)
 
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
@@ -246,10 +291,16 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
             chunk = [{"text": t, **common} for t in lines[start : start + batch]]
             stored.extend(await mesh.remember_many(chunk))
             bar.advance(len(chunk))
+    notes = [
+        f"line {n}: {note}"
+        for n, memory in enumerate(stored, 1)
+        for note in await _write_notes(mesh, memory)
+    ]
     if args.json:
         _emit_json([_memory_json(m) for m in stored])
     else:
         print(f"Remembered {len(stored)} memories from {args.file}")
+    _print_notes(notes)
     return 0
 
 

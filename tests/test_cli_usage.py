@@ -98,3 +98,46 @@ def test_quality_fixes_are_commands_that_run_as_shown(
     capsys.readouterr()
     assert main(["show", "--json", stored["id"]]) == 0
     assert json.loads(capsys.readouterr().out)["category"] == "decision"
+
+
+def test_remember_says_what_it_superseded_deduplicated_and_redacted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["remember", "--json", "User prefers dark mode in every editor"]) == 0
+    dark = json.loads(capsys.readouterr().out)["id"]
+
+    assert main(["remember", "User prefers light mode in every editor"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Remembered ") and captured.out.count("\n") == 1
+    [note] = captured.err.splitlines()
+    assert note.startswith(f"memorymesh: superseded {dark[:8]} 'User prefers dark mode")
+    assert f"memorymesh restore {dark[:8]}" in note
+
+    assert main(["remember", "User prefers light mode in every editor"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Already remembered as ")
+    assert captured.err.startswith("memorymesh: duplicate of ") and captured.err.count("\n") == 1
+
+    # --json: stdout is exactly one JSON document; the note still reaches a person.
+    assert main(["remember", "--json", "Deploy with postgres://app:hunter2secret@db/x"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["redactions"] == ["password_in_url"]
+    assert captured.err == (
+        "memorymesh: redacted a secret (password_in_url) before storing: "
+        "it never reached the disk\n"
+    )
+
+    assert main(["remember", "A note with nothing special in it at all"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_remember_file_says_which_lines_were_duplicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the build uses make\nthe build uses make\n", encoding="utf-8")
+    assert main(["remember", "--file", str(notes), "--scope", "project"]) == 0
+    captured = capsys.readouterr()
+    assert "Remembered 2 memories" in captured.out
+    [note] = captured.err.splitlines()
+    assert note.startswith("memorymesh: line 2: duplicate of ")
