@@ -38,6 +38,7 @@ from ._maintenance import preflight
 from ._models import Category, ListOrder, Memory, Scope, trusted_memory
 from ._paths import IN_MEMORY, prepare_database_file
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
+from ._version import install_command
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -863,7 +864,7 @@ class SQLiteStore:
         if newer:
             raise SchemaVersionError(
                 f"{self.label} was written by a newer MemoryMesh (it has migrations "
-                f"{', '.join(newer)}); upgrade with `pip install -U memorymesh`"
+                f"{', '.join(newer)}); upgrade with `{install_command()}`"
             )
         for migration in MIGRATIONS[:upto]:
             if migration.name not in applied:
