@@ -52,6 +52,9 @@ def test_a_mistyped_command_or_choice_gets_did_you_mean(
         ["list", "--limit", "0"],
         ["list", "--offset", "-1"],
         ["log", "-n", "0"],
+        ["sync", "--to", "CLAUDE.md", "--limit", "0"],
+        ["review", "--limit", "0"],
+        ["session-start", "--budget", "5"],
     ],
 )
 def test_bad_counts_are_usage_errors_before_any_store_opens(
