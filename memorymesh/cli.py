@@ -274,7 +274,9 @@ def _print_notes(notes: Sequence[str]) -> None:
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
     content = await _read_text(args.file)
-    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    numbered = [(n, line.strip()) for n, line in enumerate(content.splitlines(), 1)]
+    numbered = [(n, line) for n, line in numbered if line]
+    lines = [line for _, line in numbered]
     common = {
         "category": args.category,
         "importance": args.importance,
@@ -293,7 +295,7 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
             bar.advance(len(chunk))
     notes = [
         f"line {n}: {note}"
-        for n, memory in enumerate(stored, 1)
+        for (n, _), memory in zip(numbered, stored, strict=True)
         for note in await _write_notes(mesh, memory)
     ]
     if args.json:

@@ -138,9 +138,9 @@ def test_remember_file_says_which_lines_were_duplicates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     notes = tmp_path / "notes.txt"
-    notes.write_text("the build uses make\nthe build uses make\n", encoding="utf-8")
+    notes.write_text("the build uses make\n\nthe build uses make\n", encoding="utf-8")
     assert main(["remember", "--file", str(notes), "--scope", "project"]) == 0
     captured = capsys.readouterr()
     assert "Remembered 2 memories" in captured.out
     [note] = captured.err.splitlines()
-    assert note.startswith("memorymesh: line 2: duplicate of ")
+    assert note.startswith("memorymesh: line 3: duplicate of ")  # the file's own numbering
