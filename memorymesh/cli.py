@@ -656,9 +656,9 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
-# argparse's wording for an unknown choice; 3.12+ quotes with repr(), so both quote styles.
+# argparse's wording for an unknown choice, with or without quotes (it changed in 3.14).
 _INVALID_CHOICE = re.compile(
-    r"invalid choice: (['\"])(?P<given>.*?)\1 \(choose from (?P<choices>.*)\)"
+    r"invalid choice: (['\"]?)(?P<given>.*?)\1 \(choose from (?P<choices>.*)\)"
 )
 
 
@@ -669,7 +669,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         found = _INVALID_CHOICE.search(message)
         if found is not None:
-            choices = re.findall(r"""['"]([^'"]+)['"]""", found["choices"])
+            # 'a', 'b' up to 3.13; a, b from 3.14 on.
+            choices = [c.strip("'\"") for c in found["choices"].split(", ")]
             close = difflib.get_close_matches(found["given"], choices, n=3, cutoff=0.6)
             hint = (
                 f"did you mean {' or '.join(repr(c) for c in close)}?"
