@@ -144,3 +144,22 @@ def test_remember_file_says_which_lines_were_duplicates(
     assert "Remembered 2 memories" in captured.out
     [note] = captured.err.splitlines()
     assert note.startswith("memorymesh: line 3: duplicate of ")  # the file's own numbering
+
+
+def test_quality_scope_fix_moves_the_memory_when_run_as_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = "User prefers tabs, not spaces; it's a strong preference"
+    assert main(["remember", "--json", "--scope", "project", text]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert main(["review", "--quality", "--json"]) == 0
+    [issue] = [i for i in json.loads(capsys.readouterr().out)["issues"] if i["kind"] == "scope"]
+    commands = re.findall(r"`([^`]+)`", issue["suggestion"])
+    assert len(commands) == 2
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "memorymesh" and main(words[1:]) == 0
+    capsys.readouterr()
+    assert main(["list", "--json"]) == 0
+    [moved] = json.loads(capsys.readouterr().out)
+    assert (moved["text"], moved["scope"]) == (text, "global") and moved["id"] != stored["id"]
