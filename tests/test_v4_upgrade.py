@@ -36,6 +36,7 @@ def v4_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     store = home / ".memorymesh" / "global.db"
     store.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURES / "global.db", store)
+    store.chmod(0o644)  # as 4.x left it, under the usual umask
     (home / "work").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMORYMESH_")}
     env["HOME"] = str(home)
@@ -87,7 +88,7 @@ def test_every_entry_point_names_import_v4_then_one_command_migrates(
     assert "UNHEALTHY" not in doctor.stdout and "4.x store" in doctor.stdout
     assert "memorymesh import-v4" in doctor.stdout
     report = json.loads(_run(env, "doctor", "--json").stdout)
-    assert report["stores"]["global"]["v4"] is True and report["stores"]["global"]["problems"] == []
+    assert report["stores"]["global"]["v4"] is True and report["healthy"] is True
     assert report["needs_migration"] == [str(store)]
 
     server = _run(env, "mcp")
@@ -106,16 +107,16 @@ def test_every_entry_point_names_import_v4_then_one_command_migrates(
     assert _run(env, "doctor").returncode == 0
 
 
-def test_at_a_terminal_the_cli_offers_the_migration_and_runs_the_command(
-    v4_home: tuple[Path, dict[str, str]],
-) -> None:
-    store, env = v4_home
-    original = _digest(store)
+def _at_a_terminal(
+    env: dict[str, str], *argv: str, answer: bytes
+) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """Run the CLI with stdin and stderr on a pseudo-terminal holding ``answer``; stdout is a
+    pipe. Returns the process and everything it wrote to the terminal."""
     controller, terminal = os.openpty()
     try:
-        os.write(controller, b"y\n")  # the answer, waiting in the terminal's input
+        os.write(controller, answer)  # the answer, waiting in the terminal's input
         done = subprocess.run(
-            [str(BIN / "memorymesh"), "list", "--json"],
+            [str(BIN / "memorymesh"), *argv],
             stdin=terminal,
             stderr=terminal,
             stdout=subprocess.PIPE,
@@ -136,8 +137,38 @@ def test_at_a_terminal_the_cli_offers_the_migration_and_runs_the_command(
             said += chunk
     finally:
         os.close(controller)
+    return done, said
+
+
+def test_at_a_terminal_the_cli_offers_the_migration_and_runs_the_command(
+    v4_home: tuple[Path, dict[str, str]],
+) -> None:
+    store, env = v4_home
+    original = _digest(store)
+    done, said = _at_a_terminal(env, "list", "--json", answer=b"y\n")
     assert done.returncode == 0, said
     assert b"Migrate it now" in said and b"4 imported" in said
     # stdout carries only what was asked for: the listing, after the migration.
     assert sorted(m["id"] for m in json.loads(done.stdout)) == GLOBAL_IDS
     assert _digest(store.with_name("global.v4.db")) == original
+
+
+def test_at_a_terminal_doctor_offers_the_migration_then_checks_the_new_store(
+    v4_home: tuple[Path, dict[str, str]],
+) -> None:
+    store, env = v4_home
+    original = _digest(store)
+    done, said = _at_a_terminal(env, "doctor", answer=b"\n")  # Enter: the default, yes
+    out = done.stdout.decode()
+    assert done.returncode == 0, (out, said)
+    assert "a MemoryMesh 4.x store" in out and "4 imported" in out
+    assert f"{store} — healthy" in out
+    assert _digest(store.with_name("global.v4.db")) == original
+
+
+def test_declining_the_migration_changes_nothing(v4_home: tuple[Path, dict[str, str]]) -> None:
+    store, env = v4_home
+    original = _digest(store)
+    done, said = _at_a_terminal(env, "list", answer=b"n\n")
+    assert done.returncode == 1 and b"Migrate it now" in said
+    assert _digest(store) == original and not store.with_name("global.v4.db").exists()
