@@ -107,13 +107,14 @@ class V4StoreError(StoreError):
     Every 4.x user meets this first: 4.x kept its stores at the very paths 5.x uses.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, command: str = "memorymesh import-v4") -> None:
         super().__init__(
             f"{path} is a MemoryMesh 4.x store; 5.x left it untouched. Migrate it with one "
-            "command: `memorymesh import-v4` (it keeps the 4.x file as a backup beside it, "
-            "renamed to *.v4.db, and imports every memory into a new 5.x store there)"
+            f"command: `{command}` (it keeps the 4.x file as a backup beside it, renamed to "
+            "*.v4.db, and imports every memory into a new 5.x store there)"
         )
         self.path = path
+        self.command = command
 
 
 class EmbeddingError(MemoryMeshError):

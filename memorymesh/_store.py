@@ -841,7 +841,7 @@ class SQLiteStore:
         with _translated(self.label):
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             # Before anything below changes the file: refuse a damaged or foreign one.
-            await preflight(conn, self.label, self.path)
+            await preflight(conn, self.label, self.path, scope=self.scope.value)
             await conn.execute("PRAGMA foreign_keys = ON")
             if self.path is not None:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -172,3 +174,27 @@ def test_declining_the_migration_changes_nothing(v4_home: tuple[Path, dict[str, 
     done, said = _at_a_terminal(env, "list", answer=b"n\n")
     assert done.returncode == 1 and b"Migrate it now" in said
     assert _digest(store) == original and not store.with_name("global.v4.db").exists()
+
+
+def test_a_4x_file_elsewhere_gets_the_exact_command_which_migrates_it(
+    tmp_path: Path, v4_home: tuple[Path, dict[str, str]]
+) -> None:
+    _, env = v4_home
+    old = tmp_path / "old stores" / "notes.db"  # a space, so the command must quote it
+    old.parent.mkdir()
+    shutil.copy(FIXTURES / "project.db", old)
+    original = _digest(old)
+
+    done = _run(env, "list", "--db", str(old))
+    assert done.returncode == 1
+    [command] = re.findall(r"`(memorymesh import-v4[^`]*)`", done.stderr)
+    assert command == f"memorymesh import-v4 --db '{old}'"
+
+    migrated = _run(env, *shlex.split(command)[1:])
+    assert migrated.returncode == 0, migrated.stderr
+    assert "(project): 4 memories read, 4 imported" in migrated.stdout
+    assert _digest(old.with_name("notes.v4.db")) == original
+    listed = _run(env, "list", "--json", "--scope", "project", "--db", str(old))
+    assert sorted(m["id"] for m in json.loads(listed.stdout)) == sorted(
+        m["id"] for m in EXPECTED if m["scope"] == "project"
+    )
