@@ -25,6 +25,7 @@ from ._errors import (
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    V4StoreError,
 )
 from ._mesh import AsyncMemoryMesh
 from ._models import (
@@ -109,6 +110,7 @@ __all__ = [
     "SyncReport",
     "SyncWeights",
     "V4ImportReport",
+    "V4StoreError",
     "WriteLogEntry",
     "__version__",
     "available_embedders",

@@ -11,7 +11,8 @@ The tree::
     ├── StoreError                       SQLite failed (translated in one place, original chained)
     │   ├── DatabaseLockedError          another process held the database past the busy timeout
     │   ├── CorruptDatabaseError         the file is not a healthy SQLite database
-    │   └── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   ├── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
     └── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
@@ -36,6 +37,7 @@ __all__ = [
     "SchemaVersionError",
     "SecretDetectedError",
     "StoreError",
+    "V4StoreError",
 ]
 
 
@@ -97,6 +99,22 @@ class CorruptDatabaseError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database was migrated by a newer MemoryMesh than this one."""
+
+
+class V4StoreError(StoreError):
+    """The file is a MemoryMesh 4.x store, left untouched; ``memorymesh import-v4`` migrates it.
+
+    Every 4.x user meets this first: 4.x kept its stores at the very paths 5.x uses.
+    """
+
+    def __init__(self, path: str, *, command: str = "memorymesh import-v4") -> None:
+        super().__init__(
+            f"{path} is a MemoryMesh 4.x store; 5.x left it untouched. Migrate it with one "
+            f"command: `{command}` (it keeps the 4.x file as a backup beside it, renamed to "
+            "*.v4.db, and imports every memory into a new 5.x store there)"
+        )
+        self.path = path
+        self.command = command
 
 
 class EmbeddingError(MemoryMeshError):

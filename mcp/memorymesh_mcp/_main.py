@@ -10,6 +10,7 @@ from functools import partial
 import anyio
 
 from memorymesh import MemoryMeshError
+from memorymesh._version import install_command
 
 __all__ = ["add_arguments", "main", "serve"]
 
@@ -51,7 +52,7 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
     except ImportError as exc:  # the SDK is an optional extra
         print(
             f"memorymesh: error: the MCP server needs the 'mcp' extra ({exc}); "
-            "install it with: pip install 'memorymesh[mcp]'",
+            f"install it with: {install_command('mcp')}",
             file=sys.stderr,
         )
         return 1

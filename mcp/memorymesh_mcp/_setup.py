@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from memorymesh import InvalidInputError
 from memorymesh._paths import find_project_root
+from memorymesh._version import install_command
 
 __all__ = [
     "CLIENTS",
@@ -166,7 +167,7 @@ def _merge_toml(path: Path, entry: dict[str, Any]) -> str:
         import tomlkit  # a style-preserving TOML editor: comments and other tables survive
     except ImportError:
         raise InvalidInputError(
-            "editing TOML needs the 'mcp' extra: pip install 'memorymesh[mcp]'"
+            "editing TOML needs the 'mcp' extra: " + install_command("mcp")
         ) from None
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""

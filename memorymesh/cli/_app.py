@@ -8,21 +8,24 @@ Every command that prints data takes ``--json``. Global options (``--db``, ``--g
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 
-from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
-from .._mesh import AsyncMemoryMesh
+from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError, V4StoreError
+from .._mesh import MAX_RECALL_K, AsyncMemoryMesh
 from .._models import Category, Memory, RecallResult, RecallResults
 from .._version import __version__
 from ._progress import Progress
@@ -171,6 +174,23 @@ def _parse_metadata(value: str) -> dict[str, Any]:
     return data
 
 
+def count(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type for a whole number from ``low`` (to ``high``): a bad count is bad
+    usage, so it exits with status 2 before any store is opened."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            bound = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be a whole number {bound}, not {value!r}")
+        return number
+
+    return parse
+
+
 def _importance(value: str) -> float:
     try:
         return float(value)
@@ -197,19 +217,66 @@ async def cmd_remember(args: argparse.Namespace) -> int:
             session_id=args.session,
             on_conflict=args.on_conflict,
         )
+        notes = await _write_notes(mesh, memory)
     if args.json:
         _emit_json(_memory_json(memory))
+    elif memory.conflicts and memory.conflicts[0].action == "deduplicated":
+        print(f"Already remembered as {_short(memory.id)}: nothing new stored")
+    elif memory.conflicts and memory.conflicts[0].action == "skipped":
+        print(f"Not stored (--on-conflict skip): {_short(memory.id)} stays current")
     else:
         print(
             f"Remembered {_short(memory.id)} ({memory.category.value}, {memory.scope.value}, "
             f"importance {memory.importance:.2f})"
         )
+    _print_notes(notes)
     return 0
+
+
+async def _write_notes(mesh: AsyncMemoryMesh, memory: Memory) -> list[str]:
+    """One line for each thing a write did besides storing the text as given: a memory it
+    superseded or merged, a duplicate it collapsed into, a contradiction it kept or skipped,
+    a secret it redacted. Without them the CLI would hide that an older fact is now history.
+    """
+    notes: list[str] = []
+    for c in memory.conflicts:
+        why = f" ({c.reason})" if c.reason else ""
+        other = _short(c.memory_id)
+        if c.action == "superseded":
+            try:
+                old = _one_line((await mesh.get(c.memory_id)).text, 50)
+            except MemoryNotFoundError:
+                old = ""
+            notes.append(
+                f"superseded {other} {old!r}{why}; `memorymesh restore {other}` brings it back"
+                if old
+                else f"superseded {other}{why}"
+            )
+        elif c.action == "deduplicated":
+            notes.append(f"duplicate of {other}{why}: stored once")
+        elif c.action == "merged":
+            notes.append(f"merged into {other}{why}")
+        elif c.action == "skipped":
+            notes.append(f"skipped: {c.kind.replace('_', ' ')} of {other}{why}")
+        else:
+            notes.append(f"kept both: {c.kind.replace('_', ' ')} of {other}{why}")
+    for kind in memory.redactions:
+        notes.append(f"redacted a secret ({kind}) before storing: it never reached the disk")
+    return notes
+
+
+def _print_notes(notes: Sequence[str]) -> None:
+    # On stderr: stdout stays the command's result (one line, or --json), safe in a pipe.
+    sys.stdout.flush()
+    for note in notes:
+        print(f"memorymesh: {note}", file=sys.stderr)
 
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
     content = await _read_text(args.file)
-    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    numbered = [(n, line.strip()) for n, line in enumerate(content.splitlines(), 1)]
+    numbered = [(n, line) for n, line in numbered if line]
+    lines = [line for _, line in numbered]
     common = {
         "category": args.category,
         "importance": args.importance,
@@ -226,10 +293,16 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
             chunk = [{"text": t, **common} for t in lines[start : start + batch]]
             stored.extend(await mesh.remember_many(chunk))
             bar.advance(len(chunk))
+    notes = [
+        f"line {n}: {note}"
+        for (n, _), memory in zip(numbered, stored, strict=True)
+        for note in await _write_notes(mesh, memory)
+    ]
     if args.json:
         _emit_json([_memory_json(m) for m in stored])
     else:
         print(f"Remembered {len(stored)} memories from {args.file}")
+    _print_notes(notes)
     return 0
 
 
@@ -529,27 +602,49 @@ _DEMO_QUERIES = [
 
 async def cmd_demo(args: argparse.Namespace) -> int:
     """remember → recall on a fresh local SQLite file, narrated for a first-time user."""
+    # With --json the narration is replaced by one JSON object of what was stored and found.
+    say = (lambda *_: None) if args.json else print
     with tempfile.TemporaryDirectory(prefix="memorymesh-demo-") as scratch:
         folder = Path(args.path) if args.path else Path(scratch)
         project_db = folder / "project" / ".memorymesh" / "memories.db"
         global_db = folder / "home" / "global.db"
-        print(f"MemoryMesh {__version__} demo — a fresh local store in {folder}\n")
+        say(f"MemoryMesh {__version__} demo — a fresh local store in {folder}\n")
+        recalls: list[dict[str, Any]] = []
         async with AsyncMemoryMesh(project_db, global_path=global_db, source="demo") as mesh:
-            print("1. remember: category, importance and scope are inferred when not given")
+            say("1. remember: category, importance and scope are inferred when not given")
             stored = await mesh.remember_many(text for text, _ in _DEMO_MEMORIES)
             for memory in stored:
-                print(
+                say(
                     f"   + {memory.category.value:<11} {memory.scope.value:<7} "
                     f"{memory.importance:.2f}  {memory.text}"
                 )
-            print("\n2. recall: keyword search (SQLite FTS5) blended with recency and importance")
+            say("\n2. recall: keyword search (SQLite FTS5) blended with recency and importance")
             for query in _DEMO_QUERIES:
                 hits = await mesh.recall(query, k=1)
                 answer = hits[0].memory.text if hits else "(nothing)"
                 score = f"{hits[0].score:.2f}" if hits else "-"
-                print(f"   ? {query}\n     → {answer}  [score {score}]")
+                say(f"   ? {query}\n     → {answer}  [score {score}]")
+                recalls.append(
+                    {
+                        "query": query,
+                        "results": [r.model_dump(mode="json") for r in hits],
+                    }
+                )
             stats = await mesh.stats()
         size = sum(p.stat().st_size for p in (project_db, global_db) if p.exists())
+        if args.json:
+            _emit_json(
+                {
+                    "version": __version__,
+                    "remembered": [_memory_json(m) for m in stored],
+                    "recalled": recalls,
+                    "total": stats.total,
+                    "stores": {"project": str(project_db), "global": str(global_db)},
+                    "bytes": size,
+                    "kept": bool(args.path),
+                }
+            )
+            return 0
         print(
             f"\n3. it persists: {stats.total} memories in two SQLite files ({size / 1024:.0f} KiB):"
         )
@@ -561,9 +656,35 @@ async def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
+# argparse's wording for an unknown choice, with or without quotes (it changed in 3.14).
+_INVALID_CHOICE = re.compile(
+    r"invalid choice: (['\"]?)(?P<given>.*?)\1 \(choose from (?P<choices>.*)\)"
+)
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a "did you mean" for a mistyped command or choice instead of the list of
+    every choice on one line (subcommand parsers are built with this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.search(message)
+        if found is not None:
+            # 'a', 'b' up to 3.13; a, b from 3.14 on.
+            choices = [c.strip("'\"") for c in found["choices"].split(", ")]
+            close = difflib.get_close_matches(found["given"], choices, n=3, cutoff=0.6)
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"choose from {', '.join(choices)}"
+            )
+            if self.prog == "memorymesh" and not close:
+                hint = "see `memorymesh --help` for the commands"
+            message = f"{message[: found.start()]}invalid choice: {found['given']!r} ({hint})"
+        super().error(message)
+
+
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     group = common.add_argument_group("stores")
     group.add_argument(
         "--db",
@@ -585,13 +706,14 @@ def _common() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="memorymesh",
         description="Persistent, local, private memory for AI agents and the tools you use.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"memorymesh {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not `required`: a bare `memorymesh` prints the command list (see main), not only usage.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
@@ -620,7 +742,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("recall", cmd_recall, "Find the memories that best answer a query.")
     p.add_argument("query", nargs="+")
-    p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
+    p.add_argument(
+        "-k", type=count(1, MAX_RECALL_K), default=5, help="how many results (default 5)"
+    )
     p.add_argument("--category", choices=_CATEGORIES, action="append")
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--min-importance", type=_importance, metavar="0..1")
@@ -649,8 +773,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("list", cmd_list, "List memories, newest first.")
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--category", choices=_CATEGORIES, action="append")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=count(1), default=50)
+    p.add_argument("--offset", type=count(0), default=0)
     p.add_argument("--order", choices=_ORDERS, default="newest")
     p.add_argument("--pinned", action="store_true", help="only pinned memories")
 
@@ -674,7 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("log", cmd_log, "Show the latest write decisions and their reasons.")
     p.add_argument("id", nargs="?", help="only entries about this memory")
-    p.add_argument("-n", "--limit", type=int, default=20)
+    p.add_argument("-n", "--limit", type=count(1, 10_000), default=20)
 
     p = command("export", cmd_export, "Export every memory, with history and timestamps.")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
@@ -706,16 +830,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _offer_v4_migration(args: argparse.Namespace, handler: Handler) -> int:
+    """A 4.x store where 5.x keeps its own: at a terminal, offer ``import-v4`` and then run the
+    command again; elsewhere (scripts, hooks, pipes in) the error already names the fix."""
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    if args.command == "import-v4" or not interactive:
+        return 1
+    sys.stderr.write("Migrate it now (the 4.x file is kept as a backup)? [Y/n] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in {"", "y", "yes"}:
+        return 1
+    from ._upkeep import cmd_import_v4
+
+    migrate = argparse.Namespace(
+        path=None, scope=None, db=args.db, global_db=args.global_db, json=False
+    )
+    try:
+        # What the migration did goes to stderr: stdout belongs to the command asked for.
+        with contextlib.redirect_stdout(sys.stderr):
+            anyio.run(cmd_import_v4, migrate)
+        return anyio.run(handler, args)
+    except MemoryMeshError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        # A bare `memorymesh`: what people want is the list of commands, not "required".
+        parser.print_help(sys.stderr)
+        return 2
     for name, default in (("json", False), ("db", None), ("global_db", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler
     try:
         return anyio.run(handler, args)
+    except V4StoreError as exc:
+        print(f"memorymesh: error: {exc}", file=sys.stderr)
+        return _offer_v4_migration(args, handler)
     except MemoryMeshError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return 1

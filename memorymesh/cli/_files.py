@@ -82,7 +82,10 @@ async def _backup_all(
 async def cmd_doctor(args: argparse.Namespace) -> int:
     files = _store_files(args)
     reports = {scope: await check_file(path) for scope, path in files.items()}
-    healthy = all(r.healthy or not r.exists for r in reports.values())
+    # An intact 4.x file is not damage, but no 5.x command can use it until it is migrated
+    # (which keeps it, untouched, as the backup): reported apart from the 5.x stores' health.
+    v4 = [r.path for r in reports.values() if r.v4]
+    healthy = all(r.healthy or not r.exists or r.v4 for r in reports.values())
     folder: Path | None = Path(args.backup) if args.backup else None
     if folder is None and not healthy and not args.json and sys.stdin.isatty():
         answer = await anyio.to_thread.run_sync(
@@ -107,19 +110,26 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
                         "permissions": r.permissions,
                         "encrypted": r.encrypted,
                         "problems": r.problems,
+                        "v4": r.v4,
                     }
                     for scope, r in reports.items()
                 },
+                "needs_migration": v4,
                 "backups": backups,
             },
             sys.stdout,
             indent=2,
         )
         sys.stdout.write("\n")
-        return 0 if healthy else 1
+        return 0 if healthy and not v4 else 1
     for scope, r in reports.items():
         if not r.exists:
             print(f"{scope:>7}: {r.path} (does not exist yet)")
+            continue
+        if r.v4:
+            print(f"{scope:>7}: {r.path} — a MemoryMesh 4.x store (intact, not yet migrated)")
+            for problem in r.problems:
+                print(f"         note: {problem}")
             continue
         state = "healthy" if r.healthy else "UNHEALTHY"
         print(f"{scope:>7}: {r.path} — {state}")
@@ -135,7 +145,24 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"backup of {scope}: {info['path']} ({info['method']})")
     if not healthy and not backups:
         print("Run `memorymesh doctor --backup DIR` to save copies before trying to repair.")
-    return 0 if healthy else 1
+    if v4:
+        print(
+            "Run `memorymesh import-v4` to migrate: it renames each 4.x file to *.v4.db, "
+            "untouched, as the backup, and imports every memory into a new 5.x store."
+        )
+        if sys.stdin.isatty():
+            answer = await anyio.to_thread.run_sync(input, "Migrate now? [Y/n] ")
+            if answer.strip().lower() in {"", "y", "yes"}:
+                from ._upkeep import cmd_import_v4
+
+                migrate = argparse.Namespace(
+                    path=None, scope=None, db=args.db, global_db=args.global_db, json=False
+                )
+                await cmd_import_v4(migrate)
+                print()
+                args.backup = None  # the copies asked for are made already
+                return await cmd_doctor(args)  # and check the new stores
+    return 0 if healthy and not v4 else 1
 
 
 async def cmd_backup(args: argparse.Namespace) -> int:

@@ -65,10 +65,21 @@ async def _resolve(mesh: Any, given: str) -> str:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the retrieval commands to the ``memorymesh`` parser."""
-    p = sub.add_parser(
+
+    def command(name: str, handler: Any, help_text: str, more: str) -> argparse.ArgumentParser:
+        # `help` is the line in `memorymesh --help`; `description` heads `memorymesh NAME --help`.
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, parents=[common], help=help_text, description=f"{help_text} {more}"
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command(
         "reembed",
-        parents=[common],
-        help="Give every memory a vector from an embedder (after switching embedders).",
+        cmd_reembed,
+        "Give every memory a vector from an embedder (after switching embedders).",
+        "Until then, vector recall on a store embedded by another model is refused rather "
+        "than mixing two models' vectors. Shows a progress bar on a terminal.",
     )
     p.add_argument(
         "--embedding",
@@ -76,12 +87,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="PROVIDER",
         help="local, ollama[:MODEL], openai[:MODEL] or another registered provider",
     )
-    p.set_defaults(handler=cmd_reembed)
 
-    p = sub.add_parser("history", parents=[common], help="Show every version of a memory.")
-    p.add_argument("id", help="id or unique id prefix")
-    p.set_defaults(handler=cmd_history)
+    p = command(
+        "history",
+        cmd_history,
+        "Show every version of a memory.",
+        "Oldest first: the versions it superseded (or that were merged into it) and the "
+        "current one.",
+    )
+    p.add_argument("id", help="id or unique id prefix of any version")
 
-    p = sub.add_parser("restore", parents=[common], help="Make a superseded memory current.")
-    p.add_argument("id", help="id or unique id prefix")
-    p.set_defaults(handler=cmd_restore)
+    p = command(
+        "restore",
+        cmd_restore,
+        "Make a superseded memory current.",
+        "The memory that replaced it becomes history in its place (see `memorymesh history`).",
+    )
+    p.add_argument("id", help="id or unique id prefix of the version to make current")

@@ -7,9 +7,15 @@ import json
 import sys
 from typing import Any
 
-from ..context._session import DEFAULT_BUDGET_TOKENS
+from ..context._session import DEFAULT_BUDGET_TOKENS, MAX_BUDGET_TOKENS, MIN_BUDGET_TOKENS
 
 __all__ = ["register"]
+
+
+def _budget(value: str) -> int:
+    from ._app import count  # not at import time: cli imports this module's register
+
+    return count(MIN_BUDGET_TOKENS, MAX_BUDGET_TOKENS)(value)
 
 
 async def cmd_session_start(args: argparse.Namespace) -> int:
@@ -36,7 +42,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("query", nargs="*", help="the first message or task (makes it task-aware)")
     p.add_argument(
         "--budget",
-        type=int,
+        type=_budget,
         default=DEFAULT_BUDGET_TOKENS,
         metavar="N",
         help=f"most tokens to use, estimated as characters/4 (default {DEFAULT_BUDGET_TOKENS})",

@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from .._errors import InvalidInputError
 from ..context._instructions import FORMATS, SyncWeights, synced_targets
-from ._app import open_mesh
+from ._app import count, open_mesh
 
 __all__ = ["register"]
 
@@ -365,7 +365,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     direction.add_argument("--from", dest="source", metavar="FILE", help="file to import from")
     p.add_argument("--format", choices=FORMATS, help="default: from the file name")
-    p.add_argument("--limit", type=int, default=30, help="how many memories (default 30)")
+    p.add_argument(
+        "--limit", type=count(1, 1000), default=30, help="how many memories (default 30)"
+    )
     p.add_argument("--weight-importance", dest="w_importance", type=_weight, metavar="W")
     p.add_argument("--weight-recency", dest="w_recency", type=_weight, metavar="W")
     p.add_argument("--weight-frequency", dest="w_frequency", type=_weight, metavar="W")
@@ -376,7 +378,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reject", nargs="+", metavar="ID", help="reject these queued memories")
     p.add_argument("--edit", metavar="ID", help="correct a queued memory's text (with --text)")
     p.add_argument("--text", nargs="+", help="the corrected text for --edit")
-    p.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+    p.add_argument(
+        "--limit", type=count(1, 10_000), default=50, help="how many to list (default 50)"
+    )
     p.add_argument(
         "--quality", action="store_true", help="score every memory and suggest fixes instead"
     )

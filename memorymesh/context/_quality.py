@@ -15,6 +15,7 @@ as a ``memorymesh`` command where there is one. Nothing is changed: this is a re
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -97,6 +98,15 @@ def _low_quality(text: str) -> str | None:
     return None
 
 
+def _move(memory: Memory, scope: str) -> str:
+    """Two commands that run as shown: store the text in ``scope``, then forget this copy."""
+    text = shlex.quote(" ".join(memory.text.split()))
+    return (
+        f"`memorymesh remember --scope {scope} --category {memory.category.value} {text}`, "
+        f"then `memorymesh forget {memory.id[:8]}`"
+    )
+
+
 def _issues(memory: Memory, now: float, project_name: str | None) -> list[QualityIssue]:
     found: list[QualityIssue] = []
     short = memory.id[:8]
@@ -113,13 +123,13 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
         add(
             "scope",
             "global, but names this project's files or the project itself",
-            f"forget it and run `memorymesh remember --scope project ...` (id {short})",
+            _move(memory, "project"),
         )
     elif memory.scope is Scope.PROJECT and memory.category in _USER_CATEGORIES:
         add(
             "scope",
             f"a {memory.category.value} about the user, kept in one project only",
-            f"remember it again with --scope global so it follows you, then forget {short}",
+            _move(memory, "global") + " (so it follows you to every project)",
         )
     if len(memory.text) > VERBOSE_CHARS:
         add(
@@ -131,7 +141,9 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
         add(
             "uncategorised",
             "stored as context only because no category rule matched",
-            f"`memorymesh update {short} --category decision|pattern|preference|...`",
+            # One command that runs as shown (no `a|b|...` a shell would read as pipes).
+            f"`memorymesh update {short} --category decision`, or another category: "
+            f"{', '.join(c.value for c in Category if c is not Category.CONTEXT)}",
         )
     age_days = (now - memory.updated_at.timestamp()) / 86_400
     if age_days > STALE_DAYS and memory.access_count == 0 and not memory.pinned:

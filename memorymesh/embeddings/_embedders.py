@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import EmbeddingError, InvalidInputError
+from .._version import install_command
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -183,7 +184,7 @@ class LocalEmbedder:
             import sentence_transformers  # noqa: F401
         except ImportError:
             raise EmbeddingError(
-                "the 'local' embedder needs sentence-transformers: pip install 'memorymesh[local]'"
+                "the 'local' embedder needs sentence-transformers: " + install_command("local")
             ) from None
         self._model_name = model
         self._path = local_model_path(model)
@@ -262,7 +263,7 @@ class _HTTPEmbedder(ABC):
             import httpx  # noqa: F401
         except ImportError:
             raise EmbeddingError(
-                f"the {self.provider!r} embedder needs httpx: pip install 'memorymesh[http]'"
+                f"the {self.provider!r} embedder needs httpx: {install_command('http')}"
             ) from None
         if not model:
             raise EmbeddingError(f"the {self.provider!r} embedder needs a model name")

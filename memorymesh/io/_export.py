@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from .._errors import InvalidInputError
 from .._models import Category, Scope
-from .._version import __version__
+from .._version import __version__, install_command
 
 __all__ = [
     "EXPORT_VERSION",
@@ -177,7 +177,7 @@ def _check_header(header: Any, where: str) -> None:
     if version > EXPORT_VERSION:
         raise InvalidInputError(
             f"this export is format version {version}; this MemoryMesh reads up to "
-            f"{EXPORT_VERSION}: upgrade with `pip install -U memorymesh`"
+            f"{EXPORT_VERSION}: upgrade with `{install_command()}`"
         )
 
 

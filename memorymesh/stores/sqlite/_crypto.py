@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..._errors import EncryptionError, InvalidInputError
+from ..._version import install_command
 
 __all__ = ["META_KEY", "EncryptionKey", "RowCodec", "load_codec", "new_codec_record"]
 
@@ -51,7 +52,7 @@ def _require() -> Any:
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise EncryptionError(
-            "encryption needs the optional extra: pip install 'memorymesh[encryption]'"
+            "encryption needs the optional extra: " + install_command("encryption")
         ) from exc
     return hashes, AESGCM, HKDF, Scrypt
 

@@ -9,6 +9,7 @@ damaged or foreign file is refused without being touched.
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,8 @@ from pathlib import Path
 import aiosqlite
 import anyio
 
-from ..._errors import CorruptDatabaseError, StoreError
-from ..._paths import prepare_database_file
+from ..._errors import CorruptDatabaseError, StoreError, V4StoreError
+from ..._paths import default_global_path, prepare_database_file
 
 __all__ = [
     "QUICK_CHECK_MAX_BYTES",
@@ -41,8 +42,12 @@ async def _fetch(conn: aiosqlite.Connection, sql: str) -> list[tuple[object, ...
     return [tuple(row) for row in await conn.execute_fetchall(sql)]
 
 
-async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -> None:
+async def preflight(
+    conn: aiosqlite.Connection, label: str, path: Path | None, *, scope: str | None = None
+) -> None:
     """Refuse a file that is damaged or is not a MemoryMesh database, without writing to it.
+
+    ``scope`` (``project``/``global``) lets a 4.x store's error name the exact command.
 
     Raises:
         CorruptDatabaseError: ``quick_check`` found damage.
@@ -54,6 +59,8 @@ async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -
     ]
     if tables and "schema_migrations" not in tables:
         foreign = [t for t in tables if not t.startswith(_OURS)]
+        if "memories" in foreign and await _is_v4(conn):
+            raise V4StoreError(label, command=_import_command(path, scope))
         if foreign:
             raise StoreError(
                 f"{label} is a SQLite database but not a MemoryMesh store (it has tables "
@@ -76,6 +83,28 @@ async def preflight(conn: aiosqlite.Connection, label: str, path: Path | None) -
             )
 
 
+def _import_command(path: Path | None, scope: str | None) -> str:
+    """``memorymesh import-v4``, with ``--db``/``--global-db PATH`` when the 4.x file is not
+    where the plain command looks (the default global store, or a project's store)."""
+    plain = "memorymesh import-v4"
+    if path is None or scope is None:
+        return plain
+    if scope == "global":
+        if path.expanduser().resolve() == default_global_path().expanduser().resolve():
+            return plain
+        return f"{plain} --global-db {shlex.quote(str(path))}"
+    if path.name == "memories.db" and path.parent.name == ".memorymesh":
+        return plain
+    return f"{plain} --db {shlex.quote(str(path))}"
+
+
+async def _is_v4(conn: aiosqlite.Connection) -> bool:
+    """A 4.x store: one ``memories`` table with 4.x's ``metadata_json`` column (as
+    :func:`memorymesh._import_v4.is_v4_database` decides it, on an open connection)."""
+    columns = {str(row[1]) for row in await _fetch(conn, "PRAGMA table_info(memories)")}
+    return "metadata_json" in columns
+
+
 @dataclass(slots=True)
 class StoreReport:
     """What ``doctor`` found about one database file."""
@@ -90,6 +119,8 @@ class StoreReport:
     permissions: str = ""
     encrypted: bool = False
     problems: list[str] = field(default_factory=list)
+    v4: bool = False
+    """A MemoryMesh 4.x store: intact, but 5.x uses it only after ``memorymesh import-v4``."""
 
     @property
     def healthy(self) -> bool:
@@ -124,6 +155,9 @@ async def check_file(path: Path) -> StoreReport:
             report.problems.append("integrity check failed: " + "; ".join(report.integrity))
         try:
             report.journal_mode = str((await _fetch(conn, "PRAGMA journal_mode"))[0][0])
+            if report.integrity == ["ok"] and await _is_v4(conn):
+                report.v4 = True
+                return report
             report.migrations = [
                 str(r[0]) for r in await _fetch(conn, "SELECT name FROM schema_migrations")
             ]

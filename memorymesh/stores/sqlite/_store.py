@@ -34,6 +34,7 @@ from ..._errors import (
 from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
 from ..._paths import IN_MEMORY, prepare_database_file
 from ..._text import query_terms
+from ..._version import install_command
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
@@ -732,7 +733,7 @@ class SQLiteStore:
         with _translated(self.label):
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             # Before anything below changes the file: refuse a damaged or foreign one.
-            await preflight(conn, self.label, self.path)
+            await preflight(conn, self.label, self.path, scope=self.scope.value)
             await conn.execute("PRAGMA foreign_keys = ON")
             if self.path is not None:
                 rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -755,7 +756,7 @@ class SQLiteStore:
         if newer:
             raise SchemaVersionError(
                 f"{self.label} was written by a newer MemoryMesh (it has migrations "
-                f"{', '.join(newer)}); upgrade with `pip install -U memorymesh`"
+                f"{', '.join(newer)}); upgrade with `{install_command()}`"
             )
         for migration in MIGRATIONS[:upto]:
             if migration.name not in applied:
