@@ -1,16 +1,18 @@
-"""What MemoryMesh leaves in a user's repository: a project store git ignores by itself."""
+"""What MemoryMesh leaves in a user's repository (a project store git ignores by itself), and
+what its own repository ships (the license pyproject.toml names)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from memorymesh import AsyncMemoryMesh
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -25,6 +27,8 @@ def _untracked(repo: Path) -> list[str]:
 
 @pytest.fixture
 def repo(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
     project = isolated_home / "project"
     _git(project, "init", "-q")
     (project / ".gitignore").write_text("*.pyc\n", encoding="utf-8")
@@ -60,3 +64,12 @@ async def test_the_global_home_gets_no_ignore_file(isolated_home: Path) -> None:
     async with AsyncMemoryMesh() as mesh:
         await mesh.remember("User prefers dark mode", scope="global")
     assert not (isolated_home / "home" / ".memorymesh" / ".gitignore").exists()
+
+
+def test_the_license_file_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "MIT"
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n")
+    assert "Copyright (c) the MemoryMesh authors" in text
+    assert "Permission is hereby granted, free of charge" in text
