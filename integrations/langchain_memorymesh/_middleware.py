@@ -18,13 +18,12 @@ from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from memorymesh import (
-    AsyncMemoryMesh,
     InvalidInputError,
     Scope,
     strip_injected,
 )
 from memorymesh._adapters import format_memories, scope_option
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, MeshLike
 
 __all__ = ["MemoryMeshMiddleware"]
 
@@ -47,7 +46,8 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         agent = create_agent(model, middleware=[MemoryMeshMiddleware(mesh=mesh)])
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         k: How many memories to add to the system message at most.
         remember: Store the user's latest message after each run.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
@@ -59,7 +59,7 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def __init__(
         self,
         *,
-        mesh: AsyncMemoryMesh,
+        mesh: MeshLike,
         k: int = 5,
         remember: bool = False,
         portal: BlockingPortal | None = None,
@@ -69,7 +69,7 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     ) -> None:
         super().__init__()
         self._bridge = MeshBridge(mesh, portal)
-        self.mesh = mesh
+        self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
         self.k = k
         self.remember = remember
         self.scope = scope_option(scope)

@@ -13,7 +13,7 @@ from llama_index.core.memory.types import BaseMemory
 
 from memorymesh import AsyncMemoryMesh, Scope
 from memorymesh._adapters import format_memories
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, adapt_mesh
 
 from ._messages import DEFAULT_ROLES, latest_user_text, store_messages, without_injected
 
@@ -33,7 +33,8 @@ class MemoryMeshMemory(BaseMemory):
     ``aget_all``, ``areset``); the sync ones run it on the mesh's event loop.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         session_id: This conversation's id (a new one by default).
         k: How many memories to recall at most.
         token_limit: The short-term buffer's size in tokens.
@@ -54,6 +55,13 @@ class MemoryMeshMemory(BaseMemory):
 
     _bridge: MeshBridge = PrivateAttr()
     _buffer: ChatMemoryBuffer = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        # A sync MemoryMesh becomes its async mesh and portal before pydantic checks the
+        # fields, and anything else is refused with a typed error, not a ValidationError.
+        if "mesh" in data:
+            data["mesh"], data["portal"] = adapt_mesh(data["mesh"], data.get("portal"))
+        super().__init__(**data)
 
     def model_post_init(self, context: Any, /) -> None:
         self._bridge = MeshBridge(self.mesh, self.portal)
