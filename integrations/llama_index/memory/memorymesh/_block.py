@@ -80,7 +80,7 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         await self._bridge.acall(
-            store_messages, self.mesh, messages, session_id=None, roles=self.roles
+            store_messages, self.mesh, messages, session_id=None, roles=self.roles, scope=self.scope
         )
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:

@@ -25,10 +25,12 @@ _PAGE = 1000
 class MemoryMeshMemory(BaseMemory):
     """Chat memory for one session, with MemoryMesh as its long-term memory.
 
-    The conversation itself is kept in a token-limited short-term buffer. Every user and
-    assistant message put into it is also remembered by MemoryMesh under this session's
-    ``session_id``. ``get`` returns the buffer with the memories relevant to the latest user
-    message (or ``input``) in the system message, marked so they are never stored back.
+    The conversation itself is kept in a token-limited short-term buffer. What is worth
+    keeping in the user and assistant messages put into it (preferences, decisions, causes of
+    mistakes, conventions, facts about the user; not questions or chit-chat) is also
+    remembered by MemoryMesh under this session's ``session_id``. ``get`` returns the buffer
+    with the memories relevant to the latest user message (or ``input``) in the system
+    message, marked so they are never stored back.
     Every method has a native async twin (``aget``, ``aput``, ``aput_messages``, ``aset``,
     ``aget_all``, ``areset``); the sync ones run it on the mesh's event loop.
 
@@ -101,12 +103,16 @@ class MemoryMeshMemory(BaseMemory):
     async def _put_messages(self, messages: list[ChatMessage]) -> None:
         for message in messages:
             await self._buffer.aput(message)
-        await store_messages(self.mesh, messages, session_id=self.session_id, roles=self.roles)
+        await store_messages(
+            self.mesh, messages, session_id=self.session_id, roles=self.roles, scope=self.scope
+        )
 
     async def _set(self, messages: list[ChatMessage]) -> None:
         await self._buffer.aset(messages)
         # Remembering is idempotent: text already remembered returns the existing memory.
-        await store_messages(self.mesh, messages, session_id=self.session_id, roles=self.roles)
+        await store_messages(
+            self.mesh, messages, session_id=self.session_id, roles=self.roles, scope=self.scope
+        )
 
     async def _reset(self) -> None:
         await self._buffer.areset()
