@@ -198,14 +198,39 @@ class _NoMCP:
 sys.meta_path.insert(0, _NoMCP())
 """
 
+# The SDK absent from site-packages, while a source checkout's own mcp/ folder (which holds
+# memorymesh_mcp) is still on the path: `import mcp` then succeeds, as a namespace package.
+_ONLY_THE_CHECKOUT = """\
+import sys
+from importlib.machinery import PathFinder
 
-def test_setup_refuses_without_the_mcp_sdk(isolated_home: Path, home: Path) -> None:
+
+class _HideSDK:
+    def find_spec(self, name, path=None, target=None):
+        if name == "mcp" or name.startswith("mcp."):
+            if path is None:
+                path = [p for p in sys.path if "site-packages" not in p]
+            return PathFinder.find_spec(name, path, target)
+        return None
+
+
+sys.meta_path.insert(0, _HideSDK())
+"""
+
+
+@pytest.mark.parametrize("blocker_code", [_NO_MCP, _ONLY_THE_CHECKOUT], ids=["absent", "shadow"])
+def test_setup_refuses_without_the_mcp_sdk(
+    isolated_home: Path, home: Path, blocker_code: str
+) -> None:
     blocker = isolated_home / "no-mcp"
     blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(_NO_MCP, encoding="utf-8")
+    (blocker / "sitecustomize.py").write_text(blocker_code, encoding="utf-8")
+    checkout = Path(__file__).resolve().parent.parent
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(blocker), os.environ.get("PYTHONPATH", ""), str(checkout), str(checkout / "mcp")]
+        ),
     }
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:

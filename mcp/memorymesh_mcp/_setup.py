@@ -31,6 +31,7 @@ exit at once.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -187,15 +188,19 @@ def _require_sdk() -> None:
     Raises:
         InvalidInputError: the ``mcp`` package does not import in this environment.
     """
+    # The SDK's server package, not just `mcp`: in a source checkout the repository's own
+    # mcp/ folder (which holds this package) would pass as a namespace package.
     try:
-        import mcp  # noqa: F401  (imported only to prove it is installed)
-    except ImportError as exc:
+        found = importlib.util.find_spec("mcp.server") is not None
+    except ImportError:
+        found = False
+    if not found:
         from ._main import install_hint
 
         raise InvalidInputError(
-            f"the MemoryMesh MCP server needs the 'mcp' extra, which is not installed ({exc}); "
-            f"{install_hint()}, then run this again"
-        ) from None
+            "the MemoryMesh MCP server needs the 'mcp' extra (the MCP SDK), which is not "
+            f"installed; {install_hint()}, then run this again"
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
