@@ -271,6 +271,11 @@ async def test_recall_and_list_output_is_marked_and_never_stored_back(client: Cl
         # and neither does the structured result passed back as JSON.
         raw = await _call(client, "remember", text=json.dumps(result.structured_content))
         assert raw["status"] == "not_stored_injected_context", tool
+    # One memory as the memory:// resource gives it, passed back whole, is not stored either.
+    [memory] = (await _call(client, "list_memories", limit=1))["memories"]
+    resource = await client.read_resource(f"memory://{memory['id']}")
+    raw = await _call(client, "remember", text=resource.contents[0].text)  # type: ignore[union-attr]
+    assert raw["status"] == "not_stored_injected_context"
     assert (await _call(client, "memory_stats"))["total"] == before
     # A fact that merely looks like JSON is still remembered.
     kept = await _call(client, "remember", text='{"team": "billing", "oncall": "weekly"}')

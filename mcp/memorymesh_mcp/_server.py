@@ -139,11 +139,13 @@ _NOT_STORED_INJECTED = RememberResult(
     "(session_start, recall or list_memories output), so it is already remembered.",
 )
 
-#: The top-level keys of the structured output of each tool that returns memories.
+#: The top-level keys of the structured output of each tool (and the memory resource) that
+#: returns memories.
 _OUTPUT_SHAPES = (
     frozenset(RecallOut.model_fields) - {"terms", "filters", "reason"},
     frozenset(ListResult.model_fields),
     frozenset({"text", "items", "budget_tokens"}),
+    frozenset({"id", "text", "category", "scope", "created_at", "access_count"}),
 )
 
 
