@@ -7,6 +7,7 @@ The tree::
     │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
     │   ├── InjectedContextError         the text is only context MemoryMesh itself injected
     │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
+    ├── InvalidMeshError (TypeError)     an adapter's mesh= is not a MemoryMesh / AsyncMemoryMesh
     ├── MemoryNotFoundError (LookupError) no memory with that id
     ├── StoreError                       SQLite failed (translated in one place, original chained)
     │   ├── DatabaseLockedError          another process held the database past the busy timeout
@@ -32,6 +33,7 @@ __all__ = [
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
+    "InvalidMeshError",
     "MemoryMeshError",
     "MemoryNotFoundError",
     "SchemaVersionError",
@@ -75,6 +77,10 @@ class SecretDetectedError(InvalidInputError):
             return self._kinds
         cause = self.__cause__
         return cause.kinds if isinstance(cause, SecretDetectedError) else ()
+
+
+class InvalidMeshError(MemoryMeshError, TypeError):
+    """An adapter was given something other than a ``MemoryMesh`` or ``AsyncMemoryMesh``."""
 
 
 class MemoryNotFoundError(MemoryMeshError, LookupError):

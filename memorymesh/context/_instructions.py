@@ -42,6 +42,7 @@ __all__ = [
     "SyncReport",
     "SyncWeights",
     "detect_targets",
+    "is_question",
     "parse_section",
     "rank_for_sync",
     "render_section",
@@ -180,11 +181,14 @@ def rank_for_sync(
 
     Memories longer than ``max_entry_chars`` are left out, and so is a memory sharing 75% of
     its content words with a better-ranked one: an instruction file is read in full by every
-    session, and every line there costs its tokens every time.
+    session, and every line there costs its tokens every time. A question is left out too:
+    it states nothing, and in an instruction file a model would read it as something to act on.
     """
     chosen = weights or SyncWeights()
     at = time.time() if now is None else now
-    candidates = {m.id: m for m in memories if len(m.text) <= max_entry_chars}
+    candidates = {
+        m.id: m for m in memories if len(m.text) <= max_entry_chars and not is_question(m.text)
+    }
     ranked = sorted(
         candidates.values(),
         key=lambda m: (-_sync_score(m, chosen, at), m.created_at.timestamp(), m.id),
@@ -201,6 +205,11 @@ def rank_for_sync(
         if len(picked) == limit:
             break
     return picked
+
+
+def is_question(text: str) -> bool:
+    """True if ``text`` asks rather than states: it ends with a question mark."""
+    return text.rstrip().endswith("?")
 
 
 def _words(text: str) -> set[str]:
