@@ -7,7 +7,15 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from _embedders import HashEmbedder
+
 from memorymesh import AsyncMemoryMesh, RecallResult
+
+
+def embedder() -> HashEmbedder:
+    """The suite's deterministic embedder: wide enough that unrelated words rarely share a
+    dimension, so "shares no word" means "cosine 0" in these tests."""
+    return HashEmbedder(dim=1024)
 
 
 async def snapshot(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:
@@ -26,3 +34,17 @@ async def snapshot(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:
 def ids(hits: Iterable[RecallResult]) -> list[str]:
     """The memory ids of recall results, in rank order."""
     return [hit.memory.id for hit in hits]
+
+
+async def found(mesh: AsyncMemoryMesh, query: str, **kwargs: Any) -> list[str]:
+    """The ids recall finds for ``query``, best first, checked to agree across modes.
+
+    Keyword recall gives the answer; with an embedder, vector recall must find the same set.
+    A vector hit counts only when it shares meaning with the query (relevance above 0):
+    vector search ranks every memory, so unrelated ones trail with a cosine of 0.
+    """
+    keyword = ids(await mesh.recall(query, mode="keyword", k=50, **kwargs))
+    if mesh.embedder is not None:
+        vector = await mesh.recall(query, mode="vector", k=50, **kwargs)
+        assert {h.memory.id for h in vector if h.breakdown.relevance > 0} == set(keyword)
+    return keyword

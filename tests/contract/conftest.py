@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh
+
+from ._helpers import embedder
 
 #: Where a named store lives: the project store's and the global store's location, in the
 #: form ``AsyncMemoryMesh(project, global_path=global_)`` takes (a path or a store URL).
@@ -90,7 +91,7 @@ async def mesh(open_mesh: OpenMesh) -> AsyncIterator[AsyncMemoryMesh]:
 @pytest.fixture
 async def vector_mesh(open_mesh: OpenMesh) -> AsyncIterator[AsyncMemoryMesh]:
     """A mesh with the deterministic test embedder (vector and hybrid recall) on a fresh store."""
-    async with open_mesh(embedding=HashEmbedder()) as opened:
+    async with open_mesh(embedding=embedder()) as opened:
         yield opened
 
 
@@ -100,6 +101,6 @@ async def any_mesh(
 ) -> AsyncIterator[AsyncMemoryMesh]:
     """A fresh mesh without and with an embedder: conflict candidates come from the keyword
     index in one case and from vector search in the other, and a backend must serve both."""
-    embedding = HashEmbedder() if request.param == "vectors" else "none"
+    embedding = embedder() if request.param == "vectors" else "none"
     async with open_mesh(embedding=embedding) as opened:
         yield opened

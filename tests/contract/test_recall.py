@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh, Memory
 
-from ._helpers import ids
+from ._helpers import embedder, ids
 from .conftest import OpenMesh
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +29,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def moded_mesh(open_mesh: OpenMesh, mode: str) -> AsyncIterator[AsyncMemoryMesh]:
-    embedding = "none" if mode == "keyword" else HashEmbedder()
+    embedding = "none" if mode == "keyword" else embedder()
     async with open_mesh(embedding=embedding) as opened:
         yield opened
 
@@ -157,7 +156,7 @@ async def test_auto_is_keyword_without_an_embedder_and_hybrid_with_one(
     open_mesh: OpenMesh,
 ) -> None:
     texts = ["the blue pipeline deploys the api", "the api gateway rate limits", "lunch is at noon"]
-    async with open_mesh() as plain, open_mesh(embedding=HashEmbedder()) as embedded:
+    async with open_mesh() as plain, open_mesh(embedding=embedder()) as embedded:
         await plain.remember_many(texts)
         await embedded.remember_many(texts)
         query = "which pipeline deploys the api"
