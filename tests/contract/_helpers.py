@@ -12,10 +12,11 @@ from _embedders import HashEmbedder
 from memorymesh import AsyncMemoryMesh, RecallResult
 
 
-def embedder() -> HashEmbedder:
+def embedder(name: str = "test:hash") -> HashEmbedder:
     """The suite's deterministic embedder: wide enough that unrelated words rarely share a
-    dimension, so "shares no word" means "cosine 0" in these tests."""
-    return HashEmbedder(dim=1024)
+    dimension, so "shares no word" means "cosine 0" in these tests. Another ``name`` stands
+    for another model."""
+    return HashEmbedder(dim=1024, name=name)
 
 
 async def snapshot(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:

@@ -73,7 +73,7 @@ async def test_merge_rewrites_in_place_and_keeps_the_old_text_as_history(
 async def test_exact_duplicates_under_each_policy(any_mesh: AsyncMemoryMesh) -> None:
     first = await any_mesh.remember("Commit messages say why", metadata={"a": 1})
     for policy in ("supersede", "skip"):
-        again = await any_mesh.remember("commit  MESSAGES say why", on_conflict=policy)  # type: ignore[arg-type]
+        again = await any_mesh.remember("commit  MESSAGES say why", on_conflict=policy)
         assert again.id == first.id and again.conflicts[0].kind == "duplicate"
     merged = await any_mesh.remember(
         "Commit messages say why", metadata={"b": 2}, pin=True, on_conflict="merge"

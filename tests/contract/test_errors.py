@@ -204,7 +204,7 @@ async def test_bad_reads(
 async def test_vector_modes_need_an_embedder(mesh: AsyncMemoryMesh) -> None:
     await mesh.remember("a memory")
     for mode in ("vector", "hybrid"):
-        await _refused(mesh, InvalidInputError, lambda: mesh.recall("memory", mode=mode))  # type: ignore[arg-type]  # noqa: B023
+        await _refused(mesh, InvalidInputError, lambda: mesh.recall("memory", mode=mode))  # noqa: B023
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from memorymesh import AsyncMemoryMesh, Memory
+from memorymesh import AsyncMemoryMesh, EmbeddingError, Memory
 
 from ._helpers import embedder, ids
 from .conftest import OpenMesh
@@ -202,3 +202,17 @@ async def test_query_syntax_is_plain_text(mesh: AsyncMemoryMesh) -> None:
     ):
         await mesh.recall(query)  # never a syntax error from the search engine
     assert ids(await mesh.recall("NEAR operator care")) == [memory.id]
+
+
+async def test_a_store_remembers_which_embedder_made_its_vectors(open_mesh: OpenMesh) -> None:
+    async with open_mesh(store="kept", embedding=embedder()) as first:
+        memory = await first.remember("the cold storage bucket is in iceland")
+    async with open_mesh(store="kept", embedding=embedder("test:other")) as second:
+        with pytest.raises(EmbeddingError, match="reembed"):
+            await second.recall("cold storage bucket", mode="vector")
+        assert ids(await second.recall("cold storage bucket", mode="keyword")) == [memory.id]
+        assert await second.reembed() == 1
+        assert ids(await second.recall("cold storage bucket", mode="vector")) == [memory.id]
+    async with open_mesh(store="kept", embedding=embedder()) as third:
+        with pytest.raises(EmbeddingError, match="reembed"):
+            await third.recall("cold storage bucket", mode="vector")
