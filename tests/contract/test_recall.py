@@ -216,3 +216,47 @@ async def test_a_store_remembers_which_embedder_made_its_vectors(open_mesh: Open
     async with open_mesh(store="kept", embedding=embedder()) as third:
         with pytest.raises(EmbeddingError, match="reembed"):
             await third.recall("cold storage bucket", mode="vector")
+
+
+async def test_a_hit_brings_its_session_neighbours(mesh: AsyncMemoryMesh) -> None:
+    """A reply rarely repeats its question's words: the memories written just before and
+    after a hit in the same session come along, ranked below it."""
+    turns = await mesh.remember_many(
+        [
+            {"text": text, "session_id": "s1", "scope": "project", "on_conflict": "keep_both"}
+            for text in (
+                "I went hiking with the kids last weekend",
+                "What kind of counseling are you thinking about?",
+                "I want to help young people through hard times",
+                "My cat knocked over a plant this morning",
+            )
+        ]
+        + [{"text": "Lunch is at noon on Fridays", "session_id": "s2"}]
+    )
+    hits = await mesh.recall("counseling", k=10, mode="keyword")
+    assert hits[0].memory.id == turns[1].id
+    assert set(ids(hits[1:])) == {turns[0].id, turns[2].id}
+    assert all(hit.score < hits[0].score for hit in hits[1:])
+    # Neighbours obey the filters like every other result.
+    await mesh.update(turns[2].id, metadata={"reply": True})
+    filtered = await mesh.recall(
+        "counseling", k=10, mode="keyword", metadata_filter={"reply": {"$exists": False}}
+    )
+    assert set(ids(filtered)) == {turns[0].id, turns[1].id}
+
+
+async def test_explain_says_why_nothing_came_back(mesh: AsyncMemoryMesh) -> None:
+    await mesh.remember("User prefers dark mode in the editor", scope="project")
+    await mesh.remember("User prefers light mode in the editor", scope="project")
+    reasons = {}
+    for name, query, kwargs in (
+        ("no terms", "kangaroo", {}),
+        ("superseded", "dark", {}),
+        ("filtered", "light", {"category": "guardrail"}),
+    ):
+        hits = await mesh.recall(query, explain=True, **kwargs)  # type: ignore[arg-type]
+        assert hits == [] and hits.explanation is not None
+        reasons[name] = hits.explanation.reason or ""
+    assert "no memory contains" in reasons["no terms"]
+    assert "superseded or expired" in reasons["superseded"]
+    assert "filters exclude" in reasons["filtered"]
