@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -19,16 +19,17 @@ from .conftest import OpenMesh
 
 pytestmark = pytest.mark.anyio
 
-MODES = ["keyword", "vector", "hybrid"]
+Mode = Literal["keyword", "vector", "hybrid"]
+MODES: list[Mode] = ["keyword", "vector", "hybrid"]
 
 
 @pytest.fixture(params=MODES)
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def mode(request: pytest.FixtureRequest) -> Mode:
+    return cast(Mode, request.param)
 
 
 @pytest.fixture
-async def moded_mesh(open_mesh: OpenMesh, mode: str) -> AsyncIterator[AsyncMemoryMesh]:
+async def moded_mesh(open_mesh: OpenMesh, mode: Mode) -> AsyncIterator[AsyncMemoryMesh]:
     embedding = "none" if mode == "keyword" else embedder()
     async with open_mesh(embedding=embedding) as opened:
         yield opened
@@ -70,22 +71,22 @@ async def corpus(moded_mesh: AsyncMemoryMesh) -> dict[str, Memory]:
 
 
 async def test_the_best_match_ranks_first(
-    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: str
+    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: Mode
 ) -> None:
-    hits = await moded_mesh.recall("north valley orchard kiwi", mode=mode)  # type: ignore[arg-type]
+    hits = await moded_mesh.recall("north valley orchard kiwi", mode=mode)
     assert hits[0].memory.id == corpus["a"].id
     assert hits[0].memory.text == corpus["a"].text
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all(0.0 <= h.score <= 1.0 for h in hits)
-    other = await moded_mesh.recall("east port export rules", mode=mode)  # type: ignore[arg-type]
+    other = await moded_mesh.recall("east port export rules", mode=mode)
     assert other[0].memory.id == corpus["c"].id
 
 
 async def test_k_caps_the_results(
-    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: str
+    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: Mode
 ) -> None:
-    assert len(await moded_mesh.recall("kiwi", k=10, mode=mode)) == 3  # type: ignore[arg-type]
-    assert len(await moded_mesh.recall("kiwi", k=2, mode=mode)) == 2  # type: ignore[arg-type]
+    assert len(await moded_mesh.recall("kiwi", k=10, mode=mode)) == 3
+    assert len(await moded_mesh.recall("kiwi", k=2, mode=mode)) == 2
 
 
 FILTERS: list[tuple[str, dict[str, Any], set[str]]] = [
@@ -119,25 +120,25 @@ FILTERS: list[tuple[str, dict[str, Any], set[str]]] = [
 async def test_filters_narrow_recall_exactly(
     moded_mesh: AsyncMemoryMesh,
     corpus: dict[str, Memory],
-    mode: str,
+    mode: Mode,
     case: str,
     kwargs: dict[str, Any],
     expected: set[str],
 ) -> None:
-    hits = await moded_mesh.recall("kiwi", k=10, mode=mode, **kwargs)  # type: ignore[arg-type]
+    hits = await moded_mesh.recall("kiwi", k=10, mode=mode, **kwargs)
     assert set(ids(hits)) == {corpus[name].id for name in expected}
 
 
 async def test_filters_on_when_memories_were_recorded(
-    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: str
+    moded_mesh: AsyncMemoryMesh, corpus: dict[str, Memory], mode: Mode
 ) -> None:
     written = min(m.created_at for m in corpus.values())
     everything = {m.id for m in corpus.values()}
-    since = await moded_mesh.recall("kiwi", k=10, mode=mode, since=written - timedelta(seconds=1))  # type: ignore[arg-type]
+    since = await moded_mesh.recall("kiwi", k=10, mode=mode, since=written - timedelta(seconds=1))
     assert set(ids(since)) == everything
-    until = await moded_mesh.recall("kiwi", k=10, mode=mode, until=written - timedelta(seconds=1))  # type: ignore[arg-type]
+    until = await moded_mesh.recall("kiwi", k=10, mode=mode, until=written - timedelta(seconds=1))
     assert until == []
-    later = await moded_mesh.recall("kiwi", k=10, mode=mode, since=written + timedelta(hours=1))  # type: ignore[arg-type]
+    later = await moded_mesh.recall("kiwi", k=10, mode=mode, since=written + timedelta(hours=1))
     assert later == []
 
 
@@ -248,13 +249,13 @@ async def test_a_hit_brings_its_session_neighbours(mesh: AsyncMemoryMesh) -> Non
 async def test_explain_says_why_nothing_came_back(mesh: AsyncMemoryMesh) -> None:
     await mesh.remember("User prefers dark mode in the editor", scope="project")
     await mesh.remember("User prefers light mode in the editor", scope="project")
-    reasons = {}
-    for name, query, kwargs in (
-        ("no terms", "kangaroo", {}),
-        ("superseded", "dark", {}),
-        ("filtered", "light", {"category": "guardrail"}),
+    reasons: dict[str, str] = {}
+    for name, query, category in (
+        ("no terms", "kangaroo", None),
+        ("superseded", "dark", None),
+        ("filtered", "light", "guardrail"),
     ):
-        hits = await mesh.recall(query, explain=True, **kwargs)  # type: ignore[arg-type]
+        hits = await mesh.recall(query, explain=True, category=category)
         assert hits == [] and hits.explanation is not None
         reasons[name] = hits.explanation.reason or ""
     assert "no memory contains" in reasons["no terms"]
