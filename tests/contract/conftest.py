@@ -9,6 +9,7 @@ sees a file, URL or private module, so the same tests run against every backend 
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -104,3 +105,17 @@ async def any_mesh(
     embedding = embedder() if request.param == "vectors" else "none"
     async with open_mesh(embedding=embedding) as opened:
         yield opened
+
+
+@pytest.fixture
+def v4_databases(tmp_path: Path) -> dict[str, Path]:
+    """Copies of a MemoryMesh 4.x project and global database (input for ``import_v4``,
+    which always reads 4.x SQLite files, whatever backend it writes to)."""
+    source = Path(__file__).parent.parent / "fixtures" / "v4"
+    folder = tmp_path / "v4"
+    folder.mkdir()
+    copies: dict[str, Path] = {}
+    for name in ("project", "global"):  # import_v4 reads the scope from the file's name
+        copies[name] = folder / f"{name}.db"
+        shutil.copy(source / f"{name}.db", copies[name])
+    return copies

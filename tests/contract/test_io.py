@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,20 @@ async def test_a_bad_record_imports_nothing(open_mesh: OpenMesh) -> None:
             await target.import_(io.StringIO("\n".join(lines)))
         assert await snapshot(target) == before
         assert [m.id for m in await target.list()] == [existing.id]
+
+
+async def test_a_4x_store_imports_once_and_losslessly(
+    any_mesh: AsyncMemoryMesh, v4_databases: dict[str, Any]
+) -> None:
+    project = await any_mesh.import_v4(v4_databases["project"])
+    user = await any_mesh.import_v4(v4_databases["global"])
+    assert (project.scope, user.scope) == ("project", "global")
+    assert project.imported + user.imported == await any_mesh.count() == 8
+    for memory_id in project.ids:
+        assert (await any_mesh.get(memory_id)).source == "memorymesh-4"
+    before = await snapshot(any_mesh)
+    again = await any_mesh.import_v4(v4_databases["project"])
+    assert (again.imported, again.already_present) == (0, project.read)
+    assert await snapshot(any_mesh) == before
+    hits = await any_mesh.recall("PostgreSQL billing")
+    assert "PostgreSQL" in hits[0].memory.text
