@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from memorymesh import AsyncMemoryMesh
+from memorymesh import AsyncMemoryMesh, MemoryMesh
 
 from ._helpers import embedder
 
@@ -78,6 +78,24 @@ def open_mesh(backend: str, tmp_path: Path) -> Iterator[OpenMesh]:
         def factory(*, store: str | None = None, **kwargs: Any) -> AsyncMemoryMesh:
             project, global_ = locate(store if store is not None else f"fresh-{next(fresh)}")
             return AsyncMemoryMesh(project, global_path=global_, **kwargs)
+
+        yield factory
+
+
+class OpenSyncMesh(Protocol):
+    """The ``open_sync_mesh`` fixture's type: ``open_mesh`` for the blocking ``MemoryMesh``."""
+
+    def __call__(self, *, store: str | None = None, **kwargs: Any) -> MemoryMesh: ...
+
+
+@pytest.fixture
+def open_sync_mesh(backend: str, tmp_path: Path) -> Iterator[OpenSyncMesh]:
+    fresh = itertools.count()
+    with LOCATORS[backend](tmp_path) as locate:
+
+        def factory(*, store: str | None = None, **kwargs: Any) -> MemoryMesh:
+            project, global_ = locate(store if store is not None else f"sync-{next(fresh)}")
+            return MemoryMesh(project, global_path=global_, **kwargs)
 
         yield factory
 
