@@ -1,9 +1,8 @@
 """Contract suite fixtures: the only place that knows how each backend opens a store.
 
 Every test in this package asks for ``open_mesh`` (or ``mesh`` / ``any_mesh``) and never
-sees a file, URL or private module, so the same tests run against every backend listed in
-:data:`BACKENDS`. Adding a backend means adding its id there and one locator to
-:data:`LOCATORS` (see README.md in this folder).
+sees a file, URL or private module, so the same tests run against every backend in
+:data:`LOCATORS`. Adding a backend means adding its locator there (see README.md here).
 """
 
 from __future__ import annotations
@@ -104,13 +103,6 @@ def open_sync_mesh(backend: str, tmp_path: Path) -> Iterator[OpenSyncMesh]:
 async def mesh(open_mesh: OpenMesh) -> AsyncIterator[AsyncMemoryMesh]:
     """A mesh without an embedder (keyword recall) on a fresh store."""
     async with open_mesh() as opened:
-        yield opened
-
-
-@pytest.fixture
-async def vector_mesh(open_mesh: OpenMesh) -> AsyncIterator[AsyncMemoryMesh]:
-    """A mesh with the deterministic test embedder (vector and hybrid recall) on a fresh store."""
-    async with open_mesh(embedding=embedder()) as opened:
         yield opened
 
 
