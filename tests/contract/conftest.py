@@ -34,9 +34,8 @@ def _sqlite_locator(tmp_path: Path) -> Iterator[Locator]:
     def locate(name: str) -> StoreLocation:
         folder = tmp_path / "contract-stores" / name
         folder.mkdir(parents=True, exist_ok=True)
-        # Once AsyncMemoryMesh takes store URLs, this is the one line to change:
-        # return f"sqlite:///{folder / 'project.db'}", f"sqlite:///{folder / 'global.db'}"
-        return folder / "project.db", folder / "global.db"
+        # Store URLs, as a third-party engine's would be (sqlite:////absolute/path).
+        return f"sqlite:///{folder / 'project.db'}", f"sqlite:///{folder / 'global.db'}"
 
     yield locate
 
