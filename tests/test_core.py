@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+import memorymesh._mesh
 from memorymesh import (
     AsyncMemoryMesh,
     Category,
@@ -237,6 +238,20 @@ async def test_access_counts_survive_without_context_manager(
     m = await mesh.remember("flush on close please")
     await mesh.recall("flush close")
     await mesh.aclose()
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as reopened:
+        assert (await reopened.get(m.id)).access_count == 1
+
+
+async def test_closing_right_after_a_recall_does_not_wait_for_the_flush_delay(
+    project_db: Path, global_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The delayed flush is cancelled by close even before its task has started; without
+    # that, close waited out the whole delay (an hour here, so the guard below trips).
+    monkeypatch.setattr(memorymesh._mesh, "_ACCESS_FLUSH_DELAY", 3600.0)
+    with anyio.fail_after(60):
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+            m = await mesh.remember("closing straight after recall")
+            await mesh.recall("closing recall")
     async with AsyncMemoryMesh(project_db, global_path=global_db) as reopened:
         assert (await reopened.get(m.id)).access_count == 1
 

@@ -123,7 +123,11 @@ async def candidates(
                 include_expired=True,
                 allowed=await store.ids_matching(filters, now=now),
             )
-        elif filters.metadata or filters.ids is not None:
+        elif (
+            filters.metadata
+            or filters.ids is not None
+            or (filters.time_field == "event" and (filters.since or filters.until))
+        ):
             vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
         (hits,) = index.search(q[None, :], limit, vf, now=now)
         # The index knows scope, category, time and history; the SQL filters (life-cycle

@@ -86,11 +86,14 @@ class VectorFilter:
 def vector_filter(filters: Filters) -> VectorFilter:
     """The part of recall's :class:`Filters` the index evaluates itself (scope picks the
     store; metadata and id filters arrive as ``allowed``)."""
+    # The index holds when memories were recorded, not when they happened: event-time
+    # bounds arrive as ``allowed`` instead (see search/_recall.py).
+    by_created = filters.time_field == "created"
     return VectorFilter(
         categories=filters.categories,
         min_importance=filters.min_importance,
-        since=filters.since,
-        until=filters.until,
+        since=filters.since if by_created else None,
+        until=filters.until if by_created else None,
         session_id=filters.session_id,
         pinned=filters.pinned,
         include_superseded=filters.include_superseded,
