@@ -1767,11 +1767,14 @@ class AsyncMemoryMesh(InvisibleMixin):
     def _schedule_flush(self) -> None:
         if self._task_group is not None and not self._flush_scheduled:
             self._flush_scheduled = True
-            self._task_group.start_soon(self._background_flush)
+            # The delay's scope exists before the task starts, so a close that comes first
+            # (a CLI recall closes right away) cancels the delay instead of waiting it out.
+            self._flush_delay = anyio.CancelScope()
+            self._task_group.start_soon(self._background_flush, self._flush_delay)
 
-    async def _background_flush(self) -> None:
+    async def _background_flush(self, delay: anyio.CancelScope) -> None:
         try:
-            with anyio.CancelScope() as self._flush_delay:
+            with delay:
                 await anyio.sleep(_ACCESS_FLUSH_DELAY)
             self._flush_delay = None
             await self._flush_access()

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+import memorymesh._mesh as mesh_module
 from memorymesh import (
     AsyncMemoryMesh,
     Category,
@@ -237,6 +238,21 @@ async def test_access_counts_survive_without_context_manager(
     m = await mesh.remember("flush on close please")
     await mesh.recall("flush close")
     await mesh.aclose()
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as reopened:
+        assert (await reopened.get(m.id)).access_count == 1
+
+
+async def test_close_flushes_pending_access_counts_at_once(
+    project_db: Path, global_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A delay no close could sit out: closing must cancel it and write the counts itself.
+    monkeypatch.setattr(mesh_module, "_ACCESS_FLUSH_DELAY", 3600.0)
+    with anyio.fail_after(20):  # detects a hang; the close itself is immediate
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+            m = await mesh.remember("The staging URL is staging.example.com")
+            await mesh.recall("staging URL")
+            assert mesh._flush_scheduled  # a flush is pending as the block ends
+    assert mesh.closed
     async with AsyncMemoryMesh(project_db, global_path=global_db) as reopened:
         assert (await reopened.get(m.id)).access_count == 1
 
