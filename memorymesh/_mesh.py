@@ -65,7 +65,7 @@ from ._models import (
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._privacy import PrivacyGuard, PrivacyMode
 from ._querytime import named_period, prefer_period
-from ._scoring import blend
+from ._scoring import blend, shared_bm25
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
 from ._store import MemoryRow, SQLiteStore, WriteTransaction
 from ._text import content_hash, fts_query, query_terms
@@ -1318,6 +1318,7 @@ class AsyncMemoryMesh(InvisibleMixin):
                         match, filters, limit=limit, now=now
                     ):
                         keyword.append((store, memory, bm25))
+            keyword = await self._comparable_across_stores(query, keyword)
             keyword.sort(key=lambda item: item[2], reverse=True)
             if mode == "keyword":
                 best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
@@ -1389,6 +1390,21 @@ class AsyncMemoryMesh(InvisibleMixin):
             key=lambda item: item[2],
             reverse=True,
         )
+
+    async def _comparable_across_stores(
+        self, query: str, keyword: builtins.list[tuple[SQLiteStore, Memory, float]]
+    ) -> builtins.list[tuple[SQLiteStore, Memory, float]]:
+        """Keyword scores on one scale when both stores matched: each store's BM25 weighs
+        words by their rarity in that file alone (see :func:`shared_bm25`)."""
+        ids: dict[SQLiteStore, builtins.list[str]] = {}
+        for store, memory, _ in keyword:
+            ids.setdefault(store, []).append(memory.id)
+        if len(ids) < 2:
+            return keyword
+        terms = query_terms(query)
+        stats = [await store.term_statistics(terms, found) for store, found in ids.items()]
+        shared = dict(zip(ids, shared_bm25(stats), strict=True))
+        return [(st, m, shared[st].get(m.id, 0.0)) for st, m, _ in keyword]
 
     async def _with_session_context(
         self,
