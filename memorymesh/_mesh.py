@@ -95,6 +95,8 @@ _NEW_MEMORY_DEFAULTS: dict[str, Any] = {
 #: How long recall's access counts wait before they are written, so a burst of recalls costs
 #: one write transaction instead of one each (reads overlay counts not yet written).
 _ACCESS_FLUSH_DELAY = 1.0
+#: SQLite reads LIMIT as a signed 64-bit integer.
+_SQL_MAX_LIMIT = 2**62
 _EMBED_PAGE = 256
 # Session context: the best keyword hits lend this share of their score to their neighbours.
 _SESSION_ANCHORS = 20
@@ -1454,7 +1456,7 @@ class AsyncMemoryMesh(InvisibleMixin):
 
         Args:
             order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
-            limit: Page size (1 to 10000).
+            limit: Page size (1 or more, no upper bound).
             offset: How many to skip.
 
         Raises:
@@ -1465,8 +1467,6 @@ class AsyncMemoryMesh(InvisibleMixin):
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidInputError(f"{name} must be an integer >= {low}")
-        if limit > 10_000:
-            raise InvalidInputError("limit must be at most 10000")
         filters = self._filters(
             scope=scope,
             category=category,
@@ -1481,7 +1481,10 @@ class AsyncMemoryMesh(InvisibleMixin):
         stores = self._stores_for(filters.scope)
         merged: list[Memory] = []
         for store in stores:
-            page = await store.select(filters, order=order, limit=limit + offset, offset=0, now=now)
+            # No cap on the page: asking for 50,000 memories means all of them (SQLite's
+            # LIMIT is a 64-bit integer, so an absurd one is clamped rather than refused).
+            rows = min(limit + offset, _SQL_MAX_LIMIT)
+            page = await store.select(filters, order=order, limit=rows, offset=0, now=now)
             merged.extend(page)
         if len(stores) > 1:
             merged.sort(key=_sort_key(order))
