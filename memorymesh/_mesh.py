@@ -26,7 +26,7 @@ import numpy.typing as npt
 from anyio.abc import TaskGroup
 
 from ._catchup import apply_changes
-from ._classify import classify, estimate_importance
+from ._classify import classify, estimate_importance, infer_scope
 from ._contradiction import content_tokens, content_tokens_many
 from ._crypto import EncryptionKey
 from ._embeddings import Embedder, as_matrix, resolve_embedder
@@ -847,7 +847,12 @@ class AsyncMemoryMesh(InvisibleMixin):
         else:
             importance = _importance(item.importance)
         explicit_scope = _scope(item.scope)
-        scope = explicit_scope or default_scope(category)
+        if explicit_scope is not None:
+            scope = explicit_scope
+        elif item.category is None:  # an inferred category: global only if about the user
+            scope = infer_scope(text, category)
+        else:
+            scope = default_scope(category)
         store = self._store_for(scope, explicit=explicit_scope is not None)
         if store is self._global:
             scope = Scope.GLOBAL

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._classify import classify
+from ._classify import classify, infer_scope
 from ._compact import plan_merges
 from ._models import Category, Memory, Scope
 from ._text import STOPWORDS
@@ -115,7 +115,12 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
             "global, but names this project's files or the project itself",
             f"forget it and run `memorymesh remember --scope project ...` (id {short})",
         )
-    elif memory.scope is Scope.PROJECT and memory.category in _USER_CATEGORIES:
+    elif (
+        memory.scope is Scope.PROJECT
+        and memory.category in _USER_CATEGORIES
+        # the rule remember follows: "we prefer tabs here" is the project's own preference
+        and infer_scope(memory.text, memory.category) is Scope.GLOBAL
+    ):
         add(
             "scope",
             f"a {memory.category.value} about the user, kept in one project only",

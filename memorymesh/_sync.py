@@ -118,9 +118,7 @@ class MemoryMesh:
         # is garbage-collected or at interpreter exit at the latest: otherwise stopping its
         # event loop during finalisation, when that loop's thread can no longer run, hangs
         # the process. The callback holds the context managers, never `self`.
-        self._finalizer = weakref.finalize(
-            self, _close_left_open, self._mesh_cm, self._portal_cm
-        )
+        self._finalizer = weakref.finalize(self, _close_left_open, self._mesh_cm, self._portal_cm)
 
     def _call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._closed:

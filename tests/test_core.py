@@ -158,7 +158,7 @@ async def test_stats_counts_every_scope_and_category(mesh: AsyncMemoryMesh) -> N
     )
     stats = await mesh.stats()
     assert stats.total == 3
-    assert stats.by_scope == {"project": 1, "global": 2}
+    assert stats.by_scope == {"project": 2, "global": 1}  # a rule stays with the project
     assert stats.by_category == {"decision": 1, "guardrail": 1, "preference": 1}
     assert stats.pinned == 1
     assert stats.embedder == "none"
