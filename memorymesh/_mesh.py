@@ -840,7 +840,7 @@ class AsyncMemoryMesh:
 
         Args:
             order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
-            limit: Page size (1 to 10000).
+            limit: Page size (1 or more, no upper bound).
             offset: How many to skip.
 
         Raises:
@@ -851,8 +851,6 @@ class AsyncMemoryMesh:
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidInputError(f"{name} must be an integer >= {low}")
-        if limit > 10_000:
-            raise InvalidInputError("limit must be at most 10000")
         filters = checked_filters(
             scope=scope,
             category=category,

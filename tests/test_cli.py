@@ -57,7 +57,7 @@ def test_list_stats_status_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "decision" in out and "guardrail" in out
     code, out, _ = run(capsys, "stats", "--json")
     stats = json.loads(out)
-    assert stats["total"] == 2 and stats["by_scope"] == {"project": 1, "global": 1}
+    assert stats["total"] == 2 and stats["by_scope"] == {"project": 2, "global": 0}
     code, out, _ = run(capsys, "--json", "status")
     status = json.loads(out)
     assert code == 0 and status["healthy"] is True and status["total"] == 2

@@ -20,6 +20,7 @@ from .._models import Memory
 from .._text import query_terms
 from ..stores.base import Filters, Store
 from ._hybrid import standard_score_fusion
+from ._scoring import shared_bm25
 from ._vectors import VectorIndex, vector_filter
 
 __all__ = [
@@ -97,6 +98,7 @@ async def candidates(
         for store in stores:
             for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
                 keyword.append((store, memory, bm25))
+        keyword = await comparable_across_stores(query, keyword)
         keyword.sort(key=lambda item: item[2], reverse=True)
         if mode == "keyword":
             best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
@@ -173,6 +175,20 @@ async def candidates(
         key=lambda item: item[2],
         reverse=True,
     )
+
+
+async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
+    """Keyword scores on one scale when both stores matched: each store's BM25 weighs words
+    by their rarity in that store alone (see :func:`shared_bm25`)."""
+    ids: dict[Store, list[str]] = {}
+    for store, memory, _ in keyword:
+        ids.setdefault(store, []).append(memory.id)
+    if len(ids) < 2:
+        return keyword
+    terms = query_terms(query)
+    stats = [await store.term_statistics(terms, found) for store, found in ids.items()]
+    shared = dict(zip(ids, shared_bm25(stats), strict=True))
+    return [(st, m, shared[st].get(m.id, 0.0)) for st, m, _ in keyword]
 
 
 async def with_session_context(

@@ -326,6 +326,13 @@ class Store(Protocol):
         comparable within one call only). A query with no searchable word matches nothing.
         """
 
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """What keyword recall needs to put this store's scores on statistics shared with
+        another store: how many memories the engine counts, each term's document count, and
+        each term's own share of the relevance (higher is better) of the memories ``ids``."""
+
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         """How many memories :meth:`search_text` could return for ``query`` (no limit)."""
 

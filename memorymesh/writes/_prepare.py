@@ -27,7 +27,7 @@ from .._validate import (
     utc,
 )
 from ..stores.base import MemoryRow, Store
-from ._classify import classify, estimate_importance
+from ._classify import classify, estimate_importance, infer_scope
 from ._event_time import find_event_time
 from ._injected import contains_injected, strip_injected
 from ._pipeline import Prepared
@@ -133,7 +133,12 @@ class WriteRules:
         else:
             importance = check_importance(item.importance)
         explicit_scope = check_scope(item.scope)
-        scope = explicit_scope or default_scope(chosen)
+        if explicit_scope is not None:
+            scope = explicit_scope
+        elif item.category is None:  # an inferred category: global only if about the user
+            scope = infer_scope(text, chosen)
+        else:
+            scope = default_scope(chosen)
         store = self.store_for(scope, explicit_scope is not None)
         if store is self.global_store:
             scope = Scope.GLOBAL
