@@ -67,7 +67,7 @@ from ._privacy import PrivacyGuard, PrivacyMode
 from ._querytime import named_period, prefer_period
 from ._scoring import blend, shared_bm25
 from ._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
-from ._store import MemoryRow, SQLiteStore, WriteTransaction
+from ._store import LogEntry, MemoryRow, SQLiteStore, WriteTransaction
 from ._text import content_hash, fts_query, query_terms
 from ._timeparse import find_event_time
 from ._vectors import IndexRow, VectorIndex, to_blob, unit_rows, vector_filter
@@ -940,6 +940,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         if expires_at is not None:
             fields["expires_at"] = _utc(expires_at, "expires_at")
         store = await self._store_holding(memory_id)
+        index = self._indexes.get(store)
         vector = None
         if "text" in fields and self._embedder is not None:
             vectors = await self._vectors_for([fields["text"]])
@@ -947,20 +948,35 @@ class AsyncMemoryMesh(InvisibleMixin):
             vector = vectors[0]
             fields["embedding"] = to_blob(vector)
             fields["embedding_model"] = self._embedder.name
+        earlier: Memory | None = None
+        earlier_vector: npt.NDArray[np.float32] | None = None
         async with store.write() as tx:
             fields["updated_at"] = tx.now
+            current = await tx.get_many([memory_id])
             if found:  # privacy guard: add to the kinds already recorded on the memory
-                current = await tx.get_many([memory_id])
                 known = set(current[0].redactions) if current else set()
                 fields["redactions"] = json.dumps(sorted(known | found))
+            detail: dict[str, Any] = {}
+            if current and "text" in fields and current[0].text != fields["text"]:
+                # The earlier wording stays as history, as a supersede keeps it: a copy under
+                # a new id, superseded by this one, so history() shows it and restore() can
+                # bring it back. The memory keeps its id.
+                if index is not None and memory_id in index:
+                    earlier_vector = index.vectors([memory_id])[0]
+                row = _history_row(current[0], _new_id(), earlier_vector, self._embedder_name)
+                await tx.insert_many([row])
+                await tx.supersede([(row.id, memory_id)])
+                detail["earlier_version"] = row.id
+                (earlier,) = await tx.get_many([row.id])
             if not await tx.update(memory_id, fields):
                 raise MemoryNotFoundError(memory_id)
             changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
-            await tx.log([("updated", memory_id, self._source, {"fields": changed})])
+            await tx.log([("updated", memory_id, self._source, {"fields": changed, **detail})])
             (memory,) = await tx.get_many([memory_id])
         if "text" in fields and store in self._lexicons:
             self._lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.get(store)
+        if index is not None and earlier is not None and earlier_vector is not None:
+            index.add([memory_index_row(earlier, superseded=True)], earlier_vector[None, :])
         if index is not None and (memory_id in index or vector is not None):
             if vector is None:
                 vector = index.vectors([memory_id])[0]
@@ -994,11 +1010,15 @@ class AsyncMemoryMesh(InvisibleMixin):
         memory = await self.get(memory_id)
         store = self._global if memory.scope is Scope.GLOBAL else (self._project or self._global)
         async with store.write() as tx:
+            earlier = (await tx.earlier_versions([memory_id])).get(memory_id, [])
             if not await tx.delete_many([memory_id]):
                 raise MemoryNotFoundError(memory_id)
-            await tx.log([("forgotten", memory_id, self._source, {})])
+            # The wordings update() kept are this memory's own history: they go with it.
+            versions = await tx.delete_many(earlier)
+            detail = {"earlier_versions": versions} if versions else {}
+            await tx.log([("forgotten", memory_id, self._source, detail)])
         if store in self._indexes:
-            self._indexes[store].remove([memory_id])
+            self._indexes[store].remove([memory_id, *versions])
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -1019,9 +1039,17 @@ class AsyncMemoryMesh(InvisibleMixin):
         async with AsyncExitStack() as stack:
             for store in self.stores:
                 tx = await stack.enter_async_context(store.write())
+                earlier = await tx.earlier_versions(wanted)
                 deleted = await tx.delete_many(wanted)
-                await tx.log([("forgotten", i, self._source, {}) for i in deleted])
                 total += len(deleted)
+                # update()'s earlier wordings go with their memory (and are not counted).
+                entries: builtins.list[LogEntry] = []
+                for memory_id in builtins.list(deleted):
+                    versions = await tx.delete_many(earlier.get(memory_id, []))
+                    deleted += versions
+                    detail = {"earlier_versions": versions} if versions else {}
+                    entries.append(("forgotten", memory_id, self._source, detail))
+                await tx.log(entries)
                 gone.append((store, deleted))
         for store, deleted in gone:
             if store in self._indexes:
@@ -1816,6 +1844,35 @@ class AsyncMemoryMesh(InvisibleMixin):
 
 def _new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _history_row(
+    memory: Memory,
+    new_id: str,
+    vector: npt.NDArray[np.float32] | None,
+    model: str | None,
+) -> MemoryRow:
+    """A copy of ``memory`` as it is now, under ``new_id``: the version an update replaces."""
+    return MemoryRow(
+        id=new_id,
+        text=memory.text,
+        content_hash=content_hash(memory.text),
+        category=memory.category.value,
+        importance=memory.importance,
+        scope=memory.scope.value,
+        pinned=memory.pinned,
+        metadata=json.dumps(memory.metadata),
+        session_id=memory.session_id,
+        source=memory.source,
+        agent=memory.agent,
+        redactions=json.dumps(list(memory.redactions)),
+        created_at=memory.created_at.timestamp(),
+        updated_at=memory.updated_at.timestamp(),
+        event_time=None if memory.event_time is None else memory.event_time.timestamp(),
+        expires_at=None if memory.expires_at is None else memory.expires_at.timestamp(),
+        embedding=None if vector is None else to_blob(vector),
+        embedding_model=None if vector is None else model,
+    )
 
 
 def _dt(timestamp: float) -> datetime:
