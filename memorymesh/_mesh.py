@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import time
 import warnings
@@ -23,7 +22,6 @@ from ._errors import (
     EmbeddingError,
     InvalidFilterError,
     InvalidInputError,
-    MemoryNotFoundError,
     StoreError,
 )
 from ._models import (
@@ -73,9 +71,9 @@ from .search._vectors import to_blob
 from .stores import Store, StoreOptions, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
 from .stores.base import checked_filters
-from .writes._conflicts import content_tokens
+from .writes import _lifecycle as lifecycle
 from .writes._indexes import Indexes
-from .writes._pipeline import Prepared, memory_index_row, write_all
+from .writes._pipeline import Prepared, write_all
 from .writes._prepare import WriteRules, as_new
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
@@ -530,26 +528,15 @@ class AsyncMemoryMesh:
             vector = vectors[0]
             fields["embedding"] = to_blob(vector)
             fields["embedding_model"] = self._embedder.name
-        async with store.write() as tx:
-            fields["updated_at"] = tx.now
-            if found:  # privacy guard: add to the kinds already recorded on the memory
-                current = await tx.get_many([memory_id])
-                known = set(current[0].redactions) if current else set()
-                fields["redactions"] = json.dumps(sorted(known | found))
-            if not await tx.update(memory_id, fields):
-                raise MemoryNotFoundError(memory_id)
-            changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
-            await tx.log([("updated", memory_id, self._source, {"fields": changed})])
-            (memory,) = await tx.get_many([memory_id])
-        if "text" in fields and store in self._indexes.lexicons:
-            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.vectors.get(store)
-        if index is not None and (memory_id in index or vector is not None):
-            if vector is None:
-                vector = index.vectors([memory_id])[0]
-            superseded = memory.superseded_by is not None
-            index.add([memory_index_row(memory, superseded=superseded)], vector[None, :])
-        return memory
+        return await lifecycle.update(
+            store,
+            memory_id,
+            fields,
+            redacted=found,
+            vector=vector,
+            indexes=self._indexes,
+            source=self._source,
+        )
 
     async def pin(self, memory_id: str) -> Memory:
         """Pin a memory: it ranks as most important and never expires.
@@ -576,12 +563,7 @@ class AsyncMemoryMesh:
         """
         memory = await self.get(memory_id)
         store = self._global if memory.scope is Scope.GLOBAL else (self._project or self._global)
-        async with store.write() as tx:
-            if not await tx.delete_many([memory_id]):
-                raise MemoryNotFoundError(memory_id)
-            await tx.log([("forgotten", memory_id, self._source, {})])
-        if store in self._indexes.vectors:
-            self._indexes.vectors[store].remove([memory_id])
+        await lifecycle.forget(store, memory_id, indexes=self._indexes, source=self._source)
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -597,19 +579,9 @@ class AsyncMemoryMesh:
         if not all(isinstance(i, str) for i in wanted):
             raise InvalidInputError("every id must be a string")
         await self._ready()
-        total = 0
-        gone: builtins.list[tuple[Store, builtins.list[str]]] = []
-        async with AsyncExitStack() as stack:
-            for store in self.stores:
-                tx = await stack.enter_async_context(store.write())
-                deleted = await tx.delete_many(wanted)
-                await tx.log([("forgotten", i, self._source, {}) for i in deleted])
-                total += len(deleted)
-                gone.append((store, deleted))
-        for store, deleted in gone:
-            if store in self._indexes.vectors:
-                self._indexes.vectors[store].remove(deleted)
-        return total
+        return await lifecycle.forget_many(
+            self.stores, wanted, indexes=self._indexes, source=self._source
+        )
 
     async def restore(self, memory_id: str) -> Memory:
         """Make a superseded memory current again; nothing is lost by superseding.
@@ -623,27 +595,7 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        hidden: builtins.list[str] = []
-        async with store.write() as tx:
-            (memory,) = await tx.get_many([memory_id])
-            if memory.superseded_by is None:
-                return memory
-            successors = await tx.get_many([memory.superseded_by])
-            await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
-            if successors and successors[0].superseded_by is None:
-                await tx.supersede([(successors[0].id, memory_id)])
-                hidden.append(successors[0].id)
-            await tx.log(
-                [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
-            )
-            (memory,) = await tx.get_many([memory_id])
-        if store in self._indexes.lexicons:
-            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.vectors.get(store)
-        if index is not None:
-            index.set_superseded([memory_id], False)
-            index.set_superseded(hidden)
-        return memory
+        return await lifecycle.restore(store, memory_id, indexes=self._indexes, source=self._source)
 
     async def history(self, memory_id: str) -> builtins.list[Memory]:
         """Every version linked to this memory by superseding or merging, oldest first.

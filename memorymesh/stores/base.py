@@ -214,6 +214,9 @@ class StoreTransaction(Protocol):
     async def delete_many(self, ids: Sequence[str]) -> list[str]:
         """Delete these memories; return the ids that existed."""
 
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts, by memory id."""
+
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         """Add ``(count, last_at)`` recalls to each memory's access statistics."""
 

@@ -490,6 +490,24 @@ class WriteTransaction:
             deleted.extend(row[0] for row in rows)
         return deleted
 
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts (see the write log's
+        ``earlier_version``): versions of the same memory, so forgetting it forgets them."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"SELECT memory_id, detail FROM write_log WHERE memory_id IN ({marks}) "
+                "AND action = 'updated'",
+                chunk,
+            )
+            for row in rows:
+                version = self._store._open_detail(row[1]).get("earlier_version")
+                if isinstance(version, str):
+                    found.setdefault(str(row[0]), []).append(version)
+        return found
+
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         if not counts:
             return
