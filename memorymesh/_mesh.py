@@ -35,21 +35,15 @@ from ._models import (
     RecallResult,
     RecallResults,
     Scope,
-    ScoreBreakdown,
     ScoringWeights,
     WriteLogEntry,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
-from ._text import content_hash, query_terms
+from ._text import query_terms
 from ._validate import (
     CategoryArg,
-    check_importance,
     check_policy,
     check_scope,
-    utc,
-)
-from ._validate import (
-    category as check_category,
 )
 from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
@@ -57,16 +51,15 @@ from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records
 from .io._transfer import export_stores, guard_records, import_records, read_text
 from .search import _listing as listing
-from .search._querytime import named_period, prefer_period
 from .search._recall import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
     RecallMode,
+    rank,
     resolve_mode,
     why_empty,
 )
 from .search._recall import candidates as find_candidates
-from .search._scoring import blend
 from .search._vectors import to_blob
 from .stores import Store, StoreOptions, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
@@ -497,29 +490,15 @@ class AsyncMemoryMesh:
             StoreError: the database failed; nothing changed.
         """
         await self._ready()
-        fields: dict[str, Any] = {}
-        found: set[str] = set()  # privacy guard: kinds of secret redacted by this update
-        if text is not None:
-            checked, kinds = self._privacy.check_text(self._rules().check_text(text))
-            found.update(kinds)
-            fields["text"] = checked
-            fields["content_hash"] = content_hash(fields["text"])
-        if importance is not None:
-            fields["importance"] = check_importance(importance)
-        if category is not None:
-            fields["category"] = check_category(category).value
-        if metadata is not None:
-            metadata, kinds = self._privacy.check_metadata(metadata)
-            found.update(kinds)
-            fields["metadata"] = self._rules().check_metadata(metadata)
-        if pin is not None:
-            if not isinstance(pin, bool):
-                raise InvalidInputError(f"pin must be True or False, not {pin!r}")
-            fields["pinned"] = int(pin)
-        if event_time is not None:
-            fields["event_time"] = utc(event_time, "event_time")
-        if expires_at is not None:
-            fields["expires_at"] = utc(expires_at, "expires_at")
+        fields, found = self._rules().changes(
+            text=text,
+            importance=importance,
+            category=category,
+            metadata=metadata,
+            pin=pin,
+            event_time=event_time,
+            expires_at=expires_at,
+        )
         store = await self._store_holding(memory_id)
         vector = None
         if "text" in fields and self._embedder is not None:
@@ -733,20 +712,9 @@ class AsyncMemoryMesh:
             now=now,
             vectors=None if self._embedder is None else self._indexes,
         )
-        period = named_period(query)
-        if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
-            candidates = prefer_period(candidates, period)
-        scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
-        for store, memory, relevance in candidates:
-            score, breakdown = blend(
-                memory,
-                relevance,
-                weights=self.weights,
-                now=now,
-                by_event_time=time_field == "event",
-            )
-            scored.append((score, store, memory, breakdown))
-        scored.sort(key=lambda item: item[0], reverse=True)
+        scored = rank(
+            candidates, query, weights=self.weights, now=now, by_event=time_field == "event"
+        )
         results = RecallResults()
         for score, store, memory, breakdown in scored[:k]:
             store.record_access(memory.id, now)

@@ -16,11 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError
-from .._models import Memory
+from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import query_terms
 from ..stores.base import Filters, Store
 from ._hybrid import standard_score_fusion
-from ._scoring import shared_bm25
+from ._querytime import named_period, prefer_period
+from ._scoring import blend, shared_bm25
 from ._vectors import VectorIndex, vector_filter
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "RecallMode",
     "VectorSource",
     "candidates",
+    "rank",
     "resolve_mode",
     "why_empty",
     "with_session_context",
@@ -231,3 +233,26 @@ async def why_empty(stores: Sequence[Store], query: str, filters: Filters, now: 
     if not matching_current:
         return "every memory that matches is superseded or expired (current_only=False shows them)"
     return f"{matching_current} current memories match the terms, but the filters exclude them all"
+
+
+def rank(
+    found: list[Candidate],
+    query: str,
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event: bool,
+) -> list[tuple[float, Store, Memory, ScoreBreakdown]]:
+    """The candidates scored (relevance blended with importance, recency and use), best
+    first; a day or month the query names ranks memories from then first."""
+    period = named_period(query)
+    if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
+        found = prefer_period(found, period)
+    scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
+    for store, memory, relevance in found:
+        score, breakdown = blend(
+            memory, relevance, weights=weights, now=now, by_event_time=by_event
+        )
+        scored.append((score, store, memory, breakdown))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    return scored
