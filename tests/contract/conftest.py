@@ -2,7 +2,8 @@
 
 Every test in this package asks for ``open_mesh`` (or ``mesh`` / ``any_mesh``) and never
 sees a file, URL or private module, so the same tests run against every backend in
-:data:`LOCATORS`. Adding a backend means adding its locator there (see README.md here).
+:data:`LOCATORS`. Adding a backend means adding its locator there, and optionally a way to
+hold a store's write lock to :data:`WRITE_LOCKS` (see README.md here).
 """
 
 from __future__ import annotations
