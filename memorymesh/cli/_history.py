@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from .._models import Memory
-from ._app import open_mesh
+from ._common import open_mesh
 from ._progress import Progress
 
 __all__ = ["register"]
@@ -57,7 +57,7 @@ async def cmd_restore(args: argparse.Namespace) -> int:
 
 
 async def _resolve(mesh: Any, given: str) -> str:
-    from ._app import _resolve as resolve
+    from ._common import resolve_id as resolve
 
     result: str = await resolve(mesh, given)
     return result
