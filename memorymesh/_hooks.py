@@ -97,6 +97,9 @@ async def capture_async(
     metadata: dict[str, Any] = {"hook": event.get("hook_event_name") or event_name}
     if isinstance(tool, str):
         metadata["tool"] = tool
+    # Keyword-only on purpose: a hook runs on every tool call and must not load a model. The
+    # memories it writes get their vectors from the next CLI or MCP mesh that opens the store
+    # with the configured embedder (see _catchup.py).
     async with AsyncMemoryMesh(
         path if path is not None else _project_db(event),
         global_path=global_path,

@@ -195,8 +195,9 @@ class AsyncMemoryMesh(InvisibleMixin):
             the global store.
         global_path: The global store's file (default ``$MEMORYMESH_HOME/global.db``, with
             ``MEMORYMESH_HOME`` defaulting to ``~/.memorymesh``), or ``":memory:"``.
-        embedding: ``"none"`` (keyword recall), a registered provider name, or any object
-            implementing :class:`~memorymesh.Embedder`.
+        embedding: ``"none"`` (keyword recall), a registered provider name, any object
+            implementing :class:`~memorymesh.Embedder`, or ``"auto"``: the embedder the
+            stores recorded when they were last embedded (keyword recall if none was).
         weights: How recall blends relevance, recency, importance and access frequency.
         max_text_chars: Longest text ``remember`` accepts.
         max_metadata_bytes: Largest metadata object (as JSON) ``remember`` accepts.
@@ -233,7 +234,11 @@ class AsyncMemoryMesh(InvisibleMixin):
     ) -> None:
         self.on_conflict = _policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
-        self._embedder = resolve_embedder(embedding)
+        # "auto": the embedder the stores recorded, looked up when they open.
+        self._auto_embedding = embedding == "auto"
+        self._embedder = None if self._auto_embedding else resolve_embedder(embedding)
+        # Memories embedded while opening (a store's backlog), reported by the next reembed().
+        self._embedded_on_open = 0
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
         self.max_metadata_bytes = max_metadata_bytes
@@ -333,7 +338,21 @@ class AsyncMemoryMesh(InvisibleMixin):
                 try:
                     for store in self.stores:
                         await store.open()
-                    await self._open_vectors()
+                    if self._auto_embedding:
+                        self._embedder = await self._recorded_embedder()
+                    try:
+                        await self._open_vectors()
+                    except EmbeddingError as exc:
+                        if not self._auto_embedding:
+                            raise
+                        # Nobody asked for this embedder: an unreachable one (an Ollama
+                        # server that is down) leaves keyword recall working.
+                        warnings.warn(
+                            f"MemoryMesh: {exc}; using keyword recall", RuntimeWarning, stacklevel=2
+                        )
+                        self._embedder = None
+                        self._indexes.clear()
+                        self._stale.clear()
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -437,10 +456,22 @@ class AsyncMemoryMesh(InvisibleMixin):
                 self._stale[store] = others
                 continue
             if models.get(None):
-                await self._embed_missing(store)
+                self._embedded_on_open += await self._embed_missing(store)
             elif await store.get_meta("embedder") != name:
                 await self._record_embedder(store)
             await self._load_index(store)
+
+    async def _recorded_embedder(self) -> Embedder | None:
+        """The embedder the stores were last embedded with (project first), if it can be
+        built here; keyword recall otherwise."""
+        for store in self.stores:
+            name = await store.get_meta("embedder")
+            if name:
+                try:
+                    return resolve_embedder(name)
+                except EmbeddingError:
+                    return None  # a custom embedder registered only in another program
+        return None
 
     async def _record_embedder(self, store: SQLiteStore) -> None:
         assert self._embedder is not None
@@ -574,7 +605,8 @@ class AsyncMemoryMesh(InvisibleMixin):
             progress: Called with the number of memories done after each batch.
 
         Returns:
-            How many memories were embedded.
+            How many memories were embedded, including those this mesh embedded when it
+            opened (a store's memories without a vector are embedded then).
 
         Raises:
             EmbeddingError: the mesh has no embedder, or the embedder failed (the memories
@@ -583,7 +615,7 @@ class AsyncMemoryMesh(InvisibleMixin):
         await self._ready()
         if self._embedder is None:
             raise EmbeddingError("this mesh has no embedder: pass embedding=... to reembed")
-        total = 0
+        total, self._embedded_on_open = self._embedded_on_open, 0
         for store in self.stores:
             total += await self._embed_missing(store, progress)
             self._stale.pop(store, None)

@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio
 
+from ._config import configured_embedding
 from ._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError
 from ._mesh import AsyncMemoryMesh
 from ._models import Category, Memory, RecallResult, RecallResults
@@ -38,7 +39,7 @@ EXTENSIONS: list[str] = [
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh._cli_invisible",  # sync, review, hook, import-v4, compact
     "memorymesh._cli_safety",  # doctor, backup
-    "memorymesh._cli_retrieval",  # reembed, history, restore
+    "memorymesh._cli_retrieval",  # reembed, config, history, restore
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
@@ -49,8 +50,11 @@ _CATEGORIES = [c.value for c in Category]
 
 
 def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
-    """An ``AsyncMemoryMesh`` on the stores the global options name."""
+    """An ``AsyncMemoryMesh`` on the stores the global options name, with the configured
+    embedder (``MEMORYMESH_EMBEDDING``, ``config.toml``, else the one the store recorded)."""
     options.setdefault("source", "cli")
+    if options.get("embedding") is None:
+        options["embedding"] = configured_embedding()[0]
     return AsyncMemoryMesh(
         getattr(args, "db", None), global_path=getattr(args, "global_db", None), **options
     )
