@@ -8,7 +8,7 @@ EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
 TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local
 
-.PHONY: demo test setup setup-all lint typecheck pytest bench clean
+.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest
+
+# The storage contract every backend must pass (see tests/contract/README.md).
+contract:
+	$(BIN)/pytest tests/contract -q
 
 test: setup-all lint typecheck pytest
 

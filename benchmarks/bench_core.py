@@ -159,7 +159,8 @@ def sqlite_floors(db: Path, corpus: Corpus, queries: list[str]) -> dict[str, Any
     - fts: the 40 best rows by ``bm25()`` for each query's FTS5 expression, without the join
       to the memories table: what one ``recall(k=10)`` asks FTS5 for (4 candidates a result).
     """
-    from memorymesh._text import content_hash, fts_query
+    from memorymesh._text import content_hash
+    from memorymesh.stores.sqlite._store import fts_match as fts_query
 
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -263,7 +264,7 @@ async def bench_vector(n: int, corpus: Corpus, work: Path, queries: int) -> dict
         started = time.perf_counter()
         await mesh.remember_many(batch)
         out["remember_many_vec_per_s"] = 1000 / (time.perf_counter() - started)
-        index = mesh._indexes[mesh.stores[0]]
+        index = mesh._indexes.vectors[mesh.stores[0]]
         # The conflict check's arithmetic alone: one batch x index product.
         batch_vectors = await embedder.embed([i["text"] for i in corpus.items(1000)])
         everything = index.vectors([mid for b in index._blocks.values() for mid in b.ids[: b.n]])

@@ -25,8 +25,8 @@ from typing import Any
 
 import memorymesh_hook
 from memorymesh import AsyncMemoryMesh
-from memorymesh._hooks import capture_async
-from memorymesh._instructions import estimate_tokens
+from memorymesh.cli._capture import capture_async
+from memorymesh.context._instructions import estimate_tokens
 
 # key -> (who says it, the sentence as said in the session that introduces it)
 FACTS: dict[str, tuple[str, str]] = {

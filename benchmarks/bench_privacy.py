@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from memorymesh._privacy import redact
+from memorymesh.writes._privacy import redact
 
 CASES: dict[str, tuple[str, int]] = {
     "plain memory (250 ch)": (

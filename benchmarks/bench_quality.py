@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memorymesh import AsyncMemoryMesh, Embedder, LocalEmbedder, NewMemory
-from memorymesh._mesh import RecallMode
+from memorymesh.search._recall import RecallMode
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "locomo-dev.json"

@@ -11,16 +11,6 @@
 
 from __future__ import annotations
 
-from ._classify import Classification, classify, estimate_importance
-from ._compact import CompactPolicy, CompactReport, MergeGroup
-from ._embeddings import (
-    Embedder,
-    LocalEmbedder,
-    OllamaEmbedder,
-    OpenAIEmbedder,
-    available_embedders,
-    register_embedder,
-)
 from ._errors import (
     ClosedError,
     CorruptDatabaseError,
@@ -30,16 +20,14 @@ from ._errors import (
     InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
+    InvalidMeshError,
     MemoryMeshError,
     MemoryNotFoundError,
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    V4StoreError,
 )
-from ._export import ImportReport
-from ._import_v4 import V4ImportReport
-from ._injected import contains_injected, mark_injected, strip_injected
-from ._instructions import SyncReport, SyncWeights
 from ._mesh import AsyncMemoryMesh
 from ._models import (
     Category,
@@ -56,10 +44,25 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
-from ._quality import QualityIssue, QualityReport
-from ._session import SessionContext, SessionItem
 from ._sync import MemoryMesh
 from ._version import __version__
+from .context._compact import CompactPolicy, CompactReport, MergeGroup
+from .context._instructions import SyncReport, SyncWeights
+from .context._quality import QualityIssue, QualityReport
+from .context._session import SessionContext, SessionItem
+from .embeddings._embedders import (
+    Embedder,
+    LocalEmbedder,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    available_embedders,
+    register_embedder,
+)
+from .io._export import ImportReport
+from .io._import_v4 import V4ImportReport
+from .stores import Store, StoreOptions, StoreTransaction, register_store
+from .writes._classify import Classification, classify, estimate_importance
+from .writes._injected import contains_injected, mark_injected, strip_injected
 
 __all__ = [
     "AsyncMemoryMesh",
@@ -79,6 +82,7 @@ __all__ = [
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
+    "InvalidMeshError",
     "LocalEmbedder",
     "Memory",
     "MemoryMesh",
@@ -101,10 +105,14 @@ __all__ = [
     "SecretDetectedError",
     "SessionContext",
     "SessionItem",
+    "Store",
     "StoreError",
+    "StoreOptions",
+    "StoreTransaction",
     "SyncReport",
     "SyncWeights",
     "V4ImportReport",
+    "V4StoreError",
     "WriteLogEntry",
     "__version__",
     "available_embedders",
@@ -113,5 +121,6 @@ __all__ = [
     "estimate_importance",
     "mark_injected",
     "register_embedder",
+    "register_store",
     "strip_injected",
 ]

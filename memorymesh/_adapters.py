@@ -7,21 +7,29 @@ write path that later sees that text strips it instead of storing it again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ._errors import InjectedContextError, InvalidInputError, MemoryNotFoundError
-from ._injected import mark_injected
 from ._mesh import AsyncMemoryMesh
-from ._models import Category, RecallResult, Scope
+from ._models import Category, Memory, RecallResult, Scope
+from .context._hooks import Candidate, extract
+from .writes._injected import mark_injected
 
 __all__ = [
+    "CHAT_ROLES",
     "category_option",
     "forget_text",
     "format_memories",
     "recall_text",
     "remember_text",
+    "remember_turns",
     "scope_option",
+    "worth_remembering",
 ]
+
+#: The chat roles whose words can hold something worth remembering, as extraction names them.
+CHAT_ROLES = ("user", "assistant")
 
 
 def scope_option(value: Scope | str | None) -> Scope | None:
@@ -63,6 +71,55 @@ def format_memories(hits: Sequence[RecallResult], *, heading: str = "Relevant me
         when = (m.event_time or m.created_at).date().isoformat()
         lines.append(f"- [{m.id[:12]}] ({m.category.value}, {when}) {m.text}")
     return mark_injected("\n".join(lines), label="recall")
+
+
+def worth_remembering(turns: Sequence[tuple[str, str]]) -> list[Candidate]:
+    """The statements worth keeping in chat ``turns`` (``(role, text)`` pairs).
+
+    Adapters that remember a conversation use the extraction and noise gate of the Claude Code
+    hook (:mod:`memorymesh_hook._extract`): injected context is stripped, and only sentences a
+    rule recognises (a preference, a decision, the cause of a mistake, a convention, a fact
+    about the user) pass. Questions and chit-chat state nothing and are not kept: stored, a
+    question outranks its own answer in recall, and a "favourite" in it reads as a preference.
+    Roles other than ``user`` and ``assistant`` are ignored.
+    """
+    return extract([(role, text) for role, text in turns if role in CHAT_ROLES and text])
+
+
+async def remember_turns(
+    mesh: AsyncMemoryMesh,
+    turns: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    scope: Scope | str | None = None,
+    source: str,
+    agent: str | None = None,
+) -> list[Memory]:
+    """Remember what is worth keeping in ``turns``, in one transaction.
+
+    Each turn is ``(role, text, fields)``; ``fields`` (``session_id``, ``metadata``, ...) go
+    onto every memory drawn from that turn, and the extraction rule is added to its metadata.
+    Without ``scope``, what the assistant established stays with the project (as the hook
+    does) and the rest follows its category.
+    """
+    items: list[dict[str, Any]] = []
+    for role, text, fields in turns:
+        for candidate in worth_remembering([(role, text)]):
+            metadata = {**dict(fields.get("metadata") or {}), "rule": candidate.rule}
+            chosen = scope
+            if chosen is None and candidate.about_project and mesh.project_path:
+                chosen = Scope.PROJECT
+            items.append(
+                {
+                    **fields,
+                    "text": candidate.text,
+                    "category": candidate.category,
+                    "scope": chosen,
+                    "metadata": metadata,
+                    "source": source,
+                    "agent": agent,
+                }
+            )
+    return await mesh.remember_many(items) if items else []
 
 
 async def remember_text(

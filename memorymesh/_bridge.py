@@ -19,31 +19,61 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.from_thread import BlockingPortal
 
+from ._errors import InvalidMeshError
 from ._mesh import AsyncMemoryMesh
+from ._sync import MemoryMesh
 
-__all__ = ["MeshBridge"]
+__all__ = ["MeshBridge", "MeshLike", "adapt_mesh"]
+
+#: What every adapter's ``mesh=`` accepts.
+MeshLike = AsyncMemoryMesh | MemoryMesh
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def adapt_mesh(
+    mesh: object, portal: BlockingPortal | None = None
+) -> tuple[AsyncMemoryMesh, BlockingPortal | None]:
+    """The async mesh and portal an adapter runs on, from what the caller passed as ``mesh=``.
+
+    A sync :class:`~memorymesh.MemoryMesh` brings its own: the async mesh it drives and the
+    portal whose loop that mesh lives in, so sync users never assemble the pair themselves.
+
+    Raises:
+        InvalidMeshError: ``mesh`` is neither kind of mesh, or a ``MemoryMesh`` came with a
+            different ``portal``.
+    """
+    if isinstance(mesh, MemoryMesh):
+        if portal is not None and portal is not mesh.portal:
+            raise InvalidMeshError(
+                "a MemoryMesh runs on its own portal; pass portal= only with an AsyncMemoryMesh"
+            )
+        return mesh.async_mesh, mesh.portal
+    if isinstance(mesh, AsyncMemoryMesh):
+        return mesh, portal
+    raise InvalidMeshError(
+        f"mesh= must be a MemoryMesh or an AsyncMemoryMesh, not {type(mesh).__name__}; "
+        "open one with `MemoryMesh()` (sync code) or `async with AsyncMemoryMesh() as mesh:`"
+    )
 
 
 class MeshBridge:
     """Runs ``AsyncMemoryMesh`` coroutines for an adapter, from sync or async callers.
 
     Args:
-        mesh: The open mesh the adapter works on.
-        portal: A blocking portal whose event loop the mesh belongs to. Without one, the
-            adapter must be built inside the mesh's event loop (``async with`` block) so its
-            sync methods can find their way back to it.
+        mesh: The open mesh the adapter works on: an ``AsyncMemoryMesh``, or a sync
+            ``MemoryMesh`` (whose async mesh and portal are used).
+        portal: A blocking portal whose event loop an ``AsyncMemoryMesh`` belongs to. Without
+            one, the adapter must be built inside the mesh's event loop (``async with`` block)
+            so its sync methods can find their way back to it.
+
+    Raises:
+        InvalidMeshError: ``mesh`` is not a mesh (see :func:`adapt_mesh`).
     """
 
-    def __init__(self, mesh: AsyncMemoryMesh, portal: BlockingPortal | None = None) -> None:
-        if not isinstance(mesh, AsyncMemoryMesh):
-            raise TypeError(
-                f"mesh= must be an AsyncMemoryMesh, not {type(mesh).__name__}; open one with "
-                "`async with AsyncMemoryMesh() as mesh:`"
-            )
-        self.mesh = mesh
+    def __init__(self, mesh: MeshLike, portal: BlockingPortal | None = None) -> None:
+        self.mesh, portal = adapt_mesh(mesh, portal)
         self.portal = portal
         self._token: anyio.lowlevel.EventLoopToken | None = None
         if portal is None:

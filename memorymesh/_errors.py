@@ -7,11 +7,13 @@ The tree::
     │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
     │   ├── InjectedContextError         the text is only context MemoryMesh itself injected
     │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
+    ├── InvalidMeshError (TypeError)     an adapter's mesh= is not a MemoryMesh / AsyncMemoryMesh
     ├── MemoryNotFoundError (LookupError) no memory with that id
     ├── StoreError                       SQLite failed (translated in one place, original chained)
     │   ├── DatabaseLockedError          another process held the database past the busy timeout
     │   ├── CorruptDatabaseError         the file is not a healthy SQLite database
-    │   └── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   ├── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
     └── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
@@ -31,11 +33,13 @@ __all__ = [
     "InjectedContextError",
     "InvalidFilterError",
     "InvalidInputError",
+    "InvalidMeshError",
     "MemoryMeshError",
     "MemoryNotFoundError",
     "SchemaVersionError",
     "SecretDetectedError",
     "StoreError",
+    "V4StoreError",
 ]
 
 
@@ -75,6 +79,10 @@ class SecretDetectedError(InvalidInputError):
         return cause.kinds if isinstance(cause, SecretDetectedError) else ()
 
 
+class InvalidMeshError(MemoryMeshError, TypeError):
+    """An adapter was given something other than a ``MemoryMesh`` or ``AsyncMemoryMesh``."""
+
+
 class MemoryNotFoundError(MemoryMeshError, LookupError):
     """No memory has the given id."""
 
@@ -97,6 +105,22 @@ class CorruptDatabaseError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database was migrated by a newer MemoryMesh than this one."""
+
+
+class V4StoreError(StoreError):
+    """The file is a MemoryMesh 4.x store, left untouched; ``memorymesh import-v4`` migrates it.
+
+    Every 4.x user meets this first: 4.x kept its stores at the very paths 5.x uses.
+    """
+
+    def __init__(self, path: str, *, command: str = "memorymesh import-v4") -> None:
+        super().__init__(
+            f"{path} is a MemoryMesh 4.x store; 5.x left it untouched. Migrate it with one "
+            f"command: `{command}` (it keeps the 4.x file as a backup beside it, renamed to "
+            "*.v4.db, and imports every memory into a new 5.x store there)"
+        )
+        self.path = path
+        self.command = command
 
 
 class EmbeddingError(MemoryMeshError):

@@ -11,11 +11,21 @@ __all__ = [
     "PROJECT_MARKERS",
     "default_global_path",
     "find_project_root",
+    "ignore_in_git",
     "prepare_database_file",
     "project_store_path",
 ]
 
 IN_MEMORY = ":memory:"
+
+#: The folder a project store lives in, at the project root.
+STORE_FOLDER = ".memorymesh"
+
+_GITIGNORE = (
+    "# Created by MemoryMesh: this project's memory store is personal; keep it out of git.\n"
+    "# Delete this file to commit the store on purpose.\n"
+    "*\n"
+)
 
 #: A directory holding any of these is taken to be a project root.
 PROJECT_MARKERS: tuple[str, ...] = (
@@ -63,7 +73,25 @@ def find_project_root(start: Path | None = None) -> Path | None:
 
 
 def project_store_path(root: Path) -> Path:
-    return root / ".memorymesh" / "memories.db"
+    return root / STORE_FOLDER / "memories.db"
+
+
+def ignore_in_git(directory: Path) -> None:
+    """Give a project's ``.memorymesh/`` folder a ``.gitignore`` that ignores the folder itself.
+
+    A project store is personal (and a live SQLite file, with -wal and -shm siblings): it must
+    not land in a commit by accident. Ignoring from inside the folder, as virtualenvs and tool
+    caches do, works in any repository without editing the project's own ``.gitignore`` (no
+    diff for the user to explain). An existing file is never touched, and a write that fails
+    (a read-only folder) never stops the store from opening.
+    """
+    marker = directory / ".gitignore"
+    if marker.exists():
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_GITIGNORE)
 
 
 def prepare_database_file(path: Path) -> None:
@@ -81,6 +109,8 @@ def prepare_database_file(path: Path) -> None:
         with contextlib.suppress(OSError):
             directory.chmod(0o700)
     if not path.exists():
+        if directory.name == STORE_FOLDER and directory.resolve() != memorymesh_home().resolve():
+            ignore_in_git(directory)
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     for suffix in ("", "-wal", "-shm"):

@@ -22,20 +22,12 @@ from typing import Any, Literal, ParamSpec, Self, TextIO, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from ._compact import CompactPolicy, CompactReport
-from ._embeddings import Embedder
 from ._errors import ClosedError
-from ._export import ExportFormat, ImportReport
-from ._filters import TimeField
-from ._import_v4 import V4ImportReport
-from ._instructions import SyncReport, SyncWeights
 from ._mesh import (
     DEFAULT_MAX_METADATA_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
     AsyncMemoryMesh,
-    CategoryArg,
     PathLike,
-    RecallMode,
 )
 from ._models import (
     Category,
@@ -49,9 +41,17 @@ from ._models import (
     ScoringWeights,
     WriteLogEntry,
 )
-from ._privacy import PrivacyMode
-from ._quality import QualityReport
-from ._session import DEFAULT_BUDGET_TOKENS, SessionContext
+from ._validate import CategoryArg
+from .context._compact import CompactPolicy, CompactReport
+from .context._instructions import SyncReport, SyncWeights
+from .context._quality import QualityReport
+from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext
+from .embeddings._embedders import Embedder
+from .io._export import ExportFormat, ImportReport
+from .io._import_v4 import V4ImportReport
+from .search._recall import RecallMode
+from .stores._filters import TimeField
+from .writes._privacy import PrivacyMode
 
 __all__ = ["MemoryMesh"]
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["STOPWORDS", "content_hash", "fts_query", "normalise", "query_terms"]
+__all__ = ["STOPWORDS", "content_hash", "normalise", "query_terms"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -52,15 +52,3 @@ def query_terms(query: str) -> list[str]:
     words = [w.strip("_") for w in words if w.strip("_")]
     content = [w for w in words if w not in STOPWORDS and w not in QUESTION_WORDS]
     return list(dict.fromkeys(content or words))
-
-
-def fts_query(query: str) -> str | None:
-    """An FTS5 MATCH expression that ORs the query's terms, or None if it has no words.
-
-    Each term is a quoted string, so FTS5 syntax in the user's text (``"``, ``*``, ``NEAR``,
-    ``AND``, ``col:``) is matched as plain words, never interpreted.
-    """
-    terms = query_terms(query)
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)

@@ -5,7 +5,7 @@ session. This module therefore imports only the standard library: it reads the h
 standard input, gathers the text that could hold a decision, mistake, preference or pattern
 (a commit message, a decision record being written, the turn that just ended), runs the
 extraction rules and noise gate on it (:mod:`memorymesh_hook._extract`), and returns at once
-when nothing passes. Only then does it import MemoryMesh itself (:mod:`memorymesh._hooks`),
+when nothing passes. Only then does it import MemoryMesh itself (:mod:`memorymesh.cli._capture`),
 which strips injected context, drops near duplicates of stored memories and writes.
 
 It lives outside the ``memorymesh`` package on purpose: importing ``memorymesh.anything`` runs
@@ -210,6 +210,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if found is None:
         return 0
-    from memorymesh._hooks import capture
+    from memorymesh.cli._capture import capture
 
     return capture(args[0], *found)

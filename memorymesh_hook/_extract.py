@@ -1,7 +1,7 @@
 """What is worth remembering in a hook event's text: rules, sentences and the noise gate.
 
 Standard library only, so ``memorymesh-hook`` can run the whole extraction before deciding to
-import MemoryMesh at all (:mod:`memorymesh._hooks` uses the same functions after stripping
+import MemoryMesh at all (:mod:`memorymesh.context._hooks` uses the same functions after stripping
 the context MemoryMesh injected).
 """
 
@@ -111,6 +111,32 @@ RULES: tuple[tuple[frozenset[str], str, str, re.Pattern[str]], ...] = (
             r"from now on",
             r"make sure (?:to|you)",
             r"I (?:like|want|hate|dislike)",
+            # "My favourite database is PostgreSQL": a preference stated as a fact.
+            r"my (?:favou?rite|preferred|go-to) \w+(?: \w+)? (?:is|are)",
+        ),
+    ),
+    (
+        frozenset({"user"}),
+        "context",
+        "stated fact",
+        # "Our staging database is called hornbeam", "The build for every service uses Bazel".
+        _words(
+            r"(?:is|are) (?:called|named)",
+            r"(?:we|I) (?:use|run|deploy|host)",
+            r"(?:runs?|is hosted|are hosted|is deployed|are deployed) (?:on|in|at)",
+            r"(?:our|my|the) [\w-]+(?: [\w-]+){0,3} uses?",
+        ),
+    ),
+    (
+        frozenset({"user"}),
+        "personality",
+        "about the user",
+        _words(
+            r"my name is",
+            r"call me",
+            r"I (?:live|grew up) in",
+            r"I work (?:at|for|as|on)",
+            r"I(?:'m| am) based in",
         ),
     ),
     (

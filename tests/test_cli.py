@@ -86,8 +86,10 @@ def test_explicit_store_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_errors_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "remember", "   ")
     assert code == 1 and err.startswith("memorymesh: error:")
-    code, _, err = run(capsys, "recall", "x", "-k", "0")
-    assert code == 1 and "k must be" in err
+    with pytest.raises(SystemExit) as exc:  # bad usage, as docs/cli.md says: status 2
+        main(["recall", "x", "-k", "0"])
+    assert exc.value.code == 2
+    assert "-k: must be a whole number from 1 to 1000" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["remember", "--importance", "lots", "x"])
     assert exc.value.code == 2

@@ -123,7 +123,7 @@ def test_piping_into_head_ends_quietly(tmp_path: Path) -> None:
 def test_status_prints_hook_entries_for_people(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from memorymesh import cli
+    from memorymesh.cli import _app as cli
 
     def hook() -> dict[str, object]:
         return {"synced_files": {"CLAUDE.md": "yes", "AGENTS.md": "no"}, "hooks": ["a", "b"]}

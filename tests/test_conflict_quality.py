@@ -13,7 +13,7 @@ import pytest
 from _conflict_eval import expected, mistakes, scores, verdicts
 from conflict_corpus import NO_CONFLICT, PAIRS
 
-from memorymesh._contradiction import content_tokens, judge
+from memorymesh.writes._conflicts import content_tokens, judge
 
 pytestmark = pytest.mark.anyio
 

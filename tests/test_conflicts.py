@@ -10,7 +10,7 @@ import pytest
 from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh, MemoryNotFoundError
-from memorymesh._contradiction import judge
+from memorymesh.writes._conflicts import judge
 
 pytestmark = pytest.mark.anyio
 
@@ -207,7 +207,7 @@ async def test_conflicts_are_found_after_reopening(project_db: Path, global_db: 
 
 
 def test_fusion_functions() -> None:
-    from memorymesh._hybrid import convex_fusion, reciprocal_rank_fusion
+    from memorymesh.search._hybrid import convex_fusion, reciprocal_rank_fusion
 
     fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]])
     assert max(fused, key=fused.__getitem__) == "b" and 0 < fused["c"] < fused["a"] <= 1

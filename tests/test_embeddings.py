@@ -21,7 +21,7 @@ from memorymesh import (
     OpenAIEmbedder,
     available_embedders,
 )
-from memorymesh._embeddings import resolve_embedder
+from memorymesh.embeddings._embedders import resolve_embedder
 
 pytestmark = pytest.mark.anyio
 

@@ -26,9 +26,9 @@ from memorymesh import (
     MemoryMeshError,
     SchemaVersionError,
     StoreError,
-    _maintenance,
 )
 from memorymesh.cli import main
+from memorymesh.stores.sqlite import _maintenance
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ import anyio
 import pytest
 
 from memorymesh import AsyncMemoryMesh, InvalidInputError, Memory
-from memorymesh._hooks import HOOK_COMMANDS, extract, install_claude_hooks
 from memorymesh.cli import main
+from memorymesh.context._hooks import HOOK_COMMANDS, extract, install_claude_hooks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude_code"
 BIN = Path(sys.executable).parent

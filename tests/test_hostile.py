@@ -23,8 +23,8 @@ from memorymesh import (
     MemoryNotFoundError,
     contains_injected,
 )
-from memorymesh._privacy import find_secrets, redact
 from memorymesh._text import query_terms
+from memorymesh.writes._privacy import find_secrets, redact
 
 INJECTIONS = [
     "' OR '1'='1",

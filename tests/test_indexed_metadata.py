@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from memorymesh import AsyncMemoryMesh
-from memorymesh._filters import METADATA_KEY, Filters, parse_metadata_filter
 from memorymesh._models import Scope
-from memorymesh._schema import INDEXED_METADATA_KEYS
-from memorymesh._store import _M_COLUMNS, _ORDERS, _where
+from memorymesh.stores._filters import METADATA_KEY, Filters, parse_metadata_filter
+from memorymesh.stores.sqlite._schema import INDEXED_METADATA_KEYS
+from memorymesh.stores.sqlite._store import _M_COLUMNS, _ORDERS, _where
 
 pytestmark = pytest.mark.anyio
 

@@ -15,9 +15,9 @@ from memorymesh import (
     SyncWeights,
     strip_injected,
 )
-from memorymesh._injected import SYNC_END, SYNC_START
-from memorymesh._instructions import parse_section, rank_for_sync
 from memorymesh.cli import main
+from memorymesh.context._instructions import parse_section, rank_for_sync
+from memorymesh.writes._injected import SYNC_END, SYNC_START
 
 pytestmark = pytest.mark.anyio
 
@@ -69,6 +69,20 @@ async def test_sync_writes_a_section_and_leaves_the_rest_untouched(
     before = target.stat().st_mtime_ns
     [idle] = await mesh.sync_to(target)
     assert not idle.changed and target.stat().st_mtime_ns == before
+
+
+async def test_questions_never_reach_an_instruction_file(
+    mesh: AsyncMemoryMesh, tmp_path: Path
+) -> None:
+    # What an adapter used to store from a chat turn, filed as a preference by its wording.
+    await mesh.remember("What is my favourite database?", category="preference", importance=0.9)
+    await mesh.remember("Should we shard the billing tables?  ", category="question", pin=True)
+    await mesh.remember("User's favourite database is PostgreSQL", category="preference")
+    target = tmp_path / "project" / "CLAUDE.md"
+    [report] = await mesh.sync_to(target)
+    text = target.read_text(encoding="utf-8")
+    assert report.entries == 1 and "User's favourite database is PostgreSQL" in text
+    assert "?" not in text
 
 
 async def test_round_trip_changes_nothing(mesh: AsyncMemoryMesh, tmp_path: Path) -> None:

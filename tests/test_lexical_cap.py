@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memorymesh._contradiction import content_tokens, judge
-from memorymesh._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
+from memorymesh.search._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
+from memorymesh.writes._conflicts import content_tokens, judge
 
 
 def test_a_common_word_probes_only_its_most_recent_holders() -> None:
@@ -58,7 +58,7 @@ def test_the_index_offers_every_memory_that_shares_enough(
 
 def _tokens_by_definition(text: str) -> Tokens:
     """What content tokens are, word by word, with no role cache in the way."""
-    from memorymesh import _contradiction as c
+    from memorymesh.writes import _conflicts as c
 
     words = c._words(text)
     numbers = frozenset(w for w in words if c._DIGIT.search(w))
@@ -79,7 +79,7 @@ _PIECES = st.sampled_from(
 @given(st.lists(_PIECES, min_size=1, max_size=14))
 @settings(max_examples=300, deadline=None)
 def test_word_role_cache_gives_the_tokens_the_definition_gives(pieces: list[str]) -> None:
-    from memorymesh._contradiction import _content_tokens, content_tokens_many
+    from memorymesh.writes._conflicts import _content_tokens, content_tokens_many
 
     text = " ".join(pieces)
     expected = _tokens_by_definition(text)

@@ -74,14 +74,15 @@ async def test_memory_flushes_into_the_block_and_recalls_into_the_system_message
     )
     stored = {m.text: m for m in await mesh.list()}
     first = stored["My favourite editor is Helix and I use it for every project"]
-    assert (first.session_id, first.source, first.metadata) == (
+    assert (first.session_id, first.source, first.metadata, first.category.value) == (
         "s1",
         "llama-index",
-        {"role": "user"},
+        {"role": "user", "rule": "user preference"},
+        "preference",
     )
-    assert stored["Noted: Helix is your editor of choice for all of your projects."].metadata == {
-        "role": "assistant"
-    }
+    # The assistant's acknowledgement states nothing new: it is not stored.
+    assert "Noted: Helix is your editor of choice for all of your projects." not in stored
+    assert all(m.metadata["role"] == "user" for m in stored.values())
 
     memory.token_limit = 2000  # room for the recalled block next to the chat
     messages = await memory.aget(input="Which editor do I use?")
@@ -102,14 +103,14 @@ async def test_memory_flushes_into_the_block_and_recalls_into_the_system_message
 @pytest.mark.anyio
 async def test_block_session_only_and_roles(mesh: AsyncMemoryMesh) -> None:
     block = MemoryMeshMemoryBlock(mesh=mesh, name="mm", roles=("user",), session_only=True)
-    await block.aput([_user("Tabs are banned here"), _assistant("Tabs noted")], session_id="a")
-    await block.aput([_user("Tabs are fine here")], session_id="b")
-    assert sorted(m.text for m in await mesh.list()) == [
-        "Tabs are banned here",
-        "Tabs are fine here",
-    ]
+    banned = "Never use tabs in this repository, always indent with spaces"
+    fine = "I prefer tabs in the scripts folder of the other repository"
+    assistant = "Understood: we never use tabs in this repository at all."
+    await block.aput([_user(banned), _assistant(assistant)], session_id="a")
+    await block.aput([_user(fine)], session_id="b")
+    assert sorted(m.text for m in await mesh.list()) == [fine, banned]
     only_a = await block.aget([_user("are tabs allowed?")], session_id="a")
-    assert "banned" in only_a and "fine" not in only_a
+    assert "Never use tabs" in only_a and "scripts folder" not in only_a
 
 
 @pytest.mark.anyio
@@ -169,12 +170,12 @@ async def test_set_and_reset_do_what_they_say(mesh: AsyncMemoryMesh) -> None:
     other = await mesh.remember("Written by another tool", session_id="s", source="cli")
     memory = MemoryMeshMemory(mesh=mesh, session_id="s")
     system = ChatMessage(role=MessageRole.SYSTEM, content="You are terse.")
-    await memory.aset([system, _user("The build uses Bazel"), _assistant("Bazel it is.")])
-    await memory.aset([system, _user("The build uses Bazel"), _assistant("Bazel it is.")])
+    bazel = "The build for every service uses Bazel"
+    await memory.aset([system, _user(bazel), _assistant("Bazel it is.")])
+    await memory.aset([system, _user(bazel), _assistant("Bazel it is.")])
     assert len(await memory.aget_all()) == 3
     assert sorted(m.text for m in await mesh.list(session_id="s")) == [
-        "Bazel it is.",
-        "The build uses Bazel",
+        bazel,
         "Written by another tool",
     ]
     ci = await mesh.remember("Continuous integration runs on Buildkite", session_id="x")
@@ -182,7 +183,7 @@ async def test_set_and_reset_do_what_they_say(mesh: AsyncMemoryMesh) -> None:
     content = merged.content or ""
     assert content.startswith("You are terse.") and "Buildkite" in content
     # What the short-term buffer already shows is not recalled a second time.
-    assert "The build uses Bazel" not in content
+    assert bazel not in content
     assert (await memory.aget_all())[0].content == "You are terse."  # buffer left untouched
     await memory.areset()
     assert await memory.aget_all() == []
@@ -248,5 +249,5 @@ async def test_function_agent_runs_with_our_memory(mesh: AsyncMemoryMesh) -> Non
         and contains_injected(m.content or "")
         for m in sent
     )
-    session = sorted(m.text for m in await mesh.list(session_id="agent"))
-    assert session == ["It is hornbeam.", "What is the staging database called?"]
+    # Neither the question nor the answer drawn from memory is a new fact to keep.
+    assert await mesh.list(session_id="agent") == []

@@ -45,16 +45,15 @@ def anyio_backend() -> str:
 
 
 def _env(root: Path) -> dict[str, str]:
-    env = {
+    # PYTHONPATH passes through, so the server runs the code under test (a worktree, say),
+    # not whatever the environment's editable install points at.
+    inherited = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {
+        **inherited,
         "HOME": str(root / "home"),
         "MEMORYMESH_HOME": str(root / "home" / ".memorymesh"),
         "MEMORYMESH_PROJECT_ROOT": str(root / "project"),
     }
-    # The server runs the checkout under test (a worktree on PYTHONPATH), not whatever the
-    # virtualenv's editable install points at.
-    if os.environ.get("PYTHONPATH"):
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return env
 
 
 def _stdio(root: Path, *args: str, command: str = "memorymesh") -> StdioServerParameters:
@@ -248,6 +247,39 @@ async def test_session_start_returns_marked_context_within_budget(client: Client
     # Echoing that context back must not store it again.
     echoed = await _call(client, "remember", text=context["text"])
     assert echoed["status"] == "not_stored_injected_context" and echoed["memory"] is None
+
+
+@pytest.mark.anyio
+async def test_recall_and_list_output_is_marked_and_never_stored_back(client: Client) -> None:
+    await _call(client, "remember", text="The deploy pipeline runs on GitHub Actions")
+    before = (await _call(client, "memory_stats"))["total"]
+    for tool, arguments, label in (
+        ("recall", {"query": "deploy pipeline", "k": 2}, "recall"),
+        ("list_memories", {"limit": 2}, "list"),
+    ):
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error and result.structured_content is not None
+        text = result.content[0]
+        assert text.type == "text"
+        # What the model reads is marked, like session_start's context ...
+        assert text.text.startswith(f'<memorymesh-context source="{label}">')
+        assert "GitHub Actions" in text.text
+        # ... so passing it back to remember stores nothing,
+        echoed = await _call(client, "remember", text=text.text)
+        assert echoed["status"] == "not_stored_injected_context", tool
+        assert echoed["memory"] is None
+        # and neither does the structured result passed back as JSON.
+        raw = await _call(client, "remember", text=json.dumps(result.structured_content))
+        assert raw["status"] == "not_stored_injected_context", tool
+    # One memory as the memory:// resource gives it, passed back whole, is not stored either.
+    [memory] = (await _call(client, "list_memories", limit=1))["memories"]
+    resource = await client.read_resource(f"memory://{memory['id']}")
+    raw = await _call(client, "remember", text=resource.contents[0].text)  # type: ignore[union-attr]
+    assert raw["status"] == "not_stored_injected_context"
+    assert (await _call(client, "memory_stats"))["total"] == before
+    # A fact that merely looks like JSON is still remembered.
+    kept = await _call(client, "remember", text='{"team": "billing", "oncall": "weekly"}')
+    assert kept["status"] == "stored"
 
 
 @pytest.mark.anyio

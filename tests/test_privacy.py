@@ -10,7 +10,7 @@ import pytest
 from privacy_corpus import LOOKALIKES, SECRETS
 
 from memorymesh import AsyncMemoryMesh, InvalidInputError, MemoryMesh, SecretDetectedError
-from memorymesh._privacy import find_secrets, redact
+from memorymesh.writes._privacy import find_secrets, redact
 
 AWS_SECRET = next(secret for kind, _, secret in SECRETS if kind == "aws_secret_access_key")
 GITHUB = next(secret for kind, _, secret in SECRETS if kind == "github_token")

@@ -10,7 +10,7 @@ import pytest
 from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh, EmbeddingError, InvalidInputError
-from memorymesh._vectors import IndexRow, VectorFilter, VectorIndex, unit_rows
+from memorymesh.search._vectors import IndexRow, VectorFilter, VectorIndex, unit_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -193,7 +193,7 @@ async def test_a_failing_embedder_writes_nothing(project_db: Path, global_db: Pa
 
 
 def test_standard_score_fusion_weighs_how_far_each_signal_stands_out() -> None:
-    from memorymesh._hybrid import standard_score_fusion
+    from memorymesh.search._hybrid import standard_score_fusion
 
     keyword = {"a": 12.0, "b": 7.0, "c": 3.0}
     cosines = {"a": 0.31, "b": 0.52, "c": 0.18, "d": 0.40}
@@ -253,7 +253,7 @@ async def test_hybrid_with_the_local_model_finds_the_reply_that_shares_no_words(
 
 
 def test_named_period_reads_only_dates_that_name_their_year() -> None:
-    from memorymesh._querytime import named_period
+    from memorymesh.search._querytime import named_period
 
     def days(query: str) -> tuple[str, str] | None:
         period = named_period(query)

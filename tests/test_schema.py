@@ -9,8 +9,8 @@ import pytest
 
 from memorymesh import AsyncMemoryMesh
 from memorymesh._models import Scope
-from memorymesh._schema import MIGRATIONS
-from memorymesh._store import MemoryRow, SQLiteStore
+from memorymesh.stores.sqlite._schema import MIGRATIONS
+from memorymesh.stores.sqlite._store import MemoryRow, SQLiteStore
 
 pytestmark = pytest.mark.anyio
 

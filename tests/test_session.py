@@ -13,8 +13,8 @@ from memorymesh import (
     MemoryMesh,
     contains_injected,
 )
-from memorymesh._session import estimate_tokens
 from memorymesh.cli import main
+from memorymesh.context._session import estimate_tokens
 
 
 async def _seed(mesh: AsyncMemoryMesh) -> None:

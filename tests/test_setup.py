@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -59,12 +63,21 @@ def test_json_clients_merge_and_keep_other_servers(
     assert data["theme"] == "dark"
     assert data["mcpServers"]["github"] == existing["mcpServers"]["github"]  # type: ignore[index]
     entry = data["mcpServers"]["memorymesh"]
-    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
-    assert entry["args"] in (["mcp"], ["-m", "memorymesh_mcp"])
+    if scope == "user":
+        assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+        assert entry["args"] in (["mcp"], ["-m", "memorymesh_mcp"])
+        assert "env" not in entry
+    else:
+        # A project file is shared with the team: a portable command, no one's paths in it.
+        assert entry["command"] == "memorymesh-mcp" and entry["args"] == []
+        assert str(home) not in path.read_text(encoding="utf-8")
+        assert str(project) not in path.read_text(encoding="utf-8")
+        if client == "cursor":
+            assert entry["env"] == {"MEMORYMESH_PROJECT_ROOT": "${workspaceFolder}"}
+        else:
+            assert "env" not in entry
     if client == "claude":
         assert entry["type"] == "stdio"
-    if scope == "project":
-        assert entry["env"] == {"MEMORYMESH_PROJECT_ROOT": str(project)}
 
     # Running it again refreshes the entry, and changes nothing else.
     before = path.read_text(encoding="utf-8")
@@ -105,15 +118,148 @@ def test_codex_toml_keeps_comments_and_other_tables(home: Path) -> None:
     assert configured_clients()["codex"] == ["user"]
 
 
-def test_codex_has_no_project_scope(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "setup", "codex", "--scope", "project")
+def test_codex_project_scope_writes_the_trusted_project_config(
+    project: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = project / ".codex" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text('# team settings\n[mcp_servers.docs]\ncommand = "docs-mcp"\n', encoding="utf-8")
+    code, out, _ = _run(capsys, "setup", "codex", "--scope", "project")
+    assert code == 0 and str(path) in out and "trusted project" in out
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    assert data["mcp_servers"]["memorymesh"] == {"command": "memorymesh-mcp", "args": []}
+    assert data["mcp_servers"]["docs"] == {"command": "docs-mcp"}
+    assert "# team settings" in text and str(home) not in text
+    assert configured_clients()["codex"] == ["project"]
+    assert not (home / ".codex").exists()
+
+
+@pytest.fixture
+def desktop_config(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("APPDATA", raising=False)
+    if sys.platform == "darwin":
+        folder = home / "Library" / "Application Support" / "Claude"
+    elif sys.platform == "win32":
+        folder = home / "AppData" / "Roaming" / "Claude"
+    else:
+        folder = home / ".config" / "Claude"
+    return folder / "claude_desktop_config.json"
+
+
+def test_claude_desktop_merges_into_its_own_config(
+    desktop_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    desktop_config.parent.mkdir(parents=True)
+    existing = {
+        "globalShortcut": "Ctrl+Space",
+        "mcpServers": {"filesystem": {"command": "npx", "args": ["-y", "fs-mcp", "/tmp"]}},
+    }
+    desktop_config.write_text(json.dumps(existing), encoding="utf-8")
+    code, out, _ = _run(capsys, "setup", "claude-desktop")
+    assert code == 0 and str(desktop_config) in out and "Claude Desktop" in out
+    data = json.loads(desktop_config.read_text(encoding="utf-8"))
+    assert data["globalShortcut"] == "Ctrl+Space"
+    assert data["mcpServers"]["filesystem"] == existing["mcpServers"]["filesystem"]  # type: ignore[index]
+    entry = data["mcpServers"]["memorymesh"]
+    # A desktop app does not inherit the shell's PATH: the launcher by absolute path.
+    assert Path(entry["command"]).is_absolute() and Path(entry["command"]).exists()
+    assert "type" not in entry
+    assert configured_clients()["claude-desktop"] == ["user"]
+    code, _, err = _run(capsys, "setup", "claude-desktop", "--scope", "project")
     assert code == 1 and "--scope user" in err
 
 
-@pytest.mark.parametrize("client", ["claude", "cursor", "gemini", "codex"])
-def test_dry_run_writes_nothing(
-    client: str, home: Path, capsys: pytest.CaptureFixture[str]
+def test_claude_desktop_follows_xdg_config_home(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("XDG_CONFIG_HOME is the Linux location")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    result = setup_client("claude-desktop")
+    assert result.path == tmp_path / "xdg" / "Claude" / "claude_desktop_config.json"
+    assert result.path.is_file()
+
+
+_NO_MCP = """\
+import sys
+
+
+class _NoMCP:
+    \"\"\"The MCP SDK is not installed: every import of it fails as it would then.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "mcp" or name.startswith("mcp."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoMCP())
+"""
+
+# The SDK absent from site-packages, while a source checkout's own mcp/ folder (which holds
+# memorymesh_mcp) is still on the path: `import mcp` then succeeds, as a namespace package.
+_ONLY_THE_CHECKOUT = """\
+import sys
+from importlib.machinery import PathFinder
+
+
+class _HideSDK:
+    def find_spec(self, name, path=None, target=None):
+        if name == "mcp" or name.startswith("mcp."):
+            if path is None:
+                path = [p for p in sys.path if "site-packages" not in p]
+            return PathFinder.find_spec(name, path, target)
+        return None
+
+
+sys.meta_path.insert(0, _HideSDK())
+"""
+
+
+@pytest.mark.parametrize("blocker_code", [_NO_MCP, _ONLY_THE_CHECKOUT], ids=["absent", "shadow"])
+def test_setup_refuses_without_the_mcp_sdk(
+    isolated_home: Path, home: Path, blocker_code: str
+) -> None:
+    blocker = isolated_home / "no-mcp"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(blocker_code, encoding="utf-8")
+    checkout = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(blocker), os.environ.get("PYTHONPATH", ""), str(checkout), str(checkout / "mcp")]
+        ),
+    }
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memorymesh", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    # The blocker works: the server itself cannot start in this environment.
+    server = run("mcp")
+    assert server.returncode == 1 and "'mcp' extra" in server.stderr
+    for client in ("claude", "claude-desktop", "cursor"):
+        refused = run("setup", client)
+        assert refused.returncode == 1, refused.stdout
+        assert "'mcp' extra" in refused.stderr
+        assert f"{sys.executable} -m pip install 'mcp>=2.0,<3'" in refused.stderr
+    # Nothing written: no config whose server would exit at once.
+    assert not any(p.is_file() for p in home.rglob("*"))
+
+
+@pytest.mark.parametrize("client", ["claude", "claude-desktop", "cursor", "gemini", "codex"])
+def test_dry_run_writes_nothing(
+    client: str, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
     code, out, _ = _run(capsys, "setup", client, "--dry-run")
     assert code == 0 and "memorymesh" in out and "Would add" in out
     assert not any(p.is_file() for p in home.rglob("*"))
@@ -140,13 +286,15 @@ def test_status_lists_configured_clients(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     assert json.loads(out)["mcp_clients"] == {
         "claude": "user",
+        "claude-desktop": "not configured",
         "cursor": "not configured",
         "gemini": "project",
         "codex": "not configured",
     }
     code, out, _ = _run(capsys, "status")
     assert "MCP clients:" in out and "{" not in out
-    assert "    claude: user" in out and "    gemini: project" in out
+    assert re.search(r"^ +claude: +user$", out, re.MULTILINE)
+    assert re.search(r"^ +gemini: +project$", out, re.MULTILINE)
 
 
 def test_setup_claude_with_hooks_installs_both(

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from _embedders import HashEmbedder
 
-import memorymesh._mesh
-import memorymesh._store
+import memorymesh.stores.sqlite._store
+import memorymesh.writes._pipeline
 from memorymesh import AsyncMemoryMesh, EmbeddingError
 
 pytestmark = pytest.mark.anyio
@@ -82,8 +82,8 @@ async def test_conflict_checks_compare_against_another_process_memories(
 async def test_a_process_too_far_behind_the_feed_rebuilds_what_it_holds(
     project_db: Path, global_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(memorymesh._store, "CHANGES_KEPT", 5)
-    monkeypatch.setattr(memorymesh._mesh, "_PRUNE_CHANGES_EVERY", 4)
+    monkeypatch.setattr(memorymesh.stores.sqlite._store, "CHANGES_KEPT", 5)
+    monkeypatch.setattr(memorymesh.writes._pipeline, "_PRUNE_CHANGES_EVERY", 4)
     a, b = _pair(project_db, global_db, embedding=HashEmbedder())
     async with a, b:
         doomed = await a.remember("the legacy fax gateway relays alerts")

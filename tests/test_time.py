@@ -9,7 +9,7 @@ import pytest
 from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh
-from memorymesh._timeparse import find_event_time
+from memorymesh.writes._event_time import find_event_time
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
         "langchain_memorymesh needs LangChain and LangGraph, which are not installed: "
-        'run  pip install "memorymesh[langchain]"'
+        'run  pip install "memorymesh[langchain] @ git+https://github.com/memorymesh/memorymesh"'
     ) from exc
 
 from ._middleware import MemoryMeshMiddleware

@@ -2,8 +2,10 @@
 
 Before each model call it recalls what is relevant to the latest user message and appends it,
 marked as injected context, to the system message of that call only (the conversation state
-is not changed). With ``remember=True`` it stores the user's latest message after each run;
-marked blocks are stripped first, so recalled context never comes back as a new memory.
+is not changed). With ``remember=True`` it remembers what is worth keeping in the user's
+latest message after each run (the Claude Code hook's extraction: a preference, a decision, a
+fact about the user; never a question or chit-chat); marked blocks are stripped first, so
+recalled context never comes back as a new memory.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from memorymesh import (
-    AsyncMemoryMesh,
     InvalidInputError,
     Scope,
     strip_injected,
 )
-from memorymesh._adapters import format_memories, scope_option
-from memorymesh._bridge import MeshBridge
+from memorymesh._adapters import format_memories, remember_turns, scope_option
+from memorymesh._bridge import MeshBridge, MeshLike
 
 __all__ = ["MemoryMeshMiddleware"]
 
@@ -47,9 +48,11 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         agent = create_agent(model, middleware=[MemoryMeshMiddleware(mesh=mesh)])
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         k: How many memories to add to the system message at most.
-        remember: Store the user's latest message after each run.
+        remember: After each run, remember what is worth keeping in the user's latest message
+            (statements a rule recognises; questions and chit-chat are not stored).
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
         scope: Recall (and remember) only ``"project"`` or only ``"global"`` memories.
         session_id: Recorded on memories this middleware stores.
@@ -59,7 +62,7 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def __init__(
         self,
         *,
-        mesh: AsyncMemoryMesh,
+        mesh: MeshLike,
         k: int = 5,
         remember: bool = False,
         portal: BlockingPortal | None = None,
@@ -69,7 +72,7 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     ) -> None:
         super().__init__()
         self._bridge = MeshBridge(mesh, portal)
-        self.mesh = mesh
+        self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
         self.k = k
         self.remember = remember
         self.scope = scope_option(scope)
@@ -112,12 +115,13 @@ class MemoryMeshMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             return
         for message in reversed(messages):
             if isinstance(message, HumanMessage):
-                # An empty message, or one that only echoes recalled context, is not kept.
+                # Only what extraction keeps: a question, a greeting or an echo of recalled
+                # context adds nothing. A secret refused by the privacy guard is skipped.
                 with suppress(InvalidInputError):
-                    await self.mesh.remember(
-                        message.text,
+                    await remember_turns(
+                        self.mesh,
+                        [("user", message.text, {"session_id": self.session_id})],
                         scope=self.scope,
-                        session_id=self.session_id,
                         source="langchain",
                         agent=self.agent,
                     )

@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from memorymesh import AsyncMemoryMesh, Category, RecallResult, Scope
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, adapt_mesh
 
 __all__ = ["MemoryMeshRetriever"]
 
@@ -28,7 +28,8 @@ class MemoryMeshRetriever(BaseRetriever):
     ``retriever.invoke("question", k=3)``.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         k: How many memories to return at most.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
         scope, category, metadata_filter, session_id: Narrow recall as in
@@ -46,6 +47,13 @@ class MemoryMeshRetriever(BaseRetriever):
     session_id: str | None = None
 
     _bridge: MeshBridge = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        # A sync MemoryMesh becomes its async mesh and portal before pydantic checks the
+        # fields, and anything else is refused with a typed error, not a ValidationError.
+        if "mesh" in data:
+            data["mesh"], data["portal"] = adapt_mesh(data["mesh"], data.get("portal"))
+        super().__init__(**data)
 
     def model_post_init(self, context: Any, /) -> None:
         self._bridge = MeshBridge(self.mesh, self.portal)

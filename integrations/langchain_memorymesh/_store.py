@@ -34,7 +34,6 @@ from langgraph.store.base import (
 )
 
 from memorymesh import (
-    AsyncMemoryMesh,
     Category,
     InjectedContextError,
     InvalidFilterError,
@@ -45,8 +44,8 @@ from memorymesh import (
     strip_injected,
 )
 from memorymesh._adapters import category_option, scope_option
-from memorymesh._bridge import MeshBridge
-from memorymesh._filters import METADATA_KEY
+from memorymesh._bridge import MeshBridge, MeshLike
+from memorymesh.stores._filters import METADATA_KEY
 
 __all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
 
@@ -88,7 +87,8 @@ class MemoryMeshStore(BaseStore):
     update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's top-level keys.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
         scope: Keep every item in the ``"project"`` or ``"global"`` store (by default each
             memory's category decides, and reads search both).
@@ -101,14 +101,14 @@ class MemoryMeshStore(BaseStore):
     def __init__(
         self,
         *,
-        mesh: AsyncMemoryMesh,
+        mesh: MeshLike,
         portal: BlockingPortal | None = None,
         scope: Scope | str | None = None,
         category: Category | str | None = None,
         agent: str | None = None,
     ) -> None:
         self._bridge = MeshBridge(mesh, portal)
-        self.mesh = mesh
+        self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
         self.scope = scope_option(scope)
         self.category = category_option(category)
         self.agent = agent

@@ -11,9 +11,9 @@ from anyio.from_thread import BlockingPortal
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
-from memorymesh import AsyncMemoryMesh, Category, Scope
+from memorymesh import Category, Scope
 from memorymesh._adapters import forget_text, recall_text, remember_text
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, MeshLike
 
 __all__ = ["create_memory_tools"]
 
@@ -45,7 +45,7 @@ class ForgetInput(BaseModel):
 
 def create_memory_tools(
     *,
-    mesh: AsyncMemoryMesh,
+    mesh: MeshLike,
     portal: BlockingPortal | None = None,
     scope: Scope | str | None = None,
     session_id: str | None = None,
@@ -54,13 +54,15 @@ def create_memory_tools(
     """The ``remember``, ``recall`` and ``forget`` tools over one mesh, in that order.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
         scope: Write and search only ``"project"`` or only ``"global"`` memories.
         session_id: Recorded on every memory written (the conversation's id).
         agent: Recorded as the writer of every memory.
     """
     bridge = MeshBridge(mesh, portal)
+    mesh = bridge.mesh  # the async mesh, also when a sync MemoryMesh was passed
 
     async def _remember(
         text: str, category: Category | None = None, importance: float | None = None

@@ -1,7 +1,7 @@
 """The MemoryMesh MCP server: one local memory shared by every AI tool you use.
 
 Run it with ``memorymesh mcp`` (or ``memorymesh-mcp``); set a client up with
-``memorymesh setup claude|cursor|gemini|codex``. See ``docs/mcp.md``.
+``memorymesh setup claude|claude-desktop|cursor|gemini|codex``. See ``docs/mcp.md``.
 
 The package imports nothing heavy at import time: the MCP SDK and MemoryMesh's core load only
 when a server is built, so ``memorymesh`` commands stay fast and clients get a quick

@@ -11,7 +11,15 @@ import anyio
 
 from memorymesh import MemoryMeshError
 
-__all__ = ["add_arguments", "main", "serve"]
+__all__ = ["add_arguments", "install_hint", "main", "serve"]
+
+
+def install_hint() -> str:
+    """How to add the ``mcp`` extra to this very environment (whatever installed MemoryMesh)."""
+    return (
+        f"install it into this environment with: {sys.executable} -m pip install "
+        "'mcp>=2.0,<3' 'tomlkit>=0.12' (the packages of MemoryMesh's [mcp] extra)"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +58,7 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
         from ._server import build_server
     except ImportError as exc:  # the SDK is an optional extra
         print(
-            f"memorymesh: error: the MCP server needs the 'mcp' extra ({exc}); "
-            "install it with: pip install 'memorymesh[mcp]'",
+            f"memorymesh: error: the MCP server needs the 'mcp' extra ({exc}); {install_hint()}",
             file=sys.stderr,
         )
         return 1

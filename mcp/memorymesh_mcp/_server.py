@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from memorymesh import (
@@ -26,6 +26,7 @@ from memorymesh import (
     MemoryMeshError,
     MemoryNotFoundError,
     __version__,
+    mark_injected,
 )
 
 from ._flatten import flatten_schema
@@ -132,6 +133,35 @@ async def _resolve(mesh: AsyncMemoryMesh, given: str) -> str:
         return await mesh.resolve_id(given)
 
 
+_NOT_STORED_INJECTED = RememberResult(
+    status="not_stored_injected_context",
+    message="Not stored: this text is memory context MemoryMesh itself supplied "
+    "(session_start, recall or list_memories output), so it is already remembered.",
+)
+
+#: The top-level keys of the structured output of each tool (and the memory resource) that
+#: returns memories.
+_OUTPUT_SHAPES = (
+    frozenset(RecallOut.model_fields) - {"terms", "filters", "reason"},
+    frozenset(ListResult.model_fields),
+    frozenset({"text", "items", "budget_tokens"}),
+    frozenset({"id", "text", "category", "scope", "created_at", "access_count"}),
+)
+
+
+def _is_tool_output(text: str) -> bool:
+    """True if ``text`` is one of our own outputs passed back whole as JSON: a client that
+    shows the model the structured result (no marker there) must not turn it into a memory."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return False
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and any(shape <= data.keys() for shape in _OUTPUT_SHAPES)
+
+
 # -- tools ----------------------------------------------------------------------------------------
 
 
@@ -175,6 +205,8 @@ async def remember(
     the existing memory. Do not store secrets or text MemoryMesh gave you.
     """
     mesh = await _mesh(ctx)
+    if _is_tool_output(text):
+        return _NOT_STORED_INJECTED
     started = time.time()
     try:
         memory = await _guard(
@@ -191,11 +223,7 @@ async def remember(
         )
     except ToolError as exc:
         if isinstance(exc.__cause__, InjectedContextError):
-            return RememberResult(
-                status="not_stored_injected_context",
-                message="Not stored: this text is memory context MemoryMesh itself supplied "
-                "(session_start or recall output), so it is already remembered.",
-            )
+            return _NOT_STORED_INJECTED
         raise
     if memory.created_at.timestamp() < started:
         return RememberResult(
@@ -464,12 +492,30 @@ TOOLS: list[tuple[Callable[..., Awaitable[Any]], ToolAnnotations]] = [
 ]
 
 
+#: Tools whose output hands stored memories to the model, and the label of their marker.
+#: session_start is not here: its text is marked already (see ``memorymesh.context._session``).
+MARKED_OUTPUT = {"recall": "recall", "list_memories": "list"}
+
+
+def _mark_content(result: CallToolResult, label: str) -> CallToolResult:
+    """Wrap the text the model reads in the injected-context marker, so that text passed back
+    to ``remember`` (or saved by any MemoryMesh write path) is recognised and not stored."""
+    content = [
+        block.model_copy(update={"text": mark_injected(block.text, label=label)})
+        if isinstance(block, TextContent)
+        else block
+        for block in result.content
+    ]
+    return result.model_copy(update={"content": content})
+
+
 class _Tool(Tool):
-    """A tool whose argument errors read as one line per field, without pydantic's links."""
+    """A tool whose argument errors read as one line per field, without pydantic's links, and
+    whose memory-bearing output is marked as injected context."""
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await super().run(*args, **kwargs)
+            result = await super().run(*args, **kwargs)
         except ToolError as exc:
             cause = exc.__cause__
             if not isinstance(cause, ValidationError):
@@ -479,6 +525,10 @@ class _Tool(Tool):
                 for error in cause.errors()
             )
             raise ToolError(f"Invalid arguments for {self.name}: {problems}") from cause
+        label = MARKED_OUTPUT.get(self.name)
+        if label is not None and isinstance(result, CallToolResult) and not result.is_error:
+            return _mark_content(result, label)
+        return result
 
 
 def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> Tool:

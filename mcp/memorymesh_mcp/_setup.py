@@ -2,24 +2,36 @@
 
 Each client keeps its MCP servers in its own place and format:
 
-=========  ==============================  ==================================  ========
-client     user scope                      project scope                       format
-=========  ==============================  ==================================  ========
-claude     ``~/.claude.json``              ``<project>/.mcp.json``             JSON
-cursor     ``~/.cursor/mcp.json``          ``<project>/.cursor/mcp.json``      JSON
-gemini     ``~/.gemini/settings.json``     ``<project>/.gemini/settings.json`` JSON
-codex      ``~/.codex/config.toml``        (user scope only)                   TOML
-=========  ==============================  ==================================  ========
+==============  ===================================  ==================================  ======
+client          user scope                           project scope                       format
+==============  ===================================  ==================================  ======
+claude          ``~/.claude.json``                   ``<project>/.mcp.json``             JSON
+claude-desktop  ``claude_desktop_config.json`` [1]_  (user scope only)                   JSON
+cursor          ``~/.cursor/mcp.json``               ``<project>/.cursor/mcp.json``      JSON
+gemini          ``~/.gemini/settings.json``          ``<project>/.gemini/settings.json`` JSON
+codex           ``~/.codex/config.toml``             ``<project>/.codex/config.toml``    TOML
+==============  ===================================  ==================================  ======
 
-The JSON clients list servers under ``mcpServers``; Codex under ``[mcp_servers.<name>]``. Set-up
-merges: only the ``memorymesh`` entry is added or replaced, every other server and setting is
-kept, and a file that does not parse is left untouched with an error. Writes are atomic (a
-temporary file renamed over the old one) and keep the file's permissions.
+.. [1] In ``~/Library/Application Support/Claude/`` on macOS, ``%APPDATA%\\Claude\\`` on Windows,
+   ``~/.config/Claude/`` (or ``$XDG_CONFIG_HOME/Claude/``) on Linux.
+
+The JSON clients list servers under ``mcpServers``; Codex under ``[mcp_servers.<name>]`` (and
+reads a project's ``.codex/config.toml`` only once the project is trusted). Set-up merges: only
+the ``memorymesh`` entry is added or replaced, every other server and setting is kept, and a file
+that does not parse is left untouched with an error. Writes are atomic (a temporary file renamed
+over the old one) and keep the file's permissions.
+
+User-scope entries name the launcher by absolute path (desktop apps do not inherit the shell's
+PATH). Project-scope files are meant to be committed and shared with the team, so their entry is
+portable: the bare ``memorymesh-mcp`` command, found on each person's PATH, and no absolute paths.
+Set-up refuses when the ``mcp`` SDK is missing, rather than write an entry whose server would
+exit at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -70,6 +82,14 @@ CLIENTS: dict[str, Client] = {
             "Start a new `claude` session",
         ),
         Client(
+            "claude-desktop",
+            "Claude Desktop",
+            "claude_desktop_config.json",  # in the per-platform folder: see _claude_desktop_dir
+            None,
+            "json",
+            "Quit Claude Desktop completely and open it again",
+        ),
+        Client(
             "cursor",
             "Cursor",
             ".cursor/mcp.json",
@@ -86,7 +106,13 @@ CLIENTS: dict[str, Client] = {
             "Start a new `gemini` session",
         ),
         Client(
-            "codex", "Codex CLI", ".codex/config.toml", None, "toml", "Start a new `codex` session"
+            "codex",
+            "Codex CLI",
+            ".codex/config.toml",
+            # Codex reads it only in a trusted project (codex asks on first start there).
+            ".codex/config.toml",
+            "toml",
+            "Start a new `codex` session",
         ),
     )
 }
@@ -96,6 +122,17 @@ def _project_root() -> Path:
     return find_project_root() or Path.cwd()
 
 
+def _claude_desktop_dir() -> Path:
+    """Claude Desktop's config folder: the Electron app-data folder of each platform."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "Claude"
+    if sys.platform == "win32":
+        appdata = os.environ.get("APPDATA")
+        return (Path(appdata) if appdata else Path.home() / "AppData" / "Roaming") / "Claude"
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".config") / "Claude"
+
+
 def config_path(client: Client, scope: Scope) -> Path:
     """Where ``client`` keeps its MCP servers for ``scope``.
 
@@ -103,10 +140,12 @@ def config_path(client: Client, scope: Scope) -> Path:
         InvalidInputError: the client has no config for that scope.
     """
     if scope == "user":
+        if client.name == "claude-desktop":
+            return _claude_desktop_dir() / client.user_file
         return Path.home() / client.user_file
     if client.project_file is None:
         raise InvalidInputError(
-            f"{client.title} reads MCP servers only from ~/{client.user_file}; use --scope user"
+            f"{client.title} reads MCP servers only from its user config; use --scope user"
         )
     return _project_root() / client.project_file
 
@@ -123,19 +162,48 @@ def _launcher() -> tuple[str, list[str]]:
     return sys.executable, ["-m", "memorymesh_mcp"]
 
 
+#: The portable launcher a shared project file names: a console script every install puts on
+#: PATH (pipx, ``uv tool install``, an activated virtualenv), so no one's home directory leaks
+#: into a file the team commits.
+PORTABLE_COMMAND = "memorymesh-mcp"
+
+
 def server_entry(client: Client, scope: Scope, embedding: str | None = None) -> dict[str, Any]:
     """The ``memorymesh`` server entry in ``client``'s format (``embedding``: the server's
     ``MEMORYMESH_EMBEDDING``, e.g. ``"local"`` for semantic recall)."""
-    command, args = _launcher()
+    command, args = (PORTABLE_COMMAND, []) if scope == "project" else _launcher()
     entry: dict[str, Any] = {"command": command, "args": args}
     if client.name == "claude":
         entry = {"type": "stdio", **entry}
-    if scope == "project":
-        # The project the config belongs to, whatever directory the client starts us in.
-        entry["env"] = {"MEMORYMESH_PROJECT_ROOT": str(_project_root())}
+    if scope == "project" and client.name == "cursor":
+        # Cursor may start servers outside the workspace; it expands ${workspaceFolder} to the
+        # project on each machine. Claude Code, Gemini CLI and Codex start project servers in
+        # the project, where the server finds the root itself.
+        entry["env"] = {"MEMORYMESH_PROJECT_ROOT": "${workspaceFolder}"}
     if embedding:
         entry.setdefault("env", {})["MEMORYMESH_EMBEDDING"] = embedding
     return entry
+
+
+def _require_sdk() -> None:
+    """Refuse to write an entry whose server would exit at once for want of the MCP SDK.
+
+    Raises:
+        InvalidInputError: the ``mcp`` package does not import in this environment.
+    """
+    # The SDK's server package, not just `mcp`: in a source checkout the repository's own
+    # mcp/ folder (which holds this package) would pass as a namespace package.
+    try:
+        found = importlib.util.find_spec("mcp.server") is not None
+    except ImportError:
+        found = False
+    if not found:
+        from ._main import install_hint
+
+        raise InvalidInputError(
+            "the MemoryMesh MCP server needs the 'mcp' extra (the MCP SDK), which is not "
+            f"installed; {install_hint()}, then run this again"
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -168,9 +236,9 @@ def _merge_toml(path: Path, entry: dict[str, Any]) -> str:
     try:
         import tomlkit  # a style-preserving TOML editor: comments and other tables survive
     except ImportError:
-        raise InvalidInputError(
-            "editing TOML needs the 'mcp' extra: pip install 'memorymesh[mcp]'"
-        ) from None
+        from ._main import install_hint
+
+        raise InvalidInputError(f"editing TOML needs the 'mcp' extra: {install_hint()}") from None
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     try:
@@ -221,8 +289,8 @@ def setup_client(
     """Add (or refresh) the ``memorymesh`` server in ``name``'s config; keep everything else.
 
     Raises:
-        InvalidInputError: an unknown client, a scope the client lacks, or a config file that
-            does not parse (it is left as it was).
+        InvalidInputError: an unknown client, a scope the client lacks, a config file that
+            does not parse (it is left as it was), or no MCP SDK installed.
     """
     client = CLIENTS.get(name)
     if client is None:
@@ -230,6 +298,7 @@ def setup_client(
     if embedding and embedding.partition(":")[0] not in {"auto", *available_embedders()}:
         known = ", ".join(["auto", *available_embedders()])
         raise InvalidInputError(f"unknown embedding {embedding!r}; use one of {known}")
+    _require_sdk()
     path = config_path(client, scope)
     entry = server_entry(client, scope, embedding)
     content = _merge_toml(path, entry) if client.fmt == "toml" else _merge_json(path, entry)
@@ -278,7 +347,7 @@ def _install_hooks(args: argparse.Namespace) -> str | None:
     """``setup claude --hooks``: the auto-remember hooks, merged into Claude Code's settings."""
     if not args.hooks:
         return None
-    from memorymesh._hooks import install_claude_hooks, settings_path
+    from memorymesh.context._hooks import install_claude_hooks, settings_path
 
     path = settings_path(args.scope)
     _, changed = install_claude_hooks(path, dry_run=args.dry_run)
@@ -318,6 +387,8 @@ async def cmd_setup(args: argparse.Namespace) -> int:
     )
     if result.written:
         print(f"Added the memorymesh MCP server to {result.client.title}: {result.path}")
+        if result.scope == "project":
+            _print_project_notes(result.client)
         print(f'\nNext: {result.client.restart}, then ask it "what do you remember about me?"')
         print("Check: `memorymesh status` lists the client as configured.")
     else:
@@ -326,11 +397,30 @@ async def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_project_notes(client: Client) -> None:
+    """What a shared project entry relies on: the launcher on PATH (and Codex's trust)."""
+    print(
+        f"The entry runs `{PORTABLE_COMMAND}` from PATH, so the file can be committed and "
+        "shared with the team."
+    )
+    if shutil.which(PORTABLE_COMMAND) is None:
+        print(
+            f"Note: `{PORTABLE_COMMAND}` is not on PATH here; install MemoryMesh with pipx or "
+            "`uv tool install` (with the [mcp] extra), or activate its virtualenv before starting "
+            f"{client.title}."
+        )
+    if client.name == "codex":
+        print("Codex reads .codex/config.toml only in a trusted project: trust it when asked.")
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add ``memorymesh setup`` and the status line for configured clients."""
     from memorymesh.cli import STATUS_HOOKS
 
-    help_text = "Add the MemoryMesh MCP server to Claude Code, Cursor, Gemini CLI or Codex CLI."
+    help_text = (
+        "Add the MemoryMesh MCP server to Claude Code, Claude Desktop, Cursor, Gemini CLI or "
+        "Codex CLI."
+    )
     p = subparsers.add_parser("setup", parents=[common], help=help_text, description=help_text)
     p.add_argument("client", choices=sorted(CLIENTS), help="the AI client to set up")
     p.add_argument(

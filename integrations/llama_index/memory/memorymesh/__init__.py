@@ -17,7 +17,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
         "llama_index.memory.memorymesh needs LlamaIndex, which is not installed: "
-        'run  pip install "memorymesh[llama-index]"'
+        'run  pip install "memorymesh[llama-index] @ git+https://github.com/memorymesh/memorymesh"'
     ) from exc
 
 from ._block import MemoryMeshMemoryBlock

@@ -11,8 +11,8 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 
 from memorymesh import AsyncMemoryMesh, Scope, mark_injected
 from memorymesh._adapters import format_memories
-from memorymesh._bridge import MeshBridge
-from memorymesh._injected import CONTEXT_CLOSE
+from memorymesh._bridge import MeshBridge, adapt_mesh
+from memorymesh.writes._injected import CONTEXT_CLOSE
 
 from ._messages import DEFAULT_ROLES, latest_user_text, store_messages
 
@@ -27,7 +27,8 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
     keeps the messages ``Memory`` flushes out of its short-term queue.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         name: The block's name (its tag in the memory template).
         k: How many memories to recall at most.
         priority: 0 never truncates this block; otherwise lower numbers are truncated last,
@@ -52,6 +53,13 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
 
     _bridge: MeshBridge = PrivateAttr()
 
+    def __init__(self, **data: Any) -> None:
+        # A sync MemoryMesh becomes its async mesh and portal before pydantic checks the
+        # fields, and anything else is refused with a typed error, not a ValidationError.
+        if "mesh" in data:
+            data["mesh"], data["portal"] = adapt_mesh(data["mesh"], data.get("portal"))
+        super().__init__(**data)
+
     def model_post_init(self, context: Any, /) -> None:
         self._bridge = MeshBridge(self.mesh, self.portal)
 
@@ -72,7 +80,7 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         await self._bridge.acall(
-            store_messages, self.mesh, messages, session_id=None, roles=self.roles
+            store_messages, self.mesh, messages, session_id=None, roles=self.roles, scope=self.scope
         )
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:

@@ -13,7 +13,7 @@ from llama_index.core.memory.types import BaseMemory
 
 from memorymesh import AsyncMemoryMesh, Scope
 from memorymesh._adapters import format_memories
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, adapt_mesh
 
 from ._messages import DEFAULT_ROLES, latest_user_text, store_messages, without_injected
 
@@ -25,15 +25,18 @@ _PAGE = 1000
 class MemoryMeshMemory(BaseMemory):
     """Chat memory for one session, with MemoryMesh as its long-term memory.
 
-    The conversation itself is kept in a token-limited short-term buffer. Every user and
-    assistant message put into it is also remembered by MemoryMesh under this session's
-    ``session_id``. ``get`` returns the buffer with the memories relevant to the latest user
-    message (or ``input``) in the system message, marked so they are never stored back.
+    The conversation itself is kept in a token-limited short-term buffer. What is worth
+    keeping in the user and assistant messages put into it (preferences, decisions, causes of
+    mistakes, conventions, facts about the user; not questions or chit-chat) is also
+    remembered by MemoryMesh under this session's ``session_id``. ``get`` returns the buffer
+    with the memories relevant to the latest user message (or ``input``) in the system
+    message, marked so they are never stored back.
     Every method has a native async twin (``aget``, ``aput``, ``aput_messages``, ``aset``,
     ``aget_all``, ``areset``); the sync ones run it on the mesh's event loop.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         session_id: This conversation's id (a new one by default).
         k: How many memories to recall at most.
         token_limit: The short-term buffer's size in tokens.
@@ -54,6 +57,13 @@ class MemoryMeshMemory(BaseMemory):
 
     _bridge: MeshBridge = PrivateAttr()
     _buffer: ChatMemoryBuffer = PrivateAttr()
+
+    def __init__(self, **data: Any) -> None:
+        # A sync MemoryMesh becomes its async mesh and portal before pydantic checks the
+        # fields, and anything else is refused with a typed error, not a ValidationError.
+        if "mesh" in data:
+            data["mesh"], data["portal"] = adapt_mesh(data["mesh"], data.get("portal"))
+        super().__init__(**data)
 
     def model_post_init(self, context: Any, /) -> None:
         self._bridge = MeshBridge(self.mesh, self.portal)
@@ -93,12 +103,16 @@ class MemoryMeshMemory(BaseMemory):
     async def _put_messages(self, messages: list[ChatMessage]) -> None:
         for message in messages:
             await self._buffer.aput(message)
-        await store_messages(self.mesh, messages, session_id=self.session_id, roles=self.roles)
+        await store_messages(
+            self.mesh, messages, session_id=self.session_id, roles=self.roles, scope=self.scope
+        )
 
     async def _set(self, messages: list[ChatMessage]) -> None:
         await self._buffer.aset(messages)
         # Remembering is idempotent: text already remembered returns the existing memory.
-        await store_messages(self.mesh, messages, session_id=self.session_id, roles=self.roles)
+        await store_messages(
+            self.mesh, messages, session_id=self.session_id, roles=self.roles, scope=self.scope
+        )
 
     async def _reset(self) -> None:
         await self._buffer.areset()

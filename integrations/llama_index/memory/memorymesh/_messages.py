@@ -8,7 +8,8 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
-from memorymesh import AsyncMemoryMesh, Memory, strip_injected
+from memorymesh import AsyncMemoryMesh, Memory, Scope, strip_injected
+from memorymesh._adapters import remember_turns
 
 __all__ = ["DEFAULT_ROLES", "latest_user_text", "store_messages"]
 
@@ -50,26 +51,26 @@ async def store_messages(
     session_id: str | None,
     roles: Sequence[str] = DEFAULT_ROLES,
     agent: str | None = None,
+    scope: Scope | None = None,
 ) -> list[Memory]:
-    """Remember the messages of ``roles``, in one transaction; injected context is dropped.
+    """Remember what is worth keeping in the messages of ``roles``, in one transaction.
 
+    Messages are not stored verbatim: injected context is dropped, and only the statements
+    the hook's extraction keeps are remembered (see
+    :func:`memorymesh._adapters.worth_remembering`), so a question or a greeting adds nothing.
     A message's own ``additional_kwargs["session_id"]`` (set by ``Memory`` when it flushes)
-    wins over ``session_id``. Messages that were only injected context are skipped.
+    wins over ``session_id``.
     """
-    items: list[dict[str, Any]] = []
+    turns: list[tuple[str, str, dict[str, Any]]] = []
     for message in messages:
         role = message.role.value if isinstance(message.role, MessageRole) else str(message.role)
         text = without_injected(_text(message))
         if role not in roles or not text:
             continue
         own = message.additional_kwargs.get("session_id")
-        items.append(
-            {
-                "text": text,
-                "session_id": own if isinstance(own, str) and own else session_id,
-                "metadata": {"role": role},
-                "source": "llama-index",
-                "agent": agent,
-            }
-        )
-    return await mesh.remember_many(items) if items else []
+        fields = {
+            "session_id": own if isinstance(own, str) and own else session_id,
+            "metadata": {"role": role},
+        }
+        turns.append((role, text, fields))
+    return await remember_turns(mesh, turns, scope=scope, source="llama-index", agent=agent)

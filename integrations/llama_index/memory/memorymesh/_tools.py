@@ -5,16 +5,16 @@ from __future__ import annotations
 from anyio.from_thread import BlockingPortal
 from llama_index.core.tools import FunctionTool
 
-from memorymesh import AsyncMemoryMesh, Scope
+from memorymesh import Scope
 from memorymesh._adapters import forget_text, recall_text, remember_text
-from memorymesh._bridge import MeshBridge
+from memorymesh._bridge import MeshBridge, MeshLike
 
 __all__ = ["create_memory_tools"]
 
 
 def create_memory_tools(
     *,
-    mesh: AsyncMemoryMesh,
+    mesh: MeshLike,
     portal: BlockingPortal | None = None,
     scope: Scope | str | None = None,
     session_id: str | None = None,
@@ -23,13 +23,15 @@ def create_memory_tools(
     """The ``remember``, ``recall`` and ``forget`` tools over one mesh, in that order.
 
     Args:
-        mesh: An open :class:`~memorymesh.AsyncMemoryMesh`.
+        mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
+            :class:`~memorymesh.AsyncMemoryMesh`.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
         scope: Write and search only ``"project"`` or only ``"global"`` memories.
         session_id: Recorded on every memory written (the conversation's id).
         agent: Recorded as the writer of every memory.
     """
     bridge = MeshBridge(mesh, portal)
+    mesh = bridge.mesh  # the async mesh, also when a sync MemoryMesh was passed
 
     async def _remember(text: str) -> str:
         return await remember_text(

@@ -1,0 +1,267 @@
+"""The MemoryMesh export format: versioned JSON lines carrying every field of every memory.
+
+Line 1 is a header (``{"format": "memorymesh", "version": 1, ...}``); each further line is one
+memory with its id, text, category, importance, scope, metadata, session, source, agent,
+redactions, all five timestamps, access statistics and history link. Embeddings are optional:
+text is the source of truth and vectors can always be recomputed. ``json`` wraps the same
+records in one document; ``markdown`` is for people and cannot be imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from .._errors import InvalidInputError
+from .._models import Category, Scope
+from .._version import __version__, install_command
+
+__all__ = [
+    "EXPORT_VERSION",
+    "ExportFormat",
+    "ImportReport",
+    "decode_records",
+    "encode_record",
+    "render",
+]
+
+EXPORT_VERSION = 1
+ExportFormat = Literal["jsonl", "json", "markdown"]
+_TIMES = ("created_at", "updated_at", "event_time", "expires_at", "last_accessed_at",
+          "superseded_at")  # fmt: skip
+
+
+class ImportReport(BaseModel):
+    """What ``import_`` did with each record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    imported: int = 0
+    """New memories added."""
+    replaced: int = 0
+    """Existing memories overwritten by the file (``on_clash="replace"`` or ``"newer"``)."""
+    skipped: int = 0
+    """Records whose id was already stored and kept as it was."""
+    links_dropped: int = 0
+    """History links to memories neither in the file nor in the store."""
+    rescoped: int = 0
+    """Project memories imported into the global store because no project was found."""
+
+
+class _Embedding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None
+    dim: int = Field(ge=1)
+    b64: str
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128)
+    text: str
+    category: Category
+    importance: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    scope: Scope
+    pinned: bool = False
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    session_id: str | None = None
+    source: str = "import"
+    agent: str | None = None
+    redactions: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    event_time: datetime | None = None
+    expires_at: datetime | None = None
+    access_count: int = Field(default=0, ge=0)
+    last_accessed_at: datetime | None = None
+    superseded_by: str | None = None
+    superseded_at: datetime | None = None
+    status: Literal["active", "pending", "rejected", "archived"] = "active"
+    embedding: _Embedding | None = None
+
+
+def _iso(value: float | None) -> str | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC).isoformat()
+
+
+def _epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def encode_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """A stored row (as :meth:`SQLiteStore.dump_page` returns it) as an export record."""
+    record: dict[str, Any] = {
+        "id": raw["id"],
+        "text": raw["text"],
+        "category": raw["category"],
+        "importance": raw["importance"],
+        "scope": raw["scope"],
+        "pinned": bool(raw["pinned"]),
+        "metadata": json.loads(raw["metadata"]),
+        "session_id": raw["session_id"],
+        "source": raw["source"],
+        "agent": raw["agent"],
+        "redactions": json.loads(raw["redactions"]),
+        "access_count": raw["access_count"],
+        "superseded_by": raw["superseded_by"],
+        "status": raw["status"],
+    }
+    for name in _TIMES:
+        record[name] = _iso(raw[name])
+    blob = raw.get("embedding")
+    if blob is not None:
+        record["embedding"] = {
+            "model": raw.get("embedding_model"),
+            "dim": len(blob) // 4,
+            "b64": base64.b64encode(blob).decode("ascii"),
+        }
+    return record
+
+
+def _decode(obj: Any, where: str) -> dict[str, Any]:
+    try:
+        record = _Record.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "record"
+        raise InvalidInputError(f"{where}: {field}: {first['msg']}") from None
+    raw: dict[str, Any] = {
+        "id": record.id,
+        "text": record.text,
+        "category": record.category.value,
+        "importance": record.importance,
+        "scope": record.scope.value,
+        "pinned": int(record.pinned),
+        "metadata": json.dumps(record.metadata, ensure_ascii=False),
+        "session_id": record.session_id,
+        "source": record.source,
+        "agent": record.agent,
+        "redactions": json.dumps(record.redactions),
+        "access_count": record.access_count,
+        "superseded_by": record.superseded_by,
+        "status": record.status,
+        "embedding": None,
+        "embedding_model": None,
+    }
+    for name in _TIMES:
+        raw[name] = _epoch(getattr(record, name))
+    if record.embedding is not None:
+        try:
+            blob = base64.b64decode(record.embedding.b64, validate=True)
+        except ValueError:
+            raise InvalidInputError(f"{where}: embedding is not valid base64") from None
+        if len(blob) != 4 * record.embedding.dim:
+            raise InvalidInputError(
+                f"{where}: embedding does not have {record.embedding.dim} floats"
+            )
+        raw["embedding"] = blob
+        raw["embedding_model"] = record.embedding.model
+    return raw
+
+
+def _check_header(header: Any, where: str) -> None:
+    if not isinstance(header, dict) or header.get("format") != "memorymesh":
+        raise InvalidInputError(f"{where}: not a MemoryMesh export (no memorymesh header)")
+    version = header.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise InvalidInputError(f"{where}: the export header has no valid version")
+    if version > EXPORT_VERSION:
+        raise InvalidInputError(
+            f"this export is format version {version}; this MemoryMesh reads up to "
+            f"{EXPORT_VERSION}: upgrade with `{install_command()}`"
+        )
+
+
+def decode_records(text: str) -> list[dict[str, Any]]:
+    """Parse a ``jsonl`` or ``json`` export into rows ready for the store.
+
+    Raises:
+        InvalidInputError: not an export, a newer format version, or an invalid record
+            (the message names its line or index). Nothing is returned on any error, so an
+            import is all or nothing.
+    """
+    stripped = text.lstrip()
+    if not stripped:
+        raise InvalidInputError("the export is empty")
+    if stripped.startswith("# MemoryMesh export"):
+        raise InvalidInputError(
+            "this is a markdown export, which is for reading; import a jsonl or json export "
+            "(memorymesh export --format jsonl)"
+        )
+    try:
+        whole = json.loads(stripped)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict) and "memories" in whole:
+        _check_header(whole.get("header"), "header")
+        memories = whole["memories"]
+        if not isinstance(memories, list):
+            raise InvalidInputError("'memories' must be a list")
+        return [_decode(obj, f"memory {i}") for i, obj in enumerate(memories)]
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    parsed: list[tuple[int, Any]] = []
+    for number, line in lines:
+        try:
+            parsed.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"line {number}: not JSON ({exc.msg})") from None
+    (first, header), *records = parsed
+    _check_header(header, f"line {first}")
+    return [_decode(obj, f"line {number}") for number, obj in records]
+
+
+def _header(count: int) -> dict[str, Any]:
+    return {
+        "format": "memorymesh",
+        "version": EXPORT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "memorymesh": __version__,
+        "count": count,
+    }
+
+
+def render(records: Iterable[dict[str, Any]], format: ExportFormat) -> str:
+    """The export document for ``records`` (as :func:`encode_record` makes them)."""
+    items = list(records)
+    if format == "jsonl":
+        lines = [json.dumps(_header(len(items)), ensure_ascii=False)]
+        lines.extend(json.dumps(item, ensure_ascii=False) for item in items)
+        return "\n".join(lines) + "\n"
+    if format == "json":
+        document = {"header": _header(len(items)), "memories": items}
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if format == "markdown":
+        return _markdown(items)
+    raise InvalidInputError(f"unknown export format {format!r}; use jsonl, json or markdown")
+
+
+def _markdown(items: list[dict[str, Any]]) -> str:
+    out = ["# MemoryMesh export", "", f"{len(items)} memories, exported "
+           f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.", ""]  # fmt: skip
+    for category in Category:
+        group = [i for i in items if i["category"] == category.value]
+        if not group:
+            continue
+        out += [f"## {category.value.replace('_', ' ').title()}", ""]
+        for item in sorted(group, key=lambda i: (-i["importance"], i["created_at"])):
+            flags = ["pinned"] if item["pinned"] else []
+            if item["superseded_by"]:
+                flags.append(f"superseded by {item['superseded_by'][:8]}")
+            when = item["created_at"][:10]
+            extra = f"; {', '.join(flags)}" if flags else ""
+            text = " ".join(item["text"].split())
+            out.append(
+                f"- {text} _({item['scope']}, importance {item['importance']:.2f}, "
+                f"{when}, `{item['id'][:8]}`{extra})_"
+            )
+        out.append("")
+    return "\n".join(out)

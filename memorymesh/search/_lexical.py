@@ -1,0 +1,150 @@
+"""An in-memory token index of one store, for finding duplicate/contradiction candidates fast.
+
+A near-duplicate or contradiction shares many of its subject words with the new text: a
+conflicting memory holds :func:`needed_shared` of them. So it holds
+at least two of the text's ``size - needed + 2`` *rarest* words (pigeonhole). A lookup counts,
+over the postings of just those rare words, how often each memory appears, and only memories
+seen at least twice are compared word for word. Rare words have short postings, and requiring
+two hits instead of one discards nearly every memory that merely shares a word: microseconds
+per text where an FTS5 query costs a millisecond.
+
+The index is append-only: a forgotten, superseded or rewritten memory may linger in it, so
+callers verify every candidate against the store (one read per batch) before judging it.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
+
+import numpy as np
+
+__all__ = ["LexicalIndex", "Tokens", "max_missing", "needed_shared"]
+
+K = TypeVar("K", bound=Hashable)
+
+#: A text's ``(subject words, numbers, negated)``, see
+#: :func:`memorymesh.writes._conflicts.content_tokens`.
+Tokens = tuple[frozenset[str], frozenset[str], bool]
+
+# Past this many candidates a text's rarest words are too common to narrow anything: the
+# closest (by shared words) are kept.
+_MAX_CANDIDATES = 64
+#: Most memories probed per word. Even a new text's rarest words can be shared by thousands
+#: of memories (templated notes, logs); probing only the most recent holders keeps a write's
+#: cost flat as the store grows, and recent memories are the likeliest to be restated.
+_MAX_POSTINGS = 512
+
+
+def max_missing(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with may lack."""
+    return max(3, size // 2)
+
+
+def needed_shared(size: int) -> int:
+    """How many of a text's ``size`` subject words a memory it conflicts with must share.
+
+    Every lexical verdict of :func:`memorymesh.writes._conflicts.judge` keeps to this: a
+    replaced value leaves at most three of the new words out, an elaboration that contains
+    the old text at most half, the other rules fewer. The index prunes candidates by it, so
+    a change to ``judge`` that loosens it must change this too: ``tests/test_lexical_cap.py``
+    checks the two agree.
+    """
+    return max(min(2, size), size - max_missing(size))
+
+
+_Packed = tuple[tuple[str, ...], tuple[str, ...], bool]
+
+
+def _pack(tokens: Tokens) -> _Packed:
+    return tuple(tokens[0]), tuple(tokens[1]), tokens[2]
+
+
+class LexicalIndex(Generic[K]):
+    """Subject word → memory keys (ids in a store, positions in a batch), plus each
+    memory's subject words.
+
+    Memories are numbered in the order they are first indexed and postings hold those
+    numbers in ``int32`` arrays, so a lookup's counting is one numpy sort over the probed
+    postings rather than a Python loop over them. Each memory's words are kept as tuples of
+    strings, which the garbage collector stops tracking, rather than frozensets, which it
+    scans on every full collection: at 100k memories that was ~300k objects per pass.
+    """
+
+    def __init__(self) -> None:
+        self._slots: dict[K, int] = {}
+        self._keys: list[K] = []
+        self._tokens: list[_Packed] = []
+        self._postings: dict[str, array[int]] = {}
+        # Memories whose subject is one word: judged against any text that has that word.
+        self._single: dict[str, array[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, items: Iterable[tuple[K, Tokens]]) -> None:
+        """Index (or re-index, after a text change) memories with their content tokens."""
+        postings, single = self._postings, self._single
+        for key, tokens in items:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = len(self._keys)
+                self._keys.append(key)
+                self._tokens.append(_pack(tokens))
+                new_words = tokens[0]
+            else:
+                new_words = tokens[0].difference(self._tokens[slot][0])
+                self._tokens[slot] = _pack(tokens)
+            for word in new_words:
+                held = postings.get(word)
+                if held is None:
+                    held = postings[word] = array("i")
+                held.append(slot)
+            if len(tokens[0]) == 1:
+                (word,) = tokens[0]
+                single.setdefault(word, array("i")).append(slot)
+
+    def tokens(self, key: K) -> Tokens | None:
+        slot = self._slots.get(key)
+        if slot is None:
+            return None
+        words, numbers, negated = self._tokens[slot]
+        return frozenset(words), frozenset(numbers), negated
+
+    def candidates(self, tokens: frozenset[str]) -> list[K]:
+        """Keys of memories that share enough of ``tokens`` to be a conflict, closest first
+        (the most recent first among equally close ones)."""
+        size = len(tokens)
+        if not size:
+            return []
+        needed = needed_shared(size)
+        # A memory holding `needed` of the words holds `hits` of the `probed` rarest ones.
+        probed = min(size, size - needed + 2)
+        hits = needed - (size - probed)
+        postings = self._postings
+        held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
+        found: list[tuple[int, int]] = []  # (shared words, slot)
+        if held:
+            merged = np.concatenate([h[-_MAX_POSTINGS:] for h in held])
+            merged.sort()
+            # In sorted order, a slot seen `hits` times equals the entry `hits - 1` later.
+            span = len(merged) - hits + 1
+            repeated = (
+                merged[:span][merged[hits - 1 :] == merged[:span]] if span > 0 else merged[:0]
+            )
+            words = self._tokens
+            for slot in np.unique(repeated).tolist():
+                shared = len(tokens.intersection(words[slot][0]))
+                if shared >= needed:
+                    found.append((shared, slot))
+        if needed > 1:
+            found.extend(
+                (1, slot)
+                for word in tokens
+                for slot in self._single.get(word, ())[-_MAX_POSTINGS:]
+                if len(self._tokens[slot][0]) == 1
+            )
+        found.sort(key=lambda item: (-item[0], -item[1]))
+        keys = self._keys
+        return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]

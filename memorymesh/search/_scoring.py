@@ -1,0 +1,100 @@
+"""How recall turns its signals into one score. Documented in ``docs/concepts.md``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from .._models import Memory, ScoreBreakdown, ScoringWeights
+
+__all__ = ["blend", "bm25_idf", "frequency_signal", "recency_signal", "shared_bm25"]
+
+_SECONDS_PER_DAY = 86_400.0
+# Access counts saturate: the 50th recall of a memory says little more than the 20th.
+_FREQUENCY_SATURATION = math.log1p(50)
+
+
+def recency_signal(
+    memory: Memory, now: float, half_life_days: float, *, by_event_time: bool = False
+) -> float:
+    """1.0 for a memory touched just now (or, ``by_event_time``, about something that happened
+    just now), halving every ``half_life_days``."""
+    moment = memory.updated_at
+    if by_event_time:
+        moment = memory.event_time or memory.created_at
+    age_days = max(0.0, now - moment.timestamp()) / _SECONDS_PER_DAY
+    return float(0.5 ** (age_days / half_life_days))
+
+
+def frequency_signal(access_count: int) -> float:
+    return min(1.0, math.log1p(max(0, access_count)) / _FREQUENCY_SATURATION)
+
+
+def blend(
+    memory: Memory,
+    relevance: float,
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event_time: bool = False,
+) -> tuple[float, ScoreBreakdown]:
+    """The final score in [0, 1] and its breakdown. Pinned memories count as importance 1."""
+    breakdown = ScoreBreakdown(
+        relevance=relevance,
+        recency=recency_signal(
+            memory, now, weights.recency_half_life_days, by_event_time=by_event_time
+        ),
+        importance=1.0 if memory.pinned else memory.importance,
+        frequency=frequency_signal(memory.access_count),
+        weights=weights,
+    )
+    total = weights.total or 1.0
+    score = (
+        weights.relevance * breakdown.relevance
+        + weights.recency * breakdown.recency
+        + weights.importance * breakdown.importance
+        + weights.frequency * breakdown.frequency
+    ) / total
+    return score, breakdown
+
+
+#: FTS5's floor for a term's weight: a word in half of a store's rows or more.
+_IDF_FLOOR = 1e-6
+
+#: One store's :meth:`SQLiteStore.term_statistics`: rows, document count per term, and per
+#: term the BM25 share of each candidate memory.
+TermStatistics = tuple[int, Mapping[str, int], Mapping[str, Mapping[str, float]]]
+
+
+def bm25_idf(rows: int, matching: int) -> float:
+    """The weight FTS5's ``bm25()`` gives a term found in ``matching`` of ``rows`` rows."""
+    idf = math.log((rows - matching + 0.5) / (matching + 0.5))
+    return idf if idf > 0.0 else _IDF_FLOOR
+
+
+def shared_bm25(stores: Sequence[TermStatistics]) -> list[dict[str, float]]:
+    """BM25 of each store's candidates as if the stores were one collection.
+
+    FTS5 weighs each term by its rarity within one file, so raw ``bm25()`` values of two
+    stores are not comparable: in a new project of two memories every word is in half the
+    file and weighs almost nothing, and its best match ranked below an unrelated global
+    memory. Each term's share of a memory's score is FTS5's weight of the term in that
+    store times a term-frequency factor; dividing out the store's weight and multiplying by
+    the weight over all stores together gives the score one combined index would give (each
+    store keeps its own average document length).
+
+    Returns:
+        One ``{memory id: score}`` per store, in the order given.
+    """
+    rows = sum(total for total, _, _ in stores)
+    terms = {term for _, counts, _ in stores for term in counts}
+    shared = {t: bm25_idf(rows, sum(counts.get(t, 0) for _, counts, _ in stores)) for t in terms}
+    scored: list[dict[str, float]] = []
+    for total, counts, shares in stores:
+        scores: dict[str, float] = {}
+        for term, by_id in shares.items():
+            factor = shared[term] / bm25_idf(total, counts[term])
+            for memory_id, share in by_id.items():
+                scores[memory_id] = scores.get(memory_id, 0.0) + share * factor
+        scored.append(scores)
+    return scored

@@ -1,0 +1,417 @@
+"""What MemoryMesh needs from storage: the ``Store`` protocol, its row types and query types.
+
+Everything above ``stores/`` talks to storage through :class:`Store` and the
+:class:`StoreTransaction` its :meth:`Store.write` opens, and nothing else: no SQL, no engine
+query syntax (keyword search takes the user's query text and each engine builds its own
+expression), no connection handles. An engine is a class that satisfies these protocols (the
+SQLite one is :class:`memorymesh.stores.sqlite.SQLiteStore`) and is registered for a URL scheme
+with :func:`memorymesh.stores.register_store`; ``tests/contract/`` is the suite every engine
+must pass.
+
+Conventions every engine keeps:
+
+* Times are POSIX seconds (``float``) in and :class:`~datetime.datetime` (UTC) out.
+* ``cursor`` values (``after_seq``, the ``seq`` in page rows) are opaque, strictly increasing in
+  insertion order, and only ever handed back to the same store to fetch the next page.
+* Every value reaches the engine as a bound parameter; identifiers (metadata keys, sort orders,
+  updatable columns) come from allowlists (:data:`METADATA_KEY`, :class:`ListOrder`).
+* Errors are :mod:`memorymesh._errors` types (``StoreError`` and its subclasses), raised
+  ``from`` the driver's own exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from .._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ._filters import (
+    METADATA_KEY,
+    Filters,
+    MetadataCondition,
+    TimeField,
+    checked_filters,
+    parse_metadata_filter,
+)
+
+__all__ = [
+    "CHANGES_KEPT",
+    "EXPORT_COLUMNS",
+    "METADATA_KEY",
+    "ChangedMemory",
+    "Changes",
+    "CompactionRow",
+    "Filters",
+    "ImportCounts",
+    "LogEntry",
+    "MemoryRow",
+    "MetadataCondition",
+    "Store",
+    "StoreCounts",
+    "StoreTransaction",
+    "TimeField",
+    "VectorRow",
+    "checked_filters",
+    "memory_from_row",
+    "parse_metadata_filter",
+]
+
+#: ``(action, memory_id, source, detail)`` as the write log records it.
+LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
+
+#: One row of :meth:`Store.vector_rows`: ``(cursor, id, category, importance, pinned,
+#: created_at, expires_at, session_id, superseded, vector_blob)``.
+VectorRow = tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]
+
+#: Changes an engine keeps in its feed: a process further behind than this rebuilds its indexes.
+CHANGES_KEPT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRow:
+    """Everything ``insert_many`` writes for one memory."""
+
+    id: str
+    text: str
+    content_hash: str
+    category: str
+    importance: float
+    scope: str
+    pinned: bool
+    metadata: str
+    session_id: str | None
+    source: str
+    agent: str | None
+    redactions: str
+    created_at: float
+    updated_at: float
+    event_time: float | None
+    expires_at: float | None
+    embedding: bytes | None = None
+    embedding_model: str | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionRow:
+    """What compaction needs to know about one memory (see ``_compact.py``)."""
+
+    id: str
+    category: str
+    pinned: bool
+    importance: float
+    access_count: int
+    updated_at: float
+    expires_at: float | None
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedMemory:
+    """A memory's indexed columns as they are now, for a process catching up on a change."""
+
+    id: str
+    text: str
+    category: str
+    importance: float
+    pinned: bool
+    created_at: float
+    expires_at: float | None
+    session_id: str | None
+    superseded: bool
+    active: bool
+    embedding: bytes | None
+    embedding_model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What the change feed says happened after a process's mark."""
+
+    mark: int  # the newest change: the process's next mark once it has applied these
+    ids: list[str]  # the memories touched (some may since have been deleted)
+    everything: bool = False  # the feed was pruned past the mark: ``ids`` is every memory
+
+
+#: Every column an export carries, in order (the schema's columns less the internal ones).
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id", "text", "category", "importance", "scope", "pinned", "metadata", "session_id",
+    "source", "agent", "redactions", "created_at", "updated_at", "event_time", "expires_at",
+    "access_count", "last_accessed_at", "superseded_by", "superseded_at", "status",
+    "embedding", "embedding_model",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    imported: int
+    replaced: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCounts:
+    by_scope: dict[str, int]
+    by_category: dict[str, int]
+    pinned: int
+    superseded: int
+    expired: int
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
+    """The :class:`Memory` a just-inserted row reads back as, without a round trip."""
+    return trusted_memory(
+        {
+            "id": row.id,
+            "text": row.text,
+            "category": Category(row.category),
+            "importance": row.importance,
+            "scope": Scope(row.scope),
+            "pinned": bool(row.pinned),
+            "metadata": {} if row.metadata == "{}" else json.loads(row.metadata),
+            "session_id": row.session_id,
+            "created_at": datetime.fromtimestamp(row.created_at, tz=UTC),
+            "updated_at": datetime.fromtimestamp(row.updated_at, tz=UTC),
+            "event_time": _dt(row.event_time),
+            "expires_at": _dt(row.expires_at),
+            "access_count": access_count,
+            "last_accessed_at": None,
+            "superseded_by": None,
+            "superseded_at": None,
+            "source": row.source,
+            "agent": row.agent,
+            "redactions": () if row.redactions == "[]" else tuple(json.loads(row.redactions)),
+            "conflicts": (),
+        }
+    )
+
+
+class StoreTransaction(Protocol):
+    """One all-or-nothing write on one store, opened by :meth:`Store.write`.
+
+    Everything done through it commits together when the ``async with`` block ends, or not at
+    all when the block raises; reads through it see its own writes. Only one transaction per
+    store is open at a time, across processes too (writers queue, they never interleave).
+    """
+
+    #: When the transaction began (POSIX seconds): the time its writes record.
+    now: float
+
+    async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
+        """Insert new memories (ids are fresh; a clash is a :class:`StoreError`)."""
+
+    async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
+        """Set ``fields`` (names from the updatable allowlist) on one memory; False if absent."""
+
+    async def delete_many(self, ids: Sequence[str]) -> list[str]:
+        """Delete these memories; return the ids that existed."""
+
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts, by memory id."""
+
+    async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
+        """Add ``(count, last_at)`` recalls to each memory's access statistics."""
+
+    async def log(self, entries: Iterable[LogEntry]) -> None:
+        """Append entries to the write log."""
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Record a store-level setting (for example the embedder its vectors come from)."""
+
+    async def active_ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory that has it."""
+
+    async def set_status(
+        self, ids: Sequence[str], status: str, *, only_from: Sequence[str]
+    ) -> list[str]:
+        """Move the memories whose status is in ``only_from`` to ``status``; return them."""
+
+    async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, new_id)``: old is kept as history, superseded by new."""
+
+    async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The life-cycle status of each memory in ``ids`` that exists."""
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories with these ids, current or not, in no particular order."""
+
+    async def change_mark(self) -> int:
+        """The newest change in the feed, this transaction's own included."""
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+
+    async def prune_changes(self, mark: int) -> None:
+        """Forget changes older than the newest :data:`CHANGES_KEPT` before ``mark``."""
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids exist, in any status."""
+
+    async def import_rows(self, rows: Sequence[dict[str, Any]], on_clash: str) -> ImportCounts:
+        """Insert exported rows with every field kept; ``on_clash`` is skip or replace."""
+
+    async def set_embeddings(self, items: Sequence[tuple[str, bytes, str]]) -> None:
+        """Store ``(memory_id, vector_blob, embedder_name)`` for existing memories."""
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """:meth:`Store.search_text`, seeing this transaction's writes."""
+
+
+class Store(Protocol):
+    """One MemoryMesh store: the memories of one scope (project or global) in one engine.
+
+    Reads may run concurrently with each other and with another process's write; writes go
+    through :meth:`write`. A store is opened once, closed once (``close`` is idempotent), and
+    never reopened.
+    """
+
+    #: Which scope this store holds; every memory in it carries this scope.
+    scope: Scope
+    #: Where the store is, for people: a file path, ``":memory:"`` or a URL without password.
+    label: str
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (migrations are named and recorded)."""
+
+    async def close(self) -> None:
+        """Release the connection; safe to call more than once."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether :meth:`open` succeeded and :meth:`close` has not been called."""
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether memory text is encrypted at rest in this store."""
+
+    @property
+    def has_pending_access(self) -> bool:
+        """Whether recorded accesses wait for :meth:`flush_access`."""
+
+    def write(self) -> AbstractAsyncContextManager[StoreTransaction]:
+        """One all-or-nothing :class:`StoreTransaction` for the ``async with`` block."""
+
+    def record_access(self, memory_id: str, at: float) -> None:
+        """Count one recall of ``memory_id``; written with the next transaction."""
+
+    async def flush_access(self) -> None:
+        """Write the recorded accesses now."""
+
+    async def ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory with that text, if any."""
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories with these ids, current or not, in no particular order."""
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """Keyword search: memories matching the words of ``query`` under ``filters``.
+
+        Best first, each with the engine's relevance score (higher is better; scores are
+        comparable within one call only). A query with no searchable word matches nothing.
+        """
+
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """What keyword recall needs to put this store's scores on statistics shared with
+        another store: how many memories the engine counts, each term's document count, and
+        each term's own share of the relevance (higher is better) of the memories ``ids``."""
+
+    async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
+        """How many memories :meth:`search_text` could return for ``query`` (no limit)."""
+
+    async def select(
+        self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
+    ) -> list[Memory]:
+        """A page of the memories the filters allow, in ``order``."""
+
+    async def count(self, filters: Filters, *, now: float) -> int:
+        """How many memories the filters allow."""
+
+    async def counts(self, *, now: float) -> StoreCounts:
+        """The totals :meth:`AsyncMemoryMesh.stats` reports."""
+
+    async def metadata_values(self, key: str, filters: Filters, *, now: float) -> list[Any]:
+        """The distinct string and number values of metadata ``key`` among matching memories."""
+
+    async def resolve_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Ids that start with ``prefix`` (people type short ids)."""
+
+    async def dump_page(
+        self, *, after_seq: int, limit: int, include_embeddings: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Every memory with every :data:`EXPORT_COLUMNS` value, a page at a time."""
+
+    async def compaction_rows(self) -> list[CompactionRow]:
+        """Every active, current memory with what compaction weighs."""
+
+    async def embedding_models(self) -> dict[str | None, int]:
+        """How many memories carry vectors of each embedder (None: no vector)."""
+
+    async def vector_rows(
+        self, model: str, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[VectorRow]:
+        """A page of the memories embedded by ``model``, for the in-memory vector index."""
+
+    async def change_mark(self) -> int:
+        """The newest change in the store's change feed."""
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+
+    async def current_texts(
+        self, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(cursor, id, text)`` of the memories not superseded."""
+
+    async def texts_to_embed(
+        self, model: str, *, after_seq: int = 0, limit: int = 256
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(cursor, id, text)`` of memories without a vector from ``model``."""
+
+    async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
+        """The ids of every memory the filters allow."""
+
+    async def session_neighbours(
+        self, ids: Sequence[str], filters: Filters, *, now: float
+    ) -> list[tuple[str, Memory]]:
+        """For each memory in ``ids`` with a session, its neighbours in that session."""
+
+    async def history(self, memory_id: str) -> list[Memory]:
+        """Every memory linked to ``memory_id`` by supersede links, oldest first."""
+
+    async def get_meta(self, key: str) -> str | None:
+        """A store-level setting written by :meth:`StoreTransaction.set_meta`."""
+
+    async def recent_log(
+        self, limit: int, *, memory_id: str | None = None
+    ) -> list[tuple[float, LogEntry]]:
+        """The newest ``limit`` write-log entries with their times, newest first."""
+
+    async def health(self) -> list[str]:
+        """``["ok"]`` for a healthy store, else what is wrong."""
+
+    async def migrations(self) -> list[str]:
+        """The names of the migrations applied, in order."""

@@ -1,0 +1,1521 @@
+"""The SQLite store: the only module that writes SQL.
+
+One :class:`SQLiteStore` owns one aiosqlite connection to one database file. Every statement
+goes through :meth:`SQLiteStore._run` or a :class:`WriteTransaction`, where ``sqlite3`` errors
+are translated into :mod:`memorymesh._errors` types in one place. Every value is a bound
+parameter; the only identifiers spliced into SQL come from the allowlists in this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import anyio
+
+from ..._errors import (
+    ClosedError,
+    CorruptDatabaseError,
+    DatabaseLockedError,
+    EncryptionError,
+    InvalidFilterError,
+    SchemaVersionError,
+    StoreError,
+)
+from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ..._paths import IN_MEMORY, prepare_database_file
+from ..._text import query_terms
+from ..._version import install_command
+from ..base import (
+    CHANGES_KEPT,
+    EXPORT_COLUMNS,
+    ChangedMemory,
+    Changes,
+    CompactionRow,
+    Filters,
+    ImportCounts,
+    LogEntry,
+    MemoryRow,
+    MetadataCondition,
+    StoreCounts,
+    VectorRow,
+)
+from ._crypto import EncryptionKey, RowCodec
+from ._maintenance import preflight
+from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
+
+__all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
+
+T = TypeVar("T")
+
+_COLUMNS = (
+    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
+    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
+    "last_accessed_at, superseded_by, superseded_at"
+)
+_M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+
+_ORDERS: dict[str, str] = {
+    "newest": "m.created_at DESC, m.seq DESC",
+    "oldest": "m.created_at ASC, m.seq ASC",
+    "importance": "m.importance DESC, m.created_at DESC, m.seq DESC",
+    "updated": "m.updated_at DESC, m.seq DESC",
+    "accessed": "m.access_count DESC, m.last_accessed_at DESC, m.seq DESC",
+}
+
+#: Columns ``update`` may set, mapped to themselves: the allowlist for dynamic SET clauses.
+_UPDATABLE: frozenset[str] = frozenset(
+    {
+        "text",
+        "content_hash",
+        "category",
+        "importance",
+        "pinned",
+        "metadata",
+        "session_id",
+        "event_time",
+        "expires_at",
+        "updated_at",
+        "superseded_by",
+        "superseded_at",
+        "redactions",
+        "embedding",
+        "embedding_model",
+    }
+)
+
+_SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+# SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
+_CHUNK = 500
+_LOCK_RETRIES = 4
+
+
+async def _change_mark(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) FROM memory_changes")
+    return int(next(iter(rows))[0])
+
+
+async def _changes_since(conn: aiosqlite.Connection, mark: int) -> Changes:
+    rows = await conn.execute_fetchall(
+        # Two subqueries: SQLite answers a lone min() or max() from the key, but not both.
+        "SELECT coalesce((SELECT min(seq) FROM memory_changes), 0), "
+        "coalesce((SELECT max(seq) FROM memory_changes), 0)"
+    )
+    first, last = (int(v) for v in next(iter(rows)))
+    if last <= mark:
+        return Changes(last, [], everything=False)
+    if first > mark + 1:  # pruned past the mark: what changed is no longer known, so all has
+        ids = await conn.execute_fetchall("SELECT id FROM memories")
+        return Changes(last, [str(r[0]) for r in ids], everything=True)
+    ids = await conn.execute_fetchall(
+        "SELECT DISTINCT memory_id FROM memory_changes WHERE seq > ? AND seq <= ?", [mark, last]
+    )
+    return Changes(last, [str(r[0]) for r in ids], everything=False)
+
+
+async def _changed_memories(
+    store: SQLiteStore, conn: aiosqlite.Connection, ids: Sequence[str]
+) -> list[ChangedMemory]:
+    found: list[ChangedMemory] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        rows = await conn.execute_fetchall(
+            "SELECT id, text, metadata, category, importance, pinned, created_at, expires_at, "
+            "session_id, superseded_by IS NOT NULL, status = 'active', embedding, "
+            f"embedding_model FROM memories WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.extend(
+            ChangedMemory(
+                id=str(r[0]),
+                text=store._plain_text(r[0], r[1], r[2]),
+                category=str(r[3]),
+                importance=float(r[4]),
+                pinned=bool(r[5]),
+                created_at=float(r[6]),
+                expires_at=None if r[7] is None else float(r[7]),
+                session_id=r[8],
+                superseded=bool(r[9]),
+                active=bool(r[10]),
+                embedding=r[11],
+                embedding_model=r[12],
+            )
+            for r in rows
+        )
+    return found
+
+
+def fts_match(query: str) -> str | None:
+    """The FTS5 MATCH expression that ORs the query's terms, or None if it has no words.
+
+    Each term is a quoted string, so FTS5 syntax in the user's text (``"``, ``*``, ``NEAR``,
+    ``AND``, ``col:``) is matched as plain words, never interpreted.
+    """
+    terms = query_terms(query)
+    if not terms:
+        return None
+    return " OR ".join(f'"{term}"' for term in terms)
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def _ts_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
+_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+
+
+def _memory(row: Sequence[Any]) -> Memory:
+    # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path
+    # (recall builds one per candidate): plain lookups for the enums, and the usual empty
+    # metadata and redactions without a JSON parse.
+    metadata, redactions = row[6], row[10]
+    return trusted_memory(
+        {
+            "id": row[0],
+            "text": row[1],
+            "category": _CATEGORIES[row[2]],
+            "importance": row[3],
+            "scope": _SCOPES[row[4]],
+            "pinned": bool(row[5]),
+            "metadata": {} if metadata == "{}" else json.loads(metadata),
+            "session_id": row[7],
+            "created_at": _ts_required(row[11]),
+            "updated_at": _ts_required(row[12]),
+            "event_time": _ts(row[13]),
+            "expires_at": _ts(row[14]),
+            "access_count": row[15],
+            "last_accessed_at": _ts(row[16]),
+            "superseded_by": row[17],
+            "superseded_at": _ts(row[18]),
+            "source": row[8],
+            "agent": row[9],
+            "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
+            "conflicts": (),
+        }
+    )
+
+
+def _translate(exc: sqlite3.Error, path: str) -> StoreError:
+    message = str(exc)
+    lowered = message.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return DatabaseLockedError(
+            f"{path} stayed locked by another process past the busy timeout: {message}"
+        )
+    if "is full" in lowered:  # SQLITE_FULL: "database or disk is full"
+        return StoreError(
+            f"{path}: the disk is full (or the database reached its size limit); nothing was "
+            f"written. Free some space and try again ({message})"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StoreError(
+            f"cannot open {path} for writing: the file or its folder is read-only or not "
+            f"accessible ({message})"
+        )
+    if (
+        "not a database" in lowered
+        or "malformed" in lowered
+        or "corrupt" in lowered
+        or "disk image" in lowered
+        or "vtable constructor failed" in lowered  # the keyword index's tables are damaged
+    ):
+        return CorruptDatabaseError(
+            f"{path} is damaged or not a MemoryMesh database ({message}); "
+            "run `memorymesh doctor` to check it"
+        )
+    return StoreError(f"SQLite error on {path}: {message}")
+
+
+@contextmanager
+def _translated(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _translate(exc, path) from exc
+
+
+def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
+    """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    # "Current" is judged at `as_of` when given ("what was true then"), else now.
+    moment = now if filters.as_of is None else filters.as_of.timestamp()
+    if filters.as_of is not None:
+        clauses.append("m.created_at <= ?")
+        params.append(moment)
+    if not filters.include_superseded:
+        if filters.as_of is None:
+            clauses.append("m.superseded_by IS NULL")
+        else:
+            clauses.append(
+                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
+            )
+            params.append(moment)
+    if filters.status is not None:
+        clauses.append("m.status = ?")
+        params.append(filters.status)
+    if not filters.include_expired:
+        clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
+        params.append(moment)
+    if filters.categories:
+        clauses.append(f"m.category IN ({', '.join('?' * len(filters.categories))})")
+        params.extend(str(c) for c in filters.categories)
+    if filters.scope is not None:
+        clauses.append("m.scope = ?")
+        params.append(str(filters.scope))
+    if filters.min_importance is not None:
+        clauses.append("m.importance >= ?")
+        params.append(filters.min_importance)
+    when = (
+        "coalesce(m.event_time, m.created_at)"
+        if filters.time_field == "event"
+        else ("m.created_at")
+    )
+    if filters.since is not None:
+        clauses.append(f"{when} >= ?")
+        params.append(filters.since.timestamp())
+    if filters.until is not None:
+        clauses.append(f"{when} < ?")
+        params.append(filters.until.timestamp())
+    if filters.session_id is not None:
+        clauses.append("m.session_id = ?")
+        params.append(filters.session_id)
+    if filters.pinned is not None:
+        clauses.append("m.pinned = ?")
+        params.append(int(filters.pinned))
+    if filters.ids is not None:
+        clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
+        params.extend(filters.ids)
+    for condition in filters.metadata:
+        clause, values = _metadata_clause(condition, use_index=use_index)
+        clauses.append(clause)
+        params.extend(values)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _metadata_clause(
+    condition: MetadataCondition, *, use_index: bool = True
+) -> tuple[str, list[Any]]:
+    # The JSON path is itself a bound parameter; the key was checked against METADATA_KEY too.
+    path = "$." + condition.key
+    extract = "json_extract(m.metadata, ?)"
+    ref: list[Any] = [path]
+    # -- 0004_indexed_metadata (polish): an allowlisted key's path is inlined as a constant,
+    # spelled exactly as in the expression index, so SQLite can use it. Identifier from the
+    # allowlist only; values stay bound.
+    if use_index and condition.key in INDEXED_METADATA_KEYS:
+        extract, ref = f"json_extract(m.metadata, '{path}')", []
+    value = condition.value
+    if condition.op == "$exists":
+        sql = f"json_type(m.metadata, ?) IS {'NOT ' if value else ''}NULL"
+        return sql, [path]
+    if condition.op in ("$in", "$nin"):
+        assert isinstance(value, tuple)
+        present = [v for v in value if v is not None]
+        marks = ", ".join("?" * len(present))
+        parts: list[str] = []
+        params: list[Any] = []
+        if condition.op == "$in":
+            if present:
+                parts.append(f"{extract} IN ({marks})")
+                params += [*ref, *present]
+            if None in value:
+                parts.append(f"{extract} IS NULL")
+                params.extend(ref)
+            return "(" + " OR ".join(parts) + ")", params
+        # NULL IN (...) is NULL, so a missing key counts as "not in" unless null is listed.
+        if present:
+            parts.append(f"coalesce({extract} IN ({marks}), 0) = 0")
+            params += [*ref, *present]
+        if None in value:
+            parts.append(f"{extract} IS NOT NULL")
+            params.extend(ref)
+        return "(" + " AND ".join(parts) + ")", params
+    if value is None:
+        return f"{extract} IS {'NOT ' if condition.op == '$ne' else ''}NULL", ref
+    bound = int(value) if isinstance(value, bool) else value
+    if condition.op == "$ne":
+        return f"({extract} IS NULL OR {extract} != ?)", [*ref, *ref, bound]
+    return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [*ref, bound]
+
+
+def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
+    """Bound as ``[match, *params, limit]``."""
+    where, params = _where(filters, now)
+    sql = (
+        f"SELECT {_M_COLUMNS}, -bm25(memories_fts) AS relevance "
+        "FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
+        f"WHERE memories_fts MATCH ? AND {where} "
+        "ORDER BY bm25(memories_fts) LIMIT ?"
+    )
+    return sql, params
+
+
+def _search_best_first_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
+    """The best ``prefetch`` matches, best first, each with whether ``filters`` allow it:
+    bound as ``[match, prefetch, *params]``.
+
+    Only those rows are joined to ``memories`` (at 100k memories a common word matches
+    thousands). Exact when fewer than ``prefetch`` rows come back (that was every match) or
+    when ``limit`` of them are allowed (every match outside ranks below them); otherwise the
+    caller runs :func:`_search_sql`.
+    """
+    where, params = _where(filters, now)
+    sql = (
+        "WITH best AS (SELECT rowid AS seq, bm25(memories_fts) AS score FROM memories_fts "
+        "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) "
+        f"SELECT {_M_COLUMNS}, -best.score AS relevance, CASE WHEN {where} THEN 1 ELSE 0 END "
+        "FROM best JOIN memories AS m ON m.seq = best.seq ORDER BY best.score"
+    )
+    return sql, params
+
+
+class WriteTransaction:
+    """An open ``BEGIN IMMEDIATE`` transaction on one store; see :meth:`SQLiteStore.write`."""
+
+    def __init__(self, store: SQLiteStore, conn: aiosqlite.Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self.now = time.time()
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with _translated(self._store.label):
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with _translated(self._store.label):
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
+        if not rows:
+            return
+        codec = self._store._codec
+        if codec is not None:  # encryption at rest: see _crypto.py
+            rows = [self._store._seal_row(codec, r) for r in rows]
+        columns = (
+            "id, text, content_hash, category, importance, scope, pinned, metadata, session_id, "
+            "source, agent, redactions, created_at, updated_at, event_time, expires_at, "
+            "embedding, embedding_model"
+        )
+        params: list[tuple[Any, ...]] = [
+            (
+                r.id,
+                r.text,
+                r.content_hash,
+                r.category,
+                r.importance,
+                r.scope,
+                int(r.pinned),
+                r.metadata,
+                r.session_id,
+                r.source,
+                r.agent,
+                r.redactions,
+                r.created_at,
+                r.updated_at,
+                r.event_time,
+                r.expires_at,
+                r.embedding,
+                r.embedding_model,
+            )
+            for r in rows
+        ]
+        # `status` (migration 0003) is named only when a row is not simply active, so plain
+        # writes keep working on a database opened before that migration.
+        if any(r.status != "active" for r in rows):
+            columns += ", status"
+            params = [(*p, r.status) for p, r in zip(params, rows, strict=True)]
+        marks = ", ".join("?" * len(params[0]))
+        sql = f"INSERT INTO memories ({columns}) VALUES ({marks})"
+        with _translated(self._store.label):
+            await self._conn.executemany(sql, params)
+
+    async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
+        """Set ``fields`` (names from the updatable allowlist) on one memory."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return True
+        codec = self._store._codec
+        if codec is not None and ({"text", "metadata", "content_hash"} & set(fields)):
+            fields = await self._seal_update(codec, memory_id, fields)
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        changed = await self._execute(
+            f"UPDATE memories SET {assignments} WHERE id = ?", [*fields.values(), memory_id]
+        )
+        return changed > 0
+
+    async def _seal_update(
+        self, codec: RowCodec, memory_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        # Text and metadata are sealed together, so changing one re-seals both.
+        current = await self.get_many([memory_id])
+        if not current:
+            return fields
+        text = fields.get("text", current[0].text)
+        metadata = fields.get("metadata", json.dumps(current[0].metadata, ensure_ascii=False))
+        sealed = dict(fields)
+        sealed["text"] = codec.tokens(text)
+        sealed["metadata"] = codec.seal_memory(memory_id, text, metadata)
+        if "content_hash" in fields:
+            sealed["content_hash"] = codec.content_hash(fields["content_hash"])
+        return sealed
+
+    async def delete_many(self, ids: Sequence[str]) -> list[str]:
+        """Delete the memories with these ids; return the ids that existed."""
+        deleted: list[str] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"DELETE FROM memories WHERE id IN ({marks}) RETURNING id", chunk
+            )
+            deleted.extend(row[0] for row in rows)
+        return deleted
+
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts (see the write log's
+        ``earlier_version``): versions of the same memory, so forgetting it forgets them."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"SELECT memory_id, detail FROM write_log WHERE memory_id IN ({marks}) "
+                "AND action = 'updated'",
+                chunk,
+            )
+            for row in rows:
+                version = self._store._open_detail(row[1]).get("earlier_version")
+                if isinstance(version, str):
+                    found.setdefault(str(row[0]), []).append(version)
+        return found
+
+    async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
+        if not counts:
+            return
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET access_count = access_count + ?, "
+                "last_accessed_at = max(coalesce(last_accessed_at, 0), ?) WHERE id = ?",
+                [(n, at, memory_id) for memory_id, (n, at) in counts.items()],
+            )
+
+    async def log(self, entries: Iterable[LogEntry]) -> None:
+        """Append ``(action, memory_id, source, detail)`` entries to the write log."""
+        codec = self._store._codec
+        params = [
+            (self.now, action, memory_id, source, self._store._seal_detail(codec, detail))
+            for action, memory_id, source, detail in entries
+        ]
+        if params:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO write_log (at, action, memory_id, source, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    params,
+                )
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._execute(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    async def active_ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory that has it (``any_status``:
+        pending, rejected and archived ones count too, so a capture is never queued twice)."""
+        return await self._store._active_ids_by_hash(self._conn, hashes, any_status=any_status)
+
+    async def set_status(
+        self, ids: Sequence[str], status: str, *, only_from: Sequence[str]
+    ) -> list[str]:
+        """Move the memories with these ids whose status is in ``only_from`` to ``status``;
+        return the ids that moved. Statuses are bound values checked by the table's CHECK."""
+        moved: list[str] = []
+        froms = list(only_from)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = await self._fetch(
+                f"UPDATE memories SET status = ?, updated_at = ? "
+                f"WHERE id IN ({', '.join('?' * len(chunk))}) "
+                f"AND status IN ({', '.join('?' * len(froms))}) RETURNING id",
+                [status, self.now, *chunk, *froms],
+            )
+            moved.extend(row[0] for row in rows)
+        return moved
+
+    async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, new_id)``: old is kept as history superseded by new."""
+        if not pairs:
+            return 0
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET superseded_by = ?, superseded_at = ? "
+                "WHERE id = ? AND superseded_by IS NULL",
+                [(new, self.now, old) for old, new in pairs],
+            )
+        return len(pairs)
+
+    async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        """The life-cycle status of each memory in ``ids`` that exists."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            rows = await self._fetch(
+                f"SELECT id, status FROM memories WHERE id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        return await self._store._get_many(self._conn, ids)
+
+    # -- the change feed (see migration 0005): how processes sharing the file stay in step --
+
+    async def change_mark(self) -> int:
+        """The newest change recorded, this transaction's own included."""
+        with _translated(self._store.label):
+            return await _change_mark(self._conn)
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+        with _translated(self._store.label):
+            return await _changes_since(self._conn, mark)
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+        with _translated(self._store.label):
+            return await _changed_memories(self._store, self._conn, ids)
+
+    async def prune_changes(self, mark: int) -> None:
+        """Forget changes older than the newest :data:`CHANGES_KEPT` before ``mark``."""
+        await self._execute("DELETE FROM memory_changes WHERE seq <= ?", [mark - CHANGES_KEPT])
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(f"SELECT id FROM memories WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    async def import_rows(self, rows: Sequence[dict[str, Any]], on_clash: str) -> ImportCounts:
+        """Insert exported rows with every field kept (ids, times, counts, history links).
+
+        ``on_clash`` decides what an id already in the store does: ``skip`` keeps the stored
+        memory, ``replace`` takes the imported one, ``newer`` keeps whichever was updated last.
+        History links may point forward in the batch, so foreign keys are checked at commit.
+        """
+        if on_clash not in ("skip", "replace", "newer"):
+            raise ValueError(f"unknown on_clash {on_clash!r}")
+        if not rows:
+            return ImportCounts(0, 0, 0)
+        columns = [*EXPORT_COLUMNS, "content_hash"]
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO memories ({names}) VALUES ({marks}) ON CONFLICT (id) DO "
+        if on_clash == "skip":
+            sql += "NOTHING"
+        else:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+            sql += f"UPDATE SET {updates}"
+            if on_clash == "newer":
+                sql += " WHERE excluded.updated_at > memories.updated_at"
+        codec = self._store._codec
+        if codec is not None:  # encryption at rest: imported rows are sealed like any write
+            rows = [
+                {
+                    **r,
+                    "text": codec.tokens(r["text"]),
+                    "content_hash": codec.content_hash(r["content_hash"]),
+                    "metadata": codec.seal_memory(r["id"], r["text"], r["metadata"]),
+                }
+                for r in rows
+            ]
+        before = await self.existing_ids([r["id"] for r in rows])
+        await self._execute("PRAGMA defer_foreign_keys = ON")
+        with _translated(self._store.label):
+            cursor = await self._conn.executemany(sql, [[r[c] for c in columns] for r in rows])
+        changed = max(0, cursor.rowcount)
+        fresh = sum(1 for r in rows if r["id"] not in before)
+        replaced = changed - fresh
+        return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
+
+    # -- retrieval engine (issue #3): vectors, conflicts, history --------------------------
+
+    async def set_embeddings(self, items: Sequence[tuple[str, bytes, str]]) -> None:
+        """Store ``(memory_id, vector_blob, embedder_name)`` for existing memories."""
+        if items:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "UPDATE memories SET embedding = ?, embedding_model = ? WHERE id = ?",
+                    [(blob, model, memory_id) for memory_id, blob, model in items],
+                )
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """:meth:`SQLiteStore.search_text` inside this transaction (it sees its writes)."""
+        store = self._store
+        store._check_filters(filters)
+        match = fts_match(query)
+        if match is None:
+            return []
+        if store._codec is not None:
+            match = store._codec.match(match)
+        sql, params = _search_sql(filters, now)
+        rows = await self._fetch(sql, [match, *params, limit])
+        return [(store._open_row(_memory(row)), float(row[19])) for row in rows]
+
+
+class SQLiteStore:
+    """One MemoryMesh database file (or ``":memory:"``) and its single connection."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        scope: Scope,
+        busy_timeout_ms: int = 5000,
+        encryption_key: EncryptionKey | None = None,
+    ) -> None:
+        self.path: Path | None = None if str(path) == IN_MEMORY else Path(path)
+        self.scope = scope
+        self.label = IN_MEMORY if self.path is None else str(self.path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: aiosqlite.Connection | None = None
+        self._closed = False
+        self._lock = anyio.Lock()
+        # Accesses recorded by recall but not yet written: applied by the next write
+        # transaction (or flush_access), and overlaid on every read under the same lock, so a
+        # reader sees each access exactly once whether or not it has reached the file yet.
+        self._pending: dict[str, tuple[int, float]] = {}
+        self._damaged = False  # set when SQLite reports corruption: no more writes
+        self._key = encryption_key
+        self._codec: RowCodec | None = None  # set on open when the store is encrypted
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    async def open(self, *, _migrate_upto: int | None = None) -> None:
+        """Connect, configure WAL and the busy timeout, and apply pending migrations.
+
+        ``_migrate_upto`` stops after that many migrations: only for migration tests.
+        """
+        if self._closed:
+            raise ClosedError(f"store {self.label} is closed")
+        if self._conn is not None:
+            return
+        if self.path is not None:
+            try:
+                prepare_database_file(self.path)
+            except OSError as exc:
+                raise StoreError(f"cannot create the database at {self.path}: {exc}") from exc
+        with _translated(self.label):
+            conn = await aiosqlite.connect(self.label, isolation_level=None)
+        try:
+            await self._configure(conn)
+            await self._migrate(conn, _migrate_upto)
+            await self._setup_encryption(conn)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await conn.close()
+            raise
+        self._conn = conn
+        if self.path is not None:
+            prepare_database_file(self.path)  # the -wal/-shm files exist now: keep them 0600
+
+    async def _configure(self, conn: aiosqlite.Connection) -> None:
+        with _translated(self.label):
+            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            # Before anything below changes the file: refuse a damaged or foreign one.
+            await preflight(conn, self.label, self.path, scope=self.scope.value)
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if self.path is not None:
+                rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+                mode = next(iter(rows))[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"{self.label}: could not switch to WAL mode (got {mode})")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+
+    async def _migrate(self, conn: aiosqlite.Connection, upto: int | None = None) -> None:
+        with _translated(self.label):
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+            )
+            applied = {
+                row[0] for row in await conn.execute_fetchall("SELECT name FROM schema_migrations")
+            }
+        known = {m.name for m in MIGRATIONS}
+        newer = sorted(applied - known)
+        if newer:
+            raise SchemaVersionError(
+                f"{self.label} was written by a newer MemoryMesh (it has migrations "
+                f"{', '.join(newer)}); upgrade with `{install_command()}`"
+            )
+        for migration in MIGRATIONS[:upto]:
+            if migration.name not in applied:
+                await self._apply(conn, migration)
+
+    async def _apply(self, conn: aiosqlite.Connection, migration: Migration) -> None:
+        async with self._begin(conn):
+            # Another process may have applied it while we waited for the write lock.
+            with _translated(self.label):
+                done = await conn.execute_fetchall(
+                    "SELECT 1 FROM schema_migrations WHERE name = ?", [migration.name]
+                )
+                if list(done):
+                    return
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    [migration.name, time.time()],
+                )
+
+    async def close(self) -> None:
+        """Close the connection. Safe to call more than once."""
+        self._closed = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with anyio.CancelScope(shield=True), _translated(self.label):
+                await conn.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if getattr(self, "_conn", None) is not None:
+            _warn(f"MemoryMesh store {self.label} was not closed", ResourceWarning, stacklevel=1)
+
+    def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise ClosedError(f"store {self.label} is {'closed' if self._closed else 'not open'}")
+        return self._conn
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _begin(self, conn: aiosqlite.Connection) -> AsyncIterator[None]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails halfway
+        # on lock upgrade. busy_timeout waits inside SQLite; we retry a few times on top so a
+        # burst of writers from other processes never surfaces "database is locked".
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or attempt == _LOCK_RETRIES - 1:
+                    raise _translate(exc, self.label) from exc
+                await anyio.sleep(0.05 * (attempt + 1))
+        try:
+            yield
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                # SQLite may already have rolled back by itself (e.g. after SQLITE_FULL).
+                with suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+            raise
+        with anyio.CancelScope(shield=True), _translated(self.label):
+            await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[WriteTransaction]:
+        """Hold this store's lock and one ``BEGIN IMMEDIATE`` transaction for the block.
+
+        Everything written inside commits together or not at all.
+        """
+        async with self._lock:
+            conn = self._connection()
+            self._refuse_if_damaged()
+            pending, self._pending = self._pending, {}
+            try:
+                async with self._begin(conn):
+                    if self._codec is None and self.path is not None:
+                        await self._refuse_if_encrypted_since_open(conn)
+                    tx = WriteTransaction(self, conn)
+                    yield tx
+                    await tx.add_accesses(pending)
+            except BaseException as exc:
+                if isinstance(exc, CorruptDatabaseError):
+                    self._damaged = True
+                for memory_id, (n, at) in pending.items():
+                    old_n, old_at = self._pending.get(memory_id, (0, 0.0))
+                    self._pending[memory_id] = (old_n + n, max(old_at, at))
+                raise
+
+    # -- access statistics --------------------------------------------------------------------
+
+    def record_access(self, memory_id: str, at: float) -> None:
+        """Count one recall of ``memory_id``; written with the next transaction."""
+        count = self._pending.get(memory_id, (0, 0.0))[0]
+        self._pending[memory_id] = (count + 1, at)
+
+    @property
+    def has_pending_access(self) -> bool:
+        return bool(self._pending)
+
+    async def flush_access(self) -> None:
+        """Write the recorded accesses now (an empty transaction applies them)."""
+        if self._pending and self._conn is not None:
+            async with self.write():
+                pass
+
+    def _overlay(self, memory: Memory) -> Memory:
+        pending = self._pending.get(memory.id)
+        if pending is None:
+            return memory
+        return memory.model_copy(
+            update={
+                "access_count": memory.access_count + pending[0],
+                "last_accessed_at": datetime.fromtimestamp(pending[1], tz=UTC),
+            }
+        )
+
+    async def _run(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run a read under the store's lock, so it never sees another task's open write."""
+        async with self._lock:
+            conn = self._connection()
+            try:
+                with _translated(self.label):
+                    return await fn(conn)
+            except CorruptDatabaseError:
+                self._damaged = True
+                raise
+
+    def _refuse_if_damaged(self) -> None:
+        # Once SQLite has reported damage, writing more could spread it (a corrupt free list
+        # hands out pages that are still in use): this connection stays read-only.
+        if self._damaged:
+            raise CorruptDatabaseError(
+                f"{self.label} is damaged, so MemoryMesh will not write to it; run "
+                "`memorymesh doctor --backup DIR` to save a copy and see what is wrong"
+            )
+
+    # -- encryption at rest (see _crypto.py; inactive unless a key was given) ----------------
+
+    @property
+    def encrypted(self) -> bool:
+        return self._codec is not None
+
+    async def _setup_encryption(self, conn: aiosqlite.Connection) -> None:
+        from ._crypto import META_KEY, load_codec, new_codec_record
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                )
+            )
+        if rows and self._key is None:
+            raise EncryptionError(
+                f"{self.label} is encrypted: open it with encryption_key= (or "
+                "MEMORYMESH_ENCRYPTION_KEY for the CLI)"
+            )
+        if self._key is None:
+            return
+        if rows:
+            self._codec = load_codec(self._key, str(rows[0][0]))
+            return
+        async with self._begin(conn):
+            with _translated(self.label):
+                # Another process may have set it up (and written) while we waited for the lock.
+                again = list(
+                    await conn.execute_fetchall(
+                        "SELECT value FROM store_meta WHERE key = ?", [META_KEY]
+                    )
+                )
+                if again:
+                    self._codec = load_codec(self._key, str(again[0][0]))
+                    return
+                existing = list(await conn.execute_fetchall("SELECT 1 FROM memories LIMIT 1"))
+                if existing:
+                    raise EncryptionError(
+                        f"{self.label} already holds unencrypted memories; encryption applies "
+                        "to new stores only (export them and import into a new encrypted store)"
+                    )
+                codec, record = new_codec_record(self._key)
+                await conn.execute(
+                    "INSERT INTO store_meta (key, value) VALUES (?, ?)", [META_KEY, record]
+                )
+        self._codec = codec
+
+    async def _refuse_if_encrypted_since_open(self, conn: aiosqlite.Connection) -> None:
+        # Two tools opened a brand-new store at once, only one with the key: the other must not
+        # then write plaintext into what has become an encrypted store.
+        from ._crypto import META_KEY
+
+        with _translated(self.label):
+            rows = list(
+                await conn.execute_fetchall("SELECT 1 FROM store_meta WHERE key = ?", [META_KEY])
+            )
+        if rows:
+            raise EncryptionError(
+                f"{self.label} was encrypted by another process after this one opened it; "
+                "reopen it with encryption_key="
+            )
+
+    @staticmethod
+    def _seal_row(codec: RowCodec, row: MemoryRow) -> MemoryRow:
+        return dataclasses.replace(
+            row,
+            text=codec.tokens(row.text),
+            content_hash=codec.content_hash(row.content_hash),
+            metadata=codec.seal_memory(row.id, row.text, row.metadata),
+        )
+
+    def _open_row(self, memory: Memory) -> Memory:
+        if self._codec is None:
+            sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
+            if isinstance(sealed, str) and sealed.startswith("mm1:"):
+                # Encrypted by another process after this one opened the store: never hand
+                # out the keyed tokens as if they were the text.
+                raise EncryptionError(f"{self.label} is encrypted: reopen it with encryption_key=")
+            return memory
+        sealed = json.dumps(memory.metadata)
+        text, metadata = self._codec.open_memory(memory.id, sealed)
+        return memory.model_copy(update={"text": text, "metadata": metadata})
+
+    @staticmethod
+    def _seal_detail(codec: RowCodec | None, detail: dict[str, Any]) -> str:
+        plain = json.dumps(detail, default=str)
+        if codec is None:
+            return plain
+        return json.dumps({"sealed": codec.seal(plain.encode("utf-8"), "write_log")})
+
+    def _open_detail(self, stored: str) -> dict[str, Any]:
+        detail: dict[str, Any] = json.loads(stored)
+        if self._codec is None or "sealed" not in detail:
+            return detail
+        opened: dict[str, Any] = json.loads(self._codec.open(detail["sealed"], "write_log"))
+        return opened
+
+    def _check_filters(self, filters: Filters) -> None:
+        if self._codec is not None and filters.metadata:
+            raise InvalidFilterError(
+                "metadata filters are not available on an encrypted store (metadata is "
+                "sealed); filter by category, scope, importance, session or time instead"
+            )
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def _get_many(self, conn: aiosqlite.Connection, ids: Sequence[str]) -> list[Memory]:
+        found: list[Memory] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
+            )
+            found.extend(self._overlay(self._open_row(_memory(row))) for row in rows)
+        return found
+
+    async def _active_ids_by_hash(
+        self, conn: aiosqlite.Connection, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        result: dict[str, str] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            codec = self._codec
+            keyed = chunk if codec is None else [codec.content_hash(h) for h in chunk]
+            plain = dict(zip(keyed, chunk, strict=True))
+            with _translated(self.label):
+                rows = await conn.execute_fetchall(
+                    f"SELECT content_hash, id FROM memories WHERE content_hash IN ({marks}) "
+                    "AND superseded_by IS NULL "
+                    + ("" if any_status else "AND status = 'active' ")
+                    + "ORDER BY seq",
+                    keyed,
+                )
+            for content_hash, memory_id in rows:
+                result.setdefault(plain.get(content_hash, content_hash), memory_id)
+        return result
+
+    async def ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        """Map each content hash to the id of a current memory with that text, if any."""
+        return await self._run(
+            lambda conn: self._active_ids_by_hash(conn, hashes, any_status=any_status)
+        )
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories with these ids, current or not, in no particular order."""
+        return await self._run(lambda conn: self._get_many(conn, ids))
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """Full-text matches for the words of ``query``, best first, with their BM25
+        relevance (higher is better). The filters narrow the matches inside the same query."""
+        self._check_filters(filters)
+        match = fts_match(query)
+        if match is None:
+            return []
+        if self._codec is not None:
+            match = self._codec.match(match)
+
+        async def run(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
+            rows: list[sqlite3.Row] | None = None
+            if not filters.narrows:
+                # Most matches are current: rank first, then join and filter only the best.
+                sql, params = _search_best_first_sql(filters, now)
+                # Room for a few history rows among the best; more take the exact path.
+                prefetch = limit + limit // 2
+                best = list(await conn.execute_fetchall(sql, [match, prefetch, *params]))
+                allowed = [row for row in best if row[20]]
+                if len(best) < prefetch or len(allowed) >= limit:
+                    rows = allowed[:limit]
+            if rows is None:
+                sql, params = _search_sql(filters, now)
+                rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
+            return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
+
+        return await self._run(run)
+
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """What recall needs to score this store's matches on statistics shared with another
+        store: the rows FTS5 counts, each term's document count, and each term's own BM25
+        share (higher is better) of the memories ``ids``.
+
+        FTS5 weighs a term by its rarity in *this* file, so a new project's two memories get
+        a near-zero weight for every word (see :func:`memorymesh._scoring.shared_bm25`).
+        """
+        marks = ", ".join("?" * len(ids))
+        count_sql = "SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH ?"
+        share_sql = (
+            "SELECT m.id, -bm25(memories_fts) FROM memories_fts "
+            "JOIN memories AS m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND m.id IN ({marks})"
+        )
+
+        async def query(
+            conn: aiosqlite.Connection,
+        ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+            rows = await conn.execute_fetchall(
+                "SELECT block FROM memories_fts_data WHERE id = 1"  # FTS5's totals record
+            )
+            block = next(iter(rows), None)
+            total = _leading_varint(bytes(block[0])) if block and block[0] else None
+            if total is None:
+                counted = await conn.execute_fetchall("SELECT COUNT(*) FROM memories")
+                total = int(next(iter(counted))[0])
+            counts: dict[str, int] = {}
+            shares: dict[str, dict[str, float]] = {}
+            for term in terms:
+                match = f'"{term}"'
+                if self._codec is not None:
+                    match = self._codec.match(match)
+                found = await conn.execute_fetchall(count_sql, [match])
+                counts[term] = int(next(iter(found))[0])
+                scored = await conn.execute_fetchall(share_sql, [match, *ids])
+                shares[term] = {str(row[0]): float(row[1]) for row in scored}
+            return total, counts, shares
+
+        return await self._run(query)
+
+    async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
+        """How many memories match the words of ``query`` under ``filters``."""
+        match = fts_match(query)
+        if match is None:
+            return 0
+        if self._codec is not None:
+            match = self._codec.match(match)
+        where, params = _where(filters, now)
+        sql = (
+            "SELECT COUNT(*) FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where}"
+        )
+
+        async def run(conn: aiosqlite.Connection) -> int:
+            rows = await conn.execute_fetchall(sql, [match, *params])
+            return int(next(iter(rows))[0])
+
+        return await self._run(run)
+
+    async def select(
+        self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
+    ) -> list[Memory]:
+        self._check_filters(filters)
+        where, params = _where(filters, now)
+        sql = (
+            f"SELECT {_M_COLUMNS} FROM memories AS m WHERE {where} "
+            f"ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[Memory]:
+            rows = await conn.execute_fetchall(sql, [*params, limit, offset])
+            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+
+        return await self._run(query)
+
+    async def count(self, filters: Filters, *, now: float) -> int:
+        self._check_filters(filters)
+        where, params = _where(filters, now)
+
+        async def query(conn: aiosqlite.Connection) -> int:
+            rows = await conn.execute_fetchall(
+                f"SELECT COUNT(*) FROM memories AS m WHERE {where}", params
+            )
+            return int(next(iter(rows))[0])
+
+        return await self._run(query)
+
+    async def counts(self, *, now: float) -> StoreCounts:
+        async def query(conn: aiosqlite.Connection) -> StoreCounts:
+            current = (
+                "superseded_by IS NULL AND status = 'active' "
+                "AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
+            )
+            by_scope: dict[str, int] = {}
+            by_category: dict[str, int] = {}
+            pinned = 0
+            rows = await conn.execute_fetchall(
+                f"SELECT scope, category, pinned, COUNT(*) FROM memories WHERE {current} "
+                "GROUP BY scope, category, pinned",
+                [now],
+            )
+            for scope, category, is_pinned, n in rows:
+                by_scope[scope] = by_scope.get(scope, 0) + n
+                by_category[category] = by_category.get(category, 0) + n
+                pinned += n if is_pinned else 0
+            rows = await conn.execute_fetchall(
+                "SELECT "
+                "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NOT NULL), "
+                "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NULL AND pinned = 0 "
+                "     AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?)",
+                [now],
+            )
+            superseded, expired = next(iter(rows))
+            return StoreCounts(by_scope, by_category, pinned, int(superseded), int(expired))
+
+        return await self._run(query)
+
+    # -- distinct metadata values (issue #5: LangGraph namespaces) ---------------------------
+
+    async def metadata_values(self, key: str, filters: Filters, *, now: float) -> list[Any]:
+        """The distinct string and number values of metadata ``key`` among matching memories.
+
+        ``key`` must already have been checked against ``METADATA_KEY``; the JSON path is bound.
+        """
+        # A scan beats the metadata index here: a namespace prefix usually covers most rows,
+        # and each index hit costs a row lookup (measured in bench_langgraph_store.py).
+        where, params = _where(filters, now, use_index=False)
+        path = "$." + key
+        sql = (
+            "SELECT DISTINCT json_extract(m.metadata, ?) AS v FROM memories AS m "
+            f"WHERE {where} AND json_type(m.metadata, ?) IN ('text', 'integer', 'real') "
+            "ORDER BY v"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[Any]:
+            rows = await conn.execute_fetchall(sql, [path, *params, path])
+            return [row[0] for row in rows]
+
+        return await self._run(query)
+
+    async def resolve_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Ids that start with ``prefix`` (for humans typing short ids at the CLI)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+        async def query(conn: aiosqlite.Connection) -> list[str]:
+            rows = await conn.execute_fetchall(
+                "SELECT id FROM memories WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+                [escaped + "%", limit],
+            )
+            return [row[0] for row in rows]
+
+        return await self._run(query)
+
+    async def dump_page(
+        self, *, after_seq: int, limit: int, include_embeddings: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Every memory with every exported column, in insertion order, a page at a time."""
+        columns = [c for c in EXPORT_COLUMNS if include_embeddings or not c.startswith("embed")]
+        sql = f"SELECT seq, {', '.join(columns)} FROM memories WHERE seq > ? ORDER BY seq LIMIT ?"
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, dict[str, Any]]]:
+            rows = await conn.execute_fetchall(sql, [after_seq, limit])
+            page = [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows]
+            if self._codec is not None:  # encryption at rest: exports carry the plain text
+                for _, raw in page:
+                    text, metadata = self._codec.open_memory(raw["id"], raw["metadata"])
+                    raw["text"] = text
+                    raw["metadata"] = json.dumps(metadata, ensure_ascii=False)
+            return page
+
+        return await self._run(query)
+
+    async def compaction_rows(self) -> list[CompactionRow]:
+        """Every active, current memory with what compaction weighs, and its FTS5 terms.
+
+        The terms come straight from the full-text index (an ``fts5vocab`` view of it), as
+        the tokenizer stemmed them, so near-duplicate candidates need no second tokenizer
+        and no pass over pairs of memories.
+        """
+
+        async def query(conn: aiosqlite.Connection) -> list[CompactionRow]:
+            await conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memories_terms "
+                "USING fts5vocab(main, 'memories_fts', 'instance')"
+            )
+            # Two plain scans joined here: SQLite would join the grouped vocab view to
+            # memories by rescanning it for every row.
+            grouped = await conn.execute_fetchall(
+                "SELECT doc, group_concat(term, ' ') FROM temp.memories_terms GROUP BY doc"
+            )
+            terms: dict[int, str] = {row[0]: row[1] for row in grouped}
+            rows = await conn.execute_fetchall(
+                "SELECT m.id, m.category, m.pinned, m.importance, m.access_count, "
+                "m.updated_at, m.expires_at, m.seq FROM memories AS m "
+                "WHERE m.status = 'active' AND m.superseded_by IS NULL ORDER BY m.seq"
+            )
+            return [
+                CompactionRow(
+                    id=r[0],
+                    category=r[1],
+                    pinned=bool(r[2]),
+                    importance=float(r[3]),
+                    access_count=int(r[4]),
+                    updated_at=float(r[5]),
+                    expires_at=None if r[6] is None else float(r[6]),
+                    terms=frozenset((terms.get(r[7]) or "").split()),
+                )
+                for r in rows
+            ]
+
+        return await self._run(query)
+
+    # -- retrieval engine (issue #3): vectors, conflicts, history ------------------------------
+
+    async def embedding_models(self) -> dict[str | None, int]:
+        """How many memories carry vectors of each embedder (None: no vector)."""
+
+        async def query(conn: aiosqlite.Connection) -> dict[str | None, int]:
+            rows = await conn.execute_fetchall(
+                "SELECT embedding_model, COUNT(*) FROM memories GROUP BY embedding_model"
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+        return await self._run(query)
+
+    async def vector_rows(
+        self, model: str, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[VectorRow]:
+        """A page of memories embedded by ``model``, in ``seq`` order, for the vector index:
+        ``(seq, id, category, importance, pinned, created_at, expires_at, session_id,
+        superseded, embedding)``."""
+
+        async def query(
+            conn: aiosqlite.Connection,
+        ) -> list[VectorRow]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, category, importance, pinned, created_at, expires_at, "
+                "session_id, superseded_by IS NOT NULL, embedding FROM memories "
+                "WHERE embedding_model = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [model, after_seq, limit],
+            )
+            return [tuple(r) for r in rows]
+
+        return await self._run(query)
+
+    async def change_mark(self) -> int:
+        """The newest change recorded in the file's change feed."""
+        return await self._run(_change_mark)
+
+    async def changes_since(self, mark: int) -> Changes:
+        """The memories changed after ``mark``, by this process or any other."""
+        return await self._run(lambda conn: _changes_since(conn, mark))
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        """The current indexed columns of these memories (deleted ones are absent)."""
+        return await self._run(lambda conn: _changed_memories(self, conn, ids))
+
+    def _plain_text(self, memory_id: str, text: str, metadata: str) -> str:
+        """A row's text as written: on an encrypted store the column holds keyed tokens."""
+        if self._codec is None:
+            return str(text)
+        return self._codec.open_memory(memory_id, metadata)[0]
+
+    async def current_texts(
+        self, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(seq, id, text)`` of the memories not superseded, in ``seq`` order."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, text, metadata FROM memories WHERE superseded_by IS NULL "
+                "AND status = 'active' AND seq > ? ORDER BY seq LIMIT ?",
+                [after_seq, limit],
+            )
+            return [(int(r[0]), str(r[1]), self._plain_text(r[1], r[2], r[3])) for r in rows]
+
+        return await self._run(query)
+
+    async def texts_to_embed(
+        self, model: str, *, after_seq: int = 0, limit: int = 256
+    ) -> list[tuple[int, str, str]]:
+        """A page of ``(seq, id, text)`` of memories without a vector from ``model``."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[int, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT seq, id, text, metadata FROM memories "
+                "WHERE (embedding_model IS NULL OR embedding_model != ?) AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                [model, after_seq, limit],
+            )
+            return [(int(r[0]), str(r[1]), self._plain_text(r[1], r[2], r[3])) for r in rows]
+
+        return await self._run(query)
+
+    async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
+        """The ids of every memory the filters allow (for filters only SQL can evaluate)."""
+        where, params = _where(filters, now)
+
+        async def query(conn: aiosqlite.Connection) -> frozenset[str]:
+            rows = await conn.execute_fetchall(
+                f"SELECT m.id FROM memories AS m WHERE {where}", params
+            )
+            return frozenset(r[0] for r in rows)
+
+        return await self._run(query)
+
+    async def session_neighbours(
+        self, ids: Sequence[str], filters: Filters, *, now: float
+    ) -> list[tuple[str, Memory]]:
+        """For each memory in ``ids`` that has a session, the memories written just before
+        and just after it in that session (that the filters allow), as ``(anchor_id, memory)``.
+        """
+        if not ids:
+            return []
+        where, params = _where(filters, now)
+        marks = ", ".join("?" * len(ids))
+        sql = (
+            f"SELECT a.id, {_M_COLUMNS} FROM memories AS a JOIN memories AS m "
+            "ON m.session_id = a.session_id AND m.seq IN ("
+            "  (SELECT max(p.seq) FROM memories AS p "
+            "   WHERE p.session_id = a.session_id AND p.seq < a.seq),"
+            "  (SELECT min(n.seq) FROM memories AS n "
+            "   WHERE n.session_id = a.session_id AND n.seq > a.seq)) "
+            f"WHERE a.id IN ({marks}) AND a.session_id IS NOT NULL AND {where}"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
+            rows = await conn.execute_fetchall(sql, [*ids, *params])
+            return [(str(r[0]), self._overlay(self._open_row(_memory(r[1:])))) for r in rows]
+
+        return await self._run(query)
+
+    async def history(self, memory_id: str) -> list[Memory]:
+        """Every memory linked to ``memory_id`` by ``superseded_by``, oldest first."""
+        sql = (
+            "WITH RECURSIVE chain(id) AS ("
+            "  SELECT ? UNION"
+            "  SELECT m.id FROM memories AS m JOIN chain ON m.superseded_by = chain.id"
+            "  UNION"
+            "  SELECT m.superseded_by FROM memories AS m JOIN chain ON m.id = chain.id"
+            "  WHERE m.superseded_by IS NOT NULL"
+            ") "
+            f"SELECT {_M_COLUMNS} FROM memories AS m JOIN chain ON m.id = chain.id "
+            # Current versions last; history in the order it was superseded.
+            "ORDER BY m.superseded_by IS NULL, coalesce(m.superseded_at, m.updated_at), m.seq"
+        )
+
+        async def query(conn: aiosqlite.Connection) -> list[Memory]:
+            rows = await conn.execute_fetchall(sql, [memory_id])
+            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+
+        return await self._run(query)
+
+    async def get_meta(self, key: str) -> str | None:
+        async def query(conn: aiosqlite.Connection) -> str | None:
+            rows = list(
+                await conn.execute_fetchall("SELECT value FROM store_meta WHERE key = ?", [key])
+            )
+            return str(rows[0][0]) if rows else None
+
+        return await self._run(query)
+
+    async def recent_log(
+        self, limit: int, *, memory_id: str | None = None
+    ) -> list[tuple[float, LogEntry]]:
+        """The newest ``limit`` write-log entries with their times, newest first."""
+        where = "WHERE memory_id = ? " if memory_id is not None else ""
+        params: list[Any] = [memory_id] if memory_id is not None else []
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[float, LogEntry]]:
+            rows = await conn.execute_fetchall(
+                "SELECT at, action, memory_id, source, detail FROM write_log "
+                f"{where}ORDER BY seq DESC LIMIT ?",
+                [*params, limit],
+            )
+            return [(r[0], (r[1], r[2], r[3], self._open_detail(r[4]))) for r in rows]
+
+        return await self._run(query)
+
+    async def schema(self) -> list[tuple[str, str, str]]:
+        """``(type, name, sql)`` of every schema object, for migration checks and ``doctor``."""
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, str, str]]:
+            rows = await conn.execute_fetchall(
+                "SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name"
+            )
+            return [(r[0], r[1], r[2]) for r in rows]
+
+        return await self._run(query)
+
+    async def health(self) -> list[str]:
+        """SQLite's ``quick_check``: ``["ok"]`` for a healthy file, else what is wrong."""
+
+        async def query(conn: aiosqlite.Connection) -> list[str]:
+            rows = await conn.execute_fetchall("PRAGMA quick_check")
+            return [str(r[0]) for r in rows]
+
+        return await self._run(query)
+
+    async def migrations(self) -> list[str]:
+        async def query(conn: aiosqlite.Connection) -> list[str]:
+            rows = await conn.execute_fetchall("SELECT name FROM schema_migrations ORDER BY name")
+            return [r[0] for r in rows]
+
+        return await self._run(query)
+
+
+def _leading_varint(data: bytes) -> int | None:
+    """The first SQLite varint of ``data`` (FTS5's totals record starts with its row count)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        if i == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return None

@@ -1,0 +1,245 @@
+"""This process's in-memory indexes of each store, and keeping them in step with the store.
+
+Per store: the vector index (with an embedder) that vector recall and conflict checks search,
+and the token index that keyword-mode conflict checks use, built on first need. Other
+processes write to the same store (two MCP servers on one file); before a search and inside
+every write transaction, :meth:`Indexes.catch_up` applies the store's change feed since this
+process's mark (see ``_catchup.py``). A store holding another embedder's vectors is marked
+stale and refuses vector work until it is re-embedded, rather than mixing models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from .._errors import EmbeddingError
+from ..embeddings._embedders import Embedder, as_matrix
+from ..search._lexical import LexicalIndex
+from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
+from ..stores.base import Store, StoreTransaction
+from ._catchup import apply_changes
+from ._conflicts import content_tokens_many
+
+__all__ = ["Indexes"]
+
+_EMBED_PAGE = 256
+
+
+class Indexes:
+    """The vector and token indexes of a mesh's stores, and the embedder that fills them."""
+
+    def __init__(self, embedder: Embedder | None) -> None:
+        self.embedder = embedder
+        # Memories embedded while opening (a store's backlog), reported by the next reembed().
+        self.embedded_on_open = 0
+        # Per store: its vector index (only with an embedder), and the embedders whose vectors
+        # it holds instead of ours (vector search refuses it until `reembed`).
+        self.vectors: dict[Store, VectorIndex] = {}
+        self.stale: dict[Store, list[str]] = {}
+        # Per store: the token index behind keyword-mode conflict detection, built lazily on
+        # the first write (reads never pay for it).
+        self.lexicons: dict[Store, LexicalIndex[str]] = {}
+        # Per store, the change-feed mark up to which both indexes reflect the store, writes
+        # by other processes included.
+        self.marks: dict[Store, int] = {}
+
+    @property
+    def embedder_name(self) -> str | None:
+        return None if self.embedder is None else self.embedder.name
+
+    async def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors for ``texts`` from the mesh's embedder, checked for shape."""
+        assert self.embedder is not None
+        try:
+            raw = await self.embedder.embed(texts)
+        except EmbeddingError:
+            raise
+        except Exception as exc:  # a third-party embedder's own failure, typed for callers
+            raise EmbeddingError(f"{self.embedder.name} failed: {exc}") from exc
+        dim = self.embedder.dim or None
+        return unit_rows(as_matrix(raw, len(texts), dim, who=self.embedder.name))
+
+    async def vectors_for(
+        self, texts: list[str], stores: Iterable[Store]
+    ) -> npt.NDArray[np.float32] | None:
+        """Vectors for texts about to be written to ``stores`` (None without an embedder)."""
+        if self.embedder is None:
+            return None
+        self.check_fresh(stores)
+        return await self.embed(texts)
+
+    def check_fresh(self, stores: Iterable[Store]) -> None:
+        """Refuse vectors in a store embedded by another model until it is re-embedded."""
+        for store in stores:
+            if store in self.stale:
+                raise EmbeddingError(
+                    f"{store.label} holds vectors from {', '.join(self.stale[store])}, not "
+                    f"{self.embedder_name}: run `memorymesh reembed` (or mesh.reembed()) "
+                    "before using vectors with this embedder"
+                )
+
+    async def open(self, stores: Iterable[Store]) -> None:
+        """Check each store's recorded embedder and build its vector index."""
+        if self.embedder is None:
+            return
+        if not self.embedder.dim:
+            await self.embed(["dimension probe"])  # HTTP providers learn dim from an answer
+        name = self.embedder.name
+        for store in stores:
+            models = await store.embedding_models()
+            others = sorted(m for m in models if m is not None and m != name)
+            if others:
+                self.stale[store] = others
+                continue
+            if models.get(None):
+                self.embedded_on_open += await self.embed_missing(store)
+            elif await store.get_meta("embedder") != name:
+                await self.record_embedder(store)
+            await self.load(store)
+
+    async def record_embedder(self, store: Store) -> None:
+        assert self.embedder is not None
+        async with store.write() as tx:
+            await tx.set_meta("embedder", self.embedder.name)
+            await tx.set_meta("embedder_dim", str(self.embedder.dim))
+
+    async def embed_missing(
+        self, store: Store, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Give every memory of ``store`` a vector from the current embedder; return how many."""
+        assert self.embedder is not None
+        name = self.embedder.name
+        done = 0
+        after = 0
+        while True:
+            page = await store.texts_to_embed(name, after_seq=after, limit=_EMBED_PAGE)
+            if not page:
+                break
+            vectors = await self.embed([text for _, _, text in page])
+            async with store.write() as tx:
+                await tx.set_embeddings(
+                    [(mid, to_blob(v), name) for (_, mid, _), v in zip(page, vectors, strict=True)]
+                )
+            after = page[-1][0]
+            done += len(page)
+            if progress is not None:
+                progress(len(page))
+        await self.record_embedder(store)
+        return done
+
+    async def load(self, store: Store) -> None:
+        assert self.embedder is not None
+        await self._mark_before_building(store)
+        dim = self.embedder.dim
+        index = VectorIndex(dim)
+        after = 0
+        while True:
+            page = await store.vector_rows(self.embedder.name, after_seq=after)
+            if not page:
+                break
+            rows = []
+            blobs = []
+            for seq, mid, cat, imp, pinned, created, expires, session, superseded, blob in page:
+                del seq
+                if len(blob) != dim * 4:
+                    raise EmbeddingError(
+                        f"{store.label}: memory {mid} has a vector of the wrong size; "
+                        "run `memorymesh reembed`"
+                    )
+                rows.append(
+                    IndexRow(
+                        id=mid,
+                        category=cat,
+                        importance=imp,
+                        pinned=bool(pinned),
+                        created_at=created,
+                        expires_at=expires,
+                        session_id=session,
+                        superseded=bool(superseded),
+                    )
+                )
+                blobs.append(blob)
+            matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), dim)
+            index.add(rows, matrix.astype(np.float32))
+            after = page[-1][0]
+        self.vectors[store] = index
+
+    async def lexicon(self, store: Store) -> LexicalIndex[str]:
+        lexicon = self.lexicons.get(store)
+        if lexicon is None:
+            # Registered before it is filled, so writes committing meanwhile still land in it.
+            lexicon = self.lexicons[store] = LexicalIndex[str]()
+            await self._mark_before_building(store)
+            after = 0
+            while True:
+                page = await store.current_texts(after_seq=after)
+                if not page:
+                    break
+                tokens = content_tokens_many(text for _, _, text in page)
+                lexicon.add(zip((mid for _, mid, _ in page), tokens, strict=True))
+                after = page[-1][0]
+        return lexicon
+
+    async def _mark_before_building(self, store: Store) -> None:
+        # Read before the rows: a write landing meanwhile is applied again later, harmlessly.
+        if store not in self.marks:
+            self.marks[store] = await store.change_mark()
+
+    async def catch_up(self, store: Store, tx: StoreTransaction | None = None) -> bool:
+        """Apply the writes made to ``store`` since this process's mark (by other processes
+        sharing the file, mostly) to its in-memory indexes. Returns whether memories without
+        a vector were found: :meth:`embed_missing` should run once no write is open."""
+        index = self.vectors.get(store)
+        lexicon = self.lexicons.get(store)
+        if index is None and lexicon is None:
+            return False
+        mark = self.marks.get(store, 0)
+        source: Store | StoreTransaction = store if tx is None else tx
+        changes = await source.changes_since(mark)
+        if changes.ids:
+            found = apply_changes(
+                changes.ids,
+                await source.changed_memories(changes.ids),
+                everything=changes.everything,
+                index=index,
+                lexicon=lexicon,
+                model=self.embedder_name,
+            )
+            if found.other_models:
+                self.stale[store] = sorted({*self.stale.get(store, ()), *found.other_models})
+        else:
+            found = None
+        self.marks[store] = changes.mark
+        return found is not None and bool(found.unembedded) and index is not None
+
+    async def refresh(self, store: Store) -> None:
+        """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
+        # A store holding another embedder's vectors waits for `reembed` instead.
+        if await self.catch_up(store) and store not in self.stale:
+            await self.embed_missing(store)
+            await self.catch_up(store)
+
+    async def reembed(
+        self, stores: Iterable[Store], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Embed every memory of ``stores`` lacking a vector from the embedder; rebuild.
+        The count includes what :meth:`open` embedded and no reembed has reported yet."""
+        total, self.embedded_on_open = self.embedded_on_open, 0
+        for store in stores:
+            total += await self.embed_missing(store, progress)
+            self.stale.pop(store, None)
+            await self.load(store)
+        return total
+
+    async def backlog(self, stores: Iterable[Store]) -> int:
+        """How many memories lack a vector from the embedder (0 without one)."""
+        if self.embedder is None:
+            return 0
+        total = 0
+        for store in stores:
+            models = await store.embedding_models()
+            total += sum(n for m, n in models.items() if m != self.embedder.name)
+        return total

@@ -1,0 +1,468 @@
+"""One store's share of a ``remember_many``: dedupe, detect conflicts, apply policies, write.
+
+Everything happens inside the caller's open write transaction, so a batch lands whole or not
+at all. The vector index is only touched after the commit, through
+:meth:`WriteResult.apply_to_index`, so a rolled-back write never leaves vectors behind.
+
+No policy loses a memory: ``supersede`` marks the old one as history (``superseded_by``,
+``superseded_at``), ``skip`` stores nothing new, ``keep_both`` stores both, and ``merge``
+folds the new text and fields into the old memory after saving the old version as a
+superseded snapshot linked to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
+from .._text import content_hash
+from ..search._lexical import LexicalIndex
+from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
+from ..stores.base import LogEntry, MemoryRow, Store, StoreTransaction, memory_from_row
+from ._conflicts import Finding, content_tokens, find_conflicts
+from ._indexes import Indexes
+
+__all__ = ["Prepared", "WriteResult", "index_row", "write_all", "write_batch"]
+
+#: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
+_PRUNE_CHANGES_EVERY = 4096
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+_ACTIONS: dict[str, ConflictAction] = {
+    "supersede": "superseded",
+    "keep_both": "kept_both",
+    "skip": "skipped",
+    "merge": "merged",
+}
+
+
+def index_row(row: MemoryRow, *, superseded: bool = False) -> IndexRow:
+    return IndexRow(
+        id=row.id,
+        category=row.category,
+        importance=row.importance,
+        pinned=row.pinned,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        session_id=row.session_id,
+        superseded=superseded,
+    )
+
+
+def memory_index_row(memory: Memory, *, superseded: bool = False) -> IndexRow:
+    return IndexRow(
+        id=memory.id,
+        category=memory.category.value,
+        importance=memory.importance,
+        pinned=memory.pinned,
+        created_at=memory.created_at.timestamp(),
+        expires_at=None if memory.expires_at is None else memory.expires_at.timestamp(),
+        session_id=memory.session_id,
+        superseded=superseded,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One validated, guarded, classified item, ready for :func:`write_batch`: its row, the
+    store it goes to, what the write log records of it, and its conflict policy."""
+
+    row: MemoryRow
+    store: Store
+    detail: dict[str, Any]
+    on_conflict: ConflictPolicy
+
+
+@dataclass
+class WriteResult:
+    """What a batch wrote, and the index changes to make once it has committed."""
+
+    memories: list[Memory]
+    index: VectorIndex | None
+    lexicon: LexicalIndex[str] | None = None
+    added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+    def apply_to_index(self) -> None:
+        if self.lexicon is not None:
+            self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
+        if self.index is None:
+            return
+        if self.added:
+            rows = [row for row, _ in self.added]
+            self.index.add(rows, np.stack([v for _, v in self.added]))
+        self.index.set_superseded(self.superseded)
+
+
+@dataclass
+class _Pending:
+    """One batch item as the plan evolves."""
+
+    row: MemoryRow
+    policy: ConflictPolicy
+    detail: dict[str, Any]
+    vector: npt.NDArray[np.float32] | None
+    insert: bool = True
+    target: str | None = None  # the memory this item resolved to when it is not inserted
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _merged_metadata(old: str | dict[str, Any], new: str) -> str:
+    base = json.loads(old) if isinstance(old, str) else dict(old)
+    return json.dumps({**base, **json.loads(new)}, ensure_ascii=False)
+
+
+async def write_batch(
+    tx: StoreTransaction,
+    rows: Sequence[MemoryRow],
+    policies: Sequence[ConflictPolicy],
+    details: Sequence[dict[str, Any]],
+    vectors: npt.NDArray[np.float32] | None,
+    *,
+    index: VectorIndex | None,
+    new_id: Callable[[], str],
+    model: str | None = None,
+    lexicon: LexicalIndex[str] | None = None,
+    review: bool = False,
+) -> WriteResult:
+    """Write ``rows`` (all for ``tx``'s store) under their conflict policies.
+
+    With ``review``, the rows are captures waiting in the review queue: a text already
+    stored in any status (a rejected capture included) is a duplicate, and nothing current
+    is superseded or merged until the capture is accepted.
+
+    Returns:
+        One :class:`Memory` per row, in order: the stored one, or the existing one a
+        duplicate resolved to, each with its ``conflicts``.
+    """
+    items = [
+        _Pending(row, policy, dict(detail), None if vectors is None else vectors[i])
+        for i, (row, policy, detail) in enumerate(zip(rows, policies, details, strict=True))
+    ]
+    result = WriteResult(memories=[], index=index, lexicon=lexicon)
+    log: list[LogEntry] = []
+    supersede: list[tuple[str, str]] = []
+    merges: dict[str, dict[str, Any]] = {}  # existing id -> fields to set
+    snapshots: list[MemoryRow] = []
+
+    # 1. Exact duplicates (normalised text): against the store, then within the batch.
+    existing = await tx.active_ids_by_hash([it.row.content_hash for it in items], any_status=review)
+    first: dict[str, int] = {}
+    fresh: list[int] = []
+    for i, it in enumerate(items):
+        if it.policy == "keep_both":
+            fresh.append(i)
+            continue
+        known = existing.get(it.row.content_hash)
+        earlier = first.get(it.row.content_hash)
+        if known is None and earlier is None:
+            first[it.row.content_hash] = i
+            fresh.append(i)
+            continue
+        target = known if known is not None else items[earlier].row.id  # type: ignore[index]
+        it.insert, it.target = False, target
+        action = "merged" if it.policy == "merge" else "deduplicated"
+        it.conflicts.append(
+            Conflict(
+                kind="duplicate",
+                memory_id=target,
+                similarity=1.0,
+                action=action,
+                policy=it.policy,
+                reason="the same text",
+            )
+        )
+        if it.policy == "merge":
+            if known is not None:
+                fields = merges.setdefault(known, {})
+                fields["metadata"] = it.row.metadata
+                fields["importance"] = it.row.importance
+                fields["pinned"] = it.row.pinned
+            else:
+                _fold_into_pending(items[earlier], it, rewrite=False)  # type: ignore[index]
+        log.append(
+            ("deduplicated", target, it.row.source, {"duplicate_text": True, "policy": it.policy})
+        )
+
+    # 2. Near-duplicates and contradictions, for the texts that are new.
+    if review:
+        fresh = []  # a queued capture changes nothing current before it is accepted
+    findings = await find_conflicts(
+        [items[i].row.text for i in fresh],
+        None if vectors is None or not fresh else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+        tx=tx,
+        index=index,
+        lexicon=lexicon,
+        now=tx.now,
+    )
+    for position, i in enumerate(fresh):
+        it = items[i]
+        if it.policy == "keep_both" and not findings[position]:
+            continue
+        targets = _resolve_targets(findings[position], fresh, items, it)
+        if not targets:
+            continue
+        for finding, target in targets:
+            it.conflicts.append(
+                Conflict(
+                    kind=finding.kind,
+                    memory_id=target,
+                    similarity=round(finding.similarity, 4),
+                    action=_ACTIONS[it.policy],
+                    policy=it.policy,
+                    reason=finding.reason,
+                )
+            )
+        if it.policy == "keep_both":
+            continue
+        if it.policy == "supersede":
+            for _, target in targets:
+                supersede.append((target, it.row.id))
+            continue
+        if it.policy == "skip":
+            it.insert, it.target = False, targets[0][1]
+            log.append(
+                (
+                    "skipped",
+                    targets[0][1],
+                    it.row.source,
+                    {"text": it.row.text, "kind": targets[0][0].kind},
+                )
+            )
+            continue
+        # merge: fold into the most similar target, keeping its old version as history.
+        target = targets[0][1]
+        it.insert, it.target = False, target
+        pending = next((p for p in items if p.insert and p.row.id == target), None)
+        if pending is not None:
+            if pending.row.text != it.row.text:
+                snapshot = dataclasses.replace(pending.row, id=new_id())
+                snapshots.append(snapshot)
+                supersede.append((snapshot.id, pending.row.id))
+            _fold_into_pending(pending, it, rewrite=True)
+        else:
+            fields = merges.setdefault(target, {})
+            fields.update(
+                text=it.row.text,
+                content_hash=it.row.content_hash,
+                metadata=it.row.metadata,
+                importance=it.row.importance,
+                pinned=it.row.pinned,
+                embedding=it.row.embedding,
+                embedding_model=it.row.embedding_model,
+            )
+
+    # 3. Merges into stored memories: snapshot the old version, then rewrite it in place.
+    merged_ids = list(merges)
+    olds = {m.id: m for m in await tx.get_many(merged_ids)} if merged_ids else {}
+    old_vectors = index.vectors(merged_ids) if index is not None and merged_ids else None
+    for n, memory_id in enumerate(merged_ids):
+        old = olds[memory_id]
+        fields = merges[memory_id]
+        fields["metadata"] = _merged_metadata(old.metadata, fields["metadata"])
+        fields["importance"] = max(old.importance, fields["importance"])
+        fields["pinned"] = int(old.pinned or bool(fields["pinned"]))
+        fields["updated_at"] = tx.now
+        vector = None if old_vectors is None else old_vectors[n]
+        snapshot = MemoryRow(
+            id=new_id(),
+            text=old.text,
+            content_hash=content_hash(old.text),
+            category=old.category.value,
+            importance=old.importance,
+            scope=old.scope.value,
+            pinned=old.pinned,
+            metadata=json.dumps(old.metadata, ensure_ascii=False),
+            session_id=old.session_id,
+            source=old.source,
+            agent=old.agent,
+            redactions=json.dumps(list(old.redactions)),
+            created_at=old.created_at.timestamp(),
+            updated_at=old.updated_at.timestamp(),
+            event_time=None if old.event_time is None else old.event_time.timestamp(),
+            expires_at=None if old.expires_at is None else old.expires_at.timestamp(),
+            embedding=None if vector is None or model is None else to_blob(vector),
+            embedding_model=None if vector is None else model,
+        )
+        snapshots.append(snapshot)
+        supersede.append((snapshot.id, memory_id))
+
+    # 4. Write it all: inserts, supersede links, merges, log.
+    to_insert = [it.row for it in items if it.insert] + snapshots
+    await tx.insert_many(to_insert)
+    for memory_id, fields in merges.items():
+        await tx.update(memory_id, {k: v for k, v in fields.items() if k != "embedding" or v})
+    await tx.supersede(supersede)
+    for it in items:
+        if it.insert:
+            log.append(
+                (
+                    "queued" if review else "stored",
+                    it.row.id,
+                    it.row.source,
+                    {**it.detail, **_conflict_detail(it.conflicts)},
+                )
+            )
+        elif it.policy == "merge" and it.target is not None:
+            log.append(
+                (
+                    "merged",
+                    it.target,
+                    it.row.source,
+                    {"text": it.row.text, **_conflict_detail(it.conflicts)},
+                )
+            )
+    for old_id, successor in supersede:
+        log.append(("superseded", old_id, None, {"superseded_by": successor}))
+    await tx.log(log)
+
+    # 5. The memories to return, and the index changes to make after the commit.
+    reread_ids = {it.target for it in items if not it.insert and it.target} | set(merges)
+    reread = {m.id: m for m in await tx.get_many(list(reread_ids))} if reread_ids else {}
+    by_id = {it.row.id: it for it in items if it.insert}
+    superseded_now = {old for old, _ in supersede}
+    for it in items:
+        if it.insert and it.row.id not in reread and not it.conflicts:
+            result.memories.append(memory_from_row(it.row))  # the common case: nothing to add
+            continue
+        if it.insert:
+            memory = memory_from_row(it.row)
+            if it.row.id in superseded_now:
+                memory = reread.get(it.row.id) or memory
+        else:
+            target = it.target or ""
+            memory = reread.get(target) or memory_from_row(by_id[target].row)
+        result.memories.append(memory.model_copy(update={"conflicts": tuple(it.conflicts)}))
+    if lexicon is not None:
+        result.texts.extend((row.id, row.text) for row in to_insert if row.id not in superseded_now)
+        result.texts.extend((mid, reread[mid].text) for mid in merges)
+    if index is not None:
+        dim = index.dim
+        for row in to_insert:
+            vector = None if row.embedding is None else from_blob(row.embedding, dim)
+            if vector is not None:
+                result.added.append((index_row(row, superseded=row.id in superseded_now), vector))
+        for memory_id in merges:
+            memory = reread[memory_id]
+            blob = merges[memory_id].get("embedding")
+            vector = from_blob(blob, dim) if isinstance(blob, bytes) else None
+            if vector is None:
+                vector = index.vectors([memory_id])[0]
+            result.added.append((memory_index_row(memory), vector))
+        result.superseded.extend(old for old in superseded_now if old not in by_id)
+    return result
+
+
+def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
+    if not conflicts:
+        return {}
+    return {"conflicts": [c.model_dump(mode="json") for c in conflicts]}
+
+
+def _resolve_targets(
+    found: list[Finding], fresh: list[int], items: list[_Pending], it: _Pending
+) -> list[tuple[Finding, str]]:
+    """The memory ids the findings point at; a batch item that was not stored points at what
+    it resolved to."""
+    out: list[tuple[Finding, str]] = []
+    for finding in found:
+        if finding.memory_id is not None:
+            target = finding.memory_id
+        else:
+            other = items[fresh[finding.batch_index or 0]]
+            target = other.row.id if other.insert else (other.target or "")
+        if target and target != it.row.id and all(t != target for _, t in out):
+            out.append((finding, target))
+    return out
+
+
+def _fold_into_pending(target: _Pending, it: _Pending, *, rewrite: bool) -> None:
+    """Merge ``it`` into a batch item that is still to be inserted (``rewrite``: its text too)."""
+    row = target.row
+    target.row = dataclasses.replace(
+        row,
+        text=it.row.text if rewrite else row.text,
+        content_hash=it.row.content_hash if rewrite else row.content_hash,
+        metadata=_merged_metadata(row.metadata, it.row.metadata),
+        importance=max(row.importance, it.row.importance),
+        pinned=row.pinned or it.row.pinned,
+        embedding=it.row.embedding if rewrite else row.embedding,
+    )
+    if rewrite:
+        target.vector = it.vector
+
+
+async def write_all(
+    prepared: list[Prepared], stores: Sequence[Store], indexes: Indexes, *, review: bool
+) -> list[Memory]:
+    """Write prepared items to their stores: one transaction per store, all held until every
+    store has written, so a failure anywhere writes nothing anywhere.
+
+    Inside each transaction the store's indexes first catch up with other processes' writes
+    (under the write lock nothing can land in between), then :func:`write_batch` detects
+    conflicts and writes. The in-memory indexes learn the new rows only after every commit.
+    """
+    vectors = await indexes.vectors_for([p.row.text for p in prepared], stores)
+    if vectors is not None:
+        name = indexes.embedder_name
+        prepared = [
+            dataclasses.replace(
+                p,
+                row=dataclasses.replace(p.row, embedding=to_blob(v), embedding_model=name),
+            )
+            for p, v in zip(prepared, vectors, strict=True)
+        ]
+    results: list[Memory | None] = [None] * len(prepared)
+    after_commit: list[Callable[[], None]] = []
+    unembedded: list[Store] = []
+    async with AsyncExitStack() as stack:
+        for store in stores:
+            positions = [i for i, p in enumerate(prepared) if p.store is store]
+            if not positions:
+                continue
+            lexicon = await indexes.lexicon(store) if vectors is None else None
+            tx = await stack.enter_async_context(store.write())
+            # Under the write lock: nothing can land between catching up and writing.
+            if await indexes.catch_up(store, tx):
+                unembedded.append(store)
+            written = await write_batch(
+                tx,
+                [prepared[i].row for i in positions],
+                [prepared[i].on_conflict for i in positions],
+                [prepared[i].detail for i in positions],
+                None if vectors is None else vectors[positions],
+                index=indexes.vectors.get(store),
+                new_id=_new_id,
+                model=indexes.embedder_name,
+                lexicon=lexicon,
+                review=review,
+            )
+            for i, memory in zip(positions, written.memories, strict=True):
+                results[i] = memory
+            mark = await tx.change_mark()
+            if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
+                _PRUNE_CHANGES_EVERY
+            ):
+                await tx.prune_changes(mark)
+            after_commit.append(written.apply_to_index)
+            after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+    for apply in after_commit:
+        apply()
+    for store in unembedded:
+        await indexes.refresh(store)
+    return [r for r in results if r is not None]
