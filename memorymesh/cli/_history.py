@@ -67,7 +67,7 @@ async def cmd_config(args: argparse.Namespace) -> int:
     print(f"embedder:     {active}  (recall: {recall})")
     for label, name in recorded.items():
         print(f"  recorded in {label}: {name or '(never embedded)'}")
-    print("Set it for the CLI, the MCP server and the hook: memorymesh config embedding local")
+    print("Set it for the CLI and the MCP server: memorymesh config embedding local")
     print("(or MEMORYMESH_EMBEDDING=local for one process)")
     return 0
 
