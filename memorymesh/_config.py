@@ -1,7 +1,8 @@
 """One configuration for every entry point: ``$MEMORYMESH_HOME/config.toml`` and the environment.
 
-The CLI, the MCP server and the Claude Code hook open their meshes with
-:func:`configured_embedding`, so semantic recall is switched on once for all of them:
+The CLI and the MCP server open their meshes with :func:`configured_embedding`, so semantic
+recall is switched on once for both (the Claude Code hook stays keyword-only so it never loads
+a model; what it writes is embedded the next time either opens the store):
 
 - ``MEMORYMESH_EMBEDDING`` (an environment variable, e.g. set by ``memorymesh setup``), else
 - ``embedding = "..."`` in ``config.toml`` (``memorymesh config embedding local``), else
