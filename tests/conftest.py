@@ -1,11 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from memorymesh import AsyncMemoryMesh
+
+import _postgres
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_session() -> Iterator[None]:
+    """Stop the session's PostgreSQL (started by the first test that needs one) at the end."""
+    yield
+    _postgres.stop()
 
 
 @pytest.fixture

@@ -901,18 +901,20 @@ class PostgresStore:
         rows = await self._run(
             lambda conn: _fetch(
                 conn,
+                # One recursive term (PostgreSQL allows no more) that follows links both ways.
                 "WITH RECURSIVE chain(id) AS ("
                 "  SELECT %s::text UNION"
-                "  SELECT m.id FROM memories AS m JOIN chain ON m.superseded_by = chain.id"
-                "    WHERE m.tenant = %s"
-                "  UNION"
-                "  SELECT m.superseded_by FROM memories AS m JOIN chain ON m.id = chain.id"
-                "    WHERE m.tenant = %s AND m.superseded_by IS NOT NULL"
+                "  SELECT step.id FROM memories AS m"
+                "  JOIN chain ON m.superseded_by = chain.id OR m.id = chain.id"
+                "  CROSS JOIN LATERAL (VALUES"
+                "    (CASE WHEN m.superseded_by = chain.id THEN m.id END),"
+                "    (CASE WHEN m.id = chain.id THEN m.superseded_by END)) AS step(id)"
+                "  WHERE m.tenant = %s AND step.id IS NOT NULL"
                 ") "
                 f"SELECT {_M_COLUMNS} FROM memories AS m JOIN chain ON m.id = chain.id "
                 "WHERE m.tenant = %s "
                 "ORDER BY m.superseded_by IS NULL, coalesce(m.superseded_at, m.updated_at), m.seq",
-                [memory_id, self.tenant, self.tenant, self.tenant],
+                [memory_id, self.tenant, self.tenant],
             )
         )
         return [self._overlay(_memory(r)) for r in rows]
