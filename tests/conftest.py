@@ -3,11 +3,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import _postgres
 import pytest
 
 from memorymesh import AsyncMemoryMesh
-
-import _postgres
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -30,7 +30,8 @@ def tenant_key(scope: Scope, *, project: str | None, user: str | None) -> str:
     """The key a store's rows carry: ``project:<key>`` for project memories (shared by everyone
     using that key), ``user:<name>`` for one user's global memories."""
     if scope is Scope.PROJECT:
-        return "project:" + check_key(project if project is not None else default_project(), "project")
+        key = project if project is not None else default_project()
+        return "project:" + check_key(key, "project")
     return "user:" + check_key(user if user is not None else default_user(), "user")
 
 

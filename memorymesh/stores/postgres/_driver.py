@@ -99,8 +99,10 @@ def translate(exc: BaseException, label: str) -> StoreError:
     if isinstance(exc, pg_errors.UniqueViolation):
         return StoreError(f"{label}: a memory with that id already exists ({message})")
     if isinstance(exc, psycopg.OperationalError):
-        return StoreError(f"{label}: the server cannot be reached or closed the connection "
-                          f"({message}); the next call reconnects")
+        return StoreError(
+            f"{label}: the server cannot be reached or closed the connection "
+            f"({message}); the next call reconnects"
+        )
     return StoreError(f"PostgreSQL error on {label}: {message}")
 
 

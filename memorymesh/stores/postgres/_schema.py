@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INDEXED_COLUMNS", "MIGRATIONS", "MIGRATION_LOCK", "Migration", "TS_CONFIG"]
+__all__ = ["INDEXED_COLUMNS", "MIGRATIONS", "MIGRATION_LOCK", "TS_CONFIG", "Migration"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,8 +71,10 @@ def where(filters: Filters, now: float, tenant: str) -> tuple[str, list[Any]]:
     if filters.min_importance is not None:
         clauses.append("m.importance >= %s")
         params.append(filters.min_importance)
-    when = "coalesce(m.event_time, m.created_at)" if filters.time_field == "event" else (
-        "m.created_at"
+    when = (
+        "coalesce(m.event_time, m.created_at)"
+        if filters.time_field == "event"
+        else ("m.created_at")
     )
     if filters.since is not None:
         clauses.append(f"{when} >= %s")

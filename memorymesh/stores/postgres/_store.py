@@ -128,7 +128,7 @@ def _vector(blob: bytes | None) -> Vector | None:
 async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     # Binary results: vectors arrive as pgvector's binary format, numbers without parsing.
     async with conn.cursor(binary=True) as cur:
-        await cur.execute(query.encode(), params)  # type: ignore[arg-type]
+        await cur.execute(query.encode(), params)
         return await cur.fetchall() if cur.description is not None else []
 
 
@@ -176,8 +176,7 @@ async def _change_mark(store: PostgresStore, conn: Conn) -> int:
 async def _changes_since(store: PostgresStore, conn: Conn, mark: int) -> Changes:
     rows = await _fetch(
         conn,
-        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM memory_changes "
-        "WHERE tenant = %s",
+        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM memory_changes WHERE tenant = %s",
         [store.tenant],
     )
     first, last = int(rows[0][0]), int(rows[0][1])
@@ -261,7 +260,7 @@ class PostgresTransaction:
     async def _executemany(self, query: str, params: Sequence[Sequence[Any]]) -> None:
         with translated(self._store.label):
             async with self._conn.cursor() as cur:
-                await cur.executemany(query.encode(), params)  # type: ignore[arg-type]
+                await cur.executemany(query.encode(), params)
 
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
@@ -271,11 +270,27 @@ class PostgresTransaction:
             f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})",
             [
                 (
-                    self._tenant, r.id, r.text, r.content_hash, r.category, r.importance,
-                    r.scope, int(r.pinned), r.metadata, r.session_id, r.source, r.agent,
-                    r.redactions, r.created_at, r.updated_at, r.event_time, r.expires_at,
-                    _vector(r.embedding), r.embedding_model, r.status,
-                )  # fmt: skip
+                    self._tenant,
+                    r.id,
+                    r.text,
+                    r.content_hash,
+                    r.category,
+                    r.importance,
+                    r.scope,
+                    int(r.pinned),
+                    r.metadata,
+                    r.session_id,
+                    r.source,
+                    r.agent,
+                    r.redactions,
+                    r.created_at,
+                    r.updated_at,
+                    r.event_time,
+                    r.expires_at,
+                    _vector(r.embedding),
+                    r.embedding_model,
+                    r.status,
+                )
                 for r in rows
             ],
         )
@@ -436,7 +451,7 @@ class PostgresTransaction:
         with translated(self._store.label):
             async with self._conn.cursor() as cur:
                 await cur.executemany(
-                    statement.encode(),  # type: ignore[arg-type]
+                    statement.encode(),
                     [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
                     returning=True,
                 )
@@ -660,9 +675,7 @@ class PostgresStore:
         self, query: str, filters: Filters, *, limit: int, now: float
     ) -> list[tuple[Memory, float]]:
         """Matches for the words of ``query`` (OR-ed), best first, ranked by ``ts_rank_cd``."""
-        return await self._run(
-            lambda conn: _search_text(self, conn, query, filters, limit, now)
-        )
+        return await self._run(lambda conn: _search_text(self, conn, query, filters, limit, now))
 
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         built = tsquery(query)
@@ -826,8 +839,18 @@ class PostgresStore:
             )
         )
         return [
-            (int(r[0]), r[1], r[2], float(r[3]), int(r[4]), float(r[5]), r[6], r[7], int(r[8]),
-             r[9])  # fmt: skip
+            (
+                int(r[0]),
+                r[1],
+                r[2],
+                float(r[3]),
+                int(r[4]),
+                float(r[5]),
+                r[6],
+                r[7],
+                int(r[8]),
+                r[9],
+            )
             for r in rows
         ]
 
