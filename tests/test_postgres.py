@@ -238,6 +238,35 @@ async def test_a_writer_waiting_past_the_busy_timeout_gets_database_locked(url: 
         assert await mesh.count() == 2
 
 
+async def test_a_connection_dropped_mid_write_is_a_store_error_and_the_next_call_works(
+    url: str,
+) -> None:
+    async with AsyncMemoryMesh(url, project="acme/api", user="gus") as mesh:
+        await mesh.remember("kept before the outage", scope="project")
+        store = mesh.stores[0]
+        async with await psycopg.AsyncConnection.connect(
+            _postgres.server_url(), autocommit=True
+        ) as admin:
+            with pytest.raises(StoreError, match="cannot be reached|closed the connection"):
+                async with store.write() as tx:
+                    await tx.log([("probe", None, "test", {})])
+                    # The server drops this connection mid-transaction (a restart, a failover).
+                    pid = tx._conn.info.backend_pid  # type: ignore[attr-defined]
+                    await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                    await tx.log([("probe", None, "test", {})])
+            # Every idle pooled connection goes too: the next calls must reconnect by themselves.
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        await mesh.remember("written after the outage", scope="project")
+        assert sorted(m.text for m in await mesh.list(scope="project")) == [
+            "kept before the outage",
+            "written after the outage",
+        ]
+        assert [e.action for e in await mesh.log(limit=10)].count("probe") == 0
+
+
 async def test_an_encryption_key_is_refused_before_anything_is_written(url: str) -> None:
     mesh = AsyncMemoryMesh(url, project="acme/api", user="fay", encryption_key="a passphrase!")
     with pytest.raises(EncryptionError, match="does not encrypt"):
