@@ -27,6 +27,7 @@ from memorymesh import (
     SchemaVersionError,
     StoreError,
 )
+from memorymesh.cli import main
 from memorymesh.stores._tenant import default_project, project_key_from_remote
 from memorymesh.stores.postgres._schema import MIGRATIONS
 
@@ -329,3 +330,13 @@ def test_importing_memorymesh_does_not_import_the_driver() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_doctor_and_backup_point_server_stores_to_the_servers_tools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["doctor"], ["backup", str(tmp_path / "copies")]):
+        assert main(["--db", "postgresql://u:secret@db.internal/team", *command]) == 1
+        err = capsys.readouterr().err
+        assert "pg_dump" in err and "secret" not in err
+    assert not (tmp_path / "copies").exists()
