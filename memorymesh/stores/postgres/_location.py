@@ -2,7 +2,8 @@
 
 MemoryMesh reads three query parameters of its own and strips them before connecting (libpq
 would refuse them): ``schema`` (where its tables live, default ``memorymesh``), ``project``
-and ``owner`` (the tenant keys, for front ends that only take a URL, such as ``--db``). Everything else is passed to libpq untouched.
+and ``owner`` (the tenant keys, for front ends that only take a URL, such as ``--db``).
+Everything else is passed to libpq untouched.
 """
 
 from __future__ import annotations
