@@ -84,6 +84,9 @@ _INSERT_COLUMNS = (
 STATEMENT_TIMEOUT = 60.0
 _POOL_MAX = 4
 
+#: ``(conninfo, schema)`` pairs this process has brought up to date (see ``_migrate``).
+_MIGRATED: set[tuple[str, str]] = set()
+
 _CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
 _SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
 
@@ -545,23 +548,25 @@ class PostgresStore:
 
     async def _configure(self, conn: Conn) -> None:
         await conn.execute(
-            pgsql.SQL("SET search_path TO {}, public").format(
-                pgsql.Identifier(self.location.schema)
-            )
-        )
-        await conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)",
-            [f"{int(STATEMENT_TIMEOUT * 1000)}ms"],
+            "SELECT set_config('search_path', %s, false), "
+            "set_config('statement_timeout', %s, false)",
+            [f'"{self.location.schema}", public', f"{int(STATEMENT_TIMEOUT * 1000)}ms"],
         )
         await register_vector(conn)
 
     async def _migrate(self) -> None:
+        # Checked once per process and schema: this process's migrations do not change while
+        # it runs, and every later store opened on the schema is a tenant of the same tables.
+        checked = (self.location.conninfo, self.location.schema)
+        if checked in _MIGRATED:
+            return
         conn = await psycopg.AsyncConnection.connect(self.location.conninfo, autocommit=True)
         try:
             await migrate(conn, self.location.schema, self.label)
         finally:
             with anyio.CancelScope(shield=True):
                 await conn.close()
+        _MIGRATED.add(checked)
 
     async def close(self) -> None:
         """Flush nothing, close the pool. Safe to call more than once."""
