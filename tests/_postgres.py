@@ -70,3 +70,14 @@ def drop_tenants(schema: str, tenants: list[str]) -> None:
         conn.execute(f'SET LOCAL search_path TO "{schema}", public')
         for table in ("memories", "write_log", "store_meta", "memory_changes", "change_counters"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = ANY(%s)", [tenants])
+
+
+#: The schema tests share when each only needs tenants of its own (integration tests).
+SHARED_SCHEMA = fresh_name("shared")
+
+
+def tenant_url() -> str:
+    """A store URL for a fresh project key and user in the shared schema: passed as the
+    project location alone, it serves both stores (the global one is that user's)."""
+    key = fresh_name("k")
+    return server_url(SHARED_SCHEMA, project=key, owner=key)

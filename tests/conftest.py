@@ -58,3 +58,17 @@ async def memory_mesh() -> AsyncIterator[AsyncMemoryMesh]:
     """A mesh on two in-memory databases."""
     async with AsyncMemoryMesh(":memory:", global_path=":memory:") as opened:
         yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def either_mesh(
+    request: pytest.FixtureRequest, project_db: Path, global_db: Path
+) -> AsyncIterator[AsyncMemoryMesh]:
+    """A mesh on real SQLite files, and on the session's real PostgreSQL (a fresh project and
+    user of their own): for the adapters' tests, which must pass on both engines."""
+    if request.param == "sqlite":
+        opened = AsyncMemoryMesh(project_db, global_path=global_db)
+    else:
+        opened = AsyncMemoryMesh(_postgres.tenant_url())
+    async with opened:
+        yield opened
