@@ -540,11 +540,24 @@ class PostgresStore:
             )
             try:
                 await pool.open(wait=True, timeout=max(self._busy_timeout, 10.0))
+                await self._check_schema(pool)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await pool.close()
                 raise
         self._pool = pool
+
+    async def _check_schema(self, pool: AsyncConnectionPool[Conn]) -> None:
+        # One query on a pooled connection: the schema this process migrated may since have
+        # been upgraded by a newer MemoryMesh (refuse) or dropped and recreated (migrate again).
+        async with pool.connection() as conn:
+            try:
+                rows = await _fetch(conn, "SELECT name FROM schema_migrations")
+            except psycopg.errors.UndefinedTable:
+                rows = []
+        if {str(r[0]) for r in rows} != {m.name for m in MIGRATIONS}:
+            _MIGRATED.discard((self.location.conninfo, self.location.schema))
+            await self._migrate()
 
     async def _configure(self, conn: Conn) -> None:
         await conn.execute(
