@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,postgres
 
 .PHONY: demo test setup setup-all lint typecheck pytest contract bench clean
 

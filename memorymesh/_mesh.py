@@ -61,7 +61,7 @@ from .search._recall import (
 )
 from .search._recall import candidates as find_candidates
 from .search._vectors import to_blob
-from .stores import Store, StoreOptions, open_store, resolve_location
+from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
 from .stores.base import checked_filters
 from .writes import _lifecycle as lifecycle
@@ -135,6 +135,12 @@ class AsyncMemoryMesh:
             passphrase (``str``, 8+ characters) or a raw 32-byte key. Defaults to the
             ``MEMORYMESH_ENCRYPTION_KEY`` environment variable. An encrypted store cannot be
             opened without it; a wrong key raises :class:`~memorymesh.EncryptionError`.
+        project: On a shared server (``postgresql://...``, see ``docs/teams.md``): the key
+            project memories are filed under, shared by everyone using it. Defaults to the
+            git remote (``github.com/acme/api``), else the project folder's name.
+        user: On a shared server: whose global memories these are. Defaults to the OS user.
+            When ``path`` is a server URL and ``global_path`` is not given, the global store
+            is that same database.
     """
 
     def __init__(
@@ -152,6 +158,8 @@ class AsyncMemoryMesh:
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
         encryption_key: str | bytes | None = None,
+        project: str | None = None,
+        user: str | None = None,
     ) -> None:
         self.on_conflict = check_policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
@@ -172,6 +180,9 @@ class AsyncMemoryMesh:
             project_location = str(project_store_path(root)) if root is not None else None
         else:
             project_location = resolve_location(path)
+            # A shared server database holds both scopes (see docs/teams.md).
+            if global_path is None and holds_both_scopes(project_location):
+                global_location = project_location
         # Encryption at rest (see stores/sqlite/_crypto.py): one key for both stores, each with
         # its own salt.
         key = (
@@ -181,15 +192,17 @@ class AsyncMemoryMesh:
         )
         self._global = open_store(
             global_location,
-            StoreOptions(Scope.GLOBAL, busy_timeout=busy_timeout, encryption_key=key),
+            StoreOptions(Scope.GLOBAL, busy_timeout, key, project=project, user=user),
         )
         self._project: Store | None = None
         if project_location is not None and not (
-            project_location != IN_MEMORY and project_location == global_location
+            project_location != IN_MEMORY
+            and project_location == global_location
+            and not holds_both_scopes(project_location)
         ):
             self._project = open_store(
                 project_location,
-                StoreOptions(Scope.PROJECT, busy_timeout=busy_timeout, encryption_key=key),
+                StoreOptions(Scope.PROJECT, busy_timeout, key, project=project, user=user),
             )
 
         self._open_lock = anyio.Lock()

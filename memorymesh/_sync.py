@@ -87,6 +87,8 @@ class MemoryMesh:
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
         encryption_key: str | bytes | None = None,
+        project: str | None = None,
+        user: str | None = None,
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -106,6 +108,8 @@ class MemoryMesh:
                 on_conflict=on_conflict,
                 privacy=privacy,
                 encryption_key=encryption_key,
+                project=project,
+                user=user,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)

@@ -6,8 +6,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights
+from ..stores.base import bm25_idf
 
-__all__ = ["blend", "bm25_idf", "frequency_signal", "recency_signal", "shared_bm25"]
+__all__ = ["blend", "frequency_signal", "recency_signal", "shared_bm25"]
 
 _SECONDS_PER_DAY = 86_400.0
 # Access counts saturate: the 50th recall of a memory says little more than the 20th.
@@ -58,18 +59,9 @@ def blend(
     return score, breakdown
 
 
-#: FTS5's floor for a term's weight: a word in half of a store's rows or more.
-_IDF_FLOOR = 1e-6
-
 #: One store's :meth:`SQLiteStore.term_statistics`: rows, document count per term, and per
 #: term the BM25 share of each candidate memory.
 TermStatistics = tuple[int, Mapping[str, int], Mapping[str, Mapping[str, float]]]
-
-
-def bm25_idf(rows: int, matching: int) -> float:
-    """The weight FTS5's ``bm25()`` gives a term found in ``matching`` of ``rows`` rows."""
-    idf = math.log((rows - matching + 0.5) / (matching + 0.5))
-    return idf if idf > 0.0 else _IDF_FLOOR
 
 
 def shared_bm25(stores: Sequence[TermStatistics]) -> list[dict[str, float]]:

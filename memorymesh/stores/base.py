@@ -22,6 +22,7 @@ Conventions every engine keeps:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ __all__ = [
     "StoreTransaction",
     "TimeField",
     "VectorRow",
+    "bm25_idf",
     "checked_filters",
     "memory_from_row",
     "parse_metadata_filter",
@@ -160,6 +162,17 @@ class StoreCounts:
     pinned: int
     superseded: int
     expired: int
+
+
+#: FTS5's floor for a term's weight: a word in half of a store's rows or more.
+_IDF_FLOOR = 1e-6
+
+
+def bm25_idf(rows: int, matching: int) -> float:
+    """The weight BM25 (as FTS5's ``bm25()`` computes it) gives a term found in ``matching``
+    of ``rows`` rows; engines use it to report :meth:`Store.term_statistics`."""
+    idf = math.log((rows - matching + 0.5) / (matching + 0.5))
+    return idf if idf > 0.0 else _IDF_FLOOR
 
 
 def _dt(value: float | None) -> datetime | None:

@@ -21,6 +21,7 @@ from contextlib import (
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import _postgres
 import pytest
 
 from memorymesh import AsyncMemoryMesh, MemoryMesh
@@ -47,10 +48,40 @@ def _sqlite_locator(tmp_path: Path) -> Iterator[Locator]:
     yield locate
 
 
+#: The one schema the contract suite's PostgreSQL stores share: each store is a tenant of its
+#: own (a fresh project key or user), the way a team's server holds many.
+_PG_SCHEMA = _postgres.fresh_name("contract")
+
+
+@contextmanager
+def _postgres_locator(tmp_path: Path) -> Iterator[Locator]:
+    """Stores on the session's real PostgreSQL (started on first use; failing to start fails
+    the test). Each name is a fresh project key and user; their rows are deleted afterwards."""
+    made: dict[str, StoreLocation] = {}
+    tenants: list[str] = []
+
+    def locate(name: str) -> StoreLocation:
+        if name not in made:  # the same name must give the same store
+            key = _postgres.fresh_name(name.replace("-", "_"))
+            tenants.extend([f"project:{key}", f"user:{key}"])
+            made[name] = (
+                _postgres.server_url(_PG_SCHEMA, project=key),
+                _postgres.server_url(_PG_SCHEMA, owner=key),
+            )
+        return made[name]
+
+    try:
+        yield locate
+    finally:
+        if tenants:
+            _postgres.drop_tenants(_PG_SCHEMA, tenants)
+
+
 #: Backend id -> a context manager (given the test's tmp_path) that yields its locator. The
 #: context manager is where a server backend creates and drops its per-test databases.
 LOCATORS: dict[str, Callable[[Path], AbstractContextManager[Locator]]] = {
     "sqlite": _sqlite_locator,
+    "postgres": _postgres_locator,
 }
 BACKENDS: list[str] = list(LOCATORS)
 
