@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,docs
 
-.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean
+.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +42,19 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# The documentation site (mkdocs.yml). `docs` serves it with live reload on 127.0.0.1:8000;
+# `docs-build` builds it into site/ and fails on any warning, broken link or unlisted page.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-build:
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # The storage contract every backend must pass (see tests/contract/README.md).
 contract:
 	$(BIN)/pytest tests/contract -q
 
-test: setup-all lint typecheck pytest
+test: setup-all lint typecheck docs-build pytest
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py
@@ -58,4 +66,4 @@ bench: setup-all
 	$(BIN)/python benchmarks/bench_conflicts.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
