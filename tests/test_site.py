@@ -1,0 +1,118 @@
+"""The documentation site (mkdocs.yml) cannot drift from the code it describes.
+
+tests/test_docs.py runs the pages' `python` and `bash` blocks and tests/test_multi_device.py
+the multi-device recipe's `sh` blocks; tests/test_cli.py checks that docs/cli.md names every
+command. This file checks the rest: every page is in the navigation, the API reference covers
+every public name, the pages written for the site hold only examples that a test runs, the
+configuration table names every setting, and the CLI reference names every option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memorymesh import AsyncMemoryMesh
+from memorymesh.cli import build_parser
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+NAV_PAGE = re.compile(r":\s+([\w./-]+\.md)\s*$", re.M)
+
+# The pages written for the site: every block in them is run by a test. (`console` blocks
+# only install from the network, which no test can do, so they may hold nothing else.)
+SITE_PAGES = ["index.md", "getting-started.md", "configuration.md", "multi-device.md"]
+ROOT_GUIDES = ["CONTRIBUTING.md", "SECURITY.md"]
+RUN_BY_A_TEST = {"python", "bash"}
+INSTALL = re.compile(r"^(pip|pipx|uv|git clone|cd) ")
+
+ADAPTERS = ["langchain_memorymesh", "llama_index.memory.memorymesh"]
+
+
+def _nav_pages() -> list[str]:
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+    return NAV_PAGE.findall(nav)
+
+
+def test_every_page_is_in_the_navigation_and_every_entry_exists() -> None:
+    listed = _nav_pages()
+    pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.glob("**/*.md"))
+    assert sorted(listed) == pages
+    assert len(set(listed)) == len(listed)
+
+
+def _reference() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in (DOCS / "reference").glob("*.md"))
+
+
+@pytest.mark.parametrize("module", ["memorymesh", *ADAPTERS])
+def test_the_api_reference_renders_every_public_name(module: str) -> None:
+    reference = _reference()
+    names: list[str] = importlib.import_module(module).__all__
+    missing = [name for name in names if f"\n::: {module}.{name}\n" not in reference]
+    assert not missing, f"add `::: {module}.NAME` to a page in docs/reference/ for {missing}"
+
+
+@pytest.mark.parametrize("page", SITE_PAGES + ROOT_GUIDES)
+def test_every_example_on_the_sites_pages_is_run_by_a_test(page: str) -> None:
+    path = DOCS / page if page in SITE_PAGES else ROOT / page
+    for language, body in FENCE.findall(path.read_text(encoding="utf-8")):
+        if language == "sh":
+            assert page == "multi-device.md", "only tests/test_multi_device.py runs `sh` blocks"
+        elif language == "console":
+            for line in body.splitlines():
+                assert INSTALL.match(line), f"{page}: run this in a bash block: {line}"
+        else:
+            assert language in RUN_BY_A_TEST, f"{page}: a ```{language} block is run by no test"
+
+
+def test_the_configuration_page_names_every_environment_variable_and_setting() -> None:
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    sources = [
+        *(ROOT / "memorymesh").glob("**/*.py"),
+        *(ROOT / "memorymesh_hook").glob("**/*.py"),
+        *(ROOT / "mcp" / "memorymesh_mcp").glob("**/*.py"),
+        *(ROOT / "integrations").glob("**/*.py"),
+    ]
+    read = re.compile(r"""environ(?:\.get)?[\[(]\s*["']([A-Z_]+)["']|getenv\(\s*["']([A-Z_]+)""")
+    variables = {
+        name
+        for source in sources
+        for match in read.finditer(source.read_text(encoding="utf-8"))
+        for name in match.groups()
+        if name
+    }
+    assert "MEMORYMESH_HOME" in variables  # the pattern still finds how the code reads them
+    assert [v for v in sorted(variables) if f"`{v}`" not in page] == []
+    settings = inspect.signature(AsyncMemoryMesh.__init__).parameters
+    assert [s for s in settings if s != "self" and f"`{s}`" not in page] == []
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action: Any = next(a for a in parser._actions if a.dest == "command")
+    commands: dict[str, argparse.ArgumentParser] = action.choices
+    return commands
+
+
+def test_the_cli_reference_names_every_option_and_choice() -> None:
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+
+    def named(word: str) -> bool:
+        return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", page) is not None
+
+    missing = []
+    for command, parser in _commands().items():
+        for action in parser._actions:
+            if action.option_strings and not any(named(o) for o in action.option_strings):
+                missing.append(f"{command} {action.option_strings[-1]}")
+            if not action.option_strings and action.choices:
+                missing += [f"{command} {c}" for c in action.choices if not named(str(c))]
+    assert not missing, f"docs/cli.md does not name: {missing}"
