@@ -65,6 +65,7 @@ bench: setup-all
 	$(BIN)/python benchmarks/bench_hooks.py
 	$(BIN)/python benchmarks/bench_compact.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_context_cost.py
 	$(BIN)/python benchmarks/bench_loop_lag.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_conflicts.py
