@@ -8,7 +8,7 @@ EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
 TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,docs
 
-.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build
+.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ setup-all: $(BIN)/python
 
 demo: setup
 	$(BIN)/memorymesh demo
+
+# The moving picture at the top of the README and the docs' home page: asciinema (PyPI)
+# records demo/session.sh in a fresh temporary home, svg-term-cli (npm) renders the cast as an
+# animated SVG. Run it by hand after a change to what the session shows; commit both files.
+demo-recording:
+	$(MAKE) setup EXTRAS=mcp,recording
+	mkdir -p docs/assets
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/asciinema rec --quiet --overwrite --cols 100 \
+		--rows 34 --idle-time-limit 3 --command "bash demo/session.sh" demo/memorymesh.cast
+	npm install --silent --prefix .cache/svg-term svg-term-cli@2.1.1
+	.cache/svg-term/node_modules/.bin/svg-term --in demo/memorymesh.cast \
+		--out docs/assets/demo.svg --window --width 100 --height 34
 
 PACKAGES := memorymesh memorymesh_hook mcp/memorymesh_mcp integrations
 
