@@ -8,7 +8,7 @@ EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
 TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,docs
 
-.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording
+.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording social-card
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ demo-recording:
 	npm install --silent --prefix .cache/svg-term svg-term-cli@2.1.1
 	.cache/svg-term/node_modules/.bin/svg-term --in demo/memorymesh.cast \
 		--out docs/assets/demo.svg --window --width 100 --height 34
+
+# The repository's social preview (GitHub: Settings → Social preview), 1280×640, rendered
+# from docs/assets/social-card.svg with resvg.
+social-card:
+	$(MAKE) setup EXTRAS=recording
+	$(BIN)/python demo/social_card.py
 
 PACKAGES := memorymesh memorymesh_hook mcp/memorymesh_mcp integrations
 
