@@ -53,7 +53,7 @@ social-card:
 PACKAGES := memorymesh memorymesh_hook mcp/memorymesh_mcp integrations
 
 lint:
-	$(BIN)/ruff check $(PACKAGES) tests benchmarks
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks demo docs_hooks
 	$(BIN)/ruff format --check $(PACKAGES)
 
 typecheck:

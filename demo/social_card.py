@@ -1,6 +1,6 @@
 """Render the repository's social preview: docs/assets/social-card.svg → social-card.png.
 
-GitHub wants a 1280×640 PNG (Settings → Social preview). The SVG is the source; this renders it
+GitHub wants a 1280x640 PNG (Settings → Social preview). The SVG is the source; this renders it
 with resvg (the `recording` extra), using the machine's fonts (DejaVu Sans, or any sans-serif).
 
     python demo/social_card.py
