@@ -55,11 +55,21 @@ async def test_python_examples_run(source: str) -> None:
         await namespace["main"]()
 
 
-@pytest.mark.parametrize("source", _blocks("bash"))
+def _command_lines(source: str) -> list[str]:
+    """A block's command lines: after a `$ ` prompt when it shows prompts (the other lines are
+    output), else every line."""
+    lines = source.splitlines()
+    if not any(line.startswith("$ ") for line in lines):
+        return lines
+    return [line[2:] for line in lines if line.startswith("$ ")]
+
+
+@pytest.mark.parametrize("source", _blocks("bash") + _blocks("console"))
 def test_cli_examples_run(source: str, capsys: pytest.CaptureFixture[str]) -> None:
-    for line in source.splitlines():
+    for line in _command_lines(source):
         words = shlex.split(line, comments=True)
-        if words[:1] == ["memorymesh"]:
+        # `memorymesh mcp` serves until stopped: tests/test_mcp.py runs the real server.
+        if words[:1] == ["memorymesh"] and words[1:2] != ["mcp"]:
             try:
                 code = main(words[1:])
             except SystemExit as exit:  # --version and --help exit through argparse

@@ -1,9 +1,10 @@
 """The documentation site (mkdocs.yml) cannot drift from the code it describes.
 
-tests/test_docs.py runs the pages' `python` and `bash` blocks and tests/test_multi_device.py
-the multi-device recipe's `sh` blocks; tests/test_cli.py checks that docs/cli.md names every
-command. This file checks the rest: every page is in the navigation, the API reference covers
-every public name, the pages written for the site hold only examples that a test runs, the
+tests/test_docs.py runs the pages' `python` blocks and the commands of their `bash` and
+`console` blocks, tests/test_multi_device.py the multi-device recipe's `sh` blocks, and
+tests/test_cli.py checks that docs/cli.md names every command. This file checks the rest: every
+page is in the navigation, the API reference covers every public name, every example on every
+page is run by a test (or is an install, a benchmark or the server, which none can run), the
 configuration table names every setting, and the CLI reference names every option.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,20 @@ DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 NAV_PAGE = re.compile(r":\s+([\w./-]+\.md)\s*$", re.M)
 
-# The pages written for the site: every block in them is run by a test. (`console` blocks
-# only install from the network or run `make`, which runs the tests: nothing else.)
-SITE_PAGES = ["index.md", "getting-started.md", "configuration.md", "multi-device.md"]
-ROOT_GUIDES = ["CONTRIBUTING.md", "SECURITY.md"]
-RUN_BY_A_TEST = {"python", "bash"}
-INSTALL = re.compile(r"^(pip|pipx|uv|git clone|cd|make) ")
+# Every page the site and the repository show. tests/test_docs.py runs their `python` blocks
+# and the `memorymesh` commands of their `bash` and `console` blocks; tests/test_multi_device.py
+# runs the `sh` blocks of multi-device.md. `text` blocks and blocks without a language are
+# output, diagrams and file contents, not code; `json` blocks must parse.
+PAGES = [
+    ROOT / "README.md",
+    *sorted(DOCS.glob("**/*.md")),
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "SECURITY.md",
+]
+# What a `console` block may show without a test running it: installs (the network), `make`
+# (which runs the tests), benchmarks (printed figures, on demand) and `memorymesh mcp` (a
+# server that runs until stopped; tests/test_mcp.py starts the real one).
+NOT_RUN = re.compile(r"^(pip|pipx|uv|git clone|cd|make|python benchmarks/|memorymesh mcp\b)")
 
 ADAPTERS = ["langchain_memorymesh", "llama_index.memory.memorymesh"]
 
@@ -60,17 +70,22 @@ def test_the_api_reference_renders_every_public_name(module: str) -> None:
     assert not missing, f"add `::: {module}.NAME` to a page in docs/reference/ for {missing}"
 
 
-@pytest.mark.parametrize("page", SITE_PAGES + ROOT_GUIDES)
-def test_every_example_on_the_sites_pages_is_run_by_a_test(page: str) -> None:
-    path = DOCS / page if page in SITE_PAGES else ROOT / page
-    for language, body in FENCE.findall(path.read_text(encoding="utf-8")):
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_example_on_the_site_is_run_by_a_test(page: Path) -> None:
+    for language, body in FENCE.findall(page.read_text(encoding="utf-8")):
         if language == "sh":
-            assert page == "multi-device.md", "only tests/test_multi_device.py runs `sh` blocks"
+            assert page.name == "multi-device.md", "only tests/test_multi_device.py runs sh"
+        elif language == "json":
+            json.loads(body)
         elif language == "console":
-            for line in body.splitlines():
-                assert INSTALL.match(line), f"{page}: run this in a bash block: {line}"
+            lines = body.splitlines()
+            if any(line.startswith("$ ") for line in lines):  # the rest is output
+                lines = [line[2:] for line in lines if line.startswith("$ ")]
+            for line in lines:
+                runs = line.startswith("memorymesh ") and not NOT_RUN.match(line)
+                assert runs or NOT_RUN.match(line), f"{page.name}: no test runs `{line}`"
         else:
-            assert language in RUN_BY_A_TEST, f"{page}: a ```{language} block is run by no test"
+            assert language in {"python", "bash", "text", ""}, f"{page.name}: ```{language}"
 
 
 def test_the_configuration_page_names_every_environment_variable_and_setting() -> None:
