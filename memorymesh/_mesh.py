@@ -116,8 +116,9 @@ class AsyncMemoryMesh:
         global_path: The global store, in the same forms (default
             ``$MEMORYMESH_HOME/global.db``, with ``MEMORYMESH_HOME`` defaulting to
             ``~/.memorymesh``).
-        embedding: ``"none"`` (keyword recall), a registered provider name, or any object
-            implementing :class:`~memorymesh.Embedder`.
+        embedding: ``"none"`` (keyword recall), a registered provider name, any object
+            implementing :class:`~memorymesh.Embedder`, or ``"auto"``: the embedder the
+            stores recorded when they were last embedded (keyword recall if none was).
         weights: How recall blends relevance, recency, importance and access frequency.
         max_text_chars: Longest text ``remember`` accepts.
         max_metadata_bytes: Largest metadata object (as JSON) ``remember`` accepts.
@@ -154,7 +155,9 @@ class AsyncMemoryMesh:
     ) -> None:
         self.on_conflict = check_policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
-        self._embedder = resolve_embedder(embedding)
+        # "auto": the embedder the stores recorded, looked up when they open.
+        self._auto_embedding = embedding == "auto"
+        self._embedder = None if self._auto_embedding else resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
         self.max_metadata_bytes = max_metadata_bytes
@@ -243,7 +246,21 @@ class AsyncMemoryMesh:
                 try:
                     for store in self.stores:
                         await store.open()
-                    await self._indexes.open(self.stores)
+                    if self._auto_embedding:
+                        self._embedder = await self._recorded_embedder()
+                        self._indexes.embedder = self._embedder
+                    try:
+                        await self._indexes.open(self.stores)
+                    except EmbeddingError as exc:
+                        if not self._auto_embedding:
+                            raise
+                        # Nobody asked for this embedder: an unreachable one (an Ollama
+                        # server that is down) leaves keyword recall working.
+                        warnings.warn(
+                            f"MemoryMesh: {exc}; using keyword recall", RuntimeWarning, stacklevel=2
+                        )
+                        self._embedder = None
+                        self._indexes = Indexes(None)
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -300,6 +317,18 @@ class AsyncMemoryMesh:
         if not self._opened:
             await self.open()
 
+    async def _recorded_embedder(self) -> Embedder | None:
+        """The embedder the stores were last embedded with (project first), if it can be
+        built here; keyword recall otherwise."""
+        for store in self.stores:
+            name = await store.get_meta("embedder")
+            if name:
+                try:
+                    return resolve_embedder(name)
+                except EmbeddingError:
+                    return None  # a custom embedder registered only in another program
+        return None
+
     # -- vectors ------------------------------------------------------------------------------
 
     async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
@@ -312,7 +341,8 @@ class AsyncMemoryMesh:
             progress: Called with the number of memories done after each batch.
 
         Returns:
-            How many memories were embedded.
+            How many memories were embedded, including those this mesh embedded when it
+            opened (a store's memories without a vector are embedded then).
 
         Raises:
             EmbeddingError: the mesh has no embedder, or the embedder failed (the memories

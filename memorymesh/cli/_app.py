@@ -43,7 +43,7 @@ EXTENSIONS: list[str] = [
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
     "memorymesh.cli._files",  # doctor, backup
-    "memorymesh.cli._history",  # reembed, history, restore
+    "memorymesh.cli._history",  # reembed, config, history, restore
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from .._config import configured_embedding
 from .._errors import MemoryNotFoundError
 from .._mesh import AsyncMemoryMesh
 
@@ -18,8 +19,11 @@ __all__ = ["STATUS_HOOKS", "count", "open_mesh", "resolve_id"]
 
 
 def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
-    """An ``AsyncMemoryMesh`` on the stores the global options name."""
+    """An ``AsyncMemoryMesh`` on the stores the global options name, with the configured
+    embedder (``MEMORYMESH_EMBEDDING``, ``config.toml``, else the one the store recorded)."""
     options.setdefault("source", "cli")
+    if options.get("embedding") is None:
+        options["embedding"] = configured_embedding()[0]
     return AsyncMemoryMesh(
         getattr(args, "db", None), global_path=getattr(args, "global_db", None), **options
     )

@@ -21,7 +21,7 @@ from .._paths import (
     prepare_database_file,
     project_store_path,
 )
-from ..stores.sqlite._maintenance import StoreReport, backup, check_file
+from ..stores.sqlite import StoreReport, backup, check_file
 
 __all__ = ["register"]
 

@@ -20,40 +20,12 @@ import numpy.typing as npt
 
 from .._errors import MemoryNotFoundError
 from .._models import Memory
-from .._text import content_hash
-from ..search._vectors import to_blob
-from ..stores.base import LogEntry, MemoryRow, Store
+from ..stores.base import LogEntry, Store
 from ._conflicts import content_tokens
 from ._indexes import Indexes
-from ._pipeline import memory_index_row
+from ._pipeline import memory_index_row, snapshot_row
 
 __all__ = ["forget", "forget_many", "restore", "update"]
-
-
-def _history_row(
-    memory: Memory, vector: npt.NDArray[np.float32] | None, model: str | None
-) -> MemoryRow:
-    """A copy of ``memory`` as it is now, under a new id: the version an update replaces."""
-    return MemoryRow(
-        id=uuid.uuid4().hex,
-        text=memory.text,
-        content_hash=content_hash(memory.text),
-        category=memory.category.value,
-        importance=memory.importance,
-        scope=memory.scope.value,
-        pinned=memory.pinned,
-        metadata=json.dumps(memory.metadata),
-        session_id=memory.session_id,
-        source=memory.source,
-        agent=memory.agent,
-        redactions=json.dumps(list(memory.redactions)),
-        created_at=memory.created_at.timestamp(),
-        updated_at=memory.updated_at.timestamp(),
-        event_time=None if memory.event_time is None else memory.event_time.timestamp(),
-        expires_at=None if memory.expires_at is None else memory.expires_at.timestamp(),
-        embedding=None if vector is None else to_blob(vector),
-        embedding_model=None if vector is None else model,
-    )
 
 
 async def update(
@@ -87,7 +59,7 @@ async def update(
             # it back. The memory keeps its id.
             if index is not None and memory_id in index:
                 earlier_vector = index.vectors([memory_id])[0]
-            row = _history_row(current[0], earlier_vector, indexes.embedder_name)
+            row = snapshot_row(current[0], uuid.uuid4().hex, earlier_vector, indexes.embedder_name)
             await tx.insert_many([row])
             await tx.supersede([(row.id, memory_id)])
             detail["earlier_version"] = row.id
