@@ -5,7 +5,8 @@ tests/test_docs.py runs the pages' `python` blocks and the commands of their `ba
 tests/test_cli.py checks that docs/cli.md names every command. This file checks the rest: every
 page is in the navigation, the API reference covers every public name, every example on every
 page is run by a test (or is an install, a benchmark or the server, which none can run), the
-configuration table names every setting, and the CLI reference names every option.
+configuration page names every environment variable and setting, and the CLI reference names
+every option.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from memorymesh import AsyncMemoryMesh
+from memorymesh._config import SETTINGS
 from memorymesh.cli import build_parser
 
 ROOT = Path(__file__).parent.parent
@@ -96,18 +98,20 @@ def test_the_configuration_page_names_every_environment_variable_and_setting() -
         *(ROOT / "mcp" / "memorymesh_mcp").glob("**/*.py"),
         *(ROOT / "integrations").glob("**/*.py"),
     ]
+    # Every MEMORYMESH_* name the code spells (read directly or through a constant), and the
+    # other variables it reads by name.
+    named = re.compile(r"""["'](MEMORYMESH_[A-Z_]+)["']""")
     read = re.compile(r"""environ(?:\.get)?[\[(]\s*["']([A-Z_]+)["']|getenv\(\s*["']([A-Z_]+)""")
-    variables = {
-        name
-        for source in sources
-        for match in read.finditer(source.read_text(encoding="utf-8"))
-        for name in match.groups()
-        if name
-    }
+    variables = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        variables |= set(named.findall(text))
+        variables |= {name for match in read.finditer(text) for name in match.groups() if name}
     assert "MEMORYMESH_HOME" in variables  # the pattern still finds how the code reads them
     assert [v for v in sorted(variables) if f"`{v}`" not in page] == []
     settings = inspect.signature(AsyncMemoryMesh.__init__).parameters
     assert [s for s in settings if s != "self" and f"`{s}`" not in page] == []
+    assert [key for key in SETTINGS if f"| `{key}` |" not in page] == []  # config.toml
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
