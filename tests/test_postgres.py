@@ -169,6 +169,28 @@ async def test_a_project_key_comes_from_the_git_remote(tmp_path: Path, url: str)
         assert (await theirs.get(memory.id)).text == "the API is versioned by date"
 
 
+def test_a_linked_worktree_has_its_main_checkouts_project_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agents often work in `git worktree`s, where .git is a file: same repository, same key.
+    main_checkout, linked = tmp_path / "main", tmp_path / "linked"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(main_checkout)], check=True)
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "remote", "add", "origin", "https://github.com/acme/api"],
+        check=True,
+    )
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "commit", "-q", "--allow-empty", "-m", "x"], check=True
+    )
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "worktree", "add", "-q", str(linked)], check=True
+    )
+    assert (linked / ".git").is_file()
+    monkeypatch.delenv("MEMORYMESH_PROJECT_ROOT")
+    assert default_project(main_checkout) == default_project(linked) == "github.com/acme/api"
+
+
 def test_remote_urls_name_the_same_project() -> None:
     for remote in (
         "git@github.com:acme/api.git",

@@ -573,10 +573,16 @@ class PostgresStore:
             await self._migrate()
 
     async def _configure(self, conn: Conn) -> None:
+        # lock_timeout: any lock wait (the tenant's write lock first) is bounded by
+        # busy_timeout, as SQLite's busy timeout bounds waiting for its write lock.
         await conn.execute(
             "SELECT set_config('search_path', %s, false), "
-            "set_config('statement_timeout', %s, false)",
-            [f'"{self.location.schema}", public', f"{int(STATEMENT_TIMEOUT * 1000)}ms"],
+            "set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+            [
+                f'"{self.location.schema}", public',
+                f"{int(STATEMENT_TIMEOUT * 1000)}ms",
+                f"{max(1, int(self._busy_timeout * 1000))}ms",
+            ],
         )
         await register_vector(conn)
 
@@ -643,15 +649,11 @@ class PostgresStore:
             try:
                 with translated(self.label):
                     async with pool.connection() as conn, conn.transaction():
-                        await conn.execute(
-                            "SELECT set_config('lock_timeout', %s, true)",
-                            [f"{max(1, int(self._busy_timeout * 1000))}ms"],
-                        )
+                        # lock_timeout (set per connection to busy_timeout) bounds the wait.
                         await conn.execute(
                             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                             [f"memorymesh:{self.location.schema}:{self.tenant}"],
                         )
-                        await conn.execute("SELECT set_config('lock_timeout', '0', true)")
                         tx = PostgresTransaction(self, conn)
                         yield tx
                         await tx.add_accesses(pending)
