@@ -22,7 +22,7 @@ from .._paths import (
     project_store_path,
 )
 from ..stores import holds_both_scopes
-from ..stores.sqlite._maintenance import StoreReport, backup, check_file
+from ..stores.sqlite import StoreReport, backup, check_file
 
 __all__ = ["register"]
 

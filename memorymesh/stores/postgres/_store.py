@@ -47,6 +47,7 @@ from ..base import (
     MemoryRow,
     StoreCounts,
     VectorRow,
+    bm25_idf,
 )
 from ._driver import Vector, register_vector, translated
 from ._location import PostgresLocation
@@ -237,9 +238,10 @@ async def _search_text(
     expression, terms = built
     clause, params = where(filters, now, store.tenant)
     # Ranked like BM25 without its term-frequency and length parts: each query word a memory
-    # holds adds its inverse document frequency within this tenant, so rare words weigh more.
-    # Plain ts_rank_cd weighs "the" like "kestrel": 0.57 recall@10 on LoCoMo against SQLite's
-    # 0.73; this gets 0.73 (benchmarks/bench_quality.py --postgres), and ordering equal sums
+    # holds adds its BM25 weight within this tenant, so rare words weigh more (and
+    # term_statistics can report each word's share exactly). Plain ts_rank_cd weighs "the"
+    # like "kestrel": 0.57 recall@10 on LoCoMo against SQLite's 0.73; this gets 0.73
+    # (benchmarks/bench_quality.py --postgres), and ordering equal sums
     # by ts_rank_cd changed nothing there but cost a third more time. MATERIALIZED: the
     # weights are computed once, not once per candidate. (At millions of rows per tenant the
     # count(*) wants a trigger-kept counter; not done yet.)
@@ -248,7 +250,9 @@ async def _search_text(
         "WITH terms AS (SELECT DISTINCT plainto_tsquery(%s::regconfig, t) AS q "
         "FROM unnest(%s::text[]) AS t), "
         "total AS (SELECT count(*)::float8 AS n FROM memories WHERE tenant = %s), "
-        "w AS MATERIALIZED (SELECT terms.q, ln(1 + (total.n - d.c + 0.5) / (d.c + 0.5)) AS idf "
+        "w AS MATERIALIZED (SELECT terms.q, "
+        # base.bm25_idf in SQL: FTS5's weight, floored for words in half the rows or more.
+        "greatest(ln((total.n - d.c + 0.5) / (d.c + 0.5)), 1e-6) AS idf "
         "FROM terms, total, LATERAL (SELECT count(*)::float8 AS c FROM memories AS x "
         "WHERE x.tenant = %s AND x.search @@ terms.q) AS d WHERE numnode(terms.q) > 0), "
         f"q AS (SELECT {expression} AS q) "
@@ -336,6 +340,23 @@ class PostgresTransaction:
             [self._tenant, list(ids)],
         )
         return [str(r[0]) for r in rows]
+
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts (the write log's
+        ``earlier_version``): versions of the same memory, so forgetting it forgets them."""
+        if not ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT memory_id, detail FROM write_log WHERE tenant = %s "
+            "AND memory_id = ANY(%s) AND action = 'updated'",
+            [self._tenant, list(ids)],
+        )
+        found: dict[str, list[str]] = {}
+        for memory_id, detail in rows:
+            version = json.loads(detail).get("earlier_version")
+            if isinstance(version, str):
+                found.setdefault(str(memory_id), []).append(version)
+        return found
 
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         if not counts:
@@ -710,6 +731,43 @@ class PostgresStore:
         """Matches for the words of ``query`` (OR-ed), best first, ranked by the summed inverse
         document frequency of the words each holds (see ``_search_text``)."""
         return await self._run(lambda conn: _search_text(self, conn, query, filters, limit, now))
+
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """Rows, each term's document count, and each term's share of the candidates' scores.
+
+        :meth:`search_text` scores a memory by the summed BM25 weights of the query words it
+        holds, so a term's share is its weight in this store for every candidate holding it;
+        :func:`memorymesh.search._scoring.shared_bm25` then swaps that weight for the one over
+        both stores, as it does for SQLite's bm25.
+        """
+        one = f"plainto_tsquery('{TS_CONFIG}'::regconfig, %s)"
+
+        async def query(conn: Conn) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+            (total,) = (
+                await _fetch(conn, "SELECT count(*) FROM memories WHERE tenant = %s", [self.tenant])
+            )[0]
+            counts: dict[str, int] = {}
+            shares: dict[str, dict[str, float]] = {}
+            for term in terms:
+                found = await _fetch(
+                    conn,
+                    f"SELECT count(*) FROM memories WHERE tenant = %s AND search @@ {one}",
+                    [self.tenant, term],
+                )
+                counts[term] = int(found[0][0])
+                weight = bm25_idf(int(total), counts[term])
+                scored = await _fetch(
+                    conn,
+                    "SELECT id FROM memories WHERE tenant = %s AND id = ANY(%s) "
+                    f"AND search @@ {one}",
+                    [self.tenant, list(ids), term],
+                )
+                shares[term] = {str(r[0]): weight for r in scored}
+            return int(total), counts, shares
+
+        return await self._run(query)
 
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         built = tsquery(query)
