@@ -247,7 +247,9 @@ async def _search_text(
     # count(*) wants a trigger-kept counter; not done yet.)
     rows = await _fetch(
         conn,
-        "WITH terms AS (SELECT DISTINCT plainto_tsquery(%s::regconfig, t) AS q "
+        # One weight per query word, as FTS5 sums one per OR-ed phrase (two words with one
+        # stem count twice there too) and as term_statistics reports them.
+        "WITH terms AS (SELECT plainto_tsquery(%s::regconfig, t) AS q "
         "FROM unnest(%s::text[]) AS t), "
         "total AS (SELECT count(*)::float8 AS n FROM memories WHERE tenant = %s), "
         "w AS MATERIALIZED (SELECT terms.q, "
