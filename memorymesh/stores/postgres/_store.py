@@ -247,21 +247,26 @@ async def _search_text(
     # count(*) wants a trigger-kept counter; not done yet.)
     rows = await _fetch(
         conn,
+        f"WITH q AS (SELECT {expression} AS q), "
+        # The memories the filters allow that hold any query word, found once through the GIN
+        # index; each word's document count is taken among them (no second index scan per
+        # word), and only the best `limit` are joined back for their columns.
+        "cand AS MATERIALIZED (SELECT m.seq, m.search FROM memories AS m, q "
+        f"WHERE m.search @@ q.q AND {clause}), "
         # One weight per query word, as FTS5 sums one per OR-ed phrase (two words with one
         # stem count twice there too) and as term_statistics reports them.
-        "WITH terms AS (SELECT plainto_tsquery(%s::regconfig, t) AS q "
-        "FROM unnest(%s::text[]) AS t), "
+        "terms AS (SELECT plainto_tsquery(%s::regconfig, t) AS q FROM unnest(%s::text[]) AS t), "
         "total AS (SELECT count(*)::float8 AS n FROM memories WHERE tenant = %s), "
         "w AS MATERIALIZED (SELECT terms.q, "
         # base.bm25_idf in SQL: FTS5's weight, floored for words in half the rows or more.
         "greatest(ln((total.n - d.c + 0.5) / (d.c + 0.5)), 1e-6) AS idf "
-        "FROM terms, total, LATERAL (SELECT count(*)::float8 AS c FROM memories AS x "
-        "WHERE x.tenant = %s AND x.search @@ terms.q) AS d WHERE numnode(terms.q) > 0), "
-        f"q AS (SELECT {expression} AS q) "
-        f"SELECT {_M_COLUMNS}, (SELECT sum(w.idf) FROM w WHERE m.search @@ w.q) AS relevance "
-        f"FROM memories AS m, q WHERE m.search @@ q.q AND {clause} "
-        "ORDER BY relevance DESC, m.seq LIMIT %s",
-        [TS_CONFIG, terms, store.tenant, store.tenant, *terms, *params, limit],
+        "FROM terms, total, LATERAL (SELECT count(*)::float8 AS c FROM cand "
+        "WHERE cand.search @@ terms.q) AS d WHERE numnode(terms.q) > 0), "
+        "best AS (SELECT cand.seq, (SELECT sum(w.idf) FROM w WHERE cand.search @@ w.q) AS r "
+        "FROM cand ORDER BY r DESC, cand.seq LIMIT %s) "
+        f"SELECT {_M_COLUMNS}, best.r FROM best JOIN memories AS m ON m.seq = best.seq "
+        "ORDER BY best.r DESC, m.seq",
+        [*terms, *params, TS_CONFIG, terms, store.tenant, limit],
     )
     return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
 
