@@ -238,13 +238,13 @@ async def _search_text(
     expression, terms = built
     clause, params = where(filters, now, store.tenant)
     # Ranked like BM25 without its term-frequency and length parts: each query word a memory
-    # holds adds its BM25 weight within this tenant, so rare words weigh more (and
-    # term_statistics can report each word's share exactly). Plain ts_rank_cd weighs "the"
-    # like "kestrel": 0.57 recall@10 on LoCoMo against SQLite's 0.73; this gets 0.73
-    # (benchmarks/bench_quality.py --postgres), and ordering equal sums
-    # by ts_rank_cd changed nothing there but cost a third more time. MATERIALIZED: the
-    # weights are computed once, not once per candidate. (At millions of rows per tenant the
-    # count(*) wants a trigger-kept counter; not done yet.)
+    # holds adds its BM25 weight (counted among the memories the filters allow, out of all
+    # the tenant's), so rare words weigh more and term_statistics can report each word's
+    # share exactly. Plain ts_rank_cd weighs "the" like "kestrel": 0.57 recall@10 on LoCoMo
+    # against SQLite's 0.73; this gets 0.73 (benchmarks/bench_quality.py --postgres), and
+    # ordering equal sums by ts_rank_cd changed nothing there but cost a third more time.
+    # MATERIALIZED: computed once, not once per candidate. (At millions of rows per tenant
+    # the count(*) wants a trigger-kept counter; not done yet.)
     rows = await _fetch(
         conn,
         f"WITH q AS (SELECT {expression} AS q), "
