@@ -9,10 +9,13 @@ that needs PostgreSQL and cannot start it fails: nothing here skips.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 _server: Any = None
@@ -81,3 +84,22 @@ def tenant_url() -> str:
     project location alone, it serves both stores (the global one is that user's)."""
     key = fresh_name("k")
     return server_url(SHARED_SCHEMA, project=key, owner=key)
+
+
+@asynccontextmanager
+async def hold_write_lock(location: str | os.PathLike[str]) -> AsyncIterator[None]:
+    """Another worker in the middle of a write to the store at ``location``: the tenant's
+    advisory lock (the one ``PostgresStore.write`` takes), held from a session of our own."""
+    import psycopg
+
+    from memorymesh.stores.postgres._location import parse_location
+
+    parsed = parse_location(os.fspath(location))
+    tenant = f"project:{parsed.project}" if parsed.project else f"user:{parsed.owner}"
+    key = f"memorymesh:{parsed.schema}:{tenant}"
+    async with await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True) as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [key])
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [key])

@@ -17,6 +17,7 @@ from pathlib import Path
 import _postgres
 import psycopg
 import pytest
+from _embedders import HashEmbedder
 
 from memorymesh import (
     AsyncMemoryMesh,
@@ -167,6 +168,28 @@ async def test_a_project_key_comes_from_the_git_remote(tmp_path: Path, url: str)
     # Another clone of the same repository, over HTTPS, shares the project memories.
     async with AsyncMemoryMesh(url, project="github.com/Acme/api", user="dave") as theirs:
         assert (await theirs.get(memory.id)).text == "the API is versioned by date"
+
+
+def test_a_linked_worktree_has_its_main_checkouts_project_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agents often work in `git worktree`s, where .git is a file: same repository, same key.
+    main_checkout, linked = tmp_path / "main", tmp_path / "linked"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", str(main_checkout)], check=True)
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "remote", "add", "origin", "https://github.com/acme/api"],
+        check=True,
+    )
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "commit", "-q", "--allow-empty", "-m", "x"], check=True
+    )
+    subprocess.run(
+        [*git, "-C", str(main_checkout), "worktree", "add", "-q", str(linked)], check=True
+    )
+    assert (linked / ".git").is_file()
+    monkeypatch.delenv("MEMORYMESH_PROJECT_ROOT")
+    assert default_project(main_checkout) == default_project(linked) == "github.com/acme/api"
 
 
 def test_remote_urls_name_the_same_project() -> None:
@@ -344,3 +367,61 @@ def test_doctor_and_backup_point_server_stores_to_the_servers_tools(
         err = capsys.readouterr().err
         assert "pg_dump" in err and "secret" not in err
     assert not (tmp_path / "copies").exists()
+
+
+async def _records(mesh: AsyncMemoryMesh) -> list[dict[str, object]]:
+    buffer = io.StringIO()
+    await mesh.export(buffer, include_embeddings=True)
+    records = [json.loads(line) for line in buffer.getvalue().splitlines()[1:]]
+    return sorted(records, key=lambda r: str(r["id"]))
+
+
+def test_migrate_copies_both_stores_to_the_server_and_back_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import anyio
+
+    project_db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+
+    async def fill() -> tuple[str, list[dict[str, object]]]:
+        async with AsyncMemoryMesh(
+            project_db, global_path=global_db, embedding=HashEmbedder()
+        ) as m:
+            old = await m.remember("the staging cluster is called kestrel", scope="project")
+            # A contradiction supersedes it: the old version stays as history.
+            await m.remember("the staging cluster is called osprey", scope="project")
+            await m.remember("alice prefers dark mode", scope="global", metadata={"ui": 1})
+            await m.recall("staging cluster")  # access counts travel too
+        # Read back after closing: recall's access counts reach the store on close.
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as m:
+            return old.id, await _records(m)
+
+    old_id, local = anyio.run(fill)
+    url = _postgres.server_url(_postgres.fresh_name("mig"))
+    where = ["--db", str(project_db), "--global-db", str(global_db)]
+    target = ["--project", "acme/api", "--user", "alice"]
+    assert main([*where, "--json", "migrate", "--to", url, *target]) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] == len(local)
+    assert main([*where, "--json", "migrate", "--to", url, *target]) == 0  # again: nothing new
+    assert json.loads(capsys.readouterr().out)["imported"] == 0
+
+    async def on_server() -> None:
+        async with AsyncMemoryMesh(
+            url, project="acme/api", user="alice", embedding=HashEmbedder()
+        ) as server:
+            assert await _records(server) == local
+            assert [v.text for v in await server.history(old_id)] == [
+                "the staging cluster is called kestrel",
+                "the staging cluster is called osprey",
+            ]
+
+    anyio.run(on_server)
+    back = ["--db", str(tmp_path / "p2.db"), "--global-db", str(tmp_path / "g2.db")]
+    assert main([*back, "migrate", "--from", url, *target]) == 0
+    assert "Copied 3 of 3 memories" in capsys.readouterr().out
+
+    async def copied() -> list[dict[str, object]]:
+        async with AsyncMemoryMesh(tmp_path / "p2.db", global_path=tmp_path / "g2.db") as copy:
+            return await _records(copy)
+
+    assert anyio.run(copied) == local

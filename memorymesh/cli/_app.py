@@ -44,6 +44,7 @@ EXTENSIONS: list[str] = [
     "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
     "memorymesh.cli._files",  # doctor, backup
     "memorymesh.cli._history",  # reembed, config, history, restore
+    "memorymesh.cli._migrate",  # migrate (to and from a server database)
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

@@ -62,9 +62,33 @@ def project_key_from_remote(url: str) -> str | None:
     return f"{host.lower()}/{path}" if host else path
 
 
+def _git_dir(root: Path) -> Path | None:
+    """The repository's shared git directory: ``.git``, or for a linked worktree (where
+    ``.git`` is a file naming its own git dir) the main one it belongs to, whose config
+    holds the remotes."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        pointer = dot_git.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not pointer.startswith("gitdir:"):
+        return None
+    git_dir = Path(pointer.removeprefix("gitdir:").strip())
+    git_dir = git_dir if git_dir.is_absolute() else root / git_dir
+    try:
+        common = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return git_dir
+    shared = Path(common)
+    return (shared if shared.is_absolute() else git_dir / shared).resolve()
+
+
 def _origin_url(root: Path) -> str | None:
-    config_path = root / ".git" / "config"
-    if not config_path.is_file():
+    git_dir = _git_dir(root)
+    config_path = None if git_dir is None else git_dir / "config"
+    if config_path is None or not config_path.is_file():
         return None
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     try:

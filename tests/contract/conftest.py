@@ -103,6 +103,7 @@ async def _sqlite_write_lock(location: str | Path) -> AsyncIterator[None]:
 #: would), given that store's location. Optional: tests that need it skip without it.
 WRITE_LOCKS: dict[str, Callable[[str | Path], AbstractAsyncContextManager[None]]] = {
     "sqlite": _sqlite_write_lock,
+    "postgres": _postgres.hold_write_lock,
 }
 
 

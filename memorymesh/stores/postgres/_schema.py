@@ -94,7 +94,7 @@ _INITIAL = Migration(
         "WHERE superseded_by IS NOT NULL",
         "CREATE INDEX memories_status ON memories (tenant, status) WHERE status <> 'active'",
         "CREATE INDEX memories_embedding_model ON memories (tenant, embedding_model, seq)",
-        # Keyword search: the generated tsvector, ranked with ts_rank_cd.
+        # Keyword search on the generated tsvector (ranking: _store._search_text).
         "CREATE INDEX memories_search ON memories USING gin (search)",
         # LangGraph's namespace and key, looked up on every get and put (as SQLite's 0004).
         "CREATE INDEX memories_meta_langgraph ON memories "
