@@ -13,6 +13,7 @@ The tree::
     │   ├── DatabaseLockedError          another process held the database past the busy timeout
     │   ├── CorruptDatabaseError         the file is not a healthy SQLite database
     │   ├── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   ├── KeyConflictError             another current memory already holds that keyed item
     │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidInputError",
     "InvalidMeshError",
+    "KeyConflictError",
     "MemoryMeshError",
     "MemoryNotFoundError",
     "SchemaVersionError",
@@ -101,6 +103,15 @@ class DatabaseLockedError(StoreError):
 
 class CorruptDatabaseError(StoreError):
     """The database file is damaged or is not a SQLite database."""
+
+
+class KeyConflictError(StoreError):
+    """Another current memory already holds this keyed item (a LangGraph namespace + key).
+
+    Stores keep such items unique (see ``UNIQUE_METADATA_KEYS`` in ``stores/base.py``), so of
+    two writers racing to insert one key, the second gets this error and nothing it wrote is
+    kept; the adapter then updates the item the first one stored.
+    """
 
 
 class SchemaVersionError(StoreError):

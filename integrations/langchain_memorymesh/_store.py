@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from anyio.from_thread import BlockingPortal
@@ -38,7 +39,9 @@ from memorymesh import (
     InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
+    KeyConflictError,
     Memory,
+    MemoryNotFoundError,
     Scope,
     contains_injected,
     strip_injected,
@@ -59,6 +62,9 @@ _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
 # pages of this many candidates.
 _PAGE = 500
 _MAX_RECALL = 1000
+# A put that loses a race (another writer inserted or deleted the key between our lookup and
+# our write) looks again; each retry follows a write that committed, so a few always suffice.
+_PUT_ATTEMPTS = 8
 
 
 def namespace_path(namespace: tuple[str, ...]) -> str:
@@ -161,24 +167,54 @@ class MemoryMeshStore(BaseStore):
     # -- ops --------------------------------------------------------------------------------
 
     async def _find(self, namespace: tuple[str, ...], key: str) -> Memory | None:
+        """The item's memory, expired or not: an expired item still holds its key (the
+        store keeps each namespace + key unique among current memories) until swept."""
         found = await self.mesh.list(
             scope=self.scope,
             metadata_filter={NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key},
             limit=1,
+            include_expired=True,
         )
         return found[0] if found else None
 
     async def _get(self, op: GetOp) -> Item | None:
         memory = await self._find(op.namespace, op.key)
-        return None if memory is None else _item(memory)
+        return None if memory is None or _expired(memory) else _item(memory)
 
     async def _put(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
-        existing = await self._find(op.namespace, op.key)
+        """An atomic upsert (or delete) of one item, across processes too.
+
+        Look up, then update or insert. The store's unique index on namespace + key makes the
+        insert fail with :class:`KeyConflictError` if another writer inserted first, and an
+        update or delete of a row another writer just deleted finds nothing: either way we
+        look again and write over whatever is current, so one item is left, last write wins.
+        """
+        for attempt in range(_PUT_ATTEMPTS):
+            existing = await self._find(op.namespace, op.key)
+            try:
+                await self._write(existing, prepared)
+                return
+            except MemoryNotFoundError:
+                if prepared is None:
+                    return  # someone else deleted it first: deleted is what we wanted
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise
+            except KeyConflictError:
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise
+
+    async def _write(
+        self, existing: Memory | None, prepared: tuple[str, dict[str, Any]] | None
+    ) -> None:
         if prepared is None:
             if existing is not None:
                 await self.mesh.forget(existing.id)
             return
         text, metadata = prepared
+        if existing is not None and _expired(existing):
+            # An expired item is gone to readers: the put makes a new one, created now.
+            await self.mesh.forget(existing.id)
+            existing = None
         if existing is not None:
             await self.mesh.update(existing.id, text=text, metadata=metadata)
             return
@@ -293,6 +329,10 @@ def _prepare_value(
         raise InvalidInputError(f"a store value must be JSON-serialisable: {exc}") from None
     text = strip_injected(text_source) if text_source is not None else as_json
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+def _expired(memory: Memory) -> bool:
+    return memory.expires_at is not None and memory.expires_at <= datetime.now(UTC)
 
 
 def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:

@@ -28,6 +28,7 @@ from ..._errors import (
     DatabaseLockedError,
     EncryptionError,
     InvalidFilterError,
+    KeyConflictError,
     SchemaVersionError,
     StoreError,
 )
@@ -51,7 +52,7 @@ from ..base import (
 )
 from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
-from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
+from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
@@ -213,6 +214,8 @@ def _memory(row: Sequence[Any]) -> Memory:
 def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     message = str(exc)
     lowered = message.lower()
+    if isinstance(exc, sqlite3.IntegrityError) and UNIQUE_ITEM_INDEX in message:
+        return KeyConflictError(f"{path}: another current memory already holds that item")
     if "locked" in lowered or "busy" in lowered:
         return DatabaseLockedError(
             f"{path} stayed locked by another process past the busy timeout: {message}"
