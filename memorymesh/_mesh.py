@@ -532,7 +532,10 @@ class AsyncMemoryMesh:
             fields["embedding_model"] = self._embedder.name
         async with store.write() as tx:
             fields["updated_at"] = tx.now
-            if found:  # privacy guard: add to the kinds already recorded on the memory
+            if "text" in fields and "metadata" in fields:
+                # Everything the guard checks was replaced: what it redacted before is gone.
+                fields["redactions"] = json.dumps(sorted(found))
+            elif found:  # privacy guard: add to the kinds already recorded on the memory
                 current = await tx.get_many([memory_id])
                 known = set(current[0].redactions) if current else set()
                 fields["redactions"] = json.dumps(sorted(known | found))

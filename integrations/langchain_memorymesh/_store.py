@@ -50,7 +50,14 @@ from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge, MeshLike
 from memorymesh.stores._filters import METADATA_KEY
 
-__all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
+__all__ = [
+    "KEY_KEY",
+    "NAMESPACE_KEY",
+    "TEXT_KEYS",
+    "MemoryMeshItem",
+    "MemoryMeshSearchItem",
+    "MemoryMeshStore",
+]
 
 NAMESPACE_KEY = "langgraph_ns"
 KEY_KEY = "langgraph_key"
@@ -84,6 +91,31 @@ def _prefix_condition(prefix: tuple[str, ...]) -> dict[str, Any]:
     return {"$gte": start, "$lt": start[:-1] + "/"}
 
 
+class MemoryMeshItem(Item):
+    """A LangGraph ``Item`` that also says what the privacy guard redacted from its value.
+
+    ``redactions`` lists the kinds of secret (``"api_key"``, ``"password"``, ...) replaced by
+    ``[REDACTED:<kind>]`` in the value when it was last put; empty when the value came back
+    exactly as put. Namespaces and keys are never redacted.
+    """
+
+    __slots__ = ("redactions",)
+
+    def __init__(self, *, redactions: tuple[str, ...] = (), **fields: Any) -> None:
+        super().__init__(**fields)
+        self.redactions = redactions
+
+
+class MemoryMeshSearchItem(SearchItem):
+    """A LangGraph ``SearchItem`` with ``redactions``, as :class:`MemoryMeshItem`."""
+
+    __slots__ = ("redactions",)
+
+    def __init__(self, *, redactions: tuple[str, ...] = (), **fields: Any) -> None:
+        super().__init__(**fields)
+        self.redactions = redactions
+
+
 class MemoryMeshStore(BaseStore):
     """A LangGraph ``BaseStore`` backed by MemoryMesh: pass it as ``store=`` to
     ``create_agent`` or ``StateGraph.compile``.
@@ -96,8 +128,9 @@ class MemoryMeshStore(BaseStore):
         mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
             :class:`~memorymesh.AsyncMemoryMesh`.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
-        scope: Keep every item in the ``"project"`` or ``"global"`` store (by default each
-            memory's category decides, and reads search both).
+        scope: The store every item lives in: ``"project"`` or ``"global"``. By default the
+            project store when the mesh has one, else the global store. An item's category
+            never moves it: another project never sees this project's items.
         category: The category of every memory written (by default inferred from the text).
         agent: Recorded as the writer of every memory.
     """
@@ -115,7 +148,10 @@ class MemoryMeshStore(BaseStore):
     ) -> None:
         self._bridge = MeshBridge(mesh, portal)
         self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
-        self.scope = scope_option(scope)
+        chosen = scope_option(scope)
+        if chosen is None:
+            chosen = Scope.PROJECT if self.mesh.project_path is not None else Scope.GLOBAL
+        self.scope: Scope = chosen
         self.category = category_option(category)
         self.agent = agent
 
@@ -342,26 +378,28 @@ def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:
     return value, namespace, str(metadata.get(KEY_KEY, memory.id))
 
 
-def _item(memory: Memory) -> Item:
+def _item(memory: Memory) -> MemoryMeshItem:
     value, namespace, key = _parts(memory)
-    return Item(
+    return MemoryMeshItem(
         value=value,
         key=key,
         namespace=namespace,
         created_at=memory.created_at,
         updated_at=memory.updated_at,
+        redactions=memory.redactions,
     )
 
 
-def _search_item(memory: Memory, score: float | None) -> SearchItem:
+def _search_item(memory: Memory, score: float | None) -> MemoryMeshSearchItem:
     value, namespace, key = _parts(memory)
-    return SearchItem(
+    return MemoryMeshSearchItem(
         namespace=namespace,
         key=key,
         value=value,
         created_at=memory.created_at,
         updated_at=memory.updated_at,
         score=score,
+        redactions=memory.redactions,
     )
 
 
