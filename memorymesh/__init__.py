@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ._errors import (
+    BlockingCallError,
     ClosedError,
     CorruptDatabaseError,
     DatabaseLockedError,
@@ -67,6 +68,7 @@ from .writes._injected import contains_injected, mark_injected, strip_injected
 
 __all__ = [
     "AsyncMemoryMesh",
+    "BlockingCallError",
     "Category",
     "Classification",
     "ClosedError",

@@ -19,7 +19,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.from_thread import BlockingPortal
 
-from ._errors import InvalidMeshError
+from ._errors import BlockingCallError, InvalidMeshError
 from ._mesh import AsyncMemoryMesh
 from ._sync import MemoryMesh
 
@@ -94,8 +94,9 @@ class MeshBridge:
         """Run ``fn`` to completion from sync code and return its result.
 
         Raises:
-            RuntimeError: called on the mesh's own event loop thread (use the async method),
-                or the adapter has no way back to the mesh's loop.
+            BlockingCallError: called on the mesh's own event loop thread (use the async
+                method); a ``RuntimeError`` and an ``asyncio.InvalidStateError``.
+            RuntimeError: the adapter has no way back to the mesh's loop.
         """
         bound: Callable[[], Awaitable[T]] = partial(fn, *args, **kwargs)
         if self.portal is not None:
@@ -108,7 +109,7 @@ class MeshBridge:
             )
         if _on_loop_thread():
             # Blocking here would wait forever for the very loop this call is blocking.
-            raise RuntimeError(
+            raise BlockingCallError(
                 "a sync MemoryMesh adapter method was called from async code, on the event "
                 "loop the mesh runs on: await the async method (aput, ainvoke, ...) instead"
             )

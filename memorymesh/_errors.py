@@ -17,7 +17,9 @@ The tree::
     │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
-    └── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
+    ├── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
+    └── BlockingCallError (RuntimeError, asyncio.InvalidStateError)
+                                         a sync adapter call on the mesh's own event loop
 
 Each subclass also inherits the built-in exception that fits, so ``except ValueError`` keeps
 working for callers who do not know about MemoryMesh.
@@ -25,7 +27,10 @@ working for callers who do not know about MemoryMesh.
 
 from __future__ import annotations
 
+import asyncio
+
 __all__ = [
+    "BlockingCallError",
     "ClosedError",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -144,3 +149,12 @@ class EncryptionError(MemoryMeshError):
 
 class ClosedError(MemoryMeshError, RuntimeError):
     """The mesh (or store) has been closed and cannot be used again."""
+
+
+class BlockingCallError(MemoryMeshError, RuntimeError, asyncio.InvalidStateError):
+    """A sync adapter method was called on the event loop the mesh runs on.
+
+    Blocking there would wait forever for the loop it blocks: await the async method
+    (``aput``, ``aget``, ``ainvoke``, ...) instead. Also an ``asyncio.InvalidStateError``,
+    which LangGraph's own stores raise in the same situation.
+    """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +49,7 @@ from memorymesh import (
 )
 from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge, MeshLike
-from memorymesh.stores._filters import METADATA_KEY
+from memorymesh.stores._filters import INT64_RANGE, METADATA_KEY
 
 __all__ = [
     "KEY_KEY",
@@ -65,6 +66,9 @@ _RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY})
 #: The value fields whose string becomes the memory's searchable text, first one present wins.
 TEXT_KEYS = ("text", "content", "memory")
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+#: A filter key: a value's field, or a dotted path to a nested one (``"user.access-level"``),
+#: as LangGraph's SQL stores accept them.
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 # A value filter that SQL cannot express (nested values, odd keys) is checked in Python over
 # pages of this many candidates.
 _PAGE = 500
@@ -122,7 +126,8 @@ class MemoryMeshStore(BaseStore):
 
     ``search`` with a ``query`` is MemoryMesh recall (BM25 blended with recency and
     importance); the score lands on each ``SearchItem``. Without a query, items come newest
-    update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's top-level keys.
+    update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's keys, and dotted
+    paths (``"user.access-level"``) reach nested ones.
 
     Args:
         mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
@@ -171,7 +176,8 @@ class MemoryMeshStore(BaseStore):
             InvalidInputError: a value that is not a JSON object, uses a reserved key
                 (``langgraph_ns``, ``langgraph_key``), or is too large.
             InjectedContextError: a value whose text is only context MemoryMesh injected.
-            InvalidFilterError: a search filter with an unknown operator.
+            InvalidFilterError: a search filter with a malformed key or an unknown operator
+                (a ``ValueError``).
             NotImplementedError: a put with a TTL (MemoryMesh expiry is not LangGraph TTL).
         """
         return await self._bridge.acall(self._abatch, list(ops))
@@ -425,9 +431,12 @@ def _check_namespace(op: Op) -> None:
 
 
 def _is_scalar(value: Any) -> bool:
+    """Whether SQL can compare with ``value`` exactly (else Python checks it)."""
     if isinstance(value, float):
         return math.isfinite(value)
-    return value is None or isinstance(value, str | int | bool)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in INT64_RANGE  # 10**100 cannot be bound; Python compares it exactly
+    return value is None or isinstance(value, str | bool)
 
 
 def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -437,9 +446,12 @@ def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, di
     sql: dict[str, Any] = {}
     residual: dict[str, dict[str, Any]] = {}
     for key, condition in spec.items():
-        if not isinstance(key, str):
-            raise InvalidFilterError(f"filter key {key!r} must be a string")
-        if key in _RESERVED:
+        if not isinstance(key, str) or not _FILTER_KEY.match(key):
+            raise InvalidFilterError(
+                f"Invalid filter key: {key!r}. Filter keys are field names of letters, digits, "
+                "'_' and '-', joined by '.' to reach nested fields"
+            )
+        if key.split(".")[0] in _RESERVED:
             raise InvalidFilterError(f"filter key {key!r} is reserved by MemoryMeshStore")
         if isinstance(condition, Mapping) and any(str(k).startswith("$") for k in condition):
             ops = dict(condition)
@@ -457,9 +469,18 @@ def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, di
     return sql, residual
 
 
+def _at_path(value: Any, key: str) -> Any:
+    """The field a dotted filter key names, or None when the path does not exist."""
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 def _matches(memory: Memory, residual: Mapping[str, Mapping[str, Any]]) -> bool:
     for key, ops in residual.items():
-        actual = memory.metadata.get(key)
+        actual = _at_path(memory.metadata, key)
         for op, wanted in ops.items():
             if not _compare(actual, op, wanted):
                 return False
