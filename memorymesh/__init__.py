@@ -28,6 +28,7 @@ from ._errors import (
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    TooLargeError,
     V4StoreError,
 )
 from ._mesh import AsyncMemoryMesh
@@ -115,6 +116,7 @@ __all__ = [
     "StoreTransaction",
     "SyncReport",
     "SyncWeights",
+    "TooLargeError",
     "V4ImportReport",
     "V4StoreError",
     "WriteLogEntry",

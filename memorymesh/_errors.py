@@ -6,6 +6,7 @@ The tree::
     ├── InvalidInputError (ValueError)   empty/oversized text, bad importance, non-JSON metadata
     │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
     │   ├── InjectedContextError         the text is only context MemoryMesh itself injected
+    │   ├── TooLargeError                text, metadata or a store value over its size limit
     │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
     ├── InvalidMeshError (TypeError)     an adapter's mesh= is not a MemoryMesh / AsyncMemoryMesh
     ├── MemoryNotFoundError (LookupError) no memory with that id
@@ -46,6 +47,7 @@ __all__ = [
     "SchemaVersionError",
     "SecretDetectedError",
     "StoreError",
+    "TooLargeError",
     "V4StoreError",
 ]
 
@@ -64,6 +66,12 @@ class InvalidFilterError(InvalidInputError):
 
 class InjectedContextError(InvalidInputError):
     """The text is nothing but context MemoryMesh injected, so storing it would duplicate."""
+
+
+class TooLargeError(InvalidInputError):
+    """Text, metadata or a store value is over its size limit (each limit is a setting:
+    ``max_text_chars`` / ``max_metadata_bytes`` on the mesh, ``max_value_bytes`` on a
+    LangGraph store)."""
 
 
 class SecretDetectedError(InvalidInputError):

@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("langgraph.store.base")
 
 from langchain_memorymesh import MemoryMeshItem, MemoryMeshSearchItem, MemoryMeshStore
+from langgraph.store.base import PutOp
 
-from memorymesh import AsyncMemoryMesh, Scope
+from memorymesh import AsyncMemoryMesh, InvalidInputError, Scope, TooLargeError
 
 pytestmark = pytest.mark.anyio
 
@@ -91,3 +92,49 @@ async def test_a_store_on_a_mesh_with_privacy_allow_returns_values_exactly(
         await store.aput(("cfg",), "deploy", value)
         item = await store.aget(("cfg",), "deploy")
         assert item is not None and item.value == value and item.redactions == ()
+
+
+async def test_long_values_are_kept_whole_and_searchable(mesh: AsyncMemoryMesh) -> None:
+    store = MemoryMeshStore(mesh=mesh)
+    long_text = "Kestrel migration runbook. " + "step " * 12_000  # 60k chars, 3x the text limit
+    value = {"text": long_text, "blob": "x" * 200_000}  # far above the 64 KiB metadata limit
+    await store.aput(("docs",), "runbook", value)
+    item = await store.aget(("docs",), "runbook")
+    assert item is not None and item.value == value
+    [hit] = await store.asearch(("docs",), query="kestrel runbook")
+    assert hit.key == "runbook" and hit.value == value
+    # An update of a long value goes through the same limit.
+    await store.aput(("docs",), "runbook", {**value, "blob": "y" * 200_000})
+    item = await store.aget(("docs",), "runbook")
+    assert item is not None and item.value["blob"] == "y" * 200_000
+
+
+async def test_a_value_over_the_limit_is_a_typed_error_and_writes_nothing(
+    mesh: AsyncMemoryMesh,
+) -> None:
+    store = MemoryMeshStore(mesh=mesh, max_value_bytes=1000)
+    with pytest.raises(TooLargeError, match="max_value_bytes") as caught:
+        await store.abatch(
+            [
+                PutOp(("docs",), "small", {"text": "fits"}),
+                PutOp(("docs",), "big", {"text": "z" * 2000}),
+            ]
+        )
+    assert isinstance(caught.value, InvalidInputError) and isinstance(caught.value, ValueError)
+    assert await mesh.count() == 0
+    default = MemoryMeshStore(mesh=mesh)
+    assert default.max_value_bytes == 1024 * 1024
+    with pytest.raises(TooLargeError):
+        await default.aput(("docs",), "huge", {"text": "z" * (1024 * 1024 + 1)})
+    with pytest.raises(InvalidInputError, match="max_value_bytes"):
+        MemoryMeshStore(mesh=mesh, max_value_bytes=0)
+
+
+async def test_the_mesh_limits_raise_the_same_typed_error(mesh: AsyncMemoryMesh) -> None:
+    with pytest.raises(TooLargeError, match="20000"):
+        await mesh.remember("a" * 20_001)
+    with pytest.raises(TooLargeError, match="byte limit"):
+        await mesh.remember("fine", metadata={"blob": "b" * 70_000})
+    # A write may raise its own metadata limit (what the LangGraph store does).
+    memory = await mesh.remember("fine", metadata={"blob": "b" * 70_000}, max_metadata_bytes=10**6)
+    assert len(memory.metadata["blob"]) == 70_000

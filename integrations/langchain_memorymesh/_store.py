@@ -44,6 +44,7 @@ from memorymesh import (
     Memory,
     MemoryNotFoundError,
     Scope,
+    TooLargeError,
     contains_injected,
     strip_injected,
 )
@@ -73,6 +74,9 @@ _FILTER_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 # pages of this many candidates.
 _PAGE = 500
 _MAX_RECALL = 1000
+#: The default limit on one value, as UTF-8 JSON: a key-value store holds documents, not
+#: just one-line memories, so this is far above the mesh's own text and metadata limits.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 # A put that loses a race (another writer inserted or deleted the key between our lookup and
 # our write) looks again; each retry follows a write that committed, so a few always suffice.
 _PUT_ATTEMPTS = 8
@@ -138,6 +142,10 @@ class MemoryMeshStore(BaseStore):
             never moves it: another project never sees this project's items.
         category: The category of every memory written (by default inferred from the text).
         agent: Recorded as the writer of every memory.
+        max_value_bytes: The largest value a put accepts, measured as UTF-8 JSON (default
+            1 MiB); a larger one raises :class:`~memorymesh.TooLargeError` and writes
+            nothing. The whole value is kept and returned; recall searches the first
+            ``max_text_chars`` (a mesh setting) characters of its text.
     """
 
     supports_ttl = False
@@ -150,7 +158,13 @@ class MemoryMeshStore(BaseStore):
         scope: Scope | str | None = None,
         category: Category | str | None = None,
         agent: str | None = None,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
+        if isinstance(max_value_bytes, bool) or not isinstance(max_value_bytes, int):
+            raise InvalidInputError("max_value_bytes must be a positive integer")
+        if max_value_bytes < 1:
+            raise InvalidInputError("max_value_bytes must be a positive integer")
+        self.max_value_bytes = max_value_bytes
         self._bridge = MeshBridge(mesh, portal)
         self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
         chosen = scope_option(scope)
@@ -192,7 +206,13 @@ class MemoryMeshStore(BaseStore):
                 if op.ttl is not None:
                     raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
                 if op.value is not None:
-                    prepared[index] = _prepare_value(op.namespace, op.key, op.value)
+                    prepared[index] = _prepare_value(
+                        op.namespace,
+                        op.key,
+                        op.value,
+                        max_value_bytes=self.max_value_bytes,
+                        max_text_chars=self.mesh.max_text_chars,
+                    )
         results: list[Result] = []
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
@@ -253,12 +273,17 @@ class MemoryMeshStore(BaseStore):
                 await self.mesh.forget(existing.id)
             return
         text, metadata = prepared
+        # The value was checked against max_value_bytes; the memory's metadata adds the
+        # namespace and key, and redaction markers may lengthen secrets.
+        limit = max(self.mesh.max_metadata_bytes, 2 * self.max_value_bytes + _id_bytes(metadata))
         if existing is not None and _expired(existing):
             # An expired item is gone to readers: the put makes a new one, created now.
             await self.mesh.forget(existing.id)
             existing = None
         if existing is not None:
-            await self.mesh.update(existing.id, text=text, metadata=metadata)
+            await self.mesh.update(
+                existing.id, text=text, metadata=metadata, max_metadata_bytes=limit
+            )
             return
         # keep_both: two keys may hold the same text, and each must stay its own item.
         await self.mesh.remember(
@@ -269,6 +294,7 @@ class MemoryMeshStore(BaseStore):
             source="langchain",
             agent=self.agent,
             on_conflict="keep_both",
+            max_metadata_bytes=limit,
         )
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
@@ -343,10 +369,23 @@ class MemoryMeshStore(BaseStore):
 # -- values ----------------------------------------------------------------------------------
 
 
+def _id_bytes(metadata: Mapping[str, Any]) -> int:
+    return len(json.dumps([metadata[NAMESPACE_KEY], metadata[KEY_KEY]]).encode("utf-8"))
+
+
 def _prepare_value(
-    namespace: tuple[str, ...], key: str, value: Mapping[str, Any]
+    namespace: tuple[str, ...],
+    key: str,
+    value: Mapping[str, Any],
+    *,
+    max_value_bytes: int,
+    max_text_chars: int,
 ) -> tuple[str, dict[str, Any]]:
-    """The memory text and metadata for one put, checked before anything is written."""
+    """The memory text and metadata for one put, checked before anything is written.
+
+    The text recall searches is the value's text cut to ``max_text_chars`` characters; the
+    value itself is kept whole.
+    """
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidInputError("a store value must be a mapping with string keys")
     reserved = sorted(_RESERVED & set(value))
@@ -369,7 +408,14 @@ def _prepare_value(
         as_json = json.dumps(cleaned, ensure_ascii=False, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"a store value must be JSON-serialisable: {exc}") from None
+    size = len(as_json.encode("utf-8"))
+    if size > max_value_bytes:
+        raise TooLargeError(
+            f"the value for key {key!r} is {size} bytes as JSON; this store's limit is "
+            f"{max_value_bytes} (MemoryMeshStore(max_value_bytes=...))"
+        )
     text = strip_injected(text_source) if text_source is not None else as_json
+    text = text.strip()[:max_text_chars]
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
 
 
