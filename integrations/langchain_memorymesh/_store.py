@@ -24,6 +24,7 @@ from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
     BaseStore,
     GetOp,
+    IndexConfig,
     InvalidNamespaceError,
     Item,
     ListNamespacesOp,
@@ -52,10 +53,13 @@ from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge, MeshLike
 from memorymesh.stores._filters import INT64_RANGE, METADATA_KEY
 
+from ._index import StoreIndex, best_scores
+
 __all__ = [
     "KEY_KEY",
     "NAMESPACE_KEY",
     "TEXT_KEYS",
+    "VECTORS_KEY",
     "MemoryMeshItem",
     "MemoryMeshSearchItem",
     "MemoryMeshStore",
@@ -63,7 +67,9 @@ __all__ = [
 
 NAMESPACE_KEY = "langgraph_ns"
 KEY_KEY = "langgraph_key"
-_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY})
+#: Where an item's semantic-index vectors are kept (see ``_index.py``): ``{path: [floats]}``.
+VECTORS_KEY = "langgraph_vectors"
+_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY, VECTORS_KEY})
 #: The value fields whose string becomes the memory's searchable text, first one present wins.
 TEXT_KEYS = ("text", "content", "memory")
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -128,9 +134,11 @@ class MemoryMeshStore(BaseStore):
     """A LangGraph ``BaseStore`` backed by MemoryMesh: pass it as ``store=`` to
     ``create_agent`` or ``StateGraph.compile``.
 
-    ``search`` with a ``query`` is MemoryMesh recall (BM25 blended with recency and
-    importance); the score lands on each ``SearchItem``. Without a query, items come newest
-    update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's keys, and dotted
+    ``search`` with a ``query`` ranks by the semantic index when the store has one (``index=``,
+    as LangGraph's stores take it: the raw cosine similarity is each ``SearchItem.score``),
+    else it is MemoryMesh recall (BM25, and vectors when the mesh has an embedder, blended
+    with recency and importance). Without a query, items come most recently updated first.
+    Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's keys, and dotted
     paths (``"user.access-level"``) reach nested ones.
 
     Args:
@@ -146,6 +154,13 @@ class MemoryMeshStore(BaseStore):
             1 MiB); a larger one raises :class:`~memorymesh.TooLargeError` and writes
             nothing. The whole value is kept and returned; recall searches the first
             ``max_text_chars`` (a mesh setting) characters of its text.
+        index: A semantic index, LangGraph's ``IndexConfig``: ``{"dims": 384, "embed": ...,
+            "fields": ["text"]}``. ``embed`` is a LangChain ``Embeddings``, a sync or async
+            function from a list of texts to vectors, a ``"provider:model"`` string, or a
+            MemoryMesh embedder; left out, the mesh's own embedder (``embedding=`` when the
+            mesh was opened). ``fields`` are paths into the value (``["$"]``, the whole
+            value, by default); ``put(..., index=[...])`` overrides them for one item and
+            ``index=False`` leaves it unindexed.
     """
 
     supports_ttl = False
@@ -159,6 +174,7 @@ class MemoryMeshStore(BaseStore):
         category: Category | str | None = None,
         agent: str | None = None,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        index: IndexConfig | None = None,
     ) -> None:
         if isinstance(max_value_bytes, bool) or not isinstance(max_value_bytes, int):
             raise InvalidInputError("max_value_bytes must be a positive integer")
@@ -173,6 +189,12 @@ class MemoryMeshStore(BaseStore):
         self.scope: Scope = chosen
         self.category = category_option(category)
         self.agent = agent
+        self._index = StoreIndex(index, self.mesh.embedder) if index is not None else None
+        #: The index configuration (as LangGraph's stores expose it), or None.
+        self.index_config: dict[str, Any] | None = (
+            None if self._index is None else self._index.config
+        )
+        self.embeddings = None if self._index is None else self._index.embeddings
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -213,6 +235,8 @@ class MemoryMeshStore(BaseStore):
                         max_value_bytes=self.max_value_bytes,
                         max_text_chars=self.mesh.max_text_chars,
                     )
+        if self._index is not None:
+            await self._add_vectors(self._index, ops, prepared)
         results: list[Result] = []
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
@@ -225,6 +249,23 @@ class MemoryMeshStore(BaseStore):
                 await self._put(op, prepared.get(index))
                 results.append(None)
         return results
+
+    async def _add_vectors(
+        self, index: StoreIndex, ops: list[Op], prepared: dict[int, tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Embed every put's indexed fields in one call, before anything is written."""
+        wanted: list[tuple[int, str, str]] = []
+        for position, (_, metadata) in prepared.items():
+            op = ops[position]
+            assert isinstance(op, PutOp)
+            if op.index is False:
+                continue
+            paths = None if op.index is None else list(op.index)
+            value = {k: v for k, v in metadata.items() if k not in _RESERVED}
+            wanted.extend((position, path, text) for path, text in index.texts(value, paths))
+        vectors = await index.embed([text for _, _, text in wanted])
+        for (position, path, _), vector in zip(wanted, vectors, strict=True):
+            prepared[position][1].setdefault(VECTORS_KEY, {})[path] = vector
 
     # -- ops --------------------------------------------------------------------------------
 
@@ -275,7 +316,9 @@ class MemoryMeshStore(BaseStore):
         text, metadata = prepared
         # The value was checked against max_value_bytes; the memory's metadata adds the
         # namespace and key, and redaction markers may lengthen secrets.
-        limit = max(self.mesh.max_metadata_bytes, 2 * self.max_value_bytes + _id_bytes(metadata))
+        limit = max(
+            self.mesh.max_metadata_bytes, 2 * self.max_value_bytes + _reserved_bytes(metadata)
+        )
         if existing is not None and _expired(existing):
             # An expired item is gone to readers: the put makes a new one, created now.
             await self.mesh.forget(existing.id)
@@ -303,6 +346,8 @@ class MemoryMeshStore(BaseStore):
         sql_filter, residual = _split_filter(op.filter or {})
         metadata_filter = {NAMESPACE_KEY: _prefix_condition(op.namespace_prefix), **sql_filter}
         wanted = op.offset + op.limit
+        if op.query and self._index is not None:
+            return await self._semantic_search(self._index, op, metadata_filter, residual)
         if op.query and op.query.strip():
             hits = await self.mesh.recall(
                 op.query,
@@ -337,6 +382,42 @@ class MemoryMeshStore(BaseStore):
             start += _PAGE
         return [_search_item(m, None) for m in matched[op.offset : wanted]]
 
+    async def _semantic_search(
+        self,
+        index: StoreIndex,
+        op: SearchOp,
+        metadata_filter: dict[str, Any],
+        residual: dict[str, dict[str, Any]],
+    ) -> list[SearchItem]:
+        """Rank every item the namespace and filter allow by its best field's cosine
+        similarity to the query; unindexed items follow, unscored, if the page has room."""
+        assert op.query is not None
+        query = await index.embed_query(op.query)
+        candidates: list[Memory] = []
+        start = 0
+        while True:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+                limit=_PAGE,
+                offset=start,
+                order="updated",
+            )
+            candidates.extend(m for m in page if _matches(m, residual))
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        scores = best_scores(query, [_vectors(m) for m in candidates])
+        scored = sorted(
+            ((s, m) for s, m in zip(scores, candidates, strict=True) if s is not None),
+            key=lambda pair: -pair[0],
+        )
+        kept: list[tuple[float | None, Memory]] = list(scored[op.offset : op.offset + op.limit])
+        if len(kept) < op.limit:
+            unscored = [m for s, m in zip(scores, candidates, strict=True) if s is None]
+            kept.extend((None, m) for m in unscored[: op.limit - len(kept)])
+        return [_search_item(m, s) for s, m in kept]
+
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         conditions = tuple(op.match_conditions or ())
         # Narrow in SQL by the longest literal start of a prefix condition; wildcards and
@@ -369,8 +450,10 @@ class MemoryMeshStore(BaseStore):
 # -- values ----------------------------------------------------------------------------------
 
 
-def _id_bytes(metadata: Mapping[str, Any]) -> int:
-    return len(json.dumps([metadata[NAMESPACE_KEY], metadata[KEY_KEY]]).encode("utf-8"))
+def _reserved_bytes(metadata: Mapping[str, Any]) -> int:
+    """The size of what the store adds to a value: namespace, key and vectors."""
+    added = {k: v for k, v in metadata.items() if k in _RESERVED}
+    return len(json.dumps(added).encode("utf-8"))
 
 
 def _prepare_value(
@@ -417,6 +500,11 @@ def _prepare_value(
     text = strip_injected(text_source) if text_source is not None else as_json
     text = text.strip()[:max_text_chars]
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+def _vectors(memory: Memory) -> Mapping[str, Any]:
+    vectors = memory.metadata.get(VECTORS_KEY)
+    return vectors if isinstance(vectors, Mapping) else {}
 
 
 def _expired(memory: Memory) -> bool:
