@@ -547,7 +547,8 @@ class AsyncMemoryMesh:
             fields["embedding"] = to_blob(vector)
             fields["embedding_model"] = self._embedder.name
         async with store.write() as tx:
-            fields["updated_at"] = tx.now
+            if set(fields) != {"expires_at"}:  # moving the expiry alone is not an edit
+                fields["updated_at"] = tx.now
             if "text" in fields and "metadata" in fields:
                 # Everything the guard checks was replaced: what it redacted before is gone.
                 fields["redactions"] = json.dumps(sorted(found))

@@ -13,12 +13,16 @@ Each LangGraph item is one MemoryMesh memory:
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
@@ -34,6 +38,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
 )
 
 from memorymesh import (
@@ -59,6 +64,7 @@ __all__ = [
     "KEY_KEY",
     "NAMESPACE_KEY",
     "TEXT_KEYS",
+    "TTL_KEY",
     "VECTORS_KEY",
     "MemoryMeshItem",
     "MemoryMeshSearchItem",
@@ -69,7 +75,13 @@ NAMESPACE_KEY = "langgraph_ns"
 KEY_KEY = "langgraph_key"
 #: Where an item's semantic-index vectors are kept (see ``_index.py``): ``{path: [floats]}``.
 VECTORS_KEY = "langgraph_vectors"
-_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY, VECTORS_KEY})
+#: An item's LangGraph TTL in minutes, kept so a read can push its expiry out again.
+TTL_KEY = "langgraph_ttl"
+_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY, VECTORS_KEY, TTL_KEY})
+_TTL_CONFIG_KEYS = frozenset(
+    {"default_ttl", "refresh_on_read", "sweep_interval_minutes", "omit_expired"}
+)
+_log = logging.getLogger("langchain_memorymesh")
 #: The value fields whose string becomes the memory's searchable text, first one present wins.
 TEXT_KEYS = ("text", "content", "memory")
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
@@ -161,9 +173,16 @@ class MemoryMeshStore(BaseStore):
             mesh was opened). ``fields`` are paths into the value (``["$"]``, the whole
             value, by default); ``put(..., index=[...])`` overrides them for one item and
             ``index=False`` leaves it unindexed.
+        ttl: LangGraph's ``TTLConfig``: ``default_ttl`` (minutes, for puts that name no
+            ``ttl``), ``refresh_on_read`` (default True: a get or search pushes the expiry of
+            the items it returns out by their TTL again, unless the call says
+            ``refresh_ttl=False``), ``sweep_interval_minutes`` (how often
+            :meth:`start_ttl_sweeper` deletes expired items; 5 by default) and
+            ``omit_expired`` (hide expired items before they are swept; default False, as in
+            LangGraph). A TTL is MemoryMesh expiry: the memory's ``expires_at``.
     """
 
-    supports_ttl = False
+    supports_ttl = True
 
     def __init__(
         self,
@@ -175,6 +194,7 @@ class MemoryMeshStore(BaseStore):
         agent: str | None = None,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
         index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
     ) -> None:
         if isinstance(max_value_bytes, bool) or not isinstance(max_value_bytes, int):
             raise InvalidInputError("max_value_bytes must be a positive integer")
@@ -195,6 +215,12 @@ class MemoryMeshStore(BaseStore):
             None if self._index is None else self._index.config
         )
         self.embeddings = None if self._index is None else self._index.embeddings
+        self.ttl_config: TTLConfig | None = _ttl_config(ttl)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper_done: concurrent.futures.Future[None] | None = None
+        self._sweeper_loop: asyncio.AbstractEventLoop | None = None
+        #: Set after each sweep the sweeper makes (a new event per round).
+        self._swept = asyncio.Event()
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -214,7 +240,7 @@ class MemoryMeshStore(BaseStore):
             InjectedContextError: a value whose text is only context MemoryMesh injected.
             InvalidFilterError: a search filter with a malformed key or an unknown operator
                 (a ``ValueError``).
-            NotImplementedError: a put with a TTL (MemoryMesh expiry is not LangGraph TTL).
+            InvalidInputError: a put whose ``ttl`` is not a positive number of minutes.
         """
         return await self._bridge.acall(self._abatch, list(ops))
 
@@ -225,8 +251,7 @@ class MemoryMeshStore(BaseStore):
                 raise InvalidInputError(f"unknown store operation {type(op).__name__}")
             _check_namespace(op)
             if isinstance(op, PutOp):
-                if op.ttl is not None:
-                    raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
+                _check_ttl(op.ttl)
                 if op.value is not None:
                     prepared[index] = _prepare_value(
                         op.namespace,
@@ -235,6 +260,8 @@ class MemoryMeshStore(BaseStore):
                         max_value_bytes=self.max_value_bytes,
                         max_text_chars=self.mesh.max_text_chars,
                     )
+                    if op.ttl is not None:
+                        prepared[index][1][TTL_KEY] = float(op.ttl)
         if self._index is not None:
             await self._add_vectors(self._index, ops, prepared)
         results: list[Result] = []
@@ -267,6 +294,120 @@ class MemoryMeshStore(BaseStore):
         for (position, path, _), vector in zip(wanted, vectors, strict=True):
             prepared[position][1].setdefault(VECTORS_KEY, {})[path] = vector
 
+    # -- TTL sweeping -------------------------------------------------------------------------
+
+    async def asweep_ttl(self) -> int:
+        """Delete every expired item of this store now; return how many went."""
+        return await self._bridge.acall(self._sweep)
+
+    def sweep_ttl(self) -> int:
+        """:meth:`asweep_ttl` from sync code."""
+        return self._bridge.call(self._sweep)
+
+    async def _sweep(self) -> int:
+        everything = {NAMESPACE_KEY: _prefix_condition(())}
+        live = await self.mesh.count(scope=self.scope, metadata_filter=everything)
+        total = await self.mesh.count(
+            scope=self.scope, metadata_filter=everything, include_expired=True
+        )
+        if total == live:
+            return 0  # nothing has expired: no need to look at every item
+        expired: list[str] = []
+        start = 0
+        while True:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=everything,
+                limit=_PAGE,
+                offset=start,
+                order="oldest",
+                include_expired=True,
+            )
+            expired.extend(m.id for m in page if _expired(m))
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        return await self.mesh.forget_many(expired) if expired else 0
+
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Delete expired items every ``sweep_interval_minutes`` (else the TTL config's, else
+        5), in a task on the mesh's event loop, until :meth:`stop_ttl_sweeper`.
+
+        Callable from sync code and from async code on the mesh's loop alike. Without a
+        ``ttl=`` configuration there is nothing to sweep and the future is already done.
+
+        Returns:
+            A future that completes when the sweeper stops (cancelling it stops it).
+        """
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if not self.ttl_config:
+            done.set_result(None)
+            return done
+        if self._sweeper_done is not None and not self._sweeper_done.done():
+            return self._sweeper_done
+        minutes = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        if not isinstance(minutes, int | float) or not math.isfinite(minutes) or minutes <= 0:
+            raise InvalidInputError("sweep_interval_minutes must be a positive number")
+        self._sweeper_done = done
+
+        async def spawn() -> None:
+            self._sweeper_loop = asyncio.get_running_loop()
+            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+
+        if self._bridge.portal is None and _running_loop() is not None:
+            # Async code on the mesh's loop: start the task right here, without blocking.
+            self._sweeper_loop = asyncio.get_running_loop()
+            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+        else:
+            self._bridge.call(spawn)
+        done.add_done_callback(lambda f: self._cancel_sweeper() if f.cancelled() else None)
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper; True once it has stopped (or was not running).
+
+        From sync code this waits up to ``timeout`` seconds for the sweep in progress to
+        end; on the mesh's own loop it only asks the task to stop.
+        """
+        done = self._sweeper_done
+        if done is None or done.done():
+            return True
+        self._cancel_sweeper()
+        if _running_loop() is self._sweeper_loop:
+            return True
+        try:
+            done.result(timeout)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            return done.done()
+        return True
+
+    def _cancel_sweeper(self) -> None:
+        task, loop = self._sweeper, self._sweeper_loop
+        if task is None or loop is None or task.done():
+            return
+        if _running_loop() is loop:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+
+    async def _sweep_forever(self, minutes: float, done: concurrent.futures.Future[None]) -> None:
+        try:
+            while True:
+                await asyncio.sleep(minutes * 60)
+                try:
+                    swept = await self._sweep()
+                    if swept:
+                        _log.info("MemoryMeshStore swept %d expired items", swept)
+                except Exception:  # a failed round must not end the sweeper
+                    _log.exception("MemoryMeshStore TTL sweep failed")
+                swept_event, self._swept = self._swept, asyncio.Event()
+                swept_event.set()
+        finally:
+            if not done.done():
+                done.set_result(None)
+
     # -- ops --------------------------------------------------------------------------------
 
     async def _find(self, namespace: tuple[str, ...], key: str) -> Memory | None:
@@ -280,9 +421,32 @@ class MemoryMeshStore(BaseStore):
         )
         return found[0] if found else None
 
+    @property
+    def _omit_expired(self) -> bool:
+        return bool(self.ttl_config and self.ttl_config.get("omit_expired", False))
+
     async def _get(self, op: GetOp) -> Item | None:
         memory = await self._find(op.namespace, op.key)
-        return None if memory is None or _expired(memory) else _item(memory)
+        if memory is None or (_expired(memory) and self._omit_expired):
+            return None
+        if op.refresh_ttl:
+            memory = (await self._refresh([memory]))[0]
+        return _item(memory)
+
+    async def _refresh(self, memories: list[Memory]) -> list[Memory]:
+        """Push each live item's expiry out by its TTL again (a read keeps it alive); an
+        item that has already expired, or has no TTL, is left as it is."""
+        refreshed: list[Memory] = []
+        for memory in memories:
+            ttl = memory.metadata.get(TTL_KEY)
+            if isinstance(ttl, int | float) and not _expired(memory):
+                # Deleted since it was read: the read still returns what it saw.
+                with contextlib.suppress(MemoryNotFoundError):
+                    memory = await self.mesh.update(
+                        memory.id, expires_at=datetime.now(UTC) + timedelta(minutes=ttl)
+                    )
+            refreshed.append(memory)
+        return refreshed
 
     async def _put(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
         """An atomic upsert (or delete) of one item, across processes too.
@@ -314,18 +478,26 @@ class MemoryMeshStore(BaseStore):
                 await self.mesh.forget(existing.id)
             return
         text, metadata = prepared
+        ttl = metadata.get(TTL_KEY)
         # The value was checked against max_value_bytes; the memory's metadata adds the
         # namespace and key, and redaction markers may lengthen secrets.
         limit = max(
             self.mesh.max_metadata_bytes, 2 * self.max_value_bytes + _reserved_bytes(metadata)
         )
-        if existing is not None and _expired(existing):
-            # An expired item is gone to readers: the put makes a new one, created now.
+        if existing is not None and (
+            _expired(existing) or (ttl is None and existing.expires_at is not None)
+        ):
+            # An expired item is gone to readers, and an expiry cannot be unset in place: the
+            # put makes a new item, created now.
             await self.mesh.forget(existing.id)
             existing = None
         if existing is not None:
             await self.mesh.update(
-                existing.id, text=text, metadata=metadata, max_metadata_bytes=limit
+                existing.id,
+                text=text,
+                metadata=metadata,
+                expires_at=None if ttl is None else datetime.now(UTC) + timedelta(minutes=ttl),
+                max_metadata_bytes=limit,
             )
             return
         # keep_both: two keys may hold the same text, and each must stay its own item.
@@ -337,12 +509,20 @@ class MemoryMeshStore(BaseStore):
             source="langchain",
             agent=self.agent,
             on_conflict="keep_both",
+            ttl=None if ttl is None else timedelta(minutes=ttl),
             max_metadata_bytes=limit,
         )
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         if op.limit <= 0 or op.offset < 0:
             return []
+        found = await self._search_memories(op)
+        if op.refresh_ttl:
+            memories = await self._refresh([m for m, _ in found])
+            found = [(m, s) for m, (_, s) in zip(memories, found, strict=True)]
+        return [_search_item(m, s) for m, s in found]
+
+    async def _search_memories(self, op: SearchOp) -> list[tuple[Memory, float | None]]:
         sql_filter, residual = _split_filter(op.filter or {})
         metadata_filter = {NAMESPACE_KEY: _prefix_condition(op.namespace_prefix), **sql_filter}
         wanted = op.offset + op.limit
@@ -356,7 +536,7 @@ class MemoryMeshStore(BaseStore):
                 metadata_filter=metadata_filter,
             )
             kept = [h for h in hits if _matches(h.memory, residual)]
-            return [_search_item(h.memory, h.score) for h in kept[op.offset : wanted]]
+            return [(h.memory, h.score) for h in kept[op.offset : wanted]]
         if not residual:
             page = await self.mesh.list(
                 scope=self.scope,
@@ -364,8 +544,9 @@ class MemoryMeshStore(BaseStore):
                 limit=op.limit,
                 offset=op.offset,
                 order="updated",
+                include_expired=not self._omit_expired,
             )
-            return [_search_item(m, None) for m in page]
+            return [(m, None) for m in page]
         matched: list[Memory] = []
         start = 0
         while len(matched) < wanted:
@@ -375,12 +556,13 @@ class MemoryMeshStore(BaseStore):
                 limit=_PAGE,
                 offset=start,
                 order="updated",
+                include_expired=not self._omit_expired,
             )
             matched.extend(m for m in page if _matches(m, residual))
             if len(page) < _PAGE:
                 break
             start += _PAGE
-        return [_search_item(m, None) for m in matched[op.offset : wanted]]
+        return [(m, None) for m in matched[op.offset : wanted]]
 
     async def _semantic_search(
         self,
@@ -388,7 +570,7 @@ class MemoryMeshStore(BaseStore):
         op: SearchOp,
         metadata_filter: dict[str, Any],
         residual: dict[str, dict[str, Any]],
-    ) -> list[SearchItem]:
+    ) -> list[tuple[Memory, float | None]]:
         """Rank every item the namespace and filter allow by its best field's cosine
         similarity to the query; unindexed items follow, unscored, if the page has room."""
         assert op.query is not None
@@ -402,6 +584,7 @@ class MemoryMeshStore(BaseStore):
                 limit=_PAGE,
                 offset=start,
                 order="updated",
+                include_expired=not self._omit_expired,
             )
             candidates.extend(m for m in page if _matches(m, residual))
             if len(page) < _PAGE:
@@ -416,7 +599,7 @@ class MemoryMeshStore(BaseStore):
         if len(kept) < op.limit:
             unscored = [m for s, m in zip(scores, candidates, strict=True) if s is None]
             kept.extend((None, m) for m in unscored[: op.limit - len(kept)])
-        return [_search_item(m, s) for s, m in kept]
+        return [(m, s) for s, m in kept]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         conditions = tuple(op.match_conditions or ())
@@ -500,6 +683,47 @@ def _prepare_value(
     text = strip_injected(text_source) if text_source is not None else as_json
     text = text.strip()[:max_text_chars]
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _ttl_config(config: TTLConfig | None) -> TTLConfig | None:
+    """``config`` checked: known keys, positive numbers of minutes, booleans."""
+    if config is None:
+        return None
+    if not isinstance(config, Mapping):
+        raise InvalidInputError("ttl= must be a TTLConfig mapping such as {'default_ttl': 60}")
+    unknown = sorted(set(config) - _TTL_CONFIG_KEYS)
+    if unknown:
+        raise InvalidInputError(f"unknown ttl setting(s) {unknown}; use {sorted(_TTL_CONFIG_KEYS)}")
+    settings: dict[str, Any] = dict(config)
+    for name in ("default_ttl", "sweep_interval_minutes"):
+        if settings.get(name) is not None:
+            _check_minutes(settings[name], name)
+    for name in ("refresh_on_read", "omit_expired"):
+        if name in settings and not isinstance(settings[name], bool):
+            raise InvalidInputError(f"ttl setting {name} must be True or False")
+    return cast(TTLConfig, settings)
+
+
+def _check_minutes(value: Any, name: str) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidInputError(f"{name} must be a positive number of minutes, not {value!r}")
+
+
+def _check_ttl(ttl: Any) -> None:
+    if ttl is not None:
+        _check_minutes(ttl, "ttl")
 
 
 def _vectors(memory: Memory) -> Mapping[str, Any]:
