@@ -92,6 +92,11 @@ async def test_fields_per_store_and_per_put(mesh: AsyncMemoryMesh) -> None:
     assert hits[0].key == "c" and hits[0].score == pytest.approx(1.0, abs=1e-6)
     assert hits[-1].key == "e" and hits[-1].score is None  # unscored, after the scored
     assert "e" not in [h.key for h in await store.asearch(("d",), query="zebra", limit=3)]
+    # LangGraph's SQL stores call the fields "text_fields": the same setting.
+    sql_style = MemoryMeshStore(
+        mesh=mesh, index={"dims": DIMS, "embed": BagEmbeddings(), "text_fields": ["body"]}
+    )
+    assert sql_style._index is not None and sql_style._index.fields == ["body"]
     # A path matching several texts ("[*]": each element) embeds each.
     await store.aput(("d",), "f", {"body": "x", "title": ["plums", "pears"]}, index=["title[*]"])
     [hit] = [h for h in await store.asearch(("d",), query="pears") if h.key == "f"]

@@ -59,7 +59,8 @@ class StoreIndex:
         config: LangGraph's ``IndexConfig``: ``dims``, ``embed`` (LangChain ``Embeddings``,
             a sync or async function from texts to vectors, or a ``"provider:model"``
             string) and ``fields`` (paths into the value; ``["$"]``, the whole value, by
-            default). Without ``embed``, the mesh's own embedder is used.
+            default; ``text_fields``, as LangGraph's SQL stores name it, works too). Without
+            ``embed``, the mesh's own embedder is used.
         embedder: The mesh's embedder, if it has one.
 
     Raises:
@@ -90,7 +91,8 @@ class StoreIndex:
         if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
             raise InvalidInputError(f"index dims must be a positive integer, not {dims!r}")
         self.dims: int | None = dims
-        fields = self.config.get("fields") or ["$"]
+        # "text_fields" is what LangGraph's SQLite and PostgreSQL stores call "fields".
+        fields = self.config.get("fields") or self.config.get("text_fields") or ["$"]
         if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
             raise InvalidInputError("index fields must be a list of paths such as ['text']")
         self.fields: list[str] = list(fields)
