@@ -364,7 +364,8 @@ class Store(Protocol):
         """Every memory with every :data:`EXPORT_COLUMNS` value, a page at a time."""
 
     async def compaction_rows(self) -> list[CompactionRow]:
-        """Every active, current memory with what compaction weighs."""
+        """Every active, current memory with what compaction weighs, except keyed items
+        (:data:`UNIQUE_METADATA_KEYS`): their adapter decides when they go."""
 
     async def embedding_models(self) -> dict[str | None, int]:
         """How many memories carry vectors of each embedder (None: no vector)."""

@@ -39,6 +39,7 @@ from ..._version import install_command
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
+    UNIQUE_METADATA_KEYS,
     ChangedMemory,
     Changes,
     CompactionRow,
@@ -1238,7 +1239,10 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 "SELECT m.id, m.category, m.pinned, m.importance, m.access_count, "
                 "m.updated_at, m.expires_at, m.seq FROM memories AS m "
-                "WHERE m.status = 'active' AND m.superseded_by IS NULL ORDER BY m.seq"
+                "WHERE m.status = 'active' AND m.superseded_by IS NULL "
+                # Keyed items (a LangGraph store's) live and expire under their adapter.
+                f"AND json_extract(m.metadata, '$.{UNIQUE_METADATA_KEYS[0]}') IS NULL "
+                "ORDER BY m.seq"
             )
             return [
                 CompactionRow(
