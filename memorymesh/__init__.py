@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ._errors import (
+    BlockingCallError,
     ClosedError,
     CorruptDatabaseError,
     DatabaseLockedError,
@@ -21,11 +22,13 @@ from ._errors import (
     InvalidFilterError,
     InvalidInputError,
     InvalidMeshError,
+    KeyConflictError,
     MemoryMeshError,
     MemoryNotFoundError,
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    TooLargeError,
     V4StoreError,
 )
 from ._mesh import AsyncMemoryMesh
@@ -66,6 +69,7 @@ from .writes._injected import contains_injected, mark_injected, strip_injected
 
 __all__ = [
     "AsyncMemoryMesh",
+    "BlockingCallError",
     "Category",
     "Classification",
     "ClosedError",
@@ -83,6 +87,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidInputError",
     "InvalidMeshError",
+    "KeyConflictError",
     "LocalEmbedder",
     "Memory",
     "MemoryMesh",
@@ -111,6 +116,7 @@ __all__ = [
     "StoreTransaction",
     "SyncReport",
     "SyncWeights",
+    "TooLargeError",
     "V4ImportReport",
     "V4StoreError",
     "WriteLogEntry",

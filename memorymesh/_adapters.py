@@ -104,6 +104,8 @@ async def remember_turns(
     items: list[dict[str, Any]] = []
     for role, text, fields in turns:
         for candidate in worth_remembering([(role, text)]):
+            if len(candidate.text) > mesh.max_text_chars:
+                continue  # a pasted document is not one statement: never fail the turn for it
             metadata = {**dict(fields.get("metadata") or {}), "rule": candidate.rule}
             chosen = scope
             if chosen is None and candidate.about_project and mesh.project_path:

@@ -9,6 +9,8 @@ and notebooks). Never a thread pool around the sync facade: there is one impleme
 
 from __future__ import annotations
 
+import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import ParamSpec, TypeVar
@@ -19,11 +21,11 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.from_thread import BlockingPortal
 
-from ._errors import InvalidMeshError
+from ._errors import BlockingCallError, InvalidMeshError
 from ._mesh import AsyncMemoryMesh
 from ._sync import MemoryMesh
 
-__all__ = ["MeshBridge", "MeshLike", "adapt_mesh"]
+__all__ = ["MeshBridge", "MeshLike", "adapt_mesh", "mesh_by_token", "mesh_token"]
 
 #: What every adapter's ``mesh=`` accepts.
 MeshLike = AsyncMemoryMesh | MemoryMesh
@@ -56,6 +58,41 @@ def adapt_mesh(
         f"mesh= must be a MemoryMesh or an AsyncMemoryMesh, not {type(mesh).__name__}; "
         "open one with `MemoryMesh()` (sync code) or `async with AsyncMemoryMesh() as mesh:`"
     )
+
+
+# Pickling an adapter: a mesh is a live connection on one event loop, so a pickled adapter
+# carries a token naming the open mesh it used, valid in the process that made it.
+_TOKENS: weakref.WeakKeyDictionary[AsyncMemoryMesh, str] = weakref.WeakKeyDictionary()
+_MESHES: weakref.WeakValueDictionary[str, AsyncMemoryMesh] = weakref.WeakValueDictionary()
+_PORTALS: dict[str, BlockingPortal | None] = {}
+
+
+def mesh_token(mesh: AsyncMemoryMesh, portal: BlockingPortal | None) -> str:
+    """A token that :func:`mesh_by_token` turns back into ``mesh`` and ``portal``, in this
+    process, while the mesh is open (what a pickled adapter carries instead of the mesh)."""
+    token = _TOKENS.get(mesh)
+    if token is None:
+        token = uuid.uuid4().hex
+        _TOKENS[mesh] = token
+        _MESHES[token] = mesh
+    _PORTALS[token] = portal
+    return token
+
+
+def mesh_by_token(token: str) -> tuple[AsyncMemoryMesh, BlockingPortal | None]:
+    """The open mesh and portal :func:`mesh_token` named.
+
+    Raises:
+        InvalidMeshError: the mesh is gone: closed, or the token comes from another process.
+    """
+    mesh = _MESHES.get(token)
+    if mesh is None or mesh.closed:
+        raise InvalidMeshError(
+            "this adapter was pickled with a mesh that is not open in this process: an "
+            "adapter can be unpickled (copied, cached) only where its mesh is still open; "
+            "elsewhere build a new one with mesh="
+        )
+    return mesh, _PORTALS.get(token)
 
 
 class MeshBridge:
@@ -94,8 +131,9 @@ class MeshBridge:
         """Run ``fn`` to completion from sync code and return its result.
 
         Raises:
-            RuntimeError: called on the mesh's own event loop thread (use the async method),
-                or the adapter has no way back to the mesh's loop.
+            BlockingCallError: called on the mesh's own event loop thread (use the async
+                method); a ``RuntimeError`` and an ``asyncio.InvalidStateError``.
+            RuntimeError: the adapter has no way back to the mesh's loop.
         """
         bound: Callable[[], Awaitable[T]] = partial(fn, *args, **kwargs)
         if self.portal is not None:
@@ -108,7 +146,7 @@ class MeshBridge:
             )
         if _on_loop_thread():
             # Blocking here would wait forever for the very loop this call is blocking.
-            raise RuntimeError(
+            raise BlockingCallError(
                 "a sync MemoryMesh adapter method was called from async code, on the event "
                 "loop the mesh runs on: await the async method (aput, ainvoke, ...) instead"
             )

@@ -6,6 +6,7 @@ The tree::
     ├── InvalidInputError (ValueError)   empty/oversized text, bad importance, non-JSON metadata
     │   ├── InvalidFilterError           a metadata filter key or operator that is not allowed
     │   ├── InjectedContextError         the text is only context MemoryMesh itself injected
+    │   ├── TooLargeError                text, metadata or a store value over its size limit
     │   └── SecretDetectedError          a secret found while the privacy guard is set to reject
     ├── InvalidMeshError (TypeError)     an adapter's mesh= is not a MemoryMesh / AsyncMemoryMesh
     ├── MemoryNotFoundError (LookupError) no memory with that id
@@ -13,10 +14,13 @@ The tree::
     │   ├── DatabaseLockedError          another process held the database past the busy timeout
     │   ├── CorruptDatabaseError         the file is not a healthy SQLite database
     │   ├── SchemaVersionError           the database was written by a newer MemoryMesh
+    │   ├── KeyConflictError             another current memory already holds that keyed item
     │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
-    └── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
+    ├── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
+    └── BlockingCallError (RuntimeError, asyncio.InvalidStateError)
+                                         a sync adapter call on the mesh's own event loop
 
 Each subclass also inherits the built-in exception that fits, so ``except ValueError`` keeps
 working for callers who do not know about MemoryMesh.
@@ -24,7 +28,10 @@ working for callers who do not know about MemoryMesh.
 
 from __future__ import annotations
 
+import asyncio
+
 __all__ = [
+    "BlockingCallError",
     "ClosedError",
     "CorruptDatabaseError",
     "DatabaseLockedError",
@@ -34,11 +41,13 @@ __all__ = [
     "InvalidFilterError",
     "InvalidInputError",
     "InvalidMeshError",
+    "KeyConflictError",
     "MemoryMeshError",
     "MemoryNotFoundError",
     "SchemaVersionError",
     "SecretDetectedError",
     "StoreError",
+    "TooLargeError",
     "V4StoreError",
 ]
 
@@ -57,6 +66,12 @@ class InvalidFilterError(InvalidInputError):
 
 class InjectedContextError(InvalidInputError):
     """The text is nothing but context MemoryMesh injected, so storing it would duplicate."""
+
+
+class TooLargeError(InvalidInputError):
+    """Text, metadata or a store value is over its size limit (each limit is a setting:
+    ``max_text_chars`` / ``max_metadata_bytes`` on the mesh, ``max_value_bytes`` on a
+    LangGraph store)."""
 
 
 class SecretDetectedError(InvalidInputError):
@@ -103,6 +118,15 @@ class CorruptDatabaseError(StoreError):
     """The database file is damaged or is not a SQLite database."""
 
 
+class KeyConflictError(StoreError):
+    """Another current memory already holds this keyed item (a LangGraph namespace + key).
+
+    Stores keep such items unique (see ``UNIQUE_METADATA_KEYS`` in ``stores/base.py``), so of
+    two writers racing to insert one key, the second gets this error and nothing it wrote is
+    kept; the adapter then updates the item the first one stored.
+    """
+
+
 class SchemaVersionError(StoreError):
     """The database was migrated by a newer MemoryMesh than this one."""
 
@@ -133,3 +157,12 @@ class EncryptionError(MemoryMeshError):
 
 class ClosedError(MemoryMeshError, RuntimeError):
     """The mesh (or store) has been closed and cannot be used again."""
+
+
+class BlockingCallError(MemoryMeshError, RuntimeError, asyncio.InvalidStateError):
+    """A sync adapter method was called on the event loop the mesh runs on.
+
+    Blocking there would wait forever for the loop it blocks: await the async method
+    (``aput``, ``aget``, ``ainvoke``, ...) instead. Also an ``asyncio.InvalidStateError``,
+    which LangGraph's own stores raise in the same situation.
+    """

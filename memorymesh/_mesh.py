@@ -389,6 +389,7 @@ class AsyncMemoryMesh:
         source: str | None = None,
         agent: str | None = None,
         on_conflict: ConflictPolicy | None = None,
+        max_metadata_bytes: int | None = None,
     ) -> Memory:
         """Store one memory and return it.
 
@@ -411,6 +412,8 @@ class AsyncMemoryMesh:
             agent: Who wrote it (defaults to the mesh's ``agent``).
             on_conflict: What to do when the text duplicates or contradicts a current
                 memory (defaults to the mesh's ``on_conflict``): ``keep_both`` always stores.
+            max_metadata_bytes: This write's metadata size limit, instead of the mesh's (a
+                LangGraph store keeps whole values in metadata and sets its own).
 
         Raises:
             InvalidInputError: empty or oversized text, an unknown category or scope,
@@ -434,7 +437,7 @@ class AsyncMemoryMesh:
             on_conflict=on_conflict,
         )
         try:
-            (memory,) = await self.remember_many([item])
+            (memory,) = await self.remember_many([item], max_metadata_bytes=max_metadata_bytes)
         except InvalidInputError as exc:
             # (polish) One item: remember_many's "item 0: " prefix would only puzzle the caller.
             exc.args = (str(exc).removeprefix("item 0: "), *exc.args[1:])
@@ -442,7 +445,11 @@ class AsyncMemoryMesh:
         return memory
 
     async def remember_many(
-        self, items: Iterable[str | Mapping[str, Any] | NewMemory], *, review: bool = False
+        self,
+        items: Iterable[str | Mapping[str, Any] | NewMemory],
+        *,
+        review: bool = False,
+        max_metadata_bytes: int | None = None,
     ) -> list[Memory]:
         """Store many memories in one transaction per store: all of them or none.
 
@@ -452,6 +459,7 @@ class AsyncMemoryMesh:
         With ``review=True`` the memories land in the review queue instead (see
         :meth:`review_queue`): they are not recalled until accepted, and text that is already
         remembered, queued or was rejected before is not queued again.
+        ``max_metadata_bytes`` is the batch's metadata size limit, as in :meth:`remember`.
 
         Returns:
             One memory per item, in order (an existing one for duplicates).
@@ -466,7 +474,7 @@ class AsyncMemoryMesh:
         await self._ready()
         now = time.time()
         prepared: list[Prepared] = []
-        rules = self._rules()
+        rules = self._rules(max_metadata_bytes)
         for index, item in enumerate(items):
             if index and index % _PREPARE_CHUNK == 0:
                 await anyio.lowlevel.checkpoint()  # a long batch must not stall the loop
@@ -495,10 +503,16 @@ class AsyncMemoryMesh:
             return self._global
         return self._project
 
-    def _rules(self) -> WriteRules:
+    def _rules(self, max_metadata_bytes: int | None = None) -> WriteRules:
+        if max_metadata_bytes is not None and (
+            isinstance(max_metadata_bytes, bool)
+            or not isinstance(max_metadata_bytes, int)
+            or max_metadata_bytes < 1
+        ):
+            raise InvalidInputError("max_metadata_bytes must be a positive integer")
         return WriteRules(
             max_text_chars=self.max_text_chars,
-            max_metadata_bytes=self.max_metadata_bytes,
+            max_metadata_bytes=max_metadata_bytes or self.max_metadata_bytes,
             privacy=self._privacy,
             source=self._source,
             agent=self._agent,
@@ -521,11 +535,13 @@ class AsyncMemoryMesh:
         pin: bool | None = None,
         event_time: datetime | None = None,
         expires_at: datetime | None = None,
+        max_metadata_bytes: int | None = None,
     ) -> Memory:
         """Change fields of one memory; arguments left as None stay as they are.
 
         ``metadata`` replaces the whole object. The scope cannot change: forget and
-        remember again to move a memory between project and global.
+        remember again to move a memory between project and global. ``max_metadata_bytes``
+        is this write's metadata size limit, as in :meth:`remember`.
 
         Raises:
             MemoryNotFoundError: no memory has that id.
@@ -533,7 +549,7 @@ class AsyncMemoryMesh:
             StoreError: the database failed; nothing changed.
         """
         await self._ready()
-        fields, found = self._rules().changes(
+        fields, found = self._rules(max_metadata_bytes).changes(
             text=text,
             importance=importance,
             category=category,

@@ -201,6 +201,7 @@ class MemoryMesh:
         source: str | None = None,
         agent: str | None = None,
         on_conflict: ConflictPolicy | None = None,
+        max_metadata_bytes: int | None = None,
     ) -> Memory:
         """See :meth:`AsyncMemoryMesh.remember`."""
         return self._call(
@@ -218,13 +219,20 @@ class MemoryMesh:
             source=source,
             agent=agent,
             on_conflict=on_conflict,
+            max_metadata_bytes=max_metadata_bytes,
         )
 
     def remember_many(
-        self, items: Iterable[str | Mapping[str, Any] | NewMemory], *, review: bool = False
+        self,
+        items: Iterable[str | Mapping[str, Any] | NewMemory],
+        *,
+        review: bool = False,
+        max_metadata_bytes: int | None = None,
     ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.remember_many`."""
-        return self._call(self._mesh.remember_many, items, review=review)
+        return self._call(
+            self._mesh.remember_many, items, review=review, max_metadata_bytes=max_metadata_bytes
+        )
 
     def recall(
         self,
@@ -282,6 +290,7 @@ class MemoryMesh:
         pin: bool | None = None,
         event_time: datetime | None = None,
         expires_at: datetime | None = None,
+        max_metadata_bytes: int | None = None,
     ) -> Memory:
         """See :meth:`AsyncMemoryMesh.update`."""
         return self._call(
@@ -294,6 +303,7 @@ class MemoryMesh:
             pin=pin,
             event_time=event_time,
             expires_at=expires_at,
+            max_metadata_bytes=max_metadata_bytes,
         )
 
     def pin(self, memory_id: str) -> Memory:

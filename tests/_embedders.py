@@ -38,3 +38,14 @@ class HashEmbedder:
                 h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
                 out[i, h % self._dim] += 1.0
         return out
+
+
+def bag_of_words(texts: Sequence[str], dim: int = 64) -> list[list[float]]:
+    """:class:`HashEmbedder`'s vectors, synchronously and as lists (what LangGraph's embedding
+    functions return)."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in _WORD.findall(text.casefold()):
+            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+            out[i, h % dim] += 1.0
+    return [[float(x) for x in row] for row in out]

@@ -264,8 +264,8 @@ async def test_batch_runs_in_order_and_a_bad_put_writes_nothing(
         await store.abatch([SearchOp(("b", ""))])
     with pytest.raises(InvalidInputError):
         await store.abatch(["not an op"])  # type: ignore[list-item]
-    with pytest.raises(NotImplementedError):
-        await store.abatch([PutOp(("b",), "k", {"text": "ttl"}, ttl=5.0)])
+    with pytest.raises(InvalidInputError, match="ttl"):
+        await store.abatch([PutOp(("b",), "k", {"text": "ttl"}, ttl=-5.0)])
 
 
 @pytest.mark.anyio

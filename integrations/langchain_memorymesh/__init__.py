@@ -22,12 +22,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from ._middleware import MemoryMeshMiddleware
 from ._retriever import MemoryMeshRetriever
-from ._store import MemoryMeshStore
+from ._store import MemoryMeshItem, MemoryMeshSearchItem, MemoryMeshStore
 from ._tools import create_memory_tools
 
 __all__ = [
+    "MemoryMeshItem",
     "MemoryMeshMiddleware",
     "MemoryMeshRetriever",
+    "MemoryMeshSearchItem",
     "MemoryMeshStore",
     "create_memory_tools",
 ]

@@ -13,15 +13,22 @@ Each LangGraph item is one MemoryMesh memory:
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import json
+import logging
 import math
+import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
     BaseStore,
     GetOp,
+    IndexConfig,
     InvalidNamespaceError,
     Item,
     ListNamespacesOp,
@@ -31,6 +38,7 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
 )
 
 from memorymesh import (
@@ -38,27 +46,58 @@ from memorymesh import (
     InjectedContextError,
     InvalidFilterError,
     InvalidInputError,
+    KeyConflictError,
     Memory,
+    MemoryNotFoundError,
     Scope,
+    TooLargeError,
     contains_injected,
     strip_injected,
 )
 from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge, MeshLike
-from memorymesh.stores._filters import METADATA_KEY
+from memorymesh.stores._filters import INT64_RANGE, METADATA_KEY
 
-__all__ = ["KEY_KEY", "NAMESPACE_KEY", "TEXT_KEYS", "MemoryMeshStore"]
+from ._index import StoreIndex, best_scores
+
+__all__ = [
+    "KEY_KEY",
+    "NAMESPACE_KEY",
+    "TEXT_KEYS",
+    "TTL_KEY",
+    "VECTORS_KEY",
+    "MemoryMeshItem",
+    "MemoryMeshSearchItem",
+    "MemoryMeshStore",
+]
 
 NAMESPACE_KEY = "langgraph_ns"
 KEY_KEY = "langgraph_key"
-_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY})
+#: Where an item's semantic-index vectors are kept (see ``_index.py``): ``{path: [floats]}``.
+VECTORS_KEY = "langgraph_vectors"
+#: An item's LangGraph TTL in minutes, kept so a read can push its expiry out again.
+TTL_KEY = "langgraph_ttl"
+_RESERVED = frozenset({NAMESPACE_KEY, KEY_KEY, VECTORS_KEY, TTL_KEY})
+_TTL_CONFIG_KEYS = frozenset(
+    {"default_ttl", "refresh_on_read", "sweep_interval_minutes", "omit_expired"}
+)
+_log = logging.getLogger("langchain_memorymesh")
 #: The value fields whose string becomes the memory's searchable text, first one present wins.
 TEXT_KEYS = ("text", "content", "memory")
 _OPERATORS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte"})
+#: A filter key: a value's field, or a dotted path to a nested one (``"user.access-level"``),
+#: as LangGraph's SQL stores accept them.
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 # A value filter that SQL cannot express (nested values, odd keys) is checked in Python over
 # pages of this many candidates.
 _PAGE = 500
 _MAX_RECALL = 1000
+#: The default limit on one value, as UTF-8 JSON: a key-value store holds documents, not
+#: just one-line memories, so this is far above the mesh's own text and metadata limits.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+# A put that loses a race (another writer inserted or deleted the key between our lookup and
+# our write) looks again; each retry follows a write that committed, so a few always suffice.
+_PUT_ATTEMPTS = 8
 
 
 def namespace_path(namespace: tuple[str, ...]) -> str:
@@ -78,25 +117,72 @@ def _prefix_condition(prefix: tuple[str, ...]) -> dict[str, Any]:
     return {"$gte": start, "$lt": start[:-1] + "/"}
 
 
+class MemoryMeshItem(Item):
+    """A LangGraph ``Item`` that also says what the privacy guard redacted from its value.
+
+    ``redactions`` lists the kinds of secret (``"api_key"``, ``"password"``, ...) replaced by
+    ``[REDACTED:<kind>]`` in the value when it was last put; empty when the value came back
+    exactly as put. Namespaces and keys are never redacted.
+    """
+
+    __slots__ = ("redactions",)
+
+    def __init__(self, *, redactions: tuple[str, ...] = (), **fields: Any) -> None:
+        super().__init__(**fields)
+        self.redactions = redactions
+
+
+class MemoryMeshSearchItem(SearchItem):
+    """A LangGraph ``SearchItem`` with ``redactions``, as :class:`MemoryMeshItem`."""
+
+    __slots__ = ("redactions",)
+
+    def __init__(self, *, redactions: tuple[str, ...] = (), **fields: Any) -> None:
+        super().__init__(**fields)
+        self.redactions = redactions
+
+
 class MemoryMeshStore(BaseStore):
     """A LangGraph ``BaseStore`` backed by MemoryMesh: pass it as ``store=`` to
     ``create_agent`` or ``StateGraph.compile``.
 
-    ``search`` with a ``query`` is MemoryMesh recall (BM25 blended with recency and
-    importance); the score lands on each ``SearchItem``. Without a query, items come newest
-    update first. Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's top-level keys.
+    ``search`` with a ``query`` ranks by the semantic index when the store has one (``index=``,
+    as LangGraph's stores take it: the raw cosine similarity is each ``SearchItem.score``),
+    else it is MemoryMesh recall (BM25, and vectors when the mesh has an embedder, blended
+    with recency and importance). Without a query, items come most recently updated first.
+    Filters take ``$eq $ne $gt $gte $lt $lte`` on the value's keys, and dotted
+    paths (``"user.access-level"``) reach nested ones.
 
     Args:
         mesh: An open :class:`~memorymesh.MemoryMesh` (sync code) or
             :class:`~memorymesh.AsyncMemoryMesh`.
         portal: The blocking portal the mesh was opened in, if sync code opened it there.
-        scope: Keep every item in the ``"project"`` or ``"global"`` store (by default each
-            memory's category decides, and reads search both).
+        scope: The store every item lives in: ``"project"`` or ``"global"``. By default the
+            project store when the mesh has one, else the global store. An item's category
+            never moves it: another project never sees this project's items.
         category: The category of every memory written (by default inferred from the text).
         agent: Recorded as the writer of every memory.
+        max_value_bytes: The largest value a put accepts, measured as UTF-8 JSON (default
+            1 MiB); a larger one raises :class:`~memorymesh.TooLargeError` and writes
+            nothing. The whole value is kept and returned; recall searches the first
+            ``max_text_chars`` (a mesh setting) characters of its text.
+        index: A semantic index, LangGraph's ``IndexConfig``: ``{"dims": 384, "embed": ...,
+            "fields": ["text"]}``. ``embed`` is a LangChain ``Embeddings``, a sync or async
+            function from a list of texts to vectors, a ``"provider:model"`` string, or a
+            MemoryMesh embedder; left out, the mesh's own embedder (``embedding=`` when the
+            mesh was opened). ``fields`` are paths into the value (``["$"]``, the whole
+            value, by default); ``put(..., index=[...])`` overrides them for one item and
+            ``index=False`` leaves it unindexed.
+        ttl: LangGraph's ``TTLConfig``: ``default_ttl`` (minutes, for puts that name no
+            ``ttl``), ``refresh_on_read`` (default True: a get or search pushes the expiry of
+            the items it returns out by their TTL again, unless the call says
+            ``refresh_ttl=False``), ``sweep_interval_minutes`` (how often
+            :meth:`start_ttl_sweeper` deletes expired items; 5 by default) and
+            ``omit_expired`` (hide expired items before they are swept; default False, as in
+            LangGraph). A TTL is MemoryMesh expiry: the memory's ``expires_at``.
     """
 
-    supports_ttl = False
+    supports_ttl = True
 
     def __init__(
         self,
@@ -106,12 +192,35 @@ class MemoryMeshStore(BaseStore):
         scope: Scope | str | None = None,
         category: Category | str | None = None,
         agent: str | None = None,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        index: IndexConfig | None = None,
+        ttl: TTLConfig | None = None,
     ) -> None:
+        if isinstance(max_value_bytes, bool) or not isinstance(max_value_bytes, int):
+            raise InvalidInputError("max_value_bytes must be a positive integer")
+        if max_value_bytes < 1:
+            raise InvalidInputError("max_value_bytes must be a positive integer")
+        self.max_value_bytes = max_value_bytes
         self._bridge = MeshBridge(mesh, portal)
         self.mesh = self._bridge.mesh  # async, also when a sync MemoryMesh was passed
-        self.scope = scope_option(scope)
+        chosen = scope_option(scope)
+        if chosen is None:
+            chosen = Scope.PROJECT if self.mesh.project_path is not None else Scope.GLOBAL
+        self.scope: Scope = chosen
         self.category = category_option(category)
         self.agent = agent
+        self._index = StoreIndex(index, self.mesh.embedder) if index is not None else None
+        #: The index configuration (as LangGraph's stores expose it), or None.
+        self.index_config: dict[str, Any] | None = (
+            None if self._index is None else self._index.config
+        )
+        self.embeddings = None if self._index is None else self._index.embeddings
+        self.ttl_config: TTLConfig | None = _ttl_config(ttl)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper_done: concurrent.futures.Future[None] | None = None
+        self._sweeper_loop: asyncio.AbstractEventLoop | None = None
+        #: Set after each sweep the sweeper makes (a new event per round).
+        self._swept = asyncio.Event()
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -129,8 +238,9 @@ class MemoryMeshStore(BaseStore):
             InvalidInputError: a value that is not a JSON object, uses a reserved key
                 (``langgraph_ns``, ``langgraph_key``), or is too large.
             InjectedContextError: a value whose text is only context MemoryMesh injected.
-            InvalidFilterError: a search filter with an unknown operator.
-            NotImplementedError: a put with a TTL (MemoryMesh expiry is not LangGraph TTL).
+            InvalidFilterError: a search filter with a malformed key or an unknown operator
+                (a ``ValueError``).
+            InvalidInputError: a put whose ``ttl`` is not a positive number of minutes.
         """
         return await self._bridge.acall(self._abatch, list(ops))
 
@@ -141,10 +251,19 @@ class MemoryMeshStore(BaseStore):
                 raise InvalidInputError(f"unknown store operation {type(op).__name__}")
             _check_namespace(op)
             if isinstance(op, PutOp):
-                if op.ttl is not None:
-                    raise NotImplementedError("MemoryMeshStore does not support LangGraph TTLs")
+                _check_ttl(op.ttl)
                 if op.value is not None:
-                    prepared[index] = _prepare_value(op.namespace, op.key, op.value)
+                    prepared[index] = _prepare_value(
+                        op.namespace,
+                        op.key,
+                        op.value,
+                        max_value_bytes=self.max_value_bytes,
+                        max_text_chars=self.mesh.max_text_chars,
+                    )
+                    if op.ttl is not None:
+                        prepared[index][1][TTL_KEY] = float(op.ttl)
+        if self._index is not None:
+            await self._add_vectors(self._index, ops, prepared)
         results: list[Result] = []
         for index, op in enumerate(ops):
             if isinstance(op, GetOp):
@@ -158,29 +277,228 @@ class MemoryMeshStore(BaseStore):
                 results.append(None)
         return results
 
+    async def _add_vectors(
+        self, index: StoreIndex, ops: list[Op], prepared: dict[int, tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Embed every put's indexed fields in one call, before anything is written."""
+        wanted: list[tuple[int, str, str]] = []
+        for position, (_, metadata) in prepared.items():
+            op = ops[position]
+            assert isinstance(op, PutOp)
+            if op.index is False:
+                continue
+            paths = None if op.index is None else list(op.index)
+            value = {k: v for k, v in metadata.items() if k not in _RESERVED}
+            wanted.extend((position, path, text) for path, text in index.texts(value, paths))
+        vectors = await index.embed([text for _, _, text in wanted])
+        for (position, path, _), vector in zip(wanted, vectors, strict=True):
+            prepared[position][1].setdefault(VECTORS_KEY, {})[path] = vector
+
+    # -- TTL sweeping -------------------------------------------------------------------------
+
+    async def asweep_ttl(self) -> int:
+        """Delete every expired item of this store now; return how many went."""
+        return await self._bridge.acall(self._sweep)
+
+    def sweep_ttl(self) -> int:
+        """:meth:`asweep_ttl` from sync code."""
+        return self._bridge.call(self._sweep)
+
+    async def _sweep(self) -> int:
+        everything = {NAMESPACE_KEY: _prefix_condition(())}
+        live = await self.mesh.count(scope=self.scope, metadata_filter=everything)
+        total = await self.mesh.count(
+            scope=self.scope, metadata_filter=everything, include_expired=True
+        )
+        if total == live:
+            return 0  # nothing has expired: no need to look at every item
+        expired: list[str] = []
+        start = 0
+        while True:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=everything,
+                limit=_PAGE,
+                offset=start,
+                order="oldest",
+                include_expired=True,
+            )
+            expired.extend(m.id for m in page if _expired(m))
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        return await self.mesh.forget_many(expired) if expired else 0
+
+    def start_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Delete expired items every ``sweep_interval_minutes`` (else the TTL config's, else
+        5), in a task on the mesh's event loop, until :meth:`stop_ttl_sweeper`.
+
+        Callable from sync code and from async code on the mesh's loop alike. Without a
+        ``ttl=`` configuration there is nothing to sweep and the future is already done.
+
+        Returns:
+            A future that completes when the sweeper stops (cancelling it stops it).
+        """
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if not self.ttl_config:
+            done.set_result(None)
+            return done
+        if self._sweeper_done is not None and not self._sweeper_done.done():
+            return self._sweeper_done
+        minutes = sweep_interval_minutes or self.ttl_config.get("sweep_interval_minutes") or 5
+        if not isinstance(minutes, int | float) or not math.isfinite(minutes) or minutes <= 0:
+            raise InvalidInputError("sweep_interval_minutes must be a positive number")
+        self._sweeper_done = done
+
+        async def spawn() -> None:
+            self._sweeper_loop = asyncio.get_running_loop()
+            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+
+        if self._bridge.portal is None and _running_loop() is not None:
+            # Async code on the mesh's loop: start the task right here, without blocking.
+            self._sweeper_loop = asyncio.get_running_loop()
+            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+        else:
+            self._bridge.call(spawn)
+        done.add_done_callback(lambda f: self._cancel_sweeper() if f.cancelled() else None)
+        return done
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper; True once it has stopped (or was not running).
+
+        From sync code this waits up to ``timeout`` seconds for the sweep in progress to
+        end; on the mesh's own loop it only asks the task to stop.
+        """
+        done = self._sweeper_done
+        if done is None or done.done():
+            return True
+        self._cancel_sweeper()
+        if _running_loop() is self._sweeper_loop:
+            return True
+        try:
+            done.result(timeout)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            return done.done()
+        return True
+
+    def _cancel_sweeper(self) -> None:
+        task, loop = self._sweeper, self._sweeper_loop
+        if task is None or loop is None or task.done():
+            return
+        if _running_loop() is loop:
+            task.cancel()
+        else:
+            loop.call_soon_threadsafe(task.cancel)
+
+    async def _sweep_forever(self, minutes: float, done: concurrent.futures.Future[None]) -> None:
+        try:
+            while True:
+                await asyncio.sleep(minutes * 60)
+                try:
+                    swept = await self._sweep()
+                    if swept:
+                        _log.info("MemoryMeshStore swept %d expired items", swept)
+                except Exception:  # a failed round must not end the sweeper
+                    _log.exception("MemoryMeshStore TTL sweep failed")
+                swept_event, self._swept = self._swept, asyncio.Event()
+                swept_event.set()
+        finally:
+            if not done.done():
+                done.set_result(None)
+
     # -- ops --------------------------------------------------------------------------------
 
     async def _find(self, namespace: tuple[str, ...], key: str) -> Memory | None:
+        """The item's memory, expired or not: an expired item still holds its key (the
+        store keeps each namespace + key unique among current memories) until swept."""
         found = await self.mesh.list(
             scope=self.scope,
             metadata_filter={NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key},
             limit=1,
+            include_expired=True,
         )
         return found[0] if found else None
 
+    @property
+    def _omit_expired(self) -> bool:
+        return bool(self.ttl_config and self.ttl_config.get("omit_expired", False))
+
     async def _get(self, op: GetOp) -> Item | None:
         memory = await self._find(op.namespace, op.key)
-        return None if memory is None else _item(memory)
+        if memory is None or (_expired(memory) and self._omit_expired):
+            return None
+        if op.refresh_ttl:
+            memory = (await self._refresh([memory]))[0]
+        return _item(memory)
+
+    async def _refresh(self, memories: list[Memory]) -> list[Memory]:
+        """Push each live item's expiry out by its TTL again (a read keeps it alive); an
+        item that has already expired, or has no TTL, is left as it is."""
+        refreshed: list[Memory] = []
+        for memory in memories:
+            ttl = memory.metadata.get(TTL_KEY)
+            if isinstance(ttl, int | float) and not _expired(memory):
+                # Deleted since it was read: the read still returns what it saw.
+                with contextlib.suppress(MemoryNotFoundError):
+                    memory = await self.mesh.update(
+                        memory.id, expires_at=datetime.now(UTC) + timedelta(minutes=ttl)
+                    )
+            refreshed.append(memory)
+        return refreshed
 
     async def _put(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
-        existing = await self._find(op.namespace, op.key)
+        """An atomic upsert (or delete) of one item, across processes too.
+
+        Look up, then update or insert. The store's unique index on namespace + key makes the
+        insert fail with :class:`KeyConflictError` if another writer inserted first, and an
+        update or delete of a row another writer just deleted finds nothing: either way we
+        look again and write over whatever is current, so one item is left, last write wins.
+        """
+        for attempt in range(_PUT_ATTEMPTS):
+            existing = await self._find(op.namespace, op.key)
+            try:
+                await self._write(existing, prepared)
+                return
+            except MemoryNotFoundError:
+                if prepared is None:
+                    return  # someone else deleted it first: deleted is what we wanted
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise
+            except KeyConflictError:
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise
+
+    async def _write(
+        self, existing: Memory | None, prepared: tuple[str, dict[str, Any]] | None
+    ) -> None:
         if prepared is None:
             if existing is not None:
                 await self.mesh.forget(existing.id)
             return
         text, metadata = prepared
+        ttl = metadata.get(TTL_KEY)
+        # The value was checked against max_value_bytes; the memory's metadata adds the
+        # namespace and key, and redaction markers may lengthen secrets.
+        limit = max(
+            self.mesh.max_metadata_bytes, 2 * self.max_value_bytes + _reserved_bytes(metadata)
+        )
+        if existing is not None and (
+            _expired(existing) or (ttl is None and existing.expires_at is not None)
+        ):
+            # An expired item is gone to readers, and an expiry cannot be unset in place: the
+            # put makes a new item, created now.
+            await self.mesh.forget(existing.id)
+            existing = None
         if existing is not None:
-            await self.mesh.update(existing.id, text=text, metadata=metadata)
+            await self.mesh.update(
+                existing.id,
+                text=text,
+                metadata=metadata,
+                expires_at=None if ttl is None else datetime.now(UTC) + timedelta(minutes=ttl),
+                max_metadata_bytes=limit,
+            )
             return
         # keep_both: two keys may hold the same text, and each must stay its own item.
         await self.mesh.remember(
@@ -191,14 +509,25 @@ class MemoryMeshStore(BaseStore):
             source="langchain",
             agent=self.agent,
             on_conflict="keep_both",
+            ttl=None if ttl is None else timedelta(minutes=ttl),
+            max_metadata_bytes=limit,
         )
 
     async def _search(self, op: SearchOp) -> list[SearchItem]:
         if op.limit <= 0 or op.offset < 0:
             return []
+        found = await self._search_memories(op)
+        if op.refresh_ttl:
+            memories = await self._refresh([m for m, _ in found])
+            found = [(m, s) for m, (_, s) in zip(memories, found, strict=True)]
+        return [_search_item(m, s) for m, s in found]
+
+    async def _search_memories(self, op: SearchOp) -> list[tuple[Memory, float | None]]:
         sql_filter, residual = _split_filter(op.filter or {})
         metadata_filter = {NAMESPACE_KEY: _prefix_condition(op.namespace_prefix), **sql_filter}
         wanted = op.offset + op.limit
+        if op.query and self._index is not None:
+            return await self._semantic_search(self._index, op, metadata_filter, residual)
         if op.query and op.query.strip():
             hits = await self.mesh.recall(
                 op.query,
@@ -207,7 +536,7 @@ class MemoryMeshStore(BaseStore):
                 metadata_filter=metadata_filter,
             )
             kept = [h for h in hits if _matches(h.memory, residual)]
-            return [_search_item(h.memory, h.score) for h in kept[op.offset : wanted]]
+            return [(h.memory, h.score) for h in kept[op.offset : wanted]]
         if not residual:
             page = await self.mesh.list(
                 scope=self.scope,
@@ -215,8 +544,9 @@ class MemoryMeshStore(BaseStore):
                 limit=op.limit,
                 offset=op.offset,
                 order="updated",
+                include_expired=not self._omit_expired,
             )
-            return [_search_item(m, None) for m in page]
+            return [(m, None) for m in page]
         matched: list[Memory] = []
         start = 0
         while len(matched) < wanted:
@@ -226,12 +556,50 @@ class MemoryMeshStore(BaseStore):
                 limit=_PAGE,
                 offset=start,
                 order="updated",
+                include_expired=not self._omit_expired,
             )
             matched.extend(m for m in page if _matches(m, residual))
             if len(page) < _PAGE:
                 break
             start += _PAGE
-        return [_search_item(m, None) for m in matched[op.offset : wanted]]
+        return [(m, None) for m in matched[op.offset : wanted]]
+
+    async def _semantic_search(
+        self,
+        index: StoreIndex,
+        op: SearchOp,
+        metadata_filter: dict[str, Any],
+        residual: dict[str, dict[str, Any]],
+    ) -> list[tuple[Memory, float | None]]:
+        """Rank every item the namespace and filter allow by its best field's cosine
+        similarity to the query; unindexed items follow, unscored, if the page has room."""
+        assert op.query is not None
+        query = await index.embed_query(op.query)
+        candidates: list[Memory] = []
+        start = 0
+        while True:
+            page = await self.mesh.list(
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+                limit=_PAGE,
+                offset=start,
+                order="updated",
+                include_expired=not self._omit_expired,
+            )
+            candidates.extend(m for m in page if _matches(m, residual))
+            if len(page) < _PAGE:
+                break
+            start += _PAGE
+        scores = best_scores(query, [_vectors(m) for m in candidates])
+        scored = sorted(
+            ((s, m) for s, m in zip(scores, candidates, strict=True) if s is not None),
+            key=lambda pair: -pair[0],
+        )
+        kept: list[tuple[float | None, Memory]] = list(scored[op.offset : op.offset + op.limit])
+        if len(kept) < op.limit:
+            unscored = [m for s, m in zip(scores, candidates, strict=True) if s is None]
+            kept.extend((None, m) for m in unscored[: op.limit - len(kept)])
+        return [(m, s) for s, m in kept]
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         conditions = tuple(op.match_conditions or ())
@@ -265,10 +633,25 @@ class MemoryMeshStore(BaseStore):
 # -- values ----------------------------------------------------------------------------------
 
 
+def _reserved_bytes(metadata: Mapping[str, Any]) -> int:
+    """The size of what the store adds to a value: namespace, key and vectors."""
+    added = {k: v for k, v in metadata.items() if k in _RESERVED}
+    return len(json.dumps(added).encode("utf-8"))
+
+
 def _prepare_value(
-    namespace: tuple[str, ...], key: str, value: Mapping[str, Any]
+    namespace: tuple[str, ...],
+    key: str,
+    value: Mapping[str, Any],
+    *,
+    max_value_bytes: int,
+    max_text_chars: int,
 ) -> tuple[str, dict[str, Any]]:
-    """The memory text and metadata for one put, checked before anything is written."""
+    """The memory text and metadata for one put, checked before anything is written.
+
+    The text recall searches is the value's text cut to ``max_text_chars`` characters; the
+    value itself is kept whole.
+    """
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise InvalidInputError("a store value must be a mapping with string keys")
     reserved = sorted(_RESERVED & set(value))
@@ -291,8 +674,65 @@ def _prepare_value(
         as_json = json.dumps(cleaned, ensure_ascii=False, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"a store value must be JSON-serialisable: {exc}") from None
+    size = len(as_json.encode("utf-8"))
+    if size > max_value_bytes:
+        raise TooLargeError(
+            f"the value for key {key!r} is {size} bytes as JSON; this store's limit is "
+            f"{max_value_bytes} (MemoryMeshStore(max_value_bytes=...))"
+        )
     text = strip_injected(text_source) if text_source is not None else as_json
+    text = text.strip()[:max_text_chars]
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _ttl_config(config: TTLConfig | None) -> TTLConfig | None:
+    """``config`` checked: known keys, positive numbers of minutes, booleans."""
+    if config is None:
+        return None
+    if not isinstance(config, Mapping):
+        raise InvalidInputError("ttl= must be a TTLConfig mapping such as {'default_ttl': 60}")
+    unknown = sorted(set(config) - _TTL_CONFIG_KEYS)
+    if unknown:
+        raise InvalidInputError(f"unknown ttl setting(s) {unknown}; use {sorted(_TTL_CONFIG_KEYS)}")
+    settings: dict[str, Any] = dict(config)
+    for name in ("default_ttl", "sweep_interval_minutes"):
+        if settings.get(name) is not None:
+            _check_minutes(settings[name], name)
+    for name in ("refresh_on_read", "omit_expired"):
+        if name in settings and not isinstance(settings[name], bool):
+            raise InvalidInputError(f"ttl setting {name} must be True or False")
+    return cast(TTLConfig, settings)
+
+
+def _check_minutes(value: Any, name: str) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidInputError(f"{name} must be a positive number of minutes, not {value!r}")
+
+
+def _check_ttl(ttl: Any) -> None:
+    if ttl is not None:
+        _check_minutes(ttl, "ttl")
+
+
+def _vectors(memory: Memory) -> Mapping[str, Any]:
+    vectors = memory.metadata.get(VECTORS_KEY)
+    return vectors if isinstance(vectors, Mapping) else {}
+
+
+def _expired(memory: Memory) -> bool:
+    return memory.expires_at is not None and memory.expires_at <= datetime.now(UTC)
 
 
 def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:
@@ -302,26 +742,28 @@ def _parts(memory: Memory) -> tuple[dict[str, Any], tuple[str, ...], str]:
     return value, namespace, str(metadata.get(KEY_KEY, memory.id))
 
 
-def _item(memory: Memory) -> Item:
+def _item(memory: Memory) -> MemoryMeshItem:
     value, namespace, key = _parts(memory)
-    return Item(
+    return MemoryMeshItem(
         value=value,
         key=key,
         namespace=namespace,
         created_at=memory.created_at,
         updated_at=memory.updated_at,
+        redactions=memory.redactions,
     )
 
 
-def _search_item(memory: Memory, score: float | None) -> SearchItem:
+def _search_item(memory: Memory, score: float | None) -> MemoryMeshSearchItem:
     value, namespace, key = _parts(memory)
-    return SearchItem(
+    return MemoryMeshSearchItem(
         namespace=namespace,
         key=key,
         value=value,
         created_at=memory.created_at,
         updated_at=memory.updated_at,
         score=score,
+        redactions=memory.redactions,
     )
 
 
@@ -347,9 +789,12 @@ def _check_namespace(op: Op) -> None:
 
 
 def _is_scalar(value: Any) -> bool:
+    """Whether SQL can compare with ``value`` exactly (else Python checks it)."""
     if isinstance(value, float):
         return math.isfinite(value)
-    return value is None or isinstance(value, str | int | bool)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value in INT64_RANGE  # 10**100 cannot be bound; Python compares it exactly
+    return value is None or isinstance(value, str | bool)
 
 
 def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -359,9 +804,12 @@ def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, di
     sql: dict[str, Any] = {}
     residual: dict[str, dict[str, Any]] = {}
     for key, condition in spec.items():
-        if not isinstance(key, str):
-            raise InvalidFilterError(f"filter key {key!r} must be a string")
-        if key in _RESERVED:
+        if not isinstance(key, str) or not _FILTER_KEY.match(key):
+            raise InvalidFilterError(
+                f"Invalid filter key: {key!r}. Filter keys are field names of letters, digits, "
+                "'_' and '-', joined by '.' to reach nested fields"
+            )
+        if key.split(".")[0] in _RESERVED:
             raise InvalidFilterError(f"filter key {key!r} is reserved by MemoryMeshStore")
         if isinstance(condition, Mapping) and any(str(k).startswith("$") for k in condition):
             ops = dict(condition)
@@ -379,9 +827,18 @@ def _split_filter(spec: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, di
     return sql, residual
 
 
+def _at_path(value: Any, key: str) -> Any:
+    """The field a dotted filter key names, or None when the path does not exist."""
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
 def _matches(memory: Memory, residual: Mapping[str, Mapping[str, Any]]) -> bool:
     for key, ops in residual.items():
-        actual = memory.metadata.get(key)
+        actual = _at_path(memory.metadata, key)
         for op, wanted in ops.items():
             if not _compare(actual, op, wanted):
                 return False

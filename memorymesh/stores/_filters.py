@@ -18,6 +18,7 @@ from .._models import Category, Scope
 from .._validate import CategoryArg, categories, check_importance, check_label, check_scope
 
 __all__ = [
+    "INT64_RANGE",
     "METADATA_KEY",
     "Filters",
     "MetadataCondition",
@@ -105,7 +106,15 @@ class Filters:
     """Only memories in this life-cycle status (see ``0003_review_queue``); None for any."""
 
 
+#: The integers every engine can bind (SQLite's and PostgreSQL's 64-bit range).
+INT64_RANGE = range(-(2**63), 2**63)
+
+
 def _scalar(key: str, value: Any) -> Scalar:
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INT64_RANGE:
+        raise InvalidFilterError(
+            f"metadata filter {key!r}: {value} is outside the 64-bit integer range"
+        )
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):

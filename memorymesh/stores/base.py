@@ -43,6 +43,7 @@ __all__ = [
     "CHANGES_KEPT",
     "EXPORT_COLUMNS",
     "METADATA_KEY",
+    "UNIQUE_METADATA_KEYS",
     "ChangedMemory",
     "Changes",
     "CompactionRow",
@@ -68,6 +69,15 @@ LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
 #: One row of :meth:`Store.vector_rows`: ``(cursor, id, category, importance, pinned,
 #: created_at, expires_at, session_id, superseded, vector_blob)``.
 VectorRow = tuple[int, str, str, float, int, float, float | None, str | None, int, bytes]
+
+#: Metadata keys whose values together name one keyed item (a LangGraph store's namespace and
+#: key). An engine keeps them unique among current memories (active, not superseded, expired
+#: or not) with a unique index or constraint, so an upsert is atomic across processes without
+#: a lock: an insert or update that would make a second current memory with the same values
+#: raises :class:`~memorymesh.KeyConflictError` and writes nothing. Memories without the first
+#: key are not constrained. (SQLite: migration ``0006_unique_items``; PostgreSQL: a unique
+#: partial index on ``(metadata->>'langgraph_ns', metadata->>'langgraph_key')``.)
+UNIQUE_METADATA_KEYS: tuple[str, ...] = ("langgraph_ns", "langgraph_key")
 
 #: Changes an engine keeps in its feed: a process further behind than this rebuilds its indexes.
 CHANGES_KEPT = 20_000
@@ -219,7 +229,9 @@ class StoreTransaction(Protocol):
     now: float
 
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
-        """Insert new memories (ids are fresh; a clash is a :class:`StoreError`)."""
+        """Insert new memories (ids are fresh; a clash is a :class:`StoreError`, a second
+        current holder of a keyed item a :class:`~memorymesh.KeyConflictError`: see
+        :data:`UNIQUE_METADATA_KEYS`)."""
 
     async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
         """Set ``fields`` (names from the updatable allowlist) on one memory; False if absent."""
@@ -375,7 +387,8 @@ class Store(Protocol):
         """Every memory with every :data:`EXPORT_COLUMNS` value, a page at a time."""
 
     async def compaction_rows(self) -> list[CompactionRow]:
-        """Every active, current memory with what compaction weighs."""
+        """Every active, current memory with what compaction weighs, except keyed items
+        (:data:`UNIQUE_METADATA_KEYS`): their adapter decides when they go."""
 
     async def embedding_models(self) -> dict[str | None, int]:
         """How many memories carry vectors of each embedder (None: no vector)."""

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from .._errors import MemoryNotFoundError
 from .._models import Memory
-from ..stores.base import LogEntry, Store
+from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row
@@ -47,16 +47,22 @@ async def update(
     earlier: Memory | None = None
     earlier_vector: npt.NDArray[np.float32] | None = None
     async with store.write() as tx:
-        fields["updated_at"] = tx.now
+        if set(fields) != {"expires_at"}:  # moving the expiry alone is not an edit
+            fields["updated_at"] = tx.now
         current = await tx.get_many([memory_id])
-        if redacted:  # privacy guard: add to the kinds already recorded on the memory
+        if "text" in fields and "metadata" in fields:
+            # Everything the guard checks was replaced: what it redacted before is gone.
+            fields["redactions"] = json.dumps(sorted(redacted))
+        elif redacted:  # privacy guard: add to the kinds already recorded on the memory
             known = set(current[0].redactions) if current else set()
             fields["redactions"] = json.dumps(sorted(known | redacted))
         detail: dict[str, Any] = {}
-        if current and "text" in fields and current[0].text != fields["text"]:
+        keyed = bool(current) and UNIQUE_METADATA_KEYS[0] in current[0].metadata
+        if current and not keyed and "text" in fields and current[0].text != fields["text"]:
             # The earlier wording stays as history, as a supersede keeps it: a copy under a
             # new id, superseded by this one, so history() shows it and restore() can bring
-            # it back. The memory keeps its id.
+            # it back. The memory keeps its id. A keyed item (a LangGraph store's) keeps only
+            # its current value, as its store promises: a copy would be a second holder.
             if index is not None and memory_id in index:
                 earlier_vector = index.vectors([memory_id])[0]
             row = snapshot_row(current[0], uuid.uuid4().hex, earlier_vector, indexes.embedder_name)

@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +28,14 @@ from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
-from ..stores.base import LogEntry, MemoryRow, Store, StoreTransaction, memory_from_row
+from ..stores.base import (
+    UNIQUE_METADATA_KEYS,
+    LogEntry,
+    MemoryRow,
+    Store,
+    StoreTransaction,
+    memory_from_row,
+)
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
 
@@ -189,6 +196,8 @@ async def write_batch(
 
     # 1. Exact duplicates (normalised text): against the store, then within the batch.
     existing = await tx.active_ids_by_hash([it.row.content_hash for it in items], any_status=review)
+    keyed = await _keyed_items(tx, existing.values())
+    existing = {h: i for h, i in existing.items() if i not in keyed}
     first: dict[str, int] = {}
     fresh: list[int] = []
     for i, it in enumerate(items):
@@ -237,6 +246,9 @@ async def write_batch(
         lexicon=lexicon,
         now=tx.now,
     )
+    keyed = await _keyed_items(tx, (f.memory_id for fs in findings for f in fs if f.memory_id))
+    if keyed:
+        findings = [[f for f in fs if f.memory_id not in keyed] for fs in findings]
     for position, i in enumerate(fresh):
         it = items[i]
         if it.policy == "keep_both" and not findings[position]:
@@ -380,6 +392,19 @@ def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
     if not conflicts:
         return {}
     return {"conflicts": [c.model_dump(mode="json") for c in conflicts]}
+
+
+async def _keyed_items(tx: StoreTransaction, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are keyed items (a LangGraph store's, see ``UNIQUE_METADATA_KEYS``).
+
+    Their lifetime belongs to the adapter that wrote them, under their key: another write
+    never deduplicates into one, supersedes or merges it, or the item would change or vanish
+    behind its store's back.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return set()
+    return {m.id for m in await tx.get_many(wanted) if UNIQUE_METADATA_KEYS[0] in m.metadata}
 
 
 def _resolve_targets(

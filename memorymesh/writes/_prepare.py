@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._errors import InjectedContextError, InvalidInputError
+from .._errors import InjectedContextError, InvalidInputError, TooLargeError
 from .._models import ConflictPolicy, NewMemory, Scope, default_scope
 from .._text import content_hash
 from .._validate import (
@@ -87,7 +87,7 @@ class WriteRules:
                 )
             raise InvalidInputError("text is empty")
         if len(cleaned) > self.max_text_chars:
-            raise InvalidInputError(
+            raise TooLargeError(
                 f"text is {len(cleaned)} characters; the limit is {self.max_text_chars}"
             )
         if "\x00" in cleaned:
@@ -108,9 +108,7 @@ class WriteRules:
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"metadata is not JSON-serialisable: {exc}") from None
         if len(encoded.encode("utf-8")) > self.max_metadata_bytes:
-            raise InvalidInputError(
-                f"metadata is larger than the {self.max_metadata_bytes}-byte limit"
-            )
+            raise TooLargeError(f"metadata is larger than the {self.max_metadata_bytes}-byte limit")
         return encoded
 
     def changes(

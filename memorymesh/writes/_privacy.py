@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from .._errors import InvalidInputError, SecretDetectedError
 from .._models import Memory
+from ..stores.base import UNIQUE_METADATA_KEYS
 
 __all__ = [
     "PRIVACY_MODES",
@@ -451,6 +452,15 @@ def _walk(value: Any, found: list[str]) -> Any:
     return value
 
 
+def _walk_metadata(metadata: Mapping[str, Any], found: list[str]) -> dict[str, Any]:
+    # A keyed item's namespace and key are identifiers: rewriting one would make the item
+    # unreachable under the name it was stored with, so the guard never touches them.
+    return {
+        key: value if key in UNIQUE_METADATA_KEYS else _walk(value, found)
+        for key, value in metadata.items()
+    }
+
+
 class PrivacyGuard:
     """Applies the mesh's privacy mode to everything written and recalled.
 
@@ -492,6 +502,7 @@ class PrivacyGuard:
         """``metadata`` with every string value (at any depth) checked like text.
 
         Keys are left alone: they are names, and the filter allowlist already restricts them.
+        So are the values of ``UNIQUE_METADATA_KEYS`` (a LangGraph item's namespace and key).
         Anything that is not a mapping is returned unchanged for the mesh to reject.
 
         Raises:
@@ -500,7 +511,7 @@ class PrivacyGuard:
         if self.mode == "allow" or not isinstance(metadata, Mapping):
             return metadata, ()
         found: list[str] = []
-        cleaned = _walk(metadata, found)
+        cleaned = _walk_metadata(metadata, found)
         return cleaned, self._decide(found, "metadata")
 
     def scrub_memory(self, memory: Memory) -> dict[str, Any]:
@@ -517,7 +528,7 @@ class PrivacyGuard:
         if text != memory.text:
             update["text"] = text
         found: list[str] = []
-        metadata = _walk(memory.metadata, found)
+        metadata = _walk_metadata(memory.metadata, found)
         if found:
             update["metadata"] = metadata
         return update

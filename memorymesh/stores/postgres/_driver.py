@@ -29,7 +29,8 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg_pool import PoolTimeout
 
-from ..._errors import CorruptDatabaseError, DatabaseLockedError, StoreError
+from ..._errors import CorruptDatabaseError, DatabaseLockedError, KeyConflictError, StoreError
+from ._schema import UNIQUE_ITEM_INDEX
 
 __all__ = ["Vector", "register_vector", "translate", "translated"]
 
@@ -98,6 +99,10 @@ def translate(exc: BaseException, label: str) -> StoreError:
         return CorruptDatabaseError(f"{label}: the server reports damaged data ({message})")
     if isinstance(exc, pg_errors.InsufficientPrivilege):
         return StoreError(f"{label}: the database role lacks a privilege ({message})")
+    if isinstance(exc, pg_errors.UniqueViolation) and (
+        getattr(exc.diag, "constraint_name", None) == UNIQUE_ITEM_INDEX
+    ):
+        return KeyConflictError(f"{label}: another current memory already holds that item")
     if isinstance(exc, pg_errors.UniqueViolation):
         return StoreError(f"{label}: a memory with that id already exists ({message})")
     if isinstance(exc, psycopg.OperationalError):

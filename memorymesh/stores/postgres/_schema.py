@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INDEXED_COLUMNS", "MIGRATIONS", "MIGRATION_LOCK", "TS_CONFIG", "Migration"]
+__all__ = [
+    "INDEXED_COLUMNS",
+    "MIGRATIONS",
+    "MIGRATION_LOCK",
+    "TS_CONFIG",
+    "UNIQUE_ITEM_INDEX",
+    "Migration",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,4 +178,36 @@ _INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)
+#: The index that makes a keyed item (a LangGraph store's namespace + key, see
+#: ``UNIQUE_METADATA_KEYS`` in ``stores/base.py``) unique among a tenant's current memories;
+#: its name is how a violation is told apart from any other constraint.
+UNIQUE_ITEM_INDEX = "memories_unique_item"
+
+_ITEM_CURRENT = "meta ? 'langgraph_ns' AND status = 'active' AND superseded_by IS NULL"
+
+_UNIQUE_ITEMS = Migration(
+    "0002_unique_items",
+    (
+        # Before this, two concurrent puts of one LangGraph key could both insert. Keep the
+        # most recently written of each group current and archive the others (restorable,
+        # never deleted), so the unique index can be built on any existing database.
+        f"""
+        UPDATE memories SET status = 'archived'
+        WHERE (tenant, seq) IN (
+            SELECT tenant, seq FROM (
+                SELECT tenant, seq, row_number() OVER (
+                    PARTITION BY tenant, meta->>'langgraph_ns', meta->>'langgraph_key'
+                    ORDER BY updated_at DESC, seq DESC
+                ) AS rank
+                FROM memories WHERE {_ITEM_CURRENT}
+            ) AS ranked WHERE rank > 1
+        )
+        """,
+        # A put is then an atomic upsert across every worker: whoever inserts second gets a
+        # unique violation (KeyConflictError) and updates the winner's row instead.
+        f"CREATE UNIQUE INDEX {UNIQUE_ITEM_INDEX} ON memories "
+        f"(tenant, (meta->>'langgraph_ns'), (meta->>'langgraph_key')) WHERE {_ITEM_CURRENT}",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS)

@@ -38,6 +38,7 @@ from ..._version import install_command
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
+    UNIQUE_METADATA_KEYS,
     ChangedMemory,
     Changes,
     CompactionRow,
@@ -891,7 +892,9 @@ class PostgresStore:
                 conn,
                 "SELECT id, category, pinned, importance, access_count, updated_at, expires_at, "
                 "tsvector_to_array(search) FROM memories WHERE tenant = %s "
-                "AND status = 'active' AND superseded_by IS NULL ORDER BY seq",
+                "AND status = 'active' AND superseded_by IS NULL "
+                # Keyed items (a LangGraph store's) live and expire under their adapter.
+                f"AND NOT meta ? '{UNIQUE_METADATA_KEYS[0]}' ORDER BY seq",
                 [self.tenant],
             )
         )

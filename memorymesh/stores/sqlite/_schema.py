@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INDEXED_COLUMNS", "INDEXED_METADATA_KEYS", "MIGRATIONS", "Migration"]
+__all__ = [
+    "INDEXED_COLUMNS",
+    "INDEXED_METADATA_KEYS",
+    "MIGRATIONS",
+    "UNIQUE_ITEM_INDEX",
+    "Migration",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +189,44 @@ _CHANGE_FEED = Migration(
     ),
 )
 
+#: The index that makes a keyed item (LangGraph's namespace + key, see ``UNIQUE_METADATA_KEYS``
+#: in ``stores/base.py``) unique among current memories; its name is how a violation is told
+#: apart from any other constraint.
+UNIQUE_ITEM_INDEX = "memories_unique_item"
+
+_ITEM_CURRENT = (
+    "json_extract(metadata, '$.langgraph_ns') IS NOT NULL "
+    "AND status = 'active' AND superseded_by IS NULL"
+)
+
+_UNIQUE_ITEMS = Migration(
+    "0006_unique_items",
+    (
+        # Before this, two concurrent puts of one LangGraph key could both insert. Keep the
+        # most recently written of each group current and archive the others (restorable,
+        # never deleted), so the unique index below can be built on any existing database.
+        f"""
+        UPDATE memories SET status = 'archived'
+        WHERE seq IN (
+            SELECT seq FROM (
+                SELECT seq, row_number() OVER (
+                    PARTITION BY json_extract(metadata, '$.langgraph_ns'),
+                                 json_extract(metadata, '$.langgraph_key')
+                    ORDER BY updated_at DESC, seq DESC
+                ) AS rank
+                FROM memories WHERE {_ITEM_CURRENT}
+            ) WHERE rank > 1
+        )
+        """,
+        # A put is then an atomic upsert in every process: whoever inserts second gets a
+        # constraint error (KeyConflictError) and updates the winner's row instead. Expired
+        # items stay in the index until swept, so an adapter looks them up too.
+        f"CREATE UNIQUE INDEX {UNIQUE_ITEM_INDEX} ON memories ("
+        "json_extract(metadata, '$.langgraph_ns'), json_extract(metadata, '$.langgraph_key')"
+        f") WHERE {_ITEM_CURRENT}",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
-    _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED,
+    _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
 )  # fmt: skip

@@ -28,6 +28,7 @@ from ..._errors import (
     DatabaseLockedError,
     EncryptionError,
     InvalidFilterError,
+    KeyConflictError,
     SchemaVersionError,
     StoreError,
 )
@@ -38,6 +39,7 @@ from ..._version import install_command
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
+    UNIQUE_METADATA_KEYS,
     ChangedMemory,
     Changes,
     CompactionRow,
@@ -51,7 +53,7 @@ from ..base import (
 )
 from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
-from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, Migration
+from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
@@ -213,6 +215,8 @@ def _memory(row: Sequence[Any]) -> Memory:
 def _translate(exc: sqlite3.Error, path: str) -> StoreError:
     message = str(exc)
     lowered = message.lower()
+    if isinstance(exc, sqlite3.IntegrityError) and UNIQUE_ITEM_INDEX in message:
+        return KeyConflictError(f"{path}: another current memory already holds that item")
     if "locked" in lowered or "busy" in lowered:
         return DatabaseLockedError(
             f"{path} stayed locked by another process past the busy timeout: {message}"
@@ -1296,7 +1300,10 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 "SELECT m.id, m.category, m.pinned, m.importance, m.access_count, "
                 "m.updated_at, m.expires_at, m.seq FROM memories AS m "
-                "WHERE m.status = 'active' AND m.superseded_by IS NULL ORDER BY m.seq"
+                "WHERE m.status = 'active' AND m.superseded_by IS NULL "
+                # Keyed items (a LangGraph store's) live and expire under their adapter.
+                f"AND json_extract(m.metadata, '$.{UNIQUE_METADATA_KEYS[0]}') IS NULL "
+                "ORDER BY m.seq"
             )
             return [
                 CompactionRow(

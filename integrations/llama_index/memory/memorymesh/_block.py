@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Self
 
 from anyio.from_thread import BlockingPortal
 from llama_index.core.base.llms.types import ChatMessage
@@ -11,10 +12,10 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 
 from memorymesh import AsyncMemoryMesh, Scope, mark_injected
 from memorymesh._adapters import format_memories
-from memorymesh._bridge import MeshBridge, adapt_mesh
+from memorymesh._bridge import MeshBridge, adapt_mesh, mesh_by_token, mesh_token
 from memorymesh.writes._injected import CONTEXT_CLOSE
 
-from ._messages import DEFAULT_ROLES, latest_user_text, store_messages
+from ._messages import DEFAULT_ROLES, recall_query, store_messages
 
 __all__ = ["MemoryMeshMemoryBlock"]
 
@@ -31,8 +32,10 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
             :class:`~memorymesh.AsyncMemoryMesh`.
         name: The block's name (its tag in the memory template).
         k: How many memories to recall at most.
-        priority: 0 never truncates this block; otherwise lower numbers are truncated last,
-            dropping the weakest memories first.
+        priority: 0 never truncates this block. Otherwise, when the context is over
+            budget, ``Memory`` truncates blocks in ascending priority: a block with priority 1
+            (the default) is truncated before one with priority 2. Truncating this block drops
+            the weakest memories first.
         roles: Message roles whose flushed messages are remembered.
         scope: Recall and remember only ``"project"`` or only ``"global"`` memories.
         session_only: Recall only memories of the ``Memory``'s own session.
@@ -63,11 +66,26 @@ class MemoryMeshMemoryBlock(BaseMemoryBlock[str]):
     def model_post_init(self, context: Any, /) -> None:
         self._bridge = MeshBridge(self.mesh, self.portal)
 
+    # Pickling: the mesh is a live connection, so it travels by reference (see _bridge.py).
+    def __getstate__(self) -> dict[str, Any]:
+        fields = {k: v for k, v in self.__dict__.items() if k not in ("mesh", "portal")}
+        return {"fields": fields, "mesh": mesh_token(self.mesh, self.portal)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        mesh, portal = mesh_by_token(state["mesh"])
+        self.__init__(**state["fields"], mesh=mesh, portal=portal)  # type: ignore[misc]
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # pydantic would deep-copy the mesh itself (a live connection): copy the state.
+        copied = type(self).__new__(type(self))
+        copied.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return copied
+
     async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         return await self._bridge.acall(self._recall, messages, block_kwargs.get("session_id"))
 
     async def _recall(self, messages: list[ChatMessage] | None, session_id: Any) -> str:
-        query = latest_user_text(messages)
+        query = recall_query(None, messages)
         if not query:
             return ""
         hits = await self.mesh.recall(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from anyio.from_thread import BlockingPortal
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -11,11 +12,11 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.memory.types import BaseMemory
 
-from memorymesh import AsyncMemoryMesh, Scope
+from memorymesh import AsyncMemoryMesh, RecallResult, Scope
 from memorymesh._adapters import format_memories
-from memorymesh._bridge import MeshBridge, adapt_mesh
+from memorymesh._bridge import MeshBridge, adapt_mesh, mesh_by_token, mesh_token
 
-from ._messages import DEFAULT_ROLES, latest_user_text, store_messages, without_injected
+from ._messages import DEFAULT_ROLES, recall_query, store_messages, without_injected
 
 __all__ = ["MemoryMeshMemory"]
 
@@ -29,8 +30,10 @@ class MemoryMeshMemory(BaseMemory):
     keeping in the user and assistant messages put into it (preferences, decisions, causes of
     mistakes, conventions, facts about the user; not questions or chit-chat) is also
     remembered by MemoryMesh under this session's ``session_id``. ``get`` returns the buffer
-    with the memories relevant to the latest user message (or ``input``) in the system
-    message, marked so they are never stored back.
+    with the memories relevant to the current user turn (``input``, else the latest user
+    message, with the user turn before it) in the system message, marked so they are never
+    stored back. ``token_limit`` covers all of it: the recalled memories fill what the
+    buffered messages (and ``initial_token_count``) leave, weakest dropped first.
     Every method has a native async twin (``aget``, ``aput``, ``aput_messages``, ``aset``,
     ``aget_all``, ``areset``); the sync ones run it on the mesh's event loop.
 
@@ -76,21 +79,56 @@ class MemoryMeshMemory(BaseMemory):
         return "MemoryMeshMemory"
 
     @classmethod
-    def from_defaults(cls, **kwargs: Any) -> MemoryMeshMemory:
-        """``MemoryMeshMemory(**kwargs)``; ``mesh=`` is required."""
-        return cls(**kwargs)
+    def from_defaults(
+        cls, chat_history: list[ChatMessage] | None = None, **kwargs: Any
+    ) -> MemoryMeshMemory:
+        """``MemoryMeshMemory(**kwargs)`` (``mesh=`` is required), its short-term buffer
+        holding ``chat_history`` as ``ChatMemoryBuffer.from_defaults`` would.
+
+        The history is earlier conversation the caller already has: it is shown to the model,
+        not remembered long-term (``aput_messages`` remembers what is worth keeping).
+        """
+        memory = cls(**kwargs)
+        if chat_history:
+            memory._buffer.set(list(chat_history))
+        return memory
+
+    # -- pickling: the mesh is a live connection, so it travels by reference ---------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        fields = {k: v for k, v in self.__dict__.items() if k not in ("mesh", "portal")}
+        return {
+            "fields": fields,
+            "mesh": mesh_token(self.mesh, self.portal),
+            "messages": self._buffer.get_all(),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        mesh, portal = mesh_by_token(state["mesh"])
+        self.__init__(**state["fields"], mesh=mesh, portal=portal)  # type: ignore[misc]
+        self._buffer.set(state["messages"])
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        # pydantic would deep-copy the mesh itself (a live connection): copy the state.
+        copied = type(self).__new__(type(self))
+        copied.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return copied
 
     # -- the one implementation of each method ----------------------------------------------
 
-    async def _get(self, input: str | None) -> list[ChatMessage]:
-        history = await self._buffer.aget()
-        query = (input or "").strip() or latest_user_text(history)
-        block = ""
-        if query:
-            # What is still in the short-term buffer is already in front of the model.
-            shown = {without_injected(m.content) for m in history if isinstance(m.content, str)}
-            hits = await self.mesh.recall(query, k=self.k + len(shown), scope=self.scope)
-            block = format_memories([h for h in hits if h.memory.text not in shown][: self.k])
+    async def _get(self, input: object, initial_token_count: int) -> list[ChatMessage]:
+        history = self._buffer.get(initial_token_count=initial_token_count)
+        # The query comes from the whole conversation: trimming may have cut the buffer down
+        # to an assistant message, and the user's question is what recall needs.
+        query = recall_query(input, self._buffer.get_all())
+        if not query:
+            return history
+        # What is still in the short-term buffer is already in front of the model.
+        shown = {without_injected(m.content) for m in history if isinstance(m.content, str)}
+        found = await self.mesh.recall(query, k=self.k + len(shown), scope=self.scope)
+        hits = [h for h in found if h.memory.text not in shown][: self.k]
+        room = self.token_limit - initial_token_count - self._tokens(history)
+        block = self._fitting_block(hits, room)
         if not block:
             return history
         if history and history[0].role == MessageRole.SYSTEM:
@@ -99,6 +137,22 @@ class MemoryMeshMemory(BaseMemory):
             # A new message: the buffered system message must not absorb recalled context.
             return [ChatMessage(role=MessageRole.SYSTEM, content=merged), *history[1:]]
         return [ChatMessage(role=MessageRole.SYSTEM, content=block), *history]
+
+    def _tokens(self, messages: list[ChatMessage]) -> int:
+        """Tokens as the buffer counts them (its tokenizer over the joined contents)."""
+        if not messages:
+            return 0
+        return len(self._buffer.tokenizer_fn(" ".join(str(m.content) for m in messages)))
+
+    def _fitting_block(self, hits: list[RecallResult], room: int) -> str:
+        """The block of the best ``hits`` that fits in ``room`` tokens ("" if none does)."""
+        while hits:
+            block = format_memories(hits)
+            # +2: the separator that joins it to a system message or to the chat.
+            if len(self._buffer.tokenizer_fn(block)) + 2 <= room:
+                return block
+            hits = hits[:-1]
+        return ""
 
     async def _put_messages(self, messages: list[ChatMessage]) -> None:
         for message in messages:
@@ -132,9 +186,22 @@ class MemoryMeshMemory(BaseMemory):
 
     # -- async API ------------------------------------------------------------------------
 
-    async def aget(self, input: str | None = None, **kwargs: Any) -> list[ChatMessage]:
-        """The session's recent messages, with relevant memories in the system message."""
-        return await self._bridge.acall(self._get, input)
+    async def aget(
+        self, input: object = None, initial_token_count: int = 0, **kwargs: Any
+    ) -> list[ChatMessage]:
+        """The session's recent messages, with relevant memories in the system message.
+
+        Args:
+            input: The current user turn, if it is not in the buffer yet: a string, a
+                ``ChatMessage``, or anything else (as ``str``).
+            initial_token_count: Tokens already spent elsewhere in the prompt; the messages
+                and memories returned fit in ``token_limit`` minus these.
+
+        Raises:
+            ValueError: ``initial_token_count`` exceeds ``token_limit`` (as in
+                ``ChatMemoryBuffer``).
+        """
+        return await self._bridge.acall(self._get, input, initial_token_count)
 
     async def aget_all(self) -> list[ChatMessage]:
         """Every message in the short-term buffer, without recalled memories."""
@@ -162,9 +229,11 @@ class MemoryMeshMemory(BaseMemory):
 
     # -- sync API: the same, on the mesh's event loop -----------------------------------------
 
-    def get(self, input: str | None = None, **kwargs: Any) -> list[ChatMessage]:
+    def get(
+        self, input: object = None, initial_token_count: int = 0, **kwargs: Any
+    ) -> list[ChatMessage]:
         """See :meth:`aget`."""
-        return self._bridge.call(self._get, input)
+        return self._bridge.call(self._get, input, initial_token_count)
 
     def get_all(self) -> list[ChatMessage]:
         """See :meth:`aget_all`."""

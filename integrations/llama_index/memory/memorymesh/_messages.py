@@ -11,7 +11,18 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from memorymesh import AsyncMemoryMesh, Memory, Scope, strip_injected
 from memorymesh._adapters import remember_turns
 
-__all__ = ["DEFAULT_ROLES", "latest_user_text", "store_messages"]
+__all__ = [
+    "DEFAULT_ROLES",
+    "MAX_QUERY_CHARS",
+    "input_text",
+    "latest_user_text",
+    "recall_query",
+    "store_messages",
+]
+
+#: A recall query is the end of what the user said, at most this long: a pasted document
+#: must not make recall refuse (the mesh refuses queries over its text limit) or crawl.
+MAX_QUERY_CHARS = 2000
 
 #: Only what the user and the assistant said is worth keeping; system and tool messages are
 #: instructions and machinery (and a system message may hold recalled context).
@@ -34,6 +45,36 @@ def without_injected(text: str) -> str:
 def _text(message: ChatMessage) -> str:
     content = message.content
     return content if isinstance(content, str) else ""
+
+
+def input_text(value: object) -> str:
+    """What ``get(input)`` was given, as text: a string, a ``ChatMessage``'s text, or any
+    other value as ``str(value)`` (``None`` is no input)."""
+    if value is None:
+        return ""
+    if isinstance(value, ChatMessage):
+        return without_injected(_text(value))
+    return without_injected(value if isinstance(value, str) else str(value))
+
+
+def recall_query(input: object, messages: Sequence[ChatMessage] | None) -> str:
+    """What to recall for: the current user turn (``input``, else the latest user message)
+    with the user turn before it, so a follow-up such as "And Germany?" carries the question
+    it follows. Injected context is left out; the result is at most
+    :data:`MAX_QUERY_CHARS` long (its end)."""
+    said = [
+        text
+        for m in messages or ()
+        if m.role == MessageRole.USER and (text := without_injected(_text(m)))
+    ]
+    current = input_text(input)
+    if current:
+        if said and said[-1] == current:
+            said.pop()
+        turns = [*said[-1:], current]
+    else:
+        turns = said[-2:]
+    return "\n".join(turns)[-MAX_QUERY_CHARS:].strip()
 
 
 def latest_user_text(messages: Sequence[ChatMessage] | None) -> str:
