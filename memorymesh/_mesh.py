@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import time
 import warnings
@@ -23,7 +22,6 @@ from ._errors import (
     EmbeddingError,
     InvalidFilterError,
     InvalidInputError,
-    MemoryNotFoundError,
     StoreError,
 )
 from ._models import (
@@ -37,21 +35,15 @@ from ._models import (
     RecallResult,
     RecallResults,
     Scope,
-    ScoreBreakdown,
     ScoringWeights,
     WriteLogEntry,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
-from ._text import content_hash, query_terms
+from ._text import query_terms
 from ._validate import (
     CategoryArg,
-    check_importance,
     check_policy,
     check_scope,
-    utc,
-)
-from ._validate import (
-    category as check_category,
 )
 from .context import _review as review
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
@@ -59,23 +51,22 @@ from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records
 from .io._transfer import export_stores, guard_records, import_records, read_text
 from .search import _listing as listing
-from .search._querytime import named_period, prefer_period
 from .search._recall import (
     CANDIDATES_PER_RESULT,
     MIN_CANDIDATES,
     RecallMode,
+    rank,
     resolve_mode,
     why_empty,
 )
 from .search._recall import candidates as find_candidates
-from .search._scoring import blend
 from .search._vectors import to_blob
-from .stores import Store, StoreOptions, open_store, resolve_location
+from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
 from .stores.base import checked_filters
-from .writes._conflicts import content_tokens
+from .writes import _lifecycle as lifecycle
 from .writes._indexes import Indexes
-from .writes._pipeline import Prepared, memory_index_row, write_all
+from .writes._pipeline import Prepared, write_all
 from .writes._prepare import WriteRules, as_new
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
@@ -125,8 +116,9 @@ class AsyncMemoryMesh:
         global_path: The global store, in the same forms (default
             ``$MEMORYMESH_HOME/global.db``, with ``MEMORYMESH_HOME`` defaulting to
             ``~/.memorymesh``).
-        embedding: ``"none"`` (keyword recall), a registered provider name, or any object
-            implementing :class:`~memorymesh.Embedder`.
+        embedding: ``"none"`` (keyword recall), a registered provider name, any object
+            implementing :class:`~memorymesh.Embedder`, or ``"auto"``: the embedder the
+            stores recorded when they were last embedded (keyword recall if none was).
         weights: How recall blends relevance, recency, importance and access frequency.
         max_text_chars: Longest text ``remember`` accepts.
         max_metadata_bytes: Largest metadata object (as JSON) ``remember`` accepts.
@@ -143,6 +135,12 @@ class AsyncMemoryMesh:
             passphrase (``str``, 8+ characters) or a raw 32-byte key. Defaults to the
             ``MEMORYMESH_ENCRYPTION_KEY`` environment variable. An encrypted store cannot be
             opened without it; a wrong key raises :class:`~memorymesh.EncryptionError`.
+        project: On a shared server (``postgresql://...``, see ``docs/teams.md``): the key
+            project memories are filed under, shared by everyone using it. Defaults to the
+            git remote (``github.com/acme/api``), else the project folder's name.
+        user: On a shared server: whose global memories these are. Defaults to the OS user.
+            When ``path`` is a server URL and ``global_path`` is not given, the global store
+            is that same database.
     """
 
     def __init__(
@@ -160,10 +158,14 @@ class AsyncMemoryMesh:
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
         encryption_key: str | bytes | None = None,
+        project: str | None = None,
+        user: str | None = None,
     ) -> None:
         self.on_conflict = check_policy(on_conflict)
         self._privacy = PrivacyGuard(privacy)
-        self._embedder = resolve_embedder(embedding)
+        # "auto": the embedder the stores recorded, looked up when they open.
+        self._auto_embedding = embedding == "auto"
+        self._embedder = None if self._auto_embedding else resolve_embedder(embedding)
         self.weights = weights or ScoringWeights()
         self.max_text_chars = max_text_chars
         self.max_metadata_bytes = max_metadata_bytes
@@ -178,6 +180,9 @@ class AsyncMemoryMesh:
             project_location = str(project_store_path(root)) if root is not None else None
         else:
             project_location = resolve_location(path)
+            # A shared server database holds both scopes (see docs/teams.md).
+            if global_path is None and holds_both_scopes(project_location):
+                global_location = project_location
         # Encryption at rest (see stores/sqlite/_crypto.py): one key for both stores, each with
         # its own salt.
         key = (
@@ -187,15 +192,17 @@ class AsyncMemoryMesh:
         )
         self._global = open_store(
             global_location,
-            StoreOptions(Scope.GLOBAL, busy_timeout=busy_timeout, encryption_key=key),
+            StoreOptions(Scope.GLOBAL, busy_timeout, key, project=project, user=user),
         )
         self._project: Store | None = None
         if project_location is not None and not (
-            project_location != IN_MEMORY and project_location == global_location
+            project_location != IN_MEMORY
+            and project_location == global_location
+            and not holds_both_scopes(project_location)
         ):
             self._project = open_store(
                 project_location,
-                StoreOptions(Scope.PROJECT, busy_timeout=busy_timeout, encryption_key=key),
+                StoreOptions(Scope.PROJECT, busy_timeout, key, project=project, user=user),
             )
 
         self._open_lock = anyio.Lock()
@@ -252,7 +259,21 @@ class AsyncMemoryMesh:
                 try:
                     for store in self.stores:
                         await store.open()
-                    await self._indexes.open(self.stores)
+                    if self._auto_embedding:
+                        self._embedder = await self._recorded_embedder()
+                        self._indexes.embedder = self._embedder
+                    try:
+                        await self._indexes.open(self.stores)
+                    except EmbeddingError as exc:
+                        if not self._auto_embedding:
+                            raise
+                        # Nobody asked for this embedder: an unreachable one (an Ollama
+                        # server that is down) leaves keyword recall working.
+                        warnings.warn(
+                            f"MemoryMesh: {exc}; using keyword recall", RuntimeWarning, stacklevel=2
+                        )
+                        self._embedder = None
+                        self._indexes = Indexes(None)
                 except BaseException:
                     for store in self.stores:
                         await store.close()
@@ -309,6 +330,18 @@ class AsyncMemoryMesh:
         if not self._opened:
             await self.open()
 
+    async def _recorded_embedder(self) -> Embedder | None:
+        """The embedder the stores were last embedded with (project first), if it can be
+        built here; keyword recall otherwise."""
+        for store in self.stores:
+            name = await store.get_meta("embedder")
+            if name:
+                try:
+                    return resolve_embedder(name)
+                except EmbeddingError:
+                    return None  # a custom embedder registered only in another program
+        return None
+
     # -- vectors ------------------------------------------------------------------------------
 
     async def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
@@ -321,7 +354,8 @@ class AsyncMemoryMesh:
             progress: Called with the number of memories done after each batch.
 
         Returns:
-            How many memories were embedded.
+            How many memories were embedded, including those this mesh embedded when it
+            opened (a store's memories without a vector are embedded then).
 
         Raises:
             EmbeddingError: the mesh has no embedder, or the embedder failed (the memories
@@ -515,29 +549,15 @@ class AsyncMemoryMesh:
             StoreError: the database failed; nothing changed.
         """
         await self._ready()
-        fields: dict[str, Any] = {}
-        found: set[str] = set()  # privacy guard: kinds of secret redacted by this update
-        if text is not None:
-            checked, kinds = self._privacy.check_text(self._rules().check_text(text))
-            found.update(kinds)
-            fields["text"] = checked
-            fields["content_hash"] = content_hash(fields["text"])
-        if importance is not None:
-            fields["importance"] = check_importance(importance)
-        if category is not None:
-            fields["category"] = check_category(category).value
-        if metadata is not None:
-            metadata, kinds = self._privacy.check_metadata(metadata)
-            found.update(kinds)
-            fields["metadata"] = self._rules(max_metadata_bytes).check_metadata(metadata)
-        if pin is not None:
-            if not isinstance(pin, bool):
-                raise InvalidInputError(f"pin must be True or False, not {pin!r}")
-            fields["pinned"] = int(pin)
-        if event_time is not None:
-            fields["event_time"] = utc(event_time, "event_time")
-        if expires_at is not None:
-            fields["expires_at"] = utc(expires_at, "expires_at")
+        fields, found = self._rules(max_metadata_bytes).changes(
+            text=text,
+            importance=importance,
+            category=category,
+            metadata=metadata,
+            pin=pin,
+            event_time=event_time,
+            expires_at=expires_at,
+        )
         store = await self._store_holding(memory_id)
         vector = None
         if "text" in fields and self._embedder is not None:
@@ -546,30 +566,15 @@ class AsyncMemoryMesh:
             vector = vectors[0]
             fields["embedding"] = to_blob(vector)
             fields["embedding_model"] = self._embedder.name
-        async with store.write() as tx:
-            if set(fields) != {"expires_at"}:  # moving the expiry alone is not an edit
-                fields["updated_at"] = tx.now
-            if "text" in fields and "metadata" in fields:
-                # Everything the guard checks was replaced: what it redacted before is gone.
-                fields["redactions"] = json.dumps(sorted(found))
-            elif found:  # privacy guard: add to the kinds already recorded on the memory
-                current = await tx.get_many([memory_id])
-                known = set(current[0].redactions) if current else set()
-                fields["redactions"] = json.dumps(sorted(known | found))
-            if not await tx.update(memory_id, fields):
-                raise MemoryNotFoundError(memory_id)
-            changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
-            await tx.log([("updated", memory_id, self._source, {"fields": changed})])
-            (memory,) = await tx.get_many([memory_id])
-        if "text" in fields and store in self._indexes.lexicons:
-            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.vectors.get(store)
-        if index is not None and (memory_id in index or vector is not None):
-            if vector is None:
-                vector = index.vectors([memory_id])[0]
-            superseded = memory.superseded_by is not None
-            index.add([memory_index_row(memory, superseded=superseded)], vector[None, :])
-        return memory
+        return await lifecycle.update(
+            store,
+            memory_id,
+            fields,
+            redacted=found,
+            vector=vector,
+            indexes=self._indexes,
+            source=self._source,
+        )
 
     async def pin(self, memory_id: str) -> Memory:
         """Pin a memory: it ranks as most important and never expires.
@@ -596,12 +601,7 @@ class AsyncMemoryMesh:
         """
         memory = await self.get(memory_id)
         store = self._global if memory.scope is Scope.GLOBAL else (self._project or self._global)
-        async with store.write() as tx:
-            if not await tx.delete_many([memory_id]):
-                raise MemoryNotFoundError(memory_id)
-            await tx.log([("forgotten", memory_id, self._source, {})])
-        if store in self._indexes.vectors:
-            self._indexes.vectors[store].remove([memory_id])
+        await lifecycle.forget(store, memory_id, indexes=self._indexes, source=self._source)
         return memory
 
     async def forget_many(self, ids: Iterable[str]) -> int:
@@ -617,19 +617,9 @@ class AsyncMemoryMesh:
         if not all(isinstance(i, str) for i in wanted):
             raise InvalidInputError("every id must be a string")
         await self._ready()
-        total = 0
-        gone: builtins.list[tuple[Store, builtins.list[str]]] = []
-        async with AsyncExitStack() as stack:
-            for store in self.stores:
-                tx = await stack.enter_async_context(store.write())
-                deleted = await tx.delete_many(wanted)
-                await tx.log([("forgotten", i, self._source, {}) for i in deleted])
-                total += len(deleted)
-                gone.append((store, deleted))
-        for store, deleted in gone:
-            if store in self._indexes.vectors:
-                self._indexes.vectors[store].remove(deleted)
-        return total
+        return await lifecycle.forget_many(
+            self.stores, wanted, indexes=self._indexes, source=self._source
+        )
 
     async def restore(self, memory_id: str) -> Memory:
         """Make a superseded memory current again; nothing is lost by superseding.
@@ -643,27 +633,7 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        hidden: builtins.list[str] = []
-        async with store.write() as tx:
-            (memory,) = await tx.get_many([memory_id])
-            if memory.superseded_by is None:
-                return memory
-            successors = await tx.get_many([memory.superseded_by])
-            await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
-            if successors and successors[0].superseded_by is None:
-                await tx.supersede([(successors[0].id, memory_id)])
-                hidden.append(successors[0].id)
-            await tx.log(
-                [("restored", memory_id, self._source, {"was_superseded_by": memory.superseded_by})]
-            )
-            (memory,) = await tx.get_many([memory_id])
-        if store in self._indexes.lexicons:
-            self._indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
-        index = self._indexes.vectors.get(store)
-        if index is not None:
-            index.set_superseded([memory_id], False)
-            index.set_superseded(hidden)
-        return memory
+        return await lifecycle.restore(store, memory_id, indexes=self._indexes, source=self._source)
 
     async def history(self, memory_id: str) -> builtins.list[Memory]:
         """Every version linked to this memory by superseding or merging, oldest first.
@@ -801,20 +771,9 @@ class AsyncMemoryMesh:
             now=now,
             vectors=None if self._embedder is None else self._indexes,
         )
-        period = named_period(query)
-        if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
-            candidates = prefer_period(candidates, period)
-        scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
-        for store, memory, relevance in candidates:
-            score, breakdown = blend(
-                memory,
-                relevance,
-                weights=self.weights,
-                now=now,
-                by_event_time=time_field == "event",
-            )
-            scored.append((score, store, memory, breakdown))
-        scored.sort(key=lambda item: item[0], reverse=True)
+        scored = rank(
+            candidates, query, weights=self.weights, now=now, by_event=time_field == "event"
+        )
         results = RecallResults()
         for score, store, memory, breakdown in scored[:k]:
             store.record_access(memory.id, now)
@@ -860,7 +819,7 @@ class AsyncMemoryMesh:
 
         Args:
             order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
-            limit: Page size (1 to 10000).
+            limit: Page size (1 or more, no upper bound).
             offset: How many to skip.
 
         Raises:
@@ -871,8 +830,6 @@ class AsyncMemoryMesh:
         for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidInputError(f"{name} must be an integer >= {low}")
-        if limit > 10_000:
-            raise InvalidInputError("limit must be at most 10000")
         filters = checked_filters(
             scope=scope,
             category=category,

@@ -59,15 +59,8 @@ class Scope(enum.StrEnum):
 
 
 #: Categories about the *user* rather than the codebase follow them into every project.
-GLOBAL_CATEGORIES: frozenset[Category] = frozenset(
-    {
-        Category.PREFERENCE,
-        Category.GUARDRAIL,
-        Category.MISTAKE,
-        Category.PERSONALITY,
-        Category.QUESTION,
-    }
-)
+#: Rules, mistakes and questions are usually about the project, so they stay with it.
+GLOBAL_CATEGORIES: frozenset[Category] = frozenset({Category.PREFERENCE, Category.PERSONALITY})
 
 
 def default_scope(category: Category) -> Scope:

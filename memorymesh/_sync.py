@@ -7,9 +7,12 @@ inside Jupyter too, whose own event loop is never touched.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import os
+import threading
 import warnings
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -84,6 +87,8 @@ class MemoryMesh:
         on_conflict: ConflictPolicy = "supersede",
         privacy: PrivacyMode = "redact",
         encryption_key: str | bytes | None = None,
+        project: str | None = None,
+        user: str | None = None,
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -103,6 +108,8 @@ class MemoryMesh:
                 on_conflict=on_conflict,
                 privacy=privacy,
                 encryption_key=encryption_key,
+                project=project,
+                user=user,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
@@ -111,6 +118,11 @@ class MemoryMesh:
             self._closed = True
             self._portal_cm.__exit__(None, None, None)
             raise
+        # A mesh left open (no `with`, no close(), an exception before it) is closed when it
+        # is garbage-collected or at interpreter exit at the latest: otherwise stopping its
+        # event loop during finalisation, when that loop's thread can no longer run, hangs
+        # the process. The callback holds the context managers, never `self`.
+        self._finalizer = weakref.finalize(self, _close_left_open, self._mesh_cm, self._portal_cm)
 
     def _call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._closed:
@@ -143,11 +155,20 @@ class MemoryMesh:
     def closed(self) -> bool:
         return self._closed
 
+    def open(self) -> Self:
+        """Open both stores and apply migrations now rather than on first use.
+
+        See :meth:`AsyncMemoryMesh.open`.
+        """
+        self._call(self._mesh.open)
+        return self
+
     def close(self) -> None:
         """Close the stores and stop the private event loop. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        self._finalizer.detach()
         try:
             self._mesh_cm.__exit__(None, None, None)
         finally:
@@ -163,14 +184,6 @@ class MemoryMesh:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        if not getattr(self, "_closed", True):
-            _warn(
-                "MemoryMesh was not closed: use `with` or call close()",
-                ResourceWarning,
-                stacklevel=1,
-            )
 
     def remember(
         self,
@@ -493,3 +506,29 @@ class MemoryMesh:
 async def _construct(factory: Callable[[], AsyncMemoryMesh]) -> AsyncMemoryMesh:
     # Built on the portal's loop thread so its locks belong to that loop.
     return factory()
+
+
+def _close_left_open(
+    mesh_cm: AbstractContextManager[Any], portal_cm: AbstractContextManager[Any]
+) -> None:
+    """Close a :class:`MemoryMesh` its owner never closed (see ``MemoryMesh.__init__``)."""
+    warnings.warn(
+        "MemoryMesh was not closed: use `with` or call close(); MemoryMesh closed it for you",
+        ResourceWarning,
+        stacklevel=2,
+    )
+
+    def close() -> None:
+        try:
+            mesh_cm.__exit__(None, None, None)
+        finally:
+            portal_cm.__exit__(None, None, None)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        close()
+        return
+    # Collected on an event loop's thread (perhaps the mesh's own): blocking on the portal
+    # here could wait for this very loop, so another thread does it.
+    threading.Thread(target=close, name="memorymesh-close").start()

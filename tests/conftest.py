@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import _postgres
 import pytest
 
 from memorymesh import AsyncMemoryMesh
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_session() -> Iterator[None]:
+    """Stop the session's PostgreSQL (started by the first test that needs one) at the end."""
+    yield
+    _postgres.stop()
 
 
 @pytest.fixture
@@ -49,4 +57,18 @@ async def mesh(project_db: Path, global_db: Path) -> AsyncIterator[AsyncMemoryMe
 async def memory_mesh() -> AsyncIterator[AsyncMemoryMesh]:
     """A mesh on two in-memory databases."""
     async with AsyncMemoryMesh(":memory:", global_path=":memory:") as opened:
+        yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def either_mesh(
+    request: pytest.FixtureRequest, project_db: Path, global_db: Path
+) -> AsyncIterator[AsyncMemoryMesh]:
+    """A mesh on real SQLite files, and on the session's real PostgreSQL (a fresh project and
+    user of their own): for the adapters' tests, which must pass on both engines."""
+    if request.param == "sqlite":
+        opened = AsyncMemoryMesh(project_db, global_path=global_db)
+    else:
+        opened = AsyncMemoryMesh(_postgres.tenant_url())
+    async with opened:
         yield opened

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memorymesh import Category, classify, estimate_importance
+from memorymesh import AsyncMemoryMesh, Category, Scope, classify, estimate_importance
 
 EXAMPLES = [
     ("User prefers dark mode in every editor", Category.PREFERENCE),
@@ -58,3 +58,45 @@ def test_importance_stays_in_range() -> None:
     loud = "critical security production urgent important " * 5
     assert estimate_importance(loud, Category.GUARDRAIL) == 1.0
     assert estimate_importance("hm", Category.QUESTION) >= 0.05
+
+
+# With no scope and no category given, only what is clearly about the user goes to the
+# global store, which every project on the machine shares.
+ABOUT_THE_USER = [
+    "User prefers dark mode in every editor",
+    "I like short answers",
+    "My name is Sam and I work as a data engineer",
+    "The user's favourite editor is Helix",
+]
+ABOUT_THE_PROJECT = [
+    "Never commit secrets to git",
+    "Always run the linter before pushing",
+    "The flaky test failed because of a timezone bug",
+    "The outage was caused by a missing index; lesson learned",
+    "What is my favourite database?",
+    "How do we deploy the billing service?",
+    "We prefer tabs in the Go code",
+    "The client wants invoices sent monthly",
+    "Use pnpm rather than npm in this repo",
+    "We decided to use MySQL for the billing database",
+    "The API handlers live in src/api",
+]
+
+
+@pytest.mark.anyio
+async def test_inferred_memories_go_global_only_when_about_the_user(
+    mesh: AsyncMemoryMesh,
+) -> None:
+    for text in ABOUT_THE_USER:
+        assert (await mesh.remember(text)).scope is Scope.GLOBAL, text
+    for text in ABOUT_THE_PROJECT:
+        assert (await mesh.remember(text)).scope is Scope.PROJECT, text
+    stats = await mesh.stats()
+    assert stats.by_scope == {"project": len(ABOUT_THE_PROJECT), "global": len(ABOUT_THE_USER)}
+
+
+@pytest.mark.anyio
+async def test_a_named_category_or_scope_still_decides(mesh: AsyncMemoryMesh) -> None:
+    preference = await mesh.remember("tabs over spaces", category="preference")
+    rule = await mesh.remember("Never force-push to main", scope="global")
+    assert (preference.scope, rule.scope) == (Scope.GLOBAL, Scope.GLOBAL)

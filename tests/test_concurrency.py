@@ -83,8 +83,10 @@ def test_many_processes_write_the_same_database(
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        stored = {row[0] for row in conn.execute("SELECT id FROM memories")}
-        by_source = Counter(row[0] for row in conn.execute("SELECT source FROM memories"))
+        # Current memories only: an update keeps the earlier text as a superseded copy.
+        current = "FROM memories WHERE superseded_by IS NULL"
+        stored = {row[0] for row in conn.execute(f"SELECT id {current}")}
+        by_source = Counter(row[0] for row in conn.execute(f"SELECT source {current}"))
         logged = Counter(row[0] for row in conn.execute("SELECT action FROM write_log"))
     finally:
         conn.close()

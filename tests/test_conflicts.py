@@ -214,3 +214,40 @@ def test_fusion_functions() -> None:
     mixed = convex_fusion({"a": 1.0, "b": 0.2}, {"a": 0.1, "b": 0.5, "c": 0.3})
     assert mixed["a"] == pytest.approx(0.5) and mixed["b"] == pytest.approx(0.6)
     assert mixed["c"] == pytest.approx(0.25)
+
+
+async def test_update_keeps_the_earlier_text_in_history(
+    any_mesh: AsyncMemoryMesh, project_db: Path, global_db: Path
+) -> None:
+    m = await any_mesh.remember("The staging server is staging1.example.com", scope="project")
+    changed = await any_mesh.update(m.id, text="The staging server is staging2.example.com")
+    assert changed.id == m.id  # the memory keeps its id
+    earlier, current = await any_mesh.history(m.id)
+    assert (earlier.text, earlier.superseded_by) == (m.text, m.id)
+    assert (current.text, current.superseded_by) == (changed.text, None)
+    assert (earlier.created_at, earlier.category) == (m.created_at, m.category)
+    # Only the current wording is recalled or listed; the earlier one is history.
+    mode = "hybrid" if any_mesh.embedder is not None else "keyword"
+    assert [h.memory.id for h in await any_mesh.recall("staging server", mode=mode)] == [m.id]
+    assert [x.id for x in await any_mesh.list()] == [m.id]
+    assert await any_mesh.count(include_superseded=True) == 2
+    # An update that leaves the text alone adds no version.
+    await any_mesh.update(m.id, text=changed.text, importance=0.9)
+    assert len(await any_mesh.history(m.id)) == 2
+    # restore brings the earlier wording back, as it undoes a supersede.
+    assert (await any_mesh.restore(earlier.id)).superseded_by is None
+    assert [x.text for x in await any_mesh.list()] == [m.text]
+    *_, first_update = [e for e in await any_mesh.log(limit=10) if e.action == "updated"]
+    assert first_update.detail["earlier_version"] == earlier.id
+
+
+async def test_forgetting_an_updated_memory_forgets_its_earlier_texts(
+    any_mesh: AsyncMemoryMesh,
+) -> None:
+    a = await any_mesh.remember("The build cache lives in /tmp/cache-one", scope="project")
+    b = await any_mesh.remember("Release notes are kept in NOTES.md", scope="project")
+    await any_mesh.update(a.id, text="The build cache lives in /tmp/cache-two")
+    await any_mesh.update(b.id, text="Release notes are kept in CHANGES.md")
+    await any_mesh.forget(a.id)
+    assert await any_mesh.forget_many([b.id]) == 1
+    assert await any_mesh.count(include_superseded=True) == 0

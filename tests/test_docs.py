@@ -16,7 +16,14 @@ from memorymesh import AsyncMemoryMesh
 from memorymesh.cli import main
 
 ROOT = Path(__file__).parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Every page with examples: the README, the site's pages (docs/, see mkdocs.yml) and the
+# project's own guides at the root.
+DOCS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("**/*.md")),
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "SECURITY.md",
+]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
@@ -42,14 +49,32 @@ async def test_python_examples_run(source: str) -> None:
     result = eval(code, namespace)
     if inspect.iscoroutine(result):
         await result
+    if "asyncio.run(main())" in source:
+        # A script's `if __name__ == "__main__": asyncio.run(main())`: run its main() too,
+        # here on the test's own event loop.
+        await namespace["main"]()
 
 
-@pytest.mark.parametrize("source", _blocks("bash"))
+def _command_lines(source: str) -> list[str]:
+    """A block's command lines: after a `$ ` prompt when it shows prompts (the other lines are
+    output), else every line."""
+    lines = source.splitlines()
+    if not any(line.startswith("$ ") for line in lines):
+        return lines
+    return [line[2:] for line in lines if line.startswith("$ ")]
+
+
+@pytest.mark.parametrize("source", _blocks("bash") + _blocks("console"))
 def test_cli_examples_run(source: str, capsys: pytest.CaptureFixture[str]) -> None:
-    for line in source.splitlines():
+    for line in _command_lines(source):
         words = shlex.split(line, comments=True)
-        if words[:1] == ["memorymesh"]:
-            assert main(words[1:]) == 0, line
+        # `memorymesh mcp` serves until stopped: tests/test_mcp.py runs the real server.
+        if words[:1] == ["memorymesh"] and words[1:2] != ["mcp"]:
+            try:
+                code = main(words[1:])
+            except SystemExit as exit:  # --version and --help exit through argparse
+                code = exit.code
+            assert code == 0, line
     capsys.readouterr()
 
 

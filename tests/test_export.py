@@ -75,7 +75,7 @@ async def test_markdown_export_is_readable(mesh: AsyncMemoryMesh) -> None:
     await mesh.export(buffer, format="markdown")
     text = buffer.getvalue()
     assert "## Guardrail" in text
-    assert "- Never force-push to main _(global, importance" in text
+    assert "- Never force-push to main _(project, importance" in text
     assert "pinned" in text
 
 

@@ -1,4 +1,4 @@
-"""MemoryMeshStore: every LangGraph store op, on real SQLite files."""
+"""MemoryMeshStore: every LangGraph store op, on real SQLite files and a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ from memorymesh import (
     InvalidInputError,
     mark_injected,
 )
+
+
+@pytest.fixture
+def mesh(either_mesh: AsyncMemoryMesh) -> AsyncMemoryMesh:
+    """Every test below runs on SQLite and on PostgreSQL (``either_mesh`` in conftest.py)."""
+    return either_mesh
 
 
 @pytest.fixture

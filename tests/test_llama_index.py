@@ -28,6 +28,12 @@ from memorymesh import AsyncMemoryMesh, contains_injected, mark_injected
 
 
 @pytest.fixture
+def mesh(either_mesh: AsyncMemoryMesh) -> AsyncMemoryMesh:
+    """The tests below run on SQLite and on PostgreSQL (``either_mesh`` in conftest.py)."""
+    return either_mesh
+
+
+@pytest.fixture
 async def chat_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """The SQL engine Memory keeps its short-term chat in, disposed of after the test."""
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")

@@ -507,3 +507,29 @@ def test_every_tool_and_limit_is_documented() -> None:
     dash = "\N{EN DASH}"  # the docs write ranges with an en dash
     assert f"1{dash}{_limits.MAX_RECALL_K}" in docs and f"1{dash}{_limits.MAX_LIST}" in docs
     assert f"{_limits.MIN_BUDGET_TOKENS}{dash}{_limits.MAX_BUDGET_TOKENS:,} tokens" in docs
+
+
+_DEPLOY = "The deploy pipeline uses blue-green releases"
+_PARAPHRASE = "how do we ship new versions to production"  # no word in common with it
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_semantic_recall_through_the_server_with_the_local_model(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    params = _stdio(tmp_path)
+    configured = StdioServerParameters(
+        command=params.command,
+        args=params.args,
+        env={**(params.env or {}), "MEMORYMESH_EMBEDDING": "local"},
+        cwd=params.cwd,
+    )
+    async with Client(configured, mode="legacy", client_info=CLIENT) as server:
+        stored = (await _call(server, "remember", text=_DEPLOY, scope="project"))["memory"]
+        await _call(server, "remember", text="Invoices go out on the first of the month")
+        found = await _call(server, "recall", query=_PARAPHRASE, k=1)
+        assert [hit["memory"]["id"] for hit in found["results"]] == [stored["id"]]
+    # A server started without the setting uses the embedder the store recorded.
+    async with Client(params, mode="legacy", client_info=CLIENT) as server:
+        found = await _call(server, "recall", query=_PARAPHRASE, k=1)
+        assert [hit["memory"]["id"] for hit in found["results"]] == [stored["id"]]

@@ -20,7 +20,7 @@ async def test_each_kind_of_problem_is_found(mesh: AsyncMemoryMesh, project_db: 
         "We decided to use PostgreSQL 16 for the billing service", category="decision"
     )
     wrong_global = await mesh.remember(
-        "Never edit src/billing/models.py by hand", category="guardrail"
+        "Never edit src/billing/models.py by hand", category="guardrail", scope="global"
     )
     wrong_project = await mesh.remember(
         "User prefers tabs over spaces", category="preference", scope="project"

@@ -317,3 +317,14 @@ def test_setup_claude_with_hooks_installs_both(
     code, _, err = _run(capsys, "setup", "cursor", "--hooks")
     assert code == 1
     assert "Claude Code only" in err
+
+
+def test_setup_can_turn_on_semantic_recall_for_a_client(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = _run(capsys, "setup", "cursor", "--embedding", "local")
+    assert code == 0
+    entry = json.loads((home / ".cursor" / "mcp.json").read_text())["mcpServers"]["memorymesh"]
+    assert entry["env"] == {"MEMORYMESH_EMBEDDING": "local"}
+    code, _, err = _run(capsys, "setup", "cursor", "--embedding", "word2vec")
+    assert code != 0 and "unknown embedding" in err

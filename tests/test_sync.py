@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,12 +60,68 @@ def test_sync_mesh_persists_access_counts(project_db: Path, global_db: Path) -> 
         assert mesh.get(m.id).access_count == 1
 
 
-def test_unclosed_mesh_warns(project_db: Path, global_db: Path) -> None:
+def _use_and_drop(project_db: Path, global_db: Path) -> str:
     mesh = MemoryMesh(project_db, global_path=global_db)
-    mesh.remember("left open")
+    m = mesh.remember("left open")
+    mesh.recall("left open")
+    return m.id  # the last reference goes with this frame, the mesh still open
+
+
+def test_unclosed_mesh_warns_and_is_closed_when_collected(
+    project_db: Path, global_db: Path
+) -> None:
     with pytest.warns(ResourceWarning, match="not closed"):
-        mesh.__del__()
-    mesh.close()
+        memory_id = _use_and_drop(project_db, global_db)
+    with MemoryMesh(project_db, global_path=global_db) as reopened:
+        assert reopened.get(memory_id).access_count == 1  # the close flushed it
+
+
+_LEFT_OPEN = """
+import sys
+from memorymesh import MemoryMesh
+
+mesh = MemoryMesh(sys.argv[1], global_path=sys.argv[2])
+mesh.remember("a script that never closes its mesh")
+mesh.recall("never closes")
+if sys.argv[3] == "raise":
+    raise RuntimeError("the script failed before it could close")
+"""
+
+
+@pytest.mark.parametrize("ending", ["end", "raise"])
+def test_a_script_that_never_closes_still_exits(
+    project_db: Path, global_db: Path, tmp_path: Path, ending: str
+) -> None:
+    script = tmp_path / "left_open.py"
+    script.write_text(_LEFT_OPEN, encoding="utf-8")
+    # The timeout only detects a hang: a healthy run ends in about a second.
+    done = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", script, project_db, global_db, ending],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == (1 if ending == "raise" else 0), done.stderr
+    assert "MemoryMesh was not closed" in done.stderr
+    with MemoryMesh(project_db, global_path=global_db) as mesh:
+        [hit] = mesh.recall("never closes")
+    assert hit.memory.access_count == 2  # the script's recall was flushed at exit
+
+
+def test_open_mirrors_the_async_mesh(project_db: Path, global_db: Path) -> None:
+    mesh = MemoryMesh(project_db, global_path=global_db)
+    with mesh.open() as opened:
+        assert opened is mesh
+        assert project_db.exists() and global_db.exists()
+    with pytest.raises(ClosedError):
+        mesh.open()
+
+
+def test_list_takes_any_page_size(project_db: Path, global_db: Path) -> None:
+    with MemoryMesh(project_db, global_path=global_db) as mesh:
+        mesh.remember_many([f"note number {i}" for i in range(30)])
+        assert len(mesh.list(limit=50_000)) == 30
+        assert len(mesh.list(limit=2**70, offset=25)) == 5
 
 
 @pytest.mark.anyio

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from memorymesh import InvalidInputError
+from memorymesh import InvalidInputError, available_embedders
 from memorymesh._paths import find_project_root
 
 __all__ = [
@@ -168,8 +168,9 @@ def _launcher() -> tuple[str, list[str]]:
 PORTABLE_COMMAND = "memorymesh-mcp"
 
 
-def server_entry(client: Client, scope: Scope) -> dict[str, Any]:
-    """The ``memorymesh`` server entry in ``client``'s format."""
+def server_entry(client: Client, scope: Scope, embedding: str | None = None) -> dict[str, Any]:
+    """The ``memorymesh`` server entry in ``client``'s format (``embedding``: the server's
+    ``MEMORYMESH_EMBEDDING``, e.g. ``"local"`` for semantic recall)."""
     command, args = (PORTABLE_COMMAND, []) if scope == "project" else _launcher()
     entry: dict[str, Any] = {"command": command, "args": args}
     if client.name == "claude":
@@ -179,6 +180,8 @@ def server_entry(client: Client, scope: Scope) -> dict[str, Any]:
         # project on each machine. Claude Code, Gemini CLI and Codex start project servers in
         # the project, where the server finds the root itself.
         entry["env"] = {"MEMORYMESH_PROJECT_ROOT": "${workspaceFolder}"}
+    if embedding:
+        entry.setdefault("env", {})["MEMORYMESH_EMBEDDING"] = embedding
     return entry
 
 
@@ -280,7 +283,9 @@ class SetupResult:
     written: bool
 
 
-def setup_client(name: str, scope: Scope = "user", *, dry_run: bool = False) -> SetupResult:
+def setup_client(
+    name: str, scope: Scope = "user", *, dry_run: bool = False, embedding: str | None = None
+) -> SetupResult:
     """Add (or refresh) the ``memorymesh`` server in ``name``'s config; keep everything else.
 
     Raises:
@@ -290,9 +295,12 @@ def setup_client(name: str, scope: Scope = "user", *, dry_run: bool = False) -> 
     client = CLIENTS.get(name)
     if client is None:
         raise InvalidInputError(f"unknown client {name!r}; use one of {sorted(CLIENTS)}")
+    if embedding and embedding.partition(":")[0] not in {"auto", *available_embedders()}:
+        known = ", ".join(["auto", *available_embedders()])
+        raise InvalidInputError(f"unknown embedding {embedding!r}; use one of {known}")
     _require_sdk()
     path = config_path(client, scope)
-    entry = server_entry(client, scope)
+    entry = server_entry(client, scope, embedding)
     content = _merge_toml(path, entry) if client.fmt == "toml" else _merge_json(path, entry)
     if not dry_run:
         _write_atomic(path, content)
@@ -354,7 +362,7 @@ def _install_hooks(args: argparse.Namespace) -> str | None:
 async def cmd_setup(args: argparse.Namespace) -> int:
     if args.hooks and args.client != "claude":  # refused before anything is written
         raise InvalidInputError("--hooks is for Claude Code only: memorymesh setup claude --hooks")
-    result = setup_client(args.client, args.scope, dry_run=args.dry_run)
+    result = setup_client(args.client, args.scope, dry_run=args.dry_run, embedding=args.embedding)
     hooks = _install_hooks(args)
     if hooks is not None and not args.json:
         print(hooks)
@@ -422,6 +430,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="user: every project (default); project: a config file in this project",
     )
     p.add_argument("--dry-run", action="store_true", help="print the entry, write nothing")
+    p.add_argument(
+        "--embedding",
+        metavar="PROVIDER",
+        help="semantic recall for this client: local, ollama[:MODEL], ... (written as the "
+        "server's MEMORYMESH_EMBEDDING; `memorymesh config embedding` sets it for everything)",
+    )
     p.add_argument(
         "--hooks",
         action="store_true",

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 import anyio
 
 from memorymesh import AsyncMemoryMesh, MemoryMeshError
+from memorymesh._config import configured_embedding
 
 from ._limits import MAX_METADATA_BYTES, MAX_TEXT_CHARS
 
@@ -60,6 +61,8 @@ class ServerState:
         return AsyncMemoryMesh(
             path,
             global_path=global_path,
+            # MEMORYMESH_EMBEDDING, config.toml, else the embedder the store recorded.
+            embedding=configured_embedding()[0],
             source="mcp",
             max_text_chars=MAX_TEXT_CHARS,
             max_metadata_bytes=MAX_METADATA_BYTES,

@@ -8,6 +8,7 @@ import-v4, compact; ``_files``: doctor, backup; ``_history``: reembed, history, 
 The top layer: may import anything in ``memorymesh``; nothing in ``memorymesh`` imports it.
 """
 
-from ._app import EXTENSIONS, STATUS_HOOKS, build_parser, main, open_mesh
+from ._app import EXTENSIONS, build_parser, main
+from ._common import STATUS_HOOKS, open_mesh
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]

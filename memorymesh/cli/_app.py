@@ -28,6 +28,8 @@ from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError, V
 from .._mesh import MAX_RECALL_K, AsyncMemoryMesh
 from .._models import Category, Memory, RecallResult, RecallResults
 from .._version import __version__
+from ._common import STATUS_HOOKS, count, open_mesh
+from ._common import resolve_id as _resolve
 from ._progress import Progress
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
@@ -41,7 +43,7 @@ EXTENSIONS: list[str] = [
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
     "memorymesh.cli._files",  # doctor, backup
-    "memorymesh.cli._history",  # reembed, history, restore
+    "memorymesh.cli._history",  # reembed, config, history, restore
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]
@@ -49,14 +51,6 @@ _CATEGORIES = [c.value for c in Category]
 
 
 # -- shared helpers -------------------------------------------------------------------------------
-
-
-def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
-    """An ``AsyncMemoryMesh`` on the stores the global options name."""
-    options.setdefault("source", "cli")
-    return AsyncMemoryMesh(
-        getattr(args, "db", None), global_path=getattr(args, "global_db", None), **options
-    )
 
 
 def _emit_json(data: Any) -> None:
@@ -132,15 +126,6 @@ def _print_results(results: Sequence[RecallResult]) -> None:
         )
 
 
-async def _resolve(mesh: AsyncMemoryMesh, given: str) -> str:
-    """Accept a full id or any unique prefix of one (people type the 8 characters we print)."""
-    try:
-        await mesh.get(given)
-    except MemoryNotFoundError:
-        return await mesh.resolve_id(given)
-    return given
-
-
 async def _read_text(name: str) -> str:
     """The UTF-8 text of file ``name`` (``-``: standard input), or one clear error."""
     shown = "standard input" if name == "-" else name
@@ -172,23 +157,6 @@ def _parse_metadata(value: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise argparse.ArgumentTypeError("metadata must be a JSON object")
     return data
-
-
-def count(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type for a whole number from ``low`` (to ``high``): a bad count is bad
-    usage, so it exits with status 2 before any store is opened."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if number is None or number < low or (high is not None and number > high):
-            bound = f"from {low} to {high}" if high is not None else f">= {low}"
-            raise argparse.ArgumentTypeError(f"must be a whole number {bound}, not {value!r}")
-        return number
-
-    return parse
 
 
 def _importance(value: str) -> float:
@@ -580,9 +548,6 @@ def _status_value(value: Any) -> str:
         return "yes" if value else "no"
     return "-" if value is None else str(value)
 
-
-#: Extra ``status`` lines from other parts (e.g. which AI clients are configured).
-STATUS_HOOKS: list[Callable[[], dict[str, Any]]] = []
 
 _DEMO_MEMORIES = [
     ("User prefers dark mode in every editor and terminal", None),

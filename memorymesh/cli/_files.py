@@ -21,15 +21,28 @@ from .._paths import (
     prepare_database_file,
     project_store_path,
 )
-from ..stores.sqlite._maintenance import StoreReport, backup, check_file
+from ..stores import holds_both_scopes
+from ..stores.sqlite import StoreReport, backup, check_file
 
 __all__ = ["register"]
+
+
+def _refuse_servers(*locations: str | None) -> None:
+    # A server database is checked and backed up with the server's tools, not as a file.
+    for location in locations:
+        if location is not None and holds_both_scopes(location):
+            raise InvalidInputError(
+                f"{location.split(':', 1)[0]}:// stores live in a server database: doctor and "
+                "backup work on SQLite files. Check it with `memorymesh stats` and back it up "
+                "with pg_dump (see docs/teams.md)"
+            )
 
 
 def _store_files(args: argparse.Namespace) -> dict[str, Path]:
     """The store files the global options name, without opening (or creating) them."""
     files: dict[str, Path] = {}
     db = getattr(args, "db", None)
+    _refuse_servers(db, getattr(args, "global_db", None))
     if db is not None:
         files["project"] = Path(db).expanduser()
     else:

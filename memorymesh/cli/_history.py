@@ -1,4 +1,5 @@
-"""``memorymesh reembed``, ``history`` and ``restore``: the retrieval engine at the terminal."""
+"""``memorymesh reembed``, ``config``, ``history`` and ``restore``: the retrieval engine at the
+terminal."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 import sys
 from typing import Any
 
+from .._config import SETTINGS, config_path, configured_embedding, write_setting
 from .._models import Memory
-from ._app import open_mesh
+from ._common import open_mesh
 from ._progress import Progress
 
 __all__ = ["register"]
@@ -25,11 +27,48 @@ async def cmd_reembed(args: argparse.Namespace) -> int:
         backlog = await mesh.embedding_backlog()
         with Progress(backlog, "Re-embedding") as bar:
             done = await mesh.reembed(progress=bar.advance)
+        embedder = mesh.embedder.name if mesh.embedder is not None else "none"
     if args.json:
-        json.dump({"embedded": done, "embedder": args.embedding}, sys.stdout)
+        json.dump({"embedded": done, "embedder": embedder}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(f"Embedded {done} memories with {args.embedding}")
+        print(f"Embedded {done} memories with {embedder}")
+    return 0
+
+
+async def cmd_config(args: argparse.Namespace) -> int:
+    if args.key is not None:
+        if args.value is None:
+            print(f"give a value: memorymesh config {args.key} VALUE", file=sys.stderr)
+            return 2
+        path = write_setting(args.key, args.value)
+        print(f"Set {args.key} = {args.value!r} in {path}")
+        return 0
+    embedding, origin = configured_embedding()
+    async with open_mesh(args, embedding=embedding) as mesh:
+        recorded = {s.label: await s.get_meta("embedder") for s in mesh.stores}
+        active = mesh.embedder.name if mesh.embedder is not None else "none"
+    report = {
+        "config_file": str(config_path()),
+        "config_file_exists": config_path().exists(),
+        "embedding": embedding,
+        "embedding_from": origin,
+        "embedder": active,
+        "recorded_embedders": recorded,
+    }
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    exists = "" if report["config_file_exists"] else " (not created yet)"
+    print(f"config file:  {report['config_file']}{exists}")
+    print(f"embedding:    {embedding}  (from {origin})")
+    recall = "keyword only" if active == "none" else "hybrid: keyword + vectors"
+    print(f"embedder:     {active}  (recall: {recall})")
+    for label, name in recorded.items():
+        print(f"  recorded in {label}: {name or '(never embedded)'}")
+    print("Set it for the CLI and the MCP server: memorymesh config embedding local")
+    print("(or MEMORYMESH_EMBEDDING=local for one process)")
     return 0
 
 
@@ -57,7 +96,7 @@ async def cmd_restore(args: argparse.Namespace) -> int:
 
 
 async def _resolve(mesh: Any, given: str) -> str:
-    from ._app import _resolve as resolve
+    from ._common import resolve_id as resolve
 
     result: str = await resolve(mesh, given)
     return result
@@ -83,10 +122,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--embedding",
-        required=True,
         metavar="PROVIDER",
-        help="local, ollama[:MODEL], openai[:MODEL] or another registered provider",
+        help="local, ollama[:MODEL], openai[:MODEL] or another registered provider (default: "
+        "the configured one, see `memorymesh config`); later commands use it too",
     )
+
+    p = command(
+        "config",
+        cmd_config,
+        "Show the configuration every entry point uses, or set one setting.",
+        "Without arguments, show the configuration (file, embedding and where it came from, "
+        "the embedder each store recorded). With KEY VALUE, set it in the config file. "
+        "Settings: " + "; ".join(f"{k}: {v}" for k, v in SETTINGS.items()),
+    )
+    p.add_argument("key", nargs="?", choices=sorted(SETTINGS), help="the setting to change")
+    p.add_argument("value", nargs="?", help="its new value")
 
     p = command(
         "history",

@@ -13,13 +13,13 @@ __all__ = ["register"]
 
 
 def _budget(value: str) -> int:
-    from ._app import count  # not at import time: cli imports this module's register
+    from ._common import count
 
     return count(MIN_BUDGET_TOKENS, MAX_BUDGET_TOKENS)(value)
 
 
 async def cmd_session_start(args: argparse.Namespace) -> int:
-    from ._app import open_mesh
+    from ._common import open_mesh
 
     query = " ".join(args.query) if args.query else None
     async with open_mesh(args) as mesh:

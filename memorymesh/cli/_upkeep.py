@@ -16,7 +16,7 @@ import anyio.to_thread
 
 from .._errors import InvalidInputError
 from ..context._instructions import FORMATS, SyncWeights, synced_targets
-from ._app import count, open_mesh
+from ._common import STATUS_HOOKS, count, open_mesh
 
 __all__ = ["register"]
 
@@ -342,10 +342,8 @@ def _status() -> dict[str, Any]:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the invisible-memory commands to the ``memorymesh`` parser."""
-    from . import _app as cli
-
-    if _status not in cli.STATUS_HOOKS:
-        cli.STATUS_HOOKS.append(_status)
+    if _status not in STATUS_HOOKS:
+        STATUS_HOOKS.append(_status)
 
     def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = sub.add_parser(

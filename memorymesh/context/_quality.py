@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._models import Category, Memory, Scope
 from .._text import STOPWORDS
-from ..writes._classify import classify
+from ..writes._classify import classify, infer_scope
 from ._compact import plan_merges
 
 if TYPE_CHECKING:
@@ -125,7 +125,12 @@ def _issues(memory: Memory, now: float, project_name: str | None) -> list[Qualit
             "global, but names this project's files or the project itself",
             _move(memory, "project"),
         )
-    elif memory.scope is Scope.PROJECT and memory.category in _USER_CATEGORIES:
+    elif (
+        memory.scope is Scope.PROJECT
+        and memory.category in _USER_CATEGORIES
+        # the rule remember follows: "we prefer tabs here" is the project's own preference
+        and infer_scope(memory.text, memory.category) is Scope.GLOBAL
+    ):
         add(
             "scope",
             f"a {memory.category.value} about the user, kept in one project only",

@@ -64,7 +64,8 @@ _REGISTRY: dict[str, EmbedderFactory] = {}
 def register_embedder(name: str, factory: EmbedderFactory, *, replace: bool = False) -> None:
     """Make ``AsyncMemoryMesh(embedding=name)`` build its embedder with ``factory(**options)``.
 
-    :raises InvalidInputError: ``name`` is taken and ``replace`` is false.
+    Raises:
+        InvalidInputError: ``name`` is taken and ``replace`` is false.
     """
     if not name or not isinstance(name, str):
         raise InvalidInputError("an embedder needs a non-empty name")
@@ -84,7 +85,8 @@ def resolve_embedder(spec: str | Embedder | None, **options: Any) -> Embedder | 
     ``spec`` may be ``"provider:model"`` (``"ollama:all-minilm"``) for providers that take a
     ``model`` option.
 
-    :raises EmbeddingError: an unknown provider name, or an object that is not an embedder.
+    Raises:
+        EmbeddingError: an unknown provider name, or an object that is not an embedder.
     """
     if spec is None or spec == "none":
         return None

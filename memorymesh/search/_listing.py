@@ -25,6 +25,7 @@ __all__ = [
     "write_log",
 ]
 
+_MAX_LIMIT = 2**62
 ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated", "accessed"})
 
 
@@ -53,8 +54,11 @@ async def page(
 ) -> list[Memory]:
     """One page of the memories the filters allow, in ``order`` across every store."""
     merged: list[Memory] = []
+    # No cap on the page: asking for 50,000 memories means all of them (engines read LIMIT as
+    # a signed 64-bit integer, so an absurd one is clamped rather than refused).
+    rows = min(limit + offset, _MAX_LIMIT)
     for store in stores:
-        merged += await store.select(filters, order=order, limit=limit + offset, offset=0, now=now)
+        merged += await store.select(filters, order=order, limit=rows, offset=0, now=now)
     if len(stores) > 1:
         merged.sort(key=_sort_key(order))
     return merged[offset : offset + limit]

@@ -16,10 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import InvalidInputError
-from .._models import Memory
+from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import query_terms
 from ..stores.base import Filters, Store
 from ._hybrid import standard_score_fusion
+from ._querytime import named_period, prefer_period
+from ._scoring import blend, shared_bm25
 from ._vectors import VectorIndex, vector_filter
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "RecallMode",
     "VectorSource",
     "candidates",
+    "rank",
     "resolve_mode",
     "why_empty",
     "with_session_context",
@@ -97,6 +100,7 @@ async def candidates(
         for store in stores:
             for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
                 keyword.append((store, memory, bm25))
+        keyword = await comparable_across_stores(query, keyword)
         keyword.sort(key=lambda item: item[2], reverse=True)
         if mode == "keyword":
             best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
@@ -175,6 +179,20 @@ async def candidates(
     )
 
 
+async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
+    """Keyword scores on one scale when both stores matched: each store's BM25 weighs words
+    by their rarity in that store alone (see :func:`shared_bm25`)."""
+    ids: dict[Store, list[str]] = {}
+    for store, memory, _ in keyword:
+        ids.setdefault(store, []).append(memory.id)
+    if len(ids) < 2:
+        return keyword
+    terms = query_terms(query)
+    stats = [await store.term_statistics(terms, found) for store, found in ids.items()]
+    shared = dict(zip(ids, shared_bm25(stats), strict=True))
+    return [(st, m, shared[st].get(m.id, 0.0)) for st, m, _ in keyword]
+
+
 async def with_session_context(
     ranked: list[Candidate],
     filters: Filters,
@@ -215,3 +233,26 @@ async def why_empty(stores: Sequence[Store], query: str, filters: Filters, now: 
     if not matching_current:
         return "every memory that matches is superseded or expired (current_only=False shows them)"
     return f"{matching_current} current memories match the terms, but the filters exclude them all"
+
+
+def rank(
+    found: list[Candidate],
+    query: str,
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event: bool,
+) -> list[tuple[float, Store, Memory, ScoreBreakdown]]:
+    """The candidates scored (relevance blended with importance, recency and use), best
+    first; a day or month the query names ranks memories from then first."""
+    period = named_period(query)
+    if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
+        found = prefer_period(found, period)
+    scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
+    for store, memory, relevance in found:
+        score, breakdown = blend(
+            memory, relevance, weights=weights, now=now, by_event_time=by_event
+        )
+        scored.append((score, store, memory, breakdown))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    return scored

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights
+from ..stores.base import bm25_idf
 
-__all__ = ["blend", "frequency_signal", "recency_signal"]
+__all__ = ["blend", "frequency_signal", "recency_signal", "shared_bm25"]
 
 _SECONDS_PER_DAY = 86_400.0
 # Access counts saturate: the 50th recall of a memory says little more than the 20th.
@@ -55,3 +57,36 @@ def blend(
         + weights.frequency * breakdown.frequency
     ) / total
     return score, breakdown
+
+
+#: One store's :meth:`SQLiteStore.term_statistics`: rows, document count per term, and per
+#: term the BM25 share of each candidate memory.
+TermStatistics = tuple[int, Mapping[str, int], Mapping[str, Mapping[str, float]]]
+
+
+def shared_bm25(stores: Sequence[TermStatistics]) -> list[dict[str, float]]:
+    """BM25 of each store's candidates as if the stores were one collection.
+
+    FTS5 weighs each term by its rarity within one file, so raw ``bm25()`` values of two
+    stores are not comparable: in a new project of two memories every word is in half the
+    file and weighs almost nothing, and its best match ranked below an unrelated global
+    memory. Each term's share of a memory's score is FTS5's weight of the term in that
+    store times a term-frequency factor; dividing out the store's weight and multiplying by
+    the weight over all stores together gives the score one combined index would give (each
+    store keeps its own average document length).
+
+    Returns:
+        One ``{memory id: score}`` per store, in the order given.
+    """
+    rows = sum(total for total, _, _ in stores)
+    terms = {term for _, counts, _ in stores for term in counts}
+    shared = {t: bm25_idf(rows, sum(counts.get(t, 0) for _, counts, _ in stores)) for t in terms}
+    scored: list[dict[str, float]] = []
+    for total, counts, shares in stores:
+        scores: dict[str, float] = {}
+        for term, by_id in shares.items():
+            factor = shared[term] / bm25_idf(total, counts[term])
+            for memory_id, share in by_id.items():
+                scores[memory_id] = scores.get(memory_id, 0.0) + share * factor
+        scored.append(scores)
+    return scored

@@ -12,6 +12,7 @@ Never imports search, writes, context, io, the facade or the front ends.
 from ._registry import (
     StoreFactory,
     StoreOptions,
+    holds_both_scopes,
     open_store,
     register_store,
     registered_schemes,
@@ -24,6 +25,7 @@ __all__ = [
     "StoreFactory",
     "StoreOptions",
     "StoreTransaction",
+    "holds_both_scopes",
     "open_store",
     "register_store",
     "registered_schemes",

@@ -22,6 +22,7 @@ from .base import Store
 __all__ = [
     "StoreFactory",
     "StoreOptions",
+    "holds_both_scopes",
     "open_store",
     "register_store",
     "registered_schemes",
@@ -41,12 +42,31 @@ class StoreOptions:
     busy_timeout: float = 5.0
     #: Encryption at rest: a passphrase or a 32-byte key (engines without it refuse one).
     encryption_key: str | bytes | None = None
+    #: On a shared server: the project key project memories are filed under (None: the
+    #: engine's default, derived from the git remote or the folder name).
+    project: str | None = None
+    #: On a shared server: the user global memories belong to (None: the OS user).
+    user: str | None = None
 
 
 #: Builds an unopened store for a resolved location (see :func:`resolve_location`).
 StoreFactory = Callable[[str, StoreOptions], Store]
 
 _FACTORIES: dict[str, StoreFactory] = {}
+
+
+def _open_postgres(location: str, options: StoreOptions) -> Store:
+    # Imported on first use, so `import memorymesh` never imports the driver.
+    from .postgres import open_postgres
+
+    return open_postgres(location, options)
+
+
+#: Built-in engines for server URLs, registered lazily (the factory imports the engine).
+_BUILT_IN: dict[str, StoreFactory] = {"postgresql": _open_postgres, "postgres": _open_postgres}
+#: Schemes whose one location (a database) holds both scopes, kept apart by tenant key.
+_SHARED_SCHEMES: frozenset[str] = frozenset(_BUILT_IN)
+_FACTORIES.update(_BUILT_IN)
 
 
 def register_store(scheme: str, factory: StoreFactory) -> None:
@@ -65,6 +85,13 @@ def register_store(scheme: str, factory: StoreFactory) -> None:
 def registered_schemes() -> list[str]:
     """Every scheme a location may use, ``sqlite`` first."""
     return ["sqlite", *sorted(_FACTORIES)]
+
+
+def holds_both_scopes(location: str) -> bool:
+    """Whether one resolved ``location`` serves the project and the global store apart (a
+    shared server database, where each store is a tenant), so it may be given for both."""
+    match = _URL.match(location)
+    return match is not None and match["scheme"].lower() in _SHARED_SCHEMES
 
 
 def _sqlite_path(location: str) -> str:

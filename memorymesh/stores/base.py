@@ -22,6 +22,7 @@ Conventions every engine keeps:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "StoreTransaction",
     "TimeField",
     "VectorRow",
+    "bm25_idf",
     "checked_filters",
     "memory_from_row",
     "parse_metadata_filter",
@@ -172,6 +174,17 @@ class StoreCounts:
     expired: int
 
 
+#: FTS5's floor for a term's weight: a word in half of a store's rows or more.
+_IDF_FLOOR = 1e-6
+
+
+def bm25_idf(rows: int, matching: int) -> float:
+    """The weight BM25 (as FTS5's ``bm25()`` computes it) gives a term found in ``matching``
+    of ``rows`` rows; engines use it to report :meth:`Store.term_statistics`."""
+    idf = math.log((rows - matching + 0.5) / (matching + 0.5))
+    return idf if idf > 0.0 else _IDF_FLOOR
+
+
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
@@ -225,6 +238,9 @@ class StoreTransaction(Protocol):
 
     async def delete_many(self, ids: Sequence[str]) -> list[str]:
         """Delete these memories; return the ids that existed."""
+
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts, by memory id."""
 
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         """Add ``(count, last_at)`` recalls to each memory's access statistics."""
@@ -337,6 +353,13 @@ class Store(Protocol):
         Best first, each with the engine's relevance score (higher is better; scores are
         comparable within one call only). A query with no searchable word matches nothing.
         """
+
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """What keyword recall needs to put this store's scores on statistics shared with
+        another store: how many memories the engine counts, each term's document count, and
+        each term's own share of the relevance (higher is better) of the memories ``ids``."""
 
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         """How many memories :meth:`search_text` could return for ``query`` (no limit)."""

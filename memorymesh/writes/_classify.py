@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .._models import Category
+from .._models import GLOBAL_CATEGORIES, Category, Scope
 
-__all__ = ["Classification", "classify", "estimate_importance"]
+__all__ = ["Classification", "classify", "estimate_importance", "infer_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +181,26 @@ def classify(text: str) -> Classification:
     if stripped.endswith("?") or (_QUESTION_START.match(stripped) and len(stripped) < 200):
         return Classification(Category.QUESTION, "question form", ("?",))
     return Classification(Category.CONTEXT, "no rule matched", ())
+
+
+# The user as the subject: "User prefers ...", "I like ...", "my name is ...".
+_ABOUT_THE_USER = _words(r"user'?s?", r"i", r"i'?m", r"i'?ve", r"i'?d", r"me", r"my", r"myself")
+
+
+def infer_scope(text: str, category: Category) -> Scope:
+    """Where a memory stored with neither scope nor category goes: the global store (shared
+    by every project on the machine) only when it is clearly about the user, a preference or
+    a self-description naming the user; everything else stays with the project.
+
+    "Deploys failed because ..." or "never commit .env" are about this codebase far more often
+    than about the person, and a wrong guess leaks them into every other project.
+    """
+    # A question ("what is my favourite editor?") asks about the user; it states nothing.
+    if text.rstrip().endswith("?"):
+        return Scope.PROJECT
+    if category in GLOBAL_CATEGORIES and _ABOUT_THE_USER.search(text):
+        return Scope.GLOBAL
+    return Scope.PROJECT
 
 
 _BASE_IMPORTANCE: dict[Category, float] = {

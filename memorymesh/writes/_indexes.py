@@ -33,6 +33,8 @@ class Indexes:
 
     def __init__(self, embedder: Embedder | None) -> None:
         self.embedder = embedder
+        # Memories embedded while opening (a store's backlog), reported by the next reembed().
+        self.embedded_on_open = 0
         # Per store: its vector index (only with an embedder), and the embedders whose vectors
         # it holds instead of ours (vector search refuses it until `reembed`).
         self.vectors: dict[Store, VectorIndex] = {}
@@ -93,7 +95,7 @@ class Indexes:
                 self.stale[store] = others
                 continue
             if models.get(None):
-                await self.embed_missing(store)
+                self.embedded_on_open += await self.embed_missing(store)
             elif await store.get_meta("embedder") != name:
                 await self.record_embedder(store)
             await self.load(store)
@@ -223,8 +225,9 @@ class Indexes:
     async def reembed(
         self, stores: Iterable[Store], progress: Callable[[int], None] | None = None
     ) -> int:
-        """Embed every memory of ``stores`` lacking a vector from the embedder; rebuild."""
-        total = 0
+        """Embed every memory of ``stores`` lacking a vector from the embedder; rebuild.
+        The count includes what :meth:`open` embedded and no reembed has reported yet."""
+        total, self.embedded_on_open = self.embedded_on_open, 0
         for store in stores:
             total += await self.embed_missing(store, progress)
             self.stale.pop(store, None)

@@ -39,7 +39,7 @@ from ..stores.base import (
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
 
-__all__ = ["Prepared", "WriteResult", "index_row", "write_all", "write_batch"]
+__all__ = ["Prepared", "WriteResult", "index_row", "snapshot_row", "write_all", "write_batch"]
 
 #: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
 _PRUNE_CHANGES_EVERY = 4096
@@ -132,6 +132,33 @@ class _Pending:
 def _merged_metadata(old: str | dict[str, Any], new: str) -> str:
     base = json.loads(old) if isinstance(old, str) else dict(old)
     return json.dumps({**base, **json.loads(new)}, ensure_ascii=False)
+
+
+def snapshot_row(
+    memory: Memory, new_id: str, vector: npt.NDArray[np.float32] | None, model: str | None
+) -> MemoryRow:
+    """A copy of ``memory`` as it is now, under ``new_id``, with its vector: the version a
+    merge or an update replaces, kept as history."""
+    return MemoryRow(
+        id=new_id,
+        text=memory.text,
+        content_hash=content_hash(memory.text),
+        category=memory.category.value,
+        importance=memory.importance,
+        scope=memory.scope.value,
+        pinned=memory.pinned,
+        metadata=json.dumps(memory.metadata, ensure_ascii=False),
+        session_id=memory.session_id,
+        source=memory.source,
+        agent=memory.agent,
+        redactions=json.dumps(list(memory.redactions)),
+        created_at=memory.created_at.timestamp(),
+        updated_at=memory.updated_at.timestamp(),
+        event_time=None if memory.event_time is None else memory.event_time.timestamp(),
+        expires_at=None if memory.expires_at is None else memory.expires_at.timestamp(),
+        embedding=None if vector is None or model is None else to_blob(vector),
+        embedding_model=None if vector is None or model is None else model,
+    )
 
 
 async def write_batch(
@@ -291,26 +318,7 @@ async def write_batch(
         fields["pinned"] = int(old.pinned or bool(fields["pinned"]))
         fields["updated_at"] = tx.now
         vector = None if old_vectors is None else old_vectors[n]
-        snapshot = MemoryRow(
-            id=new_id(),
-            text=old.text,
-            content_hash=content_hash(old.text),
-            category=old.category.value,
-            importance=old.importance,
-            scope=old.scope.value,
-            pinned=old.pinned,
-            metadata=json.dumps(old.metadata, ensure_ascii=False),
-            session_id=old.session_id,
-            source=old.source,
-            agent=old.agent,
-            redactions=json.dumps(list(old.redactions)),
-            created_at=old.created_at.timestamp(),
-            updated_at=old.updated_at.timestamp(),
-            event_time=None if old.event_time is None else old.event_time.timestamp(),
-            expires_at=None if old.expires_at is None else old.expires_at.timestamp(),
-            embedding=None if vector is None or model is None else to_blob(vector),
-            embedding_model=None if vector is None else model,
-        )
+        snapshot = snapshot_row(old, new_id(), vector, model)
         snapshots.append(snapshot)
         supersede.append((snapshot.id, memory_id))
 

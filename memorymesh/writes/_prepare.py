@@ -26,8 +26,11 @@ from .._validate import (
     check_scope,
     utc,
 )
+from .._validate import (
+    category as category_of,
+)
 from ..stores.base import MemoryRow, Store
-from ._classify import classify, estimate_importance
+from ._classify import classify, estimate_importance, infer_scope
 from ._event_time import find_event_time
 from ._injected import contains_injected, strip_injected
 from ._pipeline import Prepared
@@ -108,6 +111,44 @@ class WriteRules:
             raise TooLargeError(f"metadata is larger than the {self.max_metadata_bytes}-byte limit")
         return encoded
 
+    def changes(
+        self,
+        *,
+        text: Any = None,
+        importance: Any = None,
+        category: Any = None,
+        metadata: Any = None,
+        pin: Any = None,
+        event_time: Any = None,
+        expires_at: Any = None,
+    ) -> tuple[dict[str, Any], set[str]]:
+        """An ``update``'s new values, checked and guarded, as stored columns; and the kinds
+        of secret the privacy guard redacted from them. None leaves a field as it is."""
+        fields: dict[str, Any] = {}
+        found: set[str] = set()
+        if text is not None:
+            checked, kinds = self.privacy.check_text(self.check_text(text))
+            found.update(kinds)
+            fields["text"] = checked
+            fields["content_hash"] = content_hash(checked)
+        if importance is not None:
+            fields["importance"] = check_importance(importance)
+        if category is not None:
+            fields["category"] = category_of(category).value
+        if metadata is not None:
+            metadata, kinds = self.privacy.check_metadata(metadata)
+            found.update(kinds)
+            fields["metadata"] = self.check_metadata(metadata)
+        if pin is not None:
+            if not isinstance(pin, bool):
+                raise InvalidInputError(f"pin must be True or False, not {pin!r}")
+            fields["pinned"] = int(pin)
+        if event_time is not None:
+            fields["event_time"] = utc(event_time, "event_time")
+        if expires_at is not None:
+            fields["expires_at"] = utc(expires_at, "expires_at")
+        return fields, found
+
     def prepare(self, item: NewMemory, now: float) -> Prepared:
         """``item`` validated, guarded and classified into the row its store will hold."""
         text = self.check_text(item.text)
@@ -131,7 +172,12 @@ class WriteRules:
         else:
             importance = check_importance(item.importance)
         explicit_scope = check_scope(item.scope)
-        scope = explicit_scope or default_scope(chosen)
+        if explicit_scope is not None:
+            scope = explicit_scope
+        elif item.category is None:  # an inferred category: global only if about the user
+            scope = infer_scope(text, chosen)
+        else:
+            scope = default_scope(chosen)
         store = self.store_for(scope, explicit_scope is not None)
         if store is self.global_store:
             scope = Scope.GLOBAL

@@ -129,9 +129,9 @@ async def test_concurrent_writers_lose_nothing(open_mesh: OpenMesh, with_vectors
     kwargs = {"embedding": embedder()} if with_vectors else {}
     meshes = [open_mesh(store="shared", **kwargs) for _ in range(WRITERS)]
     written: list[list[str]] = [[] for _ in range(WRITERS + 1)]
-    for mesh in meshes:
-        await mesh.open()
     try:
+        for mesh in meshes:
+            await mesh.open()
         async with anyio.create_task_group() as tg:
             for writer, mesh in enumerate(meshes):
                 tg.start_soon(_write, mesh, writer, written[writer])
@@ -161,9 +161,9 @@ async def test_concurrent_contradictions_leave_one_current_version(
     sees every memory committed before it, so exactly one version stays current."""
     kwargs = {"embedding": embedder()} if with_vectors else {}
     meshes = [open_mesh(store="shared", **kwargs) for _ in range(WRITERS)]
-    for mesh in meshes:
-        await mesh.open()
     try:
+        for mesh in meshes:
+            await mesh.open()
         async with anyio.create_task_group() as tg:
             for n, mesh in enumerate(meshes):
                 tg.start_soon(

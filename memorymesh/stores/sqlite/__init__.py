@@ -4,6 +4,7 @@
 (encryption at rest) and ``_maintenance`` (file checks, ``doctor`` reports and backups).
 """
 
+from ._maintenance import StoreReport, backup, check_file
 from ._store import SQLiteStore
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "StoreReport", "backup", "check_file"]

@@ -494,6 +494,24 @@ class WriteTransaction:
             deleted.extend(row[0] for row in rows)
         return deleted
 
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts (see the write log's
+        ``earlier_version``): versions of the same memory, so forgetting it forgets them."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._fetch(
+                f"SELECT memory_id, detail FROM write_log WHERE memory_id IN ({marks}) "
+                "AND action = 'updated'",
+                chunk,
+            )
+            for row in rows:
+                version = self._store._open_detail(row[1]).get("earlier_version")
+                if isinstance(version, str):
+                    found.setdefault(str(row[0]), []).append(version)
+        return found
+
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         if not counts:
             return
@@ -1085,6 +1103,49 @@ class SQLiteStore:
 
         return await self._run(run)
 
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """What recall needs to score this store's matches on statistics shared with another
+        store: the rows FTS5 counts, each term's document count, and each term's own BM25
+        share (higher is better) of the memories ``ids``.
+
+        FTS5 weighs a term by its rarity in *this* file, so a new project's two memories get
+        a near-zero weight for every word (see :func:`memorymesh._scoring.shared_bm25`).
+        """
+        marks = ", ".join("?" * len(ids))
+        count_sql = "SELECT COUNT(*) FROM memories_fts WHERE memories_fts MATCH ?"
+        share_sql = (
+            "SELECT m.id, -bm25(memories_fts) FROM memories_fts "
+            "JOIN memories AS m ON m.seq = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND m.id IN ({marks})"
+        )
+
+        async def query(
+            conn: aiosqlite.Connection,
+        ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+            rows = await conn.execute_fetchall(
+                "SELECT block FROM memories_fts_data WHERE id = 1"  # FTS5's totals record
+            )
+            block = next(iter(rows), None)
+            total = _leading_varint(bytes(block[0])) if block and block[0] else None
+            if total is None:
+                counted = await conn.execute_fetchall("SELECT COUNT(*) FROM memories")
+                total = int(next(iter(counted))[0])
+            counts: dict[str, int] = {}
+            shares: dict[str, dict[str, float]] = {}
+            for term in terms:
+                match = f'"{term}"'
+                if self._codec is not None:
+                    match = self._codec.match(match)
+                found = await conn.execute_fetchall(count_sql, [match])
+                counts[term] = int(next(iter(found))[0])
+                scored = await conn.execute_fetchall(share_sql, [match, *ids])
+                shares[term] = {str(row[0]): float(row[1]) for row in scored}
+            return total, counts, shares
+
+        return await self._run(query)
+
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         """How many memories match the words of ``query`` under ``filters``."""
         match = fts_match(query)
@@ -1453,3 +1514,15 @@ class SQLiteStore:
             return [r[0] for r in rows]
 
         return await self._run(query)
+
+
+def _leading_varint(data: bytes) -> int | None:
+    """The first SQLite varint of ``data`` (FTS5's totals record starts with its row count)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        if i == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return None

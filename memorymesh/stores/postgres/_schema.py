@@ -1,0 +1,174 @@
+"""The PostgreSQL schema, as named migrations applied in order under an advisory lock.
+
+Like the SQLite engine's (``stores/sqlite/_schema.py``), a migration is never edited once
+released: the schema changes by appending one. All of them run in one transaction that first
+takes a database-wide advisory lock, so ten workers starting together migrate once: the first
+applies them, the others wait for its commit and find them recorded.
+
+One database serves many projects and users: every table carries a ``tenant`` column (the
+store's tenant key, see ``_tenant.py``) that leads its primary key, and the engine filters
+every statement by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["INDEXED_COLUMNS", "MIGRATIONS", "MIGRATION_LOCK", "TS_CONFIG", "Migration"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+#: The key of the advisory lock migrations run under (one per database: CREATE EXTENSION and
+#: CREATE SCHEMA race across schemas too).
+MIGRATION_LOCK = "memorymesh:migrate"
+
+#: The text search configuration of the keyword index: English stemming, like the SQLite
+#: engine's porter tokenizer.
+TS_CONFIG = "english"
+
+#: The columns a process's in-memory indexes are built from (as in the SQLite engine): a change
+#: to any of them must reach the change feed.
+INDEXED_COLUMNS: tuple[str, ...] = (
+    "text", "category", "importance", "pinned", "session_id", "created_at", "expires_at",
+    "superseded_by", "status", "embedding", "embedding_model",
+)  # fmt: skip
+
+_INITIAL = Migration(
+    "0001_initial",
+    (
+        # `seq` is the cursor pages and the vector index follow (strictly increasing in
+        # insertion order); `(tenant, id)` is the key. Times are POSIX seconds, as in SQLite,
+        # so both engines compare and export them identically. `metadata` is kept verbatim
+        # and `meta` is its parsed form, for filters. `embedding` has no fixed dimension: one
+        # database serves tenants whose embedders differ.
+        f"""
+        CREATE TABLE memories (
+            tenant           TEXT             NOT NULL,
+            seq              BIGINT           GENERATED ALWAYS AS IDENTITY,
+            id               TEXT             NOT NULL,
+            text             TEXT             NOT NULL,
+            content_hash     TEXT             NOT NULL,
+            category         TEXT             NOT NULL,
+            importance       DOUBLE PRECISION NOT NULL
+                             CHECK (importance >= 0.0 AND importance <= 1.0),
+            scope            TEXT             NOT NULL CHECK (scope IN ('project', 'global')),
+            pinned           SMALLINT         NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+            metadata         TEXT             NOT NULL DEFAULT '{{}}',
+            meta             JSONB            GENERATED ALWAYS AS (metadata::jsonb) STORED,
+            session_id       TEXT,
+            source           TEXT             NOT NULL DEFAULT 'api',
+            agent            TEXT,
+            redactions       TEXT             NOT NULL DEFAULT '[]',
+            created_at       DOUBLE PRECISION NOT NULL,
+            updated_at       DOUBLE PRECISION NOT NULL,
+            event_time       DOUBLE PRECISION,
+            expires_at       DOUBLE PRECISION,
+            access_count     BIGINT           NOT NULL DEFAULT 0,
+            last_accessed_at DOUBLE PRECISION,
+            superseded_by    TEXT,
+            superseded_at    DOUBLE PRECISION,
+            embedding        vector,
+            embedding_model  TEXT,
+            status           TEXT             NOT NULL DEFAULT 'active'
+                             CHECK (status IN ('active', 'pending', 'rejected', 'archived')),
+            search           tsvector         GENERATED ALWAYS AS
+                             (to_tsvector('{TS_CONFIG}'::regconfig, text)) STORED,
+            PRIMARY KEY (tenant, id),
+            UNIQUE (seq),
+            -- History links point forward within an import batch: checked at commit.
+            FOREIGN KEY (tenant, superseded_by) REFERENCES memories (tenant, id)
+                ON DELETE SET NULL (superseded_by) DEFERRABLE INITIALLY DEFERRED
+        )
+        """,
+        "CREATE INDEX memories_tenant_seq ON memories (tenant, seq)",
+        "CREATE INDEX memories_created_at ON memories (tenant, created_at)",
+        "CREATE INDEX memories_content_hash ON memories (tenant, content_hash)",
+        "CREATE INDEX memories_session ON memories (tenant, session_id, seq) "
+        "WHERE session_id IS NOT NULL",
+        "CREATE INDEX memories_superseded_by ON memories (tenant, superseded_by) "
+        "WHERE superseded_by IS NOT NULL",
+        "CREATE INDEX memories_status ON memories (tenant, status) WHERE status <> 'active'",
+        "CREATE INDEX memories_embedding_model ON memories (tenant, embedding_model, seq)",
+        # Keyword search: the generated tsvector, ranked with ts_rank_cd.
+        "CREATE INDEX memories_search ON memories USING gin (search)",
+        # LangGraph's namespace and key, looked up on every get and put (as SQLite's 0004).
+        "CREATE INDEX memories_meta_langgraph ON memories "
+        "(tenant, (meta ->> 'langgraph_ns'), (meta ->> 'langgraph_key')) "
+        "WHERE meta ? 'langgraph_ns'",
+        """
+        CREATE TABLE store_meta (
+            tenant TEXT NOT NULL,
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,
+            PRIMARY KEY (tenant, key)
+        )
+        """,
+        # Every write decision with its reasons, for `memorymesh log`.
+        """
+        CREATE TABLE write_log (
+            tenant    TEXT             NOT NULL,
+            seq       BIGINT           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at        DOUBLE PRECISION NOT NULL,
+            action    TEXT             NOT NULL,
+            memory_id TEXT,
+            source    TEXT,
+            detail    TEXT             NOT NULL DEFAULT '{}'
+        )
+        """,
+        "CREATE INDEX write_log_tenant ON write_log (tenant, seq)",
+        "CREATE INDEX write_log_memory ON write_log (tenant, memory_id, seq)",
+        # The change feed: every memory an insert, delete or indexed-column update touches,
+        # numbered per tenant without gaps (a counter row, updated in the writer's own
+        # transaction: writers to one tenant are serialised anyway), so "pruned past my mark"
+        # is detected exactly as in SQLite and a mark is never reused after pruning.
+        """
+        CREATE TABLE change_counters (
+            tenant   TEXT   PRIMARY KEY,
+            last_seq BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE memory_changes (
+            tenant    TEXT   NOT NULL,
+            seq       BIGINT NOT NULL,
+            memory_id TEXT   NOT NULL,
+            PRIMARY KEY (tenant, seq)
+        )
+        """,
+        # SET search_path FROM CURRENT: the function finds this schema's tables whatever
+        # the calling session's search_path is.
+        """
+        CREATE FUNCTION memorymesh_note_change() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        DECLARE
+            changed_tenant TEXT;
+            changed_id     TEXT;
+            next_seq       BIGINT;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                changed_tenant := OLD.tenant; changed_id := OLD.id;
+            ELSE
+                changed_tenant := NEW.tenant; changed_id := NEW.id;
+            END IF;
+            INSERT INTO change_counters AS c (tenant, last_seq) VALUES (changed_tenant, 1)
+                ON CONFLICT (tenant) DO UPDATE SET last_seq = c.last_seq + 1
+                RETURNING c.last_seq INTO next_seq;
+            INSERT INTO memory_changes (tenant, seq, memory_id)
+                VALUES (changed_tenant, next_seq, changed_id);
+            RETURN NULL;
+        END
+        $body$
+        """,
+        "CREATE TRIGGER memories_change_insert_delete AFTER INSERT OR DELETE ON memories "
+        "FOR EACH ROW EXECUTE FUNCTION memorymesh_note_change()",
+        f"CREATE TRIGGER memories_change_update AFTER UPDATE OF {', '.join(INDEXED_COLUMNS)} "
+        "ON memories FOR EACH ROW EXECUTE FUNCTION memorymesh_note_change()",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)

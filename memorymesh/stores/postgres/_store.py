@@ -1,0 +1,1120 @@
+"""The PostgreSQL store: one tenant (a project, or a user's global memories) in a shared database.
+
+One :class:`PostgresStore` owns a ``psycopg_pool`` pool. Reads run concurrently on pooled
+connections in autocommit; :meth:`PostgresStore.write` opens one transaction that first takes a
+transaction-scoped advisory lock on the tenant, so writers to one store queue (across processes
+and machines) and conflict detection inside it sees every earlier write. Every statement goes
+through :meth:`PostgresStore._run` or a :class:`PostgresTransaction`, where driver errors become
+:mod:`memorymesh._errors` types (``_driver.translate``). Every value is bound; the only
+identifiers spliced into SQL are the allowlisted columns and orders in this package and the
+schema name (checked against an identifier pattern in ``_location.py``).
+
+Tenant isolation is enforced here, in the one place that writes SQL: every statement names
+``tenant = %s`` (``_sql.where`` for filtered reads). Row-level security was considered and not
+used: a client holding the database credentials can set whatever session variable a policy
+reads (and superusers and table owners bypass RLS), so it would add a second, unenforceable
+check rather than a boundary. Teams that do not trust each other get separate databases or
+roles (``docs/teams.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio
+import psycopg
+from psycopg import sql as pgsql
+from psycopg_pool import AsyncConnectionPool
+
+from ..._errors import ClosedError, EncryptionError, SchemaVersionError, StoreError
+from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ..._version import install_command
+from ..base import (
+    CHANGES_KEPT,
+    EXPORT_COLUMNS,
+    ChangedMemory,
+    Changes,
+    CompactionRow,
+    Filters,
+    ImportCounts,
+    LogEntry,
+    MemoryRow,
+    StoreCounts,
+    VectorRow,
+    bm25_idf,
+)
+from ._driver import Vector, register_vector, translated
+from ._location import PostgresLocation
+from ._schema import MIGRATION_LOCK, MIGRATIONS, TS_CONFIG
+from ._sql import ORDERS, tsquery, where
+
+__all__ = ["PostgresStore", "PostgresTransaction"]
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
+
+_COLUMNS = (
+    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
+    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
+    "last_accessed_at, superseded_by, superseded_at"
+)
+_M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+
+#: Columns ``update`` may set: the allowlist for dynamic SET clauses.
+_UPDATABLE: frozenset[str] = frozenset(
+    {
+        "text", "content_hash", "category", "importance", "pinned", "metadata", "session_id",
+        "event_time", "expires_at", "updated_at", "superseded_by", "superseded_at",
+        "redactions", "embedding", "embedding_model",
+    }
+)  # fmt: skip
+
+_INSERT_COLUMNS = (
+    "tenant", "id", "text", "content_hash", "category", "importance", "scope", "pinned",
+    "metadata", "session_id", "source", "agent", "redactions", "created_at", "updated_at",
+    "event_time", "expires_at", "embedding", "embedding_model", "status",
+)  # fmt: skip
+
+#: Seconds any one statement may run before the server cancels it.
+STATEMENT_TIMEOUT = 60.0
+_POOL_MAX = 4
+
+#: ``(conninfo, schema)`` pairs this process has brought up to date (see ``_migrate``).
+_MIGRATED: set[tuple[str, str]] = set()
+
+_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
+_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def _memory(row: Sequence[Any]) -> Memory:
+    # Rows come from our own CHECK-constrained table: no re-validation on this hot path.
+    metadata, redactions = row[6], row[10]
+    return trusted_memory(
+        {
+            "id": row[0],
+            "text": row[1],
+            "category": _CATEGORIES[row[2]],
+            "importance": row[3],
+            "scope": _SCOPES[row[4]],
+            "pinned": bool(row[5]),
+            "metadata": {} if metadata == "{}" else json.loads(metadata),
+            "session_id": row[7],
+            "created_at": datetime.fromtimestamp(row[11], tz=UTC),
+            "updated_at": datetime.fromtimestamp(row[12], tz=UTC),
+            "event_time": _ts(row[13]),
+            "expires_at": _ts(row[14]),
+            "access_count": row[15],
+            "last_accessed_at": _ts(row[16]),
+            "superseded_by": row[17],
+            "superseded_at": _ts(row[18]),
+            "source": row[8],
+            "agent": row[9],
+            "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
+            "conflicts": (),
+        }
+    )
+
+
+def _vector(blob: bytes | None) -> Vector | None:
+    return None if blob is None else Vector(blob)
+
+
+async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    # Binary results: vectors arrive as pgvector's binary format, numbers without parsing.
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(query.encode(), params)
+        return await cur.fetchall() if cur.description is not None else []
+
+
+# -- the reads a transaction and the store share --------------------------------------------
+
+
+async def _get_many(store: PostgresStore, conn: Conn, ids: Sequence[str]) -> list[Memory]:
+    if not ids:
+        return []
+    rows = await _fetch(
+        conn,
+        f"SELECT {_COLUMNS} FROM memories WHERE tenant = %s AND id = ANY(%s)",
+        [store.tenant, list(ids)],
+    )
+    return [store._overlay(_memory(r)) for r in rows]
+
+
+async def _ids_by_hash(
+    store: PostgresStore, conn: Conn, hashes: Sequence[str], any_status: bool
+) -> dict[str, str]:
+    unique = list(dict.fromkeys(hashes))
+    if not unique:
+        return {}
+    rows = await _fetch(
+        conn,
+        "SELECT content_hash, id FROM memories WHERE tenant = %s AND content_hash = ANY(%s) "
+        "AND superseded_by IS NULL "
+        + ("" if any_status else "AND status = 'active' ")
+        + "ORDER BY seq",
+        [store.tenant, unique],
+    )
+    result: dict[str, str] = {}
+    for content_hash, memory_id in rows:
+        result.setdefault(content_hash, memory_id)
+    return result
+
+
+async def _change_mark(store: PostgresStore, conn: Conn) -> int:
+    rows = await _fetch(
+        conn, "SELECT coalesce(max(seq), 0) FROM memory_changes WHERE tenant = %s", [store.tenant]
+    )
+    return int(rows[0][0])
+
+
+async def _changes_since(store: PostgresStore, conn: Conn, mark: int) -> Changes:
+    rows = await _fetch(
+        conn,
+        "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM memory_changes WHERE tenant = %s",
+        [store.tenant],
+    )
+    first, last = int(rows[0][0]), int(rows[0][1])
+    if last <= mark:
+        return Changes(last, [], everything=False)
+    if first > mark + 1:  # pruned past the mark (seqs are gapless per tenant): all changed
+        ids = await _fetch(conn, "SELECT id FROM memories WHERE tenant = %s", [store.tenant])
+        return Changes(last, [str(r[0]) for r in ids], everything=True)
+    ids = await _fetch(
+        conn,
+        "SELECT DISTINCT memory_id FROM memory_changes WHERE tenant = %s AND seq > %s "
+        "AND seq <= %s",
+        [store.tenant, mark, last],
+    )
+    return Changes(last, [str(r[0]) for r in ids], everything=False)
+
+
+async def _changed_memories(
+    store: PostgresStore, conn: Conn, ids: Sequence[str]
+) -> list[ChangedMemory]:
+    if not ids:
+        return []
+    rows = await _fetch(
+        conn,
+        "SELECT id, text, category, importance, pinned, created_at, expires_at, session_id, "
+        "superseded_by IS NOT NULL, status = 'active', embedding, embedding_model "
+        "FROM memories WHERE tenant = %s AND id = ANY(%s)",
+        [store.tenant, list(ids)],
+    )
+    return [
+        ChangedMemory(
+            id=str(r[0]),
+            text=str(r[1]),
+            category=str(r[2]),
+            importance=float(r[3]),
+            pinned=bool(r[4]),
+            created_at=float(r[5]),
+            expires_at=None if r[6] is None else float(r[6]),
+            session_id=r[7],
+            superseded=bool(r[8]),
+            active=bool(r[9]),
+            embedding=r[10],
+            embedding_model=r[11],
+        )
+        for r in rows
+    ]
+
+
+async def _search_text(
+    store: PostgresStore, conn: Conn, query: str, filters: Filters, limit: int, now: float
+) -> list[tuple[Memory, float]]:
+    built = tsquery(query)
+    if built is None:
+        return []
+    expression, terms = built
+    clause, params = where(filters, now, store.tenant)
+    rows = await _fetch(
+        conn,
+        f"WITH q AS (SELECT {expression} AS q) "
+        f"SELECT {_M_COLUMNS}, ts_rank_cd(m.search, q.q, 1) AS relevance "
+        f"FROM memories AS m, q WHERE m.search @@ q.q AND {clause} "
+        "ORDER BY relevance DESC, m.seq LIMIT %s",
+        [*terms, *params, limit],
+    )
+    return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
+
+
+class PostgresTransaction:
+    """An open transaction holding the tenant's write lock; see :meth:`PostgresStore.write`."""
+
+    def __init__(self, store: PostgresStore, conn: Conn) -> None:
+        self._store = store
+        self._conn = conn
+        self._tenant = store.tenant
+        self.now = time.time()
+
+    async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with translated(self._store.label):
+            return await _fetch(self._conn, query, params)
+
+    async def _executemany(self, query: str, params: Sequence[Sequence[Any]]) -> None:
+        with translated(self._store.label):
+            async with self._conn.cursor() as cur:
+                await cur.executemany(query.encode(), params)
+
+    async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
+        if not rows:
+            return
+        marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+        await self._executemany(
+            f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})",
+            [
+                (
+                    self._tenant,
+                    r.id,
+                    r.text,
+                    r.content_hash,
+                    r.category,
+                    r.importance,
+                    r.scope,
+                    int(r.pinned),
+                    r.metadata,
+                    r.session_id,
+                    r.source,
+                    r.agent,
+                    r.redactions,
+                    r.created_at,
+                    r.updated_at,
+                    r.event_time,
+                    r.expires_at,
+                    _vector(r.embedding),
+                    r.embedding_model,
+                    r.status,
+                )
+                for r in rows
+            ],
+        )
+
+    async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not fields:
+            return True
+        values = [
+            _vector(v) if name == "embedding" else int(v) if name == "pinned" else v
+            for name, v in fields.items()
+        ]
+        assignments = ", ".join(f"{name} = %s" for name in fields)
+        rows = await self._fetch(
+            f"UPDATE memories SET {assignments} WHERE tenant = %s AND id = %s RETURNING id",
+            [*values, self._tenant, memory_id],
+        )
+        return bool(rows)
+
+    async def delete_many(self, ids: Sequence[str]) -> list[str]:
+        if not ids:
+            return []
+        rows = await self._fetch(
+            "DELETE FROM memories WHERE tenant = %s AND id = ANY(%s) RETURNING id",
+            [self._tenant, list(ids)],
+        )
+        return [str(r[0]) for r in rows]
+
+    async def earlier_versions(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """The copies ``update`` kept of these memories' earlier texts (the write log's
+        ``earlier_version``): versions of the same memory, so forgetting it forgets them."""
+        if not ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT memory_id, detail FROM write_log WHERE tenant = %s "
+            "AND memory_id = ANY(%s) AND action = 'updated'",
+            [self._tenant, list(ids)],
+        )
+        found: dict[str, list[str]] = {}
+        for memory_id, detail in rows:
+            version = json.loads(detail).get("earlier_version")
+            if isinstance(version, str):
+                found.setdefault(str(memory_id), []).append(version)
+        return found
+
+    async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
+        if not counts:
+            return
+        await self._executemany(
+            "UPDATE memories SET access_count = access_count + %s, "
+            "last_accessed_at = greatest(coalesce(last_accessed_at, 0), %s) "
+            "WHERE tenant = %s AND id = %s",
+            [(n, at, self._tenant, memory_id) for memory_id, (n, at) in counts.items()],
+        )
+
+    async def log(self, entries: Iterable[LogEntry]) -> None:
+        params = [
+            (self._tenant, self.now, action, memory_id, source, json.dumps(detail, default=str))
+            for action, memory_id, source, detail in entries
+        ]
+        if params:
+            await self._executemany(
+                "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                params,
+            )
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._fetch(
+            "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
+            [self._tenant, key, value],
+        )
+
+    async def active_ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        with translated(self._store.label):
+            return await _ids_by_hash(self._store, self._conn, hashes, any_status)
+
+    async def set_status(
+        self, ids: Sequence[str], status: str, *, only_from: Sequence[str]
+    ) -> list[str]:
+        if not ids:
+            return []
+        rows = await self._fetch(
+            "UPDATE memories SET status = %s, updated_at = %s WHERE tenant = %s "
+            "AND id = ANY(%s) AND status = ANY(%s) RETURNING id",
+            [status, self.now, self._tenant, list(ids), list(only_from)],
+        )
+        return [str(r[0]) for r in rows]
+
+    async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
+        if not pairs:
+            return 0
+        await self._executemany(
+            "UPDATE memories SET superseded_by = %s, superseded_at = %s "
+            "WHERE tenant = %s AND id = %s AND superseded_by IS NULL",
+            [(new, self.now, self._tenant, old) for old, new in pairs],
+        )
+        return len(pairs)
+
+    async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        rows = await self._fetch(
+            "SELECT id, status FROM memories WHERE tenant = %s AND id = ANY(%s)",
+            [self._tenant, list(ids)],
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        with translated(self._store.label):
+            return await _get_many(self._store, self._conn, ids)
+
+    async def change_mark(self) -> int:
+        with translated(self._store.label):
+            return await _change_mark(self._store, self._conn)
+
+    async def changes_since(self, mark: int) -> Changes:
+        with translated(self._store.label):
+            return await _changes_since(self._store, self._conn, mark)
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        with translated(self._store.label):
+            return await _changed_memories(self._store, self._conn, ids)
+
+    async def prune_changes(self, mark: int) -> None:
+        await self._fetch(
+            "DELETE FROM memory_changes WHERE tenant = %s AND seq <= %s",
+            [self._tenant, mark - CHANGES_KEPT],
+        )
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = await self._fetch(
+            "SELECT id FROM memories WHERE tenant = %s AND id = ANY(%s)",
+            [self._tenant, list(ids)],
+        )
+        return {str(r[0]) for r in rows}
+
+    async def import_rows(self, rows: Sequence[dict[str, Any]], on_clash: str) -> ImportCounts:
+        """Insert exported rows with every field kept; ``on_clash``: skip, replace or newer.
+        History links may point forward in the batch: the foreign key is checked at commit."""
+        if on_clash not in ("skip", "replace", "newer"):
+            raise ValueError(f"unknown on_clash {on_clash!r}")
+        if not rows:
+            return ImportCounts(0, 0, 0)
+        columns = [*EXPORT_COLUMNS, "content_hash"]
+        names = ", ".join(["tenant", *columns])
+        marks = ", ".join(["%s"] * (len(columns) + 1))
+        statement = (
+            f"INSERT INTO memories AS old ({names}) VALUES ({marks}) ON CONFLICT (tenant, id) DO "
+        )
+        if on_clash == "skip":
+            statement += "NOTHING"
+        else:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+            statement += f"UPDATE SET {updates}"
+            if on_clash == "newer":
+                statement += " WHERE excluded.updated_at > old.updated_at"
+        statement += " RETURNING id"
+
+        def value(row: dict[str, Any], column: str) -> Any:
+            raw = row[column]
+            if column == "embedding":
+                return _vector(raw)
+            return int(raw) if column == "pinned" else raw
+
+        before = await self.existing_ids([r["id"] for r in rows])
+        changed = 0
+        with translated(self._store.label):
+            async with self._conn.cursor() as cur:
+                await cur.executemany(
+                    statement.encode(),
+                    [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
+                    returning=True,
+                )
+                while True:
+                    changed += len(await cur.fetchall())
+                    if not cur.nextset():
+                        break
+        fresh = sum(1 for r in rows if r["id"] not in before)
+        replaced = changed - fresh
+        return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
+
+    async def set_embeddings(self, items: Sequence[tuple[str, bytes, str]]) -> None:
+        if items:
+            await self._executemany(
+                "UPDATE memories SET embedding = %s, embedding_model = %s "
+                "WHERE tenant = %s AND id = %s",
+                [(Vector(blob), model, self._tenant, mid) for mid, blob, model in items],
+            )
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        with translated(self._store.label):
+            return await _search_text(self._store, self._conn, query, filters, limit, now)
+
+
+class PostgresStore:
+    """One tenant's memories of one scope in a PostgreSQL database (see the module docstring)."""
+
+    def __init__(
+        self,
+        location: PostgresLocation,
+        *,
+        scope: Scope,
+        tenant: str,
+        busy_timeout: float = 5.0,
+        encryption_key: str | bytes | None = None,
+    ) -> None:
+        self.scope = scope
+        self.location = location
+        #: The key every row of this store carries: ``project:<key>`` or ``user:<name>``.
+        self.tenant = tenant
+        self.label = f"{location.label} ({tenant})"
+        self._busy_timeout = busy_timeout
+        self._key = encryption_key
+        self._pool: AsyncConnectionPool[Conn] | None = None
+        self._closed = False
+        # Writers in this process queue here first (the advisory lock queues the others).
+        self._write_lock = anyio.Lock()
+        # Recalls counted but not yet written: applied by the next write transaction (or
+        # flush_access) and overlaid on every read meanwhile. `_inflight` holds the ones a
+        # running write is applying, so a read during that write still counts them.
+        self._pending: dict[str, tuple[int, float]] = {}
+        self._inflight: dict[str, tuple[int, float]] = {}
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, apply pending migrations (once, under an advisory lock) and start the pool."""
+        if self._closed:
+            raise ClosedError(f"store {self.label} is closed")
+        if self._pool is not None:
+            return
+        if self._key is not None:
+            # Never a silent downgrade: a key asked for encryption this engine does not do.
+            raise EncryptionError(
+                f"{self.label}: the PostgreSQL engine does not encrypt memories itself; open it "
+                "without encryption_key and encrypt the server's storage and connections "
+                "instead (see docs/teams.md, 'Encryption')"
+            )
+        with translated(self.label):
+            await self._migrate()
+            pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+                self.location.conninfo,
+                min_size=1,
+                max_size=_POOL_MAX,
+                open=False,
+                timeout=max(self._busy_timeout, 5.0),
+                kwargs={"autocommit": True},
+                configure=self._configure,
+                check=AsyncConnectionPool.check_connection,
+                name=self.label,
+            )
+            try:
+                await pool.open(wait=True, timeout=max(self._busy_timeout, 10.0))
+                await self._check_schema(pool)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await pool.close()
+                raise
+        self._pool = pool
+
+    async def _check_schema(self, pool: AsyncConnectionPool[Conn]) -> None:
+        # One query on a pooled connection: the schema this process migrated may since have
+        # been upgraded by a newer MemoryMesh (refuse) or dropped and recreated (migrate again).
+        async with pool.connection() as conn:
+            try:
+                rows = await _fetch(conn, "SELECT name FROM schema_migrations")
+            except psycopg.errors.UndefinedTable:
+                rows = []
+        if {str(r[0]) for r in rows} != {m.name for m in MIGRATIONS}:
+            _MIGRATED.discard((self.location.conninfo, self.location.schema))
+            await self._migrate()
+
+    async def _configure(self, conn: Conn) -> None:
+        await conn.execute(
+            "SELECT set_config('search_path', %s, false), "
+            "set_config('statement_timeout', %s, false)",
+            [f'"{self.location.schema}", public', f"{int(STATEMENT_TIMEOUT * 1000)}ms"],
+        )
+        await register_vector(conn)
+
+    async def _migrate(self) -> None:
+        # Checked once per process and schema: this process's migrations do not change while
+        # it runs, and every later store opened on the schema is a tenant of the same tables.
+        checked = (self.location.conninfo, self.location.schema)
+        if checked in _MIGRATED:
+            return
+        conn = await psycopg.AsyncConnection.connect(self.location.conninfo, autocommit=True)
+        try:
+            await migrate(conn, self.location.schema, self.label)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await conn.close()
+        _MIGRATED.add(checked)
+
+    async def close(self) -> None:
+        """Flush nothing, close the pool. Safe to call more than once."""
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with anyio.CancelScope(shield=True), translated(self.label):
+                await pool.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    @property
+    def encrypted(self) -> bool:
+        return False
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if getattr(self, "_pool", None) is not None:
+            _warn(f"MemoryMesh store {self.label} was not closed", ResourceWarning, stacklevel=1)
+
+    def _connected(self) -> AsyncConnectionPool[Conn]:
+        if self._pool is None:
+            raise ClosedError(f"store {self.label} is {'closed' if self._closed else 'not open'}")
+        return self._pool
+
+    async def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run a read on a pooled connection (autocommit: one statement, one snapshot)."""
+        pool = self._connected()
+        with translated(self.label):
+            async with pool.connection() as conn:
+                return await fn(conn)
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[PostgresTransaction]:
+        """One transaction holding this tenant's advisory lock for the block.
+
+        Everything written inside commits together or not at all. Waiting longer than
+        ``busy_timeout`` for another writer raises :class:`~memorymesh.DatabaseLockedError`.
+        """
+        async with self._write_lock:
+            pool = self._connected()
+            pending, self._pending = self._pending, {}
+            self._inflight = pending
+            committed = False
+            try:
+                with translated(self.label):
+                    async with pool.connection() as conn, conn.transaction():
+                        await conn.execute(
+                            "SELECT set_config('lock_timeout', %s, true)",
+                            [f"{max(1, int(self._busy_timeout * 1000))}ms"],
+                        )
+                        await conn.execute(
+                            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                            [f"memorymesh:{self.location.schema}:{self.tenant}"],
+                        )
+                        await conn.execute("SELECT set_config('lock_timeout', '0', true)")
+                        tx = PostgresTransaction(self, conn)
+                        yield tx
+                        await tx.add_accesses(pending)
+                committed = True
+            finally:
+                self._inflight = {}
+                if not committed:
+                    for memory_id, (n, at) in pending.items():
+                        old_n, old_at = self._pending.get(memory_id, (0, 0.0))
+                        self._pending[memory_id] = (old_n + n, max(old_at, at))
+
+    # -- access statistics ----------------------------------------------------------------------
+
+    def record_access(self, memory_id: str, at: float) -> None:
+        count = self._pending.get(memory_id, (0, 0.0))[0]
+        self._pending[memory_id] = (count + 1, at)
+
+    @property
+    def has_pending_access(self) -> bool:
+        return bool(self._pending)
+
+    async def flush_access(self) -> None:
+        if self._pending and self._pool is not None:
+            async with self.write():
+                pass
+
+    def _overlay(self, memory: Memory) -> Memory:
+        pending = self._pending.get(memory.id)
+        inflight = self._inflight.get(memory.id)
+        if pending is None and inflight is None:
+            return memory
+        n = (pending or (0, 0.0))[0] + (inflight or (0, 0.0))[0]
+        at = max((pending or (0, 0.0))[1], (inflight or (0, 0.0))[1])
+        return memory.model_copy(
+            update={
+                "access_count": memory.access_count + n,
+                "last_accessed_at": datetime.fromtimestamp(at, tz=UTC),
+            }
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def ids_by_hash(
+        self, hashes: Sequence[str], *, any_status: bool = False
+    ) -> dict[str, str]:
+        return await self._run(lambda conn: _ids_by_hash(self, conn, hashes, any_status))
+
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        return await self._run(lambda conn: _get_many(self, conn, ids))
+
+    async def search_text(
+        self, query: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """Matches for the words of ``query`` (OR-ed), best first, ranked by ``ts_rank_cd``."""
+        return await self._run(lambda conn: _search_text(self, conn, query, filters, limit, now))
+
+    async def term_statistics(
+        self, terms: Sequence[str], ids: Sequence[str]
+    ) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+        """Rows, each term's document count, and each term's share of the candidates' scores.
+
+        ``ts_rank_cd`` weighs no term by its rarity, so each share is multiplied by the BM25
+        weight the term has in this store; :func:`memorymesh.search._scoring.shared_bm25`
+        then swaps that weight for the one over both stores, as it does for SQLite's bm25.
+        """
+        one = f"plainto_tsquery('{TS_CONFIG}'::regconfig, %s)"
+
+        async def query(conn: Conn) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
+            (total,) = (
+                await _fetch(conn, "SELECT count(*) FROM memories WHERE tenant = %s", [self.tenant])
+            )[0]
+            counts: dict[str, int] = {}
+            shares: dict[str, dict[str, float]] = {}
+            for term in terms:
+                found = await _fetch(
+                    conn,
+                    f"SELECT count(*) FROM memories WHERE tenant = %s AND search @@ {one}",
+                    [self.tenant, term],
+                )
+                counts[term] = int(found[0][0])
+                weight = bm25_idf(int(total), counts[term])
+                scored = await _fetch(
+                    conn,
+                    f"SELECT id, ts_rank_cd(search, {one}, 1) FROM memories "
+                    f"WHERE tenant = %s AND id = ANY(%s) AND search @@ {one}",
+                    [term, self.tenant, list(ids), term],
+                )
+                shares[term] = {str(r[0]): float(r[1]) * weight for r in scored}
+            return int(total), counts, shares
+
+        return await self._run(query)
+
+    async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
+        built = tsquery(query)
+        if built is None:
+            return 0
+        expression, terms = built
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT count(*) FROM memories AS m WHERE m.search @@ {expression} AND {clause}",
+                [*terms, *params],
+            )
+        )
+        return int(rows[0][0])
+
+    async def select(
+        self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
+    ) -> list[Memory]:
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT {_M_COLUMNS} FROM memories AS m WHERE {clause} "
+                f"ORDER BY {ORDERS[order]} LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            )
+        )
+        return [self._overlay(_memory(r)) for r in rows]
+
+    async def count(self, filters: Filters, *, now: float) -> int:
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(conn, f"SELECT count(*) FROM memories AS m WHERE {clause}", params)
+        )
+        return int(rows[0][0])
+
+    async def counts(self, *, now: float) -> StoreCounts:
+        async def query(conn: Conn) -> StoreCounts:
+            rows = await _fetch(
+                conn,
+                "SELECT scope, category, pinned, count(*) FROM memories WHERE tenant = %s "
+                "AND superseded_by IS NULL AND status = 'active' "
+                "AND (expires_at IS NULL OR expires_at > %s OR pinned = 1) "
+                "GROUP BY scope, category, pinned",
+                [self.tenant, now],
+            )
+            by_scope: dict[str, int] = {}
+            by_category: dict[str, int] = {}
+            pinned = 0
+            for scope, category, is_pinned, n in rows:
+                by_scope[scope] = by_scope.get(scope, 0) + n
+                by_category[category] = by_category.get(category, 0) + n
+                pinned += n if is_pinned else 0
+            totals = await _fetch(
+                conn,
+                "SELECT count(*) FILTER (WHERE superseded_by IS NOT NULL), "
+                "count(*) FILTER (WHERE superseded_by IS NULL AND pinned = 0 "
+                "AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= %s) "
+                "FROM memories WHERE tenant = %s",
+                [now, self.tenant],
+            )
+            superseded, expired = totals[0]
+            return StoreCounts(by_scope, by_category, pinned, int(superseded), int(expired))
+
+        return await self._run(query)
+
+    async def metadata_values(self, key: str, filters: Filters, *, now: float) -> list[Any]:
+        """The distinct string and number values of metadata ``key`` (bound, never spliced)."""
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT DISTINCT (m.meta -> %s) FROM memories AS m "
+                f"WHERE {clause} AND jsonb_typeof(m.meta -> %s) IN ('string', 'number')",
+                [key, *params, key],
+            )
+        )
+        values = [r[0] for r in rows]
+        # SQLite's order: numbers before text, each ascending.
+        return sorted(values, key=lambda v: (isinstance(v, str), v))
+
+    async def resolve_prefix(self, prefix: str, *, limit: int = 2) -> list[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT id FROM memories WHERE tenant = %s AND id LIKE %s ESCAPE '\\' "
+                "ORDER BY id LIMIT %s",
+                [self.tenant, escaped + "%", limit],
+            )
+        )
+        return [str(r[0]) for r in rows]
+
+    async def dump_page(
+        self, *, after_seq: int, limit: int, include_embeddings: bool
+    ) -> list[tuple[int, dict[str, Any]]]:
+        columns = [c for c in EXPORT_COLUMNS if include_embeddings or not c.startswith("embed")]
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT seq, {', '.join(columns)} FROM memories WHERE tenant = %s AND seq > %s "
+                "ORDER BY seq LIMIT %s",
+                [self.tenant, after_seq, limit],
+            )
+        )
+        return [(int(r[0]), dict(zip(columns, r[1:], strict=True))) for r in rows]
+
+    async def compaction_rows(self) -> list[CompactionRow]:
+        """Every active, current memory with what compaction weighs; its terms are the
+        keyword index's own lexemes (stemmed as search stems them)."""
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT id, category, pinned, importance, access_count, updated_at, expires_at, "
+                "tsvector_to_array(search) FROM memories WHERE tenant = %s "
+                "AND status = 'active' AND superseded_by IS NULL ORDER BY seq",
+                [self.tenant],
+            )
+        )
+        return [
+            CompactionRow(
+                id=r[0],
+                category=r[1],
+                pinned=bool(r[2]),
+                importance=float(r[3]),
+                access_count=int(r[4]),
+                updated_at=float(r[5]),
+                expires_at=None if r[6] is None else float(r[6]),
+                terms=frozenset(r[7] or ()),
+            )
+            for r in rows
+        ]
+
+    async def embedding_models(self) -> dict[str | None, int]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT embedding_model, count(*) FROM memories WHERE tenant = %s "
+                "GROUP BY embedding_model",
+                [self.tenant],
+            )
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def vector_rows(
+        self, model: str, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[VectorRow]:
+        """A page of the memories embedded by ``model``, for the in-memory vector index.
+
+        (Searching the vectors in the database, exact or by an HNSW index, needs a new
+        protocol method; the in-memory index serves recall meanwhile.)
+        """
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT seq, id, category, importance, pinned, created_at, expires_at, "
+                "session_id, (superseded_by IS NOT NULL)::int, embedding FROM memories "
+                "WHERE tenant = %s AND embedding_model = %s AND seq > %s ORDER BY seq LIMIT %s",
+                [self.tenant, model, after_seq, limit],
+            )
+        )
+        return [
+            (
+                int(r[0]),
+                r[1],
+                r[2],
+                float(r[3]),
+                int(r[4]),
+                float(r[5]),
+                r[6],
+                r[7],
+                int(r[8]),
+                r[9],
+            )
+            for r in rows
+        ]
+
+    async def change_mark(self) -> int:
+        return await self._run(lambda conn: _change_mark(self, conn))
+
+    async def changes_since(self, mark: int) -> Changes:
+        return await self._run(lambda conn: _changes_since(self, conn, mark))
+
+    async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
+        return await self._run(lambda conn: _changed_memories(self, conn, ids))
+
+    async def current_texts(
+        self, *, after_seq: int = 0, limit: int = 20_000
+    ) -> list[tuple[int, str, str]]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT seq, id, text FROM memories WHERE tenant = %s AND superseded_by IS NULL "
+                "AND status = 'active' AND seq > %s ORDER BY seq LIMIT %s",
+                [self.tenant, after_seq, limit],
+            )
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def texts_to_embed(
+        self, model: str, *, after_seq: int = 0, limit: int = 256
+    ) -> list[tuple[int, str, str]]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT seq, id, text FROM memories WHERE tenant = %s "
+                "AND embedding_model IS DISTINCT FROM %s AND seq > %s ORDER BY seq LIMIT %s",
+                [self.tenant, model, after_seq, limit],
+            )
+        )
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(conn, f"SELECT m.id FROM memories AS m WHERE {clause}", params)
+        )
+        return frozenset(str(r[0]) for r in rows)
+
+    async def session_neighbours(
+        self, ids: Sequence[str], filters: Filters, *, now: float
+    ) -> list[tuple[str, Memory]]:
+        """For each memory in ``ids`` with a session, the memories just before and after it
+        in that session that the filters allow, as ``(anchor_id, memory)``."""
+        if not ids:
+            return []
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT a.id, {_M_COLUMNS} FROM memories AS a JOIN memories AS m "
+                "ON m.tenant = a.tenant AND m.session_id = a.session_id AND m.seq IN ("
+                "  (SELECT max(p.seq) FROM memories AS p WHERE p.tenant = a.tenant"
+                "   AND p.session_id = a.session_id AND p.seq < a.seq),"
+                "  (SELECT min(n.seq) FROM memories AS n WHERE n.tenant = a.tenant"
+                "   AND n.session_id = a.session_id AND n.seq > a.seq)) "
+                f"WHERE a.tenant = %s AND a.id = ANY(%s) AND a.session_id IS NOT NULL "
+                f"AND {clause}",
+                [self.tenant, list(ids), *params],
+            )
+        )
+        return [(str(r[0]), self._overlay(_memory(r[1:]))) for r in rows]
+
+    async def history(self, memory_id: str) -> list[Memory]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                # One recursive term (PostgreSQL allows no more) that follows links both ways.
+                "WITH RECURSIVE chain(id) AS ("
+                "  SELECT %s::text UNION"
+                "  SELECT step.id FROM memories AS m"
+                "  JOIN chain ON m.superseded_by = chain.id OR m.id = chain.id"
+                "  CROSS JOIN LATERAL (VALUES"
+                "    (CASE WHEN m.superseded_by = chain.id THEN m.id END),"
+                "    (CASE WHEN m.id = chain.id THEN m.superseded_by END)) AS step(id)"
+                "  WHERE m.tenant = %s AND step.id IS NOT NULL"
+                ") "
+                f"SELECT {_M_COLUMNS} FROM memories AS m JOIN chain ON m.id = chain.id "
+                "WHERE m.tenant = %s "
+                "ORDER BY m.superseded_by IS NULL, coalesce(m.superseded_at, m.updated_at), m.seq",
+                [memory_id, self.tenant, self.tenant],
+            )
+        )
+        return [self._overlay(_memory(r)) for r in rows]
+
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT value FROM store_meta WHERE tenant = %s AND key = %s",
+                [self.tenant, key],
+            )
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def recent_log(
+        self, limit: int, *, memory_id: str | None = None
+    ) -> list[tuple[float, LogEntry]]:
+        extra = "AND memory_id = %s " if memory_id is not None else ""
+        params: list[Any] = [self.tenant, *([memory_id] if memory_id is not None else [])]
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT at, action, memory_id, source, detail FROM write_log WHERE tenant = %s "
+                f"{extra}ORDER BY seq DESC LIMIT %s",
+                [*params, limit],
+            )
+        )
+        return [(float(r[0]), (r[1], r[2], r[3], json.loads(r[4]))) for r in rows]
+
+    async def health(self) -> list[str]:
+        """``["ok"]`` when the server answers and the schema is complete, else what is wrong."""
+        rows = await self._run(
+            lambda conn: _fetch(conn, "SELECT name FROM schema_migrations ORDER BY name")
+        )
+        missing = [m.name for m in MIGRATIONS if m.name not in {r[0] for r in rows}]
+        return ["ok"] if not missing else [f"migrations not applied: {', '.join(missing)}"]
+
+    async def migrations(self) -> list[str]:
+        rows = await self._run(
+            lambda conn: _fetch(conn, "SELECT name FROM schema_migrations ORDER BY name")
+        )
+        return [str(r[0]) for r in rows]
+
+
+async def migrate(conn: Conn, schema: str, label: str) -> list[str]:
+    """Bring ``schema`` up to date; return the migrations this call applied.
+
+    Fast path: when every migration is recorded, no lock is taken. Otherwise one transaction
+    takes the database-wide migration lock, re-reads what is applied (another worker may have
+    done it meanwhile) and applies the rest, so concurrent workers migrate exactly once.
+    """
+    schema_id = pgsql.Identifier(schema)
+    known = [m.name for m in MIGRATIONS]
+
+    async def applied() -> set[str]:
+        table = await _fetch(conn, "SELECT to_regclass(%s)", [f"{schema}.schema_migrations"])
+        if table[0][0] is None:
+            return set()
+        rows = await conn.execute(
+            pgsql.SQL("SELECT name FROM {}.schema_migrations").format(schema_id)
+        )
+        return {str(r[0]) for r in await rows.fetchall()}
+
+    done = await applied()
+    newer = sorted(done - set(known))
+    if newer:
+        raise SchemaVersionError(
+            f"{label} was written by a newer MemoryMesh (it has migrations {', '.join(newer)}); "
+            f"upgrade with `{install_command()}`"
+        )
+    if set(known) <= done:
+        return []
+    ran: list[str] = []
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [MIGRATION_LOCK]
+        )
+        has_vector = await _fetch(conn, "SELECT 1 FROM pg_extension WHERE extname = 'vector'")
+        if not has_vector:
+            try:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise StoreError(
+                    f"{label}: the pgvector extension is not installed and this role may not "
+                    "install it; ask the database owner to run CREATE EXTENSION vector"
+                ) from exc
+        await conn.execute(pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema_id))
+        await conn.execute(
+            pgsql.SQL("SELECT set_config('search_path', {}, true)").format(
+                pgsql.Literal(f'"{schema}", public')
+            )
+        )
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+        done = {str(r[0]) for r in await _fetch(conn, "SELECT name FROM schema_migrations")}
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (%s, %s)",
+                [migration.name, time.time()],
+            )
+            ran.append(migration.name)
+    return ran

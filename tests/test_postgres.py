@@ -1,0 +1,346 @@
+"""What the PostgreSQL engine adds beyond the contract suite (which it passes in full):
+tenants that never see each other, migrations that run once however many workers start
+together, concurrent writers that lose and duplicate nothing, and typed errors.
+
+Every test runs on the session's real PostgreSQL (``_postgres.py``), in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import _postgres
+import psycopg
+import pytest
+
+from memorymesh import (
+    AsyncMemoryMesh,
+    DatabaseLockedError,
+    EncryptionError,
+    InvalidInputError,
+    MemoryNotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
+from memorymesh.cli import main
+from memorymesh.stores._tenant import default_project, project_key_from_remote
+from memorymesh.stores.postgres._schema import MIGRATIONS
+
+pytestmark = pytest.mark.anyio
+
+WORKER = Path(__file__).with_name("postgres_worker.py")
+
+
+@pytest.fixture
+def url() -> str:
+    """A store URL on the session's server, in a schema no other test uses."""
+    return _postgres.server_url(_postgres.fresh_name("s"))
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent.parent), env.get("PYTHONPATH", "")]
+    )
+    return env
+
+
+def _gated(commands: list[list[str]]) -> list[str]:
+    """Start every command, wait until each prints ``ready``, release them all at once, and
+    return each one's last output line (failing on any non-zero exit)."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), *command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for command in commands
+    ]
+    for child in children:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if line.strip() != "ready":
+            raise AssertionError(f"worker did not start: {line!r} {child.stderr.read()!r}")  # type: ignore[union-attr]
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    outputs = []
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err
+        outputs.append(out.strip().splitlines()[-1])
+    return outputs
+
+
+# -- tenants ------------------------------------------------------------------------------------
+
+
+async def test_projects_and_users_never_see_each_others_memories(url: str) -> None:
+    # One database, two projects, two users: alice and bob both work on acme/api, alice also
+    # on acme/web. Every memory has the same words and metadata, so only the tenant differs.
+    def mesh(project: str, user: str) -> AsyncMemoryMesh:
+        return AsyncMemoryMesh(url, project=project, user=user)
+
+    written: dict[tuple[str, str], list[str]] = {}
+    for project, user in (("acme/api", "alice"), ("acme/web", "alice"), ("acme/api", "bob")):
+        async with mesh(project, user) as m:
+            ids = []
+            for scope in ("project", "global"):
+                memory = await m.remember(
+                    f"the deploy key rotates weekly ({project} {user} {scope})",
+                    scope=scope,
+                    metadata={"team": "ops", "n": 1},
+                    on_conflict="keep_both",
+                )
+                ids.append(memory.id)
+            written[(project, user)] = ids
+
+    api_project = {written[("acme/api", "alice")][0], written[("acme/api", "bob")][0]}
+    crafted = [
+        None,
+        {"team": "ops"},
+        {"team": {"$ne": "nobody"}},
+        {"team": {"$nin": ["x"]}},
+        {"absent": {"$exists": False}},
+        {"team": "ops' OR '1'='1"},
+        {"team": {"$in": ["ops", None]}},
+        {"n": {"$gte": -1e308}},
+    ]
+    async with mesh("acme/api", "alice") as alice:
+        expected = api_project | {
+            written[("acme/api", "alice")][1],
+            written[("acme/web", "alice")][1],
+        }
+        for metadata_filter in crafted:
+            listed = {m.id for m in await alice.list(limit=100, metadata_filter=metadata_filter)}
+            recalled = {
+                hit.memory.id
+                for hit in await alice.recall(
+                    "deploy key rotates", k=50, mode="keyword", metadata_filter=metadata_filter
+                )
+            }
+            assert listed <= expected and recalled <= expected, metadata_filter
+        # Both of acme/api's project memories, and alice's global ones (from either project).
+        assert {m.id for m in await alice.list(limit=100)} == expected
+        assert (await alice.stats()).total == len(expected)
+        assert await alice.metadata_values("team") == ["ops"]
+        foreign = [written[("acme/web", "alice")][0], written[("acme/api", "bob")][1]]
+        for memory_id in foreign:
+            with pytest.raises(MemoryNotFoundError):
+                await alice.get(memory_id)
+            with pytest.raises(MemoryNotFoundError):
+                await alice.forget(memory_id)
+            with pytest.raises(MemoryNotFoundError):
+                await alice.resolve_id(memory_id[:12])
+        buffer = io.StringIO()
+        await alice.export(buffer)
+        lines = [json.loads(line) for line in buffer.getvalue().splitlines()[1:]]
+        assert {record["id"] for record in lines} == expected
+    async with mesh("acme/api", "bob") as bob:  # alice's attempts changed nothing of bob's
+        assert {m.id for m in await bob.list(limit=100)} == api_project | {
+            written[("acme/api", "bob")][1]
+        }
+
+
+async def test_a_project_key_comes_from_the_git_remote(tmp_path: Path, url: str) -> None:
+    project = tmp_path / "project"  # the isolated project root (tests/conftest.py)
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text(
+        '[core]\n\tbare = false\n[remote "origin"]\n\turl = git@github.com:Acme/api.git\n'
+    )
+    assert default_project() == "github.com/Acme/api"
+    async with AsyncMemoryMesh(url, user="carol") as mine:
+        assert (
+            mine.project_path is not None and "(project:github.com/Acme/api)" in mine.project_path
+        )
+        assert "(user:carol)" in mine.global_path
+        memory = await mine.remember("the API is versioned by date", scope="project")
+    # Another clone of the same repository, over HTTPS, shares the project memories.
+    async with AsyncMemoryMesh(url, project="github.com/Acme/api", user="dave") as theirs:
+        assert (await theirs.get(memory.id)).text == "the API is versioned by date"
+
+
+def test_remote_urls_name_the_same_project() -> None:
+    for remote in (
+        "git@github.com:acme/api.git",
+        "https://github.com/acme/api",
+        "https://user:token@GitHub.com/acme/api.git/",
+        "ssh://git@github.com:22/acme/api.git",
+    ):
+        assert project_key_from_remote(remote) == "github.com/acme/api", remote
+    assert project_key_from_remote("/srv/git/api.git") == "api"
+
+
+# -- migrations and concurrency --------------------------------------------------------------
+
+
+def test_workers_starting_together_migrate_once() -> None:
+    schema = _postgres.fresh_name("m")
+    url = _postgres.server_url(schema)
+    outputs = _gated([["migrate", url, schema] for _ in range(4)])
+    applied = [json.loads(line) for line in outputs]
+    assert sorted(applied, key=len) == [[], [], [], [m.name for m in MIGRATIONS]]
+
+
+def test_processes_writing_one_project_lose_and_duplicate_nothing() -> None:
+    url = _postgres.server_url(_postgres.fresh_name("w"))
+    processes, writes = 4, 100
+    outputs = _gated(
+        [["write", url, "acme/ledger", str(worker), str(writes)] for worker in range(processes)]
+    )
+    results = [json.loads(line) for line in outputs]
+    assert [r["errors"] for r in results] == [[]] * processes
+    ids = [memory_id for r in results for memory_id in r["ids"]]
+    assert len(ids) == len(set(ids)) == processes * writes
+
+    async def check() -> None:
+        async with AsyncMemoryMesh(url, project="acme/ledger", user="auditor") as mesh:
+            stored = await mesh.list(limit=processes * writes + 10)
+            assert sorted(m.id for m in stored) == sorted(ids)
+            assert len({m.text for m in stored}) == processes * writes
+            # Every write reached the change feed once, numbered without gaps.
+            store = mesh.stores[0]
+            assert await store.change_mark() == processes * writes
+
+    import anyio
+
+    anyio.run(check)
+
+
+# -- typed errors --------------------------------------------------------------------------------
+
+
+async def test_a_writer_waiting_past_the_busy_timeout_gets_database_locked(url: str) -> None:
+    async with AsyncMemoryMesh(url, project="acme/api", user="erin", busy_timeout=0.2) as mesh:
+        await mesh.remember("first note", scope="project")
+        schema = url.rsplit("schema=", 1)[1]
+        # Another worker holds this project's write lock (the key the engine locks on).
+        async with await psycopg.AsyncConnection.connect(
+            _postgres.server_url(), autocommit=True
+        ) as other:
+            await other.execute(
+                "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+                [f"memorymesh:{schema}:project:acme/api"],
+            )
+            with pytest.raises(DatabaseLockedError):
+                await mesh.remember("second note", scope="project")
+            await other.execute("SELECT pg_advisory_unlock_all()")
+        assert [m.text for m in await mesh.list()] == ["first note"]
+        await mesh.remember("second note", scope="project")  # the next call succeeds
+        assert await mesh.count() == 2
+
+
+async def test_a_connection_dropped_mid_write_is_a_store_error_and_the_next_call_works(
+    url: str,
+) -> None:
+    async with AsyncMemoryMesh(url, project="acme/api", user="gus") as mesh:
+        await mesh.remember("kept before the outage", scope="project")
+        store = mesh.stores[0]
+        async with await psycopg.AsyncConnection.connect(
+            _postgres.server_url(), autocommit=True
+        ) as admin:
+
+            async def write_through_an_outage() -> None:
+                async with store.write() as tx:
+                    await tx.log([("probe", None, "test", {})])
+                    # The server drops this connection mid-transaction (a restart, a failover).
+                    pid = tx._conn.info.backend_pid  # type: ignore[attr-defined]
+                    await admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                    await tx.log([("probe", None, "test", {})])
+
+            with pytest.raises(StoreError, match="closed the connection"):
+                await write_through_an_outage()
+            # Every idle pooled connection goes too: the next calls must reconnect by themselves.
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            )
+        await mesh.remember("written after the outage", scope="project")
+        assert sorted(m.text for m in await mesh.list(scope="project")) == [
+            "kept before the outage",
+            "written after the outage",
+        ]
+        assert [e.action for e in await mesh.log(limit=10)].count("probe") == 0
+
+
+async def test_an_encryption_key_is_refused_before_anything_is_written(url: str) -> None:
+    mesh = AsyncMemoryMesh(url, project="acme/api", user="fay", encryption_key="a passphrase!")
+    with pytest.raises(EncryptionError, match="does not encrypt"):
+        await mesh.open()
+    assert mesh.closed
+    schema = url.rsplit("schema=", 1)[1]
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        cursor = await conn.execute("SELECT to_regnamespace(%s)", [schema])
+        assert (await cursor.fetchone()) == (None,)  # not even the schema was created
+
+
+async def test_an_unreachable_server_is_a_store_error(tmp_path: Path) -> None:
+    mesh = AsyncMemoryMesh(f"postgresql://nobody@/db?host={tmp_path}", project="p", user="u")
+    with pytest.raises(StoreError, match="cannot be reached"):
+        await mesh.open()
+
+
+async def test_a_schema_from_a_newer_memorymesh_is_refused(url: str) -> None:
+    async with AsyncMemoryMesh(url, project="p", user="u"):
+        pass
+    schema = url.rsplit("schema=", 1)[1]
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        await conn.execute(
+            f'INSERT INTO "{schema}".schema_migrations VALUES (%s, 0)', ["9999_from_the_future"]
+        )
+        await conn.commit()
+    with pytest.raises(SchemaVersionError, match="9999_from_the_future"):
+        async with AsyncMemoryMesh(url, project="p", user="u"):
+            pass
+
+
+def test_bad_locations_and_keys_are_invalid_input() -> None:
+    base = _postgres.server_url()
+    with pytest.raises(InvalidInputError, match="schema="):
+        AsyncMemoryMesh(base + "&schema=Robert'); DROP TABLE x;--", project="p", user="u")
+    with pytest.raises(InvalidInputError, match="project"):
+        AsyncMemoryMesh(base, project="  ", user="u")
+    with pytest.raises(InvalidInputError, match="user"):
+        AsyncMemoryMesh(base, project="p", user="a\nb")
+
+
+def test_without_the_driver_the_error_names_the_install_command() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from memorymesh import AsyncMemoryMesh, StoreError\n"
+        "try:\n"
+        "    AsyncMemoryMesh('postgresql://h/db', project='p', user='u')\n"
+        "except StoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    ).stdout
+    assert "memorymesh[postgres]" in out and "pip install" in out
+
+
+def test_importing_memorymesh_does_not_import_the_driver() -> None:
+    code = "import sys, memorymesh; print('psycopg' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    ).stdout
+    assert out.strip() == "False"
+
+
+def test_doctor_and_backup_point_server_stores_to_the_servers_tools(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["doctor"], ["backup", str(tmp_path / "copies")]):
+        assert main(["--db", "postgresql://u:secret@db.internal/team", *command]) == 1
+        err = capsys.readouterr().err
+        assert "pg_dump" in err and "secret" not in err
+    assert not (tmp_path / "copies").exists()
