@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 import anyio
@@ -144,3 +145,23 @@ async def test_migration_keeps_the_newest_duplicate_and_archives_the_rest(
         names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY 1")]
     conn.close()
     assert names[-1] == "0006_unique_items"
+
+
+async def test_interleaved_puts_gets_and_deletes_never_fail(mesh: AsyncMemoryMesh) -> None:
+    store = MemoryMeshStore(mesh=mesh, ttl={"default_ttl": 60})
+    ns = ("test", "foo")
+    results: list[object] = []
+
+    async def run(coro: Awaitable[object]) -> None:
+        results.append(await coro)
+
+    async with anyio.create_task_group() as tg:
+        for round_ in range(100):
+            for key in range(3):
+                tg.start_soon(run, store.aput(ns, f"key{key}", {"v": round_}))
+                tg.start_soon(run, store.aget(ns, f"key{key}"))
+                tg.start_soon(run, store.aput(ns, f"key{key}", {"v": -round_}))
+                tg.start_soon(run, store.adelete(ns, f"key{key}"))
+    assert len(results) == 1200
+    for key in range(3):
+        assert await mesh.count(metadata_filter={"langgraph_key": f"key{key}"}) <= 1

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -221,6 +222,10 @@ class MemoryMeshStore(BaseStore):
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
         #: Set after each sweep the sweeper makes (a new event per round).
         self._swept = asyncio.Event()
+        # One put or delete of a key at a time in this process: racing writers here would only
+        # make each other retry. Other processes are kept in line by the unique index.
+        self._key_locks: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], asyncio.Lock]
+        self._key_locks = weakref.WeakValueDictionary()
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -456,6 +461,13 @@ class MemoryMeshStore(BaseStore):
         update or delete of a row another writer just deleted finds nothing: either way we
         look again and write over whatever is current, so one item is left, last write wins.
         """
+        lock = self._key_locks.get((op.namespace, op.key))
+        if lock is None:
+            lock = self._key_locks[(op.namespace, op.key)] = asyncio.Lock()
+        async with lock:
+            await self._put_locked(op, prepared)
+
+    async def _put_locked(self, op: PutOp, prepared: tuple[str, dict[str, Any]] | None) -> None:
         for attempt in range(_PUT_ATTEMPTS):
             existing = await self._find(op.namespace, op.key)
             try:

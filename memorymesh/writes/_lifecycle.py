@@ -57,12 +57,13 @@ async def update(
             known = set(current[0].redactions) if current else set()
             fields["redactions"] = json.dumps(sorted(known | redacted))
         detail: dict[str, Any] = {}
+        # A keyed item (a LangGraph store's) is overwritten in place, as its store promises:
+        # a history copy would hold the same namespace + key, which the store keeps unique.
         keyed = bool(current) and UNIQUE_METADATA_KEYS[0] in current[0].metadata
         if current and not keyed and "text" in fields and current[0].text != fields["text"]:
             # The earlier wording stays as history, as a supersede keeps it: a copy under a
             # new id, superseded by this one, so history() shows it and restore() can bring
-            # it back. The memory keeps its id. A keyed item (a LangGraph store's) keeps only
-            # its current value, as its store promises: a copy would be a second holder.
+            # it back. The memory keeps its id.
             if index is not None and memory_id in index:
                 earlier_vector = index.vectors([memory_id])[0]
             row = snapshot_row(current[0], uuid.uuid4().hex, earlier_vector, indexes.embedder_name)
