@@ -758,11 +758,29 @@ class SQLiteStore:
             await preflight(conn, self.label, self.path, scope=self.scope.value)
             await conn.execute("PRAGMA foreign_keys = ON")
             if self.path is not None:
-                rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
-                mode = next(iter(rows))[0]
+                mode = await self._switch_to_wal(conn)
                 if str(mode).lower() != "wal":
                     raise StoreError(f"{self.label}: could not switch to WAL mode (got {mode})")
                 await conn.execute("PRAGMA synchronous = NORMAL")
+
+    async def _switch_to_wal(self, conn: aiosqlite.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, waiting out another process that holds the file.
+
+        Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at
+        once, without calling its busy handler, while another connection holds a lock (two
+        MCP servers opening a new store together). So wait here, as the busy timeout would.
+        """
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        pause = 0.005
+        while True:
+            try:
+                rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+                return str(next(iter(rows))[0])
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+            await anyio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     async def _migrate(self, conn: aiosqlite.Connection, upto: int | None = None) -> None:
         with _translated(self.label):
