@@ -559,9 +559,21 @@ class MemoryMeshStore(BaseStore):
                 include_expired=not self._omit_expired,
             )
             return [(m, None) for m in page]
+        matched = await self._matching(metadata_filter, residual, wanted=wanted)
+        return [(m, None) for m in matched[op.offset : wanted]]
+
+    async def _matching(
+        self,
+        metadata_filter: dict[str, Any],
+        residual: dict[str, dict[str, Any]],
+        *,
+        wanted: int | None = None,
+    ) -> list[Memory]:
+        """The items the namespace and filter allow, most recently updated first, a page at a
+        time (the residual conditions are checked here), stopping once ``wanted`` are found."""
         matched: list[Memory] = []
         start = 0
-        while len(matched) < wanted:
+        while wanted is None or len(matched) < wanted:
             page = await self.mesh.list(
                 scope=self.scope,
                 metadata_filter=metadata_filter,
@@ -574,7 +586,7 @@ class MemoryMeshStore(BaseStore):
             if len(page) < _PAGE:
                 break
             start += _PAGE
-        return [(m, None) for m in matched[op.offset : wanted]]
+        return matched
 
     async def _semantic_search(
         self,
@@ -587,21 +599,7 @@ class MemoryMeshStore(BaseStore):
         similarity to the query; unindexed items follow, unscored, if the page has room."""
         assert op.query is not None
         query = await index.embed_query(op.query)
-        candidates: list[Memory] = []
-        start = 0
-        while True:
-            page = await self.mesh.list(
-                scope=self.scope,
-                metadata_filter=metadata_filter,
-                limit=_PAGE,
-                offset=start,
-                order="updated",
-                include_expired=not self._omit_expired,
-            )
-            candidates.extend(m for m in page if _matches(m, residual))
-            if len(page) < _PAGE:
-                break
-            start += _PAGE
+        candidates = await self._matching(metadata_filter, residual)
         scores = best_scores(query, [_vectors(m) for m in candidates])
         scored = sorted(
             ((s, m) for s, m in zip(scores, candidates, strict=True) if s is not None),
