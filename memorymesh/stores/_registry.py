@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import InvalidInputError
-from .._models import Scope
 from .._paths import IN_MEMORY
-from .base import Store
+from .base import Store, StoreOptions
 
 __all__ = [
     "StoreFactory",
@@ -31,22 +29,6 @@ __all__ = [
 
 # A URL has a scheme of two or more characters before "://"; "C:\\x" is a Windows path.
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]+)://")
-
-
-@dataclass(frozen=True, slots=True)
-class StoreOptions:
-    """What the mesh asks of every store it opens, whatever the engine."""
-
-    scope: Scope
-    #: Seconds a write waits for another writer before :class:`~memorymesh.DatabaseLockedError`.
-    busy_timeout: float = 5.0
-    #: Encryption at rest: a passphrase or a 32-byte key (engines without it refuse one).
-    encryption_key: str | bytes | None = None
-    #: On a shared server: the project key project memories are filed under (None: the
-    #: engine's default, derived from the git remote or the folder name).
-    project: str | None = None
-    #: On a shared server: the user global memories belong to (None: the OS user).
-    user: str | None = None
 
 
 #: Builds an unopened store for a resolved location (see :func:`resolve_location`).

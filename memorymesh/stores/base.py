@@ -54,6 +54,7 @@ __all__ = [
     "MetadataCondition",
     "Store",
     "StoreCounts",
+    "StoreOptions",
     "StoreTransaction",
     "TimeField",
     "VectorRow",
@@ -215,6 +216,22 @@ def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
             "conflicts": (),
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """What the mesh asks of every store it opens, whatever the engine."""
+
+    scope: Scope
+    #: Seconds a write waits for another writer before :class:`~memorymesh.DatabaseLockedError`.
+    busy_timeout: float = 5.0
+    #: Encryption at rest: a passphrase or a 32-byte key (engines without it refuse one).
+    encryption_key: str | bytes | None = None
+    #: On a shared server: the project key project memories are filed under (None: the
+    #: engine's default, derived from the git remote or the folder name).
+    project: str | None = None
+    #: On a shared server: the user global memories belong to (None: the OS user).
+    user: str | None = None
 
 
 class StoreTransaction(Protocol):

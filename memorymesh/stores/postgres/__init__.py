@@ -20,7 +20,7 @@ from .._tenant import check_key, default_project, default_user
 from ._location import parse_location
 
 if TYPE_CHECKING:
-    from .._registry import StoreOptions
+    from ..base import StoreOptions
     from ._store import PostgresStore
 
 __all__ = ["open_postgres", "tenant_key"]
