@@ -21,13 +21,35 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().err
 
 
-def test_bare_memorymesh_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
+def test_bare_memorymesh_says_what_to_do_next(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    steps = re.findall(r"^  (memorymesh \S+)", captured.out, re.M)
+    assert steps[0] == "memorymesh setup" and "memorymesh recall" in steps
+    commands = set(_subcommands(build_parser()))
+    for step in steps:  # every suggested step is a real command of this build
+        assert step.removeprefix("memorymesh ") in commands, step
+    assert "memorymesh --help" in captured.out
+
+
+def test_options_without_a_command_list_the_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""  # the command list is a usage message: stderr, stdout stays clean
     for name in ("remember", "recall", "import-v4", "doctor", "restore"):
         assert re.search(rf"^\s+{re.escape(name)}\s+\S", captured.err, re.M), name
-    assert main(["--json"]) == 2  # only global options: still no command
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    return [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    ]
 
 
 def test_a_mistyped_command_or_choice_gets_did_you_mean(

@@ -678,7 +678,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"memorymesh {__version__}")
-    # Not `required`: a bare `memorymesh` prints the command list (see main), not only usage.
+    # Not `required`: a bare `memorymesh` prints the next steps (see main), not only usage.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -821,12 +821,48 @@ def _offer_v4_migration(args: argparse.Namespace, handler: Handler) -> int:
         return 1
 
 
+# The first steps, in the order a new user takes them; a step is shown only when its command
+# exists in this build (`ui` needs the dashboard).
+_NEXT_STEPS = (
+    ("setup", "memorymesh setup claude", "give Claude Code this memory (or cursor, gemini, codex)"),
+    ("status", "memorymesh status", "check which AI tools are set up and what is stored"),
+    ("remember", 'memorymesh remember "..."', "store a memory yourself"),
+    ("recall", 'memorymesh recall "..."', "find the memories that answer a question"),
+    ("ui", "memorymesh ui", "see, search and fix your memories in the browser"),
+    ("demo", "memorymesh demo", "watch remember → recall on a scratch store"),
+)
+
+
+def _what_next(parser: argparse.ArgumentParser) -> str:
+    """The short guide a bare `memorymesh` prints: the next steps that exist in this build."""
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    steps = [(example, why) for name, example, why in _NEXT_STEPS if name in commands]
+    width = max(len(example) for example, _ in steps)
+    lines = [
+        f"memorymesh {__version__}: one local, private memory for your AI tools and agents.",
+        "",
+        "Next steps:",
+        *(f"  {example:<{width}}  {why}" for example, why in steps),
+        "",
+        "Every command: memorymesh --help",
+        "Docs: https://github.com/memorymesh/memorymesh/tree/main/docs",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # A bare `memorymesh`: what people want is the list of commands, not "required".
+        if not (sys.argv[1:] if argv is None else list(argv)):
+            # A bare `memorymesh` is a person asking "what now?": answer that, not "usage".
+            print(_what_next(parser))
+            return 0
+        # Options but no command (`memorymesh --json`): a usage mistake, so the command list.
         parser.print_help(sys.stderr)
         return 2
     for name, default in (("json", False), ("db", None), ("global_db", None)):
