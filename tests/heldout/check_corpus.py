@@ -1,4 +1,5 @@
 """Sanity check for the held-out conflict corpus (structure only, no detector)."""
+
 import json
 import sys
 from collections import Counter
@@ -27,10 +28,11 @@ def main() -> int:
     errors += [f"duplicate id {i}" for i, n in ids.items() if n > 1]
     errors += [f"duplicate pair {t}" for t, n in texts.items() if n > 1]
     by_label = Counter(p["label"] for p in pairs)
-    errors += [f"only {by_label[l]} {l}" for l in LABELS if by_label[l] < 120]
+    errors += [f"only {by_label[lab]} {lab}" for lab in LABELS if by_label[lab] < 120]
     print(f"{len(pairs)} pairs")
     print("label:", dict(sorted(by_label.items())))
-    print("difficulty:", dict(sorted(Counter((p["label"], p["difficulty"]) for p in pairs).items())))
+    difficulty = Counter((p["label"], p["difficulty"]) for p in pairs)
+    print("difficulty:", dict(sorted(difficulty.items())))
     for label in sorted(LABELS):
         print(label, dict(sorted(Counter(p["kind"] for p in pairs if p["label"] == label).items())))
     for e in errors:
