@@ -340,6 +340,14 @@ async def session_start(
         str | None,
         Field(max_length=256, description="A session being resumed: adds its memories"),
     ] = None,
+    continues: Annotated[
+        str | None,
+        Field(
+            max_length=256,
+            description="The id of the earlier session this one picks up from (default: "
+            "this client's last session in the project)",
+        ),
+    ] = None,
 ) -> SessionStartResult:
     """Load what you should know before your first answer in a session.
 
@@ -350,7 +358,9 @@ async def session_start(
     """
     mesh = await _mesh(ctx)
     context = await _guard(
-        lambda: mesh.session_start(query, budget_tokens=budget_tokens, session_id=session_id)
+        lambda: mesh.session_start(
+            query, budget_tokens=budget_tokens, session_id=session_id, continues=continues
+        )
     )
     return SessionStartResult.of(context)
 
