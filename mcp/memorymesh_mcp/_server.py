@@ -486,8 +486,10 @@ def _annotations(
 
 #: Each tool and its honest hints. Recall and session_start count the memories they return as
 #: accessed (statistics that feed ranking), which changes no memory, so they are read-only.
+#: session_start also records the session in its chain (bookkeeping, no memory changes); a
+#: second call without ``session_id`` records another session, so it is not idempotent.
 TOOLS: list[tuple[Callable[..., Awaitable[Any]], ToolAnnotations]] = [
-    (session_start, _annotations("Load memory for this session", read_only=True, idempotent=True)),
+    (session_start, _annotations("Load memory for this session", read_only=True, idempotent=False)),
     (recall, _annotations("Recall memories", read_only=True, idempotent=True)),
     # Storing the same text twice returns the first memory: idempotent, and nothing is lost.
     (remember, _annotations("Remember", read_only=False, idempotent=True)),
