@@ -259,20 +259,33 @@ def _grid(
 
 KEYWORD_GRID = _grid((0.0, 0.35, 0.5), (0.0, 0.5), (True, False))
 HYBRID_GRID = _grid((0.0, 0.35), (0.0, 0.5), (True, False))
+VECTOR_GRID: dict[str, Setting] = {
+    f"{'blend' if blend else 'no-blend'}{' scaled' if scaled else ''}": (
+        (("VECTOR_SCALED", float(scaled)),),
+        None if blend else RELEVANCE_ONLY,
+    )
+    for blend in (True, False)
+    for scaled in (False, True)
+}
 
 
 #: (label, mode, dated, settings): the systems the fold table reports.
 SYSTEMS: dict[str, tuple[str, bool, dict[str, Setting]]] = {
     "keyword text-only": ("keyword", False, KEYWORD_GRID),
     "keyword dated": ("keyword", True, KEYWORD_GRID),
-    "vector blend": ("vector", True, {"blend": ((), None)}),
-    "vector no-blend": ("vector", True, {"no-blend": ((), RELEVANCE_ONLY)}),
-    "vector": ("vector", True, {"blend": ((), None), "no-blend": ((), RELEVANCE_ONLY)}),
+    "vector blend": ("vector", True, {"blend": ((("VECTOR_SCALED", 0.0),), None)}),
+    "vector no-blend": ("vector", True, {"no-blend": ((("VECTOR_SCALED", 0.0),), RELEVANCE_ONLY)}),
+    "vector blend scaled": ("vector", True, {"blend scaled": ((("VECTOR_SCALED", 1.0),), None)}),
+    "vector": ("vector", True, VECTOR_GRID),
     "hybrid text-only": ("hybrid", False, HYBRID_GRID),
     "hybrid dated": ("hybrid", True, HYBRID_GRID),
 }
 #: What main did before this work: no feedback, the default blend, in every mode.
-BEFORE = {"keyword": "fb=0.0 label=0.0 blend", "hybrid": "fb=0.0 label=0.0 blend"}
+BEFORE = {
+    "keyword": "fb=0.0 label=0.0 blend",
+    "hybrid": "fb=0.0 label=0.0 blend",
+    "vector": "blend",
+}
 
 
 class _Knobs:

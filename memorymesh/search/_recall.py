@@ -54,9 +54,14 @@ SESSION_CONTEXT_SHARE = 0.5
 # FEEDBACK_WEIGHT of their own (best-scaled) BM25 to the first search's. The values were
 # chosen by 5-fold cross-validation over LoCoMo conversations (docs/benchmarks.md); a
 # weight of 0 turns feedback off.
-FEEDBACK_DOCS = 5
+FEEDBACK_DOCS = 3
 FEEDBACK_TERMS = 8
-FEEDBACK_WEIGHT = 0.3
+FEEDBACK_WEIGHT = 0.35
+# Vector relevance is each cosine min-max scaled over the candidates, as keyword relevance is
+# BM25 over the best and hybrid's fused score is min-max scaled: a small model's cosines sit
+# in a narrow band (0.34-0.62 for the best 40 on LoCoMo), where raw they let the blend's
+# importance, recency and use weights outvote the meaning. Cross-validated (docs/benchmarks.md).
+VECTOR_SCALED = True
 # Words considered for feedback before their rarity is looked up in the store.
 _FEEDBACK_POOL = 24
 # Field weighting (see :func:`with_field_weights`): a keyword hit whose label ("Caroline: ...")
@@ -171,7 +176,7 @@ async def candidates(
         vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
     vector.sort(key=lambda item: item[2], reverse=True)
     if mode == "vector":
-        ranked = [(st, m, max(0.0, cos)) for st, m, cos in vector]
+        ranked = _scaled(vector) if VECTOR_SCALED else [(st, m, max(0.0, c)) for st, m, c in vector]
         return await with_session_context(ranked, filters, now=now)
     best = keyword[0][2] if keyword and keyword[0][2] > 0 else 1.0
     kw_ranked = [(st, m, bm25 / best) for st, m, bm25 in keyword]
@@ -196,6 +201,17 @@ async def candidates(
         key=lambda item: item[2],
         reverse=True,
     )
+
+
+def _scaled(found: list[Candidate]) -> list[Candidate]:
+    """Scores min-max scaled over the candidates: the best 1.0, the weakest 0.0 (all 1.0
+    when they tie). The order is unchanged; only the spread the blend sees differs."""
+    if not found:
+        return found
+    low, high = min(s for _, _, s in found), max(s for _, _, s in found)
+    if high == low:
+        return [(st, m, 1.0) for st, m, _ in found]
+    return [(st, m, (s - low) / (high - low)) for st, m, s in found]
 
 
 async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
