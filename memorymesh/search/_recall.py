@@ -71,6 +71,7 @@ LABEL_WEIGHT = 0.5
 _LABEL_WORDS = 3
 
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LABEL_WORD = re.compile(r"\w+", re.UNICODE)
 
 #: A candidate: the store it came from, the memory, and its relevance.
 Candidate = tuple[Store, Memory, float]
@@ -238,7 +239,7 @@ def label_of(text: str) -> str | None:
     head, colon, _ = text[:60].partition(":")
     if not colon or not head.strip():
         return None
-    words = _TOKEN.findall(head.casefold())
+    words = _LABEL_WORD.findall(head.casefold())
     if not words or len(words) > _LABEL_WORDS or len(head.split()) != len(words):
         return None
     return " ".join(words)
