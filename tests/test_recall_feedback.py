@@ -13,11 +13,45 @@ pytestmark = pytest.mark.anyio
 
 FILLER = [
     f"{word} notes about the {word} rotation schedule"
-    for word in (
-        "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
-        "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee "
-        "zulu amber birch cedar dune ember fjord grove heath inlet jade knoll"
-    ).split()
+    for word in [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+        "mike",
+        "november",
+        "oscar",
+        "papa",
+        "quebec",
+        "romeo",
+        "sierra",
+        "tango",
+        "uniform",
+        "victor",
+        "whiskey",
+        "xray",
+        "yankee",
+        "zulu",
+        "amber",
+        "birch",
+        "cedar",
+        "dune",
+        "ember",
+        "fjord",
+        "grove",
+        "heath",
+        "inlet",
+        "jade",
+        "knoll",
+    ]
 ]
 
 
