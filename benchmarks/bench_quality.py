@@ -431,6 +431,8 @@ async def cross_validate(
                         tkey = (conv["sample_id"], dated, embedder is not None)
                         if tkey not in templates:
                             templates[tkey] = await _template(conv, dated, embedder, Path(scratch))
+                            if isinstance(embedding, CachingEmbedder):
+                                embedding.save()  # the slow part: keep it even if stopped
                         done[conv["sample_id"]] = await _score_setting(
                             conv,
                             cast(RecallMode, mode),

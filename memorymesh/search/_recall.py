@@ -204,15 +204,31 @@ async def candidates(
     )
 
 
+#: The scaled relevance of the weakest candidate that still shares some meaning (cosine > 0).
+_SCALED_FLOOR = 0.01
+
+
 def _scaled(found: list[Candidate]) -> list[Candidate]:
-    """Scores min-max scaled over the candidates: the best 1.0, the weakest 0.0 (all 1.0
-    when they tie). The order is unchanged; only the spread the blend sees differs."""
-    if not found:
-        return found
-    low, high = min(s for _, _, s in found), max(s for _, _, s in found)
-    if high == low:
-        return [(st, m, 1.0) for st, m, _ in found]
-    return [(st, m, (s - low) / (high - low)) for st, m, s in found]
+    """Cosines min-max scaled over the candidates that share meaning with the query: the
+    best 1.0, the weakest :data:`_SCALED_FLOOR`; a cosine of 0 or less stays 0 (no shared
+    meaning). The order is unchanged; only the spread the blend sees differs."""
+    positive = [s for _, _, s in found if s > 0]
+    if not positive:
+        return [(st, m, 0.0) for st, m, _ in found]
+    low, high = min(positive), max(positive)
+    span = high - low
+    return [
+        (
+            st,
+            m,
+            0.0
+            if s <= 0
+            else 1.0
+            if span == 0
+            else _SCALED_FLOOR + (1 - _SCALED_FLOOR) * (s - low) / span,
+        )
+        for st, m, s in found
+    ]
 
 
 async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
