@@ -13,6 +13,7 @@ The data is read from ``../shared/data/locomo-dev.json`` beside the repository, 
     python benchmarks/bench_quality.py --modes keyword   # keyword only (no model needed)
     python benchmarks/bench_quality.py --no-cache        # embed everything afresh
     python benchmarks/bench_quality.py --no-speaker      # turns without "Speaker: "
+    python benchmarks/bench_quality.py --cv all --cv-scores /tmp/cv.json   # 5-fold CV
 
 Vectors are cached on disk (``.cache/bench_quality/``, gitignored) by model name and text
 hash, so a rerun embeds only texts it has not seen: seconds instead of many CPU-minutes.
@@ -258,16 +259,14 @@ def _grid(
 
 
 KEYWORD_GRID = _grid((0.0, 0.35, 0.5), (0.0, 0.5), (True, False))
-# Hybrid and vector runs cost minutes of CPU each (the model embeds every question), so their
-# grids are smaller: the hybrid blend is compared at the shipped feedback and label weights.
-HYBRID_GRID = {
-    **_grid((0.0, 0.35), (0.0, 0.5), (True,)),
-    **_grid((0.35,), (0.5,), (False,)),
-}
+HYBRID_GRID = _grid((0.0, 0.35), (0.0, 0.5), (True, False))
 VECTOR_GRID: dict[str, Setting] = {
-    "blend": ((("VECTOR_SCALED", 0.0),), None),
-    "blend scaled": ((("VECTOR_SCALED", 1.0),), None),
-    "no-blend": ((("VECTOR_SCALED", 0.0),), RELEVANCE_ONLY),
+    f"{'blend' if blend else 'no-blend'}{' scaled' if scaled else ''}": (
+        (("VECTOR_SCALED", float(scaled)),),
+        None if blend else RELEVANCE_ONLY,
+    )
+    for blend in (True, False)
+    for scaled in (False, True)
 }
 
 
