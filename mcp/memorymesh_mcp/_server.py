@@ -61,7 +61,8 @@ INSTRUCTIONS = """\
 MemoryMesh is your long-term memory: it persists across sessions and is shared with the \
 user's other AI tools. Use it so the user never has to repeat themselves.
 - At the start of a session, call session_start (pass the user's first message or task as \
-query) and follow what it returns: guardrails are rules, not suggestions.
+query) and follow what it returns: guardrails are rules, not suggestions. Pass the \
+session_id it returns to remember, so the next session knows what this one did.
 - Before answering questions about the user, this project, past decisions or past mistakes, \
 call recall.
 - Call remember when you learn something worth keeping: a preference, a decision and its \
