@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
+from _embedders import HashEmbedder
 
 from memorymesh import AsyncMemoryMesh
 from memorymesh.search._recall import label_of
@@ -96,3 +98,21 @@ async def test_feedback_finds_an_answer_that_shares_no_word_with_the_question(
         hits = await mesh.recall("what caused the billing outage?", k=5)
     found = [h.memory.text for h in hits]
     assert "Postmortem: reconciler retries need jitter and a ledger lock" in found
+
+
+async def test_vector_relevance_is_scaled_so_use_does_not_outvote_meaning(tmp_path: Path) -> None:
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    texts = ["alpha beta gamma delta epsilon zeta", "alpha beta gamma delta epsilon zeta eta"]
+    async with AsyncMemoryMesh(db, global_path=global_db, embedding=HashEmbedder()) as mesh:
+        closer, used = await mesh.remember_many(
+            [{**item, "importance": 0.5} for item in _items(texts)]
+        )
+    # The slightly weaker match was recalled 50 times: with raw cosines (0.82 against 0.76)
+    # the blend's use weight put it first.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE memories SET access_count = 50 WHERE id = ?", [used.id])
+    conn.close()
+    async with AsyncMemoryMesh(db, global_path=global_db, embedding=HashEmbedder()) as mesh:
+        hits = await mesh.recall("alpha beta gamma delta", k=2, mode="vector")
+    assert [h.memory.id for h in hits] == [closer.id, used.id]
+    assert hits[0].breakdown.relevance == 1.0
