@@ -11,6 +11,12 @@ synced section is injected once per session (its full size counts, needed or not
 repeats only the facts missing from it. Tokens are estimated at 4 characters per token, the
 usual rule of thumb for English with OpenAI/Anthropic tokenizers.
 
+A second table follows the same sessions through ``session_start`` (the MCP path) at a
+small budget: each session's start is recorded in a chain (``session_id`` = the hook's session,
+``client="claude-code"``), so it opens with "last time", what the session before captured;
+the comparison is the same start without a chain (each session its own client), which is
+what ``session_start`` did before sessions were chained.
+
     python benchmarks/bench_overhead.py
 """
 
@@ -86,7 +92,34 @@ def transcript_lines(session: int, introduced: list[str]) -> list[dict[str, Any]
     ]
 
 
-async def replay(folder: Path) -> list[dict[str, Any]]:
+#: session_start's budget in the second table: small enough that what is shown is a choice.
+START_BUDGET = 150
+
+
+def _present(keys: list[str], text: str) -> list[str]:
+    return [k for k in keys if FACTS[k][1].split(";")[0].rstrip(".") in text]
+
+
+async def starts(mesh: AsyncMemoryMesh, number: int, needed: list[str]) -> dict[str, Any]:
+    """session_start at the beginning of session ``number``, chained and not."""
+    chained = await mesh.session_start(
+        session_id=f"s{number}", client="claude-code", budget_tokens=START_BUDGET
+    )
+    alone = await mesh.session_start(client=f"alone-{number}", budget_tokens=START_BUDGET)
+    last = "\n".join(item.memory.text for item in chained.last_time)
+    return {
+        "session": number,
+        "needed": len(needed),
+        "chain_tokens": chained.used_tokens,
+        "chain_found": len(_present(needed, chained.text)),
+        "last_time": len(chained.last_time),
+        "last_time_needed": len(_present(needed, last)),
+        "alone_tokens": alone.used_tokens,
+        "alone_found": len(_present(needed, alone.text)),
+    }
+
+
+async def replay(folder: Path, started: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     project = folder / "project"
     (project / ".git").mkdir(parents=True)
     claude_md = project / "CLAUDE.md"
@@ -109,6 +142,9 @@ async def replay(folder: Path) -> list[dict[str, Any]]:
                 "repeated": repeated,
             }
         )
+        if started is not None and number > 1:
+            async with AsyncMemoryMesh(db, global_path=global_db) as mesh:
+                started.append(await starts(mesh, number, needed))
         # The session happens: the Stop hook reads its transcript, the user reviews the queue.
         transcript = folder / f"session-{number}.jsonl"
         lines = transcript_lines(number, introduced)
@@ -131,7 +167,8 @@ async def replay(folder: Path) -> list[dict[str, Any]]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mm-bench-overhead-") as scratch:
         os.environ["MEMORYMESH_PROJECT_ROOT"] = str(Path(scratch) / "project")
-        rows = asyncio.run(replay(Path(scratch)))
+        started: list[dict[str, Any]] = []
+        rows = asyncio.run(replay(Path(scratch), started))
     print("Tokens per session: repeating context by hand vs. Smart Sync (≈4 chars/token)\n")
     print(
         f"{'session':>7} {'facts needed':>12} {'repeat w/o':>10} {'injected':>9} "
@@ -153,6 +190,24 @@ def main() -> None:
         f"{sum(r['repeated'] for r in rows)}."
     )
     print(f"Facts the user had to repeat: {needed} without memory, {missed} with it.")
+    print(
+        f"\nsession_start at {START_BUDGET} tokens: chained (opens with 'last time') vs. "
+        "unchained (as before chains)\n"
+    )
+    print(
+        f"{'session':>7} {'needed':>6} {'chain tok':>9} {'chain found':>11} {'last time':>9} "
+        f"{'of them needed':>14} {'alone tok':>9} {'alone found':>11}"
+    )
+    for s in started:
+        print(
+            f"{s['session']:>7} {s['needed']:>6} {s['chain_tokens']:>9} {s['chain_found']:>11} "
+            f"{s['last_time']:>9} {s['last_time_needed']:>14} {s['alone_tokens']:>9} "
+            f"{s['alone_found']:>11}"
+        )
+    found = sum(s["chain_found"] for s in started)
+    alone = sum(s["alone_found"] for s in started)
+    total = sum(s["needed"] for s in started)
+    print(f"\nNeeded facts in the start's text: {found}/{total} chained, {alone}/{total} alone.")
 
 
 if __name__ == "__main__":

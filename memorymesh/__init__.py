@@ -45,6 +45,7 @@ from ._models import (
     Scope,
     ScoreBreakdown,
     ScoringWeights,
+    SessionRecord,
     WriteLogEntry,
 )
 from ._sync import MemoryMesh
@@ -110,6 +111,7 @@ __all__ = [
     "SecretDetectedError",
     "SessionContext",
     "SessionItem",
+    "SessionRecord",
     "Store",
     "StoreError",
     "StoreOptions",

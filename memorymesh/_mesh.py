@@ -36,6 +36,7 @@ from ._models import (
     RecallResults,
     Scope,
     ScoringWeights,
+    SessionRecord,
     WriteLogEntry,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
@@ -46,7 +47,12 @@ from ._validate import (
     check_scope,
 )
 from .context import _review as review
-from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext, build_session_context
+from .context._session import (
+    DEFAULT_BUDGET_TOKENS,
+    SessionContext,
+    build_session_context,
+    session_chain,
+)
 from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records
 from .io._transfer import export_stores, guard_records, import_records, read_text
@@ -1004,29 +1010,67 @@ class AsyncMemoryMesh:
         *,
         budget_tokens: int = DEFAULT_BUDGET_TOKENS,
         session_id: str | None = None,
+        client: str | None = None,
+        continues: str | None = None,
     ) -> SessionContext:
         """The memory an assistant should load at the start of a session, within a budget.
 
-        Gathers guardrails, the user's profile (personality and preferences), mistakes not to
+        Records the session, linked to the one it continues: ``continues`` when given, else
+        the last session of the same ``client`` in this project, else the last one in this
+        project. The text then opens with "last time": what the previous session of the
+        chain decided, changed or left open (its memories, by ``session_id``). Gathers
+        guardrails, the user's profile (personality and preferences), mistakes not to
         repeat, recent project decisions and patterns, memories recorded in ``session_id``
         and, when ``query`` (the first message or task) is given, the memories that answer
-        it. Each candidate is ranked by its kind, importance, how often it proved useful and
-        its recall score; the best are kept while the text fits ``budget_tokens`` (estimated
-        as ``ceil(characters / 4)``). ``.text`` is ready to inject and marked, so it is never
-        stored back as a memory.
+        it. Each candidate is ranked by its kind, importance, how often and how lately it was
+        recalled, and its recall score; the best are kept while the text fits
+        ``budget_tokens`` (estimated as ``ceil(characters / 4)``). ``.text`` is ready to
+        inject and marked, so it is never stored back as a memory.
 
         Args:
             query: The first message or task, if known: makes the context task-aware.
             budget_tokens: The most tokens the text may take (100 to 100000).
-            session_id: A session being resumed: its memories are included.
+            session_id: This session's id (a new one is made when None). An id recorded
+                before is resumed: its memories are included, its link kept.
+            client: Who opens the session (defaults to the mesh's ``agent``): a new session
+                continues this client's last one.
+            continues: The id of the session this one picks up from, overriding the default.
+
+        Returns:
+            A :class:`SessionContext`; its ``session_id`` is the session recorded (pass it to
+            ``remember(session_id=...)``), ``continues`` the one it links to.
 
         Raises:
-            InvalidInputError: a budget out of range, or a query that is not a string.
+            InvalidInputError: a budget out of range, a query that is not a string, or
+                ``continues`` naming no session of this project.
             ClosedError: the mesh was closed.
         """
+        await self._ready()
         return await build_session_context(
-            self, query, budget_tokens=budget_tokens, session_id=session_id
+            self,
+            query,
+            budget_tokens=budget_tokens,
+            session_id=session_id,
+            client=self._agent if client is None else client,
+            continues=continues,
         )
+
+    async def session_history(
+        self, session_id: str | None = None, *, limit: int = 20
+    ) -> builtins.list[SessionRecord]:
+        """A chain of sessions: ``session_id`` (default: the last session started in this
+        project) and the ones it continues, newest first.
+
+        Args:
+            session_id: The session whose chain to follow back.
+            limit: The most sessions to return (1 to 1000).
+
+        Raises:
+            InvalidInputError: no such session in this project, or ``limit`` out of range.
+            ClosedError: the mesh was closed.
+        """
+        await self._ready()
+        return await session_chain(self, session_id, limit=limit)
 
     async def health(self) -> dict[str, builtins.list[str]]:
         """SQLite's integrity quick-check per store file: ``["ok"]`` when healthy.

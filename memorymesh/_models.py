@@ -26,6 +26,7 @@ __all__ = [
     "Scope",
     "ScoreBreakdown",
     "ScoringWeights",
+    "SessionRecord",
     "WriteLogEntry",
 ]
 
@@ -260,6 +261,20 @@ class WriteLogEntry(BaseModel):
     source: str | None
     scope: Scope
     detail: dict[str, Any]
+
+
+class SessionRecord(BaseModel):
+    """One session :meth:`~memorymesh.AsyncMemoryMesh.session_start` opened, and the one it
+    continues: sessions link into chains that follow the work from one to the next."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    started_at: datetime
+    client: str | None = None
+    """Who opened it: the MCP client's name, an agent's id, ... (None when unknown)."""
+    continues: str | None = None
+    """The session it picks up from (None for the first of a chain)."""
 
 
 class MemoryStats(BaseModel):

@@ -39,6 +39,7 @@ from ._models import (
     RecallResults,
     Scope,
     ScoringWeights,
+    SessionRecord,
     WriteLogEntry,
 )
 from ._validate import CategoryArg
@@ -439,11 +440,24 @@ class MemoryMesh:
         *,
         budget_tokens: int = DEFAULT_BUDGET_TOKENS,
         session_id: str | None = None,
+        client: str | None = None,
+        continues: str | None = None,
     ) -> SessionContext:
         """See :meth:`AsyncMemoryMesh.session_start`."""
         return self._call(
-            self._mesh.session_start, query, budget_tokens=budget_tokens, session_id=session_id
+            self._mesh.session_start,
+            query,
+            budget_tokens=budget_tokens,
+            session_id=session_id,
+            client=client,
+            continues=continues,
         )
+
+    def session_history(
+        self, session_id: str | None = None, *, limit: int = 20
+    ) -> builtins.list[SessionRecord]:
+        """See :meth:`AsyncMemoryMesh.session_history`."""
+        return self._call(self._mesh.session_history, session_id, limit=limit)
 
     def health(self) -> dict[str, builtins.list[str]]:
         """See :meth:`AsyncMemoryMesh.health`."""

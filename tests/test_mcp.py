@@ -228,6 +228,26 @@ async def test_recall_explains_scores_and_empty_results(client: Client) -> None:
 
 
 @pytest.mark.anyio
+async def test_session_start_links_sessions_into_a_chain(client: Client) -> None:
+    first = await _call(client, "session_start")
+    await _call(
+        client,
+        "remember",
+        text="We decided to keep the MCP schemas flat",
+        category="decision",
+        session_id=first["session_id"],
+    )
+    second = await _call(client, "session_start")
+    assert second["continues"] == first["session_id"]
+    assert [i["text"] for i in second["items"] if i["section"] == "last_time"] == [
+        "We decided to keep the MCP schemas flat"
+    ]
+    branch = await _call(client, "session_start", continues=first["session_id"])
+    assert branch["continues"] == first["session_id"]
+    assert branch["session_id"] not in (first["session_id"], second["session_id"])
+
+
+@pytest.mark.anyio
 async def test_session_start_returns_marked_context_within_budget(client: Client) -> None:
     await _call(client, "remember", text="Never force-push to main", category="guardrail")
     await _call(client, "remember", text="User prefers concise answers without emojis")

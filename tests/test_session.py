@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +135,54 @@ def test_sync_twin_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["guardrails"][0]["memory"]["text"] == "Never force-push to main"
     assert data["used_tokens"] <= data["budget_tokens"] == 1500
+
+
+@pytest.mark.anyio
+async def test_memories_recalled_lately_rank_first(tmp_path: Path) -> None:
+    db, global_db = tmp_path / "project.db", tmp_path / "global.db"
+    async with AsyncMemoryMesh(db, global_path=global_db) as mesh:
+        lately = await mesh.remember("Deploys go through the staging cluster", category="decision")
+        await mesh.remember("Release tags carry the build date", category="decision")
+    # Both recalled three times; the older memory was recalled today, the newer one two
+    # months ago: what the work needed lately comes first.
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE memories SET access_count = 3, last_accessed_at = ?", [now - 60 * 86400]
+        )
+        conn.execute("UPDATE memories SET last_accessed_at = ? WHERE id = ?", [now, lately.id])
+    conn.close()
+    async with AsyncMemoryMesh(db, global_path=global_db) as mesh:
+        context = await mesh.session_start()
+    assert context.recent[0].memory.id == lately.id
+    assert context.recent[0].priority > context.recent[1].priority
+
+
+def test_session_chain_in_the_sync_twin_and_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    with MemoryMesh() as mesh:
+        first = mesh.session_start(client="vim")
+        mesh.remember(
+            "Open question: should the importer keep 4.x ids?", session_id=first.session_id
+        )
+        second = mesh.session_start(client="vim")
+        assert second.continues == first.session_id
+        assert "left open: Open question: should the importer" in second.text
+        mesh.remember(
+            "We decided the importer keeps 4.x ids",
+            category="decision",
+            session_id=second.session_id,
+        )
+        chain = mesh.session_history(limit=2)
+        assert [s.id for s in chain] == [second.session_id, first.session_id]
+    assert main(["session-start", "--client", "vim", "--session", "third"]) == 0
+    out = capsys.readouterr().out
+    assert f"## Last time (session {second.session_id}" in out
+    assert "decided: We decided the importer keeps 4.x ids" in out
+    assert main(["session-history", "--limit", "3", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [s["id"] for s in listed] == ["third", second.session_id, first.session_id]
+    assert listed[0]["continues"] == second.session_id and listed[0]["client"] == "vim"
+    assert main(["session-history", "third", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.startswith("third ")
+    assert main(["session-start", "--continues", "nope"]) == 1
+    assert "no such session" in capsys.readouterr().err

@@ -142,6 +142,12 @@ class SessionStartResult(BaseModel):
 
     text: str = Field(description="Ready-to-use context: put it in your working memory as is")
     query: str | None
+    session_id: str | None = Field(
+        default=None, description="This session's id: pass it as session_id to remember"
+    )
+    continues: str | None = Field(
+        default=None, description="The earlier session this one continues ('last time')"
+    )
     budget_tokens: int
     used_tokens: int = Field(description="Estimated tokens of text (characters / 4)")
     omitted: int = Field(description="Memories that did not fit the budget")
@@ -152,6 +158,8 @@ class SessionStartResult(BaseModel):
         return cls(
             text=context.text,
             query=context.query,
+            session_id=context.session_id,
+            continues=context.continues,
             budget_tokens=context.budget_tokens,
             used_tokens=context.used_tokens,
             omitted=context.omitted,

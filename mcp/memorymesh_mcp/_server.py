@@ -61,7 +61,8 @@ INSTRUCTIONS = """\
 MemoryMesh is your long-term memory: it persists across sessions and is shared with the \
 user's other AI tools. Use it so the user never has to repeat themselves.
 - At the start of a session, call session_start (pass the user's first message or task as \
-query) and follow what it returns: guardrails are rules, not suggestions.
+query) and follow what it returns: guardrails are rules, not suggestions. Pass the \
+session_id it returns to remember, so the next session knows what this one did.
 - Before answering questions about the user, this project, past decisions or past mistakes, \
 call recall.
 - Call remember when you learn something worth keeping: a preference, a decision and its \
@@ -340,6 +341,14 @@ async def session_start(
         str | None,
         Field(max_length=256, description="A session being resumed: adds its memories"),
     ] = None,
+    continues: Annotated[
+        str | None,
+        Field(
+            max_length=256,
+            description="The id of the earlier session this one picks up from (default: "
+            "this client's last session in the project)",
+        ),
+    ] = None,
 ) -> SessionStartResult:
     """Load what you should know before your first answer in a session.
 
@@ -350,7 +359,9 @@ async def session_start(
     """
     mesh = await _mesh(ctx)
     context = await _guard(
-        lambda: mesh.session_start(query, budget_tokens=budget_tokens, session_id=session_id)
+        lambda: mesh.session_start(
+            query, budget_tokens=budget_tokens, session_id=session_id, continues=continues
+        )
     )
     return SessionStartResult.of(context)
 
@@ -476,8 +487,10 @@ def _annotations(
 
 #: Each tool and its honest hints. Recall and session_start count the memories they return as
 #: accessed (statistics that feed ranking), which changes no memory, so they are read-only.
+#: session_start also records the session in its chain (bookkeeping, no memory changes); a
+#: second call without ``session_id`` records another session, so it is not idempotent.
 TOOLS: list[tuple[Callable[..., Awaitable[Any]], ToolAnnotations]] = [
-    (session_start, _annotations("Load memory for this session", read_only=True, idempotent=True)),
+    (session_start, _annotations("Load memory for this session", read_only=True, idempotent=False)),
     (recall, _annotations("Recall memories", read_only=True, idempotent=True)),
     # Storing the same text twice returns the first memory: idempotent, and nothing is lost.
     (remember, _annotations("Remember", read_only=False, idempotent=True)),

@@ -1,8 +1,9 @@
 """The ``memorymesh`` command line: the same memory, for people.
 
 ``_app`` builds the parser, holds the shared options and the core commands; each other module
-adds one group of commands (``_session``: session-start; ``_upkeep``: sync, review, hook,
-import-v4, compact; ``_files``: doctor, backup; ``_history``: reembed, history, restore).
+adds one group of commands (``_session``: session-start, session-history; ``_upkeep``: sync,
+review, hook, import-v4, compact; ``_files``: doctor, backup; ``_history``: reembed, history,
+restore).
 ``_capture`` runs the Claude Code hook's capture for ``memorymesh-hook``.
 
 The top layer: may import anything in ``memorymesh``; nothing in ``memorymesh`` imports it.

@@ -39,7 +39,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 #: Modules that add subcommands: each has ``register(subparsers, common) -> None``. Imported
 #: only when the parser is built, and skipped when their optional extra is not installed.
 EXTENSIONS: list[str] = [
-    "memorymesh.cli._session",  # session-start
+    "memorymesh.cli._session",  # session-start, session-history
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
     "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
     "memorymesh.cli._files",  # doctor, backup

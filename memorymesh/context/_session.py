@@ -7,6 +7,11 @@ it — and fits the most useful of them into a token budget. It returns them as 
 and as ready-to-inject text wrapped in the injected-context marker, so a write path that sees
 the text again never stores it as a new memory.
 
+Every start is recorded as a :class:`SessionRecord` linked to the session it continues (the
+caller's ``continues=``, else the last session of the same client in this project, else the
+last one in this project), so sessions form chains; the start opens with a short "last time"
+section: what the previous session of the chain decided, changed or left open.
+
 Fitting is greedy over one ranking: every candidate gets a priority (below), the list is sorted
 by it, and each memory is kept if its line still fits the budget. Tokens are estimated as
 ``ceil(characters / 4)``, a documented, model-independent rule of thumb; the rendered text
@@ -16,13 +21,16 @@ by it, and each memory is kept if its line still fits the budget. Tokens are est
 from __future__ import annotations
 
 import math
+import re
+import time
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import InvalidInputError
-from .._models import Category, Memory
+from .._models import Category, Memory, SessionRecord
 from ..writes._injected import mark_injected
 
 if TYPE_CHECKING:
@@ -34,6 +42,7 @@ __all__ = [
     "SessionItem",
     "build_session_context",
     "estimate_tokens",
+    "session_chain",
 ]
 
 DEFAULT_BUDGET_TOKENS = 1500
@@ -43,12 +52,17 @@ MAX_BUDGET_TOKENS = 100_000
 CHARS_PER_TOKEN = 4
 # How many candidates each section considers before fitting: plenty for any sane budget.
 _PER_SECTION = 40
+#: The longest session id, client name or ``continues`` accepted.
+MAX_SESSION_ID_CHARS = 256
 _RELEVANT_K = 12
 
-SectionName = Literal["guardrails", "relevant", "profile", "mistakes", "recent", "session"]
+SectionName = Literal[
+    "last_time", "guardrails", "relevant", "profile", "mistakes", "recent", "session"
+]
 
 #: Sections in the order the text shows them, with their headings.
 SECTION_TITLES: dict[str, str] = {
+    "last_time": "Last time",
     "guardrails": "Guardrails (never break these)",
     "relevant": "Relevant to the task",
     "session": "Earlier in this session",
@@ -58,6 +72,7 @@ SECTION_TITLES: dict[str, str] = {
 }
 # A section's base priority: how much a memory of that kind is worth before its own signals.
 _BASE: dict[str, float] = {
+    "last_time": 0.8,
     "guardrails": 1.0,
     "relevant": 1.1,
     "session": 0.6,
@@ -97,9 +112,16 @@ class SessionContext(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     query: str | None
+    session_id: str | None = None
+    """The session this start recorded (or resumed): pass it to ``remember(session_id=...)``
+    so the next session's "last time" can find what this one did."""
+    continues: str | None = None
+    """The session this one continues, whose memories fill ``last_time``."""
     budget_tokens: int
     used_tokens: int
     """Estimated tokens of ``text`` (``ceil(chars / 4)``); never more than the budget."""
+    last_time: list[SessionItem] = Field(default_factory=list)
+    """What the previous session of the chain decided, changed or left open."""
     guardrails: list[SessionItem] = Field(default_factory=list)
     relevant: list[SessionItem] = Field(default_factory=list)
     session: list[SessionItem] = Field(default_factory=list)
@@ -121,9 +143,23 @@ def _frequency(memory: Memory) -> float:
     return min(1.0, math.log1p(memory.access_count) / math.log(51))
 
 
-def _priority(section: str, memory: Memory, score: float | None) -> float:
+#: A recall a week ago counts half as much as one today (see :func:`_recently_used`).
+USE_HALF_LIFE_DAYS = 7.0
+
+
+def _recently_used(memory: Memory, now: float) -> float:
+    """1.0 for a memory recalled just now, halving every :data:`USE_HALF_LIFE_DAYS`; 0 for
+    one never recalled. What the work needed lately is likely needed again."""
+    if memory.last_accessed_at is None:
+        return 0.0
+    age_days = max(0.0, now - memory.last_accessed_at.timestamp()) / 86_400
+    return float(0.5 ** (age_days / USE_HALF_LIFE_DAYS))
+
+
+def _priority(section: str, memory: Memory, score: float | None, now: float = 0.0) -> float:
     importance = 1.0 if memory.pinned else memory.importance
     value = _BASE[section] + 0.5 * importance + 0.3 * _frequency(memory)
+    value += 0.2 * _recently_used(memory, now or time.time())
     if score is not None:
         value += score
     return round(value, 6)
@@ -133,27 +169,61 @@ def _day(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def _line(memory: Memory) -> str:
+_OPEN = re.compile(
+    r"\b(todo|to do|next step|not yet|still need|left open|open question|unresolved|"
+    r"pending|blocked|follow[- ]up|tbd|unclear|revisit)\b",
+    re.IGNORECASE,
+)
+
+
+def what_it_did(memory: Memory) -> str:
+    """How a memory of the previous session reads in "last time": ``left open`` (a question
+    or a to-do), ``decided`` (a decision, rule or pattern), ``changed`` (updated since it
+    was written) or ``noted``."""
+    if memory.category is Category.QUESTION or _OPEN.search(memory.text):
+        return "left open"
+    if memory.category in (Category.DECISION, Category.GUARDRAIL, Category.PATTERN):
+        return "decided"
+    if memory.updated_at > memory.created_at:
+        return "changed"
+    return "noted"
+
+
+def _line(memory: Memory, section: str = "") -> str:
     flat = " ".join(memory.text.split())
     when = _day(memory.created_at)
     if memory.event_time is not None and _day(memory.event_time) != when:
         when = f"{when}, happened {_day(memory.event_time)}"
     tags = [memory.category.value] + (["pinned"] if memory.pinned else [])
-    return f"- [{when}] {flat} ({', '.join(tags)})"
+    lead = f"{what_it_did(memory)}: " if section == "last_time" else ""
+    return f"- [{when}] {lead}{flat} ({', '.join(tags)})"
 
 
-def _render(query: str | None, chosen: dict[str, list[SessionItem]], today: str) -> str:
+def _heading(name: str, query: str | None, previous: SessionRecord | None) -> str:
+    heading = f"## {SECTION_TITLES[name]}"
+    if name == "relevant" and query:
+        heading += f': "{query}"'
+    if name == "last_time" and previous is not None:
+        heading += f" (session {previous.id}, {_day(previous.started_at)})"
+    return heading
+
+
+def _render(
+    query: str | None,
+    chosen: dict[str, list[SessionItem]],
+    today: str,
+    previous: SessionRecord | None = None,
+) -> str:
     lines = [
         f"Memory loaded by MemoryMesh on {today} (UTC). Dates are when each memory was "
         "recorded; prefer newer ones when they disagree."
     ]
-    for name, title in SECTION_TITLES.items():
+    for name in SECTION_TITLES:
         items = chosen.get(name) or []
         if not items:
             continue
-        heading = f"## {title}" + (f': "{query}"' if name == "relevant" and query else "")
-        lines.append(heading)
-        lines.extend(_line(item.memory) for item in items)
+        lines.append(_heading(name, query, previous))
+        lines.extend(_line(item.memory, name) for item in items)
     if len(lines) == 1:
         lines.append("(no memories yet)")
     return mark_injected("\n".join(lines), label="session-start")
@@ -174,24 +244,105 @@ def _check(query: str | None, budget_tokens: int) -> str | None:
     return cleaned or None
 
 
+def _check_id(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_SESSION_ID_CHARS:
+        raise InvalidInputError(
+            f"{name} must be a non-empty string of at most {MAX_SESSION_ID_CHARS} characters"
+        )
+    return value.strip()
+
+
+async def open_session(
+    mesh: MeshServices,
+    session_id: str | None,
+    *,
+    client: str | None,
+    continues: str | None,
+) -> tuple[SessionRecord, SessionRecord | None]:
+    """This session's record and the one it continues (recorded now unless it is resumed).
+
+    A ``session_id`` already recorded is resumed as it was linked. Otherwise the session
+    continues ``continues`` (which must exist), else the last session of ``client`` in this
+    project, else the last one in this project (``client`` None).
+    """
+    session_id = _check_id(session_id, "session_id")
+    continues = _check_id(continues, "continues")
+    client = _check_id(client, "client")
+    store = mesh.stores[0]  # the project's store when there is one: sessions are per project
+    if session_id is not None:
+        known = await store.get_session(session_id)
+        if known is not None:
+            before = None if known.continues is None else await store.get_session(known.continues)
+            return known, before
+    if continues is not None:
+        previous = await store.get_session(continues)
+        if previous is None:
+            raise InvalidInputError(f"continues={continues!r}: no such session in this project")
+    else:
+        previous = await store.latest_session(client=client)
+    record = SessionRecord(
+        id=session_id or uuid.uuid4().hex,
+        started_at=datetime.now(UTC),
+        client=client,
+        continues=None if previous is None else previous.id,
+    )
+    async with store.write() as tx:
+        await tx.add_session(record)
+    return record, previous
+
+
+async def session_chain(
+    mesh: MeshServices, session_id: str | None = None, *, limit: int = 20
+) -> list[SessionRecord]:
+    """The implementation of :meth:`AsyncMemoryMesh.session_history` (see there)."""
+    session_id = _check_id(session_id, "session_id")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidInputError("limit must be an integer from 1 to 1000")
+    store = mesh.stores[0]
+    if session_id is None:
+        current = await store.latest_session()
+    else:
+        current = await store.get_session(session_id)
+        if current is None:
+            raise InvalidInputError(f"no session {session_id!r} in this project")
+    chain: list[SessionRecord] = []
+    seen: set[str] = set()
+    while current is not None and len(chain) < limit and current.id not in seen:
+        chain.append(current)
+        seen.add(current.id)  # an explicit continues= can never make a loop, but be sure
+        current = None if current.continues is None else await store.get_session(current.continues)
+    return chain
+
+
 async def build_session_context(
     mesh: MeshServices,
     query: str | None = None,
     *,
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     session_id: str | None = None,
+    client: str | None = None,
+    continues: str | None = None,
 ) -> SessionContext:
     """The implementation of :meth:`AsyncMemoryMesh.session_start` (see there)."""
     query = _check(query, budget_tokens)
     candidates: list[SessionItem] = []
+    now = time.time()
 
     def add(section: SectionName, memories: list[Memory]) -> None:
         for memory in memories:
             candidates.append(
                 SessionItem(
-                    memory=memory, section=section, priority=_priority(section, memory, None)
+                    memory=memory,
+                    section=section,
+                    priority=_priority(section, memory, None, now),
                 )
             )
+
+    record, previous = await open_session(mesh, session_id, client=client, continues=continues)
+    if previous is not None:
+        add("last_time", await mesh.list(session_id=previous.id, limit=_PER_SECTION))
 
     if query is not None:
         # Relevant memories first: they are the reason a task-aware start beats a dump.
@@ -200,7 +351,7 @@ async def build_session_context(
                 SessionItem(
                     memory=hit.memory,
                     section="relevant",
-                    priority=_priority("relevant", hit.memory, hit.score),
+                    priority=_priority("relevant", hit.memory, hit.score, now),
                     score=hit.score,
                 )
             )
@@ -236,7 +387,7 @@ async def build_session_context(
     chosen: dict[str, list[SessionItem]] = {}
     seen: set[str] = set()
     omitted = 0
-    used = estimate_tokens(_render(query, {}, today))
+    used = estimate_tokens(_render(query, {}, today, previous))
     # The empty render holds a "(no memories yet)" line that disappears once anything fits.
     used -= estimate_tokens("\n(no memories yet)") - 1
     for item in candidates:
@@ -246,12 +397,9 @@ async def build_session_context(
         section_cost = (
             0
             if chosen.get(item.section)
-            else estimate_tokens(
-                f"\n## {SECTION_TITLES[item.section]}"
-                + (f': "{query}"' if query and item.section == "relevant" else "")
-            )
+            else estimate_tokens("\n" + _heading(item.section, query, previous))
         )
-        cost = section_cost + estimate_tokens("\n" + _line(item.memory))
+        cost = section_cost + estimate_tokens("\n" + _line(item.memory, item.section))
         if used + cost > budget_tokens:
             omitted += 1
             continue
@@ -259,7 +407,7 @@ async def build_session_context(
         chosen.setdefault(item.section, []).append(item)
 
     # Within a section, the text reads best in priority order, which ``chosen`` already has.
-    text = _render(query, chosen, today)
+    text = _render(query, chosen, today, previous)
     # Per-line rounding can make the sum of estimates differ from the whole: trim to be sure.
     while estimate_tokens(text) > budget_tokens and any(chosen.values()):
         name = min(
@@ -268,13 +416,16 @@ async def build_session_context(
         )
         chosen[name].pop()
         omitted += 1
-        text = _render(query, chosen, today)
+        text = _render(query, chosen, today, previous)
     return SessionContext(
         query=query,
+        session_id=record.id,
+        continues=record.continues,
         budget_tokens=budget_tokens,
         used_tokens=estimate_tokens(text),
         omitted=omitted,
         text=text,
+        last_time=chosen.get("last_time", []),
         guardrails=chosen.get("guardrails", []),
         relevant=chosen.get("relevant", []),
         session=chosen.get("session", []),

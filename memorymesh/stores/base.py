@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from .._models import Category, ListOrder, Memory, Scope, trusted_memory
+from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ._filters import (
     METADATA_KEY,
     Filters,
@@ -268,6 +268,10 @@ class StoreTransaction(Protocol):
     async def set_meta(self, key: str, value: str) -> None:
         """Record a store-level setting (for example the embedder its vectors come from)."""
 
+    async def add_session(self, session: SessionRecord) -> None:
+        """Record a session and the one it continues (a clash of ids is a
+        :class:`StoreError`)."""
+
     async def active_ids_by_hash(
         self, hashes: Sequence[str], *, any_status: bool = False
     ) -> dict[str, str]:
@@ -447,6 +451,12 @@ class Store(Protocol):
 
     async def get_meta(self, key: str) -> str | None:
         """A store-level setting written by :meth:`StoreTransaction.set_meta`."""
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """The session recorded as ``session_id`` by :meth:`StoreTransaction.add_session`."""
+
+    async def latest_session(self, *, client: str | None = None) -> SessionRecord | None:
+        """The session started last (by ``client`` only, when given), or None."""
 
     async def recent_log(
         self, limit: int, *, memory_id: str | None = None

@@ -210,4 +210,25 @@ _UNIQUE_ITEMS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS)
+_SESSIONS = Migration(
+    "0003_sessions",
+    (
+        # Each session_start, linked to the session it continues (see the SQLite engine's
+        # 0007_sessions): per tenant, like every other table.
+        """
+        CREATE TABLE sessions (
+            tenant     TEXT             NOT NULL,
+            id         TEXT             NOT NULL,
+            started_at DOUBLE PRECISION NOT NULL,
+            client     TEXT,
+            continues  TEXT,
+            seq        BIGSERIAL,
+            PRIMARY KEY (tenant, id)
+        )
+        """,
+        "CREATE INDEX sessions_started ON sessions (tenant, started_at)",
+        "CREATE INDEX sessions_client ON sessions (tenant, client, started_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS, _SESSIONS)

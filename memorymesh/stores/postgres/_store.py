@@ -33,7 +33,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from ..._errors import ClosedError, EncryptionError, SchemaVersionError, StoreError
-from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ..._version import install_command
 from ..base import (
     CHANGES_KEPT,
@@ -393,6 +393,19 @@ class PostgresTransaction:
             "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
             [self._tenant, key, value],
+        )
+
+    async def add_session(self, session: SessionRecord) -> None:
+        await self._fetch(
+            "INSERT INTO sessions (tenant, id, started_at, client, continues) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [
+                self._tenant,
+                session.id,
+                session.started_at.timestamp(),
+                session.client,
+                session.continues,
+            ],
         )
 
     async def active_ids_by_hash(
@@ -1053,6 +1066,31 @@ class PostgresStore:
             )
         )
         return str(rows[0][0]) if rows else None
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """The session recorded as ``session_id``, or None."""
+        found = await self._sessions("AND id = %s", [session_id])
+        return found[0] if found else None
+
+    async def latest_session(self, *, client: str | None = None) -> SessionRecord | None:
+        """The session started last (by ``client`` only, when given), or None."""
+        where, params = ("AND client = %s", [client]) if client is not None else ("", [])
+        tail = f"{where} ORDER BY started_at DESC, seq DESC LIMIT 1"
+        found = await self._sessions(tail, params)
+        return found[0] if found else None
+
+    async def _sessions(self, tail: str, params: list[Any]) -> list[SessionRecord]:
+        sql = f"SELECT id, started_at, client, continues FROM sessions WHERE tenant = %s {tail}"
+        rows = await self._run(lambda conn: _fetch(conn, sql, [self.tenant, *params]))
+        return [
+            SessionRecord(
+                id=r[0],
+                started_at=datetime.fromtimestamp(r[1], tz=UTC),
+                client=r[2],
+                continues=r[3],
+            )
+            for r in rows
+        ]
 
     async def recent_log(
         self, limit: int, *, memory_id: str | None = None

@@ -227,6 +227,25 @@ _UNIQUE_ITEMS = Migration(
     ),
 )
 
+_SESSIONS = Migration(
+    "0007_sessions",
+    (
+        # Each session_start, linked to the session it continues: a chain follows the work
+        # from one session to the next ("last time" at the start of the next one).
+        """
+        CREATE TABLE sessions (
+            id         TEXT PRIMARY KEY,
+            started_at REAL NOT NULL,
+            client     TEXT,
+            continues  TEXT
+        )
+        """,
+        "CREATE INDEX sessions_started ON sessions (started_at)",
+        "CREATE INDEX sessions_client ON sessions (client, started_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
+    _SESSIONS,
 )  # fmt: skip

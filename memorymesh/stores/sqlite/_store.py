@@ -32,7 +32,7 @@ from ..._errors import (
     SchemaVersionError,
     StoreError,
 )
-from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
+from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ..._paths import IN_MEMORY, prepare_database_file
 from ..._text import query_terms
 from ..._version import install_command
@@ -542,6 +542,12 @@ class WriteTransaction:
             "INSERT INTO store_meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
+        )
+
+    async def add_session(self, session: SessionRecord) -> None:
+        await self._execute(
+            "INSERT INTO sessions (id, started_at, client, continues) VALUES (?, ?, ?, ?)",
+            [session.id, session.started_at.timestamp(), session.client, session.continues],
         )
 
     async def active_ids_by_hash(
@@ -1486,6 +1492,30 @@ class SQLiteStore:
                 await conn.execute_fetchall("SELECT value FROM store_meta WHERE key = ?", [key])
             )
             return str(rows[0][0]) if rows else None
+
+        return await self._run(query)
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        """The session recorded as ``session_id``, or None."""
+        found = await self._sessions("WHERE id = ?", [session_id])
+        return found[0] if found else None
+
+    async def latest_session(self, *, client: str | None = None) -> SessionRecord | None:
+        """The session started last (by ``client`` only, when given), or None."""
+        where, params = ("WHERE client = ?", [client]) if client is not None else ("", [])
+        tail = f"{where} ORDER BY started_at DESC, rowid DESC LIMIT 1"
+        found = await self._sessions(tail, params)
+        return found[0] if found else None
+
+    async def _sessions(self, tail: str, params: list[Any]) -> list[SessionRecord]:
+        sql = f"SELECT id, started_at, client, continues FROM sessions {tail}"
+
+        async def query(conn: aiosqlite.Connection) -> list[SessionRecord]:
+            rows = await conn.execute_fetchall(sql, params)
+            return [
+                SessionRecord(id=r[0], started_at=_ts_required(r[1]), client=r[2], continues=r[3])
+                for r in rows
+            ]
 
         return await self._run(query)
 
