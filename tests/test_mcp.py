@@ -17,8 +17,10 @@ import pytest
 
 mcp = pytest.importorskip("mcp")
 
+import httpx2  # noqa: E402
 from mcp.client import Client, ClientRequestContext  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp_types import Implementation, ListRootsResult, Root  # noqa: E402
 from memorymesh_mcp._flatten import flatten_schema, has_refs  # noqa: E402
 from memorymesh_mcp._limits import MAX_RECALL_K, MAX_TEXT_CHARS  # noqa: E402
@@ -449,8 +451,15 @@ def http_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_streamable_http(http_server: str, mode: str) -> None:
-    async with Client(http_server, mode=mode, client_info=CLIENT) as web:
+async def test_streamable_http(http_server: str, mode: str, tmp_path: Path) -> None:
+    # The server requires its bearer token (tests/security/test_http_auth.py covers refusals).
+    token = (tmp_path / "home" / ".memorymesh" / "mcp-http-token").read_text().strip()
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(
+            streamable_http_client(http_server, http_client=http), mode=mode, client_info=CLIENT
+        ) as web,
+    ):
         assert {t.name for t in (await web.list_tools()).tools} == TOOLS
         stored = await _call(web, "remember", text="HTTP clients share the same memory")
         assert stored["memory"]["agent"] == "pytest-client"

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 import anyio
 
@@ -31,6 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)"
     )
     parser.add_argument("--port", type=_port, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --http: another host name clients reach the server by (Host/Origin check); "
+        "repeat for several",
+    )
 
 
 def _port(value: str) -> int:
@@ -52,7 +61,15 @@ def _ours(group: BaseExceptionGroup[BaseException]) -> MemoryMeshError | None:
     return None
 
 
-async def serve(*, db: str | None, global_db: str | None, http: bool, host: str, port: int) -> int:
+async def serve(
+    *,
+    db: str | None,
+    global_db: str | None,
+    http: bool,
+    host: str,
+    port: int,
+    allow_hosts: Sequence[str] = (),
+) -> int:
     """Build the server and run it until the client disconnects."""
     try:
         from ._server import build_server
@@ -65,8 +82,7 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
     server = build_server(db, global_db)
     try:
         if http:
-            # Served at http://HOST:PORT/mcp; loopback only unless the user binds wider.
-            await server.run_streamable_http_async(host=host, port=port)
+            await _serve_http(server, host=host, port=port, allow_hosts=allow_hosts)
         else:
             await server.run_stdio_async()
     except BaseExceptionGroup as group:
@@ -77,6 +93,29 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
             raise
         raise ours from None
     return 0
+
+
+async def _serve_http(server: Any, *, host: str, port: int, allow_hosts: Sequence[str]) -> None:
+    """Serve http://HOST:PORT/mcp behind the token and Host/Origin gate (see ``_http``)."""
+    import uvicorn
+
+    from ._http import (
+        HttpGate,
+        allowed_hosts,
+        announce,
+        load_or_create_token,
+        sdk_settings,
+        token_path,
+    )
+
+    token = load_or_create_token()
+    hosts = allowed_hosts(host, allow_hosts)
+    app = server.streamable_http_app(host=host, transport_security=sdk_settings(hosts))
+    gate = HttpGate(app, token=token, hosts=hosts)
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"http://{shown}:{port}/mcp", host, token_path(), token)
+    config = uvicorn.Config(gate, host=host, port=port, log_level="warning")
+    await uvicorn.Server(config).serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 http=args.http,
                 host=args.host,
                 port=args.port,
+                allow_hosts=args.allow_host,
             )
         )
     except MemoryMeshError as exc:
