@@ -346,7 +346,7 @@ async def test_resources_and_prompt(client: Client) -> None:
 @pytest.mark.anyio
 async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    (workspace / ".git").mkdir(parents=True)  # roots must be projects (tests/security)
 
     roots = [Root(uri=(tmp_path / "home").as_uri(), name="home")]
     (tmp_path / "home").mkdir(exist_ok=True)
@@ -354,8 +354,10 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     async def list_roots(context: ClientRequestContext) -> ListRootsResult:
         return ListRootsResult(roots=roots)
 
+    # Roots may pick projects only in allowed folders: the server's own, and this one.
+    params = _stdio(tmp_path, "--allow-root", str(tmp_path))
     async with Client(
-        _stdio(tmp_path), mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
+        params, mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
     ) as rooted:
         # The home directory is never a project: the environment's project is used.
         at_home = await _call(rooted, "memory_stats")

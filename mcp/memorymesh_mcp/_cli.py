@@ -22,6 +22,7 @@ async def cmd_mcp(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         allow_hosts=args.allow_host,
+        allow_roots=args.allow_root,
     )
 
 

@@ -33,6 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=_port, default=8765, help="HTTP port (default 8765)")
     parser.add_argument(
+        "--allow-root",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a folder whose projects a client's MCP roots may open (besides the one the "
+        "server starts for); repeat for several",
+    )
+    parser.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -69,6 +77,7 @@ async def serve(
     host: str,
     port: int,
     allow_hosts: Sequence[str] = (),
+    allow_roots: Sequence[str] = (),
 ) -> int:
     """Build the server and run it until the client disconnects."""
     try:
@@ -79,7 +88,7 @@ async def serve(
             file=sys.stderr,
         )
         return 1
-    server = build_server(db, global_db)
+    server = build_server(db, global_db, allowed_roots=allow_roots)
     try:
         if http:
             await _serve_http(server, host=host, port=port, allow_hosts=allow_hosts)
@@ -137,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 host=args.host,
                 port=args.port,
                 allow_hosts=args.allow_host,
+                allow_roots=args.allow_root,
             )
         )
     except MemoryMeshError as exc:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -51,7 +52,7 @@ from ._models import (
     SessionStartResult,
     StatsOut,
 )
-from ._state import ServerState
+from ._state import ServerState, allowed_root_folders, request_scope
 
 __all__ = ["INSTRUCTIONS", "build_server"]
 
@@ -515,7 +516,8 @@ class _Tool(Tool):
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = await super().run(*args, **kwargs)
+            async with request_scope():
+                result = await super().run(*args, **kwargs)
         except ToolError as exc:
             cause = exc.__cause__
             if not isinstance(cause, ValidationError):
@@ -544,14 +546,23 @@ def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> To
 # -- server ---------------------------------------------------------------------------------------
 
 
-def build_server(path: str | None = None, global_path: str | None = None) -> MCPServer[Any]:
+def build_server(
+    path: str | None = None,
+    global_path: str | None = None,
+    *,
+    allowed_roots: Sequence[str | Path] = (),
+) -> MCPServer[Any]:
     """The MemoryMesh MCP server on these stores (defaults: the project found from the working
-    directory or ``MEMORYMESH_PROJECT_ROOT``, and ``~/.memorymesh/global.db``)."""
+    directory or ``MEMORYMESH_PROJECT_ROOT``, and ``~/.memorymesh/global.db``).
+
+    ``allowed_roots``: folders besides the one the server starts for where a client's MCP
+    roots may pick the project (see :func:`._state.allowed_root_folders`).
+    """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[ServerState]:
         async with ServerState.open_mesh(path, global_path) as mesh:
-            state = ServerState(default=mesh)
+            state = ServerState(default=mesh, allowed=allowed_root_folders(allowed_roots))
             running["state"] = state
             try:
                 yield state
@@ -596,12 +607,13 @@ def build_server(path: str | None = None, global_path: str | None = None) -> MCP
         mime_type="application/json",
     )
     async def memory_resource(memory_id: str, ctx: Context[Any, Any]) -> str:
-        mesh = await _mesh(ctx)
+        async with request_scope():
+            mesh = await _mesh(ctx)
 
-        async def run() -> MemoryOut:
-            return MemoryOut.of(await mesh.get(await _resolve(mesh, memory_id)))
+            async def run() -> MemoryOut:
+                return MemoryOut.of(await mesh.get(await _resolve(mesh, memory_id)))
 
-        return json.dumps((await _guard(run)).model_dump(mode="json"), indent=2)
+            return json.dumps((await _guard(run)).model_dump(mode="json"), indent=2)
 
     @server.prompt(
         name="load_memory",
@@ -610,8 +622,9 @@ def build_server(path: str | None = None, global_path: str | None = None) -> MCP
         "mistakes, recent decisions and memories relevant to the task.",
     )
     async def load_memory(ctx: Context[Any, Any], task: str = "") -> str:
-        mesh = await _mesh(ctx)
-        context = await _guard(lambda: mesh.session_start(task[:MAX_QUERY_CHARS] or None))
+        async with request_scope():
+            mesh = await _mesh(ctx)
+            context = await _guard(lambda: mesh.session_start(task[:MAX_QUERY_CHARS] or None))
         return (
             "Here is what you remember from earlier sessions (from MemoryMesh). Use it as "
             "background; follow the guardrails; do not store it again.\n\n"
