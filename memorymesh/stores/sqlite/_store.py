@@ -33,7 +33,12 @@ from ..._errors import (
     StoreError,
 )
 from ..._models import Category, ListOrder, Memory, Scope, trusted_memory
-from ..._paths import IN_MEMORY, prepare_database_file
+from ..._paths import (
+    IN_MEMORY,
+    NotADatabaseFileError,
+    ReadOnlyFileError,
+    prepare_database_file,
+)
 from ..._text import query_terms
 from ..._version import install_command
 from ..base import (
@@ -735,6 +740,13 @@ class SQLiteStore:
         if self.path is not None:
             try:
                 prepare_database_file(self.path)
+            except NotADatabaseFileError as exc:
+                # The message says why; nothing of SQLite's to chain, it never opened the file.
+                raise CorruptDatabaseError(
+                    f"{self.path} is not a MemoryMesh store: {exc}; MemoryMesh left it untouched"
+                ) from None
+            except ReadOnlyFileError as exc:
+                raise StoreError(f"cannot write the store {self.path}: {exc}") from exc
             except OSError as exc:
                 raise StoreError(f"cannot create the database at {self.path}: {exc}") from exc
         with _translated(self.label):
@@ -748,8 +760,6 @@ class SQLiteStore:
                 await conn.close()
             raise
         self._conn = conn
-        if self.path is not None:
-            prepare_database_file(self.path)  # the -wal/-shm files exist now: keep them 0600
 
     async def _configure(self, conn: aiosqlite.Connection) -> None:
         with _translated(self.label):
