@@ -21,6 +21,7 @@ import httpx2  # noqa: E402
 from mcp.client import Client, ClientRequestContext  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp.shared.exceptions import MCPError  # noqa: E402
 from mcp_types import Implementation, ListRootsResult, Root  # noqa: E402
 from memorymesh_mcp._flatten import flatten_schema, has_refs  # noqa: E402
 from memorymesh_mcp._limits import MAX_RECALL_K, MAX_TEXT_CHARS  # noqa: E402
@@ -330,8 +331,9 @@ async def test_resources_and_prompt(client: Client) -> None:
     assert json.loads(stats.contents[0].text)["total"] >= 1  # type: ignore[union-attr]
     one = await client.read_resource(f"memory://{memory_id[:8]}")
     assert json.loads(one.contents[0].text)["id"] == memory_id  # type: ignore[union-attr]
-    with pytest.raises(Exception, match="resource"):
+    with pytest.raises(MCPError, match="Resource not found") as missing:
         await client.read_resource("memory://00000000")
+    assert missing.value.error.code == -32002  # the handshake protocol's "not found"
 
     prompts = {p.name: p for p in (await client.list_prompts()).prompts}
     assert "load_memory" in prompts

@@ -93,7 +93,7 @@ async def serve(
         if http:
             await _serve_http(server, host=host, port=port, allow_hosts=allow_hosts)
         else:
-            await server.run_stdio_async()
+            await _serve_stdio(server)
     except BaseExceptionGroup as group:
         # The SDK opens the stores inside a task group; a bad store path must still read as
         # one `memorymesh: error: ...` line, not a tree of tracebacks.
@@ -102,6 +102,19 @@ async def serve(
             raise
         raise ours from None
     return 0
+
+
+async def _serve_stdio(server: Any) -> None:
+    """Serve stdio, answering malformed lines with JSON-RPC errors (see ``_stdio``)."""
+    from mcp.server.stdio import stdio_server
+
+    from ._stdio import checked_stdio
+
+    # The SDK's run_stdio_async with our checked streams; the low-level server is the one
+    # MCPServer wraps (it has no public accessor).
+    lowlevel = server._lowlevel_server
+    async with checked_stdio() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):
+        await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
 
 async def _serve_http(server: Any, *, host: str, port: int, allow_hosts: Sequence[str]) -> None:

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from memorymesh import (
     AsyncMemoryMesh,
     InjectedContextError,
+    InvalidInputError,
     MemoryMeshError,
     MemoryNotFoundError,
     __version__,
@@ -545,6 +547,28 @@ def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> To
 
 # -- server ---------------------------------------------------------------------------------------
 
+#: "Resource not found" in the handshake-era protocols (2024-11-05 … 2025-11-25); from
+#: 2026-07-28 the spec answers a missing resource with -32602 (invalid params) instead.
+RESOURCE_NOT_FOUND = -32002
+
+
+def _not_found(ctx: Context[Any, Any], uri: str) -> MCPError:
+    version = str(getattr(ctx.request_context.session, "protocol_version", ""))
+    code = RESOURCE_NOT_FOUND if version.startswith(("2024-", "2025-")) else INVALID_PARAMS
+    return MCPError(code=code, message="Resource not found", data={"uri": uri})
+
+
+class _MemoryMeshServer(MCPServer[Any]):
+    """The SDK's server, answering an unknown prompt name with -32602 (invalid params), as
+    the spec asks, instead of an error with code 0 and a logged traceback."""
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name[:100]!a}")
+        return await super().get_prompt(name, arguments, context)
+
 
 def build_server(
     path: str | None = None,
@@ -573,7 +597,7 @@ def build_server(
     # Static resources get no request context to reach the lifespan state through.
     running: dict[str, ServerState] = {}
 
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = _MemoryMeshServer(
         "memorymesh",
         title="MemoryMesh",
         description="Persistent, local, private long-term memory shared by your AI tools.",
@@ -608,12 +632,16 @@ def build_server(
     )
     async def memory_resource(memory_id: str, ctx: Context[Any, Any]) -> str:
         async with request_scope():
-            mesh = await _mesh(ctx)
-
-            async def run() -> MemoryOut:
-                return MemoryOut.of(await mesh.get(await _resolve(mesh, memory_id)))
-
-            return json.dumps((await _guard(run)).model_dump(mode="json"), indent=2)
+            state: ServerState = ctx.request_context.lifespan_context
+            try:
+                mesh = await state.mesh_for(ctx.request_context.session)
+                memory = await mesh.get(await _resolve(mesh, memory_id))
+            except MemoryNotFoundError:
+                raise _not_found(ctx, f"memory://{memory_id}") from None
+            except MemoryMeshError as exc:
+                # Expected: answered with its message, logged without a traceback.
+                raise ResourceError(str(exc)) from None
+            return json.dumps(MemoryOut.of(memory).model_dump(mode="json"), indent=2)
 
     @server.prompt(
         name="load_memory",
@@ -623,8 +651,14 @@ def build_server(
     )
     async def load_memory(ctx: Context[Any, Any], task: str = "") -> str:
         async with request_scope():
-            mesh = await _mesh(ctx)
-            context = await _guard(lambda: mesh.session_start(task[:MAX_QUERY_CHARS] or None))
+            state: ServerState = ctx.request_context.lifespan_context
+            try:
+                mesh = await state.mesh_for(ctx.request_context.session)
+                context = await mesh.session_start(task[:MAX_QUERY_CHARS] or None)
+            except InvalidInputError as exc:
+                raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+            except MemoryMeshError as exc:
+                raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from None
         return (
             "Here is what you remember from earlier sessions (from MemoryMesh). Use it as "
             "background; follow the guardrails; do not store it again.\n\n"

@@ -155,6 +155,8 @@ def _parse_metadata(value: str) -> dict[str, Any]:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"metadata is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError("metadata nests too deeply") from None
     if not isinstance(data, dict):
         raise argparse.ArgumentTypeError("metadata must be a JSON object")
     return data
@@ -821,9 +823,35 @@ def _offer_v4_migration(args: argparse.Namespace, handler: Handler) -> int:
         return 1
 
 
+def _undecodable(argv: Sequence[str]) -> str | None:
+    """What is wrong with an argument that is not valid UTF-8, or None when all are.
+
+    The OS hands Python undecodable bytes as lone surrogates (``surrogateescape``); no store,
+    file or terminal can hold them, so they are refused before anything runs.
+    """
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            try:  # the undecodable bytes themselves, as the OS passed them
+                raw = arg[exc.start : exc.end].encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate that was never a byte
+                raw = arg[exc.start : exc.end].encode("utf-8", "surrogatepass")
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            return (
+                f"argument {position} ({shown[:60]}) is not valid UTF-8 (bytes {raw.hex(' ')}); "
+                "pass text in UTF-8"
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
+    bad = _undecodable(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        print(f"memorymesh: error: {bad}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if args.command is None:
         # A bare `memorymesh`: what people want is the list of commands, not "required".

@@ -28,6 +28,7 @@ from ..._errors import (
     DatabaseLockedError,
     EncryptionError,
     InvalidFilterError,
+    InvalidInputError,
     KeyConflictError,
     SchemaVersionError,
     StoreError,
@@ -256,6 +257,13 @@ def _translated(path: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise _translate(exc, path) from exc
+    except UnicodeEncodeError as exc:
+        # A lone surrogate ("\ud800") in a bound value: Python strings may hold one, UTF-8
+        # (and so SQLite) cannot. Raised while binding, before anything is written.
+        raise InvalidInputError(
+            f"text must be valid Unicode: {exc.object[exc.start : exc.end]!a} at position "
+            f"{exc.start} is a lone surrogate"
+        ) from None
 
 
 def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
@@ -743,7 +751,8 @@ class SQLiteStore:
             except NotADatabaseFileError as exc:
                 # The message says why; nothing of SQLite's to chain, it never opened the file.
                 raise CorruptDatabaseError(
-                    f"{self.path} is not a MemoryMesh store: {exc}; MemoryMesh left it untouched"
+                    f"{self.path} is not a MemoryMesh store: {exc}; MemoryMesh left it "
+                    "untouched (if it was a store, `memorymesh doctor` says what is wrong)"
                 ) from None
             except ReadOnlyFileError as exc:
                 raise StoreError(f"cannot write the store {self.path}: {exc}") from exc
