@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -535,8 +535,36 @@ class _Tool(Tool):
         return result
 
 
+def _keep_text_as_given(tool: Tool) -> None:
+    """Pass optional text arguments through as the strings they are.
+
+    The SDK parses a string argument that is valid JSON into an object unless its type is
+    exactly ``str``: ``update_memory(text='{"retries": 3}')`` (``str | None``) then failed
+    as "not a valid string". Text is text, whatever it looks like.
+    """
+    metadata = tool.fn_metadata
+    text_fields = {
+        name
+        for name, field in metadata.arg_model.model_fields.items()
+        if set(get_args(field.annotation)) == {str, type(None)}
+    }
+    if not text_fields:
+        return
+    parse = metadata.pre_parse_json
+
+    def pre_parse_json(data: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(data)
+        for name in text_fields & data.keys():
+            parsed[name] = data[name]
+        return parsed
+
+    # FuncMetadata is a pydantic model: set the instance attribute past its field checks.
+    object.__setattr__(metadata, "pre_parse_json", pre_parse_json)
+
+
 def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> Tool:
     tool = _Tool.from_function(fn, annotations=annotations, structured_output=True)
+    _keep_text_as_given(tool)
     # Clients and models cope badly with $ref: publish self-contained schemas.
     tool.parameters = flatten_schema(tool.parameters)
     if tool.fn_metadata.output_schema is not None:

@@ -31,6 +31,7 @@ from .._version import __version__
 from ._common import STATUS_HOOKS, count, open_mesh
 from ._common import resolve_id as _resolve
 from ._progress import Progress
+from ._terminal import neutralised_stdout
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
 
@@ -862,7 +863,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, default)
     handler: Handler = args.handler
     try:
-        return anyio.run(handler, args)
+        if args.json:
+            return anyio.run(handler, args)
+        # Human output shows memory text, which anyone who could write a memory chose:
+        # terminal escapes and bidi controls in it are shown, never obeyed.
+        with neutralised_stdout():
+            return anyio.run(handler, args)
     except V4StoreError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return _offer_v4_migration(args, handler)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sqlite3
 import time
 import warnings
@@ -61,6 +62,7 @@ from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 
+logger = logging.getLogger("memorymesh")
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
 T = TypeVar("T")
@@ -705,7 +707,11 @@ class WriteTransaction:
             match = store._codec.match(match)
         sql, params = _search_sql(filters, now)
         rows = await self._fetch(sql, [match, *params, limit])
-        return [(store._open_row(_memory(row)), float(row[19])) for row in rows]
+        return [
+            (memory, float(row[19]))
+            for row in rows
+            if (memory := store._readable(_memory(row))) is not None
+        ]
 
 
 class SQLiteStore:
@@ -733,6 +739,8 @@ class SQLiteStore:
         self._damaged = False  # set when SQLite reports corruption: no more writes
         self._key = encryption_key
         self._codec: RowCodec | None = None  # set on open when the store is encrypted
+        #: Ids of rows of an encrypted store that did not open (tampered or planted); skipped.
+        self.unreadable: set[str] = set()
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -1029,6 +1037,22 @@ class SQLiteStore:
             metadata=codec.seal_memory(row.id, row.text, row.metadata),
         )
 
+    def _readable(self, memory: Memory) -> Memory | None:
+        """``memory`` opened, or None (logged once, counted in ``unreadable``) when one row
+        of an encrypted store does not open: a planted or damaged row must not hide every
+        other memory from ``list`` and ``session_start``."""
+        try:
+            return self._open_row(memory)
+        except EncryptionError as exc:
+            if self._codec is None:
+                raise  # the whole store needs a key: not a bad row
+            if memory.id not in self.unreadable:
+                self.unreadable.add(memory.id)
+                logger.warning(
+                    "%s: skipping memory %s, it does not open: %s", self.label, memory.id, exc
+                )
+            return None
+
     def _open_row(self, memory: Memory) -> Memory:
         if self._codec is None:
             sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
@@ -1072,6 +1096,7 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
             )
+            # Asked for by id: a row that does not open is an error here, not skipped.
             found.extend(self._overlay(self._open_row(_memory(row))) for row in rows)
         return found
 
@@ -1136,7 +1161,11 @@ class SQLiteStore:
             if rows is None:
                 sql, params = _search_sql(filters, now)
                 rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
-            return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
+            return [
+                (self._overlay(memory), float(row[19]))
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(run)
 
@@ -1214,7 +1243,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+            return [
+                self._overlay(memory)
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(query)
 
@@ -1474,7 +1507,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
             rows = await conn.execute_fetchall(sql, [*ids, *params])
-            return [(str(r[0]), self._overlay(self._open_row(_memory(r[1:])))) for r in rows]
+            return [
+                (str(r[0]), self._overlay(memory))
+                for r in rows
+                if (memory := self._readable(_memory(r[1:]))) is not None
+            ]
 
         return await self._run(query)
 
@@ -1495,7 +1532,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [memory_id])
-            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+            return [
+                self._overlay(memory)
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(query)
 
