@@ -770,6 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--limit", type=count(1, 10_000), default=20)
 
     p = command("export", cmd_export, "Export every memory, with history and timestamps.")
+    p.set_defaults(data_on_stdout=True)  # JSON lines for programs: written exactly
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
@@ -863,7 +864,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, default)
     handler: Handler = args.handler
     try:
-        if args.json:
+        if args.json or getattr(args, "data_on_stdout", False):
             return anyio.run(handler, args)
         # Human output shows memory text, which anyone who could write a memory chose:
         # terminal escapes and bidi controls in it are shown, never obeyed.

@@ -87,3 +87,11 @@ async def test_mcp_update_memory_accepts_text_that_is_valid_json(text: str) -> N
         assert not updated.is_error, updated.content
         assert updated.structured_content is not None
         assert updated.structured_content["text"] == text
+
+
+def test_export_to_stdout_stays_exact_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["remember", HOSTILE, "--scope", "project"]) == 0
+    capsys.readouterr()
+    assert main(["export"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert any(record.get("text") == HOSTILE for record in lines)
