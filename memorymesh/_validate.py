@@ -7,7 +7,7 @@ saying what was expected.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -18,10 +18,13 @@ __all__ = [
     "CategoryArg",
     "categories",
     "category",
+    "check_depth",
     "check_importance",
     "check_label",
     "check_policy",
     "check_scope",
+    "check_timestamp",
+    "check_unicode",
     "utc",
 ]
 
@@ -35,7 +38,30 @@ def utc(value: datetime | None, name: str) -> float | None:
     if not isinstance(value, datetime):
         raise InvalidInputError(f"{name} must be a datetime, not {type(value).__name__}")
     # A naive datetime means the caller's local time, as datetime.now() gives it.
-    return value.astimezone(UTC).timestamp() if value.tzinfo else value.astimezone().timestamp()
+    try:
+        seconds = (
+            value.astimezone(UTC).timestamp() if value.tzinfo else value.astimezone().timestamp()
+        )
+    except (OverflowError, ValueError, OSError):
+        # datetime.min / datetime.max shifted by a time zone fall outside the calendar.
+        raise InvalidInputError(f"{name} is outside the dates MemoryMesh can store") from None
+    return check_timestamp(seconds, name)
+
+
+def check_timestamp(seconds: float, name: str) -> float:
+    """``seconds`` if it reads back as a datetime in every time zone (years 1 to 9999).
+
+    Raises:
+        InvalidInputError: the moment cannot be read back (``datetime.max``, a huge ttl).
+    """
+    try:
+        moment = datetime.fromtimestamp(seconds, UTC)
+        # A day of margin: reading it back in the caller's time zone must not overflow.
+        if not 1 < moment.year < 9999:
+            raise ValueError(moment.year)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidInputError(f"{name} is outside the dates MemoryMesh can store") from None
+    return seconds
 
 
 def category(value: Category | str) -> Category:
@@ -84,4 +110,43 @@ def check_label(value: Any, name: str, *, max_chars: int = 256) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
         raise InvalidInputError(f"{name} must be a non-empty string of at most {max_chars} chars")
+    check_unicode(value, name)
     return value
+
+
+#: How deep metadata may nest (objects and arrays): far beyond any real use, far below the
+#: interpreter's recursion limit that JSON encoding and pydantic would otherwise hit.
+MAX_METADATA_DEPTH = 64
+
+
+def check_unicode(value: str, name: str) -> None:
+    """Refuse a string UTF-8 cannot hold: a lone surrogate (``"\\ud800"``) a Python string
+    may carry but no database, file or JSON-RPC peer accepts.
+
+    Raises:
+        InvalidInputError: naming the position of the first lone surrogate.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{name} must be valid Unicode: {exc.object[exc.start : exc.end]!a} at position "
+            f"{exc.start} is a lone surrogate"
+        ) from None
+
+
+def check_depth(value: Any, name: str, limit: int = MAX_METADATA_DEPTH) -> None:
+    """Refuse nesting deeper than ``limit`` (iteratively: never recursing on hostile input).
+
+    Raises:
+        InvalidInputError: the value nests too deeply.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise InvalidInputError(f"{name} nests deeper than {limit} levels")
+        if isinstance(item, Mapping):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)

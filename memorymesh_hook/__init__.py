@@ -206,8 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         found = gate(args[0], sys.stdin.read())
     except ValueError as exc:
+        # Said on stderr, but exit 0: a hook never fails the session it runs in (#17).
         print(f"memorymesh-hook: stdin is not a hook's JSON object: {exc}", file=sys.stderr)
-        return 1
+        return 0
     if found is None:
         return 0
     from memorymesh.cli._capture import capture

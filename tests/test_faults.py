@@ -341,7 +341,9 @@ async def test_backup_while_another_mesh_keeps_writing(
         await _maintenance.backup(db, copy)
 
 
-async def test_loosened_permissions_are_tightened_again_on_open(tmp_path: Path) -> None:
+async def test_loosened_permissions_are_left_as_the_owner_set_them(tmp_path: Path) -> None:
+    # MemoryMesh never changes an existing file's mode (#17): `memorymesh doctor` reports a
+    # store readable by others instead (tests/security/test_store_paths.py).
     db = tmp_path / "perm" / "memories.db"
     await _populated(db, 3)
     for path in (db, db.with_name("memories.db-wal"), db.with_name("memories.db-shm")):
@@ -349,6 +351,4 @@ async def test_loosened_permissions_are_tightened_again_on_open(tmp_path: Path) 
             path.chmod(0o644)
     async with AsyncMemoryMesh(db, global_path=":memory:") as mesh:
         await mesh.remember("after someone ran chmod", scope="project")
-        for suffix in ("", "-wal", "-shm"):
-            sidecar = db.with_name(db.name + suffix)
-            assert _mode(sidecar) == 0o600, sidecar
+        assert _mode(db) == 0o644

@@ -204,7 +204,8 @@ def test_opt_out_and_bad_input(tmp_path: Path, project_db: Path, global_db: Path
     off = run_hook("stop", event, MEMORYMESH_AUTO_REMEMBER="0")
     assert off.returncode == 0 and not project_db.exists() and not global_db.exists()
     bad = run_hook("stop", "this is not json")
-    assert bad.returncode == 1 and "JSON" in bad.stderr
+    # Said on stderr, exit 0: the installed hook never fails a session (#17).
+    assert bad.returncode == 0 and "JSON" in bad.stderr
     bad_cli = run_hook("stop", "[1, 2]", via="memorymesh")
     assert bad_cli.returncode == 1 and "memorymesh: error:" in bad_cli.stderr
     usage = subprocess.run(

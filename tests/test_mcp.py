@@ -17,8 +17,11 @@ import pytest
 
 mcp = pytest.importorskip("mcp")
 
+import httpx2  # noqa: E402
 from mcp.client import Client, ClientRequestContext  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
+from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp.shared.exceptions import MCPError  # noqa: E402
 from mcp_types import Implementation, ListRootsResult, Root  # noqa: E402
 from memorymesh_mcp._flatten import flatten_schema, has_refs  # noqa: E402
 from memorymesh_mcp._limits import MAX_RECALL_K, MAX_TEXT_CHARS  # noqa: E402
@@ -348,8 +351,9 @@ async def test_resources_and_prompt(client: Client) -> None:
     assert json.loads(stats.contents[0].text)["total"] >= 1  # type: ignore[union-attr]
     one = await client.read_resource(f"memory://{memory_id[:8]}")
     assert json.loads(one.contents[0].text)["id"] == memory_id  # type: ignore[union-attr]
-    with pytest.raises(Exception, match="resource"):
+    with pytest.raises(MCPError, match="Resource not found") as missing:
         await client.read_resource("memory://00000000")
+    assert missing.value.error.code == -32002  # the handshake protocol's "not found"
 
     prompts = {p.name: p for p in (await client.list_prompts()).prompts}
     assert "load_memory" in prompts
@@ -364,7 +368,7 @@ async def test_resources_and_prompt(client: Client) -> None:
 @pytest.mark.anyio
 async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    (workspace / ".git").mkdir(parents=True)  # roots must be projects (tests/security)
 
     roots = [Root(uri=(tmp_path / "home").as_uri(), name="home")]
     (tmp_path / "home").mkdir(exist_ok=True)
@@ -372,8 +376,10 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     async def list_roots(context: ClientRequestContext) -> ListRootsResult:
         return ListRootsResult(roots=roots)
 
+    # Roots may pick projects only in allowed folders: the server's own, and this one.
+    params = _stdio(tmp_path, "--allow-root", str(tmp_path))
     async with Client(
-        _stdio(tmp_path), mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
+        params, mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
     ) as rooted:
         # The home directory is never a project: the environment's project is used.
         at_home = await _call(rooted, "memory_stats")
@@ -469,8 +475,15 @@ def http_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
-async def test_streamable_http(http_server: str, mode: str) -> None:
-    async with Client(http_server, mode=mode, client_info=CLIENT) as web:
+async def test_streamable_http(http_server: str, mode: str, tmp_path: Path) -> None:
+    # The server requires its bearer token (tests/security/test_http_auth.py covers refusals).
+    token = (tmp_path / "home" / ".memorymesh" / "mcp-http-token").read_text().strip()
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
+        Client(
+            streamable_http_client(http_server, http_client=http), mode=mode, client_info=CLIENT
+        ) as web,
+    ):
         assert {t.name for t in (await web.list_tools()).tools} == TOOLS
         stored = await _call(web, "remember", text="HTTP clients share the same memory")
         assert stored["memory"]["agent"] == "pytest-client"

@@ -16,7 +16,13 @@ __all__ = ["register"]
 
 async def cmd_mcp(args: argparse.Namespace) -> int:
     return await serve(
-        db=args.db, global_db=args.global_db, http=args.http, host=args.host, port=args.port
+        db=args.db,
+        global_db=args.global_db,
+        http=args.http,
+        host=args.host,
+        port=args.port,
+        allow_hosts=args.allow_host,
+        allow_roots=args.allow_root,
     )
 
 

@@ -11,6 +11,7 @@ __all__ = [
     "MAX_ID_CHARS",
     "MAX_LIST",
     "MAX_METADATA_BYTES",
+    "MAX_OPEN_PROJECTS",
     "MAX_QUERY_CHARS",
     "MAX_RECALL_K",
     "MAX_TEXT_CHARS",
@@ -32,3 +33,6 @@ MAX_ID_CHARS = 64
 #: session_start's token budget range.
 MIN_BUDGET_TOKENS = 100
 MAX_BUDGET_TOKENS = 8_000
+#: Most project stores (from clients' roots) open at once; the least recently used idle one
+#: is closed when another opens.
+MAX_OPEN_PROJECTS = 8

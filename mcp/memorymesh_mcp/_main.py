@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 import anyio
 
@@ -31,6 +32,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)"
     )
     parser.add_argument("--port", type=_port, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument(
+        "--allow-root",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="a folder whose projects a client's MCP roots may open (besides the one the "
+        "server starts for); repeat for several",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --http: another host name clients reach the server by (Host/Origin check); "
+        "repeat for several",
+    )
 
 
 def _port(value: str) -> int:
@@ -52,7 +69,16 @@ def _ours(group: BaseExceptionGroup[BaseException]) -> MemoryMeshError | None:
     return None
 
 
-async def serve(*, db: str | None, global_db: str | None, http: bool, host: str, port: int) -> int:
+async def serve(
+    *,
+    db: str | None,
+    global_db: str | None,
+    http: bool,
+    host: str,
+    port: int,
+    allow_hosts: Sequence[str] = (),
+    allow_roots: Sequence[str] = (),
+) -> int:
     """Build the server and run it until the client disconnects."""
     try:
         from ._server import build_server
@@ -62,13 +88,12 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
             file=sys.stderr,
         )
         return 1
-    server = build_server(db, global_db)
+    server = build_server(db, global_db, allowed_roots=allow_roots)
     try:
         if http:
-            # Served at http://HOST:PORT/mcp; loopback only unless the user binds wider.
-            await server.run_streamable_http_async(host=host, port=port)
+            await _serve_http(server, host=host, port=port, allow_hosts=allow_hosts)
         else:
-            await server.run_stdio_async()
+            await _serve_stdio(server)
     except BaseExceptionGroup as group:
         # The SDK opens the stores inside a task group; a bad store path must still read as
         # one `memorymesh: error: ...` line, not a tree of tracebacks.
@@ -77,6 +102,42 @@ async def serve(*, db: str | None, global_db: str | None, http: bool, host: str,
             raise
         raise ours from None
     return 0
+
+
+async def _serve_stdio(server: Any) -> None:
+    """Serve stdio, answering malformed lines with JSON-RPC errors (see ``_stdio``)."""
+    from mcp.server.stdio import stdio_server
+
+    from ._stdio import checked_stdio
+
+    # The SDK's run_stdio_async with our checked streams; the low-level server is the one
+    # MCPServer wraps (it has no public accessor).
+    lowlevel = server._lowlevel_server
+    async with checked_stdio() as (stdin, stdout), stdio_server(stdin, stdout) as (read, write):
+        await lowlevel.run(read, write, lowlevel.create_initialization_options())
+
+
+async def _serve_http(server: Any, *, host: str, port: int, allow_hosts: Sequence[str]) -> None:
+    """Serve http://HOST:PORT/mcp behind the token and Host/Origin gate (see ``_http``)."""
+    import uvicorn
+
+    from ._http import (
+        HttpGate,
+        allowed_hosts,
+        announce,
+        load_or_create_token,
+        sdk_settings,
+        token_path,
+    )
+
+    token = load_or_create_token()
+    hosts = allowed_hosts(host, allow_hosts)
+    app = server.streamable_http_app(host=host, transport_security=sdk_settings(hosts))
+    gate = HttpGate(app, token=token, hosts=hosts)
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"http://{shown}:{port}/mcp", host, token_path(), token)
+    config = uvicorn.Config(gate, host=host, port=port, log_level="warning")
+    await uvicorn.Server(config).serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 http=args.http,
                 host=args.host,
                 port=args.port,
+                allow_hosts=args.allow_host,
+                allow_roots=args.allow_root,
             )
         )
     except MemoryMeshError as exc:

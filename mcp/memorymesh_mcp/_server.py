@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from memorymesh import (
     AsyncMemoryMesh,
     InjectedContextError,
+    InvalidInputError,
     MemoryMeshError,
     MemoryNotFoundError,
     __version__,
@@ -51,7 +54,7 @@ from ._models import (
     SessionStartResult,
     StatsOut,
 )
-from ._state import ServerState
+from ._state import ServerState, allowed_root_folders, request_scope
 
 __all__ = ["INSTRUCTIONS", "build_server"]
 
@@ -528,7 +531,8 @@ class _Tool(Tool):
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = await super().run(*args, **kwargs)
+            async with request_scope():
+                result = await super().run(*args, **kwargs)
         except ToolError as exc:
             cause = exc.__cause__
             if not isinstance(cause, ValidationError):
@@ -544,8 +548,36 @@ class _Tool(Tool):
         return result
 
 
+def _keep_text_as_given(tool: Tool) -> None:
+    """Pass optional text arguments through as the strings they are.
+
+    The SDK parses a string argument that is valid JSON into an object unless its type is
+    exactly ``str``: ``update_memory(text='{"retries": 3}')`` (``str | None``) then failed
+    as "not a valid string". Text is text, whatever it looks like.
+    """
+    metadata = tool.fn_metadata
+    text_fields = {
+        name
+        for name, field in metadata.arg_model.model_fields.items()
+        if set(get_args(field.annotation)) == {str, type(None)}
+    }
+    if not text_fields:
+        return
+    parse = metadata.pre_parse_json
+
+    def pre_parse_json(data: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(data)
+        for name in text_fields & data.keys():
+            parsed[name] = data[name]
+        return parsed
+
+    # FuncMetadata is a pydantic model: set the instance attribute past its field checks.
+    object.__setattr__(metadata, "pre_parse_json", pre_parse_json)
+
+
 def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> Tool:
     tool = _Tool.from_function(fn, annotations=annotations, structured_output=True)
+    _keep_text_as_given(tool)
     # Clients and models cope badly with $ref: publish self-contained schemas.
     tool.parameters = flatten_schema(tool.parameters)
     if tool.fn_metadata.output_schema is not None:
@@ -556,15 +588,46 @@ def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> To
 
 # -- server ---------------------------------------------------------------------------------------
 
+#: "Resource not found" in the handshake-era protocols (2024-11-05 … 2025-11-25); from
+#: 2026-07-28 the spec answers a missing resource with -32602 (invalid params) instead.
+RESOURCE_NOT_FOUND = -32002
 
-def build_server(path: str | None = None, global_path: str | None = None) -> MCPServer[Any]:
+
+def _not_found(ctx: Context[Any, Any], uri: str) -> MCPError:
+    version = str(getattr(ctx.request_context.session, "protocol_version", ""))
+    code = RESOURCE_NOT_FOUND if version.startswith(("2024-", "2025-")) else INVALID_PARAMS
+    return MCPError(code=code, message="Resource not found", data={"uri": uri})
+
+
+class _MemoryMeshServer(MCPServer[Any]):
+    """The SDK's server, answering an unknown prompt name with -32602 (invalid params), as
+    the spec asks, instead of an error with code 0 and a logged traceback."""
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name[:100]!a}")
+        return await super().get_prompt(name, arguments, context)
+
+
+def build_server(
+    path: str | None = None,
+    global_path: str | None = None,
+    *,
+    allowed_roots: Sequence[str | Path] = (),
+) -> MCPServer[Any]:
     """The MemoryMesh MCP server on these stores (defaults: the project found from the working
-    directory or ``MEMORYMESH_PROJECT_ROOT``, and ``~/.memorymesh/global.db``)."""
+    directory or ``MEMORYMESH_PROJECT_ROOT``, and ``~/.memorymesh/global.db``).
+
+    ``allowed_roots``: folders besides the one the server starts for where a client's MCP
+    roots may pick the project (see :func:`._state.allowed_root_folders`).
+    """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[ServerState]:
         async with ServerState.open_mesh(path, global_path) as mesh:
-            state = ServerState(default=mesh)
+            state = ServerState(default=mesh, allowed=allowed_root_folders(allowed_roots))
             running["state"] = state
             try:
                 yield state
@@ -575,7 +638,7 @@ def build_server(path: str | None = None, global_path: str | None = None) -> MCP
     # Static resources get no request context to reach the lifespan state through.
     running: dict[str, ServerState] = {}
 
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = _MemoryMeshServer(
         "memorymesh",
         title="MemoryMesh",
         description="Persistent, local, private long-term memory shared by your AI tools.",
@@ -609,12 +672,17 @@ def build_server(path: str | None = None, global_path: str | None = None) -> MCP
         mime_type="application/json",
     )
     async def memory_resource(memory_id: str, ctx: Context[Any, Any]) -> str:
-        mesh = await _mesh(ctx)
-
-        async def run() -> MemoryOut:
-            return MemoryOut.of(await mesh.get(await _resolve(mesh, memory_id)))
-
-        return json.dumps((await _guard(run)).model_dump(mode="json"), indent=2)
+        async with request_scope():
+            state: ServerState = ctx.request_context.lifespan_context
+            try:
+                mesh = await state.mesh_for(ctx.request_context.session)
+                memory = await mesh.get(await _resolve(mesh, memory_id))
+            except MemoryNotFoundError:
+                raise _not_found(ctx, f"memory://{memory_id}") from None
+            except MemoryMeshError as exc:
+                # Expected: answered with its message, logged without a traceback.
+                raise ResourceError(str(exc)) from None
+            return json.dumps(MemoryOut.of(memory).model_dump(mode="json"), indent=2)
 
     @server.prompt(
         name="load_memory",
@@ -623,8 +691,15 @@ def build_server(path: str | None = None, global_path: str | None = None) -> MCP
         "mistakes, recent decisions and memories relevant to the task.",
     )
     async def load_memory(ctx: Context[Any, Any], task: str = "") -> str:
-        mesh = await _mesh(ctx)
-        context = await _guard(lambda: mesh.session_start(task[:MAX_QUERY_CHARS] or None))
+        async with request_scope():
+            state: ServerState = ctx.request_context.lifespan_context
+            try:
+                mesh = await state.mesh_for(ctx.request_context.session)
+                context = await mesh.session_start(task[:MAX_QUERY_CHARS] or None)
+            except InvalidInputError as exc:
+                raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+            except MemoryMeshError as exc:
+                raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from None
         return (
             "Here is what you remember from earlier sessions (from MemoryMesh). Use it as "
             "background; follow the guardrails; do not store it again.\n\n"

@@ -185,6 +185,32 @@ def server_entry(client: Client, scope: Scope, embedding: str | None = None) -> 
     return entry
 
 
+def http_entry(client: Client, url: str, token: str) -> dict[str, Any]:
+    """The ``memorymesh`` entry for a server already running with ``memorymesh mcp --http``:
+    its URL and the bearer token, in ``client``'s spelling.
+
+    Raises:
+        InvalidInputError: the client cannot reach an HTTP server from its config file, or
+            the URL is not an http(s) URL.
+    """
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            f"--http takes the server's URL (http://HOST:PORT/mcp), not {url!r}"
+        )
+    headers = {"Authorization": f"Bearer {token}"}
+    if client.name == "claude":
+        return {"type": "http", "url": url, "headers": headers}
+    if client.name == "cursor":
+        return {"url": url, "headers": headers}
+    if client.name == "gemini":
+        return {"httpUrl": url, "headers": headers}
+    if client.name == "codex":
+        return {"url": url, "http_headers": headers}
+    raise InvalidInputError(
+        f"{client.title} starts its MCP servers itself (stdio); run setup without --http"
+    )
+
+
 def _require_sdk() -> None:
     """Refuse to write an entry whose server would exit at once for want of the MCP SDK.
 
@@ -259,9 +285,11 @@ def _merge_toml(path: Path, entry: dict[str, Any]) -> str:
     return tomlkit.dumps(document)
 
 
-def _write_atomic(path: Path, content: str) -> None:
+def _write_atomic(path: Path, content: str, *, secret: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    if secret:  # the file now holds the HTTP server's token: the owner alone reads it
+        mode &= 0o700
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -284,9 +312,17 @@ class SetupResult:
 
 
 def setup_client(
-    name: str, scope: Scope = "user", *, dry_run: bool = False, embedding: str | None = None
+    name: str,
+    scope: Scope = "user",
+    *,
+    dry_run: bool = False,
+    embedding: str | None = None,
+    http: str | None = None,
 ) -> SetupResult:
     """Add (or refresh) the ``memorymesh`` server in ``name``'s config; keep everything else.
+
+    ``http``: the URL of a server run with ``memorymesh mcp --http``; the entry then names
+    that URL and carries the server's bearer token (user scope only, the file made 0600).
 
     Raises:
         InvalidInputError: an unknown client, a scope the client lacks, a config file that
@@ -300,10 +336,18 @@ def setup_client(
         raise InvalidInputError(f"unknown embedding {embedding!r}; use one of {known}")
     _require_sdk()
     path = config_path(client, scope)
-    entry = server_entry(client, scope, embedding)
+    if http is not None:
+        if scope != "user":
+            # A project file is committed and shared: a token must never land in it.
+            raise InvalidInputError("--http writes a secret token: use it with --scope user")
+        from ._http import load_or_create_token
+
+        entry = http_entry(client, http, load_or_create_token())
+    else:
+        entry = server_entry(client, scope, embedding)
     content = _merge_toml(path, entry) if client.fmt == "toml" else _merge_json(path, entry)
     if not dry_run:
-        _write_atomic(path, content)
+        _write_atomic(path, content, secret=http is not None)
     return SetupResult(client, scope, path, entry, content, written=not dry_run)
 
 
@@ -362,7 +406,9 @@ def _install_hooks(args: argparse.Namespace) -> str | None:
 async def cmd_setup(args: argparse.Namespace) -> int:
     if args.hooks and args.client != "claude":  # refused before anything is written
         raise InvalidInputError("--hooks is for Claude Code only: memorymesh setup claude --hooks")
-    result = setup_client(args.client, args.scope, dry_run=args.dry_run, embedding=args.embedding)
+    result = setup_client(
+        args.client, args.scope, dry_run=args.dry_run, embedding=args.embedding, http=args.http
+    )
     hooks = _install_hooks(args)
     if hooks is not None and not args.json:
         print(hooks)
@@ -435,6 +481,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="PROVIDER",
         help="semantic recall for this client: local, ollama[:MODEL], ... (written as the "
         "server's MEMORYMESH_EMBEDDING; `memorymesh config embedding` sets it for everything)",
+    )
+    p.add_argument(
+        "--http",
+        metavar="URL",
+        help="point the client at a server run with `memorymesh mcp --http` (e.g. "
+        "http://127.0.0.1:8765/mcp) and write its bearer token (user scope only)",
     )
     p.add_argument(
         "--hooks",

@@ -3,14 +3,27 @@
 The lifespan opens one :class:`~memorymesh.AsyncMemoryMesh` on the default stores (the project
 found from ``MEMORYMESH_PROJECT_ROOT`` or the working directory, and the global store). When the
 client offers MCP roots, a request's project store follows the client's first ``file://`` root
-instead: a mesh for that project is opened once, shares the global store, and is closed with
-the server. Global memory is the same file for every client and every project.
+that the server may open (see :func:`allowed_root_folders`) and that is a project (it, or a
+folder above it inside the allowed one, holds ``.git``, ``.hg`` or an existing ``.memorymesh``):
+a client cannot make the server read another project's memories, nor create ``.memorymesh/``
+in any folder it names. Roots that fail either test are skipped; with none left the default
+project is used, as for a client without roots.
+
+Project meshes share the global store and are kept in a small LRU: at most
+``MAX_OPEN_PROJECTS`` stay open, the least recently used idle one is closed when another
+opens (a mesh a request is still using is never closed under it), and all close with the
+server. Global memory is the same file for every client and every project.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import warnings
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +33,86 @@ import anyio
 
 from memorymesh import AsyncMemoryMesh, MemoryMeshError
 from memorymesh._config import configured_embedding
+from memorymesh._paths import STORE_FOLDER, find_project_root
 
-from ._limits import MAX_METADATA_BYTES, MAX_TEXT_CHARS
+from ._limits import MAX_METADATA_BYTES, MAX_OPEN_PROJECTS, MAX_TEXT_CHARS
 
-__all__ = ["ProjectStoreError", "ServerState", "root_path"]
+__all__ = [
+    "ProjectStoreError",
+    "ServerState",
+    "allowed_root_folders",
+    "request_scope",
+    "root_path",
+]
+
+#: Folders whose presence makes a client's root a project the server may create a store in.
+ROOT_PROJECT_MARKERS = (".git", ".hg", STORE_FOLDER)
+
+#: The releases of the project meshes the current request uses (set by ``request_scope``).
+_LEASES: ContextVar[list[Callable[[], Awaitable[None]]] | None] = ContextVar(
+    "memorymesh_mcp_leases", default=None
+)
+
+
+@asynccontextmanager
+async def request_scope() -> AsyncIterator[None]:
+    """Hold every project mesh a request uses until the request ends, so the LRU never closes
+    a mesh under a running call."""
+    token = _LEASES.set([])
+    try:
+        yield
+    finally:
+        releases = _LEASES.get() or []
+        _LEASES.reset(token)
+        for release in releases:
+            await release()
+
+
+def _usable_start(folder: Path) -> bool:
+    # The home folder or the filesystem root would allow every project below it.
+    return folder != Path.home().resolve() and folder.parent != folder
+
+
+def allowed_root_folders(configured: Iterable[str | Path] = ()) -> tuple[Path, ...]:
+    """The folders a client's roots must lie in (each resolved, symlinks followed).
+
+    ``configured`` (``--allow-root``, ``MEMORYMESH_MCP_ROOTS``) plus the folder the server was
+    started for: the client's declared workspace ``MEMORYMESH_PROJECT_ROOT`` (what
+    ``memorymesh setup cursor`` writes), else the project found from the working directory the
+    client started the server in, else that working directory itself. The home folder and
+    ``/`` never count as the start folder: they would allow everything.
+    """
+    folders = [Path(p).expanduser().resolve() for p in configured]
+    env = os.environ.get("MEMORYMESH_MCP_ROOTS", "")
+    folders += [Path(p).expanduser().resolve() for p in env.split(os.pathsep) if p.strip()]
+    start = find_project_root() or Path.cwd().resolve()
+    if _usable_start(start):
+        folders.append(start)
+    return tuple(dict.fromkeys(folders))
+
+
+def _project_of(root: Path, allowed: tuple[Path, ...]) -> Path | None:
+    """The project a root belongs to, if the server may open it: the nearest folder at or
+    above ``root``, still inside an allowed folder, that holds a project marker."""
+    try:
+        resolved = root.resolve(strict=True)
+    except OSError:
+        return None
+    if not resolved.is_dir():
+        return None
+    home = Path.home().resolve()
+    for folder in allowed:
+        if resolved != folder and folder not in resolved.parents:
+            continue
+        for candidate in (resolved, *resolved.parents):
+            if candidate == home:
+                break  # as in project detection, the home folder is never a project
+            if any((candidate / marker).exists() for marker in ROOT_PROJECT_MARKERS):
+                return candidate
+            if candidate == folder:
+                break
+    return None
+
 
 logger = logging.getLogger("memorymesh_mcp")
 
@@ -53,7 +142,10 @@ class ServerState:
     """Everything the tools share for the life of the server."""
 
     default: AsyncMemoryMesh
-    by_project: dict[str, AsyncMemoryMesh] = field(default_factory=dict)
+    allowed: tuple[Path, ...] = ()
+    max_open: int = MAX_OPEN_PROJECTS
+    by_project: OrderedDict[str, AsyncMemoryMesh] = field(default_factory=OrderedDict)
+    in_use: dict[str, int] = field(default_factory=dict)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
     @staticmethod
@@ -70,10 +162,10 @@ class ServerState:
 
     async def mesh_for(self, session: Any) -> AsyncMemoryMesh:
         """The mesh for this request: the client's root project if it offers roots."""
-        root = await _client_root(session)
+        root = await _client_root(session, self.allowed)
         if root is None:
             return self.default
-        store = str((root / ".memorymesh" / "memories.db").resolve())
+        store = str((root / STORE_FOLDER / "memories.db").resolve())
         if store == self.default.project_path:
             return self.default
         async with self.lock:
@@ -88,15 +180,39 @@ class ServerState:
                         f"cannot open the project store {store} for the client's root {root}: {exc}"
                     ) from exc
                 self.by_project[store] = mesh
+            self.by_project.move_to_end(store)
+            leases = _LEASES.get()
+            if leases is not None:
+                self.in_use[store] = self.in_use.get(store, 0) + 1
+                leases.append(lambda: self._release(store))
+            await self._evict()
         return mesh
 
+    async def _release(self, store: str) -> None:
+        async with self.lock:
+            left = self.in_use.get(store, 1) - 1
+            if left > 0:
+                self.in_use[store] = left
+            else:
+                self.in_use.pop(store, None)
+            await self._evict()
+
+    async def _evict(self) -> None:
+        """Close the least recently used idle project meshes beyond ``max_open`` (lock held)."""
+        for store in list(self.by_project):
+            if len(self.by_project) <= self.max_open:
+                return
+            if self.in_use.get(store):
+                continue  # a request is using it: closed once it is done and still old
+            await self.by_project.pop(store).aclose()
+
     async def aclose(self) -> None:
-        meshes, self.by_project = list(self.by_project.values()), {}
+        meshes, self.by_project = list(self.by_project.values()), OrderedDict()
         for mesh in meshes:
             await mesh.aclose()
 
 
-async def _client_root(session: Any) -> Path | None:
+async def _client_root(session: Any, allowed: tuple[Path, ...]) -> Path | None:
     capabilities = getattr(session, "client_capabilities", None)
     if capabilities is None or getattr(capabilities, "roots", None) is None:
         return None
@@ -111,10 +227,11 @@ async def _client_root(session: Any) -> Path | None:
     except Exception as exc:  # a client that offers roots but fails to list them
         logger.info("roots/list failed (%s); using the default project", exc)
         return None
-    home = Path.home().resolve()
     for root in result.roots:
         path = root_path(str(root.uri))
-        if path is not None and path.is_dir():
-            # As in project detection, the home directory itself is never a project.
-            return None if path.resolve() == home else path
+        project = None if path is None else _project_of(path, allowed)
+        if project is not None:
+            return project
+        # A root outside the allowed folders, or not a project: never opened, never created.
+        logger.info("ignoring the client's root %s: not a project in %s", root.uri, allowed)
     return None

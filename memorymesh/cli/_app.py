@@ -31,6 +31,7 @@ from .._version import __version__
 from ._common import STATUS_HOOKS, count, open_mesh
 from ._common import resolve_id as _resolve
 from ._progress import Progress
+from ._terminal import neutralised_stdout
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
 
@@ -155,6 +156,8 @@ def _parse_metadata(value: str) -> dict[str, Any]:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"metadata is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise argparse.ArgumentTypeError("metadata nests too deeply") from None
     if not isinstance(data, dict):
         raise argparse.ArgumentTypeError("metadata must be a JSON object")
     return data
@@ -767,6 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--limit", type=count(1, 10_000), default=20)
 
     p = command("export", cmd_export, "Export every memory, with history and timestamps.")
+    p.set_defaults(data_on_stdout=True)  # JSON lines for programs: written exactly
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
@@ -853,9 +857,35 @@ def _what_next(parser: argparse.ArgumentParser) -> str:
     return "\n".join(lines)
 
 
+def _undecodable(argv: Sequence[str]) -> str | None:
+    """What is wrong with an argument that is not valid UTF-8, or None when all are.
+
+    The OS hands Python undecodable bytes as lone surrogates (``surrogateescape``); no store,
+    file or terminal can hold them, so they are refused before anything runs.
+    """
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            try:  # the undecodable bytes themselves, as the OS passed them
+                raw = arg[exc.start : exc.end].encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate that was never a byte
+                raw = arg[exc.start : exc.end].encode("utf-8", "surrogatepass")
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            return (
+                f"argument {position} ({shown[:60]}) is not valid UTF-8 (bytes {raw.hex(' ')}); "
+                "pass text in UTF-8"
+            )
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
+    bad = _undecodable(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        print(f"memorymesh: error: {bad}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if args.command is None:
         if not (sys.argv[1:] if argv is None else list(argv)):
@@ -870,7 +900,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, default)
     handler: Handler = args.handler
     try:
-        return anyio.run(handler, args)
+        if args.json or getattr(args, "data_on_stdout", False):
+            return anyio.run(handler, args)
+        # Human output shows memory text, which anyone who could write a memory chose:
+        # terminal escapes and bidi controls in it are shown, never obeyed.
+        with neutralised_stdout():
+            return anyio.run(handler, args)
     except V4StoreError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return _offer_v4_migration(args, handler)

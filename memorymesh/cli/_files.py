@@ -16,6 +16,7 @@ import anyio.to_thread
 from .._errors import InvalidInputError
 from .._paths import (
     IN_MEMORY,
+    create_private_file,
     default_global_path,
     find_project_root,
     prepare_database_file,
@@ -81,10 +82,9 @@ async def _backup_all(
             for suffix in ("", "-wal"):
                 source = path.with_name(path.name + suffix)
                 if await anyio.Path(source).exists():
-                    await anyio.to_thread.run_sync(
-                        shutil.copyfile, source, target.with_name(target.name + suffix)
-                    )
-            prepare_database_file(target)  # the copied -wal gets 0600 too
+                    copy = target.with_name(target.name + suffix)
+                    create_private_file(copy)  # created by us, so 0600 before any byte lands
+                    await anyio.to_thread.run_sync(shutil.copyfile, source, copy)
             done[scope] = {"path": str(target), "method": "raw copy (damaged file)"}
             continue
         size = await backup(path, target)

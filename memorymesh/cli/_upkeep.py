@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from pydantic import ValidationError
 
 from .._errors import InvalidInputError
 from ..context._instructions import FORMATS, SyncWeights, synced_targets
@@ -38,6 +39,14 @@ def _weight(value: str) -> float:
         raise argparse.ArgumentTypeError(f"a weight must be a number: {value!r}") from None
     if not number >= 0.0 or number == float("inf"):
         raise argparse.ArgumentTypeError(f"a weight must be a finite number >= 0: {value!r}")
+    return number
+
+
+def _fraction(value: str) -> float:
+    """A threshold from 0 to 1 (``--similarity``, ``--max-importance``)."""
+    number = _weight(value)
+    if number > 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {value!r}")
     return number
 
 
@@ -253,13 +262,17 @@ async def cmd_compact(args: argparse.Namespace) -> int:
         return await _archive(args)
 
     defaults = CompactPolicy()
-    policy = CompactPolicy(
-        similarity=args.similarity if args.similarity is not None else defaults.similarity,
-        stale_days=args.stale_days if args.stale_days is not None else defaults.stale_days,
-        max_importance=(
-            args.max_importance if args.max_importance is not None else defaults.max_importance
-        ),
-    )
+    try:
+        policy = CompactPolicy(
+            similarity=args.similarity if args.similarity is not None else defaults.similarity,
+            stale_days=args.stale_days if args.stale_days is not None else defaults.stale_days,
+            max_importance=(
+                args.max_importance if args.max_importance is not None else defaults.max_importance
+            ),
+        )
+    except ValidationError as exc:  # a limit the policy itself sets, beyond argparse's checks
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"compact: {problems}") from None
     async with open_mesh(args) as mesh:
         report = await mesh.compact(dry_run=args.dry_run, policy=policy)
         shown = [i for g in report.merges[:20] for i in (g.kept, *g.merged)]
@@ -394,9 +407,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = command("compact", cmd_compact, "Merge near-duplicates and archive stale memories.")
     p.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    p.add_argument("--similarity", type=_weight, metavar="0..1", help="merge threshold (0.8)")
+    p.add_argument("--similarity", type=_fraction, metavar="0..1", help="merge threshold (0.8)")
     p.add_argument("--stale-days", type=_weight, metavar="DAYS", help="archive after (180)")
-    p.add_argument("--max-importance", type=_weight, metavar="0..1", help="archive below (0.3)")
+    p.add_argument("--max-importance", type=_fraction, metavar="0..1", help="archive below (0.3)")
     p.add_argument("--archived", action="store_true", help="list archived memories instead")
     p.add_argument("--restore", nargs="+", metavar="ID", help="restore merged/archived memories")
 

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import InvalidInputError
 from ..stores.base import CompactionRow
@@ -188,6 +188,11 @@ async def compact(
     chosen = policy or CompactPolicy()
     if not isinstance(chosen, CompactPolicy):
         raise InvalidInputError("policy must be a CompactPolicy")
+    try:  # again: model_construct() or attribute assignment skip the field limits
+        chosen = CompactPolicy.model_validate(chosen.model_dump())
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"policy: {problems}") from None
     started = time.perf_counter()
     await mesh.open()
     now = time.time()

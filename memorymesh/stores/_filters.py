@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from .._errors import InvalidFilterError, InvalidInputError
 from .._models import Category, Scope
-from .._validate import CategoryArg, categories, check_importance, check_label, check_scope
+from .._validate import (
+    CategoryArg,
+    categories,
+    check_importance,
+    check_label,
+    check_scope,
+    utc,
+)
 
 __all__ = [
     "INT64_RANGE",
@@ -198,6 +205,7 @@ def checked_filters(
     for name, value in (("since", since), ("until", until), ("as_of", as_of)):
         if value is not None and not isinstance(value, datetime):
             raise InvalidInputError(f"{name} must be a datetime")
+        utc(value, name)  # datetime.min/max in a time zone: refused here, not deep in a query
     return Filters(
         categories=categories(category),
         scope=check_scope(scope),

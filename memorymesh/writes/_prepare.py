@@ -20,10 +20,13 @@ from .._models import ConflictPolicy, NewMemory, Scope, default_scope
 from .._text import content_hash
 from .._validate import (
     category,
+    check_depth,
     check_importance,
     check_label,
     check_policy,
     check_scope,
+    check_timestamp,
+    check_unicode,
     utc,
 )
 from .._validate import (
@@ -92,6 +95,7 @@ class WriteRules:
             )
         if "\x00" in cleaned:
             raise InvalidInputError("text contains a NUL character")
+        check_unicode(cleaned, "text")
         return cleaned
 
     def check_metadata(self, metadata: Any) -> str:
@@ -103,10 +107,12 @@ class WriteRules:
             )
         if not all(isinstance(key, str) for key in metadata):
             raise InvalidInputError("metadata keys must be strings")
+        check_depth(metadata, "metadata")
         try:
             encoded = json.dumps(dict(metadata), allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"metadata is not JSON-serialisable: {exc}") from None
+        check_unicode(encoded, "metadata")
         if len(encoded.encode("utf-8")) > self.max_metadata_bytes:
             raise TooLargeError(f"metadata is larger than the {self.max_metadata_bytes}-byte limit")
         return encoded
@@ -136,6 +142,7 @@ class WriteRules:
         if category is not None:
             fields["category"] = category_of(category).value
         if metadata is not None:
+            check_depth(metadata, "metadata")  # before anything walks it recursively
             metadata, kinds = self.privacy.check_metadata(metadata)
             found.update(kinds)
             fields["metadata"] = self.check_metadata(metadata)
@@ -152,6 +159,7 @@ class WriteRules:
     def prepare(self, item: NewMemory, now: float) -> Prepared:
         """``item`` validated, guarded and classified into the row its store will hold."""
         text = self.check_text(item.text)
+        check_depth(item.metadata, "metadata")  # before anything walks it recursively
         # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
         text, text_kinds = self.privacy.check_text(text)
         metadata, meta_kinds = self.privacy.check_metadata(item.metadata)
@@ -189,7 +197,7 @@ class WriteRules:
         if item.ttl is not None:
             if not isinstance(item.ttl, timedelta) or item.ttl <= timedelta(0):
                 raise InvalidInputError("ttl must be a positive timedelta")
-            expires_at = now + item.ttl.total_seconds()
+            expires_at = check_timestamp(now + item.ttl.total_seconds(), "ttl")
         event_time = utc(item.event_time, "event_time")
         if event_time is None:
             # "yesterday", "last Friday", "2024-03-05": resolved against this write's moment.

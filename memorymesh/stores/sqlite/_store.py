@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sqlite3
 import time
 import warnings
@@ -28,12 +29,18 @@ from ..._errors import (
     DatabaseLockedError,
     EncryptionError,
     InvalidFilterError,
+    InvalidInputError,
     KeyConflictError,
     SchemaVersionError,
     StoreError,
 )
 from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
-from ..._paths import IN_MEMORY, prepare_database_file
+from ..._paths import (
+    IN_MEMORY,
+    NotADatabaseFileError,
+    ReadOnlyFileError,
+    prepare_database_file,
+)
 from ..._text import query_terms
 from ..._version import install_command
 from ..base import (
@@ -55,6 +62,7 @@ from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 
+logger = logging.getLogger("memorymesh")
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
 T = TypeVar("T")
@@ -251,6 +259,13 @@ def _translated(path: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise _translate(exc, path) from exc
+    except UnicodeEncodeError as exc:
+        # A lone surrogate ("\ud800") in a bound value: Python strings may hold one, UTF-8
+        # (and so SQLite) cannot. Raised while binding, before anything is written.
+        raise InvalidInputError(
+            f"text must be valid Unicode: {exc.object[exc.start : exc.end]!a} at position "
+            f"{exc.start} is a lone surrogate"
+        ) from None
 
 
 def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
@@ -698,7 +713,11 @@ class WriteTransaction:
             match = store._codec.match(match)
         sql, params = _search_sql(filters, now)
         rows = await self._fetch(sql, [match, *params, limit])
-        return [(store._open_row(_memory(row)), float(row[19])) for row in rows]
+        return [
+            (memory, float(row[19]))
+            for row in rows
+            if (memory := store._readable(_memory(row))) is not None
+        ]
 
 
 class SQLiteStore:
@@ -726,6 +745,8 @@ class SQLiteStore:
         self._damaged = False  # set when SQLite reports corruption: no more writes
         self._key = encryption_key
         self._codec: RowCodec | None = None  # set on open when the store is encrypted
+        #: Ids of rows of an encrypted store that did not open (tampered or planted); skipped.
+        self.unreadable: set[str] = set()
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -741,6 +762,14 @@ class SQLiteStore:
         if self.path is not None:
             try:
                 prepare_database_file(self.path)
+            except NotADatabaseFileError as exc:
+                # The message says why; nothing of SQLite's to chain, it never opened the file.
+                raise CorruptDatabaseError(
+                    f"{self.path} is not a MemoryMesh store: {exc}; MemoryMesh left it "
+                    "untouched (if it was a store, `memorymesh doctor` says what is wrong)"
+                ) from None
+            except ReadOnlyFileError as exc:
+                raise StoreError(f"cannot write the store {self.path}: {exc}") from exc
             except OSError as exc:
                 raise StoreError(f"cannot create the database at {self.path}: {exc}") from exc
         with _translated(self.label):
@@ -754,8 +783,6 @@ class SQLiteStore:
                 await conn.close()
             raise
         self._conn = conn
-        if self.path is not None:
-            prepare_database_file(self.path)  # the -wal/-shm files exist now: keep them 0600
 
     async def _configure(self, conn: aiosqlite.Connection) -> None:
         with _translated(self.label):
@@ -1016,6 +1043,22 @@ class SQLiteStore:
             metadata=codec.seal_memory(row.id, row.text, row.metadata),
         )
 
+    def _readable(self, memory: Memory) -> Memory | None:
+        """``memory`` opened, or None (logged once, counted in ``unreadable``) when one row
+        of an encrypted store does not open: a planted or damaged row must not hide every
+        other memory from ``list`` and ``session_start``."""
+        try:
+            return self._open_row(memory)
+        except EncryptionError as exc:
+            if self._codec is None:
+                raise  # the whole store needs a key: not a bad row
+            if memory.id not in self.unreadable:
+                self.unreadable.add(memory.id)
+                logger.warning(
+                    "%s: skipping memory %s, it does not open: %s", self.label, memory.id, exc
+                )
+            return None
+
     def _open_row(self, memory: Memory) -> Memory:
         if self._codec is None:
             sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
@@ -1059,6 +1102,7 @@ class SQLiteStore:
             rows = await conn.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", chunk
             )
+            # Asked for by id: a row that does not open is an error here, not skipped.
             found.extend(self._overlay(self._open_row(_memory(row))) for row in rows)
         return found
 
@@ -1123,7 +1167,11 @@ class SQLiteStore:
             if rows is None:
                 sql, params = _search_sql(filters, now)
                 rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
-            return [(self._overlay(self._open_row(_memory(row))), float(row[19])) for row in rows]
+            return [
+                (self._overlay(memory), float(row[19]))
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(run)
 
@@ -1201,7 +1249,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+            return [
+                self._overlay(memory)
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(query)
 
@@ -1461,7 +1513,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
             rows = await conn.execute_fetchall(sql, [*ids, *params])
-            return [(str(r[0]), self._overlay(self._open_row(_memory(r[1:])))) for r in rows]
+            return [
+                (str(r[0]), self._overlay(memory))
+                for r in rows
+                if (memory := self._readable(_memory(r[1:]))) is not None
+            ]
 
         return await self._run(query)
 
@@ -1482,7 +1538,11 @@ class SQLiteStore:
 
         async def query(conn: aiosqlite.Connection) -> list[Memory]:
             rows = await conn.execute_fetchall(sql, [memory_id])
-            return [self._overlay(self._open_row(_memory(row))) for row in rows]
+            return [
+                self._overlay(memory)
+                for row in rows
+                if (memory := self._readable(_memory(row))) is not None
+            ]
 
         return await self._run(query)
 
