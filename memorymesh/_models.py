@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from ._vocab import Category, Scope
 
 __all__ = [
     "GLOBAL_CATEGORIES",
@@ -30,32 +31,11 @@ __all__ = [
 ]
 
 
-class Category(enum.StrEnum):
-    """What kind of thing a memory is. The same nine as MemoryMesh 4.x."""
-
-    PREFERENCE = "preference"
-    GUARDRAIL = "guardrail"
-    MISTAKE = "mistake"
-    PERSONALITY = "personality"
-    QUESTION = "question"
-    DECISION = "decision"
-    PATTERN = "pattern"
-    CONTEXT = "context"
-    SESSION_SUMMARY = "session_summary"
-
-
 #: What a write does when it duplicates or contradicts a current memory:
 #: ``supersede`` keeps the old one as history linked to the new one, ``keep_both`` stores
 #: the new one beside it, ``skip`` keeps only the old one, ``merge`` folds the new into the old.
 ConflictPolicy = Literal["supersede", "keep_both", "skip", "merge"]
 CONFLICT_POLICIES: frozenset[str] = frozenset({"supersede", "keep_both", "skip", "merge"})
-
-
-class Scope(enum.StrEnum):
-    """Where a memory lives: with the current project, or with the user everywhere."""
-
-    PROJECT = "project"
-    GLOBAL = "global"
 
 
 #: Categories about the *user* rather than the codebase follow them into every project.
