@@ -72,6 +72,21 @@ def test_a_core_command_skips_the_other_commands_modules() -> None:
     assert "memorymesh_mcp" in loaded(body.replace("'list', ", ""))
 
 
+def test_keyword_reads_import_no_numpy(tmp_path: Path) -> None:
+    """Keyword recall, list and stats (and opening the stores) never touch vectors."""
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    stores = f"'--db', {str(db)!r}, '--global-db', {str(global_db)!r}"
+    subprocess.run(
+        [script("memorymesh"), "--db", str(db), "--global-db", str(global_db), "remember", "x y"],
+        check=True,
+        capture_output=True,
+    )
+    for command in ("'recall', 'deploy billing'", "'list'", "'stats'"):
+        body = f"from memorymesh.cli import main\nmain([{stores}, {command}])"
+        assert "numpy" not in loaded(body), command
+        assert "memorymesh._mesh" in loaded(body)  # it did open the stores
+
+
 def test_access_counts_survive_a_one_shot_recall() -> None:
     memorymesh = script("memorymesh")
 
