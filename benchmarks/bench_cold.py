@@ -25,8 +25,10 @@ after table from one run. The stores are built once and kept in ``.cache/bench_c
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,17 +80,22 @@ server.run()
 # -- stores ---------------------------------------------------------------------------------------
 
 
-def store_dir(n: int) -> Path:
-    """A project folder with a store of ``n`` memories and a home with the global store."""
-    root = CACHE / f"n{n}"
+def store_dir(n: int, code: Path) -> Path:
+    """A project folder with a store of ``n`` memories and a home with the global store,
+    written by ``code``'s MemoryMesh (the oldest compared: a newer one migrates its copy)."""
+    root = CACHE / f"n{n}-{code.name}"
     done = root / "built"
     if done.exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
     (root / "project" / ".git").mkdir(parents=True)
     (root / "home").mkdir()
-    print(f"building a store of {n:,} memories ...", file=sys.stderr)
-    anyio.run(_fill, root, n)
+    print(f"building a store of {n:,} memories with {code} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, __file__, "--fill", str(n), str(root)],
+        env=environment(root, code),
+        check=True,
+    )
     done.write_text(str(n))
     return root
 
@@ -172,7 +179,18 @@ class Commands:
         }
 
 
-def run_once(argv: list[str], stdin: str | None, env: dict[str, str], cwd: Path) -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(
+    argv: list[str], stdin: str | None, env: dict[str, str], cwd: Path
+) -> tuple[float, float]:
+    """Wall and CPU seconds of one process. On a shared machine the wall time follows the
+    load; the CPU time is what the process itself costs, and moves much less."""
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
         argv, input=stdin, env=env, cwd=cwd, capture_output=True, text=True, check=False
@@ -180,7 +198,7 @@ def run_once(argv: list[str], stdin: str | None, env: dict[str, str], cwd: Path)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])} failed ({done.returncode}): {done.stderr[-800:]}")
-    return elapsed
+    return elapsed, children_cpu() - cpu
 
 
 async def first_tools_list(argv: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -196,46 +214,63 @@ async def first_tools_list(argv: list[str], env: dict[str, str], cwd: Path) -> f
     return elapsed
 
 
-def median_of(runs: int, once: Callable[[], float]) -> float:
+def mcp_once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Spawn to first ``tools/list`` (wall), and the server process's whole CPU time."""
+    cpu = children_cpu()
+    elapsed = anyio.run(first_tools_list, argv, env, cwd)
+    return elapsed, children_cpu() - cpu
+
+
+def median_of(runs: int, once: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+    """Median wall and median CPU seconds of ``runs`` runs after one warm-up."""
     once()  # warm-up: bytecode written, files in the page cache
-    return statistics.median(once() for _ in range(runs))
+    samples = [once() for _ in range(runs)]
+    return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
 
 
-def measure(n: int, code: Path, runs: int, scratch: Path) -> dict[str, float]:
+def measure(
+    n: int, code: Path, built: Path, runs: int, scratch: Path
+) -> dict[str, tuple[float, float]]:
     """Every command's median seconds at ``n`` memories, with ``code``'s MemoryMesh."""
-    built = store_dir(n)
     root = scratch / f"n{n}-{code.name}"
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(built, root)  # writes land in a copy: the cached store stays at n
     env = environment(root, code)
     cwd = root / "project"
     commands = Commands(root, Corpus(seed=n + 1))
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     for name, make in commands.table().items():
 
-        def once(make: Callable[[], tuple[list[str], str | None]] = make) -> float:
+        def once(
+            make: Callable[[], tuple[list[str], str | None]] = make,
+        ) -> tuple[float, float]:
             argv, stdin = make()
             return run_once(argv, stdin, env, cwd)
 
         out[name] = median_of(runs, once)
-        print(f"  {n:>7,} {name}: {1000 * out[name]:.0f} ms", file=sys.stderr)
+        print(f"  {n:>7,} {name}: {_cell(out[name])} ms", file=sys.stderr)
     bare = scratch / "bare_server.py"
     bare.write_text(_BARE_SERVER)
     for name, argv in (
         ("MCP spawn → first tools/list", [str(BIN / "memorymesh-mcp")]),
         ("bare SDK server → first tools/list (floor)", [sys.executable, str(bare)]),
     ):
-        out[name] = median_of(runs, lambda argv=argv: anyio.run(first_tools_list, argv, env, cwd))
-        print(f"  {n:>7,} {name}: {1000 * out[name]:.0f} ms", file=sys.stderr)
+        out[name] = median_of(runs, functools.partial(mcp_once, argv, env, cwd))
+        print(f"  {n:>7,} {name}: {_cell(out[name])} ms", file=sys.stderr)
     return out
+
+
+def _cell(figure: tuple[float, float]) -> str:
+    return f"{1000 * figure[0]:.0f} ({1000 * figure[1]:.0f})"
 
 
 # -- report ---------------------------------------------------------------------------------------
 
 
-def report(results: dict[str, dict[int, dict[str, float]]], sizes: list[int]) -> None:
+def report(results: dict[str, dict[int, dict[str, tuple[float, float]]]], sizes: list[int]) -> None:
     labels = list(results)
-    print("## One-shot processes, median ms (floor: `python -c pass` in the same run)\n")
+    print("## One-shot processes: median wall ms (median CPU ms of the process)\n")
+    print("Floors in the same run: `python -c pass`, and a bare SDK server for the MCP row.\n")
     head = "| command | target |"
     rule = "|---|---:|"
     for n in sizes:
@@ -248,7 +283,7 @@ def report(results: dict[str, dict[int, dict[str, float]]], sizes: list[int]) ->
         cells = ""
         for n in sizes:
             for label in labels:
-                cells += f" {1000 * results[label][n][name]:.0f} |"
+                cells += f" {_cell(results[label][n][name])} |"
         if name.startswith("MCP"):
             goal = "≤ bare + 100"
         elif target is None:
@@ -259,23 +294,29 @@ def report(results: dict[str, dict[int, dict[str, float]]], sizes: list[int]) ->
     print()
     for label in labels:
         for n in sizes:
-            r = results[label][n]
-            floor = r["python -c pass (floor)"]
-            mcp = (
-                r["MCP spawn → first tools/list"] - r["bare SDK server → first tools/list (floor)"]
-            )
+            r = {name: wall for name, (wall, _) in results[label][n].items()}
+            cpu = {name: spent for name, (_, spent) in results[label][n].items()}
+            floor, cpu_floor = r["python -c pass (floor)"], cpu["python -c pass (floor)"]
+            bare = "bare SDK server → first tools/list (floor)"
+            mcp = "MCP spawn → first tools/list"
             over = ", ".join(
-                f"{name.removeprefix('memorymesh ')} {1000 * (r[name] - floor):.0f}"
+                f"{name.removeprefix('memorymesh ')} {1000 * (r[name] - floor):.0f} "
+                f"({1000 * (cpu[name] - cpu_floor):.0f})"
                 for name in TARGETS
                 if TARGETS[name] is not None
             )
             print(
-                f"- {label}, {n:,}: above the interpreter floor ({1000 * floor:.0f} ms): {over}; "
-                f"MCP above the bare server: {1000 * mcp:+.0f} ms"
+                f"- {label}, {n:,}: above the interpreter floor ({_cell((floor, cpu_floor))} "
+                f"ms), wall (CPU): {over}; MCP above the bare server: "
+                f"{1000 * (r[mcp] - r[bare]):+.0f} ({1000 * (cpu[mcp] - cpu[bare]):+.0f}) ms"
             )
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--fill"]:  # the store builder, run with the chosen code on the path
+        anyio.run(_fill, Path(argv[2]), int(argv[1]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--runs", type=int, default=5, help="timed runs after one warm-up")
@@ -288,13 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     codes = {"this checkout": ROOT}
     if args.compare is not None:
         codes = {"before": args.compare.resolve(), "after": ROOT}
-    results: dict[str, dict[int, dict[str, float]]] = {label: {} for label in codes}
+    results: dict[str, dict[int, dict[str, tuple[float, float]]]] = {label: {} for label in codes}
     with tempfile.TemporaryDirectory() as scratch:
         for n in sizes:
-            store_dir(n)
+            built = store_dir(n, next(iter(codes.values())))
             for label, code in codes.items():
                 print(f"{label} ({code}), N = {n:,}", file=sys.stderr)
-                results[label][n] = measure(n, code, args.runs, Path(scratch))
+                results[label][n] = measure(n, code, built, args.runs, Path(scratch))
     report(results, sizes)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -60,7 +60,7 @@ ConflictAction = Literal["deduplicated", "superseded", "kept_both", "skipped", "
 class Conflict(BaseModel):
     """One decision a write made about an existing memory; see ``docs/concepts.md``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: ConflictKind
     memory_id: str
@@ -79,7 +79,7 @@ class Memory(BaseModel):
     Every call returns fresh copies, so holding a ``Memory`` never pins or mutates the store.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     text: str
@@ -134,7 +134,7 @@ def trusted_memory(values: dict[str, Any]) -> Memory:
 class NewMemory(BaseModel):
     """The fields ``remember`` accepts, as one item for ``remember_many``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     text: str
     category: Category | str | None = None
@@ -158,7 +158,7 @@ class ScoringWeights(BaseModel):
     of the weights so the score stays in [0, 1]. See ``docs/concepts.md`` for each signal.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     relevance: Annotated[float, Field(ge=0.0)] = 0.70
     recency: Annotated[float, Field(ge=0.0)] = 0.10
@@ -181,7 +181,7 @@ class ScoringWeights(BaseModel):
 class ScoreBreakdown(BaseModel):
     """Each signal behind a recall score, in [0, 1], before weighting."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     relevance: float
     recency: float
@@ -193,7 +193,7 @@ class ScoreBreakdown(BaseModel):
 class RecallResult(BaseModel):
     """One recalled memory and how well it matched."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     memory: Memory
     score: float
@@ -203,7 +203,7 @@ class RecallResult(BaseModel):
 class RecallExplanation(BaseModel):
     """Why recall returned what it did (``recall(..., explain=True)``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     query_terms: list[str]
     """The words searched for, after dropping common function words."""
@@ -232,7 +232,7 @@ class RecallResults(list[RecallResult]):
 class WriteLogEntry(BaseModel):
     """One decision a write made: stored, deduplicated, superseded, updated, forgotten..."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime
     action: str
@@ -245,7 +245,7 @@ class WriteLogEntry(BaseModel):
 class MemoryStats(BaseModel):
     """Counts over every store the mesh has open."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     total: int
     by_scope: dict[str, int]
