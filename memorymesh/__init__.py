@@ -11,62 +11,149 @@
 
 from __future__ import annotations
 
-from ._errors import (
-    BlockingCallError,
-    ClosedError,
-    CorruptDatabaseError,
-    DatabaseLockedError,
-    EmbeddingError,
-    EncryptionError,
-    InjectedContextError,
-    InvalidFilterError,
-    InvalidInputError,
-    InvalidMeshError,
-    KeyConflictError,
-    MemoryMeshError,
-    MemoryNotFoundError,
-    SchemaVersionError,
-    SecretDetectedError,
-    StoreError,
-    TooLargeError,
-    V4StoreError,
-)
-from ._mesh import AsyncMemoryMesh
-from ._models import (
-    Category,
-    Conflict,
-    ConflictPolicy,
-    Memory,
-    MemoryStats,
-    NewMemory,
-    RecallExplanation,
-    RecallResult,
-    RecallResults,
-    Scope,
-    ScoreBreakdown,
-    ScoringWeights,
-    SessionRecord,
-    WriteLogEntry,
-)
-from ._sync import MemoryMesh
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._version import __version__
-from .context._compact import CompactPolicy, CompactReport, MergeGroup
-from .context._instructions import SyncReport, SyncWeights
-from .context._quality import QualityIssue, QualityReport
-from .context._session import SessionContext, SessionItem
-from .embeddings._embedders import (
-    Embedder,
-    LocalEmbedder,
-    OllamaEmbedder,
-    OpenAIEmbedder,
-    available_embedders,
-    register_embedder,
-)
-from .io._export import ImportReport
-from .io._import_v4 import V4ImportReport
-from .stores import Store, StoreOptions, StoreTransaction, register_store
-from .writes._classify import Classification, classify, estimate_importance
-from .writes._injected import contains_injected, mark_injected, strip_injected
+
+if _TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first use
+    from ._errors import (
+        BlockingCallError,
+        ClosedError,
+        CorruptDatabaseError,
+        DatabaseLockedError,
+        EmbeddingError,
+        EncryptionError,
+        InjectedContextError,
+        InvalidFilterError,
+        InvalidInputError,
+        InvalidMeshError,
+        KeyConflictError,
+        MemoryMeshError,
+        MemoryNotFoundError,
+        SchemaVersionError,
+        SecretDetectedError,
+        StoreError,
+        TooLargeError,
+        V4StoreError,
+    )
+    from ._mesh import AsyncMemoryMesh
+    from ._models import (
+        Category,
+        Conflict,
+        ConflictPolicy,
+        Memory,
+        MemoryStats,
+        NewMemory,
+        RecallExplanation,
+        RecallResult,
+        RecallResults,
+        Scope,
+        ScoreBreakdown,
+        ScoringWeights,
+        SessionRecord,
+        WriteLogEntry,
+    )
+    from ._sync import MemoryMesh
+    from .context._compact import CompactPolicy, CompactReport, MergeGroup
+    from .context._instructions import SyncReport, SyncWeights
+    from .context._quality import QualityIssue, QualityReport
+    from .context._session import SessionContext, SessionItem
+    from .embeddings._embedders import (
+        Embedder,
+        LocalEmbedder,
+        OllamaEmbedder,
+        OpenAIEmbedder,
+        available_embedders,
+        register_embedder,
+    )
+    from .io._export import ImportReport
+    from .io._import_v4 import V4ImportReport
+    from .stores import Store, StoreOptions, StoreTransaction, register_store
+    from .writes._classify import Classification, classify, estimate_importance
+    from .writes._injected import contains_injected, mark_injected, strip_injected
+
+#: Where each public name lives. Importing the package loads none of them, so a process that
+#: needs one module (``memorymesh --version``, the hook, the MCP server starting up) does not
+#: pay for numpy, pydantic and the rest; ``from memorymesh import X`` loads X's module then.
+_LAZY: dict[str, str] = {
+    "AsyncMemoryMesh": "._mesh",
+    "available_embedders": ".embeddings._embedders",
+    "BlockingCallError": "._errors",
+    "Category": "._models",
+    "Classification": ".writes._classify",
+    "classify": ".writes._classify",
+    "ClosedError": "._errors",
+    "CompactPolicy": ".context._compact",
+    "CompactReport": ".context._compact",
+    "Conflict": "._models",
+    "ConflictPolicy": "._models",
+    "contains_injected": ".writes._injected",
+    "CorruptDatabaseError": "._errors",
+    "DatabaseLockedError": "._errors",
+    "Embedder": ".embeddings._embedders",
+    "EmbeddingError": "._errors",
+    "EncryptionError": "._errors",
+    "estimate_importance": ".writes._classify",
+    "ImportReport": ".io._export",
+    "InjectedContextError": "._errors",
+    "InvalidFilterError": "._errors",
+    "InvalidInputError": "._errors",
+    "InvalidMeshError": "._errors",
+    "KeyConflictError": "._errors",
+    "LocalEmbedder": ".embeddings._embedders",
+    "mark_injected": ".writes._injected",
+    "Memory": "._models",
+    "MemoryMesh": "._sync",
+    "MemoryMeshError": "._errors",
+    "MemoryNotFoundError": "._errors",
+    "MemoryStats": "._models",
+    "MergeGroup": ".context._compact",
+    "NewMemory": "._models",
+    "OllamaEmbedder": ".embeddings._embedders",
+    "OpenAIEmbedder": ".embeddings._embedders",
+    "QualityIssue": ".context._quality",
+    "QualityReport": ".context._quality",
+    "RecallExplanation": "._models",
+    "RecallResult": "._models",
+    "RecallResults": "._models",
+    "register_embedder": ".embeddings._embedders",
+    "register_store": ".stores",
+    "SchemaVersionError": "._errors",
+    "Scope": "._models",
+    "ScoreBreakdown": "._models",
+    "ScoringWeights": "._models",
+    "SecretDetectedError": "._errors",
+    "SessionContext": ".context._session",
+    "SessionItem": ".context._session",
+    "SessionRecord": "._models",
+    "Store": ".stores",
+    "StoreError": "._errors",
+    "StoreOptions": ".stores",
+    "StoreTransaction": ".stores",
+    "strip_injected": ".writes._injected",
+    "SyncReport": ".context._instructions",
+    "SyncWeights": ".context._instructions",
+    "TooLargeError": "._errors",
+    "V4ImportReport": ".io._import_v4",
+    "V4StoreError": "._errors",
+    "WriteLogEntry": "._models",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AsyncMemoryMesh",

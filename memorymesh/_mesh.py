@@ -46,6 +46,7 @@ from ._validate import (
     check_policy,
     check_scope,
 )
+from ._vocab import MAX_RECALL_K
 from .context import _review as review
 from .context._session import (
     DEFAULT_BUDGET_TOKENS,
@@ -86,7 +87,6 @@ __all__ = ["AsyncMemoryMesh"]
 
 DEFAULT_MAX_TEXT_CHARS = 20_000
 DEFAULT_MAX_METADATA_BYTES = 64 * 1024
-MAX_RECALL_K = 1_000
 # remember_many validates this many items between yields to the event loop (a few ms of
 # work each): see benchmarks/bench_loop_lag.py.
 _PREPARE_CHUNK = 64

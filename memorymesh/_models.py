@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from ._vocab import Category, Scope
 
 __all__ = [
     "GLOBAL_CATEGORIES",
@@ -31,32 +32,11 @@ __all__ = [
 ]
 
 
-class Category(enum.StrEnum):
-    """What kind of thing a memory is. The same nine as MemoryMesh 4.x."""
-
-    PREFERENCE = "preference"
-    GUARDRAIL = "guardrail"
-    MISTAKE = "mistake"
-    PERSONALITY = "personality"
-    QUESTION = "question"
-    DECISION = "decision"
-    PATTERN = "pattern"
-    CONTEXT = "context"
-    SESSION_SUMMARY = "session_summary"
-
-
 #: What a write does when it duplicates or contradicts a current memory:
 #: ``supersede`` keeps the old one as history linked to the new one, ``keep_both`` stores
 #: the new one beside it, ``skip`` keeps only the old one, ``merge`` folds the new into the old.
 ConflictPolicy = Literal["supersede", "keep_both", "skip", "merge"]
 CONFLICT_POLICIES: frozenset[str] = frozenset({"supersede", "keep_both", "skip", "merge"})
-
-
-class Scope(enum.StrEnum):
-    """Where a memory lives: with the current project, or with the user everywhere."""
-
-    PROJECT = "project"
-    GLOBAL = "global"
 
 
 #: Categories about the *user* rather than the codebase follow them into every project.
@@ -81,7 +61,7 @@ ConflictAction = Literal["deduplicated", "superseded", "kept_both", "skipped", "
 class Conflict(BaseModel):
     """One decision a write made about an existing memory; see ``docs/concepts.md``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: ConflictKind
     memory_id: str
@@ -100,7 +80,7 @@ class Memory(BaseModel):
     Every call returns fresh copies, so holding a ``Memory`` never pins or mutates the store.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     text: str
@@ -155,7 +135,7 @@ def trusted_memory(values: dict[str, Any]) -> Memory:
 class NewMemory(BaseModel):
     """The fields ``remember`` accepts, as one item for ``remember_many``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     text: str
     category: Category | str | None = None
@@ -179,7 +159,7 @@ class ScoringWeights(BaseModel):
     of the weights so the score stays in [0, 1]. See ``docs/concepts.md`` for each signal.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     relevance: Annotated[float, Field(ge=0.0)] = 0.70
     recency: Annotated[float, Field(ge=0.0)] = 0.10
@@ -202,7 +182,7 @@ class ScoringWeights(BaseModel):
 class ScoreBreakdown(BaseModel):
     """Each signal behind a recall score, in [0, 1], before weighting."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     relevance: float
     recency: float
@@ -214,7 +194,7 @@ class ScoreBreakdown(BaseModel):
 class RecallResult(BaseModel):
     """One recalled memory and how well it matched."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     memory: Memory
     score: float
@@ -224,7 +204,7 @@ class RecallResult(BaseModel):
 class RecallExplanation(BaseModel):
     """Why recall returned what it did (``recall(..., explain=True)``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     query_terms: list[str]
     """The words searched for, after dropping common function words."""
@@ -253,7 +233,7 @@ class RecallResults(list[RecallResult]):
 class WriteLogEntry(BaseModel):
     """One decision a write made: stored, deduplicated, superseded, updated, forgotten..."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime
     action: str
@@ -280,7 +260,7 @@ class SessionRecord(BaseModel):
 class MemoryStats(BaseModel):
     """Counts over every store the mesh has open."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     total: int
     by_scope: dict[str, int]

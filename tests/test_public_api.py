@@ -17,6 +17,8 @@ def test_all_is_sorted_and_importable() -> None:
 
 
 def test_every_public_name_is_in_all() -> None:
+    for name in memorymesh.__all__:
+        getattr(memorymesh, name)  # the package loads its names on first use
     exported = {
         name
         for name, value in vars(memorymesh).items()
@@ -29,3 +31,8 @@ def test_package_is_typed() -> None:
     from importlib.resources import files
 
     assert files("memorymesh").joinpath("py.typed").is_file()
+
+
+def test_unknown_names_are_an_attribute_error() -> None:
+    assert not hasattr(memorymesh, "NoSuchThing")
+    assert set(memorymesh.__all__) <= set(dir(memorymesh))

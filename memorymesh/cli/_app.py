@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import io
 import json
 import os
 import re
 import sys
-import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import anyio
-
-from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError, V4StoreError
-from .._mesh import MAX_RECALL_K, AsyncMemoryMesh
-from .._models import Category, Memory, RecallResult, RecallResults
+# Only what parsing needs is imported here: `memorymesh --version` and a usage error must not
+# pay for anyio, pydantic or numpy. Each command imports what it uses when it runs.
 from .._version import __version__
+from .._vocab import MAX_RECALL_K, Category
 from ._common import STATUS_HOOKS, count, open_mesh
 from ._common import resolve_id as _resolve
 from ._progress import Progress
 from ._terminal import neutralised_stdout
+
+if TYPE_CHECKING:
+    from .._mesh import AsyncMemoryMesh
+    from .._models import Memory, RecallResult, RecallResults
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
 
@@ -130,6 +130,10 @@ def _print_results(results: Sequence[RecallResult]) -> None:
 
 async def _read_text(name: str) -> str:
     """The UTF-8 text of file ``name`` (``-``: standard input), or one clear error."""
+    import anyio
+
+    from .._errors import InvalidInputError
+
     shown = "standard input" if name == "-" else name
     try:
         if name == "-":
@@ -174,6 +178,8 @@ def _importance(value: str) -> float:
 
 
 async def cmd_remember(args: argparse.Namespace) -> int:
+    from .._errors import InvalidInputError
+
     if args.file is None and not args.text:
         raise InvalidInputError("give the text to remember, or --file FILE ('-' reads stdin)")
     async with open_mesh(args) as mesh:
@@ -210,6 +216,8 @@ async def _write_notes(mesh: AsyncMemoryMesh, memory: Memory) -> list[str]:
     superseded or merged, a duplicate it collapsed into, a contradiction it kept or skipped,
     a secret it redacted. Without them the CLI would hide that an older fact is now history.
     """
+    from .._errors import MemoryNotFoundError
+
     notes: list[str] = []
     for c in memory.conflicts:
         why = f" ({c.reason})" if c.reason else ""
@@ -388,6 +396,8 @@ async def cmd_pin(args: argparse.Namespace) -> int:
 
 
 async def cmd_update(args: argparse.Namespace) -> int:
+    from .._errors import InvalidInputError
+
     if all(getattr(args, name) is None for name in ("text", "importance", "category", "metadata")):
         raise InvalidInputError(
             "nothing to update: give --text, --importance, --category or --metadata"
@@ -408,6 +418,8 @@ async def cmd_update(args: argparse.Namespace) -> int:
 
 
 async def cmd_log(args: argparse.Namespace) -> int:
+    from .._errors import MemoryNotFoundError
+
     async with open_mesh(args) as mesh:
         memory_id, known = args.id, True
         if memory_id:
@@ -571,6 +583,10 @@ _DEMO_QUERIES = [
 
 async def cmd_demo(args: argparse.Namespace) -> int:
     """remember → recall on a fresh local SQLite file, narrated for a first-time user."""
+    import tempfile
+
+    from .._mesh import AsyncMemoryMesh
+
     # With --json the narration is replaced by one JSON object of what was stored and found.
     say = (lambda *_: None) if args.json else print
     with tempfile.TemporaryDirectory(prefix="memorymesh-demo-") as scratch:
@@ -638,6 +654,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         found = _INVALID_CHOICE.search(message)
         if found is not None:
+            import difflib
+
             # 'a', 'b' up to 3.13; a, b from 3.14 on.
             choices = [c.strip("'\"") for c in found["choices"].split(", ")]
             close = difflib.get_close_matches(found["given"], choices, n=3, cutoff=0.6)
@@ -674,6 +692,15 @@ def _common() -> _Parser:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole parser: the core commands and every extension's."""
+    parser, sub, common = _core_parser()
+    _add_extensions(sub, common)
+    return parser
+
+
+def _core_parser() -> tuple[argparse.ArgumentParser, Any, argparse.ArgumentParser]:
+    """The parser with the core commands only (its subparsers action and the shared options
+    come with it, for the extensions to add theirs)."""
     common = _common()
     parser = _Parser(
         prog="memorymesh",
@@ -791,18 +818,58 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", cmd_demo, "Show remember → recall on a fresh local store.")
     p.add_argument("--path", metavar="DIR", help="keep the demo store in DIR")
 
+    return parser, sub, common
+
+
+def _add_extensions(sub: Any, common: argparse.ArgumentParser) -> None:
     for module_name in EXTENSIONS:
         try:
             module = __import__(module_name, fromlist=["register"])
         except ImportError:
             continue  # the optional extra that provides it is not installed
         module.register(sub, common)
+
+
+#: Core commands that still need the extensions: ``status`` prints the lines they add.
+_USES_EXTENSIONS = frozenset({"status"})
+#: Global options that take a value (the value is not the command's name).
+_VALUED_OPTIONS = frozenset({"--db", "--global-db"})
+
+
+def _parser_for(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser ``argv`` needs: a core command, or ``--version`` alone, skips importing the
+    extensions (the MCP server, sync, doctor, ...), which a one-shot command never uses."""
+    parser, sub, common = _core_parser()
+    named = _command_name(argv)
+    if named is None:
+        core = "--version" in argv and not {"-h", "--help"} & set(argv)
+    else:
+        core = named in sub.choices and named not in _USES_EXTENSIONS
+    if not core:
+        _add_extensions(sub, common)
     return parser
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The first word of ``argv`` that is neither an option nor a global option's value."""
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif word == "--":
+            return next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _offer_v4_migration(args: argparse.Namespace, handler: Handler) -> int:
     """A 4.x store where 5.x keeps its own: at a terminal, offer ``import-v4`` and then run the
     command again; elsewhere (scripts, hooks, pipes in) the error already names the fix."""
+    import anyio
+
+    from .._errors import MemoryMeshError
+
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     if args.command == "import-v4" or not interactive:
         return 1
@@ -881,14 +948,16 @@ def _undecodable(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
-    parser = build_parser()
-    bad = _undecodable(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    bad = _undecodable(argv)
     if bad is not None:
         print(f"memorymesh: error: {bad}", file=sys.stderr)
         return 2
+    parser = _parser_for(argv)
     args = parser.parse_args(argv)
     if args.command is None:
-        if not (sys.argv[1:] if argv is None else list(argv)):
+        if not argv:
             # A bare `memorymesh` is a person asking "what now?": answer that, not "usage".
             print(_what_next(parser))
             return 0
@@ -899,6 +968,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler
+    import anyio
+
+    from .._errors import MemoryMeshError, V4StoreError
+
     try:
         if args.json or getattr(args, "data_on_stdout", False):
             return anyio.run(handler, args)

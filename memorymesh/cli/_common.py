@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._config import configured_embedding
-from .._errors import MemoryNotFoundError
-from .._mesh import AsyncMemoryMesh
+if TYPE_CHECKING:
+    from .._mesh import AsyncMemoryMesh
 
 __all__ = ["STATUS_HOOKS", "count", "open_mesh", "resolve_id"]
 
@@ -21,6 +20,10 @@ __all__ = ["STATUS_HOOKS", "count", "open_mesh", "resolve_id"]
 def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
     """An ``AsyncMemoryMesh`` on the stores the global options name, with the configured
     embedder (``MEMORYMESH_EMBEDDING``, ``config.toml``, else the one the store recorded)."""
+    # Imported here: parsing the command line, which imports this module, must stay light.
+    from .._config import configured_embedding
+    from .._mesh import AsyncMemoryMesh
+
     options.setdefault("source", "cli")
     if options.get("embedding") is None:
         options["embedding"] = configured_embedding()[0]
@@ -31,6 +34,8 @@ def open_mesh(args: argparse.Namespace, **options: Any) -> AsyncMemoryMesh:
 
 async def resolve_id(mesh: AsyncMemoryMesh, given: str) -> str:
     """Accept a full id or any unique prefix of one (people type the 8 characters we print)."""
+    from .._errors import MemoryNotFoundError
+
     try:
         await mesh.get(given)
     except MemoryNotFoundError:

@@ -46,7 +46,7 @@ class CompactPolicy(BaseModel):
     never returned by recall, and not updated for ``stale_days``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     similarity: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
     stale_days: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 180.0
@@ -56,7 +56,7 @@ class CompactPolicy(BaseModel):
 class MergeGroup(BaseModel):
     """Near-duplicates folded into one memory."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kept: str
     merged: list[str]
@@ -67,7 +67,7 @@ class MergeGroup(BaseModel):
 class CompactReport(BaseModel):
     """What a compaction pass changed (or, with ``dry_run``, would change)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     dry_run: bool
     examined: int

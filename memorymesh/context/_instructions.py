@@ -115,7 +115,7 @@ class SyncWeights(BaseModel):
     with how often recall returned the memory.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     importance: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.6
     recency: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.25
@@ -126,7 +126,7 @@ class SyncWeights(BaseModel):
 class SyncReport(BaseModel):
     """What one sync did to one file, or (``direction="from"``) to the memory."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: str
     format: str

@@ -57,7 +57,7 @@ _SYMBOLS = re.compile(r"[{}()\[\];=<>\\|$@#%^&*~]")
 class QualityIssue(BaseModel):
     """One problem with one memory, and what to do about it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     memory_id: str
     kind: IssueKind
@@ -68,7 +68,7 @@ class QualityIssue(BaseModel):
 class QualityReport(BaseModel):
     """The review of every active memory: a score from 0 to 100 and the issues found."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     score: float
     examined: int

@@ -90,7 +90,7 @@ def estimate_tokens(text: str) -> int:
 class SessionItem(BaseModel):
     """One memory chosen for the session context, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     memory: Memory
     section: SectionName
@@ -109,7 +109,7 @@ class SessionContext(BaseModel):
     ``<memorymesh-context>`` marker so it is never stored back as a new memory.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     query: str | None
     session_id: str | None = None

@@ -13,15 +13,17 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
-import numpy as np
-import numpy.typing as npt
 
 from .._errors import EmbeddingError, InvalidInputError
 from .._version import install_command
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -116,6 +118,8 @@ def as_matrix(vectors: Any, count: int, dim: int | None, *, who: str) -> npt.NDA
 
     :raises EmbeddingError: the shape is wrong or a value is not finite.
     """
+    import numpy as np
+
     try:
         matrix = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
     except (TypeError, ValueError) as exc:
@@ -234,6 +238,8 @@ class LocalEmbedder:
         return as_matrix(vectors, len(texts), self._dim, who=self.name)
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        import numpy as np
+
         batch = _texts(texts)
         if not batch:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -330,6 +336,7 @@ class _HTTPEmbedder(ABC):
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         import httpx
+        import numpy as np
 
         batch = _texts(texts)
         if not batch:

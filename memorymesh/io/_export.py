@@ -39,7 +39,7 @@ _TIMES = ("created_at", "updated_at", "event_time", "expires_at", "last_accessed
 class ImportReport(BaseModel):
     """What ``import_`` did with each record."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     imported: int = 0
     """New memories added."""
@@ -54,7 +54,7 @@ class ImportReport(BaseModel):
 
 
 class _Embedding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     model: str | None
     dim: int = Field(ge=1)
@@ -62,7 +62,7 @@ class _Embedding(BaseModel):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str = Field(min_length=1, max_length=128)
     text: str

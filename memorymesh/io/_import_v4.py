@@ -44,7 +44,7 @@ SOURCE = "memorymesh-4"
 class V4ImportReport(BaseModel):
     """What importing one 4.x database did."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     source: str
     scope: str

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Hashable, Iterable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import numpy as np
+if TYPE_CHECKING:
+    pass
+
 
 __all__ = ["LexicalIndex", "Tokens", "max_missing", "needed_shared"]
 
@@ -115,6 +117,8 @@ class LexicalIndex(Generic[K]):
     def candidates(self, tokens: frozenset[str]) -> list[K]:
         """Keys of memories that share enough of ``tokens`` to be a conflict, closest first
         (the most recent first among equally close ones)."""
+        import numpy as np
+
         size = len(tokens)
         if not size:
             return []

@@ -11,10 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol, cast
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from .._errors import InvalidInputError
 from .._models import Memory, ScoreBreakdown, ScoringWeights
@@ -24,6 +21,10 @@ from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
 from ._scoring import blend, shared_bm25
 from ._vectors import VectorIndex, vector_filter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = [
     "CANDIDATES_PER_RESULT",

@@ -15,12 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from .._models import Category
 from ..stores._filters import Filters
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    F32 = npt.NDArray[np.float32]
 
 __all__ = [
     "IndexRow",
@@ -32,22 +36,27 @@ __all__ = [
     "vector_filter",
 ]
 
-F32 = npt.NDArray[np.float32]
 _INITIAL_CAPACITY = 64
 
 
 def unit_rows(matrix: F32) -> F32:
     """Scale each row to length 1 (zero rows stay zero), so a dot product is the cosine."""
+    import numpy as np
+
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(matrix / norms, dtype=np.float32)
 
 
 def to_blob(vector: F32) -> bytes:
+    import numpy as np
+
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
 def from_blob(blob: bytes, dim: int) -> F32 | None:
+    import numpy as np
+
     if len(blob) != dim * 4:
         return None
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
@@ -105,6 +114,8 @@ class _Block:
     """The rows of one category: a growable matrix and its per-row columns."""
 
     def __init__(self, dim: int) -> None:
+        import numpy as np
+
         self.n = 0
         self.matrix = np.zeros((_INITIAL_CAPACITY, dim), dtype=np.float32)
         self.importance = np.zeros(_INITIAL_CAPACITY, dtype=np.float32)
@@ -119,6 +130,8 @@ class _Block:
         self.expiring = 0
 
     def _grow(self, needed: int) -> None:
+        import numpy as np
+
         capacity = len(self.active)
         if needed <= capacity:
             return
@@ -165,6 +178,8 @@ class VectorIndex:
 
     def add(self, rows: Sequence[IndexRow], vectors: F32) -> None:
         """Add (or replace) memories with their unit vectors, one row of ``vectors`` each."""
+        import numpy as np
+
         if len(rows) != len(vectors):
             raise ValueError("one vector per row")
         if vectors.ndim != 2 or (len(rows) and vectors.shape[1] != self.dim):
@@ -199,6 +214,8 @@ class VectorIndex:
 
     def remove(self, ids: Iterable[str]) -> None:
         """Drop memories (forgotten ones); unknown ids are ignored."""
+        import numpy as np
+
         for memory_id in list(ids):
             place = self._where.pop(memory_id, None)
             if place is None:
@@ -242,6 +259,8 @@ class VectorIndex:
         clear_expiry: bool = False,
     ) -> None:
         """Change the filterable columns of one memory in place."""
+        import numpy as np
+
         place = self._where.get(memory_id)
         if place is None:
             return
@@ -259,6 +278,8 @@ class VectorIndex:
 
     def vectors(self, ids: Sequence[str]) -> F32:
         """The stored vectors of ``ids`` (zero rows for ids the index does not hold)."""
+        import numpy as np
+
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         for i, memory_id in enumerate(ids):
             place = self._where.get(memory_id)
@@ -269,6 +290,8 @@ class VectorIndex:
     # -- search --------------------------------------------------------------------------------
 
     def _mask(self, block: _Block, f: VectorFilter, now: float) -> npt.NDArray[np.bool_] | None:
+        import numpy as np
+
         n = block.n
         mask: npt.NDArray[np.bool_] | None = None
 
@@ -319,6 +342,8 @@ class VectorIndex:
                 close neighbours of many texts: a threshold finds them without a top-k
                 selection over every row).
         """
+        import numpy as np
+
         f = f or VectorFilter()
         if queries.ndim == 1:
             queries = queries[None, :]

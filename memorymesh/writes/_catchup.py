@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, from_blob
 from ..stores.base import ChangedMemory
 from ._conflicts import content_tokens
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["CatchUp", "apply_changes"]
 
@@ -47,6 +49,8 @@ def apply_changes(
     """Make ``index`` and ``lexicon`` agree with ``now_are``, the current state of the
     ``touched`` memories (those missing from it were deleted). With ``everything``, the
     memories are the whole store, and the index drops whatever is not among them."""
+    import numpy as np
+
     found = CatchUp()
     if index is not None:
         present = {m.id for m in now_are}

@@ -24,15 +24,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, cast
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .._models import ConflictKind, Memory
 from .._text import STOPWORDS
 from ..search._lexical import LexicalIndex, Tokens
 from ..search._vectors import VectorFilter, VectorIndex
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 
@@ -541,6 +542,8 @@ async def find_conflicts(
         lexicon: That store's token index, used without an embedder.
         now: The time expiry is judged against.
     """
+    import numpy as np
+
     findings: list[list[Finding]] = [[] for _ in texts]
     if not texts:
         return findings

@@ -11,9 +11,7 @@ stale and refuses vector work until it is re-embedded, rather than mixing models
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from .._errors import EmbeddingError
 from ..embeddings._embedders import Embedder, as_matrix
@@ -22,6 +20,10 @@ from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
 from ..stores.base import Store, StoreTransaction
 from ._catchup import apply_changes
 from ._conflicts import content_tokens_many
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Indexes"]
 
@@ -131,6 +133,8 @@ class Indexes:
         return done
 
     async def load(self, store: Store) -> None:
+        import numpy as np
+
         assert self.embedder is not None
         await self._mark_before_building(store)
         dim = self.embedder.dim

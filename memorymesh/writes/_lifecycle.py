@@ -13,10 +13,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from .._errors import MemoryNotFoundError
 from .._models import Memory
@@ -24,6 +21,10 @@ from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["forget", "forget_many", "restore", "update"]
 

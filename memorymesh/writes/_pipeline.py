@@ -19,10 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
@@ -38,6 +35,10 @@ from ..stores.base import (
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Prepared", "WriteResult", "index_row", "snapshot_row", "write_all", "write_batch"]
 
@@ -106,6 +107,8 @@ class WriteResult:
     texts: list[tuple[str, str]] = field(default_factory=list)
 
     def apply_to_index(self) -> None:
+        import numpy as np
+
         if self.lexicon is not None:
             self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
         if self.index is None:
@@ -184,6 +187,8 @@ async def write_batch(
         One :class:`Memory` per row, in order: the stored one, or the existing one a
         duplicate resolved to, each with its ``conflicts``.
     """
+    import numpy as np
+
     items = [
         _Pending(row, policy, dict(detail), None if vectors is None else vectors[i])
         for i, (row, policy, detail) in enumerate(zip(rows, policies, details, strict=True))

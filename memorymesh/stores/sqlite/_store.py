@@ -1271,19 +1271,27 @@ class SQLiteStore:
 
     async def counts(self, *, now: float) -> StoreCounts:
         async def query(conn: aiosqlite.Connection) -> StoreCounts:
-            current = (
-                "superseded_by IS NULL AND status = 'active' "
-                "AND (expires_at IS NULL OR expires_at > ? OR pinned = 1)"
-            )
             by_scope: dict[str, int] = {}
             by_category: dict[str, int] = {}
             pinned = 0
-            rows = await conn.execute_fetchall(
-                f"SELECT scope, category, pinned, COUNT(*) FROM memories WHERE {current} "
-                "GROUP BY scope, category, pinned",
+            # Kept by triggers (migration 0007): flat in the store's size. Those that expired
+            # since are subtracted (unpinned, found through the expiry index).
+            groups: dict[tuple[str, str, int], int] = {
+                (scope, category, is_pinned): n
+                for scope, category, is_pinned, n in await conn.execute_fetchall(
+                    "SELECT scope, category, pinned, n FROM memory_counts"
+                )
+            }
+            for scope, category, n in await conn.execute_fetchall(
+                "SELECT scope, category, COUNT(*) FROM memories "
+                "WHERE expires_at IS NOT NULL AND expires_at <= ? AND pinned = 0 "
+                "AND superseded_by IS NULL AND status = 'active' GROUP BY scope, category",
                 [now],
-            )
-            for scope, category, is_pinned, n in rows:
+            ):
+                groups[(scope, category, 0)] = groups.get((scope, category, 0), 0) - n
+            for (scope, category, is_pinned), n in sorted(groups.items()):
+                if n <= 0:
+                    continue
                 by_scope[scope] = by_scope.get(scope, 0) + n
                 by_category[category] = by_category.get(category, 0) + n
                 pinned += n if is_pinned else 0
