@@ -1,0 +1,51 @@
+"""``memorymesh ui``: serve the web dashboard (``memorymesh/ui/``) on this machine.
+
+Starlette and uvicorn are imported only when the command runs, so the rest of the command
+line starts as fast without them, and a missing ``ui`` extra is one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+async def cmd_ui(args: argparse.Namespace) -> int:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print(
+            'memorymesh: error: the dashboard needs the ui extra: pip install "memorymesh[ui]"',
+            file=sys.stderr,
+        )
+        return 2
+    from ..ui import serve
+    from ._common import open_mesh
+
+    mesh = open_mesh(args, source="ui")
+    await serve(mesh, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return 0
+
+
+def _port(value: str) -> int:
+    from ._common import count
+
+    return count(0, 65535)(value)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``ui`` to the ``memorymesh`` command line."""
+    text = "Open the web dashboard: search, edit, review and watch your memories."
+    p = sub.add_parser("ui", parents=[common], help=text, description=text)
+    p.add_argument("--port", type=_port, default=0, help="port to serve on (default: any free)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on (default 127.0.0.1; another one is reachable by others)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the address only")
+    p.set_defaults(handler=cmd_ui)

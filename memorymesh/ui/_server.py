@@ -1,0 +1,54 @@
+"""Serving the dashboard: bind, print the address with its one-time token, open a browser,
+run uvicorn until Ctrl-C."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import webbrowser
+
+import anyio
+import uvicorn
+
+from .._mesh import AsyncMemoryMesh
+from ._app import create_app
+from ._security import Guard
+
+__all__ = ["LOOPBACK", "bind", "serve"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free one). Bound before uvicorn starts, so the printed
+    address is right and connections made at once wait in the backlog instead of failing."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(mesh: AsyncMemoryMesh, *, host: str, port: int, open_browser: bool) -> None:
+    """Run the dashboard over ``mesh`` until interrupted."""
+    if host != LOOPBACK:
+        print(
+            f"memorymesh: warning: serving on {host}: anyone who can reach it and learns the "
+            "address can read and change your memories",
+            file=sys.stderr,
+        )
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    guard = Guard.for_address(host, bound)
+    name = "localhost" if host == LOOPBACK else host
+    url = f"http://{name}:{bound}/?token={guard.new_login_token()}"
+    print(f"MemoryMesh dashboard: {url}", flush=True)
+    print("(the link works once; press Ctrl-C to stop)", flush=True)
+    if open_browser:
+        await anyio.to_thread.run_sync(webbrowser.open, url)
+    config = uvicorn.Config(
+        create_app(mesh, guard), log_level="warning", lifespan="on", server_header=False
+    )
+    # In this event loop: uvicorn turns Ctrl-C into a graceful shutdown (the mesh closes).
+    await uvicorn.Server(config).serve(sockets=[sock])
