@@ -193,8 +193,10 @@ class GuardMiddleware:
         await self.app(scope, _replay(body), send)
 
 
-#: On every response: our own scripts and styles only, no framing, no Referer, no caching of
-#: pages that show memories.
+#: On every response: our own scripts and styles only, no framing, no Referer to other sites,
+#: no caching of pages that show memories. (``same-origin``, not ``no-referrer``: under
+#: ``no-referrer`` Chromium sends ``Origin: null`` with our own forms, which the Origin check
+#: must refuse.)
 _HARDENING = [
     (
         b"content-security-policy",
@@ -203,7 +205,7 @@ _HARDENING = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 

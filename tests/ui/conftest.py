@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,9 @@ class Dashboard:
             async with self.mesh() as mesh:
                 return [m.id for m in await mesh.remember_many(items, review=review)]
 
-        return anyio.run(write)
+        # Playwright's sync API keeps an event loop on this thread: write from another one.
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(anyio.run, write).result()
 
     def shot(self, page: Any, name: str) -> None:
         """Save the page for the docs, when asked to (MEMORYMESH_UI_SCREENSHOTS)."""

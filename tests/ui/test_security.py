@@ -118,5 +118,5 @@ def test_every_response_is_hardened(dashboard: Dashboard) -> None:
         for response in (client.get("/"), client.get("/nowhere"), httpx.get(dashboard.base)):
             policy = response.headers["content-security-policy"]
             assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
-            assert response.headers["referrer-policy"] == "no-referrer"
+            assert response.headers["referrer-policy"] == "same-origin"
             assert response.headers["cache-control"] == "no-store"
