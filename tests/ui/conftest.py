@@ -107,4 +107,3 @@ def page(browser: Any, dashboard: Dashboard) -> Iterator[Any]:
         yield tab
     finally:
         context.close()
-

@@ -125,7 +125,8 @@ def test_a_superseded_memory_is_restored_from_the_conflicts_page(
     page: Any, dashboard: Dashboard
 ) -> None:
     [old] = dashboard.seed([FACTS[0]])
-    dashboard.seed([{"text": "The user prefers light mode in every editor", "category": "preference"}])
+    light = {"text": "The user prefers light mode in every editor", "category": "preference"}
+    dashboard.seed([light])
     page.goto(dashboard.login_url("/conflicts"))
     card = page.locator("li.conflict")
     expect(card).to_have_count(1)

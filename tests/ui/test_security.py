@@ -70,8 +70,9 @@ def test_state_changes_need_the_same_origin_and_the_csrf_token(dashboard: Dashbo
         assert api.json()["error"]["type"] == "cross_origin"
         no_csrf = client.post(edit, data={"text": "changed"}, headers={"Origin": dashboard.base})
         assert no_csrf.status_code == 403
-        wrong = client.post(f"/api/memories/{memory_id}", json={"text": "x"},
-                            headers={"X-CSRF-Token": "nope"})
+        wrong = client.post(
+            f"/api/memories/{memory_id}", json={"text": "x"}, headers={"X-CSRF-Token": "nope"}
+        )
         assert wrong.json()["error"]["type"] == "csrf"
         too_big = client.post(
             f"/api/memories/{memory_id}",
