@@ -26,7 +26,7 @@ from .._errors import (
     TooLargeError,
 )
 from .._mesh import AsyncMemoryMesh
-from . import _live, _memories, _review
+from . import _insights, _live, _memories, _pages, _review
 from ._html import esc, page
 from ._security import Guard, GuardMiddleware, refusal, wants_json
 from ._state import UiState
@@ -78,6 +78,8 @@ def create_app(mesh: AsyncMemoryMesh, guard: Guard) -> Starlette:
         routes=[
             *_memories.routes,
             *_review.routes,
+            *_pages.routes,
+            *_insights.routes,
             *_live.routes,
             Mount("/static", app=static, name="static"),
         ],

@@ -157,3 +157,34 @@ def test_a_write_from_another_process_appears_without_a_reload(
     expect(page.locator("#total")).to_have_text("4")
     expect(page.locator("table.memories")).to_contain_text("The CI runs on two cores")
     expect(page.locator("#live")).to_be_visible()
+
+
+def test_sessions_insights_and_health_pages(page: Any, dashboard: Dashboard) -> None:
+    dashboard.seed(
+        [
+            {**FACTS[0], "session_id": "s-monday"},
+            {**FACTS[1], "session_id": "s-tuesday"},
+            FACTS[2],
+        ]
+    )
+    page.goto(dashboard.login_url("/sessions"))
+    page.get_by_role("link", name="s-monday").click()
+    expect(page.locator("h2").first).to_contain_text("s-monday")
+    expect(page.locator("pre.context")).to_contain_text("dark mode")
+    dashboard.shot(page, "sessions")
+
+    page.get_by_role("link", name="Insights").click()
+    expect(page.locator(".card").first).to_contain_text("3")
+    expect(page.locator("svg.chart")).to_have_count(4)
+    expect(page.locator("svg.chart rect.s0").first).to_be_attached()
+    dashboard.shot(page, "insights")
+
+    page.get_by_role("link", name="Health").click()
+    expect(page.locator("table.health tbody tr")).to_have_count(2)
+    expect(page.locator("table.health")).to_contain_text("not encrypted")
+    expect(page.locator("td.ok").first).to_have_text("ok")
+    page.get_by_role("button", name="Back up now").click()
+    expect(page.locator(".flash")).to_contain_text("Backed up:")
+    backups = sorted(p.name for p in (dashboard.global_db.parent / "backups").iterdir())
+    assert [name.split("-", 1)[0] for name in backups] == ["global", "project"]
+    dashboard.shot(page, "health")
