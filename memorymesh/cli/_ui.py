@@ -27,7 +27,19 @@ async def cmd_ui(args: argparse.Namespace) -> int:
     from ._common import open_mesh
 
     mesh = open_mesh(args, source="ui")
-    await serve(mesh, host=args.host, port=args.port, open_browser=not args.no_browser)
+    # Open before serving: a damaged store or an encrypted one without its key is one line
+    # and exit 1 here, not a traceback from the server's startup.
+    await mesh.open()
+    try:
+        await serve(mesh, host=args.host, port=args.port, open_browser=not args.no_browser)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        print(
+            f"memorymesh: error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await mesh.aclose()
     return 0
 
 

@@ -6,7 +6,7 @@ and the tests run it under uvicorn.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -64,13 +64,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return Response(body, status_code=exc.status_code, media_type=kind.decode().split(";")[0])
 
 
-def create_app(mesh: AsyncMemoryMesh, guard: Guard) -> Starlette:
+def create_app(
+    mesh: AsyncMemoryMesh,
+    guard: Guard,
+    *,
+    on_ready: Callable[[], Awaitable[None]] | None = None,
+) -> Starlette:
     """The dashboard over ``mesh`` (opened when the server starts, closed when it stops),
-    behind ``guard``'s checks."""
+    behind ``guard``'s checks. ``on_ready`` runs once the mesh is open and the server is
+    about to take requests (``memorymesh ui`` prints the address then)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with mesh:
+            if on_ready is not None:
+                await on_ready()
             yield
 
     static = StaticFiles(directory=str(files(__package__).joinpath("static")))

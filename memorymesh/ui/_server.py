@@ -42,13 +42,21 @@ async def serve(mesh: AsyncMemoryMesh, *, host: str, port: int, open_browser: bo
     bound = sock.getsockname()[1]
     guard = Guard.for_address(host, bound)
     name = "localhost" if host == LOOPBACK else host
-    url = f"http://{name}:{bound}/?token={guard.new_login_token()}"
-    print(f"MemoryMesh dashboard: {url}", flush=True)
-    print("(the link works once; press Ctrl-C to stop)", flush=True)
-    if open_browser:
-        await anyio.to_thread.run_sync(webbrowser.open, url)
+
+    async def ready() -> None:
+        # Printed once uvicorn owns Ctrl-C and the mesh is open: whoever reads the address
+        # (a person, a script) can use it at once, and stop the server cleanly at once.
+        url = f"http://{name}:{bound}/?token={guard.new_login_token()}"
+        print(f"MemoryMesh dashboard: {url}", flush=True)
+        print("(the link works once; press Ctrl-C to stop)", flush=True)
+        if open_browser:
+            await anyio.to_thread.run_sync(webbrowser.open, url)
+
     config = uvicorn.Config(
-        create_app(mesh, guard), log_level="warning", lifespan="on", server_header=False
+        create_app(mesh, guard, on_ready=ready),
+        log_level="warning",
+        lifespan="on",
+        server_header=False,
     )
     # In this event loop: uvicorn turns Ctrl-C into a graceful shutdown (the mesh closes).
     await uvicorn.Server(config).serve(sockets=[sock])
