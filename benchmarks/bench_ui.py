@@ -28,10 +28,10 @@ import anyio
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import Corpus  # noqa: E402
+from bench_core import Corpus
 
-from memorymesh import AsyncMemoryMesh  # noqa: E402
-from memorymesh.ui import Guard, create_app  # noqa: E402
+from memorymesh import AsyncMemoryMesh
+from memorymesh.ui import Guard, create_app
 
 PORT = 8765
 
@@ -75,9 +75,7 @@ async def main(size: int, runs: int) -> None:
                 (
                     "first page (50 of all, newest)",
                     await _timed(runs, lambda i: get("/")),
-                    await _timed(
-                        runs, lambda i: _both(mesh.list(limit=51), mesh.count())
-                    ),
+                    await _timed(runs, lambda i: _both(mesh.list(limit=51), mesh.count())),
                     200,
                 ),
                 (
@@ -118,7 +116,7 @@ async def main(size: int, runs: int) -> None:
     print("| page | p50 | p95 | facade floor p50 | page / floor | target |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (p50, p95), (floor, _), target in rows:
-        ratio = "—" if floor != floor else f"{p50 / floor:.2f}×"
+        ratio = "—" if floor != floor else f"{p50 / floor:.2f}x"
         floor_text = "—" if floor != floor else f"{floor:.1f}"
         goal = "—" if target is None else f"≤ {target}"
         print(f"| {name} | {p50:.1f} | {p95:.1f} | {floor_text} | {ratio} | {goal} |")
