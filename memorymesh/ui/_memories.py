@@ -53,7 +53,8 @@ class _Query:
             # A date means the whole day: "until 2025-05-03" includes the 3rd.
             self.until = datetime.combine(self.until.date(), time.max, tzinfo=UTC)
         self.page = whole(params.get("page"), "page", 1, 100_000, 1)
-        self.raw = {k: v for k, v in params.items() if k != "page" and v}
+        # What links to other pages of this view keep (not the page, nor one-off notices).
+        self.raw = {k: v for k, v in params.items() if k not in ("page", "msg", "undo") and v}
 
     def link(self, **change: object) -> str:
         merged: dict[str, object] = {**self.raw, **change}

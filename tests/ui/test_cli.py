@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -98,7 +99,9 @@ def test_an_encrypted_store_without_its_key_stops_with_one_line(tmp_path: Path) 
         ) as mesh:
             await mesh.remember("The vault is behind the painting")
 
-    anyio.run(encrypted)
+    # Another thread: a browser test's Playwright may hold an event loop on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, encrypted).result()
     process = _serve(tmp_path)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1

@@ -2,7 +2,7 @@
 //
 // Pages marked data-live poll /api/changes (the stores' change feed). When another process
 // (or this server) writes, the page fetches itself again and swaps in the new <main>, unless
-// the person is typing in a field on it.
+// the person has typed or ticked something on it that is not sent yet.
 "use strict";
 
 (function () {
@@ -12,9 +12,21 @@
   let mark = null;
   let busy = false;
 
+  // What the page's fields hold: compared with what they held when it was loaded, it tells
+  // whether something typed or ticked is not sent yet (a refresh would throw it away).
+  function fields() {
+    const main = document.getElementById("main");
+    if (!main) return "";
+    const values = [];
+    for (const el of main.querySelectorAll("input, textarea, select")) {
+      values.push(el.type === "checkbox" || el.type === "radio" ? String(el.checked) : el.value);
+    }
+    return JSON.stringify(values);
+  }
+  let loaded = fields();
+
   function typing() {
-    const el = document.activeElement;
-    return el && el.closest("main") && /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) && el.type !== "search";
+    return fields() !== loaded;
   }
 
   async function refresh() {
@@ -25,6 +37,7 @@
     const main = document.getElementById("main");
     if (fresh && main) {
       main.replaceChildren(...fresh.childNodes);
+      loaded = fields();
       const badge = document.getElementById("live");
       if (badge) {
         badge.hidden = false;
