@@ -100,7 +100,7 @@ async def insights_page(request: Request) -> Response:
         )
     )
     top = "".join(
-        f'<li><a href="/memory/{esc(m.id)}">{esc(m.text[:90])}</a> '
+        f'<li><a href="/memory/{esc(m.id)}">{esc(state.shown(m).text[:90])}</a> '
         f'<span class="meta">{m.access_count} recalls</span></li>'
         for m in most
     )

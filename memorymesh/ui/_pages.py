@@ -60,7 +60,7 @@ async def sessions_page(request: Request) -> Response:
             f"<h3>Recorded in it</h3><ol>{rows or '<li>Nothing.</li>'}</ol>"
             f"<h3>What <code>session_start</code> injects when it resumes "
             f'<span class="meta">({context.used_tokens} of {context.budget_tokens} tokens)'
-            f'</span></h3><pre class="context">{esc(context.text)}</pre>'
+            f'</span></h3><pre class="context">{esc(state.shown_text(context.text))}</pre>'
         )
     body = (
         f"<h1>Sessions</h1>{detail}<h2>Sessions, newest first "

@@ -149,16 +149,18 @@ class GuardMiddleware:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         token = query.pop("token", None)
         if token is not None and method == "GET":
+            # Take the token out of the address bar (and out of history and Referer).
+            location = [(b"location", (path + ("?" + urlencode(query) if query else "")).encode())]
             session = self.guard.login(token)
             if session is None:
+                if self.guard.csrf_for(_cookie(headers)) is not None:
+                    # The used link opened again in a browser already logged in: no harm.
+                    await _respond(send, 303, b"", location)
+                    return
                 await refuse(401, "unauthorized", "This login link was already used or is wrong.")
                 return
-            # Take the token out of the address bar (and out of history and Referer).
-            location = path + ("?" + urlencode(query) if query else "")
             cookie = (f"{COOKIE_NAME}={session}; HttpOnly; SameSite=Strict; Path=/").encode()
-            await _respond(
-                send, 303, b"", [(b"location", location.encode()), (b"set-cookie", cookie)]
-            )
+            await _respond(send, 303, b"", [*location, (b"set-cookie", cookie)])
             return
 
         session = _cookie(headers)

@@ -10,6 +10,7 @@ import webbrowser
 import anyio
 import uvicorn
 
+from .._errors import InvalidInputError
 from .._mesh import AsyncMemoryMesh
 from ._app import create_app
 from ._security import Guard
@@ -17,6 +18,7 @@ from ._security import Guard
 __all__ = ["LOOPBACK", "bind", "serve"]
 
 LOOPBACK = "127.0.0.1"
+_WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (named to be refused)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -31,7 +33,18 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 async def serve(mesh: AsyncMemoryMesh, *, host: str, port: int, open_browser: bool) -> None:
-    """Run the dashboard over ``mesh`` until interrupted."""
+    """Run the dashboard over ``mesh`` until interrupted.
+
+    Raises:
+        InvalidInputError: ``host`` is a wildcard (0.0.0.0, ::): the Host check needs the
+            address people will type.
+    """
+    if host in _WILDCARDS:
+        raise InvalidInputError(
+            f"--host {host} listens everywhere, but the dashboard must know the address "
+            "people will open to check the Host header: give that address (e.g. the "
+            "machine's LAN IP)"
+        )
     if host != LOOPBACK:
         print(
             f"memorymesh: warning: serving on {host}: anyone who can reach it and learns the "

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from .._mesh import AsyncMemoryMesh
 from .._models import Memory
-from ..writes._privacy import PrivacyGuard
+from ..writes._privacy import PrivacyGuard, redact
 from ._security import Guard
 
 __all__ = ["UNDO_KEPT", "UiState", "ui"]
@@ -34,6 +34,11 @@ class UiState:
         redacts them, unless this mesh allows them."""
         update = PrivacyGuard(self.mesh.privacy).scrub_memory(memory)
         return memory.model_copy(update=update) if update else memory
+
+    def shown_text(self, text: str) -> str:
+        """Text built from memories (a session context) with any secret redacted, as
+        :meth:`shown` redacts a memory."""
+        return text if self.mesh.privacy == "allow" else redact(text)[0]
 
     def keep_for_undo(self, memory: Memory) -> str:
         """Remember a forgotten memory, whole, under a new random key."""

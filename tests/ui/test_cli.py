@@ -37,7 +37,7 @@ def test_ui_prints_a_one_time_address_on_the_loopback_and_stops_on_ctrl_c(
         with httpx.Client(follow_redirects=True) as client:
             page = client.get(url)
             assert page.status_code == 200 and "Memories" in page.text
-            assert client.get(url).status_code == 401  # the token worked once
+            assert httpx.get(url).status_code == 401  # the token worked once
             # Bound to 127.0.0.1 only: the same port on another local address is closed.
             with socket_refused():
                 httpx.get(f"http://127.0.0.2:{port}/", timeout=5)
@@ -107,3 +107,11 @@ def test_an_encrypted_store_without_its_key_stops_with_one_line(tmp_path: Path) 
     assert process.returncode == 1
     [line] = err.strip().splitlines()
     assert line.startswith("memorymesh: error: ") and "key" in line
+
+
+def test_a_wildcard_host_is_refused_in_one_line(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--host", "0.0.0.0")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    [line] = err.strip().splitlines()
+    assert line.startswith("memorymesh: error: --host 0.0.0.0 listens everywhere")

@@ -3,8 +3,10 @@ gets (no browser needed: plain HTTP shows every header)."""
 
 from __future__ import annotations
 
+import anyio
 import httpx
 
+from memorymesh import AsyncMemoryMesh
 from memorymesh.ui._security import COOKIE_NAME, MAX_BODY_BYTES
 
 from .conftest import Dashboard
@@ -40,6 +42,9 @@ def test_the_login_token_works_once(dashboard: Dashboard) -> None:
     with httpx.Client() as first, httpx.Client() as second:
         assert first.get(url).status_code == 303
         assert second.get(url).status_code == 401  # the link was used: no second session
+        again = first.get(url)  # the same browser opening the used link again: let it in
+        assert again.status_code == 303 and "set-cookie" not in again.headers
+        assert first.get(url.split("?")[0]).status_code == 200
 
 
 def test_another_host_name_is_refused(dashboard: Dashboard) -> None:
@@ -121,3 +126,27 @@ def test_every_response_is_hardened(dashboard: Dashboard) -> None:
             assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
             assert response.headers["referrer-policy"] == "same-origin"
             assert response.headers["cache-control"] == "no-store"
+
+
+def test_secrets_stored_without_the_guard_are_shown_redacted(dashboard: Dashboard) -> None:
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+    async def store_raw() -> str:
+        # Another program with privacy="allow" stored a token as it was given.
+        async with AsyncMemoryMesh(
+            dashboard.project, global_path=dashboard.global_db, privacy="allow"
+        ) as mesh:
+            return (await mesh.remember(f"The deploy token is {secret}")).id
+
+    memory_id = anyio.run(store_raw)
+    with httpx.Client(base_url=dashboard.base) as client:
+        _login(dashboard, client)
+        shown = client.get(f"/api/memories/{memory_id}").json()["text"]
+        assert secret not in shown and "[REDACTED:" in shown
+        for page in (
+            client.get(f"/memory/{memory_id}"),
+            client.get("/"),
+            client.get("/", params={"q": "deploy token"}),
+        ):
+            assert page.status_code == 200
+            assert secret not in page.text
