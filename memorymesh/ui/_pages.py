@@ -99,7 +99,7 @@ async def health_page(request: Request) -> Response:
     for hook in STATUS_HOOKS:
         status.update(await anyio.to_thread.run_sync(hook))
     clients = "".join(
-        f"<dt>{esc(key.replace('_', ' '))}</dt><dd>{esc(value)}</dd>"
+        f"<dt>{esc(key.replace('_', ' '))}</dt><dd>{esc(_readable(value))}</dd>"
         for key, value in status.items()
     )
     embedder = mesh.embedder.name if mesh.embedder is not None else "none (keyword recall)"
@@ -113,6 +113,15 @@ async def health_page(request: Request) -> Response:
 <h2>Backup</h2><p>Copies each store with SQLite's online backup into
 <code>{esc(_backup_folder(request))}</code>.</p>{backup}"""
     return page(request, "Health", body)
+
+
+def _readable(value: Any) -> str:
+    """A status value as a line of text (the MCP part reports one entry per client)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_readable(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_readable(v) for v in value)
+    return str(value)
 
 
 def _backup_folder(request: Request) -> Path:
