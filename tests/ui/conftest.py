@@ -31,7 +31,7 @@ from memorymesh.ui import Guard, create_app  # noqa: E402
 from memorymesh.ui._server import bind  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
-#: Where screenshots go when set (``make screenshots`` sets docs/assets); tests take none otherwise.
+#: Where screenshots go when set (docs/assets for the docs); tests take none otherwise.
 SHOTS = os.environ.get("MEMORYMESH_UI_SCREENSHOTS")
 
 
