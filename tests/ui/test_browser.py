@@ -121,23 +121,31 @@ def test_the_review_queue_accepts_edited_and_rejects(page: Any, dashboard: Dashb
     expect(page.locator("table.memories")).to_contain_text("Run the whole test suite")
 
 
-def test_a_superseded_memory_is_restored_from_the_conflicts_page(
-    page: Any, dashboard: Dashboard
-) -> None:
-    [old] = dashboard.seed([FACTS[0]])
+def test_conflicts_restore_the_earlier_memory_or_keep_both(page: Any, dashboard: Dashboard) -> None:
+    tabs = {"text": "The team prefers tabs for indentation in Python", "category": "preference"}
+    [old, _] = dashboard.seed([FACTS[0], tabs])
     light = {"text": "The user prefers light mode in every editor", "category": "preference"}
-    dashboard.seed([light])
+    spaces = {"text": "The team prefers spaces for indentation in Python", "category": "preference"}
+    dashboard.seed([light, spaces])
     page.goto(dashboard.login_url("/conflicts"))
-    card = page.locator("li.conflict")
-    expect(card).to_have_count(1)
-    expect(card).to_contain_text("dark mode")
+    cards = page.locator("li.conflict")
+    expect(cards).to_have_count(2)
+    card = cards.filter(has_text="dark mode")
     expect(card).to_contain_text("light mode")
     dashboard.shot(page, "conflicts")
     card.get_by_role("button", name="Restore the earlier one").click()
     expect(page).to_have_url(f"{dashboard.base}/memory/{old}?msg=Restored+the+earlier+version.")
     expect(page.locator("dl.facts")).to_contain_text("current")
     page.goto(dashboard.base + "/conflicts")
-    expect(page.locator("li.conflict").first).to_contain_text("Restored")
+    expect(cards.filter(has_text="dark mode")).to_contain_text("Restored")
+
+    cards.filter(has_text="tabs").get_by_role("button", name="Keep both").click()
+    expect(page.locator(".flash")).to_have_text("Kept both.")
+    expect(page.locator("textarea[name=text]")).to_have_value(tabs["text"])
+    page.goto(dashboard.base + "/?category=preference")
+    expect(page.locator("table.memories")).to_contain_text("tabs for indentation")
+    expect(page.locator("table.memories")).to_contain_text("spaces for indentation")
+    expect(page.locator("#total")).to_have_text("3")  # dark (restored), tabs, spaces
 
 
 def test_a_write_from_another_process_appears_without_a_reload(
