@@ -113,6 +113,17 @@ def test_bad_input_gets_a_typed_error_and_changes_nothing(dashboard: Dashboard) 
         )
         assert update.status_code == 400
         assert "importance must be from 0 to 1" in update.json()["error"]["message"]
+        long_text = client.post(
+            f"/api/memories/{memory_id}",
+            json={"text": "word " * 5000},  # 25,000 characters: over the mesh's 20,000
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert long_text.status_code == 413
+        assert long_text.json()["error"]["type"] == "TooLargeError"
+        edit_page = client.post(
+            f"/memory/{memory_id}/edit", data={"text": "word " * 5000, "_csrf": csrf}
+        )
+        assert edit_page.status_code == 413 and "the limit is 20000" in edit_page.text
         assert client.get(f"/api/memories/{memory_id}").json()["text"] == (
             "Releases go out on Thursdays"
         )
