@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,7 +54,16 @@ async def _mesh_error(request: Request, exc: Exception) -> Response:
     if wants_json(request.url.path, {k.lower(): v for k, v in request.headers.items()}):
         body, kind = refusal(status, type(exc).__name__, str(exc), as_json=True)
         return Response(body, status_code=status, media_type=kind.decode())
-    return page(request, "Error", "", status=status, flash=esc(exc))
+    return page(request, "Error", _back(request), status=status, flash=esc(exc))
+
+
+def _back(request: Request) -> str:
+    """A link back to the page the failed form was on (the Referer is same-origin only)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.headers.get("host") or not referer.path.startswith("/"):
+        return '<p><a href="/">Back to the memories</a></p>'
+    back = referer.path + (f"?{referer.query}" if referer.query else "")
+    return f'<p><a href="{esc(back)}">Back</a></p>'
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

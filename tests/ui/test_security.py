@@ -124,6 +124,7 @@ def test_bad_input_gets_a_typed_error_and_changes_nothing(dashboard: Dashboard) 
             f"/memory/{memory_id}/edit", data={"text": "word " * 5000, "_csrf": csrf}
         )
         assert edit_page.status_code == 413 and "the limit is 20000" in edit_page.text
+        assert "Back to the memories" in edit_page.text  # a way back from the message
         assert client.get(f"/api/memories/{memory_id}").json()["text"] == (
             "Releases go out on Thursdays"
         )
