@@ -1,7 +1,7 @@
 """A real dashboard server (uvicorn on a free port, in a thread, over SQLite files in
 tmp_path) and a real Chromium (the Debian package, driven by Playwright) for tests/ui/.
 
-The browser starts once per session (it is the slow part); each test gets a fresh store, a
+The browser starts once per module (it is the slow part); each test gets a fresh store, a
 fresh server and a fresh browser context, logged in through the one-time token the way a
 person's first visit is.
 """
@@ -86,7 +86,9 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API holds an event loop on the main thread
+# while it runs, and the tests after this module's (anyio's included) need it free.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("the chromium package is not installed (apt-get install chromium)")
