@@ -18,8 +18,10 @@ async def cmd_ui(args: argparse.Namespace) -> int:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
+        from .._version import install_command
+
         print(
-            'memorymesh: error: the dashboard needs the ui extra: pip install "memorymesh[ui]"',
+            f"memorymesh: error: the dashboard needs the ui extra: {install_command('ui')}",
             file=sys.stderr,
         )
         return 2

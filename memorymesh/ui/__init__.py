@@ -1,6 +1,7 @@
 """``memorymesh ui``: a local web dashboard to see, search, fix and trust what is remembered.
 
-Needs the ``ui`` extra (``pip install "memorymesh[ui]"``: Starlette and uvicorn). The server
+Needs the ``ui`` extra, Starlette and uvicorn
+(``pip install "memorymesh[ui] @ git+https://github.com/memorymesh/memorymesh"``). The server
 renders HTML itself; ``static/`` holds its one stylesheet and one small script, shipped in the
 wheel, so it works offline. The modules, each with one job:
 

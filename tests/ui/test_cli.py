@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from memorymesh._version import install_command
+
 
 def _serve(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -81,7 +83,7 @@ def test_without_the_ui_extra_it_says_what_to_install(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        'memorymesh: error: the dashboard needs the ui extra: pip install "memorymesh[ui]"'
+        "memorymesh: error: the dashboard needs the ui extra: " + install_command("ui")
     ]
     assert not (tmp_path / "p.db").exists()  # nothing was opened or created
 
