@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
-TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,postgres,docs
+TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,postgres,docs,ui
 
 .PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording social-card
 
@@ -28,6 +28,11 @@ setup-all: $(BIN)/python
 	command -v rsync >/dev/null || apt-get install -y -qq rsync >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq rsync) >/dev/null 2>&1 \
 		|| echo "rsync is not installed: tests/test_multi_device.py will be skipped"
+	# chromium, the browser tests/ui/ drive through Playwright (whose own download is not
+	# reachable from CI); skipped without root.
+	command -v chromium >/dev/null || apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		|| echo "chromium is not installed: tests/ui/ browser tests will be skipped"
 
 demo: setup
 	$(BIN)/memorymesh demo
@@ -87,6 +92,7 @@ bench: setup-all
 	$(BIN)/python benchmarks/bench_loop_lag.py
 	$(BIN)/python benchmarks/bench_privacy.py
 	$(BIN)/python benchmarks/bench_conflicts.py
+	$(BIN)/python benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -68,8 +68,9 @@ def _command_lines(source: str) -> list[str]:
 def test_cli_examples_run(source: str, capsys: pytest.CaptureFixture[str]) -> None:
     for line in _command_lines(source):
         words = shlex.split(line, comments=True)
-        # `memorymesh mcp` serves until stopped: tests/test_mcp.py runs the real server.
-        if words[:1] == ["memorymesh"] and words[1:2] != ["mcp"]:
+        # `memorymesh mcp` and `memorymesh ui` serve until stopped: tests/test_mcp.py and
+        # tests/ui/test_cli.py run the real servers.
+        if words[:1] == ["memorymesh"] and words[1:2] not in (["mcp"], ["ui"]):
             try:
                 code = main(words[1:])
             except SystemExit as exit:  # --version and --help exit through argparse

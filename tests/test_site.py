@@ -42,9 +42,12 @@ PAGES = [
     ROOT / "SECURITY.md",
 ]
 # What a `console` block may show without a test running it: installs (the network), `make`
-# (which runs the tests), benchmarks (printed figures, on demand) and `memorymesh mcp` (a
-# server that runs until stopped; tests/test_mcp.py starts the real one).
-NOT_RUN = re.compile(r"^(pip|pipx|uv|git clone|cd|make|python benchmarks/|memorymesh mcp\b)")
+# (which runs the tests), benchmarks (printed figures, on demand), `memorymesh mcp` and
+# `memorymesh ui` (servers that run until stopped; tests/test_mcp.py and tests/ui/test_cli.py
+# start the real ones).
+NOT_RUN = re.compile(
+    r"^(pip|pipx|uv|git clone|cd|make|python benchmarks/|memorymesh mcp\b|memorymesh ui\b)"
+)
 
 ADAPTERS = ["langchain_memorymesh", "llama_index.memory.memorymesh"]
 

@@ -46,6 +46,7 @@ EXTENSIONS: list[str] = [
     "memorymesh.cli._files",  # doctor, backup
     "memorymesh.cli._history",  # reembed, config, history, restore
     "memorymesh.cli._migrate",  # migrate (to and from a server database)
+    "memorymesh.cli._ui",  # ui (the web dashboard)
 ]
 
 _ORDERS = ["newest", "oldest", "importance", "updated", "accessed"]

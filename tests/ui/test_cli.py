@@ -1,0 +1,119 @@
+"""``memorymesh ui`` as a person runs it: a real process that prints a one-time address,
+serves on the loopback only, stops cleanly on Ctrl-C, and says in one line what is missing."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from memorymesh._version import install_command
+
+
+def _serve(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "memorymesh", "ui", "--no-browser", "--port", "0",
+            "--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db"), *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_ui_prints_a_one_time_address_on_the_loopback_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    process = _serve(tmp_path)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("MemoryMesh dashboard: http://localhost:")
+        url = line.split(": ", 1)[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        with httpx.Client(follow_redirects=True) as client:
+            page = client.get(url)
+            assert page.status_code == 200 and "Memories" in page.text
+            assert httpx.get(url).status_code == 401  # the token worked once
+            # Bound to 127.0.0.1 only: the same port on another local address is closed.
+            with socket_refused():
+                httpx.get(f"http://127.0.0.2:{port}/", timeout=5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err  # stopped by Ctrl-C, after a graceful shutdown
+    assert err.strip() == ""  # no traceback, no "mesh not closed" warning
+
+
+class socket_refused:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> bool:
+        assert isinstance(exc, httpx.ConnectError), f"expected a refused connection, got {exc!r}"
+        return True
+
+
+def test_another_host_is_served_only_with_a_warning(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--host", "127.0.0.2")
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("MemoryMesh dashboard: http://127.0.0.2:")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert "warning: serving on 127.0.0.2" in err
+    assert process.returncode == 130
+
+
+def test_without_the_ui_extra_it_says_what_to_install(tmp_path: Path) -> None:
+    # Hide Starlette as a machine without the extra would: importing it fails.
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "from memorymesh.cli import main\n"
+        f"sys.exit(main(['ui', '--no-browser', '--db', {str(tmp_path / 'p.db')!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "memorymesh: error: the dashboard needs the ui extra: " + install_command("ui")
+    ]
+    assert not (tmp_path / "p.db").exists()  # nothing was opened or created
+
+
+def test_an_encrypted_store_without_its_key_stops_with_one_line(tmp_path: Path) -> None:
+    import anyio
+    import pytest
+
+    pytest.importorskip("cryptography")
+    from memorymesh import AsyncMemoryMesh
+
+    async def encrypted() -> None:
+        async with AsyncMemoryMesh(
+            tmp_path / "p.db", global_path=tmp_path / "g.db", encryption_key="correct horse"
+        ) as mesh:
+            await mesh.remember("The vault is behind the painting")
+
+    # Another thread: a browser test's Playwright may hold an event loop on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, encrypted).result()
+    process = _serve(tmp_path)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    [line] = err.strip().splitlines()
+    assert line.startswith("memorymesh: error: ") and "key" in line
+
+
+def test_a_wildcard_host_is_refused_in_one_line(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--host", "0.0.0.0")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    [line] = err.strip().splitlines()
+    assert line.startswith("memorymesh: error: --host 0.0.0.0 listens everywhere")
