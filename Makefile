@@ -8,7 +8,7 @@ EXTRAS ?= dev
 # The extras the test suite exercises (each integration adds its own here).
 TEST_EXTRAS ?= dev,mcp,langchain,llama-index,encryption,http,local,postgres,docs,ui
 
-.PHONY: demo test setup setup-all lint typecheck pytest contract bench clean docs docs-build demo-recording social-card
+.PHONY: demo test setup setup-all lint typecheck pytest upstream contract bench clean docs docs-build demo-recording social-card
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,13 @@ typecheck:
 pytest:
 	$(BIN)/pytest
 
+# LangGraph's own store test suites, run against MemoryMeshStore: the sdists of the installed
+# langgraph, langgraph-checkpoint and langgraph-checkpoint-sqlite are downloaded into
+# .cache/upstream at run time (nothing of theirs is kept here) and their store tests run with
+# the store fixtures swapped (tests/upstream/run.py; docs/integrations.md has the figures).
+upstream:
+	$(BIN)/python tests/upstream/run.py
+
 # The documentation site (mkdocs.yml). `docs` serves it with live reload on 127.0.0.1:8000;
 # `docs-build` builds it into site/ and fails on any warning, broken link or unlisted page.
 docs:
@@ -81,7 +88,7 @@ docs-build:
 contract:
 	$(BIN)/pytest tests/contract -q
 
-test: setup-all lint typecheck docs-build pytest
+test: setup-all lint typecheck docs-build pytest upstream
 
 bench: setup-all
 	$(BIN)/python benchmarks/bench_core.py

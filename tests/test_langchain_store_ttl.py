@@ -115,13 +115,29 @@ async def test_the_sweeper_deletes_expired_items_until_stopped(mesh: AsyncMemory
         while await mesh.count(include_expired=True) > 1:
             await store._swept.wait()
     assert [i.key for i in await store.asearch(("t",))] == ["kept"]
-    assert store.stop_ttl_sweeper() is True
+    assert await store.stop_ttl_sweeper() is True
     with anyio.fail_after(10):
         while not done.done():
             await anyio.lowlevel.checkpoint()
     assert done.result() is None
     # Without a TTL configuration there is nothing to sweep.
     assert MemoryMeshStore(mesh=mesh).start_ttl_sweeper().done()
+
+
+async def test_ttl_methods_are_awaited_on_the_mesh_loop(mesh: AsyncMemoryMesh) -> None:
+    """LangGraph's async stores are called `await store.sweep_ttl()`, `await
+    store.start_ttl_sweeper()`, `await store.stop_ttl_sweeper()`: on the mesh's own loop
+    (where a sync call cannot wait) the same calls work on MemoryMeshStore."""
+    store = MemoryMeshStore(mesh=mesh, ttl={"sweep_interval_minutes": 60})
+    await store.aput(("t",), "gone", {"text": "short-lived"}, ttl=INSTANT)
+    await store.aput(("t",), "kept", {"text": "long-lived"}, ttl=60)
+    assert await store.sweep_ttl() == 1
+    assert [i.key for i in await store.asearch(("t",))] == ["kept"]
+    handle = await store.start_ttl_sweeper()
+    assert handle is store.start_ttl_sweeper() and not handle.done()
+    assert await store.stop_ttl_sweeper() is True
+    assert handle.done()
+    assert await store.stop_ttl_sweeper() is True  # stopping twice is fine
 
 
 def test_the_sweeper_runs_from_sync_code(tmp_path: Path) -> None:

@@ -129,6 +129,34 @@ async def test_a_pickled_memory_works_where_its_mesh_is_open(
         pickle.loads(data)
 
 
+async def test_to_dict_keeps_the_conversation_and_from_dict_takes_a_mesh(
+    mesh: AsyncMemoryMesh,
+) -> None:
+    """As ChatMemoryBuffer's does, a memory's dict (and JSON) holds the buffered chat, and
+    ``from_dict`` / ``from_json`` bring it back, given the open mesh it cannot hold."""
+    memory = MemoryMeshMemory(mesh=mesh, session_id="s", k=3, token_limit=500)
+    await memory.aput(_user("Which staging database do we use?"))
+    await memory.aput(_assistant("We use hornbeam."))
+    data = memory.to_dict()
+    assert data["class_name"] == "MemoryMeshMemory" and "mesh" not in data
+    assert [ChatMessage.model_validate(m).content for m in data["chat_history"]] == [
+        "Which staging database do we use?",
+        "We use hornbeam.",
+    ]
+    for loaded in (
+        MemoryMeshMemory.from_dict(data, mesh=mesh),
+        MemoryMeshMemory.from_json(memory.to_json(), mesh=mesh),
+    ):
+        assert (loaded.session_id, loaded.k, loaded.token_limit) == ("s", 3, 500)
+        assert await loaded.aget_all() == await memory.aget_all()
+    assert data["chat_history"]  # from_dict leaves the caller's dict as it was
+    with pytest.raises(InvalidMeshError, match="mesh="):
+        MemoryMeshMemory.from_dict(data)
+    block = MemoryMeshMemoryBlock(mesh=mesh, k=2, priority=3)
+    again = MemoryMeshMemoryBlock.model_validate({**block.model_dump(), "mesh": mesh})
+    assert (again.k, again.priority) == (2, 3)
+
+
 async def test_memory_truncates_lower_priority_blocks_first(
     mesh: AsyncMemoryMesh, tmp_path: Path
 ) -> None:

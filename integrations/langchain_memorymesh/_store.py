@@ -21,7 +21,7 @@ import logging
 import math
 import re
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -218,7 +218,7 @@ class MemoryMeshStore(BaseStore):
         self.embeddings = None if self._index is None else self._index.embeddings
         self.ttl_config: TTLConfig | None = _ttl_config(ttl)
         self._sweeper: asyncio.Task[None] | None = None
-        self._sweeper_done: concurrent.futures.Future[None] | None = None
+        self._sweeper_done: SweeperFuture | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
         #: Set after each sweep the sweeper makes (a new event per round).
         self._swept = asyncio.Event()
@@ -305,9 +305,20 @@ class MemoryMeshStore(BaseStore):
         """Delete every expired item of this store now; return how many went."""
         return await self._bridge.acall(self._sweep)
 
-    def sweep_ttl(self) -> int:
-        """:meth:`asweep_ttl` from sync code."""
+    def sweep_ttl(self) -> int | asyncio.Task[int]:
+        """:meth:`asweep_ttl` from sync code.
+
+        Called from async code on the mesh's own event loop, where a sync call cannot wait,
+        it returns a task to await instead (``await store.sweep_ttl()``, as LangGraph's async
+        stores are called).
+        """
+        if self._on_mesh_loop():
+            return asyncio.ensure_future(self._sweep())
         return self._bridge.call(self._sweep)
+
+    def _on_mesh_loop(self) -> bool:
+        """Whether the caller is async code on the loop the mesh runs on (no portal)."""
+        return self._bridge.portal is None and _running_loop() is not None
 
     async def _sweep(self) -> int:
         everything = {NAMESPACE_KEY: _prefix_condition(())}
@@ -334,9 +345,7 @@ class MemoryMeshStore(BaseStore):
             start += _PAGE
         return await self.mesh.forget_many(expired) if expired else 0
 
-    def start_ttl_sweeper(
-        self, sweep_interval_minutes: float | None = None
-    ) -> concurrent.futures.Future[None]:
+    def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> SweeperFuture:
         """Delete expired items every ``sweep_interval_minutes`` (else the TTL config's, else
         5), in a task on the mesh's event loop, until :meth:`stop_ttl_sweeper`.
 
@@ -344,9 +353,11 @@ class MemoryMeshStore(BaseStore):
         ``ttl=`` configuration there is nothing to sweep and the future is already done.
 
         Returns:
-            A future that completes when the sweeper stops (cancelling it stops it).
+            A future that completes when the sweeper stops (cancelling it stops it). It can
+            also be awaited, to the same future, so ``await store.start_ttl_sweeper()``
+            works as with LangGraph's async stores.
         """
-        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done = SweeperFuture()
         if not self.ttl_config:
             done.set_result(None)
             return done
@@ -358,30 +369,36 @@ class MemoryMeshStore(BaseStore):
         self._sweeper_done = done
 
         async def spawn() -> None:
-            self._sweeper_loop = asyncio.get_running_loop()
-            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+            self._spawn_sweeper(minutes, done)
 
-        if self._bridge.portal is None and _running_loop() is not None:
+        if self._on_mesh_loop():
             # Async code on the mesh's loop: start the task right here, without blocking.
-            self._sweeper_loop = asyncio.get_running_loop()
-            self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+            self._spawn_sweeper(minutes, done)
         else:
             self._bridge.call(spawn)
         done.add_done_callback(lambda f: self._cancel_sweeper() if f.cancelled() else None)
         return done
 
-    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+    def _spawn_sweeper(self, minutes: float, done: SweeperFuture) -> None:
+        self._sweeper_loop = asyncio.get_running_loop()
+        self._sweeper = self._sweeper_loop.create_task(self._sweep_forever(minutes, done))
+        # A task cancelled before its first step never runs its body (nor its `finally`).
+        self._sweeper.add_done_callback(lambda _: _settle(done))
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool | asyncio.Future[bool]:
         """Stop the sweeper; True once it has stopped (or was not running).
 
         From sync code this waits up to ``timeout`` seconds for the sweep in progress to
-        end; on the mesh's own loop it only asks the task to stop.
+        end. From async code on the mesh's own loop, where a sync call cannot wait, it asks
+        the task to stop and returns a future to await for the same answer
+        (``await store.stop_ttl_sweeper()``, as LangGraph's async stores are called).
         """
         done = self._sweeper_done
         if done is None or done.done():
-            return True
+            return _finished(True) if self._on_mesh_loop() else True
         self._cancel_sweeper()
         if _running_loop() is self._sweeper_loop:
-            return True
+            return asyncio.ensure_future(_stopped(done, timeout))
         try:
             done.result(timeout)
         except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
@@ -397,7 +414,7 @@ class MemoryMeshStore(BaseStore):
         else:
             loop.call_soon_threadsafe(task.cancel)
 
-    async def _sweep_forever(self, minutes: float, done: concurrent.futures.Future[None]) -> None:
+    async def _sweep_forever(self, minutes: float, done: SweeperFuture) -> None:
         try:
             while True:
                 await asyncio.sleep(minutes * 60)
@@ -693,6 +710,34 @@ def _prepare_value(
     text = strip_injected(text_source) if text_source is not None else as_json
     text = text.strip()[:max_text_chars]
     return text, {**json.loads(as_json), NAMESPACE_KEY: namespace_path(namespace), KEY_KEY: key}
+
+
+class SweeperFuture(concurrent.futures.Future[None]):
+    """The TTL sweeper's handle: a ``concurrent.futures.Future`` that completes when the
+    sweeper stops, and that ``await`` hands back (so ``await store.start_ttl_sweeper()``
+    works as it does with LangGraph's async stores, which return the sweeper's task)."""
+
+    def __await__(self) -> Generator[Any, None, SweeperFuture]:
+        yield from ()  # a generator that never suspends
+        return self
+
+
+def _settle(done: SweeperFuture) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+def _finished(value: bool) -> asyncio.Future[bool]:
+    future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+async def _stopped(done: SweeperFuture, seconds: float | None) -> bool:
+    """Wait (up to ``seconds``) for a cancelled sweeper to end."""
+    with contextlib.suppress(TimeoutError, concurrent.futures.CancelledError):
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)), seconds)
+    return done.done()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

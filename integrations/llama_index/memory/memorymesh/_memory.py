@@ -12,7 +12,7 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.memory.types import BaseMemory
 
-from memorymesh import AsyncMemoryMesh, RecallResult, Scope
+from memorymesh import AsyncMemoryMesh, InvalidMeshError, RecallResult, Scope
 from memorymesh._adapters import format_memories
 from memorymesh._bridge import MeshBridge, adapt_mesh, mesh_by_token, mesh_token
 
@@ -91,6 +91,36 @@ class MemoryMeshMemory(BaseMemory):
         memory = cls(**kwargs)
         if chat_history:
             memory._buffer.set(list(chat_history))
+        return memory
+
+    # -- to_dict / from_dict: the conversation goes along, the mesh is given back -----------
+
+    def to_dict(self, **kwargs: Any) -> dict[str, Any]:
+        """The settings and the buffered conversation (``chat_history``), as
+        ``ChatMemoryBuffer.to_dict`` keeps its chat; the mesh, a live connection, is left out.
+        """
+        data = super().to_dict(**kwargs)
+        data["chat_history"] = [m.model_dump(mode="json") for m in self._buffer.get_all()]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], **kwargs: Any) -> Self:
+        """A memory from :meth:`to_dict` (or ``from_json``): pass the open ``mesh=`` too.
+
+        Raises:
+            InvalidMeshError: no ``mesh=`` was given.
+        """
+        if "mesh" not in kwargs:
+            raise InvalidMeshError(
+                f"{cls.__name__}.from_dict needs the open mesh: pass mesh=, as the dict "
+                "cannot hold a database connection"
+            )
+        fields = {**data, **kwargs}
+        fields.pop("class_name", None)
+        history = [ChatMessage.model_validate(m) for m in fields.pop("chat_history", None) or ()]
+        memory = cls(**fields)
+        if history:
+            memory._buffer.set(history)
         return memory
 
     # -- pickling: the mesh is a live connection, so it travels by reference ---------------
