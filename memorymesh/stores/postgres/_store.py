@@ -52,7 +52,14 @@ from ..base import (
 )
 from ._driver import Vector, register_vector, translated
 from ._location import PostgresLocation
-from ._schema import MIGRATION_LOCK, MIGRATIONS, TS_CONFIG
+from ._schema import (
+    HNSW_MAX_DIM,
+    MIGRATION_LOCK,
+    MIGRATIONS,
+    TS_CONFIG,
+    hnsw_index,
+    hnsw_index_name,
+)
 from ._sql import ORDERS, tsquery, where
 
 __all__ = ["PostgresStore", "PostgresTransaction"]
@@ -84,6 +91,15 @@ _INSERT_COLUMNS = (
 
 #: Seconds any one statement may run before the server cancels it.
 STATEMENT_TIMEOUT = 60.0
+
+#: Vector search is exact (every vector scored) while a tenant holds fewer vectors than this
+#: from the query's embedder, and uses the HNSW index from there on (``docs/teams.md``).
+EXACT_BELOW = 10_000
+#: HNSW's candidate list per search (pgvector's ``hnsw.ef_search``; raised to the number of
+#: results asked for when that is larger). Chosen by ``benchmarks/bench_postgres.py``.
+HNSW_EF_SEARCH = 100
+#: Seconds a tenant's vector count (exact or HNSW) and its index's existence are cached.
+_SIZE_TTL = 30.0
 _POOL_MAX = 4
 
 #: ``(conninfo, schema)`` pairs this process has brought up to date (see ``_migrate``).
@@ -272,6 +288,40 @@ async def _search_text(
     return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
 
 
+async def _vector_search(
+    store: PostgresStore,
+    conn: Conn,
+    query: bytes,
+    model: str,
+    filters: Filters,
+    limit: int,
+    now: float,
+    hnsw: bool,
+) -> list[tuple[Memory, float]]:
+    dim = len(query) // 4  # spliced as an int (the index's cast and predicate must match)
+    clause, params = where(filters, now, store.tenant)
+    # The HNSW index is on the column cast to this dimension; the exact scan names the
+    # column itself, so the planner cannot use the index for it.
+    column = f"(m.embedding::vector({dim}))" if hnsw else "m.embedding"
+    probe = f"%s::vector({dim})" if hnsw else "%s"
+    if hnsw:
+        # relaxed_order (set per connection): the index may return rows slightly out of
+        # order, so the best `limit` are sorted again after the join.
+        await conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false)", [str(max(HNSW_EF_SEARCH, limit))]
+        )
+    rows = await _fetch(
+        conn,
+        f"WITH hits AS MATERIALIZED (SELECT m.seq, {column} <=> {probe} AS d "
+        f"FROM memories AS m WHERE {clause} AND m.embedding_model = %s "
+        f"AND vector_dims(m.embedding) = {dim} ORDER BY {column} <=> {probe} LIMIT %s) "
+        f"SELECT {_M_COLUMNS}, 1 - hits.d FROM hits JOIN memories AS m ON m.seq = hits.seq "
+        "ORDER BY hits.d, m.seq",
+        [Vector(query), *params, model, Vector(query), limit],
+    )
+    return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
+
+
 class PostgresTransaction:
     """An open transaction holding the tenant's write lock; see :meth:`PostgresStore.write`."""
 
@@ -394,6 +444,21 @@ class PostgresTransaction:
             "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
             [self._tenant, key, value],
         )
+        if key == "embedder_dim" and value.isdigit() and 0 < int(value) <= HNSW_MAX_DIM:
+            await self._ensure_hnsw(int(value))
+
+    async def _ensure_hnsw(self, dim: int) -> None:
+        """Create the HNSW index for ``dim``-dimensional vectors if no tenant has yet.
+
+        Under the migration lock, so two tenants recording one dimension create it once.
+        The build is instant on an empty table; on one already holding many vectors of this
+        dimension it takes as long as ``CREATE INDEX`` does (once per database).
+        """
+        found = await self._fetch("SELECT to_regclass(%s)", [hnsw_index_name(dim)])
+        if found[0][0] is not None:
+            return
+        await self._fetch("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [MIGRATION_LOCK])
+        await self._fetch(hnsw_index(dim))
 
     async def active_ids_by_hash(
         self, hashes: Sequence[str], *, any_status: bool = False
@@ -546,6 +611,11 @@ class PostgresStore:
         self._closed = False
         # Writers in this process queue here first (the advisory lock queues the others).
         self._write_lock = anyio.Lock()
+        #: Vector search is exact below this many vectors of the query's embedder in the
+        #: tenant, by the HNSW index from there on (see :data:`EXACT_BELOW`).
+        self.exact_below = EXACT_BELOW
+        # (model, dim) -> (when counted, vectors in the tenant, whether the HNSW index exists)
+        self._vector_sizes: dict[tuple[str, int], tuple[float, int, bool]] = {}
         # Recalls counted but not yet written: applied by the next write transaction (or
         # flush_access) and overlaid on every read meanwhile. `_inflight` holds the ones a
         # running write is applying, so a read during that write still counts them.
@@ -606,7 +676,10 @@ class PostgresStore:
         # busy_timeout, as SQLite's busy timeout bounds waiting for its write lock.
         await conn.execute(
             "SELECT set_config('search_path', %s, false), "
-            "set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+            "set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false), "
+            # pgvector 0.8's iterative index scan: when filters reject the first candidates
+            # HNSW finds, it keeps searching instead of returning fewer than asked for.
+            "set_config('hnsw.iterative_scan', 'relaxed_order', false)",
             [
                 f'"{self.location.schema}", public',
                 f"{int(STATEMENT_TIMEOUT * 1000)}ms",
@@ -739,6 +812,63 @@ class PostgresStore:
         """Matches for the words of ``query`` (OR-ed), best first, ranked by the summed inverse
         document frequency of the words each holds (see ``_search_text``)."""
         return await self._run(lambda conn: _search_text(self, conn, query, filters, limit, now))
+
+    async def vector_search(
+        self,
+        query: bytes,
+        model: str,
+        filters: Filters,
+        *,
+        limit: int,
+        now: float,
+        exact: bool | None = None,
+    ) -> list[tuple[Memory, float]]:
+        """The memories most similar to ``query`` by cosine, searched by pgvector in the
+        database (:class:`~memorymesh.stores.base.VectorSearch`), with every filter and the
+        tenant applied in the same query.
+
+        Exact (every vector of the tenant that the filters allow is scored) for an id list
+        or a tenant with fewer than :attr:`exact_below` vectors of ``model``; otherwise the
+        HNSW index, with pgvector's iterative scan so filters do not starve the top-k. Should
+        the index still return fewer than ``limit`` (a filter allowing a sliver of a large
+        tenant), the search is repeated exactly. ``exact`` forces either path (benchmarks).
+        """
+        dim = len(query) // 4
+        if exact is None:
+            exact = filters.ids is not None or dim > HNSW_MAX_DIM
+            if not exact:
+                size, indexed = await self._vector_size(model, dim)
+                exact = size < self.exact_below or not indexed
+        hits = await self._run(
+            lambda conn: _vector_search(
+                self, conn, query, model, filters, limit, now, hnsw=not exact
+            )
+        )
+        if not exact and len(hits) < limit:
+            hits = await self._run(
+                lambda conn: _vector_search(
+                    self, conn, query, model, filters, limit, now, hnsw=False
+                )
+            )
+        return hits
+
+    async def _vector_size(self, model: str, dim: int) -> tuple[int, bool]:
+        """How many vectors of ``model`` the tenant holds, and whether the HNSW index for
+        their dimension exists (counted at most every ``_SIZE_TTL`` seconds)."""
+        cached = self._vector_sizes.get((model, dim))
+        if cached is not None and time.monotonic() - cached[0] < _SIZE_TTL:
+            return cached[1], cached[2]
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT (SELECT count(*) FROM memories WHERE tenant = %s "
+                "AND embedding_model = %s), to_regclass(%s) IS NOT NULL",
+                [self.tenant, model, hnsw_index_name(dim)],
+            )
+        )
+        size, indexed = int(rows[0][0]), bool(rows[0][1])
+        self._vector_sizes[(model, dim)] = (time.monotonic(), size, indexed)
+        return size, indexed
 
     async def term_statistics(
         self, terms: Sequence[str], ids: Sequence[str]
