@@ -263,4 +263,36 @@ _VECTOR_SEARCH = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS, _VECTOR_SEARCH)
+_CHANGE_NOTIFY = Migration(
+    "0004_change_notify",
+    (
+        # As 0001's function, plus a NOTIFY per change (PostgreSQL delivers one per
+        # transaction and payload, after commit): listeners learn of other workers' writes
+        # without reading the feed (``_notify.py``). The payload names schema and tenant.
+        """
+        CREATE OR REPLACE FUNCTION memorymesh_note_change() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        DECLARE
+            changed_tenant TEXT;
+            changed_id     TEXT;
+            next_seq       BIGINT;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                changed_tenant := OLD.tenant; changed_id := OLD.id;
+            ELSE
+                changed_tenant := NEW.tenant; changed_id := NEW.id;
+            END IF;
+            INSERT INTO change_counters AS c (tenant, last_seq) VALUES (changed_tenant, 1)
+                ON CONFLICT (tenant) DO UPDATE SET last_seq = c.last_seq + 1
+                RETURNING c.last_seq INTO next_seq;
+            INSERT INTO memory_changes (tenant, seq, memory_id)
+                VALUES (changed_tenant, next_seq, changed_id);
+            PERFORM pg_notify('memorymesh_changes', current_schema() || ' ' || changed_tenant);
+            RETURN NULL;
+        END
+        $body$
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS, _VECTOR_SEARCH, _CHANGE_NOTIFY)

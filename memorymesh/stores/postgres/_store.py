@@ -52,6 +52,7 @@ from ..base import (
 )
 from ._driver import Vector, register_vector, translated
 from ._location import PostgresLocation
+from ._notify import ChangeListener
 from ._schema import (
     HNSW_MAX_DIM,
     MIGRATION_LOCK,
@@ -616,6 +617,10 @@ class PostgresStore:
         self.exact_below = EXACT_BELOW
         # (model, dim) -> (when counted, vectors in the tenant, whether the HNSW index exists)
         self._vector_sizes: dict[tuple[str, int], tuple[float, int, bool]] = {}
+        # LISTEN/NOTIFY: tells a catch-up that nobody wrote since `_quiet_mark` without a
+        # query (``_notify.py``); None until open, or when it could not connect.
+        self._listener: ChangeListener | None = None
+        self._quiet_mark: int | None = None
         # Recalls counted but not yet written: applied by the next write transaction (or
         # flush_access) and overlaid on every read meanwhile. `_inflight` holds the ones a
         # running write is applying, so a read during that write still counts them.
@@ -658,6 +663,8 @@ class PostgresStore:
                     await pool.close()
                 raise
         self._pool = pool
+        self._listener = ChangeListener(self.location.conninfo, self.location.schema, self.tenant)
+        await self._listener.start()
 
     async def _check_schema(self, pool: AsyncConnectionPool[Conn]) -> None:
         # One query on a pooled connection: the schema this process migrated may since have
@@ -705,6 +712,10 @@ class PostgresStore:
     async def close(self) -> None:
         """Flush nothing, close the pool. Safe to call more than once."""
         self._closed = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with anyio.CancelScope(shield=True), translated(self.label):
+                await listener.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             with anyio.CancelScope(shield=True), translated(self.label):
@@ -1090,7 +1101,25 @@ class PostgresStore:
         return await self._run(lambda conn: _change_mark(self, conn))
 
     async def changes_since(self, mark: int) -> Changes:
-        return await self._run(lambda conn: _changes_since(self, conn, mark))
+        """The memories changed after ``mark``. When the listener has heard of no write to
+        this tenant since the feed was last read at ``mark``, nothing is asked of the server
+        (``_notify.py`` says when that is trusted; write transactions always read the feed)."""
+        listener = self._listener
+        if listener is not None and mark == self._quiet_mark and await listener.quiet():
+            return Changes(mark, [], everything=False)
+        changes = await self._run(lambda conn: _changes_since(self, conn, mark))
+        self._quiet_mark = changes.mark if listener is not None and listener.listening else None
+        return changes
+
+    async def wait_for_change(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for another worker's (or this one's) write to this
+        tenant to be notified; True if one was. For a process that shows memories live (a
+        dashboard): it can re-read at once instead of polling. False without a listener."""
+        listener = self._listener
+        if listener is None:
+            return False
+        with translated(self.label):
+            return await listener.wait(within)
 
     async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
         return await self._run(lambda conn: _changed_memories(self, conn, ids))
