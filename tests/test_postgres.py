@@ -494,6 +494,13 @@ async def _records(mesh: AsyncMemoryMesh) -> list[dict[str, object]]:
     return sorted(records, key=lambda r: str(r["id"]))
 
 
+async def _logs(mesh: AsyncMemoryMesh) -> dict[str, list[tuple[float, object]]]:
+    """Each store's write log, oldest first, as ``(at, (action, memory_id, source, detail))``."""
+    return {
+        str(store.scope): list(reversed(await store.recent_log(10_000))) for store in mesh.stores
+    }
+
+
 def test_migrate_copies_both_stores_to_the_server_and_back_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -515,13 +522,22 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
             return old.id, await _records(m)
 
     old_id, local = anyio.run(fill)
+
+    async def local_log() -> dict[str, list[tuple[float, object]]]:
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as m:
+            return await _logs(m)
+
+    local_logs = anyio.run(local_log)
     url = _postgres.server_url(_postgres.fresh_name("mig"))
     where = ["--db", str(project_db), "--global-db", str(global_db)]
     target = ["--project", "acme/api", "--user", "alice"]
     assert main([*where, "--json", "migrate", "--to", url, *target]) == 0
-    assert json.loads(capsys.readouterr().out)["imported"] == len(local)
+    first = json.loads(capsys.readouterr().out)
+    assert first["imported"] == len(local)
+    assert first["log_entries"] == sum(len(entries) for entries in local_logs.values())
     assert main([*where, "--json", "migrate", "--to", url, *target]) == 0  # again: nothing new
-    assert json.loads(capsys.readouterr().out)["imported"] == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["imported"] == 0 and again["log_entries"] == 0
 
     async def on_server() -> None:
         async with AsyncMemoryMesh(
@@ -532,6 +548,11 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
                 "the staging cluster is called kestrel",
                 "the staging cluster is called osprey",
             ]
+            # Every local write-log entry, with its own time, besides the imports' own.
+            server_logs = await _logs(server)
+            for scope, entries in local_logs.items():
+                copied = [e for e in server_logs[scope] if e[1][0] != "imported"]
+                assert copied == [e for e in entries if e[1][0] != "imported"], scope
 
     anyio.run(on_server)
     back = ["--db", str(tmp_path / "p2.db"), "--global-db", str(tmp_path / "g2.db")]
@@ -543,3 +564,51 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
             return await _records(copy)
 
     assert anyio.run(copied) == local
+
+
+def test_migrate_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    project_db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+
+    async def fill() -> None:
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as m:
+            await m.remember_many(
+                [NewMemory(text=f"note {i} on the runbook", scope="project") for i in range(30)]
+            )
+
+    anyio.run(fill)
+    url = _postgres.server_url(_postgres.fresh_name("bar"))
+    argv = ["--db", str(project_db), "--global-db", str(global_db), "migrate", "--to", url]
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from memorymesh.cli import main; sys.exit(main())",
+                *argv,
+                "--project",
+                "acme/api",
+            ],
+            stdin=subprocess.DEVNULL,
+            stderr=terminal,
+            stdout=subprocess.PIPE,
+            env=_env(),
+            check=False,
+            timeout=120,
+        )
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0, drawn
+    assert b"Copying memories [" in drawn and b"30/30" in drawn
+    assert b"Copying the write log [" in drawn
+    assert b"Copied 30 of 30 memories" in done.stdout

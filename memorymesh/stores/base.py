@@ -50,6 +50,7 @@ __all__ = [
     "Filters",
     "ImportCounts",
     "LogEntry",
+    "LogImport",
     "MemoryRow",
     "MetadataCondition",
     "Store",
@@ -485,3 +486,13 @@ class VectorSearch(Protocol):
 def vector_searcher(store: Store) -> VectorSearch | None:
     """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
     return store if isinstance(store, VectorSearch) else None
+
+
+@runtime_checkable
+class LogImport(Protocol):
+    """An optional capability of a :class:`StoreTransaction`: append write-log entries with
+    the times they were first recorded (``memorymesh migrate`` copies a store's log with it;
+    :meth:`StoreTransaction.log` stamps entries with the transaction's time instead)."""
+
+    async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
+        """Append ``(at, (action, memory_id, source, detail))`` entries in the given order."""

@@ -439,6 +439,19 @@ class PostgresTransaction:
                 params,
             )
 
+    async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
+        """Append write-log entries with their own times (``stores.base.LogImport``)."""
+        params = [
+            (self._tenant, at, action, memory_id, source, json.dumps(detail, default=str))
+            for at, (action, memory_id, source, detail) in entries
+        ]
+        if params:
+            await self._executemany(
+                "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                params,
+            )
+
     async def set_meta(self, key: str, value: str) -> None:
         await self._fetch(
             "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
