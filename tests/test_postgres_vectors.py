@@ -12,6 +12,7 @@ import time
 
 import _postgres
 import numpy as np
+import psycopg
 import pytest
 from _embedders import HashEmbedder
 
@@ -172,3 +173,35 @@ async def test_vector_recall_never_crosses_tenants(url: str) -> None:
                         "deploy key rotates", k=50, mode=mode, metadata_filter=metadata_filter
                     )
                     assert {h.memory.id for h in hits} == allowed, (mode, exact_below)
+
+
+async def test_an_hnsw_index_that_cannot_be_built_now_leaves_search_exact(url: str) -> None:
+    async with AsyncMemoryMesh(url, project="acme/api", user="dee") as mesh:
+        await mesh.remember("the table exists before the embedder is recorded", scope="project")
+    schema = url.rsplit("schema=", 1)[1]
+    embedder = HashEmbedder(dim=40)
+    async with (
+        await psycopg.AsyncConnection.connect(_postgres.server_url(), autocommit=True) as other,
+        other.transaction(),
+    ):
+        # Another worker's long write: building an index must wait for it to finish.
+        await other.execute(f'LOCK TABLE "{schema}".memories IN ROW EXCLUSIVE MODE')
+        async with AsyncMemoryMesh(
+            url, project="acme/api", user="dee", embedding=embedder, busy_timeout=0.3
+        ) as mesh:
+            # Opening recorded the embedder (and embedded the backlog) without the index.
+            store = mesh.stores[0]
+            assert isinstance(store, PostgresStore)
+            assert await store.get_meta("embedder_dim") == "40"
+            hits = await mesh.recall("embedder recorded", mode="vector", k=1)
+            assert [h.memory.text for h in hits] == [
+                "the table exists before the embedder is recorded"
+            ]
+
+            async def index(conn: object) -> object:
+                cur = await conn.execute(  # type: ignore[attr-defined]
+                    "SELECT to_regclass('memories_hnsw_40')"
+                )
+                return (await cur.fetchone())[0]
+
+            assert await store._run(index) is None  # type: ignore[arg-type]

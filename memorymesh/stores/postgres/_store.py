@@ -466,13 +466,26 @@ class PostgresTransaction:
 
         Under the migration lock, so two tenants recording one dimension create it once.
         The build is instant on an empty table; on one already holding many vectors of this
-        dimension it takes as long as ``CREATE INDEX`` does (once per database).
+        dimension it takes as long as ``CREATE INDEX`` does (once per database), and blocks
+        other writers meanwhile; past the lock or statement timeout it is given up.
         """
         found = await self._fetch("SELECT to_regclass(%s)", [hnsw_index_name(dim)])
         if found[0][0] is not None:
             return
-        await self._fetch("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [MIGRATION_LOCK])
-        await self._fetch(hnsw_index(dim))
+        try:
+            # A savepoint: on a busy server the build may wait past the lock timeout, or
+            # run past the statement timeout on a large table. Then only the index is
+            # given up (vector search stays exact until a later store creates it), never
+            # the write that recorded the embedder.
+            async with self._conn.transaction():
+                await _fetch(
+                    self._conn,
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    [MIGRATION_LOCK],
+                )
+                await _fetch(self._conn, hnsw_index(dim))
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled):
+            return
 
     async def active_ids_by_hash(
         self, hashes: Sequence[str], *, any_status: bool = False
