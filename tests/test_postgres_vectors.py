@@ -205,3 +205,24 @@ async def test_an_hnsw_index_that_cannot_be_built_now_leaves_search_exact(url: s
                 return (await cur.fetchone())[0]
 
             assert await store._run(index) is None  # type: ignore[arg-type]
+
+
+async def test_a_small_tenant_on_a_big_index_is_searched_exactly(url: str) -> None:
+    embedder = HashEmbedder()
+    async with AsyncMemoryMesh(url, project="big", user="eve", embedding=embedder) as big:
+        await big.remember_many(_items(600))
+        async with AsyncMemoryMesh(url, project="small", user="eve", embedding=embedder) as small:
+            await small.remember_many(_items(10, seed=2))
+            stores = [big.stores[0], small.stores[0]]
+            for store in stores:
+                assert isinstance(store, PostgresStore)
+                store.exact_below = 0
+            await stores[0]._run(lambda conn: conn.execute("ANALYZE memories"))  # type: ignore[attr-defined]
+            # 600 of 610 vectors in the index: the index serves the big project; 10 of 610
+            # (under 2%): the small one is scanned exactly, with the same results.
+            assert (await stores[0]._vector_size(embedder.name, 64))[1]  # type: ignore[union-attr]
+            assert not (await stores[1]._vector_size(embedder.name, 64))[1]  # type: ignore[union-attr]
+            hits = await small.recall("alpha beta", mode="vector", k=10)
+            assert len(hits) == 10 and {h.memory.id for h in hits} <= {
+                m.id for m in await small.list(limit=20)
+            }

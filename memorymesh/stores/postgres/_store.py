@@ -94,8 +94,13 @@ _INSERT_COLUMNS = (
 STATEMENT_TIMEOUT = 60.0
 
 #: Vector search is exact (every vector scored) while a tenant holds fewer vectors than this
-#: from the query's embedder, and uses the HNSW index from there on (``docs/teams.md``).
-EXACT_BELOW = 10_000
+#: from the query's embedder, and uses the HNSW index from there on (``docs/teams.md``). An
+#: exact scan costs about 6 microseconds a vector on the benchmark machine (12 ms here).
+EXACT_BELOW = 2_000
+#: ... and while the tenant's vectors are less than this share of the index (which holds
+#: every tenant's vectors of that dimension): the index walks the others' rows too, so for a
+#: small tenant on a big server an exact scan of its own rows is cheaper.
+HNSW_MIN_SHARE = 0.02
 #: HNSW's candidate list per search (pgvector's ``hnsw.ef_search``; raised to the number of
 #: results asked for when that is larger). Chosen by ``benchmarks/bench_postgres.py``.
 HNSW_EF_SEARCH = 100
@@ -864,11 +869,12 @@ class PostgresStore:
         database (:class:`~memorymesh.stores.base.VectorSearch`), with every filter and the
         tenant applied in the same query.
 
-        Exact (every vector of the tenant that the filters allow is scored) for an id list
-        or a tenant with fewer than :attr:`exact_below` vectors of ``model``; otherwise the
-        HNSW index, with pgvector's iterative scan so filters do not starve the top-k. Should
-        the index still return fewer than ``limit`` (a filter allowing a sliver of a large
-        tenant), the search is repeated exactly. ``exact`` forces either path (benchmarks).
+        Exact (every vector of the tenant that the filters allow is scored) for an id list,
+        a tenant with fewer than :attr:`exact_below` vectors of ``model``, or one holding
+        less than :data:`HNSW_MIN_SHARE` of the dimension's index; otherwise the HNSW index,
+        with pgvector's iterative scan so filters do not starve the top-k. Should the index
+        still return fewer than ``limit`` (a filter allowing a sliver of a large tenant), the
+        search is repeated exactly. ``exact`` forces either path (benchmarks).
         """
         dim = len(query) // 4
         if exact is None:
@@ -891,19 +897,26 @@ class PostgresStore:
 
     async def _vector_size(self, model: str, dim: int) -> tuple[int, bool]:
         """How many vectors of ``model`` the tenant holds, and whether the HNSW index for
-        their dimension exists (counted at most every ``_SIZE_TTL`` seconds)."""
+        their dimension exists and serves it (the tenant holds at least
+        :data:`HNSW_MIN_SHARE` of it), counted at most every ``_SIZE_TTL`` seconds."""
         cached = self._vector_sizes.get((model, dim))
         if cached is not None and time.monotonic() - cached[0] < _SIZE_TTL:
             return cached[1], cached[2]
         rows = await self._run(
             lambda conn: _fetch(
                 conn,
+                # reltuples: the planner's estimate of the index's rows (cheap; -1 or 0 before
+                # the first ANALYZE, then taken as "this tenant's share is large enough").
                 "SELECT (SELECT count(*) FROM memories WHERE tenant = %s "
-                "AND embedding_model = %s), to_regclass(%s) IS NOT NULL",
+                "AND embedding_model = %s), "
+                "(SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s))",
                 [self.tenant, model, hnsw_index_name(dim)],
             )
         )
-        size, indexed = int(rows[0][0]), bool(rows[0][1])
+        size, index_rows = int(rows[0][0]), rows[0][1]
+        indexed = index_rows is not None and (
+            index_rows <= 0 or size >= HNSW_MIN_SHARE * float(index_rows)
+        )
         self._vector_sizes[(model, dim)] = (time.monotonic(), size, indexed)
         return size, indexed
 
