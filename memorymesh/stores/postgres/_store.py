@@ -1108,8 +1108,8 @@ class PostgresStore:
     ) -> list[VectorRow]:
         """A page of the memories embedded by ``model``, for the in-memory vector index.
 
-        (Searching the vectors in the database, exact or by an HNSW index, needs a new
-        protocol method; the in-memory index serves recall meanwhile.)
+        Recall searches vectors in the database (:meth:`vector_search`); the in-memory
+        index still serves the write path's duplicate and contradiction checks.
         """
         rows = await self._run(
             lambda conn: _fetch(
