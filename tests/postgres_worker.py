@@ -5,8 +5,12 @@ release every child at the same moment (a gate, not a sleep), and prints one JSO
 
 ``migrate URL SCHEMA``: bring SCHEMA up to date; print the migrations this process applied.
 
-``write URL PROJECT WORKER COUNT``: remember COUNT memories (one call each) in project
-PROJECT; print their ids and every error seen.
+``write URL PROJECT WORKER COUNT [BATCH]``: remember COUNT memories in project PROJECT, one
+call each, or BATCH at a time through ``remember_many`` after ten single calls; print their
+ids and every error seen.
+
+``batch URL PROJECT COUNT``: one ``remember_many`` of COUNT memories (the parent kills this
+process while the batch's transaction is open); prints the ids if it ever returns.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 import anyio
 import psycopg
 
-from memorymesh import AsyncMemoryMesh, MemoryMeshError
+from memorymesh import AsyncMemoryMesh, MemoryMeshError, NewMemory
 from memorymesh.stores.postgres._location import parse_location
 from memorymesh.stores.postgres._store import migrate
 
@@ -38,22 +42,50 @@ async def run_migrate(url: str, schema: str) -> list[str]:
         await conn.close()
 
 
-async def run_write(url: str, project: str, worker: int, count: int) -> dict[str, Any]:
+def _note(worker: int, i: int) -> str:
+    return f"worker {worker} wrote note {i} about the shared ledger"
+
+
+async def run_write(url: str, project: str, worker: int, count: int, batch: int) -> dict[str, Any]:
     ids: list[str] = []
     errors: list[str] = []
-    async with AsyncMemoryMesh(url, project=project, user=f"worker{worker}") as mesh:
+    # A generous busy timeout: eight writers queue on one project's lock.
+    async with AsyncMemoryMesh(
+        url, project=project, user=f"worker{worker}", busy_timeout=60
+    ) as mesh:
         _gate()
-        for i in range(count):
+        i = 0
+        while i < count:
+            size = 1 if batch <= 1 or i < 10 else min(batch, count - i)
             try:
-                memory = await mesh.remember(
-                    f"worker {worker} wrote note {i} about the shared ledger",
-                    scope="project",
-                    on_conflict="keep_both",
-                )
-                ids.append(memory.id)
+                if size == 1:
+                    memory = await mesh.remember(
+                        _note(worker, i), scope="project", on_conflict="keep_both"
+                    )
+                    ids.append(memory.id)
+                else:
+                    memories = await mesh.remember_many(
+                        [
+                            NewMemory(
+                                text=_note(worker, j), scope="project", on_conflict="keep_both"
+                            )
+                            for j in range(i, i + size)
+                        ]
+                    )
+                    ids.extend(m.id for m in memories)
             except MemoryMeshError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
+            i += size
     return {"ids": ids, "errors": errors}
+
+
+async def run_batch(url: str, project: str, count: int) -> list[str]:
+    async with AsyncMemoryMesh(url, project=project, user="doomed", busy_timeout=120) as mesh:
+        _gate()
+        memories = await mesh.remember_many(
+            [NewMemory(text=f"doomed batch item {i}", scope="project") for i in range(count)]
+        )
+        return [m.id for m in memories]
 
 
 def main() -> None:
@@ -62,7 +94,10 @@ def main() -> None:
     if mode == "migrate":
         result = anyio.run(run_migrate, args[0], args[1])
     elif mode == "write":
-        result = anyio.run(run_write, args[0], args[1], int(args[2]), int(args[3]))
+        batch = int(args[4]) if len(args) > 4 else 1
+        result = anyio.run(run_write, args[0], args[1], int(args[2]), int(args[3]), batch)
+    elif mode == "batch":
+        result = anyio.run(run_batch, args[0], args[1], int(args[2]))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     print(json.dumps(result), flush=True)

@@ -13,8 +13,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import _postgres
+import anyio
 import psycopg
 import pytest
 from _embedders import HashEmbedder
@@ -25,6 +27,7 @@ from memorymesh import (
     EncryptionError,
     InvalidInputError,
     MemoryNotFoundError,
+    NewMemory,
     SchemaVersionError,
     StoreError,
 )
@@ -216,9 +219,13 @@ def test_workers_starting_together_migrate_once() -> None:
 
 def test_processes_writing_one_project_lose_and_duplicate_nothing() -> None:
     url = _postgres.server_url(_postgres.fresh_name("w"))
-    processes, writes = 4, 100
+    # Eight workers, 500 memories each: 10 single remembers, then remember_many of 70.
+    processes, writes, batch = 8, 500, 70
     outputs = _gated(
-        [["write", url, "acme/ledger", str(worker), str(writes)] for worker in range(processes)]
+        [
+            ["write", url, "acme/ledger", str(worker), str(writes), str(batch)]
+            for worker in range(processes)
+        ]
     )
     results = [json.loads(line) for line in outputs]
     assert [r["errors"] for r in results] == [[]] * processes
@@ -234,9 +241,120 @@ def test_processes_writing_one_project_lose_and_duplicate_nothing() -> None:
             store = mesh.stores[0]
             assert await store.change_mark() == processes * writes
 
-    import anyio
-
     anyio.run(check)
+
+
+def test_a_worker_killed_mid_remember_many_writes_all_or_nothing() -> None:
+    schema = _postgres.fresh_name("k")
+    url = _postgres.server_url(schema)
+    child = subprocess.Popen(
+        [sys.executable, str(WORKER), "batch", url, "acme/ledger", "50"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()  # type: ignore[union-attr]
+        with psycopg.connect(_postgres.server_url(), autocommit=True) as admin:
+            with admin.transaction():
+                # The batch's last step is its write-log entries: holding that table stops
+                # the worker's transaction after it inserted every memory, before commit.
+                admin.execute(f'LOCK TABLE "{schema}".write_log IN ACCESS EXCLUSIVE MODE')
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                inserted = _wait_for(
+                    admin,
+                    "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid) "
+                    f"WHERE l.relation = '{schema}.memories'::regclass AND l.granted "
+                    "AND l.mode = 'RowExclusiveLock' AND a.wait_event_type = 'Lock'",
+                )
+                assert inserted == 1  # in the middle of its transaction, rows inserted
+                child.kill()
+                child.wait(timeout=60)
+            # The lock is gone; the dead client's transaction is rolled back, never committed.
+            count = admin.execute(
+                f'SELECT count(*) FROM "{schema}".memories WHERE tenant = %s',
+                ["project:acme/ledger"],
+            ).fetchone()
+            assert count is not None and count[0] == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate(timeout=60)
+
+    async def next_writer() -> None:
+        async with AsyncMemoryMesh(url, project="acme/ledger", user="next") as mesh:
+            await mesh.remember_many(
+                [NewMemory(text=f"doomed batch item {i}", scope="project") for i in range(50)]
+            )
+            assert await mesh.count() == 50  # all of the next batch, none of the killed one
+
+    anyio.run(next_writer)
+
+
+def _wait_for(admin: psycopg.Connection[Any], query: str, rounds: int = 6000) -> int:
+    """Re-run a count query until it is non-zero (each round is a round trip to the server,
+    not a sleep); the count, or 0 after ``rounds``."""
+    for _ in range(rounds):
+        row = admin.execute(query).fetchone()  # type: ignore[arg-type]
+        if row is not None and row[0]:
+            return int(row[0])
+    return 0
+
+
+async def test_a_server_restarted_mid_write_is_a_store_error_then_the_next_call_works(
+    url: str,
+) -> None:
+    async with AsyncMemoryMesh(url, project="acme/api", user="hal") as mesh:
+        await mesh.remember("kept before the restart", scope="project")
+        failures: list[BaseException] = []
+
+        async def blocked_write() -> None:
+            try:
+                await mesh.remember_many(
+                    [NewMemory(text=f"lost in the restart {i}", scope="project") for i in range(5)]
+                )
+            except StoreError as exc:
+                failures.append(exc)
+
+        schema = url.rsplit("schema=", 1)[1]
+        # Another worker holds the project's write lock; the restart cuts its connection too.
+        holder = await psycopg.AsyncConnection.connect(_postgres.server_url(), autocommit=True)
+        await holder.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, 0))",
+            [f"memorymesh:{schema}:project:acme/api"],
+        )
+        admin = await psycopg.AsyncConnection.connect(_postgres.server_url(), autocommit=True)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(blocked_write)
+                # Until the write waits for the lock inside its transaction, then restart.
+                for _ in range(6000):
+                    cur = await admin.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+                    )
+                    row = await cur.fetchone()
+                    if row is not None and row[0]:
+                        break
+                await anyio.to_thread.run_sync(_postgres.restart)
+        finally:
+            await holder.close()
+            await admin.close()
+        assert len(failures) == 1 and isinstance(failures[0], StoreError), failures
+        # The next calls reconnect by themselves; nothing of the failed batch was written.
+        await mesh.remember("written after the restart", scope="project")
+        assert sorted(m.text for m in await mesh.list(scope="project")) == [
+            "kept before the restart",
+            "written after the restart",
+        ]
+        hits = await mesh.recall("restart", mode="keyword")
+        assert {h.memory.text for h in hits} == {
+            "kept before the restart",
+            "written after the restart",
+        }
 
 
 # -- typed errors --------------------------------------------------------------------------------
@@ -376,6 +494,13 @@ async def _records(mesh: AsyncMemoryMesh) -> list[dict[str, object]]:
     return sorted(records, key=lambda r: str(r["id"]))
 
 
+async def _logs(mesh: AsyncMemoryMesh) -> dict[str, list[tuple[float, object]]]:
+    """Each store's write log, oldest first, as ``(at, (action, memory_id, source, detail))``."""
+    return {
+        str(store.scope): list(reversed(await store.recent_log(10_000))) for store in mesh.stores
+    }
+
+
 def test_migrate_copies_both_stores_to_the_server_and_back_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -397,13 +522,22 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
             return old.id, await _records(m)
 
     old_id, local = anyio.run(fill)
+
+    async def local_log() -> dict[str, list[tuple[float, object]]]:
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as m:
+            return await _logs(m)
+
+    local_logs = anyio.run(local_log)
     url = _postgres.server_url(_postgres.fresh_name("mig"))
     where = ["--db", str(project_db), "--global-db", str(global_db)]
     target = ["--project", "acme/api", "--user", "alice"]
     assert main([*where, "--json", "migrate", "--to", url, *target]) == 0
-    assert json.loads(capsys.readouterr().out)["imported"] == len(local)
+    first = json.loads(capsys.readouterr().out)
+    assert first["imported"] == len(local)
+    assert first["log_entries"] == sum(len(entries) for entries in local_logs.values())
     assert main([*where, "--json", "migrate", "--to", url, *target]) == 0  # again: nothing new
-    assert json.loads(capsys.readouterr().out)["imported"] == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["imported"] == 0 and again["log_entries"] == 0
 
     async def on_server() -> None:
         async with AsyncMemoryMesh(
@@ -414,6 +548,11 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
                 "the staging cluster is called kestrel",
                 "the staging cluster is called osprey",
             ]
+            # Every local write-log entry, with its own time, besides the imports' own.
+            server_logs = await _logs(server)
+            for scope, entries in local_logs.items():
+                copied = [e for e in server_logs[scope] if e[1][0] != "imported"]
+                assert copied == [e for e in entries if e[1][0] != "imported"], scope
 
     anyio.run(on_server)
     back = ["--db", str(tmp_path / "p2.db"), "--global-db", str(tmp_path / "g2.db")]
@@ -425,3 +564,51 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
             return await _records(copy)
 
     assert anyio.run(copied) == local
+
+
+def test_migrate_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    project_db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+
+    async def fill() -> None:
+        async with AsyncMemoryMesh(project_db, global_path=global_db) as m:
+            await m.remember_many(
+                [NewMemory(text=f"note {i} on the runbook", scope="project") for i in range(30)]
+            )
+
+    anyio.run(fill)
+    url = _postgres.server_url(_postgres.fresh_name("bar"))
+    argv = ["--db", str(project_db), "--global-db", str(global_db), "migrate", "--to", url]
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from memorymesh.cli import main; sys.exit(main())",
+                *argv,
+                "--project",
+                "acme/api",
+            ],
+            stdin=subprocess.DEVNULL,
+            stderr=terminal,
+            stdout=subprocess.PIPE,
+            env=_env(),
+            check=False,
+            timeout=120,
+        )
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0, drawn
+    assert b"Copying memories [" in drawn and b"30/30" in drawn
+    assert b"Copying the write log [" in drawn
+    assert b"Copied 30 of 30 memories" in done.stdout

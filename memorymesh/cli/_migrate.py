@@ -2,8 +2,11 @@
 
 Built on export and import, so every memory keeps its id, text, metadata, timestamps, access
 statistics, life-cycle status (review queue, archive), history links and stored vector; ids
-already at the destination are skipped, so running it again copies only what is new. The
-write log is not copied (the destination records one ``imported`` entry per store).
+already at the destination are skipped, so running it again copies only what is new. Memories
+go over in chunks (one transaction each, history-link targets first), so a progress bar can
+follow them on a terminal and an interrupted run resumes where it stopped. Then each store's
+write log is copied with its entries' own times (``io._transfer.append_log``), skipping
+the entries already there.
 """
 
 from __future__ import annotations
@@ -15,9 +18,14 @@ import sys
 from typing import Any
 
 from .. import AsyncMemoryMesh
+from ..io._transfer import append_log, links_first, missing_log_entries
 from ._app import open_mesh
+from ._progress import Progress
 
 __all__ = ["register"]
+
+#: Memories per import transaction (and per step of the progress bar).
+CHUNK = 1_000
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
@@ -25,18 +33,35 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     local = open_mesh(args, source="migrate")
     server = AsyncMemoryMesh(server_url, project=args.project, user=args.user, source="migrate")
     source, target = (local, server) if args.to else (server, local)
+    totals: dict[str, int] = {}
     async with source, target:
         buffer = io.StringIO()
         count = await source.export(buffer, include_embeddings=True)
-        report = await target.import_(io.StringIO(buffer.getvalue()), on_clash="skip")
+        header, *lines = buffer.getvalue().splitlines()
+        records = links_first([json.loads(line) for line in lines])
+        with Progress(count, "Copying memories") as bar:
+            for start in range(0, len(records), CHUNK):
+                chunk = records[start : start + CHUNK]
+                document = "\n".join([header, *(json.dumps(r) for r in chunk)]) + "\n"
+                report = await target.import_(io.StringIO(document), on_clash="skip")
+                for name, value in report.model_dump().items():
+                    totals[name] = totals.get(name, 0) + value
+                bar.advance(len(chunk))
+        by_scope = {store.scope: store for store in target.stores}
+        pairs = [(s, by_scope[s.scope]) for s in source.stores if s.scope in by_scope]
+        missing = [(to, await missing_log_entries(from_, to)) for from_, to in pairs]
+        logged = 0
+        with Progress(sum(len(m) for _, m in missing), "Copying the write log") as bar:
+            for to_store, entries in missing:
+                logged += await append_log(to_store, entries, bar.advance)
         where = [s for s in (target.project_path, target.global_path) if s]
     if args.json:
-        json.dump({"read": count, **report.model_dump(mode="json")}, sys.stdout)
+        json.dump({"read": count, **totals, "log_entries": logged}, sys.stdout)
         sys.stdout.write("\n")
     else:
         print(
-            f"Copied {report.imported} of {count} memories to {' and '.join(where)}; "
-            f"{report.skipped} were already there"
+            f"Copied {totals.get('imported', 0)} of {count} memories to {' and '.join(where)}; "
+            f"{totals.get('skipped', 0)} were already there; {logged} write-log entries"
         )
     return 0
 

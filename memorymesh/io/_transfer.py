@@ -19,11 +19,20 @@ import anyio
 from .._errors import InvalidInputError, StoreError
 from .._models import Scope
 from .._text import content_hash
-from ..stores.base import Store
+from ..stores.base import LogEntry, LogImport, Store
 from ..writes._prepare import WriteRules
 from ._export import ExportFormat, ImportReport, encode_record, render
 
-__all__ = ["OnClash", "export_stores", "guard_records", "import_records", "read_text"]
+__all__ = [
+    "OnClash",
+    "append_log",
+    "export_stores",
+    "guard_records",
+    "import_records",
+    "links_first",
+    "missing_log_entries",
+    "read_text",
+]
 
 OnClash = Literal["skip", "replace", "newer"]
 _PAGE = 5_000
@@ -123,3 +132,64 @@ async def import_records(
             totals["skipped"] += counts.skipped
             await tx.log([("imported", None, source, {"on_clash": on_clash, **asdict(counts)})])
     return ImportReport(rescoped=rescoped, **totals)
+
+
+def links_first(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` ordered so that each history link's target comes before the memory that
+    links to it: imported in chunks, no chunk then links to a memory not yet written (an
+    update's earlier version is newer than the memory it links to, so export order is not
+    enough). Links form chains (one target per memory), so a chain's depth orders it."""
+    by_id = {r["id"]: r for r in records}
+    depth: dict[str, int] = {}
+
+    def depth_of(memory_id: str) -> int:
+        chain: list[str] = []
+        current: str | None = memory_id
+        while current is not None and current in by_id and current not in depth:
+            if current in chain:  # a cycle (not written by MemoryMesh): cut it here
+                break
+            chain.append(current)
+            current = by_id[current].get("superseded_by")
+        base = depth.get(current, -1) if current is not None else -1
+        for offset, link in enumerate(reversed(chain), 1):
+            depth[link] = base + offset
+        return depth[memory_id]
+
+    return sorted(records, key=lambda r: depth_of(r["id"]))
+
+
+def _log_key(at: float, entry: LogEntry) -> tuple[Any, ...]:
+    action, memory_id, source, detail = entry
+    return (at, action, memory_id, source, json.dumps(detail, sort_keys=True, default=str))
+
+
+async def missing_log_entries(source: Store, target: Store) -> list[tuple[float, LogEntry]]:
+    """``source``'s write-log entries that ``target``'s log lacks (same time, action, memory,
+    source and detail), oldest first: what :func:`append_log` should copy."""
+    wanted = await source.recent_log(_ALL)
+    present = {_log_key(at, entry) for at, entry in await target.recent_log(_ALL)}
+    return [(at, entry) for at, entry in reversed(wanted) if _log_key(at, entry) not in present]
+
+
+async def append_log(
+    target: Store,
+    entries: Sequence[tuple[float, LogEntry]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Append ``entries`` to ``target``'s write log with their own times, in one transaction;
+    return how many (0 when ``target``'s engine cannot keep entries' times)."""
+    if not entries:
+        return 0
+    async with target.write() as tx:
+        if not isinstance(tx, LogImport):
+            return 0
+        for start in range(0, len(entries), _PAGE):
+            page = entries[start : start + _PAGE]
+            await tx.import_log(page)
+            if progress is not None:
+                progress(len(page))
+    return len(entries)
+
+
+#: "Every entry" for recent_log (a bound parameter, so any integer the engines take).
+_ALL = 2**62

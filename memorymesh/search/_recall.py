@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from .._errors import InvalidInputError
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import QUESTION_WORDS, STOPWORDS, query_terms
-from ..stores.base import Filters, Store, bm25_idf
+from ..stores.base import Filters, Store, bm25_idf, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
 from ._scoring import blend, shared_bm25
-from ._vectors import VectorIndex, vector_filter
+from ._vectors import VectorIndex, to_blob, vector_filter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,6 +84,9 @@ class VectorSource(Protocol):
     @property
     def vectors(self) -> Mapping[Store, VectorIndex]: ...
 
+    @property
+    def embedder_name(self) -> str | None: ...
+
     async def refresh(self, store: Store) -> None: ...
 
     def check_fresh(self, stores: Iterable[Store]) -> None: ...
@@ -118,7 +121,8 @@ async def candidates(
     """The memories worth scoring, each with its relevance in [0, 1].
 
     Keyword candidates come from each store's own search; vector candidates from the
-    in-memory indexes ``vectors`` keeps (needed for the vector and hybrid modes).
+    in-memory indexes ``vectors`` keeps (needed for the vector and hybrid modes), or from
+    the store itself when it searches its own vectors (:func:`vector_searcher`: PostgreSQL).
     """
     keyword: list[Candidate] = []
     if mode in ("keyword", "hybrid"):
@@ -140,7 +144,16 @@ async def candidates(
     (q,) = await vectors.embed([query])
     vector: list[Candidate] = []
     vf = vector_filter(filters)
+    model = vectors.embedder_name
+    assert model is not None
+    blob = to_blob(q)
     for store in stores:
+        searcher = vector_searcher(store)
+        if searcher is not None:
+            # The engine applies every filter itself, in the same query as the search.
+            found_here = await searcher.vector_search(blob, model, filters, limit=limit, now=now)
+            vector.extend((store, memory, cos) for memory, cos in found_here)
+            continue
         index = vectors.vectors.get(store)
         if index is None or not len(index):
             continue
@@ -191,7 +204,14 @@ async def candidates(
     for store in stores:
         index = vectors.vectors.get(store)
         missing = [m.id for st, m, _ in kw_ranked if st is store and m.id not in cosines]
-        if index is not None and missing:
+        searcher = vector_searcher(store)
+        if searcher is not None and missing:
+            exact = dataclasses.replace(filters, ids=tuple(missing))
+            scored = await searcher.vector_search(blob, model, exact, limit=len(missing), now=now)
+            cosines.update((m.id, cos) for m, cos in scored)
+            # A memory without a vector scores as the in-memory index's zero row would.
+            cosines.update((mid, 0.0) for mid in missing if mid not in cosines)
+        elif index is not None and missing:
             sims = index.vectors(missing) @ q
             cosines.update(zip(missing, sims.tolist(), strict=True))
     fused = standard_score_fusion({m.id: s for _, m, s in kw_ranked}, cosines)

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ._filters import (
@@ -50,6 +50,7 @@ __all__ = [
     "Filters",
     "ImportCounts",
     "LogEntry",
+    "LogImport",
     "MemoryRow",
     "MetadataCondition",
     "Store",
@@ -58,10 +59,12 @@ __all__ = [
     "StoreTransaction",
     "TimeField",
     "VectorRow",
+    "VectorSearch",
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
     "parse_metadata_filter",
+    "vector_searcher",
 ]
 
 #: ``(action, memory_id, source, detail)`` as the write log records it.
@@ -468,3 +471,38 @@ class Store(Protocol):
 
     async def migrations(self) -> list[str]:
         """The names of the migrations applied, in order."""
+
+
+@runtime_checkable
+class VectorSearch(Protocol):
+    """An optional capability: a store that searches its own vectors (the PostgreSQL engine,
+    with pgvector). Recall asks :func:`vector_searcher` and, when a store has it, sends the
+    query vector to the store instead of searching this process's in-memory index, so the
+    store's vectors never need to be held in memory for recall. Stores without it (SQLite)
+    keep the exact numpy search of ``search/_vectors.py``.
+    """
+
+    async def vector_search(
+        self, query: bytes, model: str, filters: Filters, *, limit: int, now: float
+    ) -> list[tuple[Memory, float]]:
+        """The ``limit`` memories the filters allow whose vectors from ``model`` are most
+        similar to ``query`` (a unit vector as a little-endian ``float32`` blob), best first,
+        each with its cosine similarity. Memories without a vector from ``model`` are never
+        returned. An engine may answer approximately (an ANN index) for large sets, but must
+        apply every filter exactly and must not return fewer than ``limit`` when that many
+        qualify."""
+
+
+def vector_searcher(store: Store) -> VectorSearch | None:
+    """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
+    return store if isinstance(store, VectorSearch) else None
+
+
+@runtime_checkable
+class LogImport(Protocol):
+    """An optional capability of a :class:`StoreTransaction`: append write-log entries with
+    the times they were first recorded (``memorymesh migrate`` copies a store's log with it;
+    :meth:`StoreTransaction.log` stamps entries with the transaction's time instead)."""
+
+    async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
+        """Append ``(at, (action, memory_id, source, detail))`` entries in the given order."""

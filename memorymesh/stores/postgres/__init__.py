@@ -1,9 +1,11 @@
 """The PostgreSQL engine: one database for a team's projects and users (``docs/teams.md``).
 
-``_store`` (the store and its transaction, over psycopg 3 and ``psycopg_pool``), ``_schema``
-(named migrations, applied once under an advisory lock), ``_sql`` (filters and keyword queries
-compiled to SQL, always scoped to the tenant), ``_driver`` (error translation and pgvector
-adapters), ``_location`` (the URL and MemoryMesh's own parameters in it).
+``_store`` (the store and its transaction, over psycopg 3 and ``psycopg_pool``; keyword and
+vector search run in the database), ``_schema`` (named migrations, applied once under an
+advisory lock; the per-dimension HNSW indexes), ``_sql`` (filters and keyword queries compiled
+to SQL, always scoped to the tenant), ``_driver`` (error translation and pgvector adapters),
+``_notify`` (the change feed's LISTEN/NOTIFY side), ``_location`` (the URL and MemoryMesh's
+own parameters in it).
 
 Registered for ``postgresql://`` and ``postgres://`` by ``stores/_registry.py``, which imports
 this package only when such a location is opened: ``import memorymesh`` never needs psycopg.

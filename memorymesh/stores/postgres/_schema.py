@@ -15,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "HNSW_MAX_DIM",
     "INDEXED_COLUMNS",
     "MIGRATIONS",
     "MIGRATION_LOCK",
     "TS_CONFIG",
     "UNIQUE_ITEM_INDEX",
     "Migration",
+    "hnsw_index",
+    "hnsw_index_name",
 ]
 
 
@@ -231,4 +234,88 @@ _SESSIONS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _UNIQUE_ITEMS, _SESSIONS)
+#: pgvector's HNSW index takes ``vector`` columns of up to 2,000 dimensions; larger vectors are
+#: searched exactly.
+HNSW_MAX_DIM = 2000
+
+
+def hnsw_index_name(dim: int) -> str:
+    """The HNSW index over the vectors of ``dim`` dimensions (one per dimension in use)."""
+    return f"memories_hnsw_{int(dim)}"
+
+
+def hnsw_index(dim: int) -> str:
+    """``CREATE INDEX`` for the HNSW index over ``dim``-dimensional vectors.
+
+    The ``embedding`` column has no fixed dimension (tenants' embedders differ) and an HNSW
+    index needs one, so each dimension in use gets a partial index on the column cast to it;
+    a query uses it by naming the same cast and predicate (``_store._vector_search``). Cosine
+    distance, pgvector's default build settings (m = 16, ef_construction = 64).
+    """
+    dim = int(dim)  # spliced into SQL: an int, never text
+    return (
+        f"CREATE INDEX IF NOT EXISTS {hnsw_index_name(dim)} ON memories "
+        f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) "
+        f"WHERE vector_dims(embedding) = {dim}"
+    )
+
+
+_VECTOR_SEARCH = Migration(
+    "0004_vector_search",
+    (
+        # Vector recall runs in the database from now on: an HNSW index for every dimension a
+        # tenant has recorded its embedder with (later ones are created when recorded, see
+        # PostgresTransaction.set_meta).
+        f"""
+        DO $body$
+        DECLARE dim INT;
+        BEGIN
+            FOR dim IN SELECT DISTINCT value::int FROM store_meta
+                WHERE key = 'embedder_dim' AND value ~ '^[0-9]{{1,4}}$'
+                AND value::int BETWEEN 1 AND {HNSW_MAX_DIM}
+            LOOP
+                EXECUTE format('CREATE INDEX IF NOT EXISTS memories_hnsw_%s ON memories '
+                    'USING hnsw ((embedding::vector(%s)) vector_cosine_ops) '
+                    'WHERE vector_dims(embedding) = %s', dim, dim, dim);
+            END LOOP;
+        END
+        $body$
+        """,
+    ),
+)
+
+_CHANGE_NOTIFY = Migration(
+    "0005_change_notify",
+    (
+        # As 0001's function, plus a NOTIFY per change (PostgreSQL delivers one per
+        # transaction and payload, after commit): listeners learn of other workers' writes
+        # without reading the feed (``_notify.py``). The payload names schema and tenant.
+        """
+        CREATE OR REPLACE FUNCTION memorymesh_note_change() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        DECLARE
+            changed_tenant TEXT;
+            changed_id     TEXT;
+            next_seq       BIGINT;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                changed_tenant := OLD.tenant; changed_id := OLD.id;
+            ELSE
+                changed_tenant := NEW.tenant; changed_id := NEW.id;
+            END IF;
+            INSERT INTO change_counters AS c (tenant, last_seq) VALUES (changed_tenant, 1)
+                ON CONFLICT (tenant) DO UPDATE SET last_seq = c.last_seq + 1
+                RETURNING c.last_seq INTO next_seq;
+            INSERT INTO memory_changes (tenant, seq, memory_id)
+                VALUES (changed_tenant, next_seq, changed_id);
+            PERFORM pg_notify('memorymesh_changes', current_schema() || ' ' || changed_tenant);
+            RETURN NULL;
+        END
+        $body$
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL, _UNIQUE_ITEMS, _SESSIONS, _VECTOR_SEARCH, _CHANGE_NOTIFY
+)

@@ -52,7 +52,15 @@ from ..base import (
 )
 from ._driver import Vector, register_vector, translated
 from ._location import PostgresLocation
-from ._schema import MIGRATION_LOCK, MIGRATIONS, TS_CONFIG
+from ._notify import ChangeListener
+from ._schema import (
+    HNSW_MAX_DIM,
+    MIGRATION_LOCK,
+    MIGRATIONS,
+    TS_CONFIG,
+    hnsw_index,
+    hnsw_index_name,
+)
 from ._sql import ORDERS, tsquery, where
 
 __all__ = ["PostgresStore", "PostgresTransaction"]
@@ -84,6 +92,20 @@ _INSERT_COLUMNS = (
 
 #: Seconds any one statement may run before the server cancels it.
 STATEMENT_TIMEOUT = 60.0
+
+#: Vector search is exact (every vector scored) while a tenant holds fewer vectors than this
+#: from the query's embedder, and uses the HNSW index from there on (``docs/teams.md``). An
+#: exact scan costs about 6 microseconds a vector on the benchmark machine (12 ms here).
+EXACT_BELOW = 2_000
+#: ... and while the tenant's vectors are less than this share of the index (which holds
+#: every tenant's vectors of that dimension): the index walks the others' rows too, so for a
+#: small tenant on a big server an exact scan of its own rows is cheaper.
+HNSW_MIN_SHARE = 0.02
+#: HNSW's candidate list per search (pgvector's ``hnsw.ef_search``; raised to the number of
+#: results asked for when that is larger). Chosen by ``benchmarks/bench_postgres.py``.
+HNSW_EF_SEARCH = 100
+#: Seconds a tenant's vector count (exact or HNSW) and its index's existence are cached.
+_SIZE_TTL = 30.0
 _POOL_MAX = 4
 
 #: ``(conninfo, schema)`` pairs this process has brought up to date (see ``_migrate``).
@@ -272,6 +294,40 @@ async def _search_text(
     return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
 
 
+async def _vector_search(
+    store: PostgresStore,
+    conn: Conn,
+    query: bytes,
+    model: str,
+    filters: Filters,
+    limit: int,
+    now: float,
+    hnsw: bool,
+) -> list[tuple[Memory, float]]:
+    dim = len(query) // 4  # spliced as an int (the index's cast and predicate must match)
+    clause, params = where(filters, now, store.tenant)
+    # The HNSW index is on the column cast to this dimension; the exact scan names the
+    # column itself, so the planner cannot use the index for it.
+    column = f"(m.embedding::vector({dim}))" if hnsw else "m.embedding"
+    probe = f"%s::vector({dim})" if hnsw else "%s"
+    if hnsw:
+        # relaxed_order (set per connection): the index may return rows slightly out of
+        # order, so the best `limit` are sorted again after the join.
+        await conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false)", [str(max(HNSW_EF_SEARCH, limit))]
+        )
+    rows = await _fetch(
+        conn,
+        f"WITH hits AS MATERIALIZED (SELECT m.seq, {column} <=> {probe} AS d "
+        f"FROM memories AS m WHERE {clause} AND m.embedding_model = %s "
+        f"AND vector_dims(m.embedding) = {dim} ORDER BY {column} <=> {probe} LIMIT %s) "
+        f"SELECT {_M_COLUMNS}, 1 - hits.d FROM hits JOIN memories AS m ON m.seq = hits.seq "
+        "ORDER BY hits.d, m.seq",
+        [Vector(query), *params, model, Vector(query), limit],
+    )
+    return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
+
+
 class PostgresTransaction:
     """An open transaction holding the tenant's write lock; see :meth:`PostgresStore.write`."""
 
@@ -388,12 +444,53 @@ class PostgresTransaction:
                 params,
             )
 
+    async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
+        """Append write-log entries with their own times (``stores.base.LogImport``)."""
+        params = [
+            (self._tenant, at, action, memory_id, source, json.dumps(detail, default=str))
+            for at, (action, memory_id, source, detail) in entries
+        ]
+        if params:
+            await self._executemany(
+                "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                params,
+            )
+
     async def set_meta(self, key: str, value: str) -> None:
         await self._fetch(
             "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
             [self._tenant, key, value],
         )
+        if key == "embedder_dim" and value.isdigit() and 0 < int(value) <= HNSW_MAX_DIM:
+            await self._ensure_hnsw(int(value))
+
+    async def _ensure_hnsw(self, dim: int) -> None:
+        """Create the HNSW index for ``dim``-dimensional vectors if no tenant has yet.
+
+        Under the migration lock, so two tenants recording one dimension create it once.
+        The build is instant on an empty table; on one already holding many vectors of this
+        dimension it takes as long as ``CREATE INDEX`` does (once per database), and blocks
+        other writers meanwhile; past the lock or statement timeout it is given up.
+        """
+        found = await self._fetch("SELECT to_regclass(%s)", [hnsw_index_name(dim)])
+        if found[0][0] is not None:
+            return
+        try:
+            # A savepoint: on a busy server the build may wait past the lock timeout, or
+            # run past the statement timeout on a large table. Then only the index is
+            # given up (vector search stays exact until a later store creates it), never
+            # the write that recorded the embedder.
+            async with self._conn.transaction():
+                await _fetch(
+                    self._conn,
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    [MIGRATION_LOCK],
+                )
+                await _fetch(self._conn, hnsw_index(dim))
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled):
+            return
 
     async def add_session(self, session: SessionRecord) -> None:
         await self._fetch(
@@ -559,6 +656,15 @@ class PostgresStore:
         self._closed = False
         # Writers in this process queue here first (the advisory lock queues the others).
         self._write_lock = anyio.Lock()
+        #: Vector search is exact below this many vectors of the query's embedder in the
+        #: tenant, by the HNSW index from there on (see :data:`EXACT_BELOW`).
+        self.exact_below = EXACT_BELOW
+        # (model, dim) -> (when counted, vectors in the tenant, whether the HNSW index exists)
+        self._vector_sizes: dict[tuple[str, int], tuple[float, int, bool]] = {}
+        # LISTEN/NOTIFY: tells a catch-up that nobody wrote since `_quiet_mark` without a
+        # query (``_notify.py``); None until open, or when it could not connect.
+        self._listener: ChangeListener | None = None
+        self._quiet_mark: int | None = None
         # Recalls counted but not yet written: applied by the next write transaction (or
         # flush_access) and overlaid on every read meanwhile. `_inflight` holds the ones a
         # running write is applying, so a read during that write still counts them.
@@ -601,6 +707,8 @@ class PostgresStore:
                     await pool.close()
                 raise
         self._pool = pool
+        self._listener = ChangeListener(self.location.conninfo, self.location.schema, self.tenant)
+        await self._listener.start()
 
     async def _check_schema(self, pool: AsyncConnectionPool[Conn]) -> None:
         # One query on a pooled connection: the schema this process migrated may since have
@@ -619,7 +727,10 @@ class PostgresStore:
         # busy_timeout, as SQLite's busy timeout bounds waiting for its write lock.
         await conn.execute(
             "SELECT set_config('search_path', %s, false), "
-            "set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+            "set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false), "
+            # pgvector 0.8's iterative index scan: when filters reject the first candidates
+            # HNSW finds, it keeps searching instead of returning fewer than asked for.
+            "set_config('hnsw.iterative_scan', 'relaxed_order', false)",
             [
                 f'"{self.location.schema}", public',
                 f"{int(STATEMENT_TIMEOUT * 1000)}ms",
@@ -645,6 +756,10 @@ class PostgresStore:
     async def close(self) -> None:
         """Flush nothing, close the pool. Safe to call more than once."""
         self._closed = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with anyio.CancelScope(shield=True), translated(self.label):
+                await listener.close()
         pool, self._pool = self._pool, None
         if pool is not None:
             with anyio.CancelScope(shield=True), translated(self.label):
@@ -752,6 +867,71 @@ class PostgresStore:
         """Matches for the words of ``query`` (OR-ed), best first, ranked by the summed inverse
         document frequency of the words each holds (see ``_search_text``)."""
         return await self._run(lambda conn: _search_text(self, conn, query, filters, limit, now))
+
+    async def vector_search(
+        self,
+        query: bytes,
+        model: str,
+        filters: Filters,
+        *,
+        limit: int,
+        now: float,
+        exact: bool | None = None,
+    ) -> list[tuple[Memory, float]]:
+        """The memories most similar to ``query`` by cosine, searched by pgvector in the
+        database (:class:`~memorymesh.stores.base.VectorSearch`), with every filter and the
+        tenant applied in the same query.
+
+        Exact (every vector of the tenant that the filters allow is scored) for an id list,
+        a tenant with fewer than :attr:`exact_below` vectors of ``model``, or one holding
+        less than :data:`HNSW_MIN_SHARE` of the dimension's index; otherwise the HNSW index,
+        with pgvector's iterative scan so filters do not starve the top-k. Should the index
+        still return fewer than ``limit`` (a filter allowing a sliver of a large tenant), the
+        search is repeated exactly. ``exact`` forces either path (benchmarks).
+        """
+        dim = len(query) // 4
+        if exact is None:
+            exact = filters.ids is not None or dim > HNSW_MAX_DIM
+            if not exact:
+                size, indexed = await self._vector_size(model, dim)
+                exact = size < self.exact_below or not indexed
+        hits = await self._run(
+            lambda conn: _vector_search(
+                self, conn, query, model, filters, limit, now, hnsw=not exact
+            )
+        )
+        if not exact and len(hits) < limit:
+            hits = await self._run(
+                lambda conn: _vector_search(
+                    self, conn, query, model, filters, limit, now, hnsw=False
+                )
+            )
+        return hits
+
+    async def _vector_size(self, model: str, dim: int) -> tuple[int, bool]:
+        """How many vectors of ``model`` the tenant holds, and whether the HNSW index for
+        their dimension exists and serves it (the tenant holds at least
+        :data:`HNSW_MIN_SHARE` of it), counted at most every ``_SIZE_TTL`` seconds."""
+        cached = self._vector_sizes.get((model, dim))
+        if cached is not None and time.monotonic() - cached[0] < _SIZE_TTL:
+            return cached[1], cached[2]
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                # reltuples: the planner's estimate of the index's rows (cheap; -1 or 0 before
+                # the first ANALYZE, then taken as "this tenant's share is large enough").
+                "SELECT (SELECT count(*) FROM memories WHERE tenant = %s "
+                "AND embedding_model = %s), "
+                "(SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s))",
+                [self.tenant, model, hnsw_index_name(dim)],
+            )
+        )
+        size, index_rows = int(rows[0][0]), rows[0][1]
+        indexed = index_rows is not None and (
+            index_rows <= 0 or size >= HNSW_MIN_SHARE * float(index_rows)
+        )
+        self._vector_sizes[(model, dim)] = (time.monotonic(), size, indexed)
+        return size, indexed
 
     async def term_statistics(
         self, terms: Sequence[str], ids: Sequence[str]
@@ -941,8 +1121,8 @@ class PostgresStore:
     ) -> list[VectorRow]:
         """A page of the memories embedded by ``model``, for the in-memory vector index.
 
-        (Searching the vectors in the database, exact or by an HNSW index, needs a new
-        protocol method; the in-memory index serves recall meanwhile.)
+        Recall searches vectors in the database (:meth:`vector_search`); the in-memory
+        index still serves the write path's duplicate and contradiction checks.
         """
         rows = await self._run(
             lambda conn: _fetch(
@@ -973,7 +1153,25 @@ class PostgresStore:
         return await self._run(lambda conn: _change_mark(self, conn))
 
     async def changes_since(self, mark: int) -> Changes:
-        return await self._run(lambda conn: _changes_since(self, conn, mark))
+        """The memories changed after ``mark``. When the listener has heard of no write to
+        this tenant since the feed was last read at ``mark``, nothing is asked of the server
+        (``_notify.py`` says when that is trusted; write transactions always read the feed)."""
+        listener = self._listener
+        if listener is not None and mark == self._quiet_mark and await listener.quiet():
+            return Changes(mark, [], everything=False)
+        changes = await self._run(lambda conn: _changes_since(self, conn, mark))
+        self._quiet_mark = changes.mark if listener is not None and listener.listening else None
+        return changes
+
+    async def wait_for_change(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for another worker's (or this one's) write to this
+        tenant to be notified; True if one was. For a process that shows memories live (a
+        dashboard): it can re-read at once instead of polling. False without a listener."""
+        listener = self._listener
+        if listener is None:
+            return False
+        with translated(self.label):
+            return await listener.wait(within)
 
     async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
         return await self._run(lambda conn: _changed_memories(self, conn, ids))

@@ -552,6 +552,21 @@ class WriteTransaction:
                     params,
                 )
 
+    async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
+        """Append write-log entries with their own times (``stores.base.LogImport``)."""
+        codec = self._store._codec
+        params = [
+            (at, action, memory_id, source, self._store._seal_detail(codec, detail))
+            for at, (action, memory_id, source, detail) in entries
+        ]
+        if params:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO write_log (at, action, memory_id, source, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    params,
+                )
+
     async def set_meta(self, key: str, value: str) -> None:
         await self._execute(
             "INSERT INTO store_meta (key, value) VALUES (?, ?) "
