@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .._errors import InvalidInputError
-from .._mesh import MAX_RECALL_K
 from .._models import Category, Memory, RecallResults, Scope
+from .._vocab import MAX_RECALL_K
 from ..cli._common import resolve_id
 from ._forms import body_fields, choice, first, flag, number, timestamp, whole
 from ._html import esc, form, page, qs, when
