@@ -656,7 +656,14 @@ class AsyncMemoryMesh:
             MemoryNotFoundError: no memory has that id.
         """
         await self._ready()
-        return (await listing.find(self.stores, memory_id))[1]
+        return self._scrubbed((await listing.find(self.stores, memory_id))[1])
+
+    def _scrubbed(self, memory: Memory) -> Memory:
+        # privacy guard: a memory stored with the guard off (an older version, another tool
+        # with privacy="allow") is redacted on its way out, as recall does, so reads that
+        # feed a model (MCP list_memories, memory://, session_start) never hand it a secret.
+        update = self._privacy.scrub_memory(memory)
+        return memory.model_copy(update=update) if update else memory
 
     async def _store_holding(self, memory_id: str) -> Store:
         return (await listing.find(self.stores, memory_id))[0]
@@ -841,9 +848,10 @@ class AsyncMemoryMesh:
         )
         await self._ready()
         stores = self._stores_for(filters.scope)
-        return await listing.page(
+        page = await listing.page(
             stores, filters, order=order, limit=limit, offset=offset, now=time.time()
         )
+        return [self._scrubbed(memory) for memory in page]
 
     async def count(
         self,

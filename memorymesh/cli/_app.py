@@ -28,6 +28,7 @@ from .._errors import InvalidInputError, MemoryMeshError, MemoryNotFoundError, V
 from .._mesh import MAX_RECALL_K, AsyncMemoryMesh
 from .._models import Category, Memory, RecallResult, RecallResults
 from .._version import __version__
+from ..writes._privacy import PrivacyGuard
 from ._common import STATUS_HOOKS, count, open_mesh
 from ._common import resolve_id as _resolve
 from ._progress import Progress
@@ -243,6 +244,9 @@ def _print_notes(notes: Sequence[str]) -> None:
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
     content = await _read_text(args.file)
+    # privacy guard, on the whole file before it is cut into lines: a multi-line secret (a PEM
+    # private key's body) is one secret, and its lines on their own look like nothing.
+    content, file_kinds = PrivacyGuard(mesh.privacy).check_text(content, where=str(args.file))
     numbered = [(n, line.strip()) for n, line in enumerate(content.splitlines(), 1)]
     numbered = [(n, line) for n, line in numbered if line]
     lines = [line for _, line in numbered]
@@ -263,6 +267,10 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
             stored.extend(await mesh.remember_many(chunk))
             bar.advance(len(chunk))
     notes = [
+        f"redacted a secret ({kind}) from {args.file} before storing: it never reached the disk"
+        for kind in file_kinds
+    ]
+    notes += [
         f"line {n}: {note}"
         for (n, _), memory in zip(numbered, stored, strict=True)
         for note in await _write_notes(mesh, memory)

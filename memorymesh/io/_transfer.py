@@ -79,9 +79,13 @@ def guard_records(rows: list[dict[str, Any]], rules: WriteRules) -> None:
             # privacy guard: an import is a write like any other, so no secret lands in clear
             text, text_kinds = rules.privacy.check_text(text)
             metadata, meta_kinds = rules.privacy.check_metadata(json.loads(row["metadata"]))
+            labels, label_kinds = rules.guard_labels(
+                **{name: row.get(name) for name in ("session_id", "source", "agent")}
+            )
         except InvalidInputError as exc:
             raise type(exc)(f"memory {row['id']!r} (record {index}): {exc}") from None
-        found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds}
+        row.update({name: value for name, value in labels.items() if name in row})
+        found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds, *label_kinds}
         row["text"] = text
         row["metadata"] = json.dumps(metadata, ensure_ascii=False)
         row["redactions"] = json.dumps(sorted(found))
