@@ -307,6 +307,20 @@ _DETECTORS: tuple[_Detector, ...] = (
         triggers=("sk",),
     ),
     _Detector(
+        "mailchimp_api_key",
+        re.compile(r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("-us",),
+    ),
+    _Detector(
+        "square_token",
+        re.compile(r"(?<![\w-])(?:sq0atp|sq0csp|EAAA)[A-Za-z0-9_-]{22,60}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("sq0atp", "sq0csp", "eaaa"),
+    ),
+    _Detector(
         "mailgun_api_key",
         re.compile(r"(?<![\w-])key-[0-9a-f]{32}(?![\w-])"),
         priority=90,

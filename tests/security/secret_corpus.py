@@ -144,6 +144,8 @@ _DATABRICKS = "dap" + "i" + _r(32, _HEX)
 _TELEGRAM = _r(10, string.digits) + ":AA" + _r(33, _URLSAFE)
 _DISCORD = "M" + _r(23, _URLSAFE) + "." + _r(6, _URLSAFE) + "." + _r(38, _URLSAFE)
 _MAILGUN = "key-" + _r(32, _HEX)
+_MAILCHIMP = _r(32, _HEX) + "-us" + str(_rng.randrange(1, 21))
+_SQUARE = "sq0" + "atp-" + _r(22, _URLSAFE)
 _JWT = (
     base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT","kid":"k1"}').decode().rstrip("=")
     + "."
@@ -221,6 +223,8 @@ SECRETS: list[tuple[str, str, str]] = [
     ("twilio api key", f"twilio api key {_TWILIO}", _TWILIO),
     ("sendgrid key", f"SENDGRID_API_KEY={_SENDGRID}", _SENDGRID),
     ("mailgun key", f"mailgun api key: {_MAILGUN}", _MAILGUN),
+    ("mailchimp key", f"MAILCHIMP_KEY: {_MAILCHIMP}", _MAILCHIMP),
+    ("square access token", f"square sandbox token {_SQUARE}", _SQUARE),
     ("telegram bot token", f"the telegram bot token is {_TELEGRAM}", _TELEGRAM),
     ("discord bot token", f"DISCORD_TOKEN={_DISCORD}", _DISCORD),
     # -- AI providers
