@@ -28,6 +28,7 @@ from ._errors import (
     SchemaVersionError,
     SecretDetectedError,
     StoreError,
+    TargetExistsError,
     TooLargeError,
     V4StoreError,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "StoreTransaction",
     "SyncReport",
     "SyncWeights",
+    "TargetExistsError",
     "TooLargeError",
     "V4ImportReport",
     "V4StoreError",

@@ -447,6 +447,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             scope=args.scope,
             format=args.format,
             include_embeddings=args.include_embeddings,
+            overwrite=args.force,
         )
     if target is not sys.stdout:
         print(f"Exported {count} memories to {args.output}", file=sys.stderr)
@@ -779,6 +780,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
     p.add_argument("--include-embeddings", action="store_true")
+    p.add_argument(
+        "--force", action="store_true", help="replace FILE if it exists (otherwise refused)"
+    )
 
     p = command("import", cmd_import, "Import an export file (idempotent).")
     p.add_argument("file", help="a jsonl or json export ('-' for stdin)")
