@@ -162,6 +162,29 @@ _BASIC = base64.b64encode(f"deploy:{_PW3}".encode()).decode()
 _HIGH_ENTROPY = _r(48, _B64)
 _HEXTOKEN = _r(40, _HEX)
 
+
+# Every entry has its own value, so a leak is counted for the format that leaked it.
+_AWS_SECRET_1 = _r(40, _B64)
+_AWS_SECRET_2 = _r(40, _B64)
+_PW_3 = _r(14, _ALNUM + "!@#%^*")
+_HEXTOKEN_4 = _r(40, _HEX)
+_PW3_5 = _r(12, _ALNUM)
+_PW2_6 = _r(18, _ALNUM + "-_.")
+_PW3_7 = _r(12, _ALNUM)
+_PW3_8 = _r(12, _ALNUM)
+_PW3_9 = _r(12, _ALNUM)
+_PW3_10 = _r(12, _ALNUM)
+_PW_11 = _r(14, _ALNUM + "!@#%^*")
+_PW2_12 = _r(18, _ALNUM + "-_.")
+_PW_13 = _r(14, _ALNUM + "!@#%^*")
+_HIGH_ENTROPY_14 = _r(48, _B64)
+_HEXTOKEN_15 = _r(40, _HEX)
+_HIGH_ENTROPY_16 = _r(48, _B64)
+_PW3_17 = _r(12, _ALNUM)
+_PW3_18 = _r(12, _ALNUM)
+_PW3_19 = _r(12, _ALNUM)
+_PW3_20 = _r(12, _ALNUM)
+
 #: (format, text, secret that must disappear)
 SECRETS: list[tuple[str, str, str]] = [
     # -- cloud: AWS
@@ -170,9 +193,9 @@ SECRETS: list[tuple[str, str, str]] = [
     (
         "aws secret key (ini)",
         f"[default]\naws_access_key_id = {_AWS_ID}\naws_secret_access_key = {_AWS_SECRET}",
-        _AWS_SECRET,
+        _AWS_SECRET_1,
     ),
-    ("aws secret key (env)", f"export AWS_SECRET_ACCESS_KEY={_AWS_SECRET}", _AWS_SECRET),
+    ("aws secret key (env)", f"export AWS_SECRET_ACCESS_KEY={_AWS_SECRET_2}", _AWS_SECRET_2),
     ("aws session token", f"AWS_SESSION_TOKEN={_AWS_SESSION}", _AWS_SESSION),
     # -- cloud: Google
     ("google api key", f"const mapsKey = '{_GOOGLE}';", _GOOGLE),
@@ -199,7 +222,7 @@ SECRETS: list[tuple[str, str, str]] = [
     (
         "azure sql connection string",
         f"Server=tcp:acme.database.windows.net,1433;Initial Catalog=crm;User ID=app;Password={_PW};Encrypt=True;",
-        _PW,
+        _PW_3,
     ),
     # -- source forges
     (
@@ -243,7 +266,7 @@ SECRETS: list[tuple[str, str, str]] = [
     (
         "bearer header",
         f'curl -H "Authorization: Bearer {_HEXTOKEN}" https://api.acme.dev',
-        _HEXTOKEN,
+        _HEXTOKEN_4,
     ),
     ("basic header", f"Authorization: Basic {_BASIC}", _BASIC),
     # -- private keys (multi-line, whole)
@@ -258,28 +281,28 @@ SECRETS: list[tuple[str, str, str]] = [
     (
         "mongodb srv url",
         f"mongodb+srv://admin:{_PW3}@cluster0.x1y2z.mongodb.net/prod?retryWrites=true",
-        _PW3,
+        _PW3_5,
     ),
-    ("redis url", f"REDIS_URL=rediss://default:{_PW2}@cache.acme.io:6380", _PW2),
-    ("amqp url", f"amqp://guest:{_PW3}@rabbit:5672/", _PW3),
+    ("redis url", f"REDIS_URL=rediss://default:{_PW2_6}@cache.acme.io:6380", _PW2_6),
+    ("amqp url", f"amqp://guest:{_PW3_7}@rabbit:5672/", _PW3_7),
     (
         "basic-auth url",
-        f"pip install --index-url https://ci:{_PW3}@pypi.acme.dev/simple acme-core",
-        _PW3,
+        f"pip install --index-url https://ci:{_PW3_8}@pypi.acme.dev/simple acme-core",
+        _PW3_9,
     ),
-    ("jdbc password param", f"jdbc:mysql://db:3306/app?user=app&password={_PW3}", _PW3),
-    ("odbc connection string", f"Driver={{ODBC Driver 18}};Server=db;Uid=sa;Pwd={_PW};", _PW),
+    ("jdbc password param", f"jdbc:mysql://db:3306/app?user=app&password={_PW3_10}", _PW3_10),
+    ("odbc connection string", f"Driver={{ODBC Driver 18}};Server=db;Uid=sa;Pwd={_PW_11};", _PW_11),
     # -- .env, config files, shell
-    (".env password", f"DB_PASSWORD={_PW2}", _PW2),
+    (".env password", f"DB_PASSWORD={_PW2_12}", _PW2_12),
     (".env secret key", f"DJANGO_SECRET_KEY='{_HIGH_ENTROPY}'", _HIGH_ENTROPY),
-    ("yaml password", f"database:\n  user: app\n  password: {_PW}\n", _PW),
-    ("json secret", f'{{"api_secret": "{_HIGH_ENTROPY}"}}', _HIGH_ENTROPY),
-    ("toml token", f'[auth]\ntoken = "{_HEXTOKEN}"', _HEXTOKEN),
-    ("high-entropy assignment", f'signing_key = "{_HIGH_ENTROPY}"', _HIGH_ENTROPY),
-    ("mysql -p flag", f"mysql -u root -p{_PW3} -h db app", _PW3),
-    ("netrc line", f"machine api.acme.dev login ci password {_PW3}", _PW3),
-    ("docker login", f"docker login -u ci -p {_PW3} registry.acme.dev", _PW3),
-    ("htpasswd-style", f"export PGPASSWORD={_PW3}", _PW3),
+    ("yaml password", f"database:\n  user: app\n  password: {_PW_13}\n", _PW_13),
+    ("json secret", f'{{"api_secret": "{_HIGH_ENTROPY_14}"}}', _HIGH_ENTROPY_14),
+    ("toml token", f'[auth]\ntoken = "{_HEXTOKEN_15}"', _HEXTOKEN_15),
+    ("high-entropy assignment", f'signing_key = "{_HIGH_ENTROPY_16}"', _HIGH_ENTROPY_16),
+    ("mysql -p flag", f"mysql -u root -p{_PW3_17} -h db app", _PW3_17),
+    ("netrc line", f"machine api.acme.dev login ci password {_PW3_18}", _PW3_18),
+    ("docker login", f"docker login -u ci -p {_PW3_19} registry.acme.dev", _PW3_19),
+    ("htpasswd-style", f"export PGPASSWORD={_PW3_20}", _PW3_20),
 ]
 
 
