@@ -413,6 +413,8 @@ class MemoryMesh:
         scope: Scope | str | None = None,
         format: ExportFormat = "jsonl",
         include_embeddings: bool = False,
+        overwrite: bool = False,
+        encrypt: bool | None = None,
     ) -> int:
         """See :meth:`AsyncMemoryMesh.export`."""
         return self._call(
@@ -421,6 +423,8 @@ class MemoryMesh:
             scope=scope,
             format=format,
             include_embeddings=include_embeddings,
+            overwrite=overwrite,
+            encrypt=encrypt,
         )
 
     def import_(
