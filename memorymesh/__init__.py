@@ -35,6 +35,7 @@ if _TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loa
         SchemaVersionError,
         SecretDetectedError,
         StoreError,
+        TargetExistsError,
         TooLargeError,
         V4StoreError,
     )
@@ -135,6 +136,7 @@ _LAZY: dict[str, str] = {
     "strip_injected": ".writes._injected",
     "SyncReport": ".context._instructions",
     "SyncWeights": ".context._instructions",
+    "TargetExistsError": "._errors",
     "TooLargeError": "._errors",
     "V4ImportReport": ".io._import_v4",
     "V4StoreError": "._errors",
@@ -205,6 +207,7 @@ __all__ = [
     "StoreTransaction",
     "SyncReport",
     "SyncWeights",
+    "TargetExistsError",
     "TooLargeError",
     "V4ImportReport",
     "V4StoreError",

@@ -47,6 +47,7 @@ __all__ = [
     "SchemaVersionError",
     "SecretDetectedError",
     "StoreError",
+    "TargetExistsError",
     "TooLargeError",
     "V4StoreError",
 ]
@@ -58,6 +59,11 @@ class MemoryMeshError(Exception):
 
 class InvalidInputError(MemoryMeshError, ValueError):
     """The caller passed a value MemoryMesh cannot store or use."""
+
+
+class TargetExistsError(InvalidInputError, FileExistsError):
+    """A file to write exists already and overwriting it was not asked for (``overwrite=True``,
+    ``--force`` on the command line)."""
 
 
 class InvalidFilterError(InvalidInputError):

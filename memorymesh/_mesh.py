@@ -20,6 +20,7 @@ from anyio.abc import TaskGroup
 from ._errors import (
     ClosedError,
     EmbeddingError,
+    EncryptionError,
     InvalidFilterError,
     InvalidInputError,
     StoreError,
@@ -71,6 +72,12 @@ from .search._vectors import to_blob
 from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
 from .stores.base import checked_filters
+from .stores.sqlite._crypto import (
+    EncryptionKey,
+    is_sealed_document,
+    open_document,
+    seal_document,
+)
 from .writes import _lifecycle as lifecycle
 from .writes._indexes import Indexes
 from .writes._pipeline import Prepared, write_all
@@ -196,6 +203,8 @@ class AsyncMemoryMesh:
             if encryption_key is not None
             else os.environ.get("MEMORYMESH_ENCRYPTION_KEY") or None
         )
+        # Kept to seal exports of the encrypted stores with the same key (issue #17).
+        self._encryption_key = EncryptionKey.of(key)
         self._global = open_store(
             global_location,
             StoreOptions(Scope.GLOBAL, busy_timeout, key, project=project, user=user),
@@ -662,7 +671,14 @@ class AsyncMemoryMesh:
             MemoryNotFoundError: no memory has that id.
         """
         await self._ready()
-        return (await listing.find(self.stores, memory_id))[1]
+        return self._scrubbed((await listing.find(self.stores, memory_id))[1])
+
+    def _scrubbed(self, memory: Memory) -> Memory:
+        # privacy guard: a memory stored with the guard off (an older version, another tool
+        # with privacy="allow") is redacted on its way out, as recall does, so reads that
+        # feed a model (MCP list_memories, memory://, session_start) never hand it a secret.
+        update = self._privacy.scrub_memory(memory)
+        return memory.model_copy(update=update) if update else memory
 
     async def _store_holding(self, memory_id: str) -> Store:
         return (await listing.find(self.stores, memory_id))[0]
@@ -847,9 +863,10 @@ class AsyncMemoryMesh:
         )
         await self._ready()
         stores = self._stores_for(filters.scope)
-        return await listing.page(
+        page = await listing.page(
             stores, filters, order=order, limit=limit, offset=offset, now=time.time()
         )
+        return [self._scrubbed(memory) for memory in page]
 
     async def count(
         self,
@@ -920,6 +937,8 @@ class AsyncMemoryMesh:
         scope: Scope | str | None = None,
         format: ExportFormat = "jsonl",
         include_embeddings: bool = False,
+        overwrite: bool = False,
+        encrypt: bool | None = None,
     ) -> int:
         """Write every memory (superseded and expired ones too) to ``target``.
 
@@ -933,12 +952,20 @@ class AsyncMemoryMesh:
             scope: Only ``"project"`` or only ``"global"`` memories.
             format: ``jsonl``, ``json`` or ``markdown``.
             include_embeddings: Also write each stored vector (base64 float32).
+            overwrite: Replace ``target`` if it exists (otherwise
+                :class:`TargetExistsError`). A file is always written private (0600).
+            encrypt: Seal the export with the mesh's encryption key (AES-256-GCM);
+                ``None`` (the default) encrypts exactly when the stores are encrypted, so an
+                encrypted store never leaves a plaintext copy. :meth:`import_` reads it back
+                with the same key.
 
         Returns:
             How many memories were written.
 
         Raises:
             InvalidInputError: an unknown format or scope.
+            TargetExistsError: ``target`` exists and ``overwrite`` is False.
+            EncryptionError: ``encrypt=True`` on a mesh without an encryption key.
             StoreError: the file cannot be written, or the database failed.
         """
         if format not in ("jsonl", "json", "markdown"):
@@ -946,10 +973,25 @@ class AsyncMemoryMesh:
                 f"unknown export format {format!r}; use jsonl, json or markdown"
             )
         wanted = check_scope(scope)
+        key = self._encryption_key
+        if encrypt and key is None:
+            raise EncryptionError("encrypt=True needs a mesh opened with an encryption key")
+        seal = None
+        if key is not None and encrypt is not False:
+            sealing_key = key
+
+            def seal(document: str) -> str:
+                return seal_document(sealing_key, document)
+
         await self._ready()
         stores = self._stores_for(wanted)
         return await export_stores(
-            stores, target, format=format, include_embeddings=include_embeddings
+            stores,
+            target,
+            format=format,
+            include_embeddings=include_embeddings,
+            overwrite=overwrite,
+            seal=seal,
         )
 
     async def import_(
@@ -973,7 +1015,10 @@ class AsyncMemoryMesh:
         """
         if on_clash not in ("skip", "replace", "newer"):
             raise InvalidInputError(f"on_clash must be skip, replace or newer, not {on_clash!r}")
-        rows = decode_records(await read_text(source))
+        text = await read_text(source)
+        if is_sealed_document(text):  # an encrypted store's export: the same key opens it
+            text = open_document(self._encryption_key, text)
+        rows = decode_records(text)
         guard_records(rows, self._rules())
         await self._ready()
         return await import_records(

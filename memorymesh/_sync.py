@@ -414,6 +414,8 @@ class MemoryMesh:
         scope: Scope | str | None = None,
         format: ExportFormat = "jsonl",
         include_embeddings: bool = False,
+        overwrite: bool = False,
+        encrypt: bool | None = None,
     ) -> int:
         """See :meth:`AsyncMemoryMesh.export`."""
         return self._call(
@@ -422,6 +424,8 @@ class MemoryMesh:
             scope=scope,
             format=format,
             include_embeddings=include_embeddings,
+            overwrite=overwrite,
+            encrypt=encrypt,
         )
 
     def import_(

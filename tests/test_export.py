@@ -165,14 +165,17 @@ async def test_write_log_explains_writes(mesh: AsyncMemoryMesh) -> None:
     assert len(await mesh.log(limit=2)) == 2
 
 
-async def test_encrypted_store_exports_plain_text_and_imports_sealed(tmp_path: Path) -> None:
+async def test_encrypted_store_exports_plain_text_on_request_and_imports_sealed(
+    tmp_path: Path,
+) -> None:
+    # (By default the export of an encrypted store is encrypted: tests/security/test_sec_export.py)
     pytest.importorskip("cryptography")
     key = "correct horse battery staple"
     paths = {"global_path": tmp_path / "g.db"}
     async with AsyncMemoryMesh(tmp_path / "p.db", encryption_key=key, **paths) as mesh:
         m = await mesh.remember("The vault lives in eu-west-1", metadata={"team": "infra"})
         export = tmp_path / "e.jsonl"
-        await mesh.export(export)
+        await mesh.export(export, encrypt=False)
     record = json.loads(export.read_text(encoding="utf-8").splitlines()[1])
     assert record["text"] == "The vault lives in eu-west-1"
     assert record["metadata"] == {"team": "infra"}

@@ -227,7 +227,7 @@ async def test_limit_and_long_memories(memory_mesh: AsyncMemoryMesh, tmp_path: P
         [f"The {t} settings live in the {t} module" for t in topics.split()]
     )
     await memory_mesh.remember("x" * 1000 + " a very long memory")
-    target = tmp_path / "MEMORY.md"
+    target = tmp_path / "project" / "MEMORY.md"  # (sync --to writes inside the project)
     [report] = await memory_mesh.sync_to(target, limit=5)
     assert report.entries == 5
     entries = parse_section(target.read_text(encoding="utf-8"))

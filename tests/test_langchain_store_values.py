@@ -11,7 +11,13 @@ pytest.importorskip("langgraph.store.base")
 from langchain_memorymesh import MemoryMeshItem, MemoryMeshSearchItem, MemoryMeshStore
 from langgraph.store.base import PutOp
 
-from memorymesh import AsyncMemoryMesh, InvalidInputError, Scope, TooLargeError
+from memorymesh import (
+    AsyncMemoryMesh,
+    InvalidInputError,
+    Scope,
+    SecretDetectedError,
+    TooLargeError,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -51,20 +57,20 @@ async def test_outside_a_project_items_live_in_the_global_store(
         assert (await store.aget(("notes",), "n1")) is not None
 
 
-async def test_secret_looking_keys_and_namespaces_are_never_rewritten(
+async def test_a_secret_in_a_key_or_namespace_is_refused_never_rewritten(
     mesh: AsyncMemoryMesh,
 ) -> None:
+    # Rewriting the name would store the item where nobody can find it; keeping it would put
+    # the secret on disk in clear (issue #17): the write is refused, nothing is stored.
     store = MemoryMeshStore(mesh=mesh)
-    ns = ("tokens", GITHUB)
-    await store.aput(ns, GITHUB, {"text": "which token this user registered"})
-    item = await store.aget(ns, GITHUB)
-    assert item is not None and item.key == GITHUB and item.namespace == ns
-    assert item.value == {"text": "which token this user registered"}
-    [hit] = await store.asearch(("tokens",), query="token registered")
-    assert (hit.namespace, hit.key) == (ns, GITHUB)
-    assert await store.alist_namespaces(prefix=("tokens",)) == [ns]
-    await store.adelete(ns, GITHUB)
-    assert await store.aget(ns, GITHUB) is None
+    for ns, key in ((("tokens", GITHUB), "k"), (("tokens",), GITHUB)):
+        with pytest.raises(SecretDetectedError):
+            await store.aput(ns, key, {"text": "which token this user registered"})
+    assert await mesh.count() == 0
+    # A name that only looks secret-ish is kept as it is.
+    await store.aput(("tokens", "github"), "ci-token", {"text": "the CI token is in the vault"})
+    item = await store.aget(("tokens", "github"), "ci-token")
+    assert item is not None and item.key == "ci-token"
 
 
 async def test_a_redacted_value_says_so_on_the_item(mesh: AsyncMemoryMesh) -> None:

@@ -255,6 +255,11 @@ def _print_notes(notes: Sequence[str]) -> None:
 
 async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int:
     content = await _read_text(args.file)
+    # privacy guard, on the whole file before it is cut into lines: a multi-line secret (a PEM
+    # private key's body) is one secret, and its lines on their own look like nothing.
+    from ..writes._privacy import PrivacyGuard
+
+    content, file_kinds = PrivacyGuard(mesh.privacy).check_text(content, where=str(args.file))
     numbered = [(n, line.strip()) for n, line in enumerate(content.splitlines(), 1)]
     numbered = [(n, line) for n, line in numbered if line]
     lines = [line for _, line in numbered]
@@ -275,6 +280,10 @@ async def _remember_file(mesh: AsyncMemoryMesh, args: argparse.Namespace) -> int
             stored.extend(await mesh.remember_many(chunk))
             bar.advance(len(chunk))
     notes = [
+        f"redacted a secret ({kind}) from {args.file} before storing: it never reached the disk"
+        for kind in file_kinds
+    ]
+    notes += [
         f"line {n}: {note}"
         for (n, _), memory in zip(numbered, stored, strict=True)
         for note in await _write_notes(mesh, memory)
@@ -455,6 +464,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             scope=args.scope,
             format=args.format,
             include_embeddings=args.include_embeddings,
+            overwrite=args.force,
         )
     if target is not sys.stdout:
         print(f"Exported {count} memories to {args.output}", file=sys.stderr)
@@ -803,6 +813,9 @@ def _core_parser() -> tuple[argparse.ArgumentParser, Any, argparse.ArgumentParse
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
     p.add_argument("--include-embeddings", action="store_true")
+    p.add_argument(
+        "--force", action="store_true", help="replace FILE if it exists (otherwise refused)"
+    )
 
     p = command("import", cmd_import, "Import an export file (idempotent).")
     p.add_argument("file", help="a jsonl or json export ('-' for stdin)")

@@ -27,11 +27,11 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import InvalidInputError, MemoryNotFoundError
-from .._models import Category, Memory
+from .._models import Category, Memory, Scope
 from .._paths import find_project_root
 from .._text import content_hash, query_terms
 from ..search._scoring import frequency_signal
-from ..writes._injected import SYNC_END, SYNC_START
+from ..writes._injected import SYNC_END, SYNC_START, neutralise_markers, restore_markers
 
 if TYPE_CHECKING:
     from ._ports import MeshServices
@@ -225,7 +225,8 @@ def _entry_lines(memory: Memory) -> list[str]:
     # shortened to a prefix: the file is read by every session, and a full id costs as many
     # tokens as a short memory.
     tag = f" <!-- mm:{memory.id[:ID_CHARS]} -->"
-    first, *rest = memory.text.split("\n")
+    # A memory holding `<!-- memorymesh:end -->` must not end the section early.
+    first, *rest = neutralise_markers(memory.text).split("\n")
     lines = [f"- {first}{tag}" if not rest else f"- {first}"]
     for index, line in enumerate(rest):
         suffix = tag if index == len(rest) - 1 else ""
@@ -299,7 +300,7 @@ def parse_section(document: str, *, path: str = "file") -> list[Entry]:
     def close() -> None:
         nonlocal current, current_id
         if current is not None:
-            text = "\n".join(current).strip()
+            text = restore_markers("\n".join(current).strip())
             if text:
                 entries.append(Entry(text, category, current_id))
         current, current_id = None, None
@@ -397,13 +398,62 @@ def _write_atomically(path: Path, text: str) -> None:
         raise InvalidInputError(f"cannot write {path}: {exc}") from None
 
 
+#: The clients' own folders, where their user-level instruction files live.
+_CLIENT_FOLDERS = (".claude", ".codex", ".gemini", ".cursor")
+_INSTRUCTION_NAMES = frozenset(
+    {"claude.md", "claude.local.md", "memory.md", "agents.md", "gemini.md"}
+)
+
+
+def _allowed_folders() -> list[Path]:
+    home = Path.home()
+    return [_root().resolve(), *((home / name).resolve() for name in _CLIENT_FOLDERS)]
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> bool:
+    return any(path == folder or path.is_relative_to(folder) for folder in folders)
+
+
+def _is_instruction_file(path: Path) -> bool:
+    return path.name.lower() in _INSTRUCTION_NAMES or (
+        path.suffix == ".mdc" and path.parent.name == "rules"
+    )
+
+
+def _checked_file(path: Path, *, writing: bool) -> Path:
+    """``path``, refused when it is a link leading out of the project (either direction) or,
+    for writing, anything but a known instruction file inside the project or a client's
+    configuration folder (``~/.claude``, ``~/.codex``, ``~/.gemini``, ``~/.cursor``).
+
+    A repository is untrusted input: its ``CLAUDE.md`` may be a symlink to ``~/.ssh/config``,
+    whose contents ``sync --to`` would otherwise copy into the repository, and ``--to`` must
+    not become a way to append to any file on the machine.
+    """
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    real = absolute.resolve()
+    folders = _allowed_folders()
+    if real != Path(os.path.normpath(absolute)) and not _inside(real, folders):
+        raise InvalidInputError(
+            f"{path} is a link to {real}, outside the project: refused (a repository's files "
+            "must not read or write elsewhere)"
+        )
+    if writing and not (_is_instruction_file(real) and _inside(real, folders)):
+        raise InvalidInputError(
+            f"sync --to writes only instruction files (CLAUDE.md, AGENTS.md, GEMINI.md, "
+            f"MEMORY.md, .cursor/rules/*.mdc) inside the project or a client's folder; not {path}"
+        )
+    return path
+
+
 def _targets(target: str, fmt: str | None) -> list[tuple[Path, SyncFormat]]:
     if target != "auto":
-        path = Path(target).expanduser()
+        path = _checked_file(Path(target).expanduser(), writing=True)
         return [(path, _check_format(fmt, path))]
     if fmt is not None:
         _check_format(fmt, Path("x.md"))
-    found = [(p, f) for p, f in detect_targets() if fmt is None or f == fmt]
+    found = [
+        (_checked_file(p, writing=True), f) for p, f in detect_targets() if fmt is None or f == fmt
+    ]
     if not found:
         raise InvalidInputError(
             "no instruction file found (CLAUDE.md, MEMORY.md, AGENTS.md, GEMINI.md or a "
@@ -434,7 +484,7 @@ def _write_section(path: Path, memories: Sequence[Memory], fmt: SyncFormat) -> b
 
 
 def _read_entries(source: str, fmt: str | None) -> tuple[Path, SyncFormat, list[Entry]]:
-    path = Path(source).expanduser()
+    path = _checked_file(Path(source).expanduser(), writing=False)
     checked = _check_format(fmt, path)
     if not path.is_file():
         raise InvalidInputError(f"{path} does not exist")
@@ -520,6 +570,14 @@ async def sync_from(
         except MemoryNotFoundError:
             new.append(entry)  # forgotten since, or a prefix that is no longer unique
             continue
+        if memory.scope is Scope.GLOBAL:
+            # A repository's file never changes what follows the user everywhere: an edit
+            # of a global memory comes back as a project memory (below), the global one stays.
+            if content_hash(memory.text) != content_hash(entry.text):
+                new.append(Entry(entry.text, entry.category, None))
+            else:
+                unchanged += 1
+            continue
         same_text = content_hash(memory.text) == content_hash(entry.text)
         same_group = entry.category is None or entry.category is memory.category
         if same_text and same_group:
@@ -542,8 +600,20 @@ async def sync_from(
     if new:
         # created_at is kept to the microsecond: round down so a memory made now counts.
         started = math.floor(time.time() * 1e6) / 1e6
+        # Project scope only, and marked with the file it came from: an untrusted
+        # repository's instruction file must not plant guardrails in the user's global store.
+        origin = {"synced_from": str(path)}
         stored = await mesh.remember_many(
-            [{"text": e.text, "category": e.category, "source": "sync"} for e in new]
+            [
+                {
+                    "text": e.text,
+                    "category": e.category,
+                    "source": "sync",
+                    "scope": "project",
+                    "metadata": origin,
+                }
+                for e in new
+            ]
         )
         for memory in stored:
             if memory.created_at.timestamp() >= started and memory.id not in created:

@@ -7,8 +7,10 @@ has put them through the same text checks and privacy guard as any other write.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict
@@ -16,7 +18,7 @@ from typing import Any, Literal, TextIO
 
 import anyio
 
-from .._errors import InvalidInputError, StoreError
+from .._errors import InvalidInputError, StoreError, TargetExistsError
 from .._models import Scope
 from .._text import content_hash
 from ..stores.base import LogEntry, LogImport, Store
@@ -44,8 +46,25 @@ async def export_stores(
     *,
     format: ExportFormat,
     include_embeddings: bool,
+    overwrite: bool = False,
+    seal: Callable[[str], str] | None = None,
 ) -> int:
-    """Write every memory of ``stores`` to ``target`` in ``format``; return how many."""
+    """Write every memory of ``stores`` to ``target`` in ``format``; return how many.
+
+    A file is written private (0600) and never silently replaces another one: without
+    ``overwrite`` an existing path raises :class:`TargetExistsError`. ``seal`` encrypts the
+    document (an encrypted store's export is encrypted with the same key).
+    """
+    # Checked before the stores are read (a large export fails fast); creating the file
+    # exclusively below is what makes the refusal race-free.
+    if (
+        isinstance(target, str | os.PathLike)
+        and not overwrite
+        and await anyio.to_thread.run_sync(os.path.lexists, target)
+    ):
+        raise TargetExistsError(
+            f"{os.fspath(target)} exists; pass overwrite=True (--force) to replace it"
+        )
     records: list[dict[str, Any]] = []
     for store in stores:
         after = 0
@@ -58,14 +77,57 @@ async def export_stores(
             after = page[-1][0]
             records.extend(encode_record(raw) for _, raw in page)
     document = render(records, format)
+    if seal is not None:
+        document = seal(document)
     if isinstance(target, str | os.PathLike):
-        try:
-            await anyio.Path(os.fspath(target)).write_text(document, encoding="utf-8")
-        except OSError as exc:
-            raise StoreError(f"cannot write the export to {target}: {exc}") from exc
+        await anyio.to_thread.run_sync(_write_private, os.fspath(target), document, overwrite)
     else:
         target.write(document)
     return len(records)
+
+
+def _write_private(path: str, document: str, overwrite: bool) -> None:
+    """Write ``document`` to ``path`` readable by its owner only, all or nothing.
+
+    Without ``overwrite`` the file is created exclusively (``O_EXCL``: a file that appeared
+    meanwhile, or a symlink planted there, is not followed or replaced). With it, a private
+    temporary file in the same folder replaces the target atomically, so a failed write
+    leaves the old file as it was, and an existing file's wider mode is not inherited.
+    """
+    data = document.encode("utf-8")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if not overwrite:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileExistsError:
+                raise TargetExistsError(
+                    f"{path} exists; pass overwrite=True (--force) to replace it"
+                ) from None
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                raise
+            return
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".memorymesh-export-")  # 0600
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise StoreError(f"cannot write the export to {path}: {exc}") from exc
 
 
 async def read_text(source: str | os.PathLike[str] | TextIO) -> str:
@@ -88,9 +150,13 @@ def guard_records(rows: list[dict[str, Any]], rules: WriteRules) -> None:
             # privacy guard: an import is a write like any other, so no secret lands in clear
             text, text_kinds = rules.privacy.check_text(text)
             metadata, meta_kinds = rules.privacy.check_metadata(json.loads(row["metadata"]))
+            labels, label_kinds = rules.guard_labels(
+                **{name: row.get(name) for name in ("session_id", "source", "agent")}
+            )
         except InvalidInputError as exc:
             raise type(exc)(f"memory {row['id']!r} (record {index}): {exc}") from None
-        found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds}
+        row.update({name: value for name, value in labels.items() if name in row})
+        found = {*json.loads(row["redactions"]), *text_kinds, *meta_kinds, *label_kinds}
         row["text"] = text
         row["metadata"] = json.dumps(metadata, ensure_ascii=False)
         row["redactions"] = json.dumps(sorted(found))

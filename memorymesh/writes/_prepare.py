@@ -117,6 +117,16 @@ class WriteRules:
             raise TooLargeError(f"metadata is larger than the {self.max_metadata_bytes}-byte limit")
         return encoded
 
+    def guard_labels(self, **labels: str | None) -> tuple[dict[str, str | None], set[str]]:
+        """``session_id``, ``source``, ``agent``... through the privacy guard: they are
+        stored in clear (even in an encrypted store), so a secret in one is redacted too."""
+        found: set[str] = set()
+        checked: dict[str, str | None] = {}
+        for name, value in labels.items():
+            checked[name], kinds = self.privacy.check_label(value, where=name)
+            found.update(kinds)
+        return checked, found
+
     def changes(
         self,
         *,
@@ -163,7 +173,12 @@ class WriteRules:
         # -- privacy guard: secrets are redacted (or rejected) before anything else sees them
         text, text_kinds = self.privacy.check_text(text)
         metadata, meta_kinds = self.privacy.check_metadata(item.metadata)
-        redactions = sorted(set(text_kinds) | set(meta_kinds))
+        labels, label_kinds = self.guard_labels(
+            session_id=check_label(item.session_id, "session_id"),
+            source=check_label(item.source, "source") or self.source,
+            agent=check_label(item.agent, "agent") or self.agent,
+        )
+        redactions = sorted(set(text_kinds) | set(meta_kinds) | set(label_kinds))
         # -- end privacy guard
         detail: dict[str, Any] = {"redacted": redactions} if redactions else {}
         if item.category is None:
@@ -214,9 +229,9 @@ class WriteRules:
             scope=scope.value,
             pinned=item.pin,
             metadata=self.check_metadata(metadata),
-            session_id=check_label(item.session_id, "session_id"),
-            source=check_label(item.source, "source") or self.source,
-            agent=check_label(item.agent, "agent") or self.agent,
+            session_id=labels["session_id"],
+            source=labels["source"] or self.source,
+            agent=labels["agent"],
             redactions=json.dumps(redactions),
             created_at=now,
             updated_at=now,

@@ -88,9 +88,9 @@ _PLACEHOLDER = re.compile(
        | str | string | bytes | int | secretstr | any | object | redacted
        | x+ | \*+ | \.+ | -+ | _+ | \?+ | <[^>]*> | \$\{[^}]*\}? | \$[A-Z_][A-Z0-9_]* | %\(\w+\)s
        | \{\{.*\}\} | \{[^}]*\}? | your[_-][\w-]+ | example\w* | changeme | placeholder
-       | dummy | fake | test | sample | xxx\w* | \.\.\. | env | getenv | secret | password
-       | token | os | self | cls | args | kwargs | config | settings | pass | pw | pwd | user
-       | username | \#[0-9a-f]{3,8} | 0x[0-9a-f]{1,16} | \d+(?:\.\d+)? )$
+       | dummy | fake | test | sample | xxx\w* | [\w-]*(?:\.\.\.|…) | env | getenv | secret
+       | password | token | os | self | cls | args | kwargs | config | settings | pass | pw | pwd
+       | user | username | \#[0-9a-f]{3,8} | 0x[0-9a-f]{1,16} | \d+(?:\.\d+)? )$
     """
 )
 _CODE_VALUE = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+$|[()\[\]]|^[A-Za-z_]\w*\($")
@@ -114,10 +114,17 @@ def _assigned_value(value: str, key: str, quoted: bool, separator: str) -> bool:
     lowered = stripped.lower()
     if _IDENTIFIER.match(stripped) and any(word in lowered for word in _KEYWORDS_IN_VALUES):
         return False  # `password=password_hash`, `"challengePassword"`: names, not values
-    if _IMPORT_PATH.match(stripped):
+    # In an env file (`DISCORD_TOKEN=MTk4.Gx7.abc123...`) a long random-looking value is a
+    # value even when dots make it look like an attribute or an import path.
+    env_literal = (
+        _ENV_NAME.match(key.strip("-")) is not None
+        and len(stripped) >= 16
+        and _mixed_case_and_digit(stripped)
+    )
+    if _IMPORT_PATH.match(stripped) and not env_literal:
         return False  # `"pwd": "IPython.core.magics.osm:OSMagics"`
     if not quoted:
-        if _CODE_VALUE.search(stripped):
+        if _CODE_VALUE.search(stripped) and not env_literal:
             return False  # attribute access or a call: `token=self.token`, `os.getenv(...)`
         if _ENV_NAME.match(stripped) and "_" in stripped:
             return False  # a constant: `Token: FG_DEFAULT`
@@ -202,7 +209,8 @@ _DETECTORS: tuple[_Detector, ...] = (
         re.compile(
             # A header alone (`b"-----BEGIN ... PRIVATE KEY-----"` in a parser) is not a key:
             # after optional `Proc-Type:`-style lines, the base64 body must follow.
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\s*"
+            # Line breaks may be written `\n` (a key inside JSON: a GCP service account).
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:\s|\\n)*"
             r"(?:[\w-]+:[^\n]*\n\s*)*[A-Za-z0-9+/=]{40}"
             r"[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"
         ),
@@ -273,16 +281,115 @@ _DETECTORS: tuple[_Detector, ...] = (
     ),
     _Detector(
         "gitlab_token",
-        re.compile(r"(?<![\w-])glpat-[A-Za-z0-9_-]{20,}"),
+        # Personal, deploy, runner, trigger, feed, CI-build, incoming-mail and SCIM tokens.
+        re.compile(r"(?<![\w-])gl(?:pat|dt|rt|ptt|ft|cbt|imt|soat)-[A-Za-z0-9_-]{20,}"),
         priority=90,
         validate=_mixed,
-        triggers=("glpat-",),
+        triggers=("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glcbt-", "glimt-", "glsoat-"),
     ),
     _Detector(
         "slack_token",
         re.compile(r"(?<![\w-])xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,}"),
         priority=90,
         triggers=("xox",),
+    ),
+    _Detector(
+        "slack_app_token",
+        re.compile(r"(?<![\w-])xapp-\d-[A-Z0-9]{6,}-\d{6,}-[A-Za-z0-9]{32,}"),
+        priority=90,
+        triggers=("xapp-",),
+    ),
+    _Detector(
+        "twilio_api_key",
+        re.compile(r"(?<![\w-])SK[0-9a-f]{32}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("sk",),
+    ),
+    _Detector(
+        "mailchimp_api_key",
+        re.compile(r"(?<![\w-])[0-9a-f]{32}-us\d{1,2}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("-us",),
+    ),
+    _Detector(
+        "square_token",
+        re.compile(r"(?<![\w-])(?:sq0atp|sq0csp|EAAA)[A-Za-z0-9_-]{22,60}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("sq0atp", "sq0csp", "eaaa"),
+    ),
+    _Detector(
+        "mailgun_api_key",
+        re.compile(r"(?<![\w-])key-[0-9a-f]{32}(?![\w-])"),
+        priority=90,
+        validate=_mixed,
+        triggers=("key-",),
+    ),
+    _Detector(
+        "telegram_bot_token",
+        re.compile(r"(?<![\w:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![\w-])"),
+        priority=90,
+        triggers=(":aa",),
+    ),
+    _Detector(
+        "digitalocean_token",
+        re.compile(r"(?<![\w-])do[opr]_v1_[0-9a-f]{64}(?![\w-])"),
+        priority=90,
+        triggers=("_v1_",),
+    ),
+    # Azure's API keys (OpenAI, Cognitive Services, API Management) are 32 hex digits with
+    # no prefix: like the AWS secret, only a nearby name identifies one.
+    _Detector(
+        "azure_api_key",
+        re.compile(
+            r"(?i:azure|api-key|ocp-apim-subscription-key|cognitive)[^\n]{0,40}?"
+            r"(?<![0-9A-Fa-f])(?P<secret>[0-9a-f]{32})(?![0-9A-Za-z])"
+        ),
+        group="secret",
+        priority=88,
+        validate=_mixed,
+        triggers=("azure", "api-key", "subscription-key", "cognitive"),
+    ),
+    # A shared access signature in a URL: `...?sv=...&sig=<signature>`.
+    _Detector(
+        "azure_sas_signature",
+        re.compile(r"[?&]sig=(?P<secret>[A-Za-z0-9%+/=]{20,})"),
+        group="secret",
+        priority=90,
+        triggers=("sig=",),
+    ),
+    # Passwords given to a command line: `mysql -pSECRET`, `docker login -p SECRET`, and the
+    # `.netrc` form `login NAME password SECRET`, none of which has an `=` or a `:`.
+    _Detector(
+        "password",
+        re.compile(
+            r"\bmysql(?:dump|admin|sh)?\b[^\n|;&]{0,80}?\s-p(?P<secret>[^\s'\"-][^\s'\"]{3,})"
+        ),
+        group="secret",
+        priority=60,
+        validate=lambda value: not _PLACEHOLDER.match(value),
+        triggers=("mysql",),
+    ),
+    _Detector(
+        "password",
+        re.compile(
+            r"\b(?:docker|podman|buildah|helm|oras|skopeo)\s+(?:registry\s+)?login\b"
+            r"[^\n|;&]{0,80}?\s(?:-p|--password)(?:\s+|=)(?P<secret>[^\s'\"-][^\s'\"]{3,})"
+        ),
+        group="secret",
+        priority=60,
+        validate=lambda value: not _PLACEHOLDER.match(value),
+        triggers=("login",),
+    ),
+    _Detector(
+        "password",
+        re.compile(r"\blogin\s+\S{1,100}\s+password\s+(?P<secret>\S{4,200})"),
+        group="secret",
+        priority=60,
+        validate=lambda value: not _PLACEHOLDER.match(value),
+        triggers=("password",),
     ),
     _Detector(
         "slack_webhook",
@@ -419,8 +526,14 @@ def find_secrets(text: str) -> list[SecretMatch]:
         return []
     ranked = sorted(_candidates(text), key=lambda c: (-c[0], -(c[1].end - c[1].start)))
     chosen: list[SecretMatch] = []
+    # One byte per character marks what a chosen match covers: checking a candidate costs its
+    # own length, not the number chosen so far (comparing with each chosen match made text
+    # like `"pass: " * N` quadratic). Each detector's matches do not overlap one another, so
+    # the total work stays linear in the text's length.
+    taken = bytearray(len(text))
     for _, match in ranked:
-        if all(match.end <= c.start or match.start >= c.end for c in chosen):
+        if taken.find(1, match.start, match.end) == -1:
+            taken[match.start : match.end] = b"\x01" * (match.end - match.start)
             chosen.append(match)
     return sorted(chosen, key=lambda m: m.start)
 
@@ -446,19 +559,46 @@ def _walk(value: Any, found: list[str]) -> Any:
         found.extend(kinds)
         return cleaned
     if isinstance(value, Mapping):
-        return {key: _walk(item, found) for key, item in value.items()}
+        return _walk_mapping(value, found)
     if isinstance(value, list | tuple):
         return [_walk(item, found) for item in value]
     return value
 
 
+def _walk_mapping(mapping: Mapping[Any, Any], found: list[str]) -> dict[Any, Any]:
+    # Keys are stored as they are given, so a key can carry a secret as well as a value
+    # (`{"ghp_...": "ci"}`): they are redacted too. Two keys redacted to the same marker get
+    # a numbered suffix rather than one silently overwriting the other.
+    out: dict[Any, Any] = {}
+    for key, item in mapping.items():
+        if isinstance(key, str):
+            cleaned, kinds = redact(key)
+            found.extend(kinds)
+            if kinds:
+                base, n = cleaned, 2
+                while cleaned in out or cleaned in mapping:
+                    cleaned, n = f"{base}#{n}", n + 1
+            key = cleaned
+        out[key] = _walk(item, found)
+    return out
+
+
 def _walk_metadata(metadata: Mapping[str, Any], found: list[str]) -> dict[str, Any]:
     # A keyed item's namespace and key are identifiers: rewriting one would make the item
-    # unreachable under the name it was stored with, so the guard never touches them.
-    return {
-        key: value if key in UNIQUE_METADATA_KEYS else _walk(value, found)
-        for key, value in metadata.items()
-    }
+    # unreachable under the name it was stored with, so they are checked, never rewritten
+    # (`_identifier_kinds`), and everything else is walked.
+    kept = {key: value for key, value in metadata.items() if key in UNIQUE_METADATA_KEYS}
+    rest = {key: value for key, value in metadata.items() if key not in UNIQUE_METADATA_KEYS}
+    return {**kept, **_walk_mapping(rest, found)}
+
+
+def _identifier_kinds(metadata: Mapping[str, Any]) -> tuple[str, ...]:
+    """Kinds of secret inside a keyed item's namespace or key (which cannot be redacted)."""
+    found: list[str] = []
+    for key in UNIQUE_METADATA_KEYS:
+        if key in metadata:
+            _walk(metadata[key], found)
+    return tuple(dict.fromkeys(found))
 
 
 class PrivacyGuard:
@@ -501,18 +641,42 @@ class PrivacyGuard:
     def check_metadata(self, metadata: Any) -> tuple[Any, tuple[str, ...]]:
         """``metadata`` with every string value (at any depth) checked like text.
 
-        Keys are left alone: they are names, and the filter allowlist already restricts them.
-        So are the values of ``UNIQUE_METADATA_KEYS`` (a LangGraph item's namespace and key).
-        Anything that is not a mapping is returned unchanged for the mesh to reject.
+        Keys are checked too, at every depth. The values of ``UNIQUE_METADATA_KEYS`` (a
+        LangGraph item's namespace and key) are identifiers: a secret in one is refused, never
+        rewritten. Anything that is not a mapping is returned unchanged for the mesh to reject.
+
+        Raises:
+            SecretDetectedError: a secret was found and the mode is ``"reject"``, or a secret
+                is inside a keyed item's namespace or key (whatever the mode but ``"allow"``).
+        """
+        if self.mode == "allow" or not isinstance(metadata, Mapping):
+            return metadata, ()
+        identifier = _identifier_kinds(metadata)
+        if identifier:
+            # Redacting an identifier would store the item under another name; storing it
+            # would put the secret on disk. Neither is acceptable, so the write is refused.
+            raise SecretDetectedError(
+                f"a keyed item's namespace or key contains a secret ({', '.join(identifier)}); "
+                "it was not stored. Choose a name that is not a credential",
+                kinds=identifier,
+            )
+        found: list[str] = []
+        cleaned = _walk_metadata(metadata, found)
+        return cleaned, self._decide(found, "metadata")
+
+    def check_label(self, value: str | None, *, where: str) -> tuple[str | None, tuple[str, ...]]:
+        """A ``session_id``, ``source`` or ``agent`` checked like text (None passes).
+
+        Labels are stored in clear even in an encrypted store (filters read them), so a
+        secret pasted into one would otherwise reach the file as it is.
 
         Raises:
             SecretDetectedError: a secret was found and the mode is ``"reject"``.
         """
-        if self.mode == "allow" or not isinstance(metadata, Mapping):
-            return metadata, ()
-        found: list[str] = []
-        cleaned = _walk_metadata(metadata, found)
-        return cleaned, self._decide(found, "metadata")
+        if value is None or self.mode == "allow":
+            return value, ()
+        cleaned, kinds = redact(value)
+        return cleaned, self._decide(kinds, where)
 
     def scrub_memory(self, memory: Memory) -> dict[str, Any]:
         """The ``text``/``metadata`` updates that redact a memory on its way *out* (recall).
@@ -531,4 +695,8 @@ class PrivacyGuard:
         metadata = _walk_metadata(memory.metadata, found)
         if found:
             update["metadata"] = metadata
+        for name in ("session_id", "source", "agent"):
+            label = getattr(memory, name)
+            if isinstance(label, str) and redact(label)[1]:
+                update[name] = redact(label)[0]
         return update

@@ -34,7 +34,16 @@ from typing import Any
 from ..._errors import EncryptionError, InvalidInputError
 from ..._version import install_command
 
-__all__ = ["META_KEY", "EncryptionKey", "RowCodec", "load_codec", "new_codec_record"]
+__all__ = [
+    "META_KEY",
+    "EncryptionKey",
+    "RowCodec",
+    "is_sealed_document",
+    "load_codec",
+    "new_codec_record",
+    "open_document",
+    "seal_document",
+]
 
 META_KEY = "encryption"
 _PREFIX = "mm1:"
@@ -216,3 +225,71 @@ def load_codec(key: EncryptionKey, record_json: str) -> RowCodec:
     except EncryptionError:
         raise EncryptionError("wrong encryption key for this store") from None
     return codec
+
+
+# -- sealed export files (issue #17): an export of an encrypted store is encrypted too ---------
+
+SEALED_EXPORT = "memorymesh-sealed-export"
+
+
+def seal_document(key: EncryptionKey, document: str) -> str:
+    """``document`` (an export) sealed with the store's key, as two lines of text.
+
+    The first line is a JSON header (format, cipher, key derivation and a fresh salt); the
+    second the base64 nonce and AES-256-GCM ciphertext, authenticated with the header as
+    associated data, so a changed header or body raises :class:`EncryptionError` on opening.
+    """
+    _, aesgcm_cls, _, _ = _require()
+    salt = os.urandom(16)
+    header = json.dumps(
+        {
+            SEALED_EXPORT: 1,
+            "cipher": "AES-256-GCM",
+            "kdf": "raw" if isinstance(key.secret, bytes) else "scrypt",
+            "scrypt": _SCRYPT,
+            "salt": base64.b64encode(salt).decode("ascii"),
+        },
+        sort_keys=True,
+    )
+    aead = aesgcm_cls(_subkey(_master(key, salt), salt, "export"))
+    nonce = os.urandom(12)
+    body = aead.encrypt(nonce, document.encode("utf-8"), header.encode("utf-8"))
+    return header + "\n" + base64.b64encode(nonce + body).decode("ascii") + "\n"
+
+
+def is_sealed_document(text: str) -> bool:
+    """Whether ``text`` is an export written by :func:`seal_document`."""
+    return text.lstrip().startswith("{") and f'"{SEALED_EXPORT}": 1' in text.split("\n", 1)[0]
+
+
+def open_document(key: EncryptionKey | None, text: str) -> str:
+    """The export sealed in ``text``.
+
+    Raises:
+        EncryptionError: no key, the wrong key, or a changed file.
+    """
+    if key is None:
+        raise EncryptionError(
+            "this export is encrypted: open the mesh with the encryption key of the store it "
+            "came from (encryption_key= or MEMORYMESH_ENCRYPTION_KEY)"
+        )
+    _, aesgcm_cls, _, _ = _require()
+    from cryptography.exceptions import InvalidTag
+
+    header, _, body = text.strip().partition("\n")
+    try:
+        record = json.loads(header)
+        given = "raw" if isinstance(key.secret, bytes) else "scrypt"
+        if record.get("kdf") != given:
+            raise EncryptionError(
+                f"this export was encrypted with a {'raw key' if given != 'raw' else 'passphrase'}"
+            )
+        salt = base64.b64decode(record["salt"], validate=True)
+        raw = base64.b64decode(body.strip(), validate=True)
+        aead = aesgcm_cls(_subkey(_master(key, salt), salt, "export"))
+        plain: bytes = aead.decrypt(raw[:12], raw[12:], header.encode("utf-8"))
+    except (InvalidTag, ValueError, KeyError, TypeError) as exc:
+        raise EncryptionError(
+            "the export does not decrypt: wrong encryption key, or the file was changed"
+        ) from exc
+    return plain.decode("utf-8")

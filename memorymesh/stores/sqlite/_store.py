@@ -107,6 +107,8 @@ _SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "
 
 # SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
 _CHUNK = 500
+# FTS5's `secure-delete` option (SQLite 3.44): deleted words leave the index at once.
+_FTS5_SECURE_DELETE = sqlite3.sqlite_version_info >= (3, 44, 0)
 _LOCK_RETRIES = 4
 
 
@@ -411,6 +413,30 @@ class WriteTransaction:
         self._store = store
         self._conn = conn
         self.now = time.time()
+        #: Something was deleted or a text replaced: see :meth:`_erasing` and :meth:`erase`.
+        self.erased = False
+
+    async def _erasing(self) -> None:
+        """Before a delete or a text change: make what goes leave the file, not only the view.
+
+        ``secure_delete`` zeroes the freed parts of pages. The keyword index still keeps a
+        deleted memory's words in its older segments until they are merged: SQLite 3.44+
+        can remove them on the spot (FTS5 ``secure-delete``); older versions get the index
+        merged into one segment at the end of the transaction (:meth:`erase`).
+        """
+        if self.erased:
+            return
+        self.erased = True
+        await self._execute("PRAGMA secure_delete = ON")
+        if _FTS5_SECURE_DELETE:
+            await self._execute(
+                "INSERT INTO memories_fts (memories_fts, rank) VALUES ('secure-delete', 1)"
+            )
+
+    async def erase(self) -> None:
+        """At the end of a transaction that deleted or replaced text (see :meth:`_erasing`)."""
+        if self.erased and not _FTS5_SECURE_DELETE:
+            await self._execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with _translated(self._store.label):
@@ -472,6 +498,8 @@ class WriteTransaction:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         if not fields:
             return True
+        if "text" in fields or "metadata" in fields:
+            await self._erasing()
         codec = self._store._codec
         if codec is not None and ({"text", "metadata", "content_hash"} & set(fields)):
             fields = await self._seal_update(codec, memory_id, fields)
@@ -500,6 +528,8 @@ class WriteTransaction:
     async def delete_many(self, ids: Sequence[str]) -> list[str]:
         """Delete the memories with these ids; return the ids that existed."""
         deleted: list[str] = []
+        if ids:
+            await self._erasing()
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             marks = ", ".join("?" * len(chunk))
@@ -930,6 +960,7 @@ class SQLiteStore:
                     tx = WriteTransaction(self, conn)
                     yield tx
                     await tx.add_accesses(pending)
+                    await tx.erase()
             except BaseException as exc:
                 if isinstance(exc, CorruptDatabaseError):
                     self._damaged = True
