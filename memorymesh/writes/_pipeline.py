@@ -257,17 +257,21 @@ async def write_batch(
         if not targets:
             continue
         for finding, target in targets:
+            unsure = finding.kind.startswith("possible_")
             it.conflicts.append(
                 Conflict(
                     kind=finding.kind,
                     memory_id=target,
                     similarity=round(finding.similarity, 4),
-                    action=_ACTIONS[it.policy],
+                    # A low-confidence verdict keeps both: hiding a memory on a guess costs
+                    # more than a missed duplicate or contradiction.
+                    action="kept_both" if unsure else _ACTIONS[it.policy],
                     policy=it.policy,
                     reason=finding.reason,
                 )
             )
-        if it.policy == "keep_both":
+        targets = [(f, t) for f, t in targets if not f.kind.startswith("possible_")]
+        if it.policy == "keep_both" or not targets:
             continue
         if it.policy == "supersede":
             for _, target in targets:
