@@ -60,8 +60,17 @@ def _local_available() -> bool:
     return importlib.util.find_spec("sentence_transformers") is not None
 
 
+_MODEL: list[Any] = []
+
+
 def _embedding(mode: str) -> Any:
-    return "none" if mode == "keyword" else "local"
+    if mode == "keyword":
+        return "none"
+    if not _MODEL:  # one model for every store of the run
+        from memorymesh import LocalEmbedder
+
+        _MODEL.append(LocalEmbedder())
+    return _MODEL[0]
 
 
 async def corpus(mode: str, *, show_mistakes: bool) -> None:
@@ -83,12 +92,12 @@ async def corpus(mode: str, *, show_mistakes: bool) -> None:
             print("\n".join(mistakes(pairs, got)))
 
 
-async def heldout(mode: str) -> None:
+async def heldout(mode: str, path: Path) -> None:
     """Aggregates only: the held-out pairs are never printed."""
-    if not HELDOUT_PATH.exists():
-        print(f"\n(no held-out corpus at {HELDOUT_PATH})")
+    if not path.exists():
+        print(f"\n(no held-out corpus at {path})")
         return
-    rows = load_heldout(HELDOUT_PATH)
+    rows = load_heldout(path)
     pairs = [(label, old, new) for label, _, old, new in rows]
     started = time.perf_counter()
     outs = await outcomes(pairs, embedding=_embedding(mode))
@@ -181,6 +190,9 @@ async def main() -> None:
     )
     parser.add_argument("--no-dev", action="store_true", help="skip the development corpus")
     parser.add_argument("--heldout", action="store_true", help="score the held-out corpus")
+    parser.add_argument(
+        "--heldout-path", type=Path, default=HELDOUT_PATH, help="the held-out corpus file"
+    )
     parser.add_argument("--locomo", action="store_true", help="store LoCoMo dev, count hidden")
     parser.add_argument("--throughput", action="store_true", help="measure remember_many")
     parser.add_argument("--stored", type=int, default=10_000)
@@ -193,7 +205,7 @@ async def main() -> None:
         if not args.no_dev:
             await corpus(mode, show_mistakes=args.mistakes)
         if args.heldout:
-            await heldout(mode)
+            await heldout(mode, args.heldout_path)
         if args.locomo:
             await locomo(mode)
         if args.throughput:

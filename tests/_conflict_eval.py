@@ -45,6 +45,10 @@ async def outcomes(
     pairs: Sequence[tuple[str, str, str]], *, embedding: Any = "none"
 ) -> list[Outcome]:
     """Each pair through a fresh pair of stores on disk, the default policy, in order."""
+    if embedding == "local":  # one model for every pair, not one per store
+        from memorymesh import LocalEmbedder
+
+        embedding = LocalEmbedder()
     out: list[Outcome] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n, (_label, old, new) in enumerate(pairs):

@@ -816,6 +816,7 @@ async def find_conflicts(
     index: VectorIndex | None,
     lexicon: LexicalIndex[str] | None = None,
     now: float,
+    within_batch: bool = True,
 ) -> list[list[Finding]]:
     """For each new text, what it duplicates or contradicts, most similar first.
 
@@ -826,6 +827,8 @@ async def find_conflicts(
         index: That store's vector index, when there is an embedder.
         lexicon: That store's token index, used without an embedder.
         now: The time expiry is judged against.
+        within_batch: Also compare the new texts with each other (not when ``tx`` is another
+            scope's store, checked for conflicts across scopes).
     """
     findings: list[list[Finding]] = [[] for _ in texts]
     if not texts:
@@ -871,7 +874,7 @@ async def find_conflicts(
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
     # -- against each other --
-    if len(texts) > 1:
+    if within_batch and len(texts) > 1:
         if vectors is not None:
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
