@@ -92,12 +92,16 @@ async def corpus(mode: str, *, show_mistakes: bool) -> None:
             print("\n".join(mistakes(pairs, got)))
 
 
+def _load_or_none(path: Path) -> list[tuple[str, str, str, str]] | None:
+    return load_heldout(path) if path.exists() else None
+
+
 async def heldout(mode: str, path: Path) -> None:
     """Aggregates only: the held-out pairs are never printed."""
-    if not path.exists():
+    rows = await anyio.to_thread.run_sync(_load_or_none, path)
+    if rows is None:
         print(f"\n(no held-out corpus at {path})")
         return
-    rows = load_heldout(path)
     pairs = [(label, old, new) for label, _, old, new in rows]
     started = time.perf_counter()
     outs = await outcomes(pairs, embedding=_embedding(mode))
