@@ -433,7 +433,8 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 _SPEAKER = re.compile(r"^\s*([A-Z][a-z]+)\s*:\s")
 
 
-def _markers_in(text: str, pattern: re.Pattern[str]) -> list[tuple[str, re.Match[str]]]:
+@functools.lru_cache(maxsize=16_384)
+def _markers_in(text: str, pattern: re.Pattern[str]) -> tuple[tuple[str, re.Match[str]], ...]:
     """Each sentence of ``text`` (as its normalised words, joined) where ``pattern`` finds a
     change that is not denied ("won't quit", "don't ever quit" are none), with the match."""
     found = []
@@ -445,7 +446,7 @@ def _markers_in(text: str, pattern: re.Pattern[str]) -> list[tuple[str, re.Match
             before = joined[: match.start()].split()[-3:]
             if _NEGATED.isdisjoint(before):
                 found.append((joined, match))
-    return found
+    return tuple(found)
 
 
 def _unlabelled(text: str) -> str:
