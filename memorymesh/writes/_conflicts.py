@@ -774,7 +774,12 @@ def _verb_swapped(new_text: str, old_text: str) -> bool:
     changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
     if len(changed) != 1:
         return False
-    x, y = a[changed[0]], b[changed[0]]
+    at = changed[0]
+    x, y = a[at], b[at]
+    # After a verb ("prefers *tabs*") a word ending in "s" is a plural object, not a verb.
+    before = a[at - 1] if at else ""
+    if not before or before.endswith("s") or not _is_content(before):
+        return False
     return all(w.endswith("s") and not w.endswith("ss") and len(w) > 3 for w in (x, y))
 
 
