@@ -8,13 +8,17 @@ A write's new texts are compared with the store's current memories and with each
   new text's rarest words, see :mod:`memorymesh.search._lexical`) and from the batch's own texts
   that share words.
 
-Each candidate is then judged lexically (content words, numbers, negations, word order),
-gated by the cosine when there is one. The judge is deliberately conservative, because under
-the default policy every verdict hides the older memory: a *contradiction* needs the same
-subject (most content words shared, no change before the copula) and a changed fact (a
-replaced word or value, a changed number, a flipped negation, an opposite word); a
-*near-duplicate* needs the same words give or take an elaboration. Its precision and recall
-are measured on a hand-labelled corpus (``benchmarks/bench_conflicts.py``).
+Each candidate is then judged on its words (lemmatised by :mod:`._lemma`, with number words
+as digits and abbreviations folded), gated by the cosine when there is one. The judge is
+deliberately conservative, because under the default policy a confident verdict hides the
+older memory: a *contradiction* needs the same subject (most content words shared, no change
+before the copula) and a changed fact (a replaced word or value, a changed number or version,
+a flipped negation, an opposite word, or a change told as an event: "quit", "moved to",
+"stopped using", "was a mix-up"); a *near-duplicate* needs the same words give or take a
+short elaboration. What it is unsure of (a clause added, less detail, another verb, two lines
+of one speaker's transcript, a paraphrase only the embedder sees) it reports as a
+``possible_`` kind, which keeps both memories. Precision and recall are measured on a
+development corpus and a held-out one (``benchmarks/bench_conflicts.py``).
 """
 
 from __future__ import annotations
