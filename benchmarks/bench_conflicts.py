@@ -96,7 +96,7 @@ def _load_or_none(path: Path) -> list[tuple[str, str, str, str]] | None:
     return load_heldout(path) if path.exists() else None
 
 
-async def heldout(mode: str, path: Path) -> None:
+async def heldout(mode: str, path: Path, *, auto_scope: bool = False) -> None:
     """Aggregates only: the held-out pairs are never printed."""
     rows = await anyio.to_thread.run_sync(_load_or_none, path)
     if rows is None:
@@ -104,10 +104,13 @@ async def heldout(mode: str, path: Path) -> None:
         return
     pairs = [(label, old, new) for label, _, old, new in rows]
     started = time.perf_counter()
-    outs = await outcomes(pairs, embedding=_embedding(mode))
+    outs = await outcomes(
+        pairs, embedding=_embedding(mode), scope=None if auto_scope else "project"
+    )
     took = time.perf_counter() - started
     labels = [label for label, _, _, _ in rows]
-    print(f"\n### {mode}, held-out corpus ({len(rows)} pairs, {took:.1f} s)\n")
+    scopes = ", scopes inferred" if auto_scope else ""
+    print(f"\n### {mode}, held-out corpus{scopes} ({len(rows)} pairs, {took:.1f} s)\n")
     print(targets_markdown(targets(labels, outs)))
     print()
     print(by_kind(labels, [kind for _, kind, _, _ in rows], outs))
@@ -197,6 +200,9 @@ async def main() -> None:
     parser.add_argument(
         "--heldout-path", type=Path, default=HELDOUT_PATH, help="the held-out corpus file"
     )
+    parser.add_argument(
+        "--auto-scope", action="store_true", help="held-out: let each text's scope be inferred"
+    )
     parser.add_argument("--locomo", action="store_true", help="store LoCoMo dev, count hidden")
     parser.add_argument("--throughput", action="store_true", help="measure remember_many")
     parser.add_argument("--stored", type=int, default=10_000)
@@ -209,7 +215,7 @@ async def main() -> None:
         if not args.no_dev:
             await corpus(mode, show_mistakes=args.mistakes)
         if args.heldout:
-            await heldout(mode, args.heldout_path)
+            await heldout(mode, args.heldout_path, auto_scope=args.auto_scope)
         if args.locomo:
             await locomo(mode)
         if args.throughput:

@@ -42,9 +42,12 @@ class Outcome:
 
 
 async def outcomes(
-    pairs: Sequence[tuple[str, str, str]], *, embedding: Any = "none"
+    pairs: Sequence[tuple[str, str, str]], *, embedding: Any = "none", scope: str | None = "project"
 ) -> list[Outcome]:
-    """Each pair through a fresh pair of stores on disk, the default policy, in order."""
+    """Each pair through a fresh pair of stores on disk, the default policy, in order.
+
+    ``scope=None`` lets MemoryMesh pick each text's scope from its category, as an agent's
+    writes usually do: the two texts of a pair may then land in different stores."""
     if embedding == "local":  # one model for every pair, not one per store
         from memorymesh import LocalEmbedder
 
@@ -56,8 +59,8 @@ async def outcomes(
             async with AsyncMemoryMesh(
                 base / "project.db", global_path=base / "global.db", embedding=embedding
             ) as mesh:
-                first = await mesh.remember(old, scope="project")
-                second = await mesh.remember(new, scope="project")
+                first = await mesh.remember(old, scope=scope)
+                second = await mesh.remember(new, scope=scope)
                 mine = [c for c in second.conflicts if c.memory_id == first.id]
                 after = await mesh.get(first.id)
                 hidden = after is not None and after.superseded_by is not None
