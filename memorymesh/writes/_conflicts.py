@@ -672,7 +672,7 @@ def _judge(
     additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
     # A negation that comes with a word of its own is about that word ("..., no sugar",
     # "without jargon"): only the same words with a negation flipped deny the old statement.
-    if negation_flipped and not only_new and not only_old and subject_kept():
+    if negation_flipped and not only_new and not only_old and a_num == b_num and subject_kept():
         return "contradiction", similarity, "the same statement with a negation flipped"
     if (
         not negation_flipped
