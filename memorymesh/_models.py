@@ -50,8 +50,11 @@ def default_scope(category: Category) -> Scope:
 
 
 #: How a new memory relates to an existing one: the same text (after normalising case and
-#: spacing), nearly the same, or the same subject with a changed fact.
-ConflictKind = Literal["duplicate", "near_duplicate", "contradiction"]
+#: spacing), nearly the same, or the same subject with a changed fact. The ``possible_``
+#: kinds are low-confidence verdicts: reported, but both memories are kept whatever the policy.
+ConflictKind = Literal[
+    "duplicate", "near_duplicate", "contradiction", "possible_duplicate", "possible_contradiction"
+]
 
 
 #: What a write did about a conflict.

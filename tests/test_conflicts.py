@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _embedders import HashEmbedder
 
-from memorymesh import AsyncMemoryMesh, MemoryNotFoundError
+from memorymesh import AsyncMemoryMesh, MemoryNotFoundError, NewMemory
 from memorymesh.writes._conflicts import judge
 
 pytestmark = pytest.mark.anyio
@@ -251,3 +251,33 @@ async def test_forgetting_an_updated_memory_forgets_its_earlier_texts(
     await any_mesh.forget(a.id)
     assert await any_mesh.forget_many([b.id]) == 1
     assert await any_mesh.count(include_superseded=True) == 0
+
+
+async def test_a_conflict_across_scopes_is_reported(any_mesh: AsyncMemoryMesh) -> None:
+    # One text was kept globally, its replacement goes to the project: they are compared, and
+    # both stay current (a memory is only superseded by one of its own store).
+    old = await any_mesh.remember("The user lives in Lisbon", scope="global")
+    new = await any_mesh.remember("The user lives in Porto", scope="project")
+    [conflict] = new.conflicts
+    assert (conflict.kind, conflict.memory_id, conflict.action) == (
+        "contradiction",
+        old.id,
+        "kept_both",
+    )
+    assert (await any_mesh.get(old.id)).superseded_by is None
+    # And the other way round, batched.
+    [back] = await any_mesh.remember_many(
+        [NewMemory(text="The user lives in Braga", scope="global")]
+    )
+    assert {c.memory_id for c in back.conflicts} >= {new.id}
+
+
+async def test_a_low_confidence_verdict_keeps_both(any_mesh: AsyncMemoryMesh) -> None:
+    old = await any_mesh.remember("Maria owns the billing service", scope="project")
+    new = await any_mesh.remember(
+        "Maria owns the billing service and its on-call rotation", scope="project"
+    )
+    [conflict] = new.conflicts
+    assert (conflict.kind, conflict.action) == ("possible_duplicate", "kept_both")
+    assert (await any_mesh.get(old.id)).superseded_by is None
+    assert await any_mesh.count() == 2

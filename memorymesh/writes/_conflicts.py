@@ -8,18 +8,23 @@ A write's new texts are compared with the store's current memories and with each
   new text's rarest words, see :mod:`memorymesh.search._lexical`) and from the batch's own texts
   that share words.
 
-Each candidate is then judged lexically (content words, numbers, negations, word order),
-gated by the cosine when there is one. The judge is deliberately conservative, because under
-the default policy every verdict hides the older memory: a *contradiction* needs the same
-subject (most content words shared, no change before the copula) and a changed fact (a
-replaced word or value, a changed number, a flipped negation, an opposite word); a
-*near-duplicate* needs the same words give or take an elaboration. Its precision and recall
-are measured on a hand-labelled corpus (``benchmarks/bench_conflicts.py``).
+Each candidate is then judged on its words (lemmatised by :mod:`._lemma`, with number words
+as digits and abbreviations folded), gated by the cosine when there is one. The judge is
+deliberately conservative, because under the default policy a confident verdict hides the
+older memory: a *contradiction* needs the same subject (most content words shared, no change
+before the copula) and a changed fact (a replaced word or value, a changed number or version,
+a flipped negation, an opposite word, or a change told as an event: "quit", "moved to",
+"stopped using", "was a mix-up"); a *near-duplicate* needs the same words give or take a
+short elaboration. What it is unsure of (a clause added, less detail, another verb, two lines
+of one speaker's transcript, a paraphrase only the embedder sees) it reports as a
+``possible_`` kind, which keeps both memories. Precision and recall are measured on a
+development corpus and a held-out one (``benchmarks/bench_conflicts.py``).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,8 +33,9 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from .._models import ConflictKind, Memory
 from .._text import STOPWORDS
-from ..search._lexical import LexicalIndex, Tokens
+from ..search._lexical import LexicalIndex, Tokens, needed_shared
 from ..search._vectors import VectorFilter, VectorIndex
+from ._lemma import lemma, normalise_phrases, normalise_word
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +49,12 @@ __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 SUBJECT_COSINE = 0.5
 #: At or above this cosine (and with no changed number or negation) texts say the same thing.
 DUPLICATE_COSINE = 0.95
+#: With a change told as an event ("moved to ...") but another opening word, at or above this
+#: cosine the texts may still be about the same thing: reported, both kept.
+CHANGE_COSINE = 0.7
+#: At or above this cosine, texts no word rule relates may say the same thing: reported as a
+#: possible duplicate, both kept.
+PARAPHRASE_COSINE = 0.85
 _CANDIDATES = 3
 _BATCH_JUDGED = 16
 
@@ -95,7 +107,7 @@ _VERB_MARKERS = frozenset(
      "do", "did", "will", "would", "can", "could", "should", "must", "shall", "might"}
 )  # fmt: skip
 #: Words after which a number is a value ("is 3", "at 9:30") rather than part of a name.
-_VALUE_LEAD = frozenset({"is", "are", "was", "were", "be", "at", "to"})
+_VALUE_LEAD = frozenset({"is", "are", "was", "were", "be", "at", "to", "port", "version", "v"})
 #: Words after which the last word of a statement is its single value: "the manager is Sarah",
 #: "lives in Lisbon", "runs on Jenkins", "goes through Sentry".
 _VALUE_SLOT = _VERB_MARKERS | {"in", "on", "at", "by", "via", "through", "with", "from"}
@@ -119,28 +131,15 @@ def _words(text: str) -> tuple[str, ...]:
     folded = unicodedata.normalize("NFKC", text).casefold()
     if "'" in folded or "\u2019" in folded:
         folded = _CONTRACTION.sub(_expand, folded)
-    return tuple(_WORD.findall(folded))
+    found = _WORD.findall(normalise_phrases(folded))
+    # Number words as digits, abbreviations and variant spellings as one word.
+    return tuple(
+        normalise_word(w, found[i + 1] if i + 1 < len(found) else "") for i, w in enumerate(found)
+    )
 
 
-@functools.lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
-    # Just enough folding that "deploys"/"deploy", "requires"/"required"/"require",
-    # "retries"/"retry" and "prefers"/"preferred" meet.
-    if len(word) > 4 and word.endswith(("ies", "ied")):
-        return word[:-3] + "y"
-    stem = word
-    for suffix in ("ing", "ed"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-                stem = stem[:-1]  # "preferred", "running"
-            break
-    else:
-        if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
-            stem = word[:-2]
-        elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            stem = word[:-1]
-    return stem[:-1] if len(stem) > 3 and stem.endswith("e") else stem
+    return lemma(word)
 
 
 def _is_content(word: str) -> bool:
@@ -339,7 +338,38 @@ def _quantities(text: str) -> frozenset[str]:
             or _ORDINAL.fullmatch(w) is not None
             or before in _MONTHS
             or after in _MONTHS
+            or _VERSION.fullmatch(w) is not None
+            or w in _named_versions(text)
         )
+    )
+
+
+#: A version: digits with dots ("3.12", "2.4.0").
+_VERSION = re.compile(r"v?\d+(?:\.\d+)+")
+#: Nouns a number after which names one of many ("room 4", "step 2", "ticket 1412"), not a
+#: version of it.
+_ID_NOUNS = frozenset(
+    {"number", "no", "room", "ticket", "step", "chapter", "bug", "issue", "sprint", "note",
+     "widget", "option", "floor", "item", "page", "line", "table", "row", "section", "task",
+     "building", "phase", "part", "level", "episode", "season", "case", "batch", "job",
+     "server", "team", "group", "gate", "platform", "track", "lane", "pr", "release", "week",
+     "day", "q", "fact", "test", "rule", "point", "figure", "question", "class", "grade"}
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4_096)
+def _named_versions(text: str) -> frozenset[str]:
+    """Numbers right after a name written with a capital inside the sentence ("runs
+    Postgres 15", "requires Node 20"): the version of a named thing, a value."""
+    raw = _WORD.findall(unicodedata.normalize("NFKC", text))
+    return frozenset(
+        w
+        for i, (before, w) in enumerate(itertools.pairwise(raw))
+        if i > 0
+        and w.isdigit()
+        and before[:1].isupper()
+        and before.casefold() not in _ID_NOUNS
+        and before.casefold() not in _MONTHS
     )
 
 
@@ -375,6 +405,154 @@ def _words_by_numbers(
     return True
 
 
+#: Words that tell a change as an event: something stopped being true ...
+_CESSATION = re.compile(
+    r"\b(?:quit|quits|quitting|resigned|retired|stopped|stops|stopping|gave up|given up|"
+    r"gives up|giving up|no longer|not anymore|dropped|ditched|abandoned|sold|broke (?:off|up)|"
+    r"broken off|stepped down|handed|mix-up|mixup|was a mistake|was wrong|is wrong|not true|"
+    r"cancell?ed|(?:has|have|had) left|left (?:the|a|an|his|her|their|our|my|its)|replaced|"
+    r"phased out|got rid of|divorced|cut ties)\b"
+)
+#: ... or something else is true now (a verb of moving needs where to or from: "changing
+#: lives" tells no change of a fact).
+_REPLACEMENT = re.compile(
+    r"\b(?:(?:moved|moving|switched|switching|changed|changing|migrated|migrating|relocated|"
+    r"transferred|rescheduled|postponed|pushed|slipped|delayed|upgraded|downgraded|bumped)"
+    r"(?: [\w.-]+){0,3}? (?:to|from|off|away|over|back|until)|instead of|rather than|"
+    r"(?:is|are|am|was|has|have) now|now (?!that\b|and\b|on\b|i\b|we\b)[a-z]+(?:s|ed)|"
+    r"these days|nowadays|from now on|going forward|took over|taken over|became)\b"
+)
+_NEGATED = frozenset({"not", "never", "cannot"})
+#: Verbs (lemmatised) whose value a replacement verb replaces even when the two texts share no
+#: other word: "lives in Leeds" / "moved to Manchester", "uses Firefox" / "switched to Chrome".
+_CHANGE_FAMILIES = {
+    "mov": frozenset({"liv", "base", "resid", "stay", "locat", "work", "hold", "meet"}),
+    "relocat": frozenset({"liv", "base", "resid", "stay", "locat", "work"}),
+    "switch": frozenset({"us", "run", "prefer", "host", "deploy", "drive", "writ", "target"}),
+    "migrat": frozenset({"us", "run", "host", "deploy", "stor", "keep"}),
+    "chang": frozenset({"us", "run", "prefer", "set"}),
+    "upgrad": frozenset({"us", "run", "target", "requir"}),
+    "downgrad": frozenset({"us", "run", "target", "requir"}),
+}
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+_SPEAKER = re.compile(r"^\s*([A-Z][a-z]+)\s*:\s")
+
+
+@functools.lru_cache(maxsize=16_384)
+def _markers_in(text: str, pattern: re.Pattern[str]) -> tuple[tuple[str, re.Match[str]], ...]:
+    """Each sentence of ``text`` (as its normalised words, joined) where ``pattern`` finds a
+    change that is not denied ("won't quit", "don't ever quit" are none), with the match."""
+    found = []
+    for sentence in _SENTENCE.split(_unlabelled(text)):
+        if sentence.rstrip().endswith("?"):
+            continue
+        joined = " ".join(_words(sentence))
+        for match in pattern.finditer(joined):
+            before = joined[: match.start()].split()[-3:]
+            if _NEGATED.isdisjoint(before):
+                found.append((joined, match))
+    return tuple(found)
+
+
+def _unlabelled(text: str) -> str:
+    match = _LABEL.match(text)
+    return text[match.end(1) :].lstrip(" :") if match is not None else text
+
+
+#: The one-word markers, lemmatised: what a text's tokens show of a change told as an event.
+_MARKER_WORDS = (
+    "quit quits resigned retired stopped stops dropped ditched abandoned sold stepped handed "
+    "mix-up mixup mistake cancelled canceled left replaced divorced ended moved switched "
+    "changed migrated instead nowadays upgraded downgraded bumped rescheduled postponed "
+    "relocated transferred became slipped delayed"
+)
+_MARKER_LEMMAS = frozenset(map(lemma, _MARKER_WORDS.split()))
+_GENERIC_LABELS = frozenset(
+    {"note", "decision", "remember", "todo", "fyi", "update", "reminder", "important", "info",
+     "tip", "fact", "context", "correction", "preference", "rule"}
+)  # fmt: skip
+_GENERIC_LABEL_STEMS = frozenset(lemma(w) for w in _GENERIC_LABELS)
+_LABEL = re.compile(r"^\s*([^\W\d][\w .'\u2019-]{0,40}?)\s*:\s+\S")
+
+
+@functools.lru_cache(maxsize=16_384)
+def _label(text: str) -> str | None:
+    """The label a text opens with ("Caroline: ...", "Step 2: ..."), if any and not generic:
+    who says it, or which thing it is about."""
+    match = _LABEL.match(text)
+    if match is None or "://" in text[: match.end() + 2]:
+        return None
+    label = " ".join(_words(match.group(1)))
+    return None if label in _GENERIC_LABELS else label
+
+
+def _lead(text: str) -> str:
+    """What a statement is about, roughly: its first content word, or the pronoun opening it
+    ("we", "our" → ``we``)."""
+    for word in _words(text):
+        if word in ("we", "our", "us"):
+            return "we"
+        if word in ("i", "my", "me"):
+            return "i"
+        if _is_content(word):
+            return _stem(word)
+    return ""
+
+
+@functools.lru_cache(maxsize=4_096)
+def _change_event(new_text: str, old_text: str, cosine: float | None) -> tuple[str, bool] | None:
+    """Whether ``new_text`` tells, as an event, that what ``old_text`` says changed ("quit
+    Initech", "moved to Manchester", "stopped using Trello", "was a mix-up"): the reason and
+    whether the verdict is confident, or None.
+
+    A cessation ("quit", "has left", "stopped", "no longer") must name something the old text
+    says besides its subject; a replacement ("moved to", "switched to", "is now") must bring a
+    value the old text lacks and share something with it, or replace the value of a verb it
+    changes ("lives in" / "moved to"). The sentence that tells the change and the old text
+    must open on the same subject, unless the embedder finds them close; then the verdict is
+    only a possible one. A denied change ("won't quit") is none.
+    """
+    for pattern in (_CESSATION, _REPLACEMENT):
+        if _markers_in(old_text, pattern):
+            continue  # the old text tells a change too: the other rules compare them
+        for sentence, marker in _markers_in(new_text, pattern):
+            said = _event(sentence, marker, old_text, cosine, cessation=pattern is _CESSATION)
+            if said is not None:
+                return said
+    return None
+
+
+def _event(
+    sentence: str, marker: re.Match[str], old_text: str, cosine: float | None, *, cessation: bool
+) -> tuple[str, bool] | None:
+    """:func:`_change_event` for one sentence and the change it tells."""
+    if not _ADDITIVE.isdisjoint(sentence.split()):
+        return None
+    confident = True
+    subject = _lead(_unlabelled(old_text))
+    mine = set(_sequence(sentence))
+    if subject != _lead(sentence) and subject not in mine:
+        if cosine is None or cosine < CHANGE_COSINE:
+            return None
+        confident = False
+    said = marker.group(0)
+    verb = said.split()
+    marker_words = {_stem(w) for w in (verb if cessation else verb[:1])}
+    theirs = set(_sequence(old_text))
+    shared = (mine & theirs) - {subject} - marker_words
+    reason = f"a change told as an event: {said}"
+    if cessation:
+        return (reason, confident) if shared else None
+    after = sentence[marker.end() :].split()
+    value = {_stem(w) for w in after if _is_content(w)} - theirs
+    if not value and not re.search(r"\b(?:from|instead of|rather than)\b", sentence):
+        return None  # nothing new is said to hold now
+    family = _CHANGE_FAMILIES.get(_stem(verb[0]), frozenset())
+    if shared or not family.isdisjoint(theirs):
+        return reason, confident
+    return None
+
+
 def tokens_of(text: str) -> Tokens:
     return content_tokens(text)
 
@@ -388,15 +566,54 @@ def judge(
     from the texts themselves, so a verdict on tokens is a looser pre-filter: whatever the
     texts are judged to be, their tokens are judged to be too (never the reverse).
 
+    A ``possible_`` kind is a low-confidence verdict: the write reports it and keeps both.
+
     Returns:
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
+    verdict = _judge(new_text, old_text, cosine)
+    if (
+        verdict is not None
+        and not verdict[0].startswith("possible_")
+        and isinstance(new_text, str)
+        and isinstance(old_text, str)
+        and _transcript_lines(new_text, old_text)
+    ):
+        # Two lines of one speaker's transcript are records of what was said when: a later
+        # line does not make an earlier one untrue. Reported, both kept.
+        kind: ConflictKind = (
+            "possible_contradiction" if verdict[0] == "contradiction" else "possible_duplicate"
+        )
+        return kind, verdict[1], verdict[2] + " (lines of a transcript)"
+    return verdict
+
+
+def _transcript_lines(new_text: str, old_text: str) -> bool:
+    a, b = _SPEAKER.match(new_text), _SPEAKER.match(old_text)
+    return (
+        a is not None
+        and b is not None
+        and a.group(1) == b.group(1)
+        and a.group(1).casefold() not in _GENERIC_LABELS
+    )
+
+
+def _judge(
+    new_text: str | Tokens, old_text: str | Tokens, cosine: float | None
+) -> tuple[ConflictKind, float, str] | None:
     texts = (
         (new_text, old_text) if isinstance(new_text, str) and isinstance(old_text, str) else None
     )
-    if texts and texts[0].rstrip().endswith("?") != texts[1].rstrip().endswith("?"):
-        return None  # a question never replaces a statement, nor the other way round
+    questions = False
+    if texts:
+        asked = [t.rstrip().endswith("?") for t in texts]
+        if asked[0] != asked[1]:
+            return None  # a question never replaces a statement, nor the other way round
+        questions = asked[0]  # two questions: the same one asked again at most
+        labels = _label(texts[0]), _label(texts[1])
+        if labels[0] and labels[1] and labels[0] != labels[1]:
+            return None  # said by someone else, or about another numbered thing
     a, a_num, a_neg = content_tokens(new_text) if isinstance(new_text, str) else new_text
     b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
@@ -404,15 +621,47 @@ def judge(
     if cosine is not None and cosine < SUBJECT_COSINE:
         return None
     shared = a & b
-    if len(shared) < 2 and not (len(shared) == 1 and min(len(a), len(b)) == 1):
-        return None
-    if len(shared) / min(len(a), len(b)) < 0.5:
-        return None
-    jaccard = len(shared) / (len(a) + len(b) - len(shared))
-    similarity = float(min(1.0, max(0.0, cosine if cosine is not None else jaccard)))
+    # A change told as an event shares little beyond the subject ("lives in Leeds" / "moved
+    # to Manchester"). Without an embedder candidates must share what the token index prunes
+    # by, and the tokens alone only hint at an event (a marker word among them).
+    lexical_ok = cosine is not None or len(shared) >= needed_shared(len(a))
+    if texts and not questions and lexical_ok:
+        event = _change_event(texts[0], texts[1], cosine)
+        if event is not None:
+            jaccard = len(shared) / (len(a) + len(b) - len(shared))
+            sim = float(min(1.0, max(0.0, cosine if cosine is not None else jaccard)))
+            return ("contradiction" if event[1] else "possible_contradiction"), sim, event[0]
+    elif (
+        not texts
+        and shared
+        and lexical_ok
+        and (not a.isdisjoint(_MARKER_LEMMAS) or (a_neg and not b_neg))
+    ):
+        jaccard = len(shared) / (len(a) + len(b) - len(shared))
+        return "possible_contradiction", jaccard, "a change may be told as an event"
     # A number replaced, not one added ("floor 2" → "floor 2, with A3 paper").
     numbers_changed = bool(a_num and b_num and a_num != b_num and a_num - b_num and b_num - a_num)
     negation_flipped = a_neg != b_neg
+    # With an embedder, closeness in meaning is a signal of its own: texts no word rule
+    # relates (a paraphrase in other words) may still say the same thing. Not enough to hide
+    # either, so it is reported and both are kept.
+    close = (
+        cosine is not None
+        and cosine >= PARAPHRASE_COSINE
+        and not numbers_changed
+        and not negation_flipped
+    )
+    by_meaning: tuple[ConflictKind, float, str] = (
+        "possible_duplicate",
+        float(cosine or 0.0),
+        "close in meaning",
+    )
+    if len(shared) < 2 and not (len(shared) == 1 and min(len(a), len(b)) == 1):
+        return by_meaning if close else None
+    if len(shared) / min(len(a), len(b)) < 0.5:
+        return by_meaning if close else None
+    jaccard = len(shared) / (len(a) + len(b) - len(shared))
+    similarity = float(min(1.0, max(0.0, cosine if cosine is not None else jaccard)))
     only_new, only_old = a - b, b - a
 
     # Without the texts nothing is known about word order or the words around numbers: assume
@@ -424,7 +673,7 @@ def judge(
     additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
     # A negation that comes with a word of its own is about that word ("..., no sugar",
     # "without jargon"): only the same words with a negation flipped deny the old statement.
-    if negation_flipped and not only_new and not only_old and subject_kept():
+    if negation_flipped and not only_new and not only_old and a_num == b_num and subject_kept():
         return "contradiction", similarity, "the same statement with a negation flipped"
     if (
         not negation_flipped
@@ -482,6 +731,14 @@ def judge(
         and not (texts and _one_of_many(*texts))
     ):
         was, now = ", ".join(sorted(only_old)), ", ".join(sorted(only_new))
+        if texts and (_verb_swapped(*texts) or _predicate_reshaped(*texts)):
+            # Another verb, or another shape of predicate, about the same subject: a second
+            # attribute ("lives in Madrid" / "works in Madrid") as often as a change.
+            return (
+                "possible_contradiction",
+                similarity,
+                f"same subject, another verb: {was} → {now}",
+            )
         return "contradiction", similarity, f"same subject, changed fact: {was} → {now}"
     unchanged = not numbers_changed and not negation_flipped
     # One text says everything the other does, and more: an elaboration, unless what it adds
@@ -493,8 +750,15 @@ def judge(
         and (jaccard >= 0.6 or (contained and jaccard >= 0.5))
         and (a == b or subject_kept())
     ):
-        what = "the same words" if a == b else "the same statement, elaborated"
-        return "near_duplicate", similarity, what
+        if a == b:
+            return "near_duplicate", similarity, "the same words"
+        if not only_new and not only_old <= _GENERIC_LABEL_STEMS:
+            # The new text says less: hiding the old one would lose what only it says.
+            return "possible_duplicate", similarity, "the same statement, with less detail"
+        if len(only_new) >= 3 or (texts and _adds_a_clause(*texts)):
+            # What is added may be a fact of its own ("... and its on-call rotation").
+            return "possible_duplicate", similarity, "the same statement, with another fact"
+        return "near_duplicate", similarity, "the same statement, elaborated"
     if (
         cosine is not None
         and cosine >= DUPLICATE_COSINE
@@ -503,7 +767,39 @@ def judge(
         and subject_kept()
     ):
         return "near_duplicate", similarity, "nearly the same meaning"
-    return None
+    return by_meaning if close else None
+
+
+def _verb_swapped(new_text: str, old_text: str) -> bool:
+    """Whether the one word that differs is a verb of the present tense between the same
+    words ("the sister *lives* in Madrid" / "*works* in Madrid")."""
+    a, b = _words(new_text), _words(old_text)
+    if len(a) != len(b):
+        return False
+    changed = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(changed) != 1:
+        return False
+    at = changed[0]
+    x, y = a[at], b[at]
+    # After a verb ("prefers *tabs*") a word ending in "s" is a plural object, not a verb.
+    before = a[at - 1] if at else ""
+    if not before or before.endswith("s") or not _is_content(before):
+        return False
+    return all(w.endswith("s") and not w.endswith("ss") and len(w) > 3 for w in (x, y))
+
+
+def _predicate_reshaped(new_text: str, old_text: str) -> bool:
+    """Whether one text states its fact with a copula and the other with a verb ("is slow
+    on Mondays" / "restarts on Mondays")."""
+    return (_subject_end(new_text) is None) != (_subject_end(old_text) is None)
+
+
+def _adds_a_clause(new_text: str, old_text: str) -> bool:
+    """Whether the new text joins one more clause or item on ("... and ...", "...; ...")."""
+    joins = ("and", "but", "plus", "while")
+    new_words, old_words = _words(new_text), _words(old_text)
+    more = sum(new_words.count(j) for j in joins) > sum(old_words.count(j) for j in joins)
+    return more or new_text.count(";") > old_text.count(";")
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,6 +827,7 @@ async def find_conflicts(
     index: VectorIndex | None,
     lexicon: LexicalIndex[str] | None = None,
     now: float,
+    within_batch: bool = True,
 ) -> list[list[Finding]]:
     """For each new text, what it duplicates or contradicts, most similar first.
 
@@ -541,6 +838,8 @@ async def find_conflicts(
         index: That store's vector index, when there is an embedder.
         lexicon: That store's token index, used without an embedder.
         now: The time expiry is judged against.
+        within_batch: Also compare the new texts with each other (not when ``tx`` is another
+            scope's store, checked for conflicts across scopes).
     """
     import numpy as np
 
@@ -588,7 +887,7 @@ async def find_conflicts(
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
     # -- against each other --
-    if len(texts) > 1:
+    if within_batch and len(texts) > 1:
         if vectors is not None:
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
@@ -40,7 +40,15 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["Prepared", "WriteResult", "index_row", "snapshot_row", "write_all", "write_batch"]
+__all__ = [
+    "OtherScope",
+    "Prepared",
+    "WriteResult",
+    "index_row",
+    "snapshot_row",
+    "write_all",
+    "write_batch",
+]
 
 #: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
 _PRUNE_CHANGES_EVERY = 4096
@@ -119,6 +127,20 @@ class WriteResult:
         self.index.set_superseded(self.superseded)
 
 
+class _Reads(Protocol):
+    async def get_many(self, ids: Sequence[str]) -> list[Memory]: ...
+
+
+@dataclass(frozen=True)
+class OtherScope:
+    """Another scope's store (or its open transaction) that a batch is also checked
+    against: a new memory may duplicate or replace a memory kept in the other scope."""
+
+    reader: _Reads
+    index: VectorIndex | None
+    lexicon: LexicalIndex[str] | None
+
+
 @dataclass
 class _Pending:
     """One batch item as the plan evolves."""
@@ -176,6 +198,7 @@ async def write_batch(
     model: str | None = None,
     lexicon: LexicalIndex[str] | None = None,
     review: bool = False,
+    others: Sequence[OtherScope] = (),
 ) -> WriteResult:
     """Write ``rows`` (all for ``tx``'s store) under their conflict policies.
 
@@ -254,6 +277,27 @@ async def write_batch(
     keyed = await _keyed_items(tx, (f.memory_id for fs in findings for f in fs if f.memory_id))
     if keyed:
         findings = [[f for f in fs if f.memory_id not in keyed] for fs in findings]
+    # The other scope's store: a conflict across scopes is reported and resolved the same way.
+    owner: dict[str, OtherScope] = {}
+    for other in others if fresh else ():
+        across = await find_conflicts(
+            [items[i].row.text for i in fresh],
+            None if vectors is None else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+            tx=other.reader,
+            index=other.index,
+            lexicon=other.lexicon,
+            now=tx.now,
+            within_batch=False,
+        )
+        found = {f.memory_id for fs in across for f in fs if f.memory_id}
+        keyed_there = await _keyed_items(other.reader, found)
+        for position, extra in enumerate(across):
+            for f in extra:
+                if f.memory_id and f.memory_id not in keyed_there:
+                    owner[f.memory_id] = other
+                    findings[position].append(f)
+        for fs in findings:
+            fs.sort(key=lambda f: f.similarity, reverse=True)
     for position, i in enumerate(fresh):
         it = items[i]
         if it.policy == "keep_both" and not findings[position]:
@@ -262,17 +306,26 @@ async def write_batch(
         if not targets:
             continue
         for finding, target in targets:
+            unsure = finding.kind.startswith("possible_")
+            # Across scopes a conflict is reported and both are kept: a memory is only ever
+            # superseded by one of its own store (a history link never leaves its store).
+            cross = target in owner
             it.conflicts.append(
                 Conflict(
                     kind=finding.kind,
                     memory_id=target,
                     similarity=round(finding.similarity, 4),
-                    action=_ACTIONS[it.policy],
+                    # A low-confidence verdict keeps both: hiding a memory on a guess costs
+                    # more than a missed duplicate or contradiction.
+                    action="kept_both" if unsure or cross else _ACTIONS[it.policy],
                     policy=it.policy,
                     reason=finding.reason,
                 )
             )
-        if it.policy == "keep_both":
+        targets = [
+            (f, t) for f, t in targets if not f.kind.startswith("possible_") and t not in owner
+        ]
+        if it.policy == "keep_both" or not targets:
             continue
         if it.policy == "supersede":
             for _, target in targets:
@@ -399,7 +452,7 @@ def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
     return {"conflicts": [c.model_dump(mode="json") for c in conflicts]}
 
 
-async def _keyed_items(tx: StoreTransaction, ids: Iterable[str]) -> set[str]:
+async def _keyed_items(tx: _Reads, ids: Iterable[str]) -> set[str]:
     """Which of ``ids`` are keyed items (a LangGraph store's, see ``UNIQUE_METADATA_KEYS``).
 
     Their lifetime belongs to the adapter that wrote them, under their key: another write
@@ -469,15 +522,42 @@ async def write_all(
     after_commit: list[Callable[[], None]] = []
     unembedded: list[Store] = []
     async with AsyncExitStack() as stack:
+        # A new memory is checked against the other scope's memories too: a store that
+        # receives nothing is read (its indexes caught up first), not locked. A review capture
+        # changes nothing current, so it needs only its own store.
+        targets = [s for s in stores if any(p.store is s for p in prepared)]
+        opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
+        readers: dict[Store, OtherScope] = {}
         for store in stores:
-            positions = [i for i, p in enumerate(prepared) if p.store is store]
-            if not positions:
+            if store in opened or store in readers:
+                continue
+            if store not in targets:
+                if review or not targets:
+                    continue
+                lexicon = await indexes.lexicon(store) if vectors is None else None
+                if await indexes.catch_up(store):
+                    unembedded.append(store)
+                readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
                 continue
             lexicon = await indexes.lexicon(store) if vectors is None else None
             tx = await stack.enter_async_context(store.write())
             # Under the write lock: nothing can land between catching up and writing.
             if await indexes.catch_up(store, tx):
                 unembedded.append(store)
+            opened[store] = (tx, OtherScope(tx, indexes.vectors.get(store), lexicon))
+        for store in targets:
+            positions = [i for i, p in enumerate(prepared) if p.store is store]
+            tx, mine = opened[store]
+            lexicon = mine.lexicon
+            others = (
+                []
+                if review
+                else [
+                    o
+                    for s, o in [*((s, o) for s, (_, o) in opened.items()), *readers.items()]
+                    if s is not store
+                ]
+            )
             written = await write_batch(
                 tx,
                 [prepared[i].row for i in positions],
@@ -489,6 +569,7 @@ async def write_all(
                 model=indexes.embedder_name,
                 lexicon=lexicon,
                 review=review,
+                others=others,
             )
             for i, memory in zip(positions, written.memories, strict=True):
                 results[i] = memory

@@ -131,10 +131,14 @@ async def test_each_item_of_a_batch_can_name_its_policy(any_mesh: AsyncMemoryMes
     assert await any_mesh.count() == 2
 
 
-async def test_conflicts_stay_within_one_scope(any_mesh: AsyncMemoryMesh) -> None:
+async def test_conflicts_across_scopes_are_reported_and_keep_both(
+    any_mesh: AsyncMemoryMesh,
+) -> None:
+    # A memory is only superseded by one of its own store; across scopes the conflict is
+    # reported and both stay current.
     user = await any_mesh.remember(OLD, scope="global")
     project = await any_mesh.remember(NEW, scope="project")
-    assert project.conflicts == ()
+    assert [(c.memory_id, c.action) for c in project.conflicts] == [(user.id, "kept_both")]
     assert (await any_mesh.get(user.id)).superseded_by is None
 
 
