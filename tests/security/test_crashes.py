@@ -9,6 +9,7 @@ bound, so a hang fails the test structurally (it is not a speed assertion).
 from __future__ import annotations
 
 import json
+import math
 import os
 import select
 import subprocess
@@ -158,7 +159,7 @@ async def test_fuzz_the_api_for_untyped_errors_and_hangs(
             lambda: mesh.get(text or "x"),
             lambda: mesh.forget(label or "x"),
             lambda: mesh.session_start(text or None, session_id=label or None),
-            lambda: mesh.recall("x", k=int(number) if number == number else 1),
+            lambda: mesh.recall("x", k=int(number) if math.isfinite(number) else 1),
         ):
             try:
                 await _typed(call)
