@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import _postgres
 import pytest
+from hypothesis import settings
 
 from memorymesh import AsyncMemoryMesh
+
+# In CI the fuzzers replay the same examples every run, so a landing is never blocked by a
+# case that one run happened to draw; on a developer's machine they keep exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session", autouse=True)
