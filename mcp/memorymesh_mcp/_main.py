@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import anyio
@@ -149,19 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", metavar="PATH", help="project store file")
     parser.add_argument("--global-db", metavar="PATH", help="global store file")
     args = parser.parse_args(argv)
+    from ._cli import cmd_mcp  # here: _cli imports this module
+
     try:
-        return anyio.run(
-            partial(
-                serve,
-                db=args.db,
-                global_db=args.global_db,
-                http=args.http,
-                host=args.host,
-                port=args.port,
-                allow_hosts=args.allow_host,
-                allow_roots=args.allow_root,
-            )
-        )
+        return anyio.run(cmd_mcp, args)
     except MemoryMeshError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return 1

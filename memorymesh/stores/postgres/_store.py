@@ -433,16 +433,7 @@ class PostgresTransaction:
         )
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
-        params = [
-            (self._tenant, self.now, action, memory_id, source, json.dumps(detail, default=str))
-            for action, memory_id, source, detail in entries
-        ]
-        if params:
-            await self._executemany(
-                "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                params,
-            )
+        await self.import_log([(self.now, entry) for entry in entries])
 
     async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
         """Append write-log entries with their own times (``stores.base.LogImport``)."""

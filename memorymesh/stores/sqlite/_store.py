@@ -569,18 +569,7 @@ class WriteTransaction:
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
         """Append ``(action, memory_id, source, detail)`` entries to the write log."""
-        codec = self._store._codec
-        params = [
-            (self.now, action, memory_id, source, self._store._seal_detail(codec, detail))
-            for action, memory_id, source, detail in entries
-        ]
-        if params:
-            with _translated(self._store.label):
-                await self._conn.executemany(
-                    "INSERT INTO write_log (at, action, memory_id, source, detail) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    params,
-                )
+        await self.import_log([(self.now, entry) for entry in entries])
 
     async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
         """Append write-log entries with their own times (``stores.base.LogImport``)."""
