@@ -836,6 +836,10 @@ class AsyncMemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Memory]:
         """Memories in a stable order, a page at a time.
 
@@ -843,9 +847,14 @@ class AsyncMemoryMesh:
             order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
             limit: Page size (1 or more, no upper bound).
             offset: How many to skip.
+            source: Only memories written through this source (``api``, ``mcp``, ``hook``, ...).
+            agent: Only memories written by this agent.
+            since: Only memories recorded at or after this moment.
+            until: Only memories recorded before this moment.
 
         Raises:
-            InvalidInputError: an unknown order, or limit/offset out of range.
+            InvalidInputError: an unknown order, limit/offset out of range, an empty
+                ``source``/``agent``, or ``since``/``until`` not a datetime.
         """
         if order not in listing.ORDERS:
             raise InvalidInputError(f"unknown order {order!r}; use one of {sorted(listing.ORDERS)}")
@@ -860,6 +869,10 @@ class AsyncMemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
         await self._ready()
         stores = self._stores_for(filters.scope)
@@ -878,6 +891,10 @@ class AsyncMemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> int:
         """How many memories match; the same filters as :meth:`list`."""
         filters = checked_filters(
@@ -888,6 +905,10 @@ class AsyncMemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
         await self._ready()
         return await listing.count(self._stores_for(filters.scope), filters, now=time.time())

@@ -336,6 +336,10 @@ class MemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.list`."""
         return self._call(
@@ -350,6 +354,10 @@ class MemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
 
     def count(
@@ -362,6 +370,10 @@ class MemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> int:
         """See :meth:`AsyncMemoryMesh.count`."""
         return self._call(
@@ -373,6 +385,10 @@ class MemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
 
     def metadata_values(
