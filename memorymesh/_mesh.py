@@ -716,6 +716,8 @@ class AsyncMemoryMesh:
         current_only: bool = True,
         explain: bool = False,
         mode: RecallMode = "auto",
+        source: str | None = None,
+        agent: str | None = None,
     ) -> RecallResults:
         """The ``k`` memories that best answer ``query``, best first.
 
@@ -749,6 +751,8 @@ class AsyncMemoryMesh:
             mode: ``keyword`` (FTS5 BM25), ``vector`` (exact cosine over every memory),
                 ``hybrid`` (both, fused), or ``auto`` (default: hybrid with an embedder,
                 keyword without).
+            source: Only memories written through this source (``api``, ``mcp``, ...).
+            agent: Only memories written by this agent.
 
         Returns:
             A :class:`RecallResults` list; each result has ``memory``, ``score`` and the
@@ -779,6 +783,8 @@ class AsyncMemoryMesh:
             include_expired=not current_only,
             as_of=as_of,
             time_field=time_field,
+            source=source,
+            agent=agent,
         )
         resolved = resolve_mode(mode, has_embedder=self._embedder is not None)
         await self._ready()

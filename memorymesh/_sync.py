@@ -252,6 +252,8 @@ class MemoryMesh:
         current_only: bool = True,
         explain: bool = False,
         mode: RecallMode = "auto",
+        source: str | None = None,
+        agent: str | None = None,
     ) -> RecallResults:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
@@ -270,6 +272,8 @@ class MemoryMesh:
             current_only=current_only,
             explain=explain,
             mode=mode,
+            source=source,
+            agent=agent,
         )
 
     def get(self, memory_id: str) -> Memory:

@@ -73,6 +73,8 @@ async def _search(request: Request, query: _Query) -> tuple[RecallResults, bool]
         scope=query.scope,
         category=query.category,
         session_id=query.session,
+        source=query.source,
+        agent=query.agent,
         since=query.since,
         until=query.until,
         current_only=query.status == "current",
@@ -80,11 +82,6 @@ async def _search(request: Request, query: _Query) -> tuple[RecallResults, bool]
     )
     if query.pinned:
         results[:] = [r for r in results if r.memory.pinned]
-    # recall takes no source/agent filter: narrow its hits, as for pinned.
-    if query.source:
-        results[:] = [r for r in results if r.memory.source == query.source]
-    if query.agent:
-        results[:] = [r for r in results if r.memory.agent == query.agent]
     start = (query.page - 1) * PER_PAGE
     more = len(results) > start + PER_PAGE
     page_of = RecallResults(results[start : start + PER_PAGE])

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memorymesh import AsyncMemoryMesh, InvalidInputError, Memory
+from memorymesh import AsyncMemoryMesh, InvalidInputError, Memory, NewMemory
 
+from ._helpers import embedder
 from .conftest import OpenMesh
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +65,28 @@ async def test_list_and_count_by_source_agent_and_time(open_mesh: OpenMesh) -> N
             await mesh.list(agent="  ")
         with pytest.raises(InvalidInputError, match="since"):
             await mesh.list(since="2025-01-01")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["keyword", "vector", "hybrid"])
+async def test_recall_by_source_and_agent(open_mesh: OpenMesh, mode: str) -> None:
+    embedding = "none" if mode == "keyword" else embedder()
+    async with open_mesh(embedding=embedding) as mesh:
+        wanted = await mesh.remember(
+            "Alice noted that deploys usually go out on Tuesdays after the release review",
+            source="mcp",
+            agent="alice",
+        )
+        # More, closer matches by others than recall takes candidates (40): a filter applied
+        # only after ranking would leave nothing for k=1.
+        await mesh.remember_many(
+            [
+                NewMemory(text=f"Deploys Tuesdays {n}", agent="bob", on_conflict="keep_both")
+                for n in range(60)
+            ]
+        )
+        for narrowed in ({"agent": "alice"}, {"source": "mcp"}):
+            hits = await mesh.recall("deploys tuesdays", k=1, mode=mode, **narrowed)  # type: ignore[arg-type]
+            assert [h.memory.id for h in hits] == [wanted.id]
+        bobs = await mesh.recall("deploys tuesdays", k=100, mode=mode, agent="bob")  # type: ignore[arg-type]
+        assert len(bobs) == 60 and {h.memory.agent for h in bobs} == {"bob"}
+        assert await mesh.recall("deploys tuesdays", mode=mode, agent="carol") == []  # type: ignore[arg-type]

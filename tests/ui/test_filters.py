@@ -54,3 +54,15 @@ def test_a_time_range_narrows_browsing(dashboard: Dashboard) -> None:
         assert past.status_code == 200 and past.json()["memories"] == []
         bad = client.get("/", params={"since": "last tuesday"})
         assert bad.status_code == 400 and "since must be a date" in bad.text
+
+
+def test_searching_by_agent_shows_only_that_agents_hits(dashboard: Dashboard) -> None:
+    alice_tabs, alice_mondays, bob = _seed(dashboard)
+    with httpx.Client(base_url=dashboard.base) as client:
+        _login(dashboard, client)
+        api = client.get("/api/memories", params={"q": "alice bob", "agent": "bob"})
+        assert api.status_code == 200
+        assert [r["memory"]["id"] for r in api.json()["results"]] == [bob]
+        page = client.get("/", params={"q": "alice", "source": "hook"})
+        assert page.status_code == 200
+        assert alice_mondays in page.text and alice_tabs not in page.text
