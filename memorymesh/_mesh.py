@@ -716,6 +716,8 @@ class AsyncMemoryMesh:
         current_only: bool = True,
         explain: bool = False,
         mode: RecallMode = "auto",
+        source: str | None = None,
+        agent: str | None = None,
     ) -> RecallResults:
         """The ``k`` memories that best answer ``query``, best first.
 
@@ -749,6 +751,8 @@ class AsyncMemoryMesh:
             mode: ``keyword`` (FTS5 BM25), ``vector`` (exact cosine over every memory),
                 ``hybrid`` (both, fused), or ``auto`` (default: hybrid with an embedder,
                 keyword without).
+            source: Only memories written through this source (``api``, ``mcp``, ...).
+            agent: Only memories written by this agent.
 
         Returns:
             A :class:`RecallResults` list; each result has ``memory``, ``score`` and the
@@ -779,6 +783,8 @@ class AsyncMemoryMesh:
             include_expired=not current_only,
             as_of=as_of,
             time_field=time_field,
+            source=source,
+            agent=agent,
         )
         resolved = resolve_mode(mode, has_embedder=self._embedder is not None)
         await self._ready()
@@ -836,6 +842,10 @@ class AsyncMemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Memory]:
         """Memories in a stable order, a page at a time.
 
@@ -843,9 +853,14 @@ class AsyncMemoryMesh:
             order: ``newest`` (default), ``oldest``, ``importance``, ``updated`` or ``accessed``.
             limit: Page size (1 or more, no upper bound).
             offset: How many to skip.
+            source: Only memories written through this source (``api``, ``mcp``, ``hook``, ...).
+            agent: Only memories written by this agent.
+            since: Only memories recorded at or after this moment.
+            until: Only memories recorded before this moment.
 
         Raises:
-            InvalidInputError: an unknown order, or limit/offset out of range.
+            InvalidInputError: an unknown order, limit/offset out of range, an empty
+                ``source``/``agent``, or ``since``/``until`` not a datetime.
         """
         if order not in listing.ORDERS:
             raise InvalidInputError(f"unknown order {order!r}; use one of {sorted(listing.ORDERS)}")
@@ -860,6 +875,10 @@ class AsyncMemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
         await self._ready()
         stores = self._stores_for(filters.scope)
@@ -878,6 +897,10 @@ class AsyncMemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> int:
         """How many memories match; the same filters as :meth:`list`."""
         filters = checked_filters(
@@ -888,6 +911,10 @@ class AsyncMemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
         await self._ready()
         return await listing.count(self._stores_for(filters.scope), filters, now=time.time())

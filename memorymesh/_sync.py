@@ -252,6 +252,8 @@ class MemoryMesh:
         current_only: bool = True,
         explain: bool = False,
         mode: RecallMode = "auto",
+        source: str | None = None,
+        agent: str | None = None,
     ) -> RecallResults:
         """See :meth:`AsyncMemoryMesh.recall`."""
         return self._call(
@@ -270,6 +272,8 @@ class MemoryMesh:
             current_only=current_only,
             explain=explain,
             mode=mode,
+            source=source,
+            agent=agent,
         )
 
     def get(self, memory_id: str) -> Memory:
@@ -336,6 +340,10 @@ class MemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Memory]:
         """See :meth:`AsyncMemoryMesh.list`."""
         return self._call(
@@ -350,6 +358,10 @@ class MemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
 
     def count(
@@ -362,6 +374,10 @@ class MemoryMesh:
         metadata_filter: Mapping[str, Any] | None = None,
         include_superseded: bool = False,
         include_expired: bool = False,
+        source: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> int:
         """See :meth:`AsyncMemoryMesh.count`."""
         return self._call(
@@ -373,6 +389,10 @@ class MemoryMesh:
             metadata_filter=metadata_filter,
             include_superseded=include_superseded,
             include_expired=include_expired,
+            source=source,
+            agent=agent,
+            since=since,
+            until=until,
         )
 
     def metadata_values(

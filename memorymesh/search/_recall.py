@@ -170,6 +170,9 @@ async def candidates(
             filters.metadata
             or filters.ids is not None
             or (filters.time_field == "event" and (filters.since or filters.until))
+            # The index holds no source or agent: SQL picks the rows, so k hits still come back.
+            or filters.source is not None
+            or filters.agent is not None
         ):
             vf = dataclasses.replace(vf, allowed=await store.ids_matching(filters, now=now))
         (hits,) = index.search(q[None, :], limit, vf, now=now)

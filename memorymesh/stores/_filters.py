@@ -82,7 +82,16 @@ class Filters:
             or self.as_of is not None
             or any(
                 getattr(self, name) is not None
-                for name in ("scope", "min_importance", "since", "until", "session_id", "pinned")
+                for name in (
+                    "scope",
+                    "min_importance",
+                    "since",
+                    "until",
+                    "session_id",
+                    "pinned",
+                    "source",
+                    "agent",
+                )
             )
         )
 
@@ -93,7 +102,7 @@ class Filters:
             shown["category"] = [c.value for c in self.categories]
         if self.scope is not None:
             shown["scope"] = self.scope.value
-        for name in ("min_importance", "session_id", "pinned"):
+        for name in ("min_importance", "session_id", "pinned", "source", "agent"):
             value = getattr(self, name)
             if value is not None:
                 shown[name] = value
@@ -111,6 +120,10 @@ class Filters:
 
     status: str | None = "active"
     """Only memories in this life-cycle status (see ``0003_review_queue``); None for any."""
+    source: str | None = None
+    """Only memories written through this source (``api``, ``mcp``, ``hook``, ...)."""
+    agent: str | None = None
+    """Only memories written by this agent (the MCP client's name, an agent's id, ...)."""
 
 
 #: The integers every engine can bind (SQLite's and PostgreSQL's 64-bit range).
@@ -198,6 +211,8 @@ def checked_filters(
     include_expired: bool = False,
     as_of: datetime | None = None,
     time_field: TimeField = "created",
+    source: str | None = None,
+    agent: str | None = None,
 ) -> Filters:
     """Recall/list filter arguments checked into a :class:`Filters` (see ``recall``)."""
     if time_field not in ("created", "event"):
@@ -219,4 +234,6 @@ def checked_filters(
         include_expired=include_expired,
         as_of=as_of,
         time_field=time_field,
+        source=check_label(source, "source"),
+        agent=check_label(agent, "agent"),
     )

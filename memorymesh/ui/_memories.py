@@ -44,6 +44,8 @@ class _Query:
         self.scope = choice(params.get("scope"), _SCOPES, "scope")
         self.category = choice(params.get("category"), _CATEGORIES, "category")
         self.session = (params.get("session") or "").strip() or None
+        self.source = (params.get("source") or "").strip() or None
+        self.agent = (params.get("agent") or "").strip() or None
         self.pinned = flag(params.get("pinned"))
         self.status = choice(params.get("status"), _STATUSES, "status") or "current"
         self.order = choice(params.get("order"), _ORDERS, "order") or "newest"
@@ -71,6 +73,8 @@ async def _search(request: Request, query: _Query) -> tuple[RecallResults, bool]
         scope=query.scope,
         category=query.category,
         session_id=query.session,
+        source=query.source,
+        agent=query.agent,
         since=query.since,
         until=query.until,
         current_only=query.status == "current",
@@ -87,12 +91,14 @@ async def _search(request: Request, query: _Query) -> tuple[RecallResults, bool]
 
 async def _browse(request: Request, query: _Query) -> tuple[list[Memory], bool, int]:
     mesh = ui(request).mesh
-    if query.since or query.until:
-        raise InvalidInputError("a time range applies to a search: type a query too")
     options: dict[str, Any] = {
         "scope": query.scope,
         "category": query.category,
         "session_id": query.session,
+        "source": query.source,
+        "agent": query.agent,
+        "since": query.since,
+        "until": query.until,
         "pinned": True if query.pinned else None,
         "include_superseded": query.status == "all",
         "include_expired": query.status == "all",
@@ -128,6 +134,10 @@ def _filters(query: _Query) -> str:
   {_select("order", _ORDERS, query.order, "")}
   <input name="session" value="{esc(query.session or "")}" placeholder="session id"
     aria-label="session">
+  <input name="source" value="{esc(query.source or "")}" placeholder="source"
+    aria-label="source">
+  <input name="agent" value="{esc(query.agent or "")}" placeholder="agent"
+    aria-label="agent">
   <label>since <input type="date" name="since" value="{esc(_day(query.since))}"></label>
   <label>until <input type="date" name="until" value="{esc(_day(query.until))}"></label>
   <label><input type="checkbox" name="pinned"{pinned}> pinned</label>

@@ -4,7 +4,8 @@ and duplicates side by side, restore or keep both).
 Both are views over the facade: :meth:`~AsyncMemoryMesh.review_queue`,
 :meth:`~AsyncMemoryMesh.accept`, :meth:`~AsyncMemoryMesh.reject`, and the write log
 (:meth:`~AsyncMemoryMesh.log`), whose ``superseded`` and ``deduplicated`` entries are the
-conflicts the write pipeline resolved.
+conflicts the write pipeline resolved; ``stored`` entries whose conflicts carry a ``possible_``
+kind are the low-confidence pairs it kept both of, shown for a person to judge.
 """
 
 from __future__ import annotations
@@ -132,12 +133,51 @@ async def _pair(request: Request, entry: WriteLogEntry) -> tuple[Memory, Memory]
     return None if new is None else (old, new)
 
 
+async def _possible(request: Request, entry: WriteLogEntry) -> list[str]:
+    """Cards for the low-confidence conflicts a write reported and kept both of."""
+    if entry.memory_id is None or entry.action not in ("stored", "queued"):
+        return []
+    found = entry.detail.get("conflicts")
+    if not isinstance(found, list):
+        return []
+    state = ui(request)
+    cards: list[str] = []
+    for conflict in found:
+        if not isinstance(conflict, dict):
+            continue
+        kind, other = conflict.get("kind"), conflict.get("memory_id")
+        if not (isinstance(kind, str) and kind.startswith("possible_") and isinstance(other, str)):
+            continue
+        try:
+            new = state.shown(await state.mesh.get(entry.memory_id))
+            old = state.shown(await state.mesh.get(other))
+        except MemoryNotFoundError:
+            continue  # forgotten since: nothing left to compare
+        label = kind.removeprefix("possible_")
+        reason = conflict.get("reason")
+        why = f" · {esc(reason)}" if isinstance(reason, str) and reason else ""
+        cards.append(
+            f"""<li class="conflict possible" data-id="{esc(new.id)}" data-kind="{esc(kind)}">
+<span class="meta">{esc(when(entry.at))} · possible {esc(label)}{why} · kept both</span>
+<div class="sides">
+<div><h3>Earlier <a href="/memory/{esc(old.id)}">{esc(old.id[:8])}</a></h3>
+<p>{esc(old.text)}</p></div>
+<div><h3>Newer <a href="/memory/{esc(new.id)}">{esc(new.id[:8])}</a></h3>
+<p>{esc(new.text)}</p></div>
+</div></li>"""
+        )
+    return cards
+
+
 async def conflicts_page(request: Request) -> Response:
     state = ui(request)
     log = await state.mesh.log(limit=LOG_WINDOW)
     cards: list[str] = []
     duplicates: list[str] = []
+    possible: list[str] = []
     for entry in log:
+        if len(possible) < CONFLICTS_SHOWN:
+            possible += await _possible(request, entry)
         if entry.action == "deduplicated" and len(duplicates) < CONFLICTS_SHOWN:
             duplicates.append(
                 f"<li>{esc(when(entry.at))} · a write repeated "
@@ -176,6 +216,12 @@ async def conflicts_page(request: Request) -> Response:
         + (f'<ol class="conflicts">{"".join(cards)}</ol>' if cards else "<p>None recently.</p>")
         + "<h2>Duplicates</h2>"
         + (f"<ul>{''.join(duplicates)}</ul>" if duplicates else "<p>None recently.</p>")
+        + "<h2>Possible <span class=meta>(low confidence: both kept)</span></h2>"
+        + (
+            f'<ol class="conflicts">{"".join(possible[:CONFLICTS_SHOWN])}</ol>'
+            if possible
+            else "<p>None recently.</p>"
+        )
     )
     return page(request, "Conflicts", body, live=True)
 

@@ -88,6 +88,12 @@ def where(filters: Filters, now: float, tenant: str) -> tuple[str, list[Any]]:
     if filters.pinned is not None:
         clauses.append("m.pinned = %s")
         params.append(int(filters.pinned))
+    if filters.source is not None:
+        clauses.append("m.source = %s")
+        params.append(filters.source)
+    if filters.agent is not None:
+        clauses.append("m.agent = %s")
+        params.append(filters.agent)
     if filters.ids is not None:
         clauses.append("m.id = ANY(%s)")
         params.append(list(filters.ids))

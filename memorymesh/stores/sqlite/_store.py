@@ -319,6 +319,12 @@ def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str
     if filters.pinned is not None:
         clauses.append("m.pinned = ?")
         params.append(int(filters.pinned))
+    if filters.source is not None:
+        clauses.append("m.source = ?")
+        params.append(filters.source)
+    if filters.agent is not None:
+        clauses.append("m.agent = ?")
+        params.append(filters.agent)
     if filters.ids is not None:
         clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
         params.extend(filters.ids)
