@@ -83,9 +83,15 @@ def test_explicit_store_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert json.loads(out)["total"] == 1
 
 
-def test_errors_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_bad_input_exits_2_and_other_failures_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "remember", "   ")
-    assert code == 1 and err.startswith("memorymesh: error:")
+    assert code == 2 and err.startswith("memorymesh: error:")  # refused input, like usage
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a store\n", encoding="utf-8")
+    code, _, err = run(capsys, "stats", "--db", str(notes))
+    assert code == 1 and err.startswith("memorymesh: error:")  # the store, not the input
     with pytest.raises(SystemExit) as exc:  # bad usage, as docs/cli.md says: status 2
         main(["recall", "x", "-k", "0"])
     assert exc.value.code == 2

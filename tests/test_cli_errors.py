@@ -36,7 +36,7 @@ def test_remember_from_a_binary_file_is_one_line_and_stores_nothing(
     binary = tmp_path / "program"
     binary.write_bytes(BINARY)
     code, _, err = run(capsys, "remember", "--file", str(binary))
-    assert code == 1
+    assert code == 2
     assert "not UTF-8 text" in one_error_line(err)
     _, out, _ = run(capsys, "stats", "--json")
     assert json.loads(out)["total"] == 0
@@ -48,10 +48,10 @@ def test_import_of_a_binary_file_is_one_line(
     binary = tmp_path / "program"
     binary.write_bytes(BINARY)
     code, _, err = run(capsys, "import", str(binary))
-    assert code == 1
+    assert code == 2
     assert "not UTF-8 text" in one_error_line(err)
     code, _, err = run(capsys, "import", str(tmp_path / "missing.jsonl"))
-    assert code == 1
+    assert code == 2
     assert "No such file" in one_error_line(err)
 
 
@@ -142,7 +142,7 @@ def test_update_without_any_change_says_so(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run(capsys, "remember", "--json", "We deploy on Tuesdays")
     memory_id = json.loads(out)["id"]
     code, out, err = run(capsys, "update", memory_id[:8])
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert "nothing to update" in one_error_line(err)
     code, out, _ = run(capsys, "log", "--json", memory_id)
     assert [e["action"] for e in json.loads(out)] == ["stored"]
@@ -180,10 +180,10 @@ def test_log_of_an_unknown_id_is_an_error(capsys: pytest.CaptureFixture[str]) ->
 
 def test_remember_errors_do_not_talk_about_items(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "remember", "   ")
-    assert code == 1
+    assert code == 2
     assert one_error_line(err) == "memorymesh: error: text is empty"
     code, _, err = run(capsys, "remember", "x", "--importance", "2")
-    assert code == 1
+    assert code == 2
     assert "item 0" not in one_error_line(err) and "importance" in err
 
 
@@ -204,7 +204,7 @@ def test_project_scope_without_a_project_says_how_to_get_one(
     nowhere.mkdir()
     monkeypatch.chdir(nowhere)
     code, _, err = run(capsys, "remember", "We chose Go", "--scope", "project")
-    assert code == 1
+    assert code == 2
     line = one_error_line(err)
     assert "--db" in line and ".git" in line and "MEMORYMESH_PROJECT_ROOT" in line
 
@@ -217,7 +217,7 @@ def test_importing_a_markdown_export_says_which_format_to_use(
     code, _, _ = run(capsys, "export", "--format", "markdown", "-o", str(exported))
     assert code == 0
     code, _, err = run(capsys, "import", str(exported))
-    assert code == 1
+    assert code == 2
     assert "markdown export" in one_error_line(err) and "--format jsonl" in err
 
 
@@ -225,6 +225,6 @@ def test_remember_with_no_text_points_at_file_and_stdin(
     capsys: pytest.CaptureFixture[str], project_db: Path
 ) -> None:
     code, _, err = run(capsys, "remember")
-    assert code == 1
+    assert code == 2
     assert "--file FILE ('-' reads stdin)" in one_error_line(err)
     assert not project_db.exists()  # nothing was opened, let alone created

@@ -94,5 +94,5 @@ def test_cli_moves_4x_stores_aside_and_imports_them(
     assert main(["stats", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total"] == 8
 
-    assert main(["import-v4", str(project_db)]) == 1  # a 5.x store is not a 4.x one
+    assert main(["import-v4", str(project_db)]) == 2  # a 5.x store is not a 4.x one
     assert "not a MemoryMesh 4.x database" in capsys.readouterr().err

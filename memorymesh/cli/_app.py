@@ -960,8 +960,16 @@ def _undecodable(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _exit_status(exc: BaseException) -> int:
+    """2 for input the command refused (like a usage error: fix the command and run it
+    again), 1 for everything else that went wrong (a store, a file, an embedder)."""
+    from .._errors import InvalidInputError
+
+    return 2 if isinstance(exc, InvalidInputError) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage)."""
+    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input)."""
     if argv is None:
         argv = sys.argv[1:]
     bad = _undecodable(argv)
@@ -998,7 +1006,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _offer_v4_migration(args, handler)
     except MemoryMeshError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
-        return 1
+        return _exit_status(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -182,7 +182,7 @@ def test_cli_bad_input_is_one_line_never_a_traceback(capsys: pytest.CaptureFixtu
         (("remember", bad_bytes), 2),
         (("recall", bad_bytes), 2),
         (("list", "--db", bad_bytes), 2),
-        (("remember", "meta", "--metadata", '{"a": "\\ud800"}'), 1),
+        (("remember", "meta", "--metadata", '{"a": "\\ud800"}'), 2),
         (("remember", "x y z", "--session", SURROGATE), 2),
     ):
         code, err = _cli(capsys, *argv)
