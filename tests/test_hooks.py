@@ -207,7 +207,7 @@ def test_opt_out_and_bad_input(tmp_path: Path, project_db: Path, global_db: Path
     # Said on stderr, exit 0: the installed hook never fails a session (#17).
     assert bad.returncode == 0 and "JSON" in bad.stderr
     bad_cli = run_hook("stop", "[1, 2]", via="memorymesh")
-    assert bad_cli.returncode == 1 and "memorymesh: error:" in bad_cli.stderr
+    assert bad_cli.returncode == 2 and "memorymesh: error:" in bad_cli.stderr
     usage = subprocess.run(
         [_script("memorymesh-hook"), "pre-tool-use"], input="{}", capture_output=True, text=True
     )

@@ -168,7 +168,7 @@ def test_claude_desktop_merges_into_its_own_config(
     assert "type" not in entry
     assert configured_clients()["claude-desktop"] == ["user"]
     code, _, err = _run(capsys, "setup", "claude-desktop", "--scope", "project")
-    assert code == 1 and "--scope user" in err
+    assert code == 2 and "--scope user" in err
 
 
 def test_claude_desktop_follows_xdg_config_home(
@@ -248,7 +248,7 @@ def test_setup_refuses_without_the_mcp_sdk(
     assert server.returncode == 1 and "'mcp' extra" in server.stderr
     for client in ("claude", "claude-desktop", "cursor"):
         refused = run("setup", client)
-        assert refused.returncode == 1, refused.stdout
+        assert refused.returncode == 2, refused.stdout
         assert "'mcp' extra" in refused.stderr
         assert f"{sys.executable} -m pip install 'mcp>=2.0,<3'" in refused.stderr
     # Nothing written: no config whose server would exit at once.
@@ -275,7 +275,7 @@ def test_a_broken_file_is_left_untouched(home: Path, capsys: pytest.CaptureFixtu
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{ not valid [", encoding="utf-8")
         code, _, err = _run(capsys, "setup", client)
-        assert code == 1 and "not valid" in err and "fix it" in err
+        assert code == 2 and "not valid" in err and "fix it" in err
         assert path.read_text(encoding="utf-8") == "{ not valid ["
 
 
@@ -315,7 +315,7 @@ def test_setup_claude_with_hooks_installs_both(
     code, out, _ = _run(capsys, "setup", "claude", "--hooks")
     assert "Already installed" in out
     code, _, err = _run(capsys, "setup", "cursor", "--hooks")
-    assert code == 1
+    assert code == 2
     assert "Claude Code only" in err
 
 
