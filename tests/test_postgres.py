@@ -481,7 +481,7 @@ def test_doctor_and_backup_point_server_stores_to_the_servers_tools(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for command in (["doctor"], ["backup", str(tmp_path / "copies")]):
-        assert main(["--db", "postgresql://u:secret@db.internal/team", *command]) == 1
+        assert main(["--db", "postgresql://u:secret@db.internal/team", *command]) == 2
         err = capsys.readouterr().err
         assert "pg_dump" in err and "secret" not in err
     assert not (tmp_path / "copies").exists()

@@ -184,5 +184,5 @@ def test_session_chain_in_the_sync_twin_and_cli(capsys: pytest.CaptureFixture[st
     assert listed[0]["continues"] == second.session_id and listed[0]["client"] == "vim"
     assert main(["session-history", "third", "--limit", "1"]) == 0
     assert capsys.readouterr().out.startswith("third ")
-    assert main(["session-start", "--continues", "nope"]) == 1
+    assert main(["session-start", "--continues", "nope"]) == 2
     assert "no such session" in capsys.readouterr().err

@@ -114,6 +114,6 @@ def test_an_encrypted_store_without_its_key_stops_with_one_line(tmp_path: Path) 
 def test_a_wildcard_host_is_refused_in_one_line(tmp_path: Path) -> None:
     process = _serve(tmp_path, "--host", "0.0.0.0")
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 1
+    assert process.returncode == 2
     [line] = err.strip().splitlines()
     assert line.startswith("memorymesh: error: --host 0.0.0.0 listens everywhere")
