@@ -9,21 +9,13 @@ import argparse
 from typing import Any
 
 from . import _setup
-from ._main import add_arguments, serve
+from ._main import add_arguments, serve_args
 
 __all__ = ["register"]
 
 
 async def cmd_mcp(args: argparse.Namespace) -> int:
-    return await serve(
-        db=args.db,
-        global_db=args.global_db,
-        http=args.http,
-        host=args.host,
-        port=args.port,
-        allow_hosts=args.allow_host,
-        allow_roots=args.allow_root,
-    )
+    return await serve_args(args)
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:

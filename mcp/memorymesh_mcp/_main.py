@@ -139,6 +139,20 @@ async def _serve_http(server: Any, *, host: str, port: int, allow_hosts: Sequenc
     await uvicorn.Server(config).serve()
 
 
+async def serve_args(args: argparse.Namespace) -> int:
+    """Serve with the options ``add_arguments`` (and ``--db`` / ``--global-db``) parsed: one
+    mapping for ``memorymesh-mcp`` and ``memorymesh mcp``."""
+    return await serve(
+        db=args.db,
+        global_db=args.global_db,
+        http=args.http,
+        host=args.host,
+        port=args.port,
+        allow_hosts=args.allow_host,
+        allow_roots=args.allow_root,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``memorymesh-mcp [--http --host H --port N] [--db PATH] [--global-db PATH]``."""
     parser = argparse.ArgumentParser(
@@ -148,10 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", metavar="PATH", help="project store file")
     parser.add_argument("--global-db", metavar="PATH", help="global store file")
     args = parser.parse_args(argv)
-    from ._cli import cmd_mcp  # here: _cli imports this module
-
     try:
-        return anyio.run(cmd_mcp, args)
+        return anyio.run(serve_args, args)
     except MemoryMeshError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return 1
