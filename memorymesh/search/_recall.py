@@ -52,12 +52,13 @@ SESSION_ANCHORS = 20
 SESSION_CONTEXT_SHARE = 0.5
 # Pseudo-relevance feedback on the keyword side (see :func:`with_feedback`): the best
 # FEEDBACK_DOCS hits name FEEDBACK_TERMS more words worth searching for, whose matches add
-# FEEDBACK_WEIGHT of their own (best-scaled) BM25 to the first search's. The values were
-# chosen by 5-fold cross-validation over LoCoMo conversations (docs/benchmarks.md); a
-# weight of 0 turns feedback off.
+# FEEDBACK_WEIGHT of their own (best-scaled) BM25 to the first search's. 5-fold
+# cross-validation over LoCoMo conversations chose 0.35 (docs/benchmarks.md), but it adds
+# about one point of recall@10 text-only for 5-6x the keyword latency (two queries per
+# feedback word): off by default until those lookups are one query.
 FEEDBACK_DOCS = 3
 FEEDBACK_TERMS = 8
-FEEDBACK_WEIGHT = 0.35
+FEEDBACK_WEIGHT = 0.0
 # Vector relevance is each cosine min-max scaled over the candidates, as keyword relevance is
 # BM25 over the best and hybrid's fused score is min-max scaled: a small model's cosines sit
 # in a narrow band (0.34-0.62 for the best 40 on LoCoMo), where raw they let the blend's
