@@ -64,6 +64,28 @@ def test_every_page_is_in_the_navigation_and_every_entry_exists() -> None:
     assert len(set(listed)) == len(listed)
 
 
+def test_the_published_site_is_built_by_the_command_ci_checks() -> None:
+    # What GitHub Pages publishes must be what `.ci/run` checked with --strict: the workflow
+    # builds with `make docs-build` (not a laxer `mkdocs build`) and uploads that site_dir.
+    workflow = yaml.safe_load((ROOT / ".github/workflows/docs.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["build"]["steps"]
+    commands = [step["run"] for step in steps if "run" in step]
+    assert "make docs-build" in commands
+    assert not any("mkdocs build" in command for command in commands)
+    mkdocs = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_IgnoreTags)
+    uploads = [step for step in steps if step.get("uses", "").startswith("actions/upload-pages")]
+    assert [step["with"]["path"] for step in uploads] == [mkdocs["site_dir"]]
+    assert mkdocs["site_url"].startswith("https://")
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    """mkdocs.yml's `!!python/name:` tags name Python objects; reading the keys needs none."""
+
+
+_IgnoreTags.add_multi_constructor("", lambda loader, suffix, node: None)
+_IgnoreTags.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+
+
 def _reference() -> str:
     return "\n".join(p.read_text(encoding="utf-8") for p in (DOCS / "reference").glob("*.md"))
 
