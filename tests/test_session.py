@@ -110,6 +110,12 @@ async def test_session_id_and_errors(memory_mesh: AsyncMemoryMesh) -> None:
     empty = await AsyncMemoryMesh(":memory:", global_path=":memory:").__aenter__()
     try:
         assert "(no memories yet)" in (await empty.session_start()).text
+        # A fact is not loaded up front without a query; the context must not claim the
+        # memory is empty, or the assistant never thinks to recall it.
+        await empty.remember("The API is deployed with blue-green releases", category="context")
+        text = (await empty.session_start()).text
+        assert "(no memories yet)" not in text
+        assert "recall searches the 1 memory stored" in text
     finally:
         await empty.aclose()
 

@@ -36,3 +36,6 @@ MAX_BUDGET_TOKENS = 8_000
 #: Most project stores (from clients' roots) open at once; the least recently used idle one
 #: is closed when another opens.
 MAX_OPEN_PROJECTS = 8
+#: Most client connections whose session_start is remembered (to link what they remember to
+#: that session); the least recently started is forgotten first.
+MAX_TRACKED_CONNECTIONS = 1024

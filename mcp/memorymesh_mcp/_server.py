@@ -64,8 +64,8 @@ INSTRUCTIONS = """\
 MemoryMesh is your long-term memory: it persists across sessions and is shared with the \
 user's other AI tools. Use it so the user never has to repeat themselves.
 - At the start of a session, call session_start (pass the user's first message or task as \
-query) and follow what it returns: guardrails are rules, not suggestions. Pass the \
-session_id it returns to remember, so the next session knows what this one did.
+query) and follow what it returns: guardrails are rules, not suggestions. What you \
+remember after it is linked to that session, so the next session knows what this one did.
 - Before answering questions about the user, this project, past decisions or past mistakes, \
 call recall.
 - Call remember when you learn something worth keeping: a preference, a decision and its \
@@ -112,8 +112,13 @@ def _client_name(ctx: Context[Any, Any]) -> str | None:
     return name[:256] if isinstance(name, str) and name.strip() else None
 
 
-async def _mesh(ctx: Context[Any, Any]) -> AsyncMemoryMesh:
+def _state(ctx: Context[Any, Any]) -> ServerState:
     state: ServerState = ctx.request_context.lifespan_context
+    return state
+
+
+async def _mesh(ctx: Context[Any, Any]) -> AsyncMemoryMesh:
+    state = _state(ctx)
     return await _guard(lambda: state.mesh_for(ctx.request_context.session))
 
 
@@ -198,7 +203,11 @@ async def remember(
     metadata: Metadata = None,
     pin: Annotated[bool, Field(description="Pin it: top importance, never expires")] = False,
     session_id: Annotated[
-        str | None, Field(max_length=256, description="The conversation this came from")
+        str | None,
+        Field(
+            max_length=256,
+            description="The conversation this came from (default: this connection's session)",
+        ),
     ] = None,
 ) -> RememberResult:
     """Store one thing worth remembering across sessions and tools.
@@ -211,6 +220,8 @@ async def remember(
     mesh = await _mesh(ctx)
     if _is_tool_output(text):
         return _NOT_STORED_INJECTED
+    if session_id is None:
+        session_id = _state(ctx).started_session(ctx.request_context.session)
     started = time.time()
     try:
         memory = await _guard(
@@ -363,9 +374,15 @@ async def session_start(
     mesh = await _mesh(ctx)
     context = await _guard(
         lambda: mesh.session_start(
-            query, budget_tokens=budget_tokens, session_id=session_id, continues=continues
+            query,
+            budget_tokens=budget_tokens,
+            session_id=session_id,
+            client=_client_name(ctx),
+            continues=continues,
         )
     )
+    if context.session_id is not None:
+        _state(ctx).record_session(ctx.request_context.session, context.session_id)
     return SessionStartResult.of(context)
 
 

@@ -35,7 +35,12 @@ from memorymesh import AsyncMemoryMesh, MemoryMeshError
 from memorymesh._config import configured_embedding
 from memorymesh._paths import STORE_FOLDER, find_project_root
 
-from ._limits import MAX_METADATA_BYTES, MAX_OPEN_PROJECTS, MAX_TEXT_CHARS
+from ._limits import (
+    MAX_METADATA_BYTES,
+    MAX_OPEN_PROJECTS,
+    MAX_TEXT_CHARS,
+    MAX_TRACKED_CONNECTIONS,
+)
 
 __all__ = [
     "ProjectStoreError",
@@ -147,6 +152,27 @@ class ServerState:
     by_project: OrderedDict[str, AsyncMemoryMesh] = field(default_factory=OrderedDict)
     in_use: dict[str, int] = field(default_factory=dict)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+    # The MemoryMesh session each client connection started by calling session_start, so
+    # what it remembers afterwards is linked to that session (the next session's "last time")
+    # even when the assistant does not pass the id back. The SDK builds a session object per
+    # request; what lasts for a connection is its handshake (`client_params`), so that is the
+    # key, held here (so its id is not reused) and bounded like the open project stores.
+    sessions: OrderedDict[int, tuple[object, str]] = field(default_factory=OrderedDict)
+
+    def started_session(self, session: Any) -> str | None:
+        """The MemoryMesh session this client connection started, if it called session_start."""
+        handshake = getattr(session, "client_params", None)
+        entry = None if handshake is None else self.sessions.get(id(handshake))
+        return entry[1] if entry is not None and entry[0] is handshake else None
+
+    def record_session(self, session: Any, session_id: str) -> None:
+        handshake = getattr(session, "client_params", None)
+        if handshake is None:  # a stateless request: nothing outlives it to link
+            return
+        self.sessions[id(handshake)] = (handshake, session_id)
+        self.sessions.move_to_end(id(handshake))
+        while len(self.sessions) > MAX_TRACKED_CONNECTIONS:
+            self.sessions.popitem(last=False)
 
     @staticmethod
     def open_mesh(path: str | None, global_path: str | None) -> AsyncMemoryMesh:

@@ -208,11 +208,22 @@ def _heading(name: str, query: str | None, previous: SessionRecord | None) -> st
     return heading
 
 
+def _nothing_chosen(stored: int) -> str:
+    # Said when no section has anything to load. "No memories yet" on a store that holds
+    # some (facts that are not rules, preferences, mistakes or decisions, with no query to
+    # match them) would tell the assistant there is nothing to recall.
+    if stored == 0:
+        return "(no memories yet)"
+    noun = "memory" if stored == 1 else "memories"
+    return f"(nothing to load up front; recall searches the {stored} {noun} stored)"
+
+
 def _render(
     query: str | None,
     chosen: dict[str, list[SessionItem]],
     today: str,
     previous: SessionRecord | None = None,
+    stored: int = 0,
 ) -> str:
     lines = [
         f"Memory loaded by MemoryMesh on {today} (UTC). Dates are when each memory was "
@@ -225,7 +236,7 @@ def _render(
         lines.append(_heading(name, query, previous))
         lines.extend(_line(item.memory, name) for item in items)
     if len(lines) == 1:
-        lines.append("(no memories yet)")
+        lines.append(_nothing_chosen(stored))
     return mark_injected("\n".join(lines), label="session-start")
 
 
@@ -387,9 +398,10 @@ async def build_session_context(
     chosen: dict[str, list[SessionItem]] = {}
     seen: set[str] = set()
     omitted = 0
-    used = estimate_tokens(_render(query, {}, today, previous))
-    # The empty render holds a "(no memories yet)" line that disappears once anything fits.
-    used -= estimate_tokens("\n(no memories yet)") - 1
+    stored = await mesh.count()
+    used = estimate_tokens(_render(query, {}, today, previous, stored))
+    # The empty render holds a "nothing chosen" line that disappears once anything fits.
+    used -= estimate_tokens("\n" + _nothing_chosen(stored)) - 1
     for item in candidates:
         if item.memory.id in seen:
             continue
@@ -407,7 +419,7 @@ async def build_session_context(
         chosen.setdefault(item.section, []).append(item)
 
     # Within a section, the text reads best in priority order, which ``chosen`` already has.
-    text = _render(query, chosen, today, previous)
+    text = _render(query, chosen, today, previous, stored)
     # Per-line rounding can make the sum of estimates differ from the whole: trim to be sure.
     while estimate_tokens(text) > budget_tokens and any(chosen.values()):
         name = min(
@@ -416,7 +428,7 @@ async def build_session_context(
         )
         chosen[name].pop()
         omitted += 1
-        text = _render(query, chosen, today, previous)
+        text = _render(query, chosen, today, previous, stored)
     return SessionContext(
         query=query,
         session_id=record.id,
