@@ -29,6 +29,7 @@ from ..stores.base import (
     UNIQUE_METADATA_KEYS,
     LogEntry,
     MemoryRow,
+    PairRow,
     Store,
     StoreTransaction,
     memory_from_row,
@@ -221,6 +222,8 @@ async def write_batch(
     supersede: list[tuple[str, str]] = []
     merges: dict[str, dict[str, Any]] = {}  # existing id -> fields to set
     snapshots: list[MemoryRow] = []
+    # Uncertain pairs in this store, queued for a judge or the review queue.
+    unsure_pairs: list[tuple[_Pending, Finding, str]] = []
 
     # 1. Exact duplicates (normalised text): against the store, then within the batch.
     existing = await tx.active_ids_by_hash([it.row.content_hash for it in items], any_status=review)
@@ -322,6 +325,8 @@ async def write_batch(
                     reason=finding.reason,
                 )
             )
+            if unsure and not cross:
+                unsure_pairs.append((it, finding, target))
         targets = [
             (f, t) for f, t in targets if not f.kind.startswith("possible_") and t not in owner
         ]
@@ -386,6 +391,21 @@ async def write_batch(
     for memory_id, fields in merges.items():
         await tx.update(memory_id, {k: v for k, v in fields.items() if k != "embedding" or v})
     await tx.supersede(supersede)
+    await tx.add_pairs(
+        [
+            PairRow(
+                it.row.id,
+                target,
+                finding.kind,
+                round(finding.similarity, 4),
+                it.policy,
+                finding.reason,
+                tx.now,
+            )
+            for it, finding, target in unsure_pairs
+            if it.insert
+        ]
+    )
     for it in items:
         if it.insert:
             log.append(

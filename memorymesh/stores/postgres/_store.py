@@ -46,6 +46,7 @@ from ..base import (
     ImportCounts,
     LogEntry,
     MemoryRow,
+    PairRow,
     StoreCounts,
     VectorRow,
     bm25_idf,
@@ -157,6 +158,10 @@ async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[tup
     async with conn.cursor(binary=True) as cur:
         await cur.execute(query.encode(), params)
         return await cur.fetchall() if cur.description is not None else []
+
+
+def _pair_values(p: PairRow) -> tuple[Any, ...]:
+    return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
 
 
 # -- the reads a transaction and the store share --------------------------------------------
@@ -482,6 +487,35 @@ class PostgresTransaction:
                 await _fetch(self._conn, hnsw_index(dim))
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled):
             return
+
+    async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        if pairs:
+            await self._executemany(
+                "INSERT INTO conflict_pairs (tenant, new_id, old_id, kind, similarity, policy, "
+                "reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (tenant, new_id, old_id) DO NOTHING",
+                [(self._tenant, *_pair_values(p)) for p in pairs],
+            )
+
+    async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
+        total = 0
+        for new_id, old_id in keys:
+            rows = await self._fetch(
+                "DELETE FROM conflict_pairs WHERE tenant = %s AND new_id = %s AND old_id = %s "
+                "RETURNING 1",
+                [self._tenant, new_id, old_id],
+            )
+            total += len(rows)
+        return total
+
+    async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        if items:
+            await self._executemany(
+                "INSERT INTO judge_verdicts (tenant, key, verdict, created_at) "
+                "VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (tenant, key) DO UPDATE SET verdict = excluded.verdict",
+                [(self._tenant, key, verdict, self.now) for key, verdict in items],
+            )
 
     async def add_session(self, session: SessionRecord) -> None:
         await self._fetch(
@@ -1245,6 +1279,31 @@ class PostgresStore:
             )
         )
         return [self._overlay(_memory(r)) for r in rows]
+
+    async def pending_pairs(self, *, limit: int) -> list[PairRow]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT new_id, old_id, kind, similarity, policy, reason, created_at "
+                "FROM conflict_pairs WHERE tenant = %s "
+                "ORDER BY created_at, new_id, old_id LIMIT %s",
+                [self.tenant, limit],
+            )
+        )
+        return [PairRow(r[0], r[1], r[2], float(r[3]), r[4], r[5], float(r[6])) for r in rows]
+
+    async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT key, verdict FROM judge_verdicts WHERE tenant = %s AND key = ANY(%s)",
+                [self.tenant, wanted],
+            )
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     async def get_meta(self, key: str) -> str | None:
         rows = await self._run(

@@ -55,6 +55,7 @@ from ..base import (
     LogEntry,
     MemoryRow,
     MetadataCondition,
+    PairRow,
     StoreCounts,
     VectorRow,
 )
@@ -604,6 +605,36 @@ class WriteTransaction:
             "INSERT INTO sessions (id, started_at, client, continues) VALUES (?, ?, ?, ?)",
             [session.id, session.started_at.timestamp(), session.client, session.continues],
         )
+
+    async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        if pairs:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO conflict_pairs (new_id, old_id, kind, similarity, policy, "
+                    "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (new_id, old_id) DO NOTHING",
+                    [
+                        (p.new_id, p.old_id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
+                        for p in pairs
+                    ],
+                )
+
+    async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
+        total = 0
+        for new_id, old_id in keys:
+            total += await self._execute(
+                "DELETE FROM conflict_pairs WHERE new_id = ? AND old_id = ?", [new_id, old_id]
+            )
+        return total
+
+    async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        if items:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO judge_verdicts (key, verdict, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict",
+                    [(key, verdict, self.now) for key, verdict in items],
+                )
 
     async def active_ids_by_hash(
         self, hashes: Sequence[str], *, any_status: bool = False
@@ -1594,6 +1625,33 @@ class SQLiteStore:
             ]
 
         return await self._run(query)
+
+    async def pending_pairs(self, *, limit: int) -> list[PairRow]:
+        async def query(conn: aiosqlite.Connection) -> list[PairRow]:
+            rows = await conn.execute_fetchall(
+                "SELECT new_id, old_id, kind, similarity, policy, reason, created_at "
+                "FROM conflict_pairs ORDER BY created_at, new_id, old_id LIMIT ?",
+                [limit],
+            )
+            return [PairRow(r[0], r[1], r[2], float(r[3]), r[4], r[5], float(r[6])) for r in rows]
+
+        return await self._run(query)
+
+    async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+
+        async def query(conn: aiosqlite.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = await conn.execute_fetchall(
+                    f"SELECT key, verdict FROM judge_verdicts WHERE key IN ({marks})", chunk
+                )
+                found.update((str(r[0]), str(r[1])) for r in rows)
+            return found
+
+        return await self._run(query) if wanted else {}
 
     async def get_meta(self, key: str) -> str | None:
         async def query(conn: aiosqlite.Connection) -> str | None:
