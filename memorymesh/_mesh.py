@@ -244,6 +244,9 @@ class AsyncMemoryMesh:
         self._flush_scheduled = False
         self._flush_delay: anyio.CancelScope | None = None
         self._judge_scope: anyio.CancelScope | None = None
+        # One judge run at a time (the background one and an explicit judge_pending): a
+        # pair is never sent twice.
+        self._judge_lock = anyio.Lock()
         self._judge_again = False
         # Per store, this process's vector and token indexes (see writes/_indexes.py).
         self._indexes = Indexes(self._embedder)
@@ -1262,9 +1265,10 @@ class AsyncMemoryMesh:
             for store in self.stores:
                 waiting += len(await store.pending_pairs(limit=limit))
             return JudgeReport(judge=None, pairs=waiting, unsure=waiting)
-        return await judging.judge_pending(
-            self.stores, self._judge, indexes=self._indexes, limit=limit
-        )
+        async with self._judge_lock:
+            return await judging.judge_pending(
+                self.stores, self._judge, indexes=self._indexes, limit=limit
+            )
 
     async def conflict_pairs(self, *, limit: int = 100) -> builtins.list[ConflictPair]:
         """The uncertain pairs in the review queue (a ``possible_`` conflict a write kept both
