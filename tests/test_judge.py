@@ -26,6 +26,7 @@ from memorymesh import (
     OllamaChat,
     OpenAIChat,
 )
+from memorymesh.cli import main
 from memorymesh.embeddings._chat import resolve_judge
 from memorymesh.writes._judge import parse_answer
 
@@ -390,3 +391,60 @@ async def test_skip_policy_keeps_the_old_memory(tmp_path: Path, server: _ChatSer
         assert (await mesh.get(old.id)).superseded_by is None
     finally:
         await mesh.aclose()
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _cli_pair(capsys: pytest.CaptureFixture[str], old_text: str, new_text: str) -> tuple[str, str]:
+    ids = []
+    for text in (old_text, new_text):
+        code, out, _ = _cli(capsys, "remember", "--json", "--scope", "project", text)
+        assert code == 0
+        ids.append(json.loads(out)["id"])
+    return ids[0], ids[1]
+
+
+def test_review_cli_lists_and_settles_possible_conflicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    old, new = _cli_pair(capsys, *PAIRS[1])
+    code, out, _ = _cli(capsys, "review")
+    assert code == 0 and "1 possible conflicts kept both" in out
+    assert f"{new[:8]} {old[:8]}" in out and "on-call rotation" in out
+    code, out, _ = _cli(capsys, "review", "--json")
+    [pair] = json.loads(out)["conflicts"]
+    assert (pair["new"]["id"], pair["old"]["id"]) == (new, old)
+    code, out, _ = _cli(capsys, "review", "--replace", new[:8], old[:8])
+    assert code == 0 and f"replaced {old[:8]}" in out and "The review queue is empty." in out
+    code, out, _ = _cli(capsys, "show", "--json", old[:8])
+    assert json.loads(out)["superseded_by"] == new
+    # keep both, on another pair
+    old2, new2 = _cli_pair(capsys, *PAIRS[0])
+    code, out, _ = _cli(capsys, "review", "--keep-both", new2[:8], old2[:8], "--json")
+    assert code == 0 and json.loads(out)["decided"][0]["action"] == "kept_both"
+    code, _, err = _cli(capsys, "review", "--keep-both", new2[:8], old2[:8])
+    assert code == 2 and "no uncertain pair" in err
+
+
+def test_judge_cli(
+    capsys: pytest.CaptureFixture[str], server: _ChatServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = _cli_pair(capsys, *PAIRS[1])
+    code, out, err = _cli(capsys, "judge")
+    assert code == 2 and "no judge is configured" in err and "1 possible conflicts" in err
+    assert server.requests == []
+    server.answer = verdicts(("contradiction", 0.9), ("duplicate", 0.9))
+    monkeypatch.setenv("MEMORYMESH_JUDGE_URL", server.url)
+    code, out, _ = _cli(capsys, "judge", "--model", "ollama:llama3.2")
+    assert code == 0, out
+    assert "ollama:llama3.2: 1 possible conflicts, 1 sent" in out and "1 decided" in out
+    monkeypatch.setenv("MEMORYMESH_JUDGE", "ollama:llama3.2")
+    code, out, _ = _cli(capsys, "judge", "--json")
+    assert code == 0 and json.loads(out)["pairs"] == 0
+    assert len(server.requests) == 1
+    code, out, _ = _cli(capsys, "show", "--json", old[:8])
+    assert json.loads(out)["superseded_by"] == new
