@@ -24,7 +24,6 @@ from ._errors import (
     EncryptionError,
     InvalidFilterError,
     InvalidInputError,
-    JudgeError,
     StoreError,
 )
 from ._models import (
@@ -1232,9 +1231,11 @@ class AsyncMemoryMesh:
                     self._judge_again = False
                     try:
                         await self.judge_pending()
-                    except (JudgeError, StoreError) as exc:
-                        # The pairs stay queued (and visible in the review queue): a model that
-                        # is down must not take the caller's task group down.
+                    except Exception as exc:
+                        # Whatever went wrong (a model that is down, a locked store, a custom
+                        # ChatModel's own error), the pairs stay queued and visible in the
+                        # review queue: a background judgement must never take the caller's
+                        # task group down.
                         logger.warning("MemoryMesh judge: %s; the pairs stay queued", exc)
                         return
                     again = self._judge_again

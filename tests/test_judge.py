@@ -8,6 +8,7 @@ import contextlib
 import json
 import re
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +29,8 @@ from memorymesh import (
 )
 from memorymesh.cli import main
 from memorymesh.embeddings._chat import resolve_judge
-from memorymesh.writes._judge import parse_answer
+from memorymesh.writes._judge import parse_answer, verdict_key
+from memorymesh.writes._privacy import redact
 
 pytestmark = pytest.mark.anyio
 
@@ -448,3 +450,25 @@ def test_judge_cli(
     assert len(server.requests) == 1
     code, out, _ = _cli(capsys, "show", "--json", old[:8])
     assert json.loads(out)["superseded_by"] == new
+
+
+async def test_an_encrypted_store_keeps_no_text_in_the_queue_or_the_cache(
+    tmp_path: Path, server: _ChatServer
+) -> None:
+    pytest.importorskip("cryptography")
+    server.answer = verdicts(("contradiction", 0.9), ("duplicate", 0.4))
+    judge = OllamaChat("llama3.2", base_url=server.url)
+    mesh = _mesh(tmp_path, judge, encryption_key="correct horse battery")
+    try:
+        [(old, new)] = await _store_pairs(mesh, PAIRS[1:])
+        [pair] = await mesh.conflict_pairs()
+        assert pair.reason == ""  # the detector's reason quotes the texts' words
+        assert (await mesh.judge_pending()).sent == 1
+        assert (await mesh.judge_pending()).cached == 1  # found again under its keyed hash
+    finally:
+        await mesh.aclose()
+    with sqlite3.connect(tmp_path / "p.db") as db:
+        [(key,)] = db.execute("SELECT key FROM judge_verdicts").fetchall()
+        [(reason,)] = db.execute("SELECT reason FROM conflict_pairs").fetchall()
+    texts = (redact(PAIRS[1][0])[0], redact(PAIRS[1][1])[0])
+    assert key != verdict_key("ollama:llama3.2", *texts) and reason == ""

@@ -192,6 +192,11 @@ _CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
 _SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
 
 
+def _pair_values(p: PairRow, *, sealed: bool) -> tuple[Any, ...]:
+    reason = "" if sealed else p.reason
+    return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, reason, p.created_at)
+
+
 def _memory(row: Sequence[Any]) -> Memory:
     # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path
     # (recall builds one per candidate): plain lookups for the enums, and the usual empty
@@ -607,16 +612,15 @@ class WriteTransaction:
         )
 
     async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        # The detector's reason quotes words of the texts: an encrypted store keeps none.
+        sealed = self._store._codec is not None
         if pairs:
             with _translated(self._store.label):
                 await self._conn.executemany(
                     "INSERT INTO conflict_pairs (new_id, old_id, kind, similarity, policy, "
                     "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (new_id, old_id) DO NOTHING",
-                    [
-                        (p.new_id, p.old_id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
-                        for p in pairs
-                    ],
+                    [_pair_values(p, sealed=sealed) for p in pairs],
                 )
 
     async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
@@ -628,6 +632,7 @@ class WriteTransaction:
         return total
 
     async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        items = [(self._store._verdict_key(key), verdict) for key, verdict in items]
         if items:
             with _translated(self._store.label):
                 await self._conn.executemany(
@@ -1637,8 +1642,15 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    def _verdict_key(self, key: str) -> str:
+        # A key is a plain hash of the two texts: in an encrypted store it is keyed like the
+        # content hash, so the cache cannot confirm a guessed text.
+        codec = self._codec
+        return key if codec is None else codec.content_hash(key)
+
     async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
-        wanted = list(dict.fromkeys(keys))
+        by_stored = {self._verdict_key(key): key for key in keys}
+        wanted = list(by_stored)
 
         async def query(conn: aiosqlite.Connection) -> dict[str, str]:
             found: dict[str, str] = {}
@@ -1648,7 +1660,7 @@ class SQLiteStore:
                 rows = await conn.execute_fetchall(
                     f"SELECT key, verdict FROM judge_verdicts WHERE key IN ({marks})", chunk
                 )
-                found.update((str(r[0]), str(r[1])) for r in rows)
+                found.update((by_stored[str(r[0])], str(r[1])) for r in rows)
             return found
 
         return await self._run(query) if wanted else {}
