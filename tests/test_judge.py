@@ -460,7 +460,7 @@ async def test_an_encrypted_store_keeps_no_text_in_the_queue_or_the_cache(
     judge = OllamaChat("llama3.2", base_url=server.url)
     mesh = _mesh(tmp_path, judge, encryption_key="correct horse battery")
     try:
-        [(old, new)] = await _store_pairs(mesh, PAIRS[1:])
+        await _store_pairs(mesh, PAIRS[1:])
         [pair] = await mesh.conflict_pairs()
         assert pair.reason == ""  # the detector's reason quotes the texts' words
         assert (await mesh.judge_pending()).sent == 1
