@@ -681,7 +681,10 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        return await lifecycle.restore(store, memory_id, indexes=self._indexes, source=self._source)
+        others = [s for s in self.stores if s is not store]
+        return await lifecycle.restore(
+            store, memory_id, indexes=self._indexes, source=self._source, others=others
+        )
 
     async def history(self, memory_id: str) -> builtins.list[Memory]:
         """Every version linked to this memory by superseding or merging, oldest first.
@@ -693,7 +696,7 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        return await store.history(memory_id)
+        return await lifecycle.history_across(self.stores, store, memory_id)
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -112,7 +112,10 @@ async def restore_compacted(stores: Sequence[Store], wanted: list[str]) -> list[
             if not present:
                 continue
             for memory_id in present:
-                await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+                await tx.update(
+                    memory_id,
+                    {"superseded_by": None, "superseded_at": None, "superseded_across": None},
+                )
             await tx.set_status(list(present), "active", only_from=("archived",))
             await tx.log([("restored", i, "compact", {}) for i in present])
             restored += await tx.get_many(list(present))

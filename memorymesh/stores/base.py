@@ -303,6 +303,10 @@ class StoreTransaction(Protocol):
     async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
         """Mark each ``(old_id, new_id)``: old is kept as history, superseded by new."""
 
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, successor_id)`` whose successor is a memory of the other
+        scope's store: old is kept as history, and reports ``superseded_by=successor_id``."""
+
     async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """The life-cycle status of each memory in ``ids`` that exists."""
 

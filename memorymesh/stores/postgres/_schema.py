@@ -335,6 +335,8 @@ _JUDGE = Migration(
         )
         """,
         "CREATE INDEX conflict_pairs_created ON conflict_pairs (tenant, created_at)",
+        # The successor of a memory superseded across scopes (see SQLite's 0010_judge).
+        "ALTER TABLE memories ADD COLUMN superseded_across TEXT",
         """
         CREATE TABLE judge_verdicts (
             tenant     TEXT             NOT NULL,

@@ -75,12 +75,20 @@ _COLUMNS = (
     "last_accessed_at, superseded_by, superseded_at"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
+#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
+#: and the foreign key holds) and names its successor in ``superseded_across``.
+_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
+_M_COLUMNS = _M_COLUMNS.replace(
+    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
+)
 
 #: Columns ``update`` may set: the allowlist for dynamic SET clauses.
 _UPDATABLE: frozenset[str] = frozenset(
     {
         "text", "content_hash", "category", "importance", "pinned", "metadata", "session_id",
         "event_time", "expires_at", "updated_at", "superseded_by", "superseded_at",
+        "superseded_across",
         "redactions", "embedding", "embedding_model",
     }
 )  # fmt: skip
@@ -553,6 +561,16 @@ class PostgresTransaction:
             return 0
         await self._executemany(
             "UPDATE memories SET superseded_by = %s, superseded_at = %s "
+            "WHERE tenant = %s AND id = %s AND superseded_by IS NULL",
+            [(new, self.now, self._tenant, old) for old, new in pairs],
+        )
+        return len(pairs)
+
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        if not pairs:
+            return 0
+        await self._executemany(
+            "UPDATE memories SET superseded_by = id, superseded_across = %s, superseded_at = %s "
             "WHERE tenant = %s AND id = %s AND superseded_by IS NULL",
             [(new, self.now, self._tenant, old) for old, new in pairs],
         )

@@ -317,6 +317,10 @@ _JUDGE = Migration(
         ) WITHOUT ROWID
         """,
         "CREATE INDEX conflict_pairs_created ON conflict_pairs (created_at)",
+        # A memory superseded by one of the other scope's store (project vs global): its
+        # superseded_by links to itself (the foreign key stays within the store and every
+        # currency test stays `superseded_by IS NULL`) and this names the successor.
+        "ALTER TABLE memories ADD COLUMN superseded_across TEXT",
         # A judge's verdicts, keyed by a hash of its model and the two texts: the same pair is
         # never sent twice. The verdict is a small JSON object with no text of the memories.
         """

@@ -74,6 +74,13 @@ _COLUMNS = (
     "last_accessed_at, superseded_by, superseded_at"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
+#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
+#: and the foreign key holds) and names its successor in ``superseded_across``.
+_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
+_M_COLUMNS = _M_COLUMNS.replace(
+    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
+)
 
 _ORDERS: dict[str, str] = {
     "newest": "m.created_at DESC, m.seq DESC",
@@ -98,6 +105,7 @@ _UPDATABLE: frozenset[str] = frozenset(
         "updated_at",
         "superseded_by",
         "superseded_at",
+        "superseded_across",
         "redactions",
         "embedding",
         "embedding_model",
@@ -674,6 +682,18 @@ class WriteTransaction:
             await self._conn.executemany(
                 "UPDATE memories SET superseded_by = ?, superseded_at = ? "
                 "WHERE id = ? AND superseded_by IS NULL",
+                [(new, self.now, old) for old, new in pairs],
+            )
+        return len(pairs)
+
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, successor_id)``, the successor in the other scope's store."""
+        if not pairs:
+            return 0
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET superseded_by = id, superseded_across = ?, "
+                "superseded_at = ? WHERE id = ? AND superseded_by IS NULL",
                 [(new, self.now, old) for old, new in pairs],
             )
         return len(pairs)
