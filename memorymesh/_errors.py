@@ -17,6 +17,7 @@ The tree::
     │   ├── KeyConflictError             another current memory already holds that keyed item
     │   └── V4StoreError                 the file is a MemoryMesh 4.x store (``import-v4`` migrates)
     ├── EmbeddingError                   an embedder failed or returned the wrong shape
+    ├── JudgeError                       the conflict judge's model failed or cannot be reached
     ├── EncryptionError                  wrong key, or encrypted data that does not authenticate
     ├── ClosedError (RuntimeError)       the mesh was used after ``aclose()``
     └── BlockingCallError (RuntimeError, asyncio.InvalidStateError)
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidInputError",
     "InvalidMeshError",
+    "JudgeError",
     "KeyConflictError",
     "MemoryMeshError",
     "MemoryNotFoundError",
@@ -155,6 +157,11 @@ class V4StoreError(StoreError):
 
 class EmbeddingError(MemoryMeshError):
     """The embedder failed, timed out, or returned vectors of the wrong shape."""
+
+
+class JudgeError(MemoryMeshError):
+    """The conflict judge's model failed, timed out or cannot be reached (the pairs it was
+    asked about stay queued: nothing is lost)."""
 
 
 class EncryptionError(MemoryMeshError):

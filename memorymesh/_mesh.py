@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import time
 import warnings
@@ -27,7 +28,10 @@ from ._errors import (
 )
 from ._models import (
     Category,
+    Conflict,
+    ConflictPair,
     ConflictPolicy,
+    JudgeReport,
     ListOrder,
     Memory,
     MemoryStats,
@@ -55,6 +59,7 @@ from .context._session import (
     build_session_context,
     session_chain,
 )
+from .embeddings._chat import ChatModel, resolve_judge
 from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_records
 from .io._transfer import export_stores, guard_records, import_records, read_text
@@ -78,6 +83,7 @@ from .stores.sqlite._crypto import (
     open_document,
     seal_document,
 )
+from .writes import _judge as judging
 from .writes import _lifecycle as lifecycle
 from .writes._indexes import Indexes
 from .writes._pipeline import Prepared, write_all
@@ -91,6 +97,8 @@ if TYPE_CHECKING:
     from .io._import_v4 import V4ImportReport
 
 __all__ = ["AsyncMemoryMesh"]
+
+logger = logging.getLogger("memorymesh")
 
 DEFAULT_MAX_TEXT_CHARS = 20_000
 DEFAULT_MAX_METADATA_BYTES = 64 * 1024
@@ -154,6 +162,10 @@ class AsyncMemoryMesh:
         user: On a shared server: whose global memories these are. Defaults to the OS user.
             When ``path`` is a server URL and ``global_path`` is not given, the global store
             is that same database.
+        judge: A chat model that settles the conflicts the detector is unsure of, off the
+            write path (``"ollama:llama3.2"``, ``"openai:gpt-4o-mini"`` or an object with
+            ``name`` and async ``complete(system, user)``). Default: ``$MEMORYMESH_JUDGE``,
+            unset means no judge and nothing is ever sent; ``"none"`` turns it off.
     """
 
     def __init__(
@@ -173,8 +185,11 @@ class AsyncMemoryMesh:
         encryption_key: str | bytes | None = None,
         project: str | None = None,
         user: str | None = None,
+        judge: str | ChatModel | None = None,
     ) -> None:
         self.on_conflict = check_policy(on_conflict)
+        # Off unless configured: nothing is ever sent to a model the user did not name.
+        self._judge = resolve_judge(judge)
         self._privacy = PrivacyGuard(privacy)
         # "auto": the embedder the stores recorded, looked up when they open.
         self._auto_embedding = embedding == "auto"
@@ -227,6 +242,11 @@ class AsyncMemoryMesh:
         self._task_group: TaskGroup | None = None
         self._flush_scheduled = False
         self._flush_delay: anyio.CancelScope | None = None
+        self._judge_scope: anyio.CancelScope | None = None
+        # One judge run at a time (the background one and an explicit judge_pending): a
+        # pair is never sent twice.
+        self._judge_lock = anyio.Lock()
+        self._judge_again = False
         # Per store, this process's vector and token indexes (see writes/_indexes.py).
         self._indexes = Indexes(self._embedder)
 
@@ -249,6 +269,11 @@ class AsyncMemoryMesh:
     @property
     def embedder(self) -> Embedder | None:
         return self._embedder
+
+    @property
+    def judge(self) -> ChatModel | None:
+        """The chat model that settles uncertain conflicts, or None (the default)."""
+        return self._judge
 
     @property
     def privacy(self) -> PrivacyMode:
@@ -319,6 +344,9 @@ class AsyncMemoryMesh:
         stack, self._exit_stack = self._exit_stack, None
         if self._flush_delay is not None:
             self._flush_delay.cancel()  # a delayed flush writes now rather than hold up close
+        if self._judge_scope is not None:
+            # A judgement in flight is not waited for: its pairs stay queued for the next run.
+            self._judge_scope.cancel()
         if stack is not None:
             await stack.aclose()  # waits for a background flush in flight
         self._task_group = None
@@ -503,7 +531,12 @@ class AsyncMemoryMesh:
         if not prepared:
             return []
 
-        return await write_all(prepared, self.stores, self._indexes, review=review)
+        written = await write_all(prepared, self.stores, self._indexes, review=review)
+        if self._judge is not None and any(
+            c.kind.startswith("possible_") for m in written for c in m.conflicts
+        ):
+            self._schedule_judge()
+        return written
 
     def _store_for(self, scope: Scope, *, explicit: bool) -> Store:
         if scope is Scope.GLOBAL:
@@ -648,7 +681,10 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        return await lifecycle.restore(store, memory_id, indexes=self._indexes, source=self._source)
+        others = [s for s in self.stores if s is not store]
+        return await lifecycle.restore(
+            store, memory_id, indexes=self._indexes, source=self._source, others=others
+        )
 
     async def history(self, memory_id: str) -> builtins.list[Memory]:
         """Every version linked to this memory by superseding or merging, oldest first.
@@ -660,7 +696,7 @@ class AsyncMemoryMesh:
         """
         await self._ready()
         store = await self._store_holding(memory_id)
-        return await store.history(memory_id)
+        return await lifecycle.history_across(self.stores, store, memory_id)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -1175,6 +1211,97 @@ class AsyncMemoryMesh:
             warnings.warn(f"MemoryMesh could not record access counts: {exc}", stacklevel=1)
         finally:
             self._flush_scheduled = False
+
+    # -- the optional judge -------------------------------------------------------------------
+
+    def _schedule_judge(self) -> None:
+        # Off the hot path: the write has returned; a mesh held open (`async with`: the MCP
+        # server, the dashboard, an agent) judges in its task group. A one-shot process has
+        # none: its pairs wait for `memorymesh judge` or judge_pending().
+        if self._task_group is None:
+            return
+        if self._judge_scope is not None:
+            self._judge_again = True  # the run in flight goes round once more
+            return
+        self._judge_scope = anyio.CancelScope()
+        self._task_group.start_soon(self._background_judge, self._judge_scope)
+
+    async def _background_judge(self, scope: anyio.CancelScope) -> None:
+        try:
+            with scope:
+                again = True
+                while again:
+                    self._judge_again = False
+                    try:
+                        await self.judge_pending()
+                    except Exception as exc:
+                        # Whatever went wrong (a model that is down, a locked store, a custom
+                        # ChatModel's own error), the pairs stay queued and visible in the
+                        # review queue: a background judgement must never take the caller's
+                        # task group down.
+                        logger.warning("MemoryMesh judge: %s; the pairs stay queued", exc)
+                        return
+                    again = self._judge_again
+        finally:
+            self._judge_scope = None
+
+    async def judge_pending(self, *, limit: int = 200) -> JudgeReport:
+        """Ask the judge model about the uncertain pairs waiting in the stores, and apply the
+        confident verdicts with each write's conflict policy.
+
+        The pairs go in one batched request, redacted by the privacy guard; verdicts are
+        cached, so a pair is never sent twice. Without a judge nothing is sent and the report's
+        ``judge`` is None. See ``docs/concepts.md``.
+
+        Args:
+            limit: At most this many pairs per store (1 to 10000).
+
+        Raises:
+            JudgeError: the model could not be reached or answered an error; the pairs stay
+                queued.
+            InvalidInputError: ``limit`` is out of range.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        await self._ready()
+        if self._judge is None:
+            waiting = 0
+            for store in self.stores:
+                waiting += len(await store.pending_pairs(limit=limit))
+            return JudgeReport(judge=None, pairs=waiting, unsure=waiting)
+        async with self._judge_lock:
+            return await judging.judge_pending(
+                self.stores, self._judge, indexes=self._indexes, limit=limit
+            )
+
+    async def conflict_pairs(self, *, limit: int = 100) -> builtins.list[ConflictPair]:
+        """The uncertain pairs in the review queue (a ``possible_`` conflict a write kept both
+        of), oldest first: accept the new memory as the replacement, or keep both, with
+        :meth:`resolve_conflict`.
+
+        Raises:
+            InvalidInputError: ``limit`` is not an integer from 1 to 10000.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInputError("limit must be an integer from 1 to 10000")
+        await self._ready()
+        return await review.conflict_pairs(self.stores, limit=limit, privacy=self._privacy)
+
+    async def resolve_conflict(
+        self, new_id: str, old_id: str, *, action: Literal["replace", "keep_both"]
+    ) -> Conflict:
+        """Settle an uncertain pair from the review queue: ``replace`` makes ``new_id``
+        supersede ``old_id`` (undo with :meth:`restore`), ``keep_both`` keeps both. Logged
+        with ``decided_by="review"``.
+
+        Raises:
+            InvalidInputError: ``action`` is not ``replace`` or ``keep_both``, or no such
+                pair is waiting in the queue.
+        """
+        if action not in ("replace", "keep_both"):
+            raise InvalidInputError("action must be 'replace' or 'keep_both'")
+        await self._ready()
+        return await review.resolve_pair(self.stores, new_id, old_id, action, indexes=self._indexes)
 
     async def _flush_access(self) -> None:
         for store in self.stores:

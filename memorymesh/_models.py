@@ -17,7 +17,9 @@ __all__ = [
     "Conflict",
     "ConflictAction",
     "ConflictKind",
+    "ConflictPair",
     "ConflictPolicy",
+    "JudgeReport",
     "Memory",
     "MemoryStats",
     "NewMemory",
@@ -75,6 +77,9 @@ class Conflict(BaseModel):
     """What the write did: ``superseded`` means ``memory_id`` is now history of the new one."""
     policy: ConflictPolicy
     reason: str = ""
+    decided_by: str | None = None
+    """Who decided: None for the write's own detector, ``judge:ollama:llama3.2`` for a
+    judge model, ``review`` for a person in the review queue."""
 
 
 class Memory(BaseModel):
@@ -244,6 +249,48 @@ class WriteLogEntry(BaseModel):
     source: str | None
     scope: Scope
     detail: dict[str, Any]
+
+
+class ConflictPair(BaseModel):
+    """An uncertain pair a write kept both of (a ``possible_`` conflict), waiting in the
+    review queue for a judge model or a person: accept ``new`` as the replacement of ``old``,
+    or keep both."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    new: Memory
+    """The memory the write stored."""
+    old: Memory
+    """The existing memory it may duplicate or replace."""
+    kind: ConflictKind
+    similarity: float
+    policy: ConflictPolicy
+    """The conflict policy of the write: what a confident verdict applies."""
+    reason: str = ""
+    created_at: datetime
+
+
+class JudgeReport(BaseModel):
+    """What one :meth:`~memorymesh.AsyncMemoryMesh.judge_pending` run did."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    judge: str | None
+    """The judge model's name, or None when no judge is configured (nothing was sent)."""
+    pairs: int = 0
+    """Uncertain pairs looked at."""
+    sent: int = 0
+    """Pairs sent to the model (the others had a cached verdict or were stale)."""
+    cached: int = 0
+    """Pairs answered from the verdict cache."""
+    applied: int = 0
+    """Confident verdicts applied with the write's policy (a supersede, or keep both)."""
+    unsure: int = 0
+    """Pairs the judge was not confident about, or answered malformed: left in the queue."""
+    stale: int = 0
+    """Pairs dropped because one of the memories is gone or no longer current."""
+    decisions: tuple[Conflict, ...] = ()
+    """The applied verdicts, with ``decided_by`` naming the judge."""
 
 
 class SessionRecord(BaseModel):

@@ -31,7 +31,10 @@ from ._mesh import (
 )
 from ._models import (
     Category,
+    Conflict,
+    ConflictPair,
     ConflictPolicy,
+    JudgeReport,
     ListOrder,
     Memory,
     MemoryStats,
@@ -47,6 +50,7 @@ from .context._compact import CompactPolicy, CompactReport
 from .context._instructions import SyncReport, SyncWeights
 from .context._quality import QualityReport
 from .context._session import DEFAULT_BUDGET_TOKENS, SessionContext
+from .embeddings._chat import ChatModel
 from .embeddings._embedders import Embedder
 from .io._export import ExportFormat, ImportReport
 from .io._import_v4 import V4ImportReport
@@ -90,6 +94,7 @@ class MemoryMesh:
         encryption_key: str | bytes | None = None,
         project: str | None = None,
         user: str | None = None,
+        judge: str | ChatModel | None = None,
     ) -> None:
         self._closed = False
         self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal("asyncio")
@@ -111,6 +116,7 @@ class MemoryMesh:
                 encryption_key=encryption_key,
                 project=project,
                 user=user,
+                judge=judge,
             )
             self._mesh: AsyncMemoryMesh = self._portal.call(_construct, factory)
             self._mesh_cm = self._portal.wrap_async_context_manager(self._mesh)
@@ -147,6 +153,11 @@ class MemoryMesh:
     @property
     def global_path(self) -> str:
         return self._mesh.global_path
+
+    @property
+    def judge(self) -> ChatModel | None:
+        """See :attr:`AsyncMemoryMesh.judge`."""
+        return self._mesh.judge
 
     @property
     def privacy(self) -> PrivacyMode:
@@ -414,6 +425,20 @@ class MemoryMesh:
     def history(self, memory_id: str) -> builtins.list[Memory]:
         """See :meth:`AsyncMemoryMesh.history`."""
         return self._call(self._mesh.history, memory_id)
+
+    def judge_pending(self, *, limit: int = 200) -> JudgeReport:
+        """See :meth:`AsyncMemoryMesh.judge_pending`."""
+        return self._call(self._mesh.judge_pending, limit=limit)
+
+    def conflict_pairs(self, *, limit: int = 100) -> builtins.list[ConflictPair]:
+        """See :meth:`AsyncMemoryMesh.conflict_pairs`."""
+        return self._call(self._mesh.conflict_pairs, limit=limit)
+
+    def resolve_conflict(
+        self, new_id: str, old_id: str, *, action: Literal["replace", "keep_both"]
+    ) -> Conflict:
+        """See :meth:`AsyncMemoryMesh.resolve_conflict`."""
+        return self._call(self._mesh.resolve_conflict, new_id, old_id, action=action)
 
     def reembed(self, *, progress: Callable[[int], None] | None = None) -> int:
         """See :meth:`AsyncMemoryMesh.reembed`."""

@@ -91,7 +91,8 @@ def drop_tenants(schema: str, tenants: list[str]) -> None:
         if exists is None or exists[0] is None:
             return
         conn.execute(f'SET LOCAL search_path TO "{schema}", public')
-        for table in ("memories", "write_log", "store_meta", "memory_changes", "change_counters"):
+        tables = ("memories", "write_log", "store_meta", "memory_changes", "change_counters")
+        for table in (*tables, "conflict_pairs", "judge_verdicts"):
             conn.execute(f"DELETE FROM {table} WHERE tenant = ANY(%s)", [tenants])
 
 

@@ -40,6 +40,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEMORYMESH_HOME", str(home / ".memorymesh"))
     monkeypatch.setenv("MEMORYMESH_PROJECT_ROOT", str(project))
     monkeypatch.setenv("HOME", str(home))
+    # A judge model configured on this machine must never be asked by a test.
+    for name in ("MEMORYMESH_JUDGE", "MEMORYMESH_JUDGE_URL", "MEMORYMESH_JUDGE_KEY"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(project)
     return tmp_path
 

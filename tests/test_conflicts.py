@@ -253,23 +253,24 @@ async def test_forgetting_an_updated_memory_forgets_its_earlier_texts(
     assert await any_mesh.count(include_superseded=True) == 0
 
 
-async def test_a_conflict_across_scopes_is_reported(any_mesh: AsyncMemoryMesh) -> None:
+async def test_a_conflict_across_scopes_is_resolved(any_mesh: AsyncMemoryMesh) -> None:
     # One text was kept globally, its replacement goes to the project: they are compared, and
-    # both stay current (a memory is only superseded by one of its own store).
+    # the policy (supersede) applies across the two stores.
     old = await any_mesh.remember("The user lives in Lisbon", scope="global")
     new = await any_mesh.remember("The user lives in Porto", scope="project")
     [conflict] = new.conflicts
     assert (conflict.kind, conflict.memory_id, conflict.action) == (
         "contradiction",
         old.id,
-        "kept_both",
+        "superseded",
     )
-    assert (await any_mesh.get(old.id)).superseded_by is None
+    assert (await any_mesh.get(old.id)).superseded_by == new.id
     # And the other way round, batched.
     [back] = await any_mesh.remember_many(
         [NewMemory(text="The user lives in Braga", scope="global")]
     )
     assert {c.memory_id for c in back.conflicts} >= {new.id}
+    assert (await any_mesh.get(new.id)).superseded_by == back.id
 
 
 async def test_a_low_confidence_verdict_keeps_both(any_mesh: AsyncMemoryMesh) -> None:

@@ -2,7 +2,7 @@
 
 ``_app`` builds the parser, holds the shared options and the core commands; each other module
 adds one group of commands (``_session``: session-start, session-history; ``_upkeep``: sync,
-review, hook, import-v4, compact; ``_files``: doctor, backup; ``_history``: reembed, history,
+review, judge, hook, import-v4, compact; ``_files``: doctor, backup; ``_history``: reembed, history,
 restore).
 ``_capture`` runs the Claude Code hook's capture for ``memorymesh-hook``.
 

@@ -42,7 +42,7 @@ Handler = Callable[[argparse.Namespace], Awaitable[int]]
 EXTENSIONS: list[str] = [
     "memorymesh.cli._session",  # session-start, session-history
     "memorymesh_mcp._cli",  # mcp, setup (the MCP server and AI-client set-up)
-    "memorymesh.cli._upkeep",  # sync, review, hook, import-v4, compact
+    "memorymesh.cli._upkeep",  # sync, review, judge, hook, import-v4, compact
     "memorymesh.cli._files",  # doctor, backup
     "memorymesh.cli._history",  # reembed, config, history, restore
     "memorymesh.cli._migrate",  # migrate (to and from a server database)

@@ -1,4 +1,5 @@
-"""CLI commands for invisible memory: ``sync``, ``review``, ``hook``, ``import-v4``, ``compact``.
+"""CLI commands for invisible memory: ``sync``, ``review``, ``judge``, ``hook``, ``import-v4``,
+``compact``.
 
 Registered through :data:`memorymesh.cli.EXTENSIONS`; each handler opens the mesh with
 :func:`memorymesh.cli.open_mesh` like the core commands do.
@@ -104,11 +105,17 @@ async def cmd_review(args: argparse.Namespace) -> int:
         reject = [await mesh.resolve_id(i) for i in args.reject or []]
         if args.accept_all:
             accept += [m.id for m in await mesh.review_queue(limit=10_000)]
+        for option, action in (("replace", "replace"), ("keep_both", "keep_both")):
+            for given_new, given_old in getattr(args, option) or []:
+                new_id, old_id = await mesh.resolve_id(given_new), await mesh.resolve_id(given_old)
+                decided = await mesh.resolve_conflict(new_id, old_id, action=action)  # type: ignore[arg-type]
+                result.setdefault("decided", []).append(decided.model_dump(mode="json"))
         if accept:
             result["accepted"] = [m.id for m in await mesh.accept(accept)]
         if reject:
             result["rejected"] = await mesh.reject(reject)
         queue = await mesh.review_queue(limit=args.limit)
+        pairs = await mesh.conflict_pairs(limit=args.limit)
         if result.get("accepted") and not args.no_sync:
             # Accepted memories reach the instruction files already synced, with no extra step.
             result["synced"] = [
@@ -119,8 +126,12 @@ async def cmd_review(args: argparse.Namespace) -> int:
             ]
     if args.json:
         result["queue"] = [m.model_dump(mode="json") for m in queue]
+        result["conflicts"] = [p.model_dump(mode="json") for p in pairs]
         _emit_json(result)
         return 0
+    for decided in result.get("decided", []):
+        what = "replaced" if decided["action"] == "superseded" else "kept beside"
+        print(f"The new memory {what} {decided['memory_id'][:8]}")
     if "edited" in result:
         print(f"Edited {result['edited'][0][:8]}")
     if "accepted" in result:
@@ -129,12 +140,48 @@ async def cmd_review(args: argparse.Namespace) -> int:
         print(f"Rejected {result['rejected']}")
     for path in result.get("synced", []):
         print(f"Refreshed the MemoryMesh section of {path}")
-    if not queue:
+    if not queue and not pairs:
         print("The review queue is empty.")
         return 0
-    print(f"{len(queue)} memories waiting for review (accept with --accept ID):")
+    if queue:
+        print(f"{len(queue)} memories waiting for review (accept with --accept ID):")
     for m in queue:
         print(f"{m.id[:8]}  {m.category.value:<15} {m.scope.value:<7} {_one_line(m.text, 60)}")
+    if pairs:
+        print(
+            f"{len(pairs)} possible conflicts kept both (--replace NEW OLD makes the new one "
+            "the replacement, --keep-both NEW OLD keeps both):"
+        )
+    for p in pairs:
+        print(f"{p.new.id[:8]} {p.old.id[:8]}  {p.kind} ({p.reason})")
+        print(f"      new: {_one_line(p.new.text, 62)}")
+        print(f"      old: {_one_line(p.old.text, 62)}")
+    return 0
+
+
+# -- judge ----------------------------------------------------------------------------------------
+
+
+async def cmd_judge(args: argparse.Namespace) -> int:
+    options = {} if args.model is None else {"judge": args.model}
+    async with open_mesh(args, **options) as mesh:
+        if mesh.judge is None:
+            waiting = len(await mesh.conflict_pairs(limit=10_000))
+            raise InvalidInputError(
+                "no judge is configured: set MEMORYMESH_JUDGE (e.g. ollama:llama3.2) or pass "
+                f"--model; {waiting} possible conflicts wait in `memorymesh review`"
+            )
+        report = await mesh.judge_pending(limit=args.limit)
+    if args.json:
+        _emit_json(report.model_dump(mode="json"))
+        return 0
+    print(
+        f"{report.judge}: {report.pairs} possible conflicts, {report.sent} sent, "
+        f"{report.cached} from the cache; {report.applied} decided, "
+        f"{report.unsure} left for `memorymesh review`"
+    )
+    for c in report.decisions:
+        print(f"  {c.memory_id[:8]} {c.kind}: {c.action}")
     return 0
 
 
@@ -399,6 +446,33 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--no-sync",
         action="store_true",
         help="do not refresh instruction files already synced after accepting",
+    )
+
+    p.add_argument(
+        "--replace",
+        nargs=2,
+        action="append",
+        metavar=("NEW", "OLD"),
+        help="accept a possible conflict: NEW replaces OLD (undo with restore OLD)",
+    )
+    p.add_argument(
+        "--keep-both",
+        nargs=2,
+        action="append",
+        metavar=("NEW", "OLD"),
+        help="settle a possible conflict by keeping both memories",
+    )
+
+    p = command(
+        "judge",
+        cmd_judge,
+        "Ask the configured judge model about the possible conflicts waiting for review.",
+    )
+    p.add_argument(
+        "--model", metavar="PROVIDER:MODEL", help="the judge, instead of $MEMORYMESH_JUDGE"
+    )
+    p.add_argument(
+        "--limit", type=count(1, 10_000), default=200, help="pairs per store (default 200)"
     )
 
     p = command("import-v4", cmd_import_v4, "Import memories from a MemoryMesh 4.x database.")

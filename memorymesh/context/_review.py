@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Literal
 
 from .._errors import InvalidInputError
-from .._models import Memory
+from .._models import Conflict, ConflictPair, Memory
 from .._text import content_hash
 from ..stores.base import Filters, Store
+from ..writes._indexes import Indexes
+from ..writes._judge import settle
+from ..writes._privacy import PrivacyGuard
 
-__all__ = ["accept", "by_status", "id_list", "reject", "restore_compacted"]
+__all__ = [
+    "accept",
+    "by_status",
+    "conflict_pairs",
+    "id_list",
+    "reject",
+    "resolve_pair",
+    "restore_compacted",
+]
 
 
 def id_list(ids: Iterable[str], name: str) -> list[str]:
@@ -99,8 +112,71 @@ async def restore_compacted(stores: Sequence[Store], wanted: list[str]) -> list[
             if not present:
                 continue
             for memory_id in present:
-                await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+                await tx.update(
+                    memory_id,
+                    {"superseded_by": None, "superseded_at": None, "superseded_across": None},
+                )
             await tx.set_status(list(present), "active", only_from=("archived",))
             await tx.log([("restored", i, "compact", {}) for i in present])
             restored += await tx.get_many(list(present))
     return restored
+
+
+async def conflict_pairs(
+    stores: Sequence[Store], *, limit: int, privacy: PrivacyGuard
+) -> list[ConflictPair]:
+    """The uncertain pairs waiting in the stores (both memories still current), oldest
+    first, redacted on the way out like every read."""
+    found: list[ConflictPair] = []
+    for store in stores:
+        rows = await store.pending_pairs(limit=limit)
+        ids = list(dict.fromkeys([r.new_id for r in rows] + [r.old_id for r in rows]))
+        memories = {m.id: m for m in await store.get_many(ids)} if ids else {}
+        for row in rows:
+            new, old = memories.get(row.new_id), memories.get(row.old_id)
+            if new is None or old is None or new.superseded_by or old.superseded_by:
+                continue  # stale: dropped by the next judge run or decision
+            new, old = (m.model_copy(update=privacy.scrub_memory(m)) for m in (new, old))
+            found.append(
+                ConflictPair(
+                    new=new,
+                    old=old,
+                    kind=row.kind,
+                    similarity=row.similarity,
+                    policy=row.policy,
+                    reason=row.reason,
+                    created_at=datetime.fromtimestamp(row.created_at, UTC),
+                )
+            )
+    found.sort(key=lambda p: p.created_at)
+    return found[:limit]
+
+
+async def resolve_pair(
+    stores: Sequence[Store],
+    new_id: str,
+    old_id: str,
+    action: Literal["replace", "keep_both"],
+    *,
+    indexes: Indexes | None,
+) -> Conflict:
+    """A person's decision on a queued pair: ``replace`` (the new memory supersedes the old,
+    whatever the write's policy) or ``keep_both``.
+
+    Raises:
+        InvalidInputError: no such pair is waiting (or one memory is no longer current).
+    """
+    for store in stores:
+        for row in await store.pending_pairs(limit=10_000):
+            if (row.new_id, row.old_id) != (new_id, old_id):
+                continue
+            decided = await settle(
+                store,
+                row,
+                "replace" if action == "replace" else "keep_both",
+                decided_by="review",
+                indexes=indexes,
+            )
+            if decided is not None:
+                return decided
+    raise InvalidInputError(f"no uncertain pair {new_id} / {old_id} is waiting for review")

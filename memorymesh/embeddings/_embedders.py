@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import anyio
 import anyio.to_thread
 
-from .._errors import EmbeddingError, InvalidInputError
+from .._errors import EmbeddingError, InvalidInputError, MemoryMeshError
 from .._version import install_command
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "as_matrix",
     "available_embedders",
     "local_model_path",
+    "post_json",
     "register_embedder",
     "resolve_embedder",
 ]
@@ -251,6 +252,57 @@ class LocalEmbedder:
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
+async def post_json(
+    client: Any,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    headers: dict[str, str],
+    retries: int,
+    seconds: float,
+    who: str,
+    base_url: str,
+    error: type[MemoryMeshError],
+) -> Any:
+    """POST ``payload`` as JSON with ``client`` (an ``httpx.AsyncClient``) and return the
+    decoded answer, retrying timeouts, connection errors, 429 and 5xx with backoff.
+
+    Shared by the HTTP embedders and the judge (``_chat.py``), which pass the error type
+    they raise.
+
+    Raises:
+        MemoryMeshError: (of type ``error``) the server refused, never answered, or did
+            not answer JSON.
+    """
+    import httpx
+
+    last = ""
+    for attempt in range(retries + 1):
+        if attempt:
+            await anyio.sleep(min(2.0, 0.2 * 2 ** (attempt - 1)))
+        try:
+            response = await client.post(url, json=payload, headers=headers)
+        except httpx.TimeoutException:
+            last = f"timed out after {seconds:g}s"
+            continue
+        except httpx.TransportError as exc:
+            last = f"cannot reach {base_url}: {exc}"
+            continue
+        if response.status_code in _RETRY_STATUS:
+            last = f"HTTP {response.status_code}: {response.text[:200]}"
+            continue
+        if response.status_code >= 400:
+            raise error(
+                f"{who} at {url} refused the request: "
+                f"HTTP {response.status_code}: {response.text[:300]}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise error(f"{who} at {url} did not answer JSON") from None
+    raise error(f"{who} failed after {retries + 1} attempts: {last}")
+
+
 class _HTTPEmbedder(ABC):
     """Shared request loop: batching, timeouts, retries with backoff, clear errors."""
 
@@ -306,33 +358,17 @@ class _HTTPEmbedder(ABC):
         """The vectors in the provider's response body, in input order."""
 
     async def _post(self, client: Any, payload: dict[str, Any]) -> Any:
-        import httpx
-
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                await anyio.sleep(min(2.0, 0.2 * 2 ** (attempt - 1)))
-            try:
-                response = await client.post(self.url, json=payload, headers=self._headers)
-            except httpx.TimeoutException:
-                last = f"timed out after {self.timeout:g}s"
-                continue
-            except httpx.TransportError as exc:
-                last = f"cannot reach {self.base_url}: {exc}"
-                continue
-            if response.status_code in _RETRY_STATUS:
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-                continue
-            if response.status_code >= 400:
-                raise EmbeddingError(
-                    f"{self.name} at {self.url} refused the request: "
-                    f"HTTP {response.status_code}: {response.text[:300]}"
-                )
-            try:
-                return response.json()
-            except ValueError:
-                raise EmbeddingError(f"{self.name} at {self.url} did not answer JSON") from None
-        raise EmbeddingError(f"{self.name} failed after {self.retries + 1} attempts: {last}")
+        return await post_json(
+            client,
+            self.url,
+            payload,
+            headers=self._headers,
+            retries=self.retries,
+            seconds=self.timeout,
+            who=self.name,
+            base_url=self.base_url,
+            error=EmbeddingError,
+        )
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         import httpx

@@ -53,6 +53,7 @@ __all__ = [
     "LogImport",
     "MemoryRow",
     "MetadataCondition",
+    "PairRow",
     "Store",
     "StoreCounts",
     "StoreOptions",
@@ -110,6 +111,20 @@ class MemoryRow:
     embedding: bytes | None = None
     embedding_model: str | None = None
     status: str = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    """An uncertain pair a write kept both of (a ``possible_`` conflict), waiting for a
+    judge or a person: the new memory, the existing one, and what the detector said."""
+
+    new_id: str
+    old_id: str
+    kind: str
+    similarity: float
+    policy: str
+    reason: str
+    created_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +303,10 @@ class StoreTransaction(Protocol):
     async def supersede(self, pairs: Sequence[tuple[str, str]]) -> int:
         """Mark each ``(old_id, new_id)``: old is kept as history, superseded by new."""
 
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, successor_id)`` whose successor is a memory of the other
+        scope's store: old is kept as history, and reports ``superseded_by=successor_id``."""
+
     async def statuses(self, ids: Sequence[str]) -> dict[str, str]:
         """The life-cycle status of each memory in ``ids`` that exists."""
 
@@ -319,6 +338,17 @@ class StoreTransaction(Protocol):
         self, query: str, filters: Filters, *, limit: int, now: float
     ) -> list[tuple[Memory, float]]:
         """:meth:`Store.search_text`, seeing this transaction's writes."""
+
+    async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        """Queue uncertain pairs for a judge or the review queue (a pair already queued is
+        left as it is)."""
+
+    async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
+        """Take ``(new_id, old_id)`` pairs off the queue; return how many were on it."""
+
+    async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        """Remember ``(key, verdict)``: a judge's answer for a pair of texts (see
+        ``writes/_judge.py``), so the same pair is never sent twice."""
 
 
 class Store(Protocol):
@@ -471,6 +501,12 @@ class Store(Protocol):
 
     async def migrations(self) -> list[str]:
         """The names of the migrations applied, in order."""
+
+    async def pending_pairs(self, *, limit: int) -> list[PairRow]:
+        """Up to ``limit`` queued uncertain pairs, oldest first."""
+
+    async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
+        """The verdicts :meth:`StoreTransaction.cache_verdicts` recorded for these keys."""
 
 
 @runtime_checkable

@@ -1,5 +1,6 @@
-"""The review queue (accept, edit, reject, in bulk) and the conflicts page (recent supersedes
-and duplicates side by side, restore or keep both).
+"""The review queue (accept, edit, reject, in bulk; and the possible conflicts a write kept
+both of: accept the new memory as the replacement, or keep both) and the conflicts page
+(recent supersedes and duplicates side by side, restore or keep both).
 
 Both are views over the facade: :meth:`~AsyncMemoryMesh.review_queue`,
 :meth:`~AsyncMemoryMesh.accept`, :meth:`~AsyncMemoryMesh.reject`, and the write log
@@ -15,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .._errors import InvalidInputError, MemoryNotFoundError
-from .._models import Memory, WriteLogEntry
+from .._models import ConflictPair, Memory, WriteLogEntry
 from ._forms import body_fields, choice, first
 from ._html import esc, form, page, qs, when
 from ._state import ui
@@ -72,10 +73,61 @@ async def review_page(request: Request) -> Response:
         "Reject selected</button>",
         cls="bulk",
     ).replace("<form ", '<form id="bulk" ', 1)
-    body = f'<h1>Review queue <span class="count">{len(queue)}</span></h1>' + (
-        f'{bulk}<ol class="queue">{items}</ol>' if queue else "<p>The review queue is empty.</p>"
+    pairs = await state.mesh.conflict_pairs(limit=QUEUE_SHOWN)
+    body = (
+        f'<h1>Review queue <span class="count">{len(queue)}</span></h1>'
+        + (
+            f'{bulk}<ol class="queue">{items}</ol>'
+            if queue
+            else "<p>The review queue is empty.</p>"
+        )
+        + f'<h2>Possible conflicts <span class="count">{len(pairs)}</span> '
+        "<span class=meta>(low confidence: both kept until you decide)</span></h2>"
+        + (
+            f'<ol class="conflicts">{"".join(_pair_card(request, p) for p in pairs)}</ol>'
+            if pairs
+            else "<p>None waiting.</p>"
+        )
     )
     return page(request, "Review", body, live=True)
+
+
+def _pair_card(request: Request, pair: ConflictPair) -> str:
+    state = ui(request)
+    old, new = state.shown(pair.old), state.shown(pair.new)
+    label = pair.kind.removeprefix("possible_")
+    why = f" · {esc(pair.reason)}" if pair.reason else ""
+    actions = form(
+        request,
+        f"/review/pair/{new.id}/{old.id}",
+        '<button type="submit" name="action" value="replace">Newer replaces earlier</button> '
+        '<button type="submit" name="action" value="keep_both">Keep both</button>',
+    )
+    return f"""<li class="conflict pair" data-new="{esc(new.id)}" data-old="{esc(old.id)}">
+<span class="meta">{esc(when(pair.created_at))} · possible {esc(label)}{why}</span>
+<div class="sides">
+<div><h3>Earlier <a href="/memory/{esc(old.id)}">{esc(old.id[:8])}</a></h3>
+<p>{esc(old.text)}</p></div>
+<div><h3>Newer <a href="/memory/{esc(new.id)}">{esc(new.id[:8])}</a></h3>
+<p>{esc(new.text)}</p></div>
+</div>{actions}</li>"""
+
+
+async def review_pair(request: Request) -> Response:
+    """Settle a possible conflict: ``replace`` (the newer memory supersedes the earlier one;
+    undo with restore) or ``keep_both``."""
+    state = ui(request)
+    fields = await body_fields(request)
+    action = choice(first(fields, "action"), ("replace", "keep_both"), "action")
+    if action is None:
+        raise InvalidInputError("action must be replace or keep_both")
+    await state.mesh.resolve_conflict(
+        request.path_params["new_id"],
+        request.path_params["old_id"],
+        action="replace" if action == "replace" else "keep_both",
+    )
+    message = "The newer memory replaces the earlier one." if action == "replace" else "Kept both."
+    return RedirectResponse(f"/review{qs(msg=message)}", status_code=303)
 
 
 async def review_one(request: Request) -> Response:
@@ -257,6 +309,7 @@ routes = [
     Route("/review", review_page),
     Route("/review", review_bulk, methods=["POST"]),
     Route("/review/{memory_id}", review_one, methods=["POST"]),
+    Route("/review/pair/{new_id}/{old_id}", review_pair, methods=["POST"]),
     Route("/conflicts", conflicts_page),
     Route("/conflicts/{memory_id}", resolve_conflict, methods=["POST"]),
 ]

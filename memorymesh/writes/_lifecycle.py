@@ -20,13 +20,13 @@ from .._models import Memory
 from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
 from ._conflicts import content_tokens
 from ._indexes import Indexes
-from ._pipeline import memory_index_row, snapshot_row
+from ._pipeline import memory_index_row, snapshot_row, supersede_across
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["forget", "forget_many", "restore", "update"]
+__all__ = ["forget", "forget_many", "history_across", "restore", "update"]
 
 
 async def update(
@@ -130,18 +130,63 @@ async def forget_many(
     return total
 
 
-async def restore(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> Memory:
-    """Make a superseded memory current again; its successor, if current, becomes history."""
+async def history_across(stores: Sequence[Store], store: Store, memory_id: str) -> list[Memory]:
+    """:meth:`Store.history` of ``memory_id``, followed across scopes: a version superseded
+    by (or superseding) a memory of the other scope's store brings that store's chain in."""
+    found: dict[str, Memory] = {}
+    todo: list[tuple[Store, str]] = [(store, memory_id)]
+    while todo and len(found) < 1000:
+        here, wanted = todo.pop()
+        for memory in await here.history(wanted):
+            if memory.id in found:
+                continue
+            found[memory.id] = memory
+            links = [memory.superseded_by] if memory.superseded_by else []
+            # A memory that superseded one of the other store says so in its own write log.
+            links += [
+                str(entry[3]["across"])
+                for _, entry in await here.recent_log(50, memory_id=memory.id)
+                if entry[0] == "supersedes" and "across" in entry[3]
+            ]
+            for link in links:
+                if link in found:
+                    continue
+                for other in stores:
+                    if other is not here and await other.get_many([link]):
+                        todo.append((other, link))
+                        break
+    # Current versions last; history in the order it was superseded.
+    return sorted(
+        found.values(),
+        key=lambda m: (m.superseded_by is None, (m.superseded_at or m.updated_at).timestamp()),
+    )
+
+
+async def restore(
+    store: Store,
+    memory_id: str,
+    *,
+    indexes: Indexes,
+    source: str,
+    others: Sequence[Store] = (),
+) -> Memory:
+    """Make a superseded memory current again; its successor, if current, becomes history
+    (in ``others``, the other scope's store, when it was superseded across scopes)."""
     hidden: list[str] = []
+    across: str | None = None
     async with store.write() as tx:
         (memory,) = await tx.get_many([memory_id])
         if memory.superseded_by is None:
             return memory
         successors = await tx.get_many([memory.superseded_by])
-        await tx.update(memory_id, {"superseded_by": None, "superseded_at": None})
+        await tx.update(
+            memory_id, {"superseded_by": None, "superseded_at": None, "superseded_across": None}
+        )
         if successors and successors[0].superseded_by is None:
             await tx.supersede([(successors[0].id, memory_id)])
             hidden.append(successors[0].id)
+        elif not successors:
+            across = memory.superseded_by
         await tx.log([("restored", memory_id, source, {"was_superseded_by": memory.superseded_by})])
         (memory,) = await tx.get_many([memory_id])
     if store in indexes.lexicons:
@@ -150,4 +195,15 @@ async def restore(store: Store, memory_id: str, *, indexes: Indexes, source: str
     if index is not None:
         index.set_superseded([memory_id], False)
         index.set_superseded(hidden)
+    for other in others if across else ():
+        async with other.write() as tx:
+            found = await tx.get_many([across])  # type: ignore[list-item]
+            if not found or found[0].superseded_by is not None:
+                continue
+            await supersede_across(tx, [(found[0].id, memory_id)])
+        if indexes.vectors.get(other) is not None:
+            indexes.vectors[other].set_superseded([found[0].id])
+        async with store.write() as tx:  # so history() finds the link from this side too
+            await tx.log([("supersedes", memory_id, source, {"across": found[0].id})])
+        break
     return memory

@@ -15,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .._errors import StoreError
 from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
 from ..search._lexical import LexicalIndex
@@ -29,6 +31,7 @@ from ..stores.base import (
     UNIQUE_METADATA_KEYS,
     LogEntry,
     MemoryRow,
+    PairRow,
     Store,
     StoreTransaction,
     memory_from_row,
@@ -46,9 +49,12 @@ __all__ = [
     "WriteResult",
     "index_row",
     "snapshot_row",
+    "supersede_across",
     "write_all",
     "write_batch",
 ]
+
+logger = logging.getLogger("memorymesh")
 
 #: How often (in changes) a write prunes the change feed down to its last CHANGES_KEPT.
 _PRUNE_CHANGES_EVERY = 4096
@@ -113,6 +119,9 @@ class WriteResult:
     added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(other scope, old id, new id)``: memories of the other scope's store this batch
+    #: supersedes (see :meth:`StoreTransaction.supersede_across`).
+    across: list[tuple[OtherScope, str, str]] = field(default_factory=list)
 
     def apply_to_index(self) -> None:
         import numpy as np
@@ -221,6 +230,8 @@ async def write_batch(
     supersede: list[tuple[str, str]] = []
     merges: dict[str, dict[str, Any]] = {}  # existing id -> fields to set
     snapshots: list[MemoryRow] = []
+    # Uncertain pairs in this store, queued for a judge or the review queue.
+    unsure_pairs: list[tuple[_Pending, Finding, str]] = []
 
     # 1. Exact duplicates (normalised text): against the store, then within the batch.
     existing = await tx.active_ids_by_hash([it.row.content_hash for it in items], any_status=review)
@@ -307,9 +318,12 @@ async def write_batch(
             continue
         for finding, target in targets:
             unsure = finding.kind.startswith("possible_")
-            # Across scopes a conflict is reported and both are kept: a memory is only ever
-            # superseded by one of its own store (a history link never leaves its store).
+            # Across scopes (project vs global) the same policies apply, except that a memory
+            # is never rewritten from the other scope: there `merge` supersedes.
             cross = target in owner
+            action = "kept_both" if unsure else _ACTIONS[it.policy]
+            if cross and action == "merged":
+                action = "superseded"
             it.conflicts.append(
                 Conflict(
                     kind=finding.kind,
@@ -317,19 +331,24 @@ async def write_batch(
                     similarity=round(finding.similarity, 4),
                     # A low-confidence verdict keeps both: hiding a memory on a guess costs
                     # more than a missed duplicate or contradiction.
-                    action="kept_both" if unsure or cross else _ACTIONS[it.policy],
+                    action=action,
                     policy=it.policy,
                     reason=finding.reason,
                 )
             )
-        targets = [
-            (f, t) for f, t in targets if not f.kind.startswith("possible_") and t not in owner
-        ]
+            if unsure and not cross:
+                unsure_pairs.append((it, finding, target))
+        targets = [(f, t) for f, t in targets if not f.kind.startswith("possible_")]
         if it.policy == "keep_both" or not targets:
             continue
-        if it.policy == "supersede":
+        if it.policy == "supersede" or (it.policy == "merge" and targets[0][1] in owner):
             for _, target in targets:
-                supersede.append((target, it.row.id))
+                if target in owner:
+                    # The link is kept by the other store, naming its successor here.
+                    result.across.append((owner[target], target, it.row.id))
+                    log.append(("supersedes", it.row.id, it.row.source, {"across": target}))
+                else:
+                    supersede.append((target, it.row.id))
             continue
         if it.policy == "skip":
             it.insert, it.target = False, targets[0][1]
@@ -386,6 +405,21 @@ async def write_batch(
     for memory_id, fields in merges.items():
         await tx.update(memory_id, {k: v for k, v in fields.items() if k != "embedding" or v})
     await tx.supersede(supersede)
+    await tx.add_pairs(
+        [
+            PairRow(
+                it.row.id,
+                target,
+                finding.kind,
+                round(finding.similarity, 4),
+                it.policy,
+                finding.reason,
+                tx.now,
+            )
+            for it, finding, target in unsure_pairs
+            if it.insert
+        ]
+    )
     for it in items:
         if it.insert:
             log.append(
@@ -412,6 +446,9 @@ async def write_batch(
     # 5. The memories to return, and the index changes to make after the commit.
     reread_ids = {it.target for it in items if not it.insert and it.target} | set(merges)
     reread = {m.id: m for m in await tx.get_many(list(reread_ids))} if reread_ids else {}
+    for memory_id in reread_ids - reread.keys():
+        if memory_id in owner:  # skipped for a memory of the other scope
+            reread.update((m.id, m) for m in await owner[memory_id].reader.get_many([memory_id]))
     by_id = {it.row.id: it for it in items if it.insert}
     superseded_now = {old for old, _ in supersede}
     for it in items:
@@ -444,6 +481,15 @@ async def write_batch(
             result.added.append((memory_index_row(memory), vector))
         result.superseded.extend(old for old in superseded_now if old not in by_id)
     return result
+
+
+async def supersede_across(tx: StoreTransaction, links: list[tuple[str, str]]) -> None:
+    """Supersede memories of ``tx``'s store by successors in the other scope's store, and
+    log it."""
+    await tx.supersede_across(links)
+    await tx.log(
+        [("superseded", old, None, {"superseded_by": new, "across": True}) for old, new in links]
+    )
 
 
 def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
@@ -521,6 +567,7 @@ async def write_all(
     results: list[Memory | None] = [None] * len(prepared)
     after_commit: list[Callable[[], None]] = []
     unembedded: list[Store] = []
+    across: list[tuple[OtherScope, str, str]] = []
     async with AsyncExitStack() as stack:
         # A new memory is checked against the other scope's memories too: a store that
         # receives nothing is read (its indexes caught up first), not locked. A review capture
@@ -580,8 +627,38 @@ async def write_all(
                 await tx.prune_changes(mark)
             after_commit.append(written.apply_to_index)
             after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+            across += written.across
+        # Supersedes across scopes: in the other store's transaction when it is open (all or
+        # nothing with the rest); a store that was only read is written after the commit.
+        later: dict[Store, list[tuple[str, str]]] = {}
+        for other, old_id, new_id in across:
+            store = next(
+                s
+                for s, o in [*readers.items(), *((s, o) for s, (_, o) in opened.items())]
+                if o is other
+            )
+            if store not in opened:
+                later.setdefault(store, []).append((old_id, new_id))
+                continue
+            await supersede_across(opened[store][0], [(old_id, new_id)])
+            if indexes.vectors.get(store) is not None:
+                after_commit.append(
+                    functools.partial(indexes.vectors[store].set_superseded, [old_id])
+                )
     for apply in after_commit:
         apply()
+    for store, links in later.items():
+        # Its own transaction, after the rest committed: taking a second write lock while
+        # holding the first could wait on another writer doing the reverse. Should it fail,
+        # both memories simply stay current (the safe way to be wrong).
+        try:
+            async with store.write() as tx:
+                await supersede_across(tx, links)
+        except StoreError as exc:
+            logger.warning("MemoryMesh could not supersede across scopes: %s", exc)
+            continue
+        if indexes.vectors.get(store) is not None:
+            indexes.vectors[store].set_superseded([old for old, _ in links])
     for store in unembedded:
         await indexes.refresh(store)
     return [r for r in results if r is not None]

@@ -131,15 +131,43 @@ async def test_each_item_of_a_batch_can_name_its_policy(any_mesh: AsyncMemoryMes
     assert await any_mesh.count() == 2
 
 
-async def test_conflicts_across_scopes_are_reported_and_keep_both(
+async def test_a_conflict_across_scopes_is_resolved_and_undoable(
     any_mesh: AsyncMemoryMesh,
 ) -> None:
-    # A memory is only superseded by one of its own store; across scopes the conflict is
-    # reported and both stay current.
+    # The global memory is superseded by the project one: the link names a memory of the
+    # other store, and history and restore follow it there.
     user = await any_mesh.remember(OLD, scope="global")
     project = await any_mesh.remember(NEW, scope="project")
-    assert [(c.memory_id, c.action) for c in project.conflicts] == [(user.id, "kept_both")]
-    assert (await any_mesh.get(user.id)).superseded_by is None
+    assert [(c.memory_id, c.action) for c in project.conflicts] == [(user.id, "superseded")]
+    assert (await any_mesh.get(user.id)).superseded_by == project.id
+    assert await found(any_mesh, "staging database PostgreSQL") == [project.id]
+    assert await any_mesh.count() == 1
+    assert [m.id for m in await any_mesh.history(user.id)] == [user.id, project.id]
+    assert [m.id for m in await any_mesh.history(project.id)] == [user.id, project.id]
+    restored = await any_mesh.restore(user.id)
+    assert restored.superseded_by is None
+    assert (await any_mesh.get(project.id)).superseded_by == user.id
+    assert await found(any_mesh, "staging database PostgreSQL") == [user.id]
+    assert [m.id for m in await any_mesh.history(user.id)] == [project.id, user.id]
+    await any_mesh.restore(project.id)  # and back again
+    assert await found(any_mesh, "staging database PostgreSQL") == [project.id]
+
+
+@pytest.mark.parametrize("policy", ["skip", "merge", "keep_both"])
+async def test_the_other_policies_across_scopes(any_mesh: AsyncMemoryMesh, policy: str) -> None:
+    user = await any_mesh.remember(OLD, scope="global")
+    project = await any_mesh.remember(NEW, scope="project", on_conflict=policy)  # type: ignore[arg-type]
+    [conflict] = project.conflicts
+    # skip keeps the old one (returned), merge never rewrites the other scope's memory (it
+    # supersedes it), keep_both keeps both.
+    expected = {"skip": "skipped", "merge": "superseded", "keep_both": "kept_both"}[policy]
+    assert conflict.action == expected
+    if policy == "skip":
+        assert project.id == user.id and await any_mesh.count() == 1
+    elif policy == "merge":
+        assert (await any_mesh.get(user.id)).superseded_by == project.id
+    else:
+        assert await any_mesh.count() == 2
 
 
 @pytest.mark.parametrize("with_vectors", [False, True], ids=["keyword", "vectors"])

@@ -316,10 +316,44 @@ _CHANGE_NOTIFY = Migration(
     ),
 )
 
+_JUDGE = Migration(
+    "0007_judge",
+    (
+        # Uncertain pairs waiting for a judge or a person, and the judge's cached verdicts
+        # (see the SQLite engine's 0010_judge): per tenant, like every other table.
+        """
+        CREATE TABLE conflict_pairs (
+            tenant     TEXT             NOT NULL,
+            new_id     TEXT             NOT NULL,
+            old_id     TEXT             NOT NULL,
+            kind       TEXT             NOT NULL,
+            similarity DOUBLE PRECISION NOT NULL,
+            policy     TEXT             NOT NULL,
+            reason     TEXT             NOT NULL DEFAULT '',
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (tenant, new_id, old_id)
+        )
+        """,
+        "CREATE INDEX conflict_pairs_created ON conflict_pairs (tenant, created_at)",
+        # The successor of a memory superseded across scopes (see SQLite's 0010_judge).
+        "ALTER TABLE memories ADD COLUMN superseded_across TEXT",
+        """
+        CREATE TABLE judge_verdicts (
+            tenant     TEXT             NOT NULL,
+            key        TEXT             NOT NULL,
+            verdict    TEXT             NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (tenant, key)
+        )
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
     _SESSIONS,
     _VECTOR_SEARCH,
     _CHANGE_NOTIFY,
+    _JUDGE,
 )

@@ -46,6 +46,7 @@ from ..base import (
     ImportCounts,
     LogEntry,
     MemoryRow,
+    PairRow,
     StoreCounts,
     VectorRow,
     bm25_idf,
@@ -74,12 +75,20 @@ _COLUMNS = (
     "last_accessed_at, superseded_by, superseded_at"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
+#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
+#: and the foreign key holds) and names its successor in ``superseded_across``.
+_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
+_M_COLUMNS = _M_COLUMNS.replace(
+    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
+)
 
 #: Columns ``update`` may set: the allowlist for dynamic SET clauses.
 _UPDATABLE: frozenset[str] = frozenset(
     {
         "text", "content_hash", "category", "importance", "pinned", "metadata", "session_id",
         "event_time", "expires_at", "updated_at", "superseded_by", "superseded_at",
+        "superseded_across",
         "redactions", "embedding", "embedding_model",
     }
 )  # fmt: skip
@@ -157,6 +166,10 @@ async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[tup
     async with conn.cursor(binary=True) as cur:
         await cur.execute(query.encode(), params)
         return await cur.fetchall() if cur.description is not None else []
+
+
+def _pair_values(p: PairRow) -> tuple[Any, ...]:
+    return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
 
 
 # -- the reads a transaction and the store share --------------------------------------------
@@ -483,6 +496,35 @@ class PostgresTransaction:
         except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled):
             return
 
+    async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        if pairs:
+            await self._executemany(
+                "INSERT INTO conflict_pairs (tenant, new_id, old_id, kind, similarity, policy, "
+                "reason, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (tenant, new_id, old_id) DO NOTHING",
+                [(self._tenant, *_pair_values(p)) for p in pairs],
+            )
+
+    async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
+        total = 0
+        for new_id, old_id in keys:
+            rows = await self._fetch(
+                "DELETE FROM conflict_pairs WHERE tenant = %s AND new_id = %s AND old_id = %s "
+                "RETURNING 1",
+                [self._tenant, new_id, old_id],
+            )
+            total += len(rows)
+        return total
+
+    async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        if items:
+            await self._executemany(
+                "INSERT INTO judge_verdicts (tenant, key, verdict, created_at) "
+                "VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (tenant, key) DO UPDATE SET verdict = excluded.verdict",
+                [(self._tenant, key, verdict, self.now) for key, verdict in items],
+            )
+
     async def add_session(self, session: SessionRecord) -> None:
         await self._fetch(
             "INSERT INTO sessions (tenant, id, started_at, client, continues) "
@@ -519,6 +561,16 @@ class PostgresTransaction:
             return 0
         await self._executemany(
             "UPDATE memories SET superseded_by = %s, superseded_at = %s "
+            "WHERE tenant = %s AND id = %s AND superseded_by IS NULL",
+            [(new, self.now, self._tenant, old) for old, new in pairs],
+        )
+        return len(pairs)
+
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        if not pairs:
+            return 0
+        await self._executemany(
+            "UPDATE memories SET superseded_by = id, superseded_across = %s, superseded_at = %s "
             "WHERE tenant = %s AND id = %s AND superseded_by IS NULL",
             [(new, self.now, self._tenant, old) for old, new in pairs],
         )
@@ -1245,6 +1297,31 @@ class PostgresStore:
             )
         )
         return [self._overlay(_memory(r)) for r in rows]
+
+    async def pending_pairs(self, *, limit: int) -> list[PairRow]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT new_id, old_id, kind, similarity, policy, reason, created_at "
+                "FROM conflict_pairs WHERE tenant = %s "
+                "ORDER BY created_at, new_id, old_id LIMIT %s",
+                [self.tenant, limit],
+            )
+        )
+        return [PairRow(r[0], r[1], r[2], float(r[3]), r[4], r[5], float(r[6])) for r in rows]
+
+    async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT key, verdict FROM judge_verdicts WHERE tenant = %s AND key = ANY(%s)",
+                [self.tenant, wanted],
+            )
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     async def get_meta(self, key: str) -> str | None:
         rows = await self._run(

@@ -299,8 +299,43 @@ _COUNTS = Migration(
     ),
 )
 
+_JUDGE = Migration(
+    "0010_judge",
+    (
+        # The uncertain pairs a write kept both of (a `possible_` conflict), until a judge or
+        # a person decides: ids only, so an encrypted store holds no text in the clear here.
+        """
+        CREATE TABLE conflict_pairs (
+            new_id     TEXT NOT NULL,
+            old_id     TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            similarity REAL NOT NULL,
+            policy     TEXT NOT NULL,
+            reason     TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            PRIMARY KEY (new_id, old_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX conflict_pairs_created ON conflict_pairs (created_at)",
+        # A memory superseded by one of the other scope's store (project vs global): its
+        # superseded_by links to itself (the foreign key stays within the store and every
+        # currency test stays `superseded_by IS NULL`) and this names the successor.
+        "ALTER TABLE memories ADD COLUMN superseded_across TEXT",
+        # A judge's verdicts, keyed by a hash of its model and the two texts: the same pair is
+        # never sent twice. The verdict is a small JSON object with no text of the memories.
+        """
+        CREATE TABLE judge_verdicts (
+            key        TEXT PRIMARY KEY,
+            verdict    TEXT NOT NULL CHECK (json_valid(verdict)),
+            created_at REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
     _SESSIONS,
     _COUNTS,
+    _JUDGE,
 )  # fmt: skip

@@ -55,6 +55,7 @@ from ..base import (
     LogEntry,
     MemoryRow,
     MetadataCondition,
+    PairRow,
     StoreCounts,
     VectorRow,
 )
@@ -73,6 +74,13 @@ _COLUMNS = (
     "last_accessed_at, superseded_by, superseded_at"
 )
 _M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
+#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
+#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
+#: and the foreign key holds) and names its successor in ``superseded_across``.
+_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
+_M_COLUMNS = _M_COLUMNS.replace(
+    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
+)
 
 _ORDERS: dict[str, str] = {
     "newest": "m.created_at DESC, m.seq DESC",
@@ -97,6 +105,7 @@ _UPDATABLE: frozenset[str] = frozenset(
         "updated_at",
         "superseded_by",
         "superseded_at",
+        "superseded_across",
         "redactions",
         "embedding",
         "embedding_model",
@@ -189,6 +198,11 @@ def _ts_required(value: float) -> datetime:
 
 _CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
 _SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+
+
+def _pair_values(p: PairRow, *, sealed: bool) -> tuple[Any, ...]:
+    reason = "" if sealed else p.reason
+    return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, reason, p.created_at)
 
 
 def _memory(row: Sequence[Any]) -> Memory:
@@ -605,6 +619,36 @@ class WriteTransaction:
             [session.id, session.started_at.timestamp(), session.client, session.continues],
         )
 
+    async def add_pairs(self, pairs: Sequence[PairRow]) -> None:
+        # The detector's reason quotes words of the texts: an encrypted store keeps none.
+        sealed = self._store._codec is not None
+        if pairs:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO conflict_pairs (new_id, old_id, kind, similarity, policy, "
+                    "reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (new_id, old_id) DO NOTHING",
+                    [_pair_values(p, sealed=sealed) for p in pairs],
+                )
+
+    async def resolve_pairs(self, keys: Sequence[tuple[str, str]]) -> int:
+        total = 0
+        for new_id, old_id in keys:
+            total += await self._execute(
+                "DELETE FROM conflict_pairs WHERE new_id = ? AND old_id = ?", [new_id, old_id]
+            )
+        return total
+
+    async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
+        items = [(self._store._verdict_key(key), verdict) for key, verdict in items]
+        if items:
+            with _translated(self._store.label):
+                await self._conn.executemany(
+                    "INSERT INTO judge_verdicts (key, verdict, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict",
+                    [(key, verdict, self.now) for key, verdict in items],
+                )
+
     async def active_ids_by_hash(
         self, hashes: Sequence[str], *, any_status: bool = False
     ) -> dict[str, str]:
@@ -638,6 +682,18 @@ class WriteTransaction:
             await self._conn.executemany(
                 "UPDATE memories SET superseded_by = ?, superseded_at = ? "
                 "WHERE id = ? AND superseded_by IS NULL",
+                [(new, self.now, old) for old, new in pairs],
+            )
+        return len(pairs)
+
+    async def supersede_across(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Mark each ``(old_id, successor_id)``, the successor in the other scope's store."""
+        if not pairs:
+            return 0
+        with _translated(self._store.label):
+            await self._conn.executemany(
+                "UPDATE memories SET superseded_by = id, superseded_across = ?, "
+                "superseded_at = ? WHERE id = ? AND superseded_by IS NULL",
                 [(new, self.now, old) for old, new in pairs],
             )
         return len(pairs)
@@ -1594,6 +1650,40 @@ class SQLiteStore:
             ]
 
         return await self._run(query)
+
+    async def pending_pairs(self, *, limit: int) -> list[PairRow]:
+        async def query(conn: aiosqlite.Connection) -> list[PairRow]:
+            rows = await conn.execute_fetchall(
+                "SELECT new_id, old_id, kind, similarity, policy, reason, created_at "
+                "FROM conflict_pairs ORDER BY created_at, new_id, old_id LIMIT ?",
+                [limit],
+            )
+            return [PairRow(r[0], r[1], r[2], float(r[3]), r[4], r[5], float(r[6])) for r in rows]
+
+        return await self._run(query)
+
+    def _verdict_key(self, key: str) -> str:
+        # A key is a plain hash of the two texts: in an encrypted store it is keyed like the
+        # content hash, so the cache cannot confirm a guessed text.
+        codec = self._codec
+        return key if codec is None else codec.content_hash(key)
+
+    async def cached_verdicts(self, keys: Sequence[str]) -> dict[str, str]:
+        by_stored = {self._verdict_key(key): key for key in keys}
+        wanted = list(by_stored)
+
+        async def query(conn: aiosqlite.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = await conn.execute_fetchall(
+                    f"SELECT key, verdict FROM judge_verdicts WHERE key IN ({marks})", chunk
+                )
+                found.update((by_stored[str(r[0])], str(r[1])) for r in rows)
+            return found
+
+        return await self._run(query) if wanted else {}
 
     async def get_meta(self, key: str) -> str | None:
         async def query(conn: aiosqlite.Connection) -> str | None:
