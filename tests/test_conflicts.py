@@ -273,6 +273,26 @@ async def test_a_conflict_across_scopes_is_resolved(any_mesh: AsyncMemoryMesh) -
     assert (await any_mesh.get(new.id)).superseded_by == back.id
 
 
+async def test_a_supersede_across_scopes_survives_export_and_import(
+    any_mesh: AsyncMemoryMesh, tmp_path: Path
+) -> None:
+    old = await any_mesh.remember("The user lives in Lisbon", scope="global")
+    new = await any_mesh.remember("The user lives in Porto", scope="project")
+    dump = tmp_path / "memories.jsonl"
+    await any_mesh.export(dump)
+    # The export names the real successor, not the store-local link to itself.
+    records = {r["id"]: r for r in map(json.loads, dump.read_text().splitlines()[1:])}
+    assert records[old.id]["superseded_by"] == new.id
+    async with AsyncMemoryMesh(
+        tmp_path / "other" / "memories.db", global_path=tmp_path / "other" / "global.db"
+    ) as fresh:
+        report = await fresh.import_(dump)
+        assert report.links_dropped == 0
+        assert (await fresh.get(old.id)).superseded_by == new.id
+        assert [m.id for m in await fresh.list()] == [new.id]
+        assert [m.id for m in await fresh.history(old.id)] == [old.id, new.id]
+
+
 async def test_a_low_confidence_verdict_keeps_both(any_mesh: AsyncMemoryMesh) -> None:
     old = await any_mesh.remember("Maria owns the billing service", scope="project")
     new = await any_mesh.remember(

@@ -112,7 +112,9 @@ def encode_record(raw: dict[str, Any]) -> dict[str, Any]:
         "agent": raw["agent"],
         "redactions": json.loads(raw["redactions"]),
         "access_count": raw["access_count"],
-        "superseded_by": raw["superseded_by"],
+        # A memory superseded from the other scope links to itself in its store (the link
+        # cannot cross files) and names its successor apart: the export names the successor.
+        "superseded_by": raw.get("superseded_across") or raw["superseded_by"],
         "status": raw["status"],
     }
     for name in _TIMES:
@@ -151,6 +153,7 @@ def _decode(obj: Any, where: str) -> dict[str, Any]:
         "status": record.status,
         "embedding": None,
         "embedding_model": None,
+        "superseded_across": None,
     }
     for name in _TIMES:
         raw[name] = _epoch(getattr(record, name))

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict
 from typing import Any, Literal, TextIO
@@ -182,14 +182,27 @@ async def import_records(
             rescoped += 1
         by_store.setdefault(store, []).append(row)
     totals = {"imported": 0, "replaced": 0, "skipped": 0, "links_dropped": 0}
+    ids_by_store = {store: {row["id"] for row in batch} for store, batch in by_store.items()}
+    stores = {store_for(Scope.PROJECT), global_store, *by_store}
     async with AsyncExitStack() as stack:
         for store, batch in by_store.items():
             tx = await stack.enter_async_context(store.write())
-            in_batch = {row["id"] for row in batch}
+            in_batch = ids_by_store[store]
             targets = [r["superseded_by"] for r in batch if r["superseded_by"]]
             known = in_batch | await tx.existing_ids([t for t in targets if t not in in_batch])
+            elsewhere = await _in_other_stores(
+                [t for t in targets if t not in known], store, stores, ids_by_store
+            )
             for row in batch:
-                if row["superseded_by"] and row["superseded_by"] not in known:
+                target = row["superseded_by"]
+                row.setdefault("superseded_across", None)
+                if not target or target in known:
+                    continue
+                if target in elsewhere:
+                    # Superseded from the other scope: the link stays in this store (to
+                    # itself) and names the successor apart, as the write path records it.
+                    row["superseded_by"], row["superseded_across"] = row["id"], target
+                else:
                     row["superseded_by"] = None
                     totals["links_dropped"] += 1
             counts = await tx.import_rows(batch, on_clash)
@@ -198,6 +211,24 @@ async def import_records(
             totals["skipped"] += counts.skipped
             await tx.log([("imported", None, source, {"on_clash": on_clash, **asdict(counts)})])
     return ImportReport(rescoped=rescoped, **totals)
+
+
+async def _in_other_stores(
+    targets: list[str],
+    store: Store,
+    stores: Collection[Store],
+    ids_by_store: dict[Store, set[str]],
+) -> set[str]:
+    """Which of ``targets`` the other scope's store holds or is given by this import."""
+    found: set[str] = set()
+    for other in stores:
+        if other is store or not targets:
+            continue
+        found |= ids_by_store.get(other, set()).intersection(targets)
+        missing = [t for t in targets if t not in found]
+        if missing:
+            found |= {memory.id for memory in await other.get_many(missing)}
+    return found
 
 
 def links_first(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

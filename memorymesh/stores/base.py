@@ -173,7 +173,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "id", "text", "category", "importance", "scope", "pinned", "metadata", "session_id",
     "source", "agent", "redactions", "created_at", "updated_at", "event_time", "expires_at",
     "access_count", "last_accessed_at", "superseded_by", "superseded_at", "status",
-    "embedding", "embedding_model",
+    "embedding", "embedding_model", "superseded_across",
 )  # fmt: skip
 
 
