@@ -13,13 +13,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+import anyio
+
 from .._errors import InvalidInputError
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import QUESTION_WORDS, STOPWORDS, query_terms
 from ..stores.base import Filters, Store, bm25_idf, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
-from ._scoring import blend, shared_bm25
+from ._scoring import breakdown_of, shared_bm25, signals
 from ._vectors import VectorIndex, to_blob, vector_filter
 
 if TYPE_CHECKING:
@@ -127,9 +129,7 @@ async def candidates(
     """
     keyword: list[Candidate] = []
     if mode in ("keyword", "hybrid"):
-        for store in stores:
-            for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
-                keyword.append((store, memory, bm25))
+        keyword = await search_stores(stores, query, filters, limit=limit, now=now)
         keyword = await comparable_across_stores(query, keyword)
         keyword = with_field_weights(query, keyword)
         keyword = await with_feedback(stores, query, keyword, filters, limit=limit, now=now)
@@ -227,6 +227,36 @@ async def candidates(
         key=lambda item: item[2],
         reverse=True,
     )
+
+
+async def search_stores(
+    stores: Sequence[Store], query: str, filters: Filters, *, limit: int, now: float
+) -> list[Candidate]:
+    """Each store's keyword matches for ``query`` (:meth:`Store.search_text`), store by store.
+
+    With two stores the searches run at once: each SQLite file has its own connection
+    thread, so the global store's search (often of an empty or small file) costs no wait
+    on top of the project's.
+    """
+    if len(stores) < 2:
+        return [
+            (store, memory, bm25)
+            for store in stores
+            for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now)
+        ]
+    found: list[list[tuple[Memory, float]]] = [[] for _ in stores]
+
+    async def search(i: int, store: Store) -> None:
+        found[i] = await store.search_text(query, filters, limit=limit, now=now)
+
+    async with anyio.create_task_group() as group:
+        for i, store in enumerate(stores):
+            group.start_soon(search, i, store)
+    return [
+        (store, memory, bm25)
+        for store, hits in zip(stores, found, strict=True)
+        for memory, bm25 in hits
+    ]
 
 
 #: The scaled relevance of the weakest candidate that still shares some meaning (cosine > 0).
@@ -437,17 +467,22 @@ def rank(
     weights: ScoringWeights,
     now: float,
     by_event: bool,
+    k: int | None = None,
 ) -> list[tuple[float, Store, Memory, ScoreBreakdown]]:
-    """The candidates scored (relevance blended with importance, recency and use), best
-    first; a day or month the query names ranks memories from then first."""
+    """The best ``k`` candidates (all of them when ``k`` is None) scored (relevance blended
+    with importance, recency and use), best first; a day or month the query names ranks
+    memories from then first. Every candidate is scored with plain floats; only those
+    returned get a :class:`ScoreBreakdown` (a pydantic model, the costly part)."""
     period = named_period(query)
     if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
         found = prefer_period(found, period)
-    scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
-    for store, memory, relevance in found:
-        score, breakdown = blend(
-            memory, relevance, weights=weights, now=now, by_event_time=by_event
-        )
-        scored.append((score, store, memory, breakdown))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    return scored
+    scored = [
+        (signals(memory, relevance, weights=weights, now=now, by_event_time=by_event), i)
+        for i, (_, memory, relevance) in enumerate(found)
+    ]
+    # Stable on ties, as a sort of the whole list by score was.
+    scored.sort(key=lambda item: (-item[0][0], item[1]))
+    return [
+        (parts[0], found[i][0], found[i][1], breakdown_of(parts, weights))
+        for parts, i in scored[:k]
+    ]
