@@ -18,7 +18,7 @@ import anyio
 from .._errors import InvalidInputError
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import QUESTION_WORDS, STOPWORDS, query_terms
-from ..stores.base import Filters, Store, bm25_idf, vector_searcher
+from ..stores.base import Filters, Store, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
 from ._scoring import breakdown_of, shared_bm25, signals
@@ -66,8 +66,6 @@ FEEDBACK_WEIGHT = 0.0
 # in a narrow band (0.34-0.62 for the best 40 on LoCoMo), where raw they let the blend's
 # importance, recency and use weights outvote the meaning. Cross-validated (docs/benchmarks.md).
 VECTOR_SCALED = True
-# Words considered for feedback before their rarity is looked up in the store.
-_FEEDBACK_POOL = 24
 # Field weighting (see :func:`with_field_weights`): a keyword hit whose label ("Caroline: ...")
 # names a word of the query scores this much more. Chosen by the same cross-validation.
 LABEL_WEIGHT = 0.5
@@ -336,7 +334,7 @@ def with_field_weights(query: str, keyword: list[Candidate]) -> list[Candidate]:
 
 
 def _feedback_words(query: str, keyword: Sequence[Candidate]) -> list[str]:
-    """The words the best hits share beyond the query's, most telling first (before rarity).
+    """The words the best hits share beyond the query's, most telling first.
 
     RM1 (Lavrenko & Croft, 2001) without a language model: each of the best hits votes for
     its content words in proportion to its share of the hits' relevance and to how much of
@@ -356,7 +354,9 @@ def _feedback_words(query: str, keyword: Sequence[Candidate]) -> list[str]:
                 continue
             share = words.count(word) / len(words)
             votes[word] = votes.get(word, 0.0) + (score / total) * share
-    return sorted(votes, key=lambda w: votes[w], reverse=True)[:_FEEDBACK_POOL]
+    # Ties (common among short texts) go to the longer word, then the alphabet, so the
+    # words searched for do not depend on the order of a set.
+    return sorted(votes, key=lambda w: (-votes[w], -len(w), w))
 
 
 async def with_feedback(
@@ -370,38 +370,23 @@ async def with_feedback(
 ) -> list[Candidate]:
     """Keyword candidates after pseudo-relevance feedback (RM3-style), best first.
 
-    The first search's best hits are probably about what was asked; the rarer words they
-    share ("support group" for a question about "LGBTQ meetings") find the memories that
-    answer in other words than the question's. Each candidate word is weighed by its votes
-    (:func:`_feedback_words`) times its rarity in the stores (BM25's idf), the best
-    :data:`FEEDBACK_TERMS` are searched for, and their matches are interpolated with the
+    The first search's best hits are probably about what was asked; the words they share
+    ("support group" for a question about "LGBTQ meetings") find the memories that answer in
+    other words than the question's. The words come from the hits already in hand
+    (:func:`_feedback_words`, no lookup), the best :data:`FEEDBACK_TERMS` by their votes are
+    searched for in one more search per store, and their matches are interpolated with the
     first search, each scaled by its best score: ``(1 - w) · first + w · feedback`` with
-    ``w`` = :data:`FEEDBACK_WEIGHT`.
+    ``w`` = :data:`FEEDBACK_WEIGHT`. The second search's own BM25 weighs each word by its
+    rarity, so a common word among them adds little.
     """
     if FEEDBACK_WEIGHT <= 0 or len(keyword) < 2:
         return keyword
-    pool = _feedback_words(query, keyword)
-    if not pool:
-        return keyword
-    rows = 0
-    counts: dict[str, int] = {}
-    for store in stores:
-        total, found, _ = await store.term_statistics(pool, [keyword[0][1].id])
-        rows += total
-        for word, n in found.items():
-            counts[word] = counts.get(word, 0) + n
-    order = {w: i for i, w in enumerate(pool)}
-    # Words in every other memory are no evidence; words in one memory only are its own.
-    useful = [w for w in pool if 1 < counts.get(w, 0) < rows / 10]
-    useful.sort(key=lambda w: (-(bm25_idf(rows, counts[w]) / (1 + order[w])), order[w]))
-    chosen = useful[:FEEDBACK_TERMS]
+    chosen = _feedback_words(query, keyword)[:FEEDBACK_TERMS]
     if not chosen:
         return keyword
-    extra: list[Candidate] = []
-    for store in stores:
-        hits = await store.search_text(" ".join(chosen), filters, limit=limit, now=now)
-        extra.extend((store, memory, bm25) for memory, bm25 in hits)
-    extra = await comparable_across_stores(" ".join(chosen), extra)
+    expansion = " ".join(chosen)
+    extra = await search_stores(stores, expansion, filters, limit=limit, now=now)
+    extra = await comparable_across_stores(expansion, extra)
     if not extra:
         return keyword
     first_best = keyword[0][2] if keyword[0][2] > 0 else 1.0
