@@ -243,13 +243,22 @@ async def search_stores(
             for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now)
         ]
     found: list[list[tuple[Memory, float]]] = [[] for _ in stores]
+    failed: list[BaseException | None] = [None for _ in stores]
 
     async def search(i: int, store: Store) -> None:
-        found[i] = await store.search_text(query, filters, limit=limit, now=now)
+        try:
+            found[i] = await store.search_text(query, filters, limit=limit, now=now)
+        except Exception as exc:  # raised as itself below, not in an ExceptionGroup
+            failed[i] = exc
 
     async with anyio.create_task_group() as group:
         for i, store in enumerate(stores):
             group.start_soon(search, i, store)
+    for exc in failed:
+        if exc is not None:
+            # The caller sees the store's own typed error (MemoryMeshError), as when the
+            # stores were searched one after the other.
+            raise exc
     return [
         (store, memory, bm25)
         for store, hits in zip(stores, found, strict=True)
