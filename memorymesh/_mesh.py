@@ -43,6 +43,7 @@ from ._models import (
     ScoringWeights,
     SessionRecord,
     WriteLogEntry,
+    trusted_memory,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._text import query_terms
@@ -836,13 +837,15 @@ class AsyncMemoryMesh:
             vectors=None if self._embedder is None else self._indexes,
         )
         scored = rank(
-            candidates, query, weights=self.weights, now=now, by_event=time_field == "event"
+            candidates, query, weights=self.weights, now=now, by_event=time_field == "event", k=k
         )
         results = RecallResults()
-        for score, store, memory, breakdown in scored[:k]:
+        for score, store, memory, breakdown in scored:
             store.record_access(memory.id, now)
-            seen = memory.model_copy(
-                update={
+            # A trusted copy (every field already valid): model_copy costs several times more.
+            seen = trusted_memory(
+                {
+                    **memory.__dict__,
                     "access_count": memory.access_count + 1,
                     "last_accessed_at": _dt(now),
                     # privacy guard: memories stored before it existed are redacted on the way out

@@ -190,3 +190,55 @@ async def test_local_model_really_runs(project_db: Path, global_db: Path) -> Non
         await mesh.remember("The quarterly tax filing is due in April")
         hits = await mesh.recall("when does the puppy go outside?", mode="vector", k=1)
         assert hits[0].memory.id == pet.id
+
+
+_POOLS_PROBE = """
+import json, anyio, torch
+from threadpoolctl import threadpool_info
+from memorymesh import LocalEmbedder
+anyio.run(LocalEmbedder().embed, ["size the pools"])
+blas = sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+print(json.dumps({"torch": torch.get_num_threads(), "blas": blas}))
+"""
+
+
+def _pools(env: dict[str, str]) -> dict[str, Any]:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _POOLS_PROBE],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.slow
+def test_the_local_model_sizes_torch_and_blas_pools_on_purpose() -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("threadpoolctl")
+    import os
+
+    half = max(1, (os.cpu_count() or 2) // 2)
+    assert _pools({}) == {"torch": half, "blas": [1]}
+    # Either pool can be set, or left as torch and numpy size it themselves (0).
+    chosen = _pools({"MEMORYMESH_EMBED_THREADS": "3", "MEMORYMESH_BLAS_THREADS": "2"})
+    assert chosen == {"torch": 3, "blas": [2]}
+    untouched = _pools({"MEMORYMESH_EMBED_THREADS": "0", "MEMORYMESH_BLAS_THREADS": "0"})
+    assert untouched["torch"] == os.cpu_count() and untouched["blas"] != [1]
+
+
+def test_a_bad_thread_count_is_refused_when_the_embedder_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("sentence_transformers")
+    from memorymesh import InvalidInputError
+
+    monkeypatch.setenv("MEMORYMESH_BLAS_THREADS", "many")
+    with pytest.raises(InvalidInputError, match="MEMORYMESH_BLAS_THREADS"):
+        LocalEmbedder()

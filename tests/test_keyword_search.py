@@ -99,3 +99,22 @@ async def test_split_stores_rank_like_one_store(tmp_path: Path) -> None:
             await mesh.remember(text, scope=scope, on_conflict="keep_both")
         split = [h.memory.text for h in await mesh.recall(query, k=10, mode="keyword")]
     assert split == together
+
+
+@pytest.mark.anyio
+async def test_a_store_error_in_a_two_store_search_is_raised_as_itself(tmp_path: Path) -> None:
+    """Both stores are searched at once; a failure still surfaces as the store's own typed
+    error, not wrapped in an ExceptionGroup."""
+    import sqlite3
+
+    from memorymesh import AsyncMemoryMesh, MemoryMeshError
+
+    async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("deploy the billing service with helm", scope="project")
+        await mesh.remember("billing runs on the global cluster", scope="global")
+        with sqlite3.connect(tmp_path / "g.db") as conn:
+            conn.execute("DROP TABLE memories_fts")
+        conn.close()
+        with pytest.raises(MemoryMeshError) as caught:
+            await mesh.recall("billing deploy", k=3)
+    assert not isinstance(caught.value, BaseExceptionGroup)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _embedders import HashEmbedder
@@ -118,3 +119,31 @@ async def test_vector_relevance_is_scaled_so_use_does_not_outvote_meaning(tmp_pa
         hits = await mesh.recall("alpha beta gamma delta", k=2, mode="vector")
     assert [h.memory.id for h in hits] == [closer.id, used.id]
     assert hits[0].breakdown.relevance == 1.0
+
+
+async def test_feedback_costs_one_more_search_and_no_per_word_lookups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memorymesh.stores.sqlite import SQLiteStore
+
+    monkeypatch.setattr(_recall, "FEEDBACK_WEIGHT", 0.35)
+    calls: dict[str, int] = {"search_text": 0, "term_statistics": 0}
+    for name in calls:
+        original = getattr(SQLiteStore, name)
+
+        async def counted(
+            self: SQLiteStore, *args: Any, _f: Any = original, _n: str = name, **kw: Any
+        ) -> Any:
+            calls[_n] += 1
+            return await _f(self, *args, **kw)
+
+        monkeypatch.setattr(SQLiteStore, name, counted)
+    texts = [*FILLER, "The billing outage was traced to the ledger reconciler"]
+    texts += ["During the billing outage the ledger reconciler kept retrying"]
+    async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember_many(_items(texts))
+        calls.update(search_text=0, term_statistics=0)
+        hits = await mesh.recall("what caused the billing outage?", k=5, scope="project")
+    assert hits
+    # One search for the question, one for the feedback words: nothing per word.
+    assert calls == {"search_text": 2, "term_statistics": 0}

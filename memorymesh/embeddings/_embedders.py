@@ -20,6 +20,7 @@ import anyio.to_thread
 
 from .._errors import EmbeddingError, InvalidInputError, MemoryMeshError
 from .._version import install_command
+from ._threads import blas_threads, embed_threads, size_pools
 
 if TYPE_CHECKING:
     import numpy as np
@@ -147,6 +148,8 @@ _LOCAL_DIMS = {DEFAULT_LOCAL_MODEL: 384}
 # One loaded model per path for the whole process: loading takes seconds and ~100 MB.
 _LOADED: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
+#: How the first local model of the process sized the thread pools (``_threads.size_pools``).
+POOLS: dict[str, int | None] = {}
 
 
 def local_model_path(model: str = DEFAULT_LOCAL_MODEL) -> str:
@@ -193,6 +196,9 @@ class LocalEmbedder:
             raise EmbeddingError(
                 "the 'local' embedder needs sentence-transformers: " + install_command("local")
             ) from None
+        # A bad MEMORYMESH_EMBED_THREADS / MEMORYMESH_BLAS_THREADS fails here, not in a
+        # worker thread at the first embed.
+        embed_threads(), blas_threads()
         self._model_name = model
         self._path = local_model_path(model)
         self._batch_size = batch_size
@@ -213,7 +219,11 @@ class LocalEmbedder:
         with _LOAD_LOCK:
             loaded = _LOADED.get(self._path)
             if loaded is None:
+                import torch
                 from sentence_transformers import SentenceTransformer
+
+                if not _LOADED:  # the first model of the process: size the thread pools once
+                    POOLS.update(size_pools(torch))
 
                 local = Path(self._path).is_dir()
                 try:

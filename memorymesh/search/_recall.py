@@ -13,13 +13,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+import anyio
+
 from .._errors import InvalidInputError
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from .._text import QUESTION_WORDS, STOPWORDS, query_terms
-from ..stores.base import Filters, Store, bm25_idf, vector_searcher
+from ..stores.base import Filters, Store, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
-from ._scoring import blend, shared_bm25
+from ._scoring import breakdown_of, shared_bm25, signals
 from ._vectors import VectorIndex, to_blob, vector_filter
 
 if TYPE_CHECKING:
@@ -64,8 +66,6 @@ FEEDBACK_WEIGHT = 0.0
 # in a narrow band (0.34-0.62 for the best 40 on LoCoMo), where raw they let the blend's
 # importance, recency and use weights outvote the meaning. Cross-validated (docs/benchmarks.md).
 VECTOR_SCALED = True
-# Words considered for feedback before their rarity is looked up in the store.
-_FEEDBACK_POOL = 24
 # Field weighting (see :func:`with_field_weights`): a keyword hit whose label ("Caroline: ...")
 # names a word of the query scores this much more. Chosen by the same cross-validation.
 LABEL_WEIGHT = 0.5
@@ -127,9 +127,7 @@ async def candidates(
     """
     keyword: list[Candidate] = []
     if mode in ("keyword", "hybrid"):
-        for store in stores:
-            for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now):
-                keyword.append((store, memory, bm25))
+        keyword = await search_stores(stores, query, filters, limit=limit, now=now)
         keyword = await comparable_across_stores(query, keyword)
         keyword = with_field_weights(query, keyword)
         keyword = await with_feedback(stores, query, keyword, filters, limit=limit, now=now)
@@ -229,6 +227,45 @@ async def candidates(
     )
 
 
+async def search_stores(
+    stores: Sequence[Store], query: str, filters: Filters, *, limit: int, now: float
+) -> list[Candidate]:
+    """Each store's keyword matches for ``query`` (:meth:`Store.search_text`), store by store.
+
+    With two stores the searches run at once: each SQLite file has its own connection
+    thread, so the global store's search (often of an empty or small file) costs no wait
+    on top of the project's.
+    """
+    if len(stores) < 2:
+        return [
+            (store, memory, bm25)
+            for store in stores
+            for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now)
+        ]
+    found: list[list[tuple[Memory, float]]] = [[] for _ in stores]
+    failed: list[BaseException | None] = [None for _ in stores]
+
+    async def search(i: int, store: Store) -> None:
+        try:
+            found[i] = await store.search_text(query, filters, limit=limit, now=now)
+        except Exception as exc:  # raised as itself below, not in an ExceptionGroup
+            failed[i] = exc
+
+    async with anyio.create_task_group() as group:
+        for i, store in enumerate(stores):
+            group.start_soon(search, i, store)
+    for exc in failed:
+        if exc is not None:
+            # The caller sees the store's own typed error (MemoryMeshError), as when the
+            # stores were searched one after the other.
+            raise exc
+    return [
+        (store, memory, bm25)
+        for store, hits in zip(stores, found, strict=True)
+        for memory, bm25 in hits
+    ]
+
+
 #: The scaled relevance of the weakest candidate that still shares some meaning (cosine > 0).
 _SCALED_FLOOR = 0.01
 
@@ -306,7 +343,7 @@ def with_field_weights(query: str, keyword: list[Candidate]) -> list[Candidate]:
 
 
 def _feedback_words(query: str, keyword: Sequence[Candidate]) -> list[str]:
-    """The words the best hits share beyond the query's, most telling first (before rarity).
+    """The words the best hits share beyond the query's, most telling first.
 
     RM1 (Lavrenko & Croft, 2001) without a language model: each of the best hits votes for
     its content words in proportion to its share of the hits' relevance and to how much of
@@ -326,7 +363,9 @@ def _feedback_words(query: str, keyword: Sequence[Candidate]) -> list[str]:
                 continue
             share = words.count(word) / len(words)
             votes[word] = votes.get(word, 0.0) + (score / total) * share
-    return sorted(votes, key=lambda w: votes[w], reverse=True)[:_FEEDBACK_POOL]
+    # Ties (common among short texts) go to the longer word, then the alphabet, so the
+    # words searched for do not depend on the order of a set.
+    return sorted(votes, key=lambda w: (-votes[w], -len(w), w))
 
 
 async def with_feedback(
@@ -340,38 +379,23 @@ async def with_feedback(
 ) -> list[Candidate]:
     """Keyword candidates after pseudo-relevance feedback (RM3-style), best first.
 
-    The first search's best hits are probably about what was asked; the rarer words they
-    share ("support group" for a question about "LGBTQ meetings") find the memories that
-    answer in other words than the question's. Each candidate word is weighed by its votes
-    (:func:`_feedback_words`) times its rarity in the stores (BM25's idf), the best
-    :data:`FEEDBACK_TERMS` are searched for, and their matches are interpolated with the
+    The first search's best hits are probably about what was asked; the words they share
+    ("support group" for a question about "LGBTQ meetings") find the memories that answer in
+    other words than the question's. The words come from the hits already in hand
+    (:func:`_feedback_words`, no lookup), the best :data:`FEEDBACK_TERMS` by their votes are
+    searched for in one more search per store, and their matches are interpolated with the
     first search, each scaled by its best score: ``(1 - w) · first + w · feedback`` with
-    ``w`` = :data:`FEEDBACK_WEIGHT`.
+    ``w`` = :data:`FEEDBACK_WEIGHT`. The second search's own BM25 weighs each word by its
+    rarity, so a common word among them adds little.
     """
     if FEEDBACK_WEIGHT <= 0 or len(keyword) < 2:
         return keyword
-    pool = _feedback_words(query, keyword)
-    if not pool:
-        return keyword
-    rows = 0
-    counts: dict[str, int] = {}
-    for store in stores:
-        total, found, _ = await store.term_statistics(pool, [keyword[0][1].id])
-        rows += total
-        for word, n in found.items():
-            counts[word] = counts.get(word, 0) + n
-    order = {w: i for i, w in enumerate(pool)}
-    # Words in every other memory are no evidence; words in one memory only are its own.
-    useful = [w for w in pool if 1 < counts.get(w, 0) < rows / 10]
-    useful.sort(key=lambda w: (-(bm25_idf(rows, counts[w]) / (1 + order[w])), order[w]))
-    chosen = useful[:FEEDBACK_TERMS]
+    chosen = _feedback_words(query, keyword)[:FEEDBACK_TERMS]
     if not chosen:
         return keyword
-    extra: list[Candidate] = []
-    for store in stores:
-        hits = await store.search_text(" ".join(chosen), filters, limit=limit, now=now)
-        extra.extend((store, memory, bm25) for memory, bm25 in hits)
-    extra = await comparable_across_stores(" ".join(chosen), extra)
+    expansion = " ".join(chosen)
+    extra = await search_stores(stores, expansion, filters, limit=limit, now=now)
+    extra = await comparable_across_stores(expansion, extra)
     if not extra:
         return keyword
     first_best = keyword[0][2] if keyword[0][2] > 0 else 1.0
@@ -437,17 +461,22 @@ def rank(
     weights: ScoringWeights,
     now: float,
     by_event: bool,
+    k: int | None = None,
 ) -> list[tuple[float, Store, Memory, ScoreBreakdown]]:
-    """The candidates scored (relevance blended with importance, recency and use), best
-    first; a day or month the query names ranks memories from then first."""
+    """The best ``k`` candidates (all of them when ``k`` is None) scored (relevance blended
+    with importance, recency and use), best first; a day or month the query names ranks
+    memories from then first. Every candidate is scored with plain floats; only those
+    returned get a :class:`ScoreBreakdown` (a pydantic model, the costly part)."""
     period = named_period(query)
     if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
         found = prefer_period(found, period)
-    scored: list[tuple[float, Store, Memory, ScoreBreakdown]] = []
-    for store, memory, relevance in found:
-        score, breakdown = blend(
-            memory, relevance, weights=weights, now=now, by_event_time=by_event
-        )
-        scored.append((score, store, memory, breakdown))
-    scored.sort(key=lambda item: item[0], reverse=True)
-    return scored
+    scored = [
+        (signals(memory, relevance, weights=weights, now=now, by_event_time=by_event), i)
+        for i, (_, memory, relevance) in enumerate(found)
+    ]
+    # Stable on ties, as a sort of the whole list by score was.
+    scored.sort(key=lambda item: (-item[0][0], item[1]))
+    return [
+        (parts[0], found[i][0], found[i][1], breakdown_of(parts, weights))
+        for parts, i in scored[:k]
+    ]

@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from ..stores.base import bm25_idf
 
-__all__ = ["blend", "frequency_signal", "recency_signal", "shared_bm25"]
+__all__ = [
+    "blend",
+    "breakdown_of",
+    "frequency_signal",
+    "recency_signal",
+    "shared_bm25",
+    "signals",
+]
 
 _SECONDS_PER_DAY = 86_400.0
 # Access counts saturate: the 50th recall of a memory says little more than the 20th.
@@ -31,6 +38,46 @@ def frequency_signal(access_count: int) -> float:
     return min(1.0, math.log1p(max(0, access_count)) / _FREQUENCY_SATURATION)
 
 
+def signals(
+    memory: Memory,
+    relevance: float,
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event_time: bool = False,
+) -> tuple[float, float, float, float, float]:
+    """The final score in [0, 1] and its four signals (relevance, recency, importance,
+    frequency), as plain floats: recall scores every candidate and builds a
+    :class:`ScoreBreakdown` (:func:`breakdown_of`) only for the ones it returns."""
+    recency = recency_signal(
+        memory, now, weights.recency_half_life_days, by_event_time=by_event_time
+    )
+    importance = 1.0 if memory.pinned else memory.importance
+    frequency = frequency_signal(memory.access_count)
+    total = weights.total or 1.0
+    score = (
+        weights.relevance * relevance
+        + weights.recency * recency
+        + weights.importance * importance
+        + weights.frequency * frequency
+    ) / total
+    return score, relevance, recency, importance, frequency
+
+
+def breakdown_of(
+    scored: tuple[float, float, float, float, float], weights: ScoringWeights
+) -> ScoreBreakdown:
+    """The :class:`ScoreBreakdown` of what :func:`signals` returned."""
+    _, relevance, recency, importance, frequency = scored
+    return ScoreBreakdown(
+        relevance=relevance,
+        recency=recency,
+        importance=importance,
+        frequency=frequency,
+        weights=weights,
+    )
+
+
 def blend(
     memory: Memory,
     relevance: float,
@@ -40,23 +87,8 @@ def blend(
     by_event_time: bool = False,
 ) -> tuple[float, ScoreBreakdown]:
     """The final score in [0, 1] and its breakdown. Pinned memories count as importance 1."""
-    breakdown = ScoreBreakdown(
-        relevance=relevance,
-        recency=recency_signal(
-            memory, now, weights.recency_half_life_days, by_event_time=by_event_time
-        ),
-        importance=1.0 if memory.pinned else memory.importance,
-        frequency=frequency_signal(memory.access_count),
-        weights=weights,
-    )
-    total = weights.total or 1.0
-    score = (
-        weights.relevance * breakdown.relevance
-        + weights.recency * breakdown.recency
-        + weights.importance * breakdown.importance
-        + weights.frequency * breakdown.frequency
-    ) / total
-    return score, breakdown
+    scored = signals(memory, relevance, weights=weights, now=now, by_event_time=by_event_time)
+    return scored[0], breakdown_of(scored, weights)
 
 
 #: One store's :meth:`SQLiteStore.term_statistics`: rows, document count per term, and per
