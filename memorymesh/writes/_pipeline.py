@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
-from ..search._lexical import LexicalIndex
+from ..search._lexical import LexicalIndex, StoredLexicon
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
 from ..stores.base import (
     UNIQUE_METADATA_KEYS,
@@ -32,9 +32,11 @@ from ..stores.base import (
     Store,
     StoreTransaction,
     memory_from_row,
+    token_postings,
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
+from ._postings import refresh_tokens, sync_tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,7 +111,7 @@ class WriteResult:
 
     memories: list[Memory]
     index: VectorIndex | None
-    lexicon: LexicalIndex[str] | None = None
+    lexicon: LexicalIndex[str] | StoredLexicon | None = None
     added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
@@ -117,7 +119,7 @@ class WriteResult:
     def apply_to_index(self) -> None:
         import numpy as np
 
-        if self.lexicon is not None:
+        if isinstance(self.lexicon, LexicalIndex):
             self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
         if self.index is None:
             return
@@ -138,7 +140,7 @@ class OtherScope:
 
     reader: _Reads
     index: VectorIndex | None
-    lexicon: LexicalIndex[str] | None
+    lexicon: LexicalIndex[str] | StoredLexicon | None
 
 
 @dataclass
@@ -196,7 +198,7 @@ async def write_batch(
     index: VectorIndex | None,
     new_id: Callable[[], str],
     model: str | None = None,
-    lexicon: LexicalIndex[str] | None = None,
+    lexicon: LexicalIndex[str] | StoredLexicon | None = None,
     review: bool = False,
     others: Sequence[OtherScope] = (),
 ) -> WriteResult:
@@ -498,6 +500,15 @@ def _fold_into_pending(target: _Pending, it: _Pending, *, rewrite: bool) -> None
         target.vector = it.vector
 
 
+async def _lexicon(
+    indexes: Indexes, store: Store, reader: Store | StoreTransaction
+) -> LexicalIndex[str] | StoredLexicon:
+    """Where keyword-mode conflict candidates come from: the tokens the store keeps (read
+    through ``reader``), or an index built in memory for a store that keeps none."""
+    tokens = token_postings(reader)
+    return StoredLexicon(tokens) if tokens is not None else await indexes.lexicon(store)
+
+
 async def write_all(
     prepared: list[Prepared], stores: Sequence[Store], indexes: Indexes, *, review: bool
 ) -> list[Memory]:
@@ -528,19 +539,28 @@ async def write_all(
         targets = [s for s in stores if any(p.store is s for p in prepared)]
         opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
         readers: dict[Store, OtherScope] = {}
+        if vectors is None and not review and targets:
+            # Before any write lock is held: syncing takes the other store's lock briefly.
+            for store in stores:
+                if store not in targets:
+                    await refresh_tokens(store)
         for store in stores:
             if store in opened or store in readers:
                 continue
             if store not in targets:
                 if review or not targets:
                     continue
-                lexicon = await indexes.lexicon(store) if vectors is None else None
+                lexicon = await _lexicon(indexes, store, store) if vectors is None else None
                 if await indexes.catch_up(store):
                     unembedded.append(store)
                 readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
                 continue
-            lexicon = await indexes.lexicon(store) if vectors is None else None
+            # An index built in memory is built before the write lock is held.
+            lexicon = await _lexicon(indexes, store, store) if vectors is None else None
             tx = await stack.enter_async_context(store.write())
+            if isinstance(lexicon, StoredLexicon) and not review:
+                await sync_tokens(tx)
+                lexicon = await _lexicon(indexes, store, tx)
             # Under the write lock: nothing can land between catching up and writing.
             if await indexes.catch_up(store, tx):
                 unembedded.append(store)
@@ -573,6 +593,8 @@ async def write_all(
             )
             for i, memory in zip(positions, written.memories, strict=True):
                 results[i] = memory
+            if isinstance(lexicon, StoredLexicon) and not review:
+                await sync_tokens(tx)  # this batch's own rows, in its transaction
             mark = await tx.change_mark()
             if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
                 _PRUNE_CHANGES_EVERY
