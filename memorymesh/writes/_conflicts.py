@@ -842,8 +842,6 @@ async def find_conflicts(
         within_batch: Also compare the new texts with each other (not when ``tx`` is another
             scope's store, checked for conflicts across scopes).
     """
-    import numpy as np
-
     findings: list[list[Finding]] = [[] for _ in texts]
     if not texts:
         return findings
@@ -895,6 +893,8 @@ async def find_conflicts(
     # -- against each other --
     if within_batch and len(texts) > 1:
         if vectors is not None:
+            import numpy as np
+
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
             close = (sims >= SUBJECT_COSINE) & np.tri(len(texts), k=-1, dtype=bool)

@@ -117,15 +117,13 @@ class WriteResult:
     texts: list[tuple[str, str]] = field(default_factory=list)
 
     def apply_to_index(self) -> None:
-        import numpy as np
-
         if isinstance(self.lexicon, LexicalIndex):
             self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
         if self.index is None:
             return
         if self.added:
             rows = [row for row, _ in self.added]
-            self.index.add(rows, np.stack([v for _, v in self.added]))
+            self.index.add(rows, _stack([v for _, v in self.added]))
         self.index.set_superseded(self.superseded)
 
 
@@ -154,6 +152,14 @@ class _Pending:
     insert: bool = True
     target: str | None = None  # the memory this item resolved to when it is not inserted
     conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _stack(vectors: list[npt.NDArray[np.float32] | None]) -> npt.NDArray[np.float32]:
+    # numpy is imported only here: a keyword-mode write (a one-shot CLI or hook process)
+    # never needs it.
+    import numpy as np
+
+    return np.stack(vectors)  # type: ignore[arg-type]
 
 
 def _merged_metadata(old: str | dict[str, Any], new: str) -> str:
@@ -212,8 +218,6 @@ async def write_batch(
         One :class:`Memory` per row, in order: the stored one, or the existing one a
         duplicate resolved to, each with its ``conflicts``.
     """
-    import numpy as np
-
     items = [
         _Pending(row, policy, dict(detail), None if vectors is None else vectors[i])
         for i, (row, policy, detail) in enumerate(zip(rows, policies, details, strict=True))
@@ -270,7 +274,7 @@ async def write_batch(
         fresh = []  # a queued capture changes nothing current before it is accepted
     findings = await find_conflicts(
         [items[i].row.text for i in fresh],
-        None if vectors is None or not fresh else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+        None if vectors is None or not fresh else _stack([items[i].vector for i in fresh]),
         tx=tx,
         index=index,
         lexicon=lexicon,
@@ -284,7 +288,7 @@ async def write_batch(
     for other in others if fresh else ():
         across = await find_conflicts(
             [items[i].row.text for i in fresh],
-            None if vectors is None else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+            None if vectors is None else _stack([items[i].vector for i in fresh]),
             tx=other.reader,
             index=other.index,
             lexicon=other.lexicon,
