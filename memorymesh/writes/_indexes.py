@@ -44,6 +44,8 @@ class Indexes:
         # Per store: the token index behind keyword-mode conflict detection, built lazily on
         # the first write (reads never pay for it).
         self.lexicons: dict[Store, LexicalIndex[str]] = {}
+        # Per store: texts checked through its stored tokens so far (see `warm_lexicon`).
+        self.token_lookups: dict[Store, int] = {}
         # Per store, the change-feed mark up to which both indexes reflect the store, writes
         # by other processes included.
         self.marks: dict[Store, int] = {}
@@ -170,6 +172,12 @@ class Indexes:
             index.add(rows, matrix.astype(np.float32))
             after = page[-1][0]
         self.vectors[store] = index
+
+    def warm_lexicon(self, store: Store, texts: int, after: int) -> bool:
+        """Count ``texts`` about to be checked against ``store``; True once ``after`` have
+        been: this mesh writes enough for an in-memory token index to pay for itself."""
+        self.token_lookups[store] = done = self.token_lookups.get(store, 0) + texts
+        return done >= after
 
     async def lexicon(self, store: Store) -> LexicalIndex[str]:
         lexicon = self.lexicons.get(store)

@@ -504,13 +504,25 @@ def _fold_into_pending(target: _Pending, it: _Pending, *, rewrite: bool) -> None
         target.vector = it.vector
 
 
+#: Texts a mesh checks against a store through its stored tokens before it builds that
+#: store's token index in memory instead: a batch writer (an import, an agent saving a
+#: transcript) then pays the build once and looks up in microseconds, while one-shot
+#: processes and occasional writes never pay it. The index is the same lookup (see
+#: ``search/_lexical.py``), kept current by the change feed.
+WARM_AFTER = 1_000
+
+
 async def _lexicon(
-    indexes: Indexes, store: Store, reader: Store | StoreTransaction
+    indexes: Indexes, store: Store, demand: int
 ) -> LexicalIndex[str] | StoredLexicon:
-    """Where keyword-mode conflict candidates come from: the tokens the store keeps (read
-    through ``reader``), or an index built in memory for a store that keeps none."""
-    tokens = token_postings(reader)
-    return StoredLexicon(tokens) if tokens is not None else await indexes.lexicon(store)
+    """Where keyword-mode conflict candidates for ``demand`` new texts come from: the
+    store's tokens, or the index in memory (already warm, worth warming, or a store that
+    keeps no tokens). Decided before any write lock is held: building reads the store."""
+    tokens = token_postings(store)
+    if tokens is not None and store not in indexes.lexicons:
+        if not indexes.warm_lexicon(store, demand, WARM_AFTER):
+            return StoredLexicon(tokens)
+    return await indexes.lexicon(store)
 
 
 async def write_all(
@@ -543,28 +555,33 @@ async def write_all(
         targets = [s for s in stores if any(p.store is s for p in prepared)]
         opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
         readers: dict[Store, OtherScope] = {}
-        if vectors is None and not review and targets:
-            # Before any write lock is held: syncing takes the other store's lock briefly.
-            for store in stores:
-                if store not in targets:
-                    await refresh_tokens(store)
+        keyword = vectors is None and not review  # conflicts found by tokens
+        lexicons: dict[Store, LexicalIndex[str] | StoredLexicon] = {}
+        for store in stores if keyword and targets else ():
+            # Before any write lock is held: building an index or syncing another store's
+            # tokens (in a short transaction of its own) takes that store's lock.
+            lexicons[store] = await _lexicon(indexes, store, len(prepared))
+            if store not in targets and isinstance(lexicons[store], StoredLexicon):
+                await refresh_tokens(store)
         for store in stores:
             if store in opened or store in readers:
                 continue
             if store not in targets:
                 if review or not targets:
                     continue
-                lexicon = await _lexicon(indexes, store, store) if vectors is None else None
+                lexicon = lexicons.get(store)
                 if await indexes.catch_up(store):
                     unembedded.append(store)
                 readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
                 continue
-            # An index built in memory is built before the write lock is held.
-            lexicon = await _lexicon(indexes, store, store) if vectors is None else None
+            lexicon = lexicons.get(store)
             tx = await stack.enter_async_context(store.write())
-            if isinstance(lexicon, StoredLexicon) and not review:
+            if isinstance(lexicon, StoredLexicon):
+                # Under the write lock: the tokens catch up with every write before this one.
                 await sync_tokens(tx)
-                lexicon = await _lexicon(indexes, store, tx)
+                tokens = token_postings(tx)
+                if tokens is not None:
+                    lexicon = StoredLexicon(tokens)
             # Under the write lock: nothing can land between catching up and writing.
             if await indexes.catch_up(store, tx):
                 unembedded.append(store)
@@ -597,7 +614,7 @@ async def write_all(
             )
             for i, memory in zip(positions, written.memories, strict=True):
                 results[i] = memory
-            if isinstance(lexicon, StoredLexicon) and not review:
+            if keyword:
                 await sync_tokens(tx)  # this batch's own rows, in its transaction
             mark = await tx.change_mark()
             if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
