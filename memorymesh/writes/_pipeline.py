@@ -519,9 +519,12 @@ async def _lexicon(
     store's tokens, or the index in memory (already warm, worth warming, or a store that
     keeps no tokens). Decided before any write lock is held: building reads the store."""
     tokens = token_postings(store)
-    if tokens is not None and store not in indexes.lexicons:
-        if not indexes.warm_lexicon(store, demand, WARM_AFTER):
-            return StoredLexicon(tokens)
+    if (
+        tokens is not None
+        and store not in indexes.lexicons
+        and not indexes.warm_lexicon(store, demand, WARM_AFTER)
+    ):
+        return StoredLexicon(tokens)
     return await indexes.lexicon(store)
 
 
