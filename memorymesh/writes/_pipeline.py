@@ -617,12 +617,17 @@ async def write_all(
             )
             for i, memory in zip(positions, written.memories, strict=True):
                 results[i] = memory
-            if keyword:
-                await sync_tokens(tx)  # this batch's own rows, in its transaction
             mark = await tx.change_mark()
-            if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
+            prune = mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
                 _PRUNE_CHANGES_EVERY
-            ):
+            )
+            if keyword and (prune or not isinstance(lexicon, LexicalIndex)):
+                # This batch's own rows, in its transaction. A mesh whose index is warm in
+                # memory does not need the stored tokens: it brings them up to date only
+                # before the feed they follow is pruned (every few thousand changes), and
+                # the next process that reads them catches up on the rest from the feed.
+                await sync_tokens(tx)
+            if prune:
                 await tx.prune_changes(mark)
             after_commit.append(written.apply_to_index)
             after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
