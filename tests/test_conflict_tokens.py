@@ -161,3 +161,25 @@ async def test_an_encrypted_store_keeps_no_words_in_the_clear(tmp_path: Path) ->
     with sqlite3.connect(path) as conn:
         for table in ("conflict_tokens", "conflict_memories", "conflict_token_counts"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+
+
+async def test_a_batch_writer_warms_its_index_and_the_next_process_catches_up(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.db"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("the kiwi crates ship on fridays")  # the stored tokens exist
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        # 1,000 texts checked: this mesh now keeps the index in memory and leaves the stored
+        # tokens to be caught up from the change feed.
+        await mesh.remember_many([f"fact {i} about the orchard row {i}" for i in range(1_000)])
+        assert mesh._indexes.lexicons
+        old = await mesh.remember(OLD)
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == [old.id]
+    assert len(_stored(path)) == 1  # behind: only the first memory
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        latest = await mesh.remember("The staging database runs PostgreSQL 15")
+        assert [c.memory_id for c in latest.conflicts] == [new.id]
+        assert mesh._indexes.lexicons == {}
+    assert _stored(path) == _expected(path)
