@@ -355,9 +355,11 @@ class TokenPostings(Protocol):
     async def current_texts(self, ids: Sequence[str] | None) -> list[tuple[int, str, str]]:
         """``(seq, id, text)`` of these memories (None: all) that are current and active."""
 
-    async def replace(self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int) -> None:
-        """Drop the tokens of ``ids`` (None: all), store ``rows``, record ``mark``. Only
-        inside a write transaction."""
+    async def replace(
+        self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int | None
+    ) -> None:
+        """Drop the tokens of ``ids`` (None: all), store ``rows``, record ``mark`` (None:
+        keep the recorded one). Only inside a write transaction."""
 
 
 def token_postings(source: object) -> TokenPostings | None:

@@ -78,7 +78,7 @@ async def update(
         changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
         await tx.log([("updated", memory_id, source, {"fields": changed, **detail})])
         (memory,) = await tx.get_many([memory_id])
-        await keep_tokens(tx, indexes.embedder is None)
+        await keep_tokens(tx, indexes.embedder is None, [memory_id] if "text" in fields else [])
     if "text" in fields and store in indexes.lexicons:
         indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
     if index is not None and earlier is not None and earlier_vector is not None:
@@ -101,7 +101,7 @@ async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str)
         versions = await tx.delete_many(earlier)
         detail = {"earlier_versions": versions} if versions else {}
         await tx.log([("forgotten", memory_id, source, detail)])
-        await keep_tokens(tx, indexes.embedder is None)
+        await keep_tokens(tx, indexes.embedder is None, [memory_id, *versions])
     if store in indexes.vectors:
         indexes.vectors[store].remove([memory_id, *versions])
 
@@ -126,7 +126,7 @@ async def forget_many(
                 detail = {"earlier_versions": versions} if versions else {}
                 entries.append(("forgotten", memory_id, source, detail))
             await tx.log(entries)
-            await keep_tokens(tx, indexes.embedder is None)
+            await keep_tokens(tx, indexes.embedder is None, deleted)
             gone.append((store, deleted))
     for store, deleted in gone:
         if store in indexes.vectors:
@@ -148,7 +148,7 @@ async def restore(store: Store, memory_id: str, *, indexes: Indexes, source: str
             hidden.append(successors[0].id)
         await tx.log([("restored", memory_id, source, {"was_superseded_by": memory.superseded_by})])
         (memory,) = await tx.get_many([memory_id])
-        await keep_tokens(tx, indexes.embedder is None)
+        await keep_tokens(tx, indexes.embedder is None, [])
     if store in indexes.lexicons:
         indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
     index = indexes.vectors.get(store)

@@ -11,6 +11,8 @@ by its first sync, as is one whose feed was pruned past the mark.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..stores.base import Store, StoreTransaction, TokenRow, token_postings
 from ._conflicts import content_tokens, content_tokens_many
 
@@ -56,12 +58,18 @@ async def sync_tokens(tx: StoreTransaction, *, build: bool = True) -> None:
         await tokens.replace(page, rows, new_mark)
 
 
-async def keep_tokens(tx: StoreTransaction, keyword_mode: bool) -> None:
+async def keep_tokens(tx: StoreTransaction, keyword_mode: bool, touched: Sequence[str]) -> None:
     """After an edit outside the write pipeline (update, forget, restore): the touched
     memories' tokens follow in the same transaction. A mesh with an embedder finds conflicts
-    by vectors and leaves the tokens to the next keyword-mode write."""
+    by vectors and leaves re-tokenising to the next keyword-mode write (the feed names the
+    touched memories), but drops their tokens now: a forgotten or rewritten text's words
+    leave the file with it."""
     if keyword_mode:
         await sync_tokens(tx, build=False)
+        return
+    tokens = token_postings(tx)
+    if tokens is not None and touched:
+        await tokens.replace(touched, [], None)
 
 
 async def refresh_tokens(store: Store) -> None:

@@ -99,7 +99,9 @@ class PostgresTokenPostings:
             )
         return [(int(seq), str(mid), str(text)) for seq, mid, text in rows]
 
-    async def replace(self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int) -> None:
+    async def replace(
+        self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int | None
+    ) -> None:
         tenant = self._tenant
 
         async def write(conn: Any) -> None:
@@ -170,11 +172,19 @@ class PostgresTokenPostings:
                     "ON CONFLICT (tenant, token) DO UPDATE SET n = c.n + excluded.n",
                     [tenant, [w for w, _ in changed], [n for _, n in changed]],
                 )
-            await fetch(
-                conn,
-                "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
-                [tenant, MARK_KEY, str(mark)],
-            )
+                # A word no memory holds any more leaves the database.
+                await fetch(
+                    conn,
+                    "DELETE FROM conflict_token_counts "
+                    "WHERE tenant = %s AND n <= 0 AND token = ANY(%s)",
+                    [tenant, [w for w, n in changed if n < 0]],
+                )
+            if mark is not None:
+                await fetch(
+                    conn,
+                    "INSERT INTO store_meta (tenant, key, value) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value",
+                    [tenant, MARK_KEY, str(mark)],
+                )
 
         await self._run(write)

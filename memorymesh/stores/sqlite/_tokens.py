@@ -110,7 +110,9 @@ class SQLiteTokenPostings:
             )
         return [(int(str(seq)), str(mid), str(text)) for seq, mid, text in rows]
 
-    async def replace(self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int) -> None:
+    async def replace(
+        self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int | None
+    ) -> None:
         async def write(conn: aiosqlite.Connection) -> None:
             delta: Counter[str] = Counter()
             if ids is None:
@@ -173,10 +175,18 @@ class SQLiteTokenPostings:
                     "ON CONFLICT (token) DO UPDATE SET n = n + excluded.n",
                     changed,
                 )
-            await conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [MARK_KEY, str(mark)],
-            )
+                # A word no memory holds any more leaves the file (a forgotten text's words
+                # must not stay behind in its counts).
+                await conn.execute(
+                    "DELETE FROM conflict_token_counts WHERE n <= 0 "
+                    "AND token IN (SELECT value FROM json_each(?))",
+                    [json.dumps([w for w, n in changed if n < 0])],
+                )
+            if mark is not None:
+                await conn.execute(
+                    "INSERT INTO store_meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [MARK_KEY, str(mark)],
+                )
 
         await self._run(write)
