@@ -1,7 +1,9 @@
 """This process's in-memory indexes of each store, and keeping them in step with the store.
 
 Per store: the vector index (with an embedder) that vector recall and conflict checks search,
-and the token index that keyword-mode conflict checks use, built on first need. Other
+and the token index that keyword-mode conflict checks use once this mesh has written enough
+to a store for it to pay (until then, and in one-shot processes, they read the tokens the
+store keeps: ``_postings.py``), or always for a store that keeps none (an encrypted file). Other
 processes write to the same store (two MCP servers on one file); before a search and inside
 every write transaction, :meth:`Indexes.catch_up` applies the store's change feed since this
 process's mark (see ``_catchup.py``). A store holding another embedder's vectors is marked
