@@ -228,8 +228,12 @@ def median_of(runs: int, once: Callable[[], tuple[float, float]]) -> tuple[float
     return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
 
 
+def _wanted(name: str, only: list[str]) -> bool:
+    return not only or name.startswith("python") or any(w in name for w in only)
+
+
 def measure(
-    n: int, code: Path, built: Path, runs: int, scratch: Path
+    n: int, code: Path, built: Path, runs: int, scratch: Path, only: list[str] | None = None
 ) -> dict[str, tuple[float, float]]:
     """Every command's median seconds at ``n`` memories, with ``code``'s MemoryMesh."""
     root = scratch / f"n{n}-{code.name}"
@@ -240,6 +244,8 @@ def measure(
     commands = Commands(root, Corpus(seed=n + 1))
     out: dict[str, tuple[float, float]] = {}
     for name, make in commands.table().items():
+        if not _wanted(name, only or []):
+            continue
 
         def once(
             make: Callable[[], tuple[list[str], str | None]] = make,
@@ -255,6 +261,8 @@ def measure(
         ("MCP spawn → first tools/list", [str(BIN / "memorymesh-mcp")]),
         ("bare SDK server → first tools/list (floor)", [sys.executable, str(bare)]),
     ):
+        if only and not any(w in name for w in only):
+            continue
         out[name] = median_of(runs, functools.partial(mcp_once, argv, env, cwd))
         print(f"  {n:>7,} {name}: {_cell(out[name])} ms", file=sys.stderr)
     return out
@@ -280,6 +288,8 @@ def report(results: dict[str, dict[int, dict[str, tuple[float, float]]]], sizes:
     print(head)
     print(rule)
     for name, target in TARGETS.items():
+        if name not in results[labels[0]][sizes[0]]:
+            continue  # left out with --only
         cells = ""
         for n in sizes:
             for label in labels:
@@ -303,12 +313,17 @@ def report(results: dict[str, dict[int, dict[str, tuple[float, float]]]], sizes:
                 f"{name.removeprefix('memorymesh ')} {1000 * (r[name] - floor):.0f} "
                 f"({1000 * (cpu[name] - cpu_floor):.0f})"
                 for name in TARGETS
-                if TARGETS[name] is not None
+                if TARGETS[name] is not None and name in r
+            )
+            server = (
+                f"; MCP above the bare server: "
+                f"{1000 * (r[mcp] - r[bare]):+.0f} ({1000 * (cpu[mcp] - cpu[bare]):+.0f}) ms"
+                if mcp in r
+                else ""
             )
             print(
                 f"- {label}, {n:,}: above the interpreter floor ({_cell((floor, cpu_floor))} "
-                f"ms), wall (CPU): {over}; MCP above the bare server: "
-                f"{1000 * (r[mcp] - r[bare]):+.0f} ({1000 * (cpu[mcp] - cpu[bare]):+.0f}) ms"
+                f"ms), wall (CPU): {over}{server}"
             )
 
 
@@ -324,8 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         "--compare", type=Path, help="another checkout to run first (its code, same stores)"
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: run only the commands whose name holds one (the "
+        "interpreter floor always runs), e.g. --only remember,captured",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    only = [w for w in args.only.split(",") if w]
     codes = {"this checkout": ROOT}
     if args.compare is not None:
         codes = {"before": args.compare.resolve(), "after": ROOT}
@@ -335,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             built = store_dir(n, next(iter(codes.values())))
             for label, code in codes.items():
                 print(f"{label} ({code}), N = {n:,}", file=sys.stderr)
-                results[label][n] = measure(n, code, built, args.runs, Path(scratch))
+                results[label][n] = measure(n, code, built, args.runs, Path(scratch), only)
     report(results, sizes)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

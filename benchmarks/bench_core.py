@@ -238,8 +238,9 @@ async def bench_keyword(n: int, corpus: Corpus, work: Path, queries: int) -> dic
     started = time.perf_counter()
     async with AsyncMemoryMesh(db, global_path=work / f"kw-{n}-global.db") as mesh:
         out["open_ms"] = 1000 * (time.perf_counter() - started)
-        # The first write after opening builds the conflict token index from the store: what
-        # a one-shot CLI or hook process pays on every write.
+        # The first write after opening: what a one-shot CLI or hook process pays. It reads
+        # its conflict candidates from the tokens the store keeps (it used to build an index
+        # of every memory's tokens first).
         (item,) = corpus.items(1)
         started = time.perf_counter()
         await mesh.remember(**item)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,22 @@ def test_keyword_reads_import_no_numpy(tmp_path: Path) -> None:
         body = f"from memorymesh.cli import main\nmain([{stores}, {command}])"
         assert "numpy" not in loaded(body), command
         assert "memorymesh._mesh" in loaded(body)  # it did open the stores
+
+
+def test_keyword_writes_import_no_numpy(tmp_path: Path) -> None:
+    """A keyword-mode remember (the CLI's, a hook's) checks conflicts through the tokens the
+    store keeps, with no vectors and so no numpy; a conflict is still found and resolved."""
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    stores = f"'--db', {str(db)!r}, '--global-db', {str(global_db)!r}"
+    for text in (
+        "The staging database runs PostgreSQL 14",
+        "The staging database runs PostgreSQL 16",
+    ):
+        body = f"from memorymesh.cli import main\nmain([{stores}, 'remember', {text!r}])"
+        assert "numpy" not in loaded(body)
+    with sqlite3.connect(db) as conn:
+        current = conn.execute("SELECT text FROM memories WHERE superseded_by IS NULL").fetchall()
+    assert current == [("The staging database runs PostgreSQL 16",)]
 
 
 def test_access_counts_survive_a_one_shot_recall() -> None:

@@ -15,14 +15,14 @@ callers verify every candidate against the store (one read per batch) before jud
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    pass
+    from ..stores.base import TokenPostings
 
 
-__all__ = ["LexicalIndex", "Tokens", "max_missing", "needed_shared"]
+__all__ = ["LexicalIndex", "StoredLexicon", "Tokens", "max_missing", "needed_shared"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -57,6 +57,14 @@ def needed_shared(size: int) -> int:
 
 
 _Packed = tuple[tuple[str, ...], tuple[str, ...], bool]
+
+
+def _plan(size: int) -> tuple[int, int, int]:
+    """``(needed, probed, hits)`` for a text of ``size`` subject words: a memory holding
+    ``needed`` of the words holds ``hits`` of the ``probed`` rarest ones."""
+    needed = needed_shared(size)
+    probed = min(size, size - needed + 2)
+    return needed, probed, needed - (size - probed)
 
 
 def _pack(tokens: Tokens) -> _Packed:
@@ -122,10 +130,7 @@ class LexicalIndex(Generic[K]):
         size = len(tokens)
         if not size:
             return []
-        needed = needed_shared(size)
-        # A memory holding `needed` of the words holds `hits` of the `probed` rarest ones.
-        probed = min(size, size - needed + 2)
-        hits = needed - (size - probed)
+        needed, probed, hits = _plan(size)
         postings = self._postings
         held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
         found: list[tuple[int, int]] = []  # (shared words, slot)
@@ -152,3 +157,91 @@ class LexicalIndex(Generic[K]):
         found.sort(key=lambda item: (-item[0], -item[1]))
         keys = self._keys
         return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]
+
+    async def lookup(self, token_sets: Sequence[frozenset[str]]) -> list[list[tuple[K, Tokens]]]:
+        """Per text's subject words, :meth:`candidates` with their tokens (as
+        :meth:`StoredLexicon.lookup`)."""
+        found: list[list[tuple[K, Tokens]]] = []
+        for words in token_sets:
+            row = []
+            for key in self.candidates(words):
+                tokens = self.tokens(key)
+                if tokens is not None:
+                    row.append((key, tokens))
+            found.append(row)
+        return found
+
+
+class StoredLexicon:
+    """:class:`LexicalIndex`'s lookup over the tokens a store keeps (``TokenPostings``):
+    the same rarest-words probe, caps and order, in four reads per batch (word counts,
+    postings of the probed words, one-word memories, the candidates' tokens) whatever the
+    store's size. The stored tokens are current (kept in the write's own transaction), and
+    ``seq`` order is the order an index built from the store would have numbered them in.
+    """
+
+    def __init__(self, source: TokenPostings) -> None:
+        self.source = source
+
+    async def lookup(self, token_sets: Sequence[frozenset[str]]) -> list[list[tuple[str, Tokens]]]:
+        """Per text's subject words, the memories sharing enough of them to be a conflict,
+        closest first (the most recent first among equally close ones), with their tokens."""
+        source = self.source
+        every = set().union(*token_sets) if token_sets else set()
+        counts = await source.counts(every)
+        plans: list[tuple[int, int, list[str]] | None] = []
+        probe: set[str] = set()
+        singles_wanted: set[str] = set()
+        for words in token_sets:
+            size = len(words)
+            if not size:
+                plans.append(None)
+                continue
+            needed, probed, hits = _plan(size)
+            held = sorted((w for w in words if w in counts), key=counts.__getitem__)[:probed]
+            probe.update(held)
+            if needed > 1:
+                singles_wanted.update(w for w in words if w in counts)
+            plans.append((needed, hits, held))
+        postings = await source.postings(probe, _MAX_POSTINGS)
+        singles = await source.postings(singles_wanted, _MAX_POSTINGS, single=True)
+        seen: list[dict[int, int]] = []
+        wanted: set[int] = set()
+        for plan in plans:
+            repeated: dict[int, int] = {}
+            if plan is not None:
+                needed, hits, held = plan
+                tally: dict[int, int] = {}
+                for word in held:
+                    for seq in postings.get(word, ()):
+                        tally[seq] = tally.get(seq, 0) + 1
+                repeated = {seq: n for seq, n in tally.items() if n >= hits}
+                wanted.update(repeated)
+            seen.append(repeated)
+        for words, plan in zip(token_sets, plans, strict=True):
+            if plan is not None and plan[0] > 1:
+                for word in words:
+                    wanted.update(singles.get(word, ()))
+        entries = await source.entries(wanted)
+        found_all: list[list[tuple[str, Tokens]]] = []
+        for words, plan, repeated in zip(token_sets, plans, seen, strict=True):
+            if plan is None:
+                found_all.append([])
+                continue
+            needed = plan[0]
+            found: list[tuple[int, int]] = []  # (shared words, seq)
+            for seq in repeated:
+                entry = entries.get(seq)
+                if entry is not None:
+                    shared = len(words.intersection(entry[2][0]))
+                    if shared >= needed:
+                        found.append((shared, seq))
+            if needed > 1:
+                found.extend(
+                    (1, seq) for word in words for seq in singles.get(word, ()) if seq in entries
+                )
+            found.sort(key=lambda item: (-item[0], -item[1]))
+            found_all.append(
+                [(entries[seq][1], entries[seq][2]) for _, seq in found[:_MAX_CANDIDATES]]
+            )
+        return found_all

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ._filters import (
@@ -59,12 +59,15 @@ __all__ = [
     "StoreOptions",
     "StoreTransaction",
     "TimeField",
+    "TokenPostings",
+    "TokenRow",
     "VectorRow",
     "VectorSearch",
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
     "parse_metadata_filter",
+    "token_postings",
     "vector_searcher",
 ]
 
@@ -349,6 +352,50 @@ class StoreTransaction(Protocol):
     async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
         """Remember ``(key, verdict)``: a judge's answer for a pair of texts (see
         ``writes/_judge.py``), so the same pair is never sent twice."""
+
+
+#: A memory's conflict tokens as stored: ``(seq, id, (subject words, numbers, negated))``.
+TokenRow = tuple[int, str, tuple[frozenset[str], frozenset[str], bool]]
+
+
+class TokenPostings(Protocol):
+    """The conflict tokens a store keeps of its current memories (migration
+    ``0009_conflict_tokens``): which memories hold a word, so a write finds the memories it may
+    duplicate or contradict with a few indexed reads instead of an index built from every
+    memory. Maintained from the change feed (see ``writes/_postings.py``): the tokens reflect the
+    store up to :meth:`mark`. Reached through :func:`token_postings`; an engine (or an encrypted
+    file, whose words must not be stored in the clear) without them returns None there.
+    """
+
+    async def mark(self) -> int | None:
+        """The change-feed mark the tokens reflect (None: never built)."""
+
+    async def counts(self, words: Collection[str]) -> dict[str, int]:
+        """How many current memories hold each word (absent: none)."""
+
+    async def postings(
+        self, words: Collection[str], limit: int, *, single: bool = False
+    ) -> dict[str, list[int]]:
+        """Per word, the ``seq`` of its ``limit`` most recent holders, newest first (with
+        ``single``: only memories whose subject is that one word)."""
+
+    async def entries(self, seqs: Collection[int]) -> dict[int, TokenRow]:
+        """The stored tokens of these memories, by ``seq``."""
+
+    async def current_texts(self, ids: Sequence[str] | None) -> list[tuple[int, str, str]]:
+        """``(seq, id, text)`` of these memories (None: all) that are current and active."""
+
+    async def replace(
+        self, ids: Sequence[str] | None, rows: Sequence[TokenRow], mark: int | None
+    ) -> None:
+        """Drop the tokens of ``ids`` (None: all), store ``rows``, record ``mark`` (None:
+        keep the recorded one). Only inside a write transaction."""
+
+
+def token_postings(source: object) -> TokenPostings | None:
+    """The stored conflict tokens of a store or an open transaction, when it keeps them."""
+    get = getattr(source, "conflict_tokens", None)
+    return None if get is None else cast("TokenPostings | None", get())
 
 
 class Store(Protocol):

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from .._models import ConflictKind, Memory
 from .._text import STOPWORDS
-from ..search._lexical import LexicalIndex, Tokens, needed_shared
+from ..search._lexical import LexicalIndex, StoredLexicon, Tokens, needed_shared
 from ..search._vectors import VectorFilter, VectorIndex
 from ._lemma import lemma, normalise_phrases, normalise_word
 
@@ -825,7 +825,7 @@ async def find_conflicts(
     *,
     tx: _Transaction,
     index: VectorIndex | None,
-    lexicon: LexicalIndex[str] | None = None,
+    lexicon: LexicalIndex[str] | StoredLexicon | None = None,
     now: float,
     within_batch: bool = True,
 ) -> list[list[Finding]]:
@@ -836,13 +836,12 @@ async def find_conflicts(
         vectors: Their unit vectors, or None without an embedder.
         tx: The open write transaction of the store they go to (its FTS sees earlier writes).
         index: That store's vector index, when there is an embedder.
-        lexicon: That store's token index, used without an embedder.
+        lexicon: That store's token index (in memory, or the tokens it stores), used
+            without an embedder.
         now: The time expiry is judged against.
         within_batch: Also compare the new texts with each other (not when ``tx`` is another
             scope's store, checked for conflicts across scopes).
     """
-    import numpy as np
-
     findings: list[list[Finding]] = [[] for _ in texts]
     if not texts:
         return findings
@@ -857,20 +856,25 @@ async def find_conflicts(
                     verdict = judge(texts[i], known[memory_id], cos)
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
-    elif vectors is None and lexicon is not None and len(lexicon):
+    elif (
+        vectors is None
+        and lexicon is not None
+        and (not isinstance(lexicon, LexicalIndex) or len(lexicon))
+    ):
         tokens = [content_tokens(text) for text in texts]
-        lexical_hits: list[list[tuple[str, tuple[ConflictKind, float, str]]]] = []
-        for mine in tokens:
-            matched: list[tuple[str, tuple[ConflictKind, float, str]]] = []
-            for memory_id in lexicon.candidates(mine[0]):
-                theirs = lexicon.tokens(memory_id)
-                said = None if theirs is None else judge(mine, theirs)
-                if said is not None:
-                    matched.append((memory_id, said))
+        lexical_hits: list[list[tuple[str, Tokens]]] = []
+        for mine, candidates in zip(
+            tokens, await lexicon.lookup([t[0] for t in tokens]), strict=True
+        ):
+            matched: list[tuple[str, Tokens]] = []
+            for memory_id, theirs in candidates:
+                if judge(mine, theirs) is not None:
+                    matched.append((memory_id, theirs))
                     if len(matched) >= _CANDIDATES:
                         break
             lexical_hits.append(matched)
-        # The index is append-only: confirm each hit is still current, with today's text.
+        # An in-memory index is append-only: confirm each hit is still current, with today's
+        # text (the stored tokens are current, but an expiry passes without a write).
         confirm = {mid for matched in lexical_hits for mid, _ in matched}
         live = {
             m.id: m
@@ -879,9 +883,9 @@ async def find_conflicts(
             and (m.pinned or m.expires_at is None or m.expires_at.timestamp() > now)
         }
         for i, matched in enumerate(lexical_hits):
-            for memory_id, _lexical in matched:
+            for memory_id, theirs in matched:
                 memory = live.get(memory_id)
-                if memory is not None and tokens_of(memory.text) == lexicon.tokens(memory_id):
+                if memory is not None and tokens_of(memory.text) == theirs:
                     # Judged again on the texts: only they know which words lead.
                     verdict = judge(texts[i], memory.text)
                     if verdict is not None:
@@ -889,6 +893,8 @@ async def find_conflicts(
     # -- against each other --
     if within_batch and len(texts) > 1:
         if vectors is not None:
+            import numpy as np
+
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
             close = (sims >= SUBJECT_COSINE) & np.tri(len(texts), k=-1, dtype=bool)

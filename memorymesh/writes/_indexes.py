@@ -1,7 +1,9 @@
 """This process's in-memory indexes of each store, and keeping them in step with the store.
 
 Per store: the vector index (with an embedder) that vector recall and conflict checks search,
-and the token index that keyword-mode conflict checks use, built on first need. Other
+and the token index that keyword-mode conflict checks use once this mesh has written enough
+to a store for it to pay (until then, and in one-shot processes, they read the tokens the
+store keeps: ``_postings.py``), or always for a store that keeps none (an encrypted file). Other
 processes write to the same store (two MCP servers on one file); before a search and inside
 every write transaction, :meth:`Indexes.catch_up` applies the store's change feed since this
 process's mark (see ``_catchup.py``). A store holding another embedder's vectors is marked
@@ -44,6 +46,8 @@ class Indexes:
         # Per store: the token index behind keyword-mode conflict detection, built lazily on
         # the first write (reads never pay for it).
         self.lexicons: dict[Store, LexicalIndex[str]] = {}
+        # Per store: texts checked through its stored tokens so far (see `warm_lexicon`).
+        self.token_lookups: dict[Store, int] = {}
         # Per store, the change-feed mark up to which both indexes reflect the store, writes
         # by other processes included.
         self.marks: dict[Store, int] = {}
@@ -170,6 +174,12 @@ class Indexes:
             index.add(rows, matrix.astype(np.float32))
             after = page[-1][0]
         self.vectors[store] = index
+
+    def warm_lexicon(self, store: Store, texts: int, after: int) -> bool:
+        """Count ``texts`` about to be checked against ``store``; True once ``after`` have
+        been: this mesh writes enough for an in-memory token index to pay for itself."""
+        self.token_lookups[store] = done = self.token_lookups.get(store, 0) + texts
+        return done >= after
 
     async def lexicon(self, store: Store) -> LexicalIndex[str]:
         lexicon = self.lexicons.get(store)

@@ -21,6 +21,7 @@ from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row, supersede_across
+from ._postings import keep_tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,6 +78,7 @@ async def update(
         changed = sorted(set(fields) - {"updated_at", "content_hash", "embedding_model"})
         await tx.log([("updated", memory_id, source, {"fields": changed, **detail})])
         (memory,) = await tx.get_many([memory_id])
+        await keep_tokens(tx, indexes.embedder is None, [memory_id] if "text" in fields else [])
     if "text" in fields and store in indexes.lexicons:
         indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
     if index is not None and earlier is not None and earlier_vector is not None:
@@ -99,6 +101,7 @@ async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str)
         versions = await tx.delete_many(earlier)
         detail = {"earlier_versions": versions} if versions else {}
         await tx.log([("forgotten", memory_id, source, detail)])
+        await keep_tokens(tx, indexes.embedder is None, [memory_id, *versions])
     if store in indexes.vectors:
         indexes.vectors[store].remove([memory_id, *versions])
 
@@ -123,6 +126,7 @@ async def forget_many(
                 detail = {"earlier_versions": versions} if versions else {}
                 entries.append(("forgotten", memory_id, source, detail))
             await tx.log(entries)
+            await keep_tokens(tx, indexes.embedder is None, deleted)
             gone.append((store, deleted))
     for store, deleted in gone:
         if store in indexes.vectors:
@@ -189,6 +193,7 @@ async def restore(
             across = memory.superseded_by
         await tx.log([("restored", memory_id, source, {"was_superseded_by": memory.superseded_by})])
         (memory,) = await tx.get_many([memory_id])
+        await keep_tokens(tx, indexes.embedder is None, [])
     if store in indexes.lexicons:
         indexes.lexicons[store].add([(memory_id, content_tokens(memory.text))])
     index = indexes.vectors.get(store)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .._errors import StoreError
 from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
 from .._text import content_hash
-from ..search._lexical import LexicalIndex
+from ..search._lexical import LexicalIndex, StoredLexicon
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
 from ..stores.base import (
     UNIQUE_METADATA_KEYS,
@@ -35,9 +35,11 @@ from ..stores.base import (
     Store,
     StoreTransaction,
     memory_from_row,
+    token_postings,
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
+from ._postings import refresh_tokens, sync_tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,7 +117,7 @@ class WriteResult:
 
     memories: list[Memory]
     index: VectorIndex | None
-    lexicon: LexicalIndex[str] | None = None
+    lexicon: LexicalIndex[str] | StoredLexicon | None = None
     added: list[tuple[IndexRow, npt.NDArray[np.float32]]] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     texts: list[tuple[str, str]] = field(default_factory=list)
@@ -124,15 +126,13 @@ class WriteResult:
     across: list[tuple[OtherScope, str, str]] = field(default_factory=list)
 
     def apply_to_index(self) -> None:
-        import numpy as np
-
-        if self.lexicon is not None:
+        if isinstance(self.lexicon, LexicalIndex):
             self.lexicon.add((mid, content_tokens(text)) for mid, text in self.texts)
         if self.index is None:
             return
         if self.added:
             rows = [row for row, _ in self.added]
-            self.index.add(rows, np.stack([v for _, v in self.added]))
+            self.index.add(rows, _stack([v for _, v in self.added]))
         self.index.set_superseded(self.superseded)
 
 
@@ -147,7 +147,7 @@ class OtherScope:
 
     reader: _Reads
     index: VectorIndex | None
-    lexicon: LexicalIndex[str] | None
+    lexicon: LexicalIndex[str] | StoredLexicon | None
 
 
 @dataclass
@@ -161,6 +161,14 @@ class _Pending:
     insert: bool = True
     target: str | None = None  # the memory this item resolved to when it is not inserted
     conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _stack(vectors: list[npt.NDArray[np.float32] | None]) -> npt.NDArray[np.float32]:
+    # numpy is imported only here: a keyword-mode write (a one-shot CLI or hook process)
+    # never needs it.
+    import numpy as np
+
+    return np.stack(vectors)  # type: ignore[arg-type]
 
 
 def _merged_metadata(old: str | dict[str, Any], new: str) -> str:
@@ -205,7 +213,7 @@ async def write_batch(
     index: VectorIndex | None,
     new_id: Callable[[], str],
     model: str | None = None,
-    lexicon: LexicalIndex[str] | None = None,
+    lexicon: LexicalIndex[str] | StoredLexicon | None = None,
     review: bool = False,
     others: Sequence[OtherScope] = (),
 ) -> WriteResult:
@@ -219,8 +227,6 @@ async def write_batch(
         One :class:`Memory` per row, in order: the stored one, or the existing one a
         duplicate resolved to, each with its ``conflicts``.
     """
-    import numpy as np
-
     items = [
         _Pending(row, policy, dict(detail), None if vectors is None else vectors[i])
         for i, (row, policy, detail) in enumerate(zip(rows, policies, details, strict=True))
@@ -279,7 +285,7 @@ async def write_batch(
         fresh = []  # a queued capture changes nothing current before it is accepted
     findings = await find_conflicts(
         [items[i].row.text for i in fresh],
-        None if vectors is None or not fresh else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+        None if vectors is None or not fresh else _stack([items[i].vector for i in fresh]),
         tx=tx,
         index=index,
         lexicon=lexicon,
@@ -293,7 +299,7 @@ async def write_batch(
     for other in others if fresh else ():
         across = await find_conflicts(
             [items[i].row.text for i in fresh],
-            None if vectors is None else np.stack([items[i].vector for i in fresh]),  # type: ignore[misc]
+            None if vectors is None else _stack([items[i].vector for i in fresh]),
             tx=other.reader,
             index=other.index,
             lexicon=other.lexicon,
@@ -544,6 +550,30 @@ def _fold_into_pending(target: _Pending, it: _Pending, *, rewrite: bool) -> None
         target.vector = it.vector
 
 
+#: Texts a mesh checks against a store through its stored tokens before it builds that
+#: store's token index in memory instead: a batch writer (an import, an agent saving a
+#: transcript) then pays the build once and looks up in microseconds, while one-shot
+#: processes and occasional writes never pay it. The index is the same lookup (see
+#: ``search/_lexical.py``), kept current by the change feed.
+WARM_AFTER = 1_000
+
+
+async def _lexicon(
+    indexes: Indexes, store: Store, demand: int
+) -> LexicalIndex[str] | StoredLexicon:
+    """Where keyword-mode conflict candidates for ``demand`` new texts come from: the
+    store's tokens, or the index in memory (already warm, worth warming, or a store that
+    keeps no tokens). Decided before any write lock is held: building reads the store."""
+    tokens = token_postings(store)
+    if (
+        tokens is not None
+        and store not in indexes.lexicons
+        and not indexes.warm_lexicon(store, demand, WARM_AFTER)
+    ):
+        return StoredLexicon(tokens)
+    return await indexes.lexicon(store)
+
+
 async def write_all(
     prepared: list[Prepared], stores: Sequence[Store], indexes: Indexes, *, review: bool
 ) -> list[Memory]:
@@ -575,19 +605,33 @@ async def write_all(
         targets = [s for s in stores if any(p.store is s for p in prepared)]
         opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
         readers: dict[Store, OtherScope] = {}
+        keyword = vectors is None and not review  # conflicts found by tokens
+        lexicons: dict[Store, LexicalIndex[str] | StoredLexicon] = {}
+        for store in stores if keyword and targets else ():
+            # Before any write lock is held: building an index or syncing another store's
+            # tokens (in a short transaction of its own) takes that store's lock.
+            lexicons[store] = await _lexicon(indexes, store, len(prepared))
+            if store not in targets and isinstance(lexicons[store], StoredLexicon):
+                await refresh_tokens(store)
         for store in stores:
             if store in opened or store in readers:
                 continue
             if store not in targets:
                 if review or not targets:
                     continue
-                lexicon = await indexes.lexicon(store) if vectors is None else None
+                lexicon = lexicons.get(store)
                 if await indexes.catch_up(store):
                     unembedded.append(store)
                 readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
                 continue
-            lexicon = await indexes.lexicon(store) if vectors is None else None
+            lexicon = lexicons.get(store)
             tx = await stack.enter_async_context(store.write())
+            if isinstance(lexicon, StoredLexicon):
+                # Under the write lock: the tokens catch up with every write before this one.
+                await sync_tokens(tx)
+                tokens = token_postings(tx)
+                if tokens is not None:
+                    lexicon = StoredLexicon(tokens)
             # Under the write lock: nothing can land between catching up and writing.
             if await indexes.catch_up(store, tx):
                 unembedded.append(store)
@@ -621,9 +665,16 @@ async def write_all(
             for i, memory in zip(positions, written.memories, strict=True):
                 results[i] = memory
             mark = await tx.change_mark()
-            if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
+            prune = mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
                 _PRUNE_CHANGES_EVERY
-            ):
+            )
+            if keyword and (prune or not isinstance(lexicon, LexicalIndex)):
+                # This batch's own rows, in its transaction. A mesh whose index is warm in
+                # memory does not need the stored tokens: it brings them up to date only
+                # before the feed they follow is pruned (every few thousand changes), and
+                # the next process that reads them catches up on the rest from the feed.
+                await sync_tokens(tx)
+            if prune:
                 await tx.prune_changes(mark)
             after_commit.append(written.apply_to_index)
             after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _embedders import HashEmbedder
 from _leaks import checkpoint
 
 from memorymesh import AsyncMemoryMesh
@@ -69,3 +70,22 @@ async def test_text_replaced_in_place_leaves_the_file(
         assert [m.text for m in await mesh.history(item.id)] == ["the new value"]
     checkpoint(project_db, global_db)
     assert _traces(tmp_path, WORDS[0], WORDS[1]) == []
+
+
+@pytest.mark.anyio
+async def test_forgotten_text_leaves_the_conflict_tokens_in_vector_mode(
+    tmp_path: Path, project_db: Path, global_db: Path
+) -> None:
+    # Keyword-mode writes stored the text's conflict tokens; a mesh with an embedder (which
+    # finds conflicts by vectors and does not keep the tokens current) forgets it.
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        await _filler(mesh, 5)
+        gone = await mesh.remember(f"the {WORDS[0]} config lives in {WORDS[1]}", scope="project")
+        checkpoint(project_db)
+        assert _traces(tmp_path, *WORDS[:2]) == WORDS[:2]
+    async with AsyncMemoryMesh(
+        project_db, global_path=global_db, embedding=HashEmbedder(dim=64)
+    ) as mesh:
+        await mesh.forget(gone.id)
+    checkpoint(project_db, global_db)
+    assert _traces(tmp_path, *WORDS[:2]) == []

@@ -316,6 +316,53 @@ _CHANGE_NOTIFY = Migration(
     ),
 )
 
+_CONFLICT_TOKENS = Migration(
+    "0006_conflict_tokens",
+    (
+        # As SQLite's 0009: each current memory's conflict tokens, kept from the change feed
+        # in the writer's transaction (`writes/_postings.py`), so a write finds its conflict
+        # candidates with a few indexed reads instead of an index built from every memory.
+        # An existing tenant is filled by its first keyword-mode write.
+        """
+        CREATE TABLE conflict_tokens (
+            tenant TEXT   NOT NULL,
+            token  TEXT   NOT NULL,
+            seq    BIGINT NOT NULL,
+            PRIMARY KEY (tenant, token, seq)
+        )
+        """,
+        """
+        CREATE TABLE conflict_singles (
+            tenant TEXT   NOT NULL,
+            token  TEXT   NOT NULL,
+            seq    BIGINT NOT NULL,
+            PRIMARY KEY (tenant, token, seq)
+        )
+        """,
+        """
+        CREATE TABLE conflict_token_counts (
+            tenant TEXT   NOT NULL,
+            token  TEXT   NOT NULL,
+            n      BIGINT NOT NULL,
+            PRIMARY KEY (tenant, token)
+        )
+        """,
+        """
+        CREATE TABLE conflict_memories (
+            tenant  TEXT    NOT NULL,
+            seq     BIGINT  NOT NULL,
+            id      TEXT    NOT NULL,
+            words   TEXT[]  NOT NULL,
+            numbers TEXT[]  NOT NULL,
+            negated BOOLEAN NOT NULL,
+            PRIMARY KEY (tenant, seq),
+            UNIQUE (tenant, id)
+        )
+        """,
+    ),
+)
+
+
 _JUDGE = Migration(
     "0007_judge",
     (
@@ -355,5 +402,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _SESSIONS,
     _VECTOR_SEARCH,
     _CHANGE_NOTIFY,
+    _CONFLICT_TOKENS,
     _JUDGE,
 )

@@ -63,6 +63,7 @@ from ._schema import (
     hnsw_index_name,
 )
 from ._sql import ORDERS, tsquery, where
+from ._tokens import PostgresTokenPostings
 
 __all__ = ["PostgresStore", "PostgresTransaction"]
 
@@ -353,6 +354,15 @@ class PostgresTransaction:
     async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with translated(self._store.label):
             return await _fetch(self._conn, query, params)
+
+    def conflict_tokens(self) -> PostgresTokenPostings:
+        """The tenant's conflict tokens, read and written in this transaction."""
+
+        async def run(fn: Callable[[Conn], Awaitable[Any]]) -> Any:
+            with translated(self._store.label):
+                return await fn(self._conn)
+
+        return PostgresTokenPostings(run, _fetch, self._tenant)
 
     async def _executemany(self, query: str, params: Sequence[Sequence[Any]]) -> None:
         with translated(self._store.label):
@@ -1322,6 +1332,10 @@ class PostgresStore:
             )
         )
         return {str(r[0]): str(r[1]) for r in rows}
+
+    def conflict_tokens(self) -> PostgresTokenPostings:
+        """The tenant's conflict tokens, for reads."""
+        return PostgresTokenPostings(self._run, _fetch, self.tenant)
 
     async def get_meta(self, key: str) -> str | None:
         rows = await self._run(

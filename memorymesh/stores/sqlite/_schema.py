@@ -299,6 +299,51 @@ _COUNTS = Migration(
     ),
 )
 
+_CONFLICT_TOKENS = Migration(
+    "0009_conflict_tokens",
+    (
+        # A write used to find its conflict candidates in a token index built in memory from
+        # every memory on the first write after opening: a one-shot `memorymesh remember` paid
+        # for the whole store. The tokens now live here, kept from the change feed in each
+        # write's transaction (`writes/_postings.py`); an existing store is filled by its first
+        # keyword-mode write (tokenising needs Python, which a migration cannot run).
+        # WITHOUT ROWID, keyed (token, seq): a word's newest holders are one backward range.
+        """
+        CREATE TABLE conflict_tokens (
+            token TEXT    NOT NULL,
+            seq   INTEGER NOT NULL,
+            PRIMARY KEY (token, seq)
+        ) WITHOUT ROWID
+        """,
+        # Memories whose subject is one word: judged against any text holding that word.
+        """
+        CREATE TABLE conflict_singles (
+            token TEXT    NOT NULL,
+            seq   INTEGER NOT NULL,
+            PRIMARY KEY (token, seq)
+        ) WITHOUT ROWID
+        """,
+        # How many memories hold each word: a lookup probes a text's rarest words.
+        """
+        CREATE TABLE conflict_token_counts (
+            token TEXT    PRIMARY KEY,
+            n     INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        # Each memory's tokens, to judge candidates without reading (and re-tokenising) texts.
+        """
+        CREATE TABLE conflict_memories (
+            seq     INTEGER PRIMARY KEY,
+            id      TEXT    NOT NULL UNIQUE,
+            words   TEXT    NOT NULL,
+            numbers TEXT    NOT NULL,
+            negated INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
+
 _JUDGE = Migration(
     "0010_judge",
     (
@@ -337,5 +382,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
     _SESSIONS,
     _COUNTS,
+    _CONFLICT_TOKENS,
     _JUDGE,
 )  # fmt: skip

@@ -62,6 +62,7 @@ from ..base import (
 from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import preflight
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
+from ._tokens import SQLiteTokenPostings
 
 logger = logging.getLogger("memorymesh")
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
@@ -457,6 +458,18 @@ class WriteTransaction:
         """At the end of a transaction that deleted or replaced text (see :meth:`_erasing`)."""
         if self.erased and not _FTS5_SECURE_DELETE:
             await self._execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+
+    def conflict_tokens(self) -> SQLiteTokenPostings | None:
+        """The store's conflict tokens, read and written in this transaction (None when
+        encrypted: its words must not be stored in the clear)."""
+        if self._store._codec is not None:
+            return None
+
+        async def run(fn: Callable[[aiosqlite.Connection], Awaitable[Any]]) -> Any:
+            with _translated(self._store.label):
+                return await fn(self._conn)
+
+        return SQLiteTokenPostings(run)
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         with _translated(self._store.label):
@@ -1073,6 +1086,10 @@ class SQLiteStore:
     @property
     def encrypted(self) -> bool:
         return self._codec is not None
+
+    def conflict_tokens(self) -> SQLiteTokenPostings | None:
+        """The store's conflict tokens, for reads (None when encrypted)."""
+        return None if self._codec is not None else SQLiteTokenPostings(self._run)
 
     async def _setup_encryption(self, conn: aiosqlite.Connection) -> None:
         from ._crypto import META_KEY, load_codec, new_codec_record

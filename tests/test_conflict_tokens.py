@@ -1,0 +1,185 @@
+"""The conflict tokens a SQLite store keeps (migration 0009): always equal to what tokenising
+its current memories gives, whichever path wrote them (the pipeline, update, forget, restore,
+import, a version that knows nothing of tokens), filled on a store from before the
+migration, and never kept in the clear for an encrypted store. Engine-independent behaviour
+is in tests/contract/test_conflict_tokens.py."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from memorymesh import AsyncMemoryMesh
+from memorymesh._models import Scope
+from memorymesh.stores.base import MemoryRow
+from memorymesh.stores.sqlite._store import SQLiteStore
+from memorymesh.writes._conflicts import content_tokens
+
+pytestmark = pytest.mark.anyio
+
+OLD = "The staging database runs PostgreSQL 14"
+NEW = "The staging database runs PostgreSQL 16"
+
+
+def _expected(path: Path) -> dict[str, frozenset[str]]:
+    """Each current memory's subject words, tokenised from its text now."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT id, text FROM memories WHERE superseded_by IS NULL AND status = 'active'"
+        ).fetchall()
+    return {mid: content_tokens(text)[0] for mid, text in rows}
+
+
+def _stored(path: Path) -> dict[str, frozenset[str]]:
+    """The tokens the store keeps, checked to agree across its four tables."""
+    with sqlite3.connect(path) as conn:
+        memories = conn.execute("SELECT seq, id, words FROM conflict_memories").fetchall()
+        postings = set(conn.execute("SELECT token, seq FROM conflict_tokens").fetchall())
+        singles = set(conn.execute("SELECT token, seq FROM conflict_singles").fetchall())
+        counts = dict(conn.execute("SELECT token, n FROM conflict_token_counts WHERE n != 0"))
+        seqs = dict(conn.execute("SELECT id, seq FROM memories").fetchall())
+    words = {mid: frozenset(w.split("\x1f")) if w else frozenset() for _, mid, w in memories}
+    assert all(seqs[mid] == seq for seq, mid, _ in memories)
+    assert postings == {(w, seq) for seq, mid, _ in memories for w in words[mid]}
+    assert singles == {
+        (w, seq) for seq, mid, _ in memories if len(words[mid]) == 1 for w in words[mid]
+    }
+    assert counts == dict(Counter(w for ws in words.values() for w in ws))
+    return words
+
+
+def _row(memory_id: str, text: str) -> MemoryRow:
+    return MemoryRow(
+        id=memory_id,
+        text=text,
+        content_hash=memory_id,
+        category="context",
+        importance=0.5,
+        scope="project",
+        pinned=False,
+        metadata="{}",
+        session_id=None,
+        source="api",
+        agent=None,
+        redactions="[]",
+        created_at=1.0,
+        updated_at=1.0,
+        event_time=None,
+        expires_at=None,
+    )
+
+
+async def test_a_store_from_before_the_migration_is_filled_by_its_first_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old = SQLiteStore(path, scope=Scope.PROJECT)
+    await old.open(_migrate_upto=8)
+    async with old.write() as tx:
+        await tx.insert_many(
+            [_row("m1", OLD), _row("m2", "the kiwi crates ship on fridays"), _row("m3", "one")]
+        )
+    await old.close()
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == ["m1"]
+    assert _stored(path) == _expected(path)
+    assert set(_expected(path)) == {"m2", "m3", new.id}
+
+
+async def test_tokens_follow_every_kind_of_write(tmp_path: Path) -> None:
+    path, other = tmp_path / "p.db", tmp_path / "other.db"
+    async with AsyncMemoryMesh(other, global_path=tmp_path / "og.db") as source:
+        await source.remember_many(["The deploy target for the API service is us-east-1", OLD])
+        exported = io.StringIO()
+        await source.export(exported)
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        written = await mesh.remember_many(
+            [f"the build cache for service {i} lives in bucket {i}" for i in range(20)]
+        )
+        assert _stored(path) == _expected(path)
+        await mesh.update(written[0].id, text="the build cache moved to the shared bucket")
+        await mesh.forget(written[1].id)
+        await mesh.forget_many([written[2].id, written[3].id])
+        assert _stored(path) == _expected(path)
+        old = await mesh.remember(OLD.replace("14", "13"))
+        new = await mesh.remember(NEW)  # supersedes `old`
+        assert [c.memory_id for c in new.conflicts] == [old.id]
+        assert _stored(path) == _expected(path)
+        await mesh.restore(old.id)
+        assert _stored(path) == _expected(path)
+        # An import writes rows as exported; the next write brings their tokens in, in its
+        # own transaction, and is checked against them.
+        await mesh.import_(io.StringIO(exported.getvalue()))
+        later = await mesh.remember("The deploy target for the API service is eu-west-2")
+        assert later.conflicts and _stored(path) == _expected(path)
+
+
+async def test_a_write_by_a_version_without_tokens_is_caught_up(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("the kiwi crates ship on fridays")
+    # Another program (an older MemoryMesh) inserts a row and tokenises nothing.
+    with sqlite3.connect(path) as conn:
+        now = time.time()
+        conn.execute(
+            "INSERT INTO memories (id, text, content_hash, category, importance, scope, "
+            "created_at, updated_at) VALUES ('legacy', ?, 'h', 'context', 0.5, 'project', ?, ?)",
+            [OLD, now, now],
+        )
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == ["legacy"]
+    assert _stored(path) == _expected(path)
+
+
+async def test_a_fresh_mesh_builds_no_token_index(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember_many([f"fact {i} about the orchard row {i}" for i in range(30)])
+        await mesh.remember(OLD)
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        new = await mesh.remember(NEW)
+        assert new.conflicts
+        # Structural: a one-shot write reads candidates from the store, it does not load
+        # every memory into an in-memory index.
+        assert mesh._indexes.lexicons == {}
+
+
+async def test_an_encrypted_store_keeps_no_words_in_the_clear(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    key = "a-test-passphrase-long-enough"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db", encryption_key=key) as mesh:
+        old = await mesh.remember(OLD)
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == [old.id]
+    with sqlite3.connect(path) as conn:
+        for table in ("conflict_tokens", "conflict_memories", "conflict_token_counts"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+
+
+async def test_a_batch_writer_warms_its_index_and_the_next_process_catches_up(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "p.db"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("the kiwi crates ship on fridays")  # the stored tokens exist
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        # 1,000 texts checked: this mesh now keeps the index in memory and leaves the stored
+        # tokens to be caught up from the change feed.
+        await mesh.remember_many([f"fact {i} about the orchard row {i}" for i in range(1_000)])
+        assert mesh._indexes.lexicons
+        old = await mesh.remember(OLD)
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == [old.id]
+    assert len(_stored(path)) == 1  # behind: only the first memory
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        latest = await mesh.remember("The staging database runs PostgreSQL 15")
+        assert [c.memory_id for c in latest.conflicts] == [new.id]
+        assert mesh._indexes.lexicons == {}
+    assert _stored(path) == _expected(path)
