@@ -249,6 +249,11 @@ async def run_vectors(
     texts = [f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(n)]
     asked = [" ".join(words.sample(WORDS, 3)) + f" q{i}" for i in range(queries)]
     table = dict(zip(texts + asked, vectors, strict=True))
+    # Written after reopening: what a worker starting on a full store pays.
+    later = [
+        f"later {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(REOPEN_N)
+    ]
+    table.update(zip(later, _clustered(REOPEN_N, np.random.default_rng(16), uniform), strict=True))
     embedder = LookupEmbedder(table)
     categories = ["decision", "context", "pattern", "preference", "question"]
     lines: list[str] = []
@@ -319,6 +324,7 @@ async def run_vectors(
             label = f"recall(mode={mode!r}{', 1 category' if extra else ''})"
             lines.append(_row(label, samples))
         plan = await _plan(store, probes[0], model)
+    reopened = await _reopen(url, embedder, later)
     floor_hnsw, floor_exact = await _vector_floors(url, probes)
     floor_fill = await _vector_insert_floor(url, texts, vectors[:n], model)
     kind = "uniform random" if uniform else "clustered"
@@ -329,12 +335,44 @@ async def run_vectors(
         f"remember_many with vectors: {fill:,.0f} memories/s; floor (bare executemany INSERT of "
         f"the same rows and vectors, HNSW index kept): {floor_fill:,.0f}/s"
     )
+    opened, single, batch = reopened
+    print(
+        f"a worker reopening it: open {opened:.2f} s; then remember p50 / p95 "
+        f"{_ms(single)[0]:.1f} / {_ms(single)[1]:.1f} ms; remember_many of {REOPEN_N:,} "
+        f"(keep_both, conflicts checked) {REOPEN_N / batch:,.0f} memories/s"
+    )
     print(f"{'measure':<40} {'p50 ms':>8} {'p95 ms':>8}")
     for line in lines:
         print(line)
     print(_row("floor: bare ORDER BY <=> LIMIT 10, HNSW", floor_hnsw))
     print(_row("floor: bare ORDER BY <=> LIMIT 10, exact", floor_exact))
     print("plan of the HNSW path:", plan)
+
+
+REOPEN_N = 1_000
+
+
+async def _reopen(
+    url: str, embedder: LookupEmbedder, later: list[str]
+) -> tuple[float, list[float], float]:
+    """Open the filled project again as a new worker would; time the open (its first
+    remember included: that is when the write path needs its conflict candidates), single
+    remembers, and one remember_many batch."""
+    single = []
+    started = time.perf_counter()
+    async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        await mesh.remember(later[0], on_conflict="keep_both")
+        opened = time.perf_counter() - started
+        for text in later[1:51]:
+            t0 = time.perf_counter()
+            await mesh.remember(text, on_conflict="keep_both")
+            single.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        await mesh.remember_many(
+            [NewMemory(text=t, scope="project", on_conflict="keep_both") for t in later[51:]]
+        )
+        batch = time.perf_counter() - t0
+    return opened, single, batch * REOPEN_N / max(1, len(later) - 51)
 
 
 async def _build_index(url: str) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "LogImport",
     "MemoryRow",
     "MetadataCondition",
+    "NeighbourSearch",
     "Store",
     "StoreCounts",
     "StoreOptions",
@@ -63,6 +64,7 @@ __all__ = [
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
+    "neighbour_searcher",
     "parse_metadata_filter",
     "vector_searcher",
 ]
@@ -496,6 +498,34 @@ class VectorSearch(Protocol):
 def vector_searcher(store: Store) -> VectorSearch | None:
     """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
     return store if isinstance(store, VectorSearch) else None
+
+
+@runtime_checkable
+class NeighbourSearch(Protocol):
+    """An optional capability of a store and of its write transactions: find a whole batch's
+    nearest neighbours in the store itself (the PostgreSQL engine, with pgvector). The write
+    path's duplicate and contradiction checks use it when a store has it, so the store's
+    vectors are never loaded into this process's memory (a worker opens without them).
+    Stores without it (SQLite) are checked against the in-memory index of
+    ``search/_vectors.py``, with the same semantics: the current memories (not superseded;
+    unexpired or pinned; any review status) with a vector from ``model``.
+    """
+
+    async def nearest_many(
+        self, queries: Sequence[bytes], model: str, *, k: int, min_score: float, now: float
+    ) -> list[list[tuple[str, float]]]:
+        """For each query (a unit vector as a little-endian ``float32`` blob), up to ``k``
+        of those memories at least ``min_score`` similar by cosine, best first, as
+        ``(id, cosine)``: the whole batch in one round trip."""
+
+    async def vectors_of(self, ids: Sequence[str], model: str) -> dict[str, bytes]:
+        """The vectors from ``model`` of those of ``ids`` that have one, as blobs."""
+
+
+def neighbour_searcher(reader: object) -> NeighbourSearch | None:
+    """``reader`` (a store or an open transaction) if it finds neighbours itself (see
+    :class:`NeighbourSearch`), else None."""
+    return reader if isinstance(reader, NeighbourSearch) else None
 
 
 @runtime_checkable

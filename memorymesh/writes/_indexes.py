@@ -17,7 +17,7 @@ from .._errors import EmbeddingError
 from ..embeddings._embedders import Embedder, as_matrix
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
-from ..stores.base import Store, StoreTransaction
+from ..stores.base import Store, StoreTransaction, neighbour_searcher
 from ._catchup import apply_changes
 from ._conflicts import content_tokens_many
 
@@ -40,6 +40,10 @@ class Indexes:
         # Per store: its vector index (only with an embedder), and the embedders whose vectors
         # it holds instead of ours (vector search refuses it until `reembed`).
         self.vectors: dict[Store, VectorIndex] = {}
+        # Stores that find their own neighbours (``stores.base.NeighbourSearch``): no
+        # vector index is built for them; the change feed is still followed, for memories
+        # another process wrote without a vector or with another embedder's.
+        self.searching: set[Store] = set()
         self.stale: dict[Store, list[str]] = {}
         # Per store: the token index behind keyword-mode conflict detection, built lazily on
         # the first write (reads never pay for it).
@@ -102,6 +106,10 @@ class Indexes:
                 await self.record_embedder(store)
             await self.load(store)
 
+    def tracks(self, store: Store) -> bool:
+        """Whether this process follows ``store``'s vectors (an index, or the store's own)."""
+        return store in self.vectors or store in self.searching
+
     async def record_embedder(self, store: Store) -> None:
         assert self.embedder is not None
         async with store.write() as tx:
@@ -137,6 +145,11 @@ class Indexes:
 
         assert self.embedder is not None
         await self._mark_before_building(store)
+        if neighbour_searcher(store) is not None:
+            # The store answers the write path's neighbour searches itself (and recall's,
+            # see VectorSearch): nothing to hold here.
+            self.searching.add(store)
+            return
         dim = self.embedder.dim
         index = VectorIndex(dim)
         after = 0
@@ -198,7 +211,8 @@ class Indexes:
         a vector were found: :meth:`embed_missing` should run once no write is open."""
         index = self.vectors.get(store)
         lexicon = self.lexicons.get(store)
-        if index is None and lexicon is None:
+        searching = store in self.searching
+        if index is None and lexicon is None and not searching:
             return False
         mark = self.marks.get(store, 0)
         source: Store | StoreTransaction = store if tx is None else tx
@@ -211,13 +225,14 @@ class Indexes:
                 index=index,
                 lexicon=lexicon,
                 model=self.embedder_name,
+                vectors_elsewhere=searching,
             )
             if found.other_models:
                 self.stale[store] = sorted({*self.stale.get(store, ()), *found.other_models})
         else:
             found = None
         self.marks[store] = changes.mark
-        return found is not None and bool(found.unembedded) and index is not None
+        return found is not None and bool(found.unembedded) and (index is not None or searching)
 
     async def refresh(self, store: Store) -> None:
         """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import MemoryNotFoundError
 from .._models import Memory
-from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
+from ..search._vectors import from_blob
+from ..stores.base import (
+    UNIQUE_METADATA_KEYS,
+    LogEntry,
+    Store,
+    StoreTransaction,
+    neighbour_searcher,
+)
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row
@@ -67,6 +74,9 @@ async def update(
             # it back. The memory keeps its id.
             if index is not None and memory_id in index:
                 earlier_vector = index.vectors([memory_id])[0]
+            elif index is None and indexes.embedder_name is not None:
+                # A store that keeps its own vectors: the earlier one is read from it.
+                earlier_vector = await _stored_vector(tx, memory_id, indexes.embedder_name)
             row = snapshot_row(current[0], uuid.uuid4().hex, earlier_vector, indexes.embedder_name)
             await tx.insert_many([row])
             await tx.supersede([(row.id, memory_id)])
@@ -87,6 +97,16 @@ async def update(
         superseded = memory.superseded_by is not None
         index.add([memory_index_row(memory, superseded=superseded)], vector[None, :])
     return memory
+
+
+async def _stored_vector(
+    tx: StoreTransaction, memory_id: str, model: str
+) -> npt.NDArray[np.float32] | None:
+    searcher = neighbour_searcher(tx)
+    if searcher is None:
+        return None
+    blob = (await searcher.vectors_of([memory_id], model)).get(memory_id)
+    return None if blob is None else from_blob(blob, len(blob) // 4)
 
 
 async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:

@@ -32,6 +32,7 @@ from ..stores.base import (
     Store,
     StoreTransaction,
     memory_from_row,
+    neighbour_searcher,
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
@@ -273,6 +274,7 @@ async def write_batch(
         index=index,
         lexicon=lexicon,
         now=tx.now,
+        model=model,
     )
     keyed = await _keyed_items(tx, (f.memory_id for fs in findings for f in fs if f.memory_id))
     if keyed:
@@ -288,6 +290,7 @@ async def write_batch(
             lexicon=other.lexicon,
             now=tx.now,
             within_batch=False,
+            model=model,
         )
         found = {f.memory_id for fs in across for f in fs if f.memory_id}
         keyed_there = await _keyed_items(other.reader, found)
@@ -368,6 +371,8 @@ async def write_batch(
     merged_ids = list(merges)
     olds = {m.id: m for m in await tx.get_many(merged_ids)} if merged_ids else {}
     old_vectors = index.vectors(merged_ids) if index is not None and merged_ids else None
+    if old_vectors is None and merged_ids and model is not None:
+        old_vectors = await _stored_vectors(tx, merged_ids, model)
     for n, memory_id in enumerate(merged_ids):
         old = olds[memory_id]
         fields = merges[memory_id]
@@ -444,6 +449,25 @@ async def write_batch(
             result.added.append((memory_index_row(memory), vector))
         result.superseded.extend(old for old in superseded_now if old not in by_id)
     return result
+
+
+async def _stored_vectors(
+    tx: StoreTransaction, ids: list[str], model: str
+) -> npt.NDArray[np.float32] | None:
+    """The vectors of ``ids`` from a store that keeps them itself (no index here), zero rows
+    for ids without one, as ``VectorIndex.vectors`` gives them; None for other stores."""
+    import numpy as np
+
+    searcher = neighbour_searcher(tx)
+    if searcher is None:
+        return None
+    found = await searcher.vectors_of(ids, model)
+    blobs = [found.get(mid) for mid in ids]
+    dim = next((len(b) // 4 for b in blobs if b is not None), 0)
+    if not dim:
+        return None
+    rows = [None if b is None else from_blob(b, dim) for b in blobs]
+    return np.stack([np.zeros(dim, np.float32) if r is None else r for r in rows])
 
 
 def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:

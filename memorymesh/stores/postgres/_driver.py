@@ -74,6 +74,9 @@ async def register_vector(conn: psycopg.AsyncConnection[Any]) -> None:
     info = await TypeInfo.fetch(conn, "vector")
     if info is None:
         raise StoreError("the pgvector extension is not installed in this database")
+    # Known to the connection's type registry too, so a list of vectors binds as vector[]
+    # (the write path's batch neighbour search sends a whole batch in one parameter).
+    info.register(conn)
     dumper = type("VectorDumper", (_VectorDumper,), {"oid": info.oid})
     conn.adapters.register_dumper(Vector, dumper)
     conn.adapters.register_loader(info.oid, _VectorBinaryLoader)
