@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from .._errors import DatabaseLockedError
 from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ._filters import (
     METADATA_KEY,
@@ -59,6 +60,7 @@ __all__ = [
     "StoreOptions",
     "StoreTransaction",
     "TimeField",
+    "TransientWriteError",
     "VectorRow",
     "VectorSearch",
     "bm25_idf",
@@ -473,6 +475,17 @@ class Store(Protocol):
 
     async def migrations(self) -> list[str]:
         """The names of the migrations applied, in order."""
+
+
+class TransientWriteError(DatabaseLockedError):
+    """An engine aborted a write transaction for a transient conflict with another one (a
+    deadlock, a failed serialization check): nothing it wrote was kept, and running the same
+    transaction again normally succeeds. The write path does (``writes/_retry.py``); callers
+    only ever see the :class:`~memorymesh.DatabaseLockedError` of the last attempt."""
+
+    #: False once part of a write over several stores may have committed: running it again
+    #: could then write twice, so it is not retried.
+    retryable: bool = True
 
 
 @runtime_checkable

@@ -23,11 +23,13 @@ from ..stores.base import (
     LogEntry,
     Store,
     StoreTransaction,
+    TransientWriteError,
     neighbour_searcher,
 )
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row
+from ._retry import retried
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["forget", "forget_many", "restore", "update"]
 
 
-async def update(
+async def _update(
     store: Store,
     memory_id: str,
     fields: dict[str, Any],
@@ -99,6 +101,52 @@ async def update(
     return memory
 
 
+async def update(
+    store: Store,
+    memory_id: str,
+    fields: dict[str, Any],
+    *,
+    redacted: set[str],
+    vector: npt.NDArray[np.float32] | None,
+    indexes: Indexes,
+    source: str,
+) -> Memory:
+    """Set checked ``fields`` on one memory; a new text keeps the earlier one as history.
+
+    ``redacted`` are the kinds of secret the privacy guard took out of the new values (added
+    to those the memory already records); ``vector`` is the new text's embedding, if any.
+    A transient conflict with another writer runs the transaction again (``_retry.py``).
+    """
+    return await retried(
+        lambda: _update(
+            store,
+            memory_id,
+            dict(fields),
+            redacted=redacted,
+            vector=vector,
+            indexes=indexes,
+            source=source,
+        )
+    )
+
+
+async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:
+    """Delete one memory, and the earlier wordings update kept of it, for good."""
+    await retried(lambda: _forget(store, memory_id, indexes=indexes, source=source))
+
+
+async def forget_many(
+    stores: Sequence[Store], wanted: list[str], *, indexes: Indexes, source: str
+) -> int:
+    """Delete every memory in ``wanted`` from every store, all or nothing; return how many."""
+    return await retried(lambda: _forget_many(stores, wanted, indexes=indexes, source=source))
+
+
+async def restore(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> Memory:
+    """Make a superseded memory current again; its successor, if current, becomes history."""
+    return await retried(lambda: _restore(store, memory_id, indexes=indexes, source=source))
+
+
 async def _stored_vector(
     tx: StoreTransaction, memory_id: str, model: str
 ) -> npt.NDArray[np.float32] | None:
@@ -109,7 +157,7 @@ async def _stored_vector(
     return None if blob is None else from_blob(blob, len(blob) // 4)
 
 
-async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:
+async def _forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:
     """Delete one memory, and the earlier wordings update kept of it, for good."""
     async with store.write() as tx:
         earlier = (await tx.earlier_versions([memory_id])).get(memory_id, [])
@@ -123,34 +171,40 @@ async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str)
         indexes.vectors[store].remove([memory_id, *versions])
 
 
-async def forget_many(
+async def _forget_many(
     stores: Sequence[Store], wanted: list[str], *, indexes: Indexes, source: str
 ) -> int:
-    """Delete every memory in ``wanted`` from every store, all or nothing; return how many."""
     total = 0
     gone: list[tuple[Store, list[str]]] = []
-    async with AsyncExitStack() as stack:
-        for store in stores:
-            tx = await stack.enter_async_context(store.write())
-            earlier = await tx.earlier_versions(wanted)
-            deleted = await tx.delete_many(wanted)
-            total += len(deleted)
-            # update()'s earlier wordings go with their memory (and are not counted).
-            entries: list[LogEntry] = []
-            for memory_id in list(deleted):
-                versions = await tx.delete_many(earlier.get(memory_id, []))
-                deleted += versions
-                detail = {"earlier_versions": versions} if versions else {}
-                entries.append(("forgotten", memory_id, source, detail))
-            await tx.log(entries)
-            gone.append((store, deleted))
+    written = False
+    try:
+        async with AsyncExitStack() as stack:
+            for store in stores:
+                tx = await stack.enter_async_context(store.write())
+                earlier = await tx.earlier_versions(wanted)
+                deleted = await tx.delete_many(wanted)
+                total += len(deleted)
+                # update()'s earlier wordings go with their memory (and are not counted).
+                entries: list[LogEntry] = []
+                for memory_id in list(deleted):
+                    versions = await tx.delete_many(earlier.get(memory_id, []))
+                    deleted += versions
+                    detail = {"earlier_versions": versions} if versions else {}
+                    entries.append(("forgotten", memory_id, source, detail))
+                await tx.log(entries)
+                gone.append((store, deleted))
+            written = True
+    except TransientWriteError as exc:
+        # Once one store has committed, deleting again would not be all-or-nothing.
+        exc.retryable = exc.retryable and not (written and len(stores) > 1)
+        raise
     for store, deleted in gone:
         if store in indexes.vectors:
             indexes.vectors[store].remove(deleted)
     return total
 
 
-async def restore(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> Memory:
+async def _restore(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> Memory:
     """Make a superseded memory current again; its successor, if current, becomes history."""
     hidden: list[str] = []
     async with store.write() as tx:

@@ -31,11 +31,13 @@ from ..stores.base import (
     MemoryRow,
     Store,
     StoreTransaction,
+    TransientWriteError,
     memory_from_row,
     neighbour_searcher,
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
+from ._retry import retried
 
 if TYPE_CHECKING:
     import numpy as np
@@ -542,70 +544,104 @@ async def write_all(
             )
             for p, v in zip(prepared, vectors, strict=True)
         ]
+    # A transient conflict (a deadlock with another writer) runs the transactions again.
+    return await retried(lambda: _write_all_once(prepared, stores, indexes, vectors, review))
+
+
+async def _write_all_once(
+    prepared: list[Prepared],
+    stores: Sequence[Store],
+    indexes: Indexes,
+    vectors: npt.NDArray[np.float32] | None,
+    review: bool,
+) -> list[Memory]:
     results: list[Memory | None] = [None] * len(prepared)
     after_commit: list[Callable[[], None]] = []
     unembedded: list[Store] = []
-    async with AsyncExitStack() as stack:
-        # A new memory is checked against the other scope's memories too: a store that
-        # receives nothing is read (its indexes caught up first), not locked. A review capture
-        # changes nothing current, so it needs only its own store.
-        targets = [s for s in stores if any(p.store is s for p in prepared)]
-        opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
-        readers: dict[Store, OtherScope] = {}
-        for store in stores:
-            if store in opened or store in readers:
-                continue
-            if store not in targets:
-                if review or not targets:
-                    continue
-                lexicon = await indexes.lexicon(store) if vectors is None else None
-                if await indexes.catch_up(store):
-                    unembedded.append(store)
-                readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
-                continue
-            lexicon = await indexes.lexicon(store) if vectors is None else None
-            tx = await stack.enter_async_context(store.write())
-            # Under the write lock: nothing can land between catching up and writing.
-            if await indexes.catch_up(store, tx):
-                unembedded.append(store)
-            opened[store] = (tx, OtherScope(tx, indexes.vectors.get(store), lexicon))
-        for store in targets:
-            positions = [i for i, p in enumerate(prepared) if p.store is store]
-            tx, mine = opened[store]
-            lexicon = mine.lexicon
-            others = (
-                []
-                if review
-                else [
-                    o
-                    for s, o in [*((s, o) for s, (_, o) in opened.items()), *readers.items()]
-                    if s is not store
-                ]
+    committing = False
+    try:
+        async with AsyncExitStack() as stack:
+            committing = await _write_stores(
+                stack, prepared, stores, indexes, vectors, review, results, after_commit, unembedded
             )
-            written = await write_batch(
-                tx,
-                [prepared[i].row for i in positions],
-                [prepared[i].on_conflict for i in positions],
-                [prepared[i].detail for i in positions],
-                None if vectors is None else vectors[positions],
-                index=indexes.vectors.get(store),
-                new_id=_new_id,
-                model=indexes.embedder_name,
-                lexicon=lexicon,
-                review=review,
-                others=others,
-            )
-            for i, memory in zip(positions, written.memories, strict=True):
-                results[i] = memory
-            mark = await tx.change_mark()
-            if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
-                _PRUNE_CHANGES_EVERY
-            ):
-                await tx.prune_changes(mark)
-            after_commit.append(written.apply_to_index)
-            after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+    except TransientWriteError as exc:
+        # Once one store has committed, running the write again could write it twice.
+        exc.retryable = exc.retryable and not (committing and len(after_commit) > 2)
+        raise
     for apply in after_commit:
         apply()
     for store in unembedded:
         await indexes.refresh(store)
     return [r for r in results if r is not None]
+
+
+async def _write_stores(
+    stack: AsyncExitStack,
+    prepared: list[Prepared],
+    stores: Sequence[Store],
+    indexes: Indexes,
+    vectors: npt.NDArray[np.float32] | None,
+    review: bool,
+    results: list[Memory | None],
+    after_commit: list[Callable[[], None]],
+    unembedded: list[Store],
+) -> bool:
+    """Open each store's transaction on ``stack`` and write its share; True when done (the
+    transactions then commit as the stack closes)."""
+    # A new memory is checked against the other scope's memories too: a store that
+    # receives nothing is read (its indexes caught up first), not locked. A review capture
+    # changes nothing current, so it needs only its own store.
+    targets = [s for s in stores if any(p.store is s for p in prepared)]
+    opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
+    readers: dict[Store, OtherScope] = {}
+    for store in stores:
+        if store in opened or store in readers:
+            continue
+        if store not in targets:
+            if review or not targets:
+                continue
+            lexicon = await indexes.lexicon(store) if vectors is None else None
+            if await indexes.catch_up(store):
+                unembedded.append(store)
+            readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
+            continue
+        lexicon = await indexes.lexicon(store) if vectors is None else None
+        tx = await stack.enter_async_context(store.write())
+        # Under the write lock: nothing can land between catching up and writing.
+        if await indexes.catch_up(store, tx):
+            unembedded.append(store)
+        opened[store] = (tx, OtherScope(tx, indexes.vectors.get(store), lexicon))
+    for store in targets:
+        positions = [i for i, p in enumerate(prepared) if p.store is store]
+        tx, mine = opened[store]
+        lexicon = mine.lexicon
+        others = (
+            []
+            if review
+            else [
+                o
+                for s, o in [*((s, o) for s, (_, o) in opened.items()), *readers.items()]
+                if s is not store
+            ]
+        )
+        written = await write_batch(
+            tx,
+            [prepared[i].row for i in positions],
+            [prepared[i].on_conflict for i in positions],
+            [prepared[i].detail for i in positions],
+            None if vectors is None else vectors[positions],
+            index=indexes.vectors.get(store),
+            new_id=_new_id,
+            model=indexes.embedder_name,
+            lexicon=lexicon,
+            review=review,
+            others=others,
+        )
+        for i, memory in zip(positions, written.memories, strict=True):
+            results[i] = memory
+        mark = await tx.change_mark()
+        if mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (_PRUNE_CHANGES_EVERY):
+            await tx.prune_changes(mark)
+        after_commit.append(written.apply_to_index)
+        after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+    return True
