@@ -9,6 +9,7 @@ test runs on the session's real PostgreSQL (``_postgres.py``).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import _postgres
@@ -18,8 +19,10 @@ from _embedders import HashEmbedder
 from conflict_corpus import PAIRS
 
 from memorymesh import AsyncMemoryMesh, NewMemory
+from memorymesh.search._vectors import to_blob, unit_rows
 from memorymesh.stores.base import neighbour_searcher
 from memorymesh.stores.postgres._location import parse_location
+from memorymesh.stores.postgres._store import PostgresStore, _nearest_many
 
 pytestmark = pytest.mark.anyio
 
@@ -159,3 +162,37 @@ async def test_memories_written_without_a_vector_are_embedded_before_recall() ->
         hits = await mesh.recall("heron egret bittern", mode="vector", k=1)
         assert [h.memory.id for h in hits] == [late.id]
         assert await _embedding_of(url, late.id) is not None
+
+
+async def test_a_large_tenant_is_searched_through_the_index_with_the_same_neighbours() -> None:
+    # Past a few hundred vectors a batch's neighbours come from the HNSW index (an exact
+    # scan per query of a batch costs the batch's size times the tenant's); the candidates
+    # are the exact ones on this set.
+    embedder = HashEmbedder()
+    url = _postgres.server_url(_postgres.fresh_name("c"))
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota"]
+    texts = [
+        f"{words[i % 9]} {words[(i // 9) % 9]} {words[(i // 81) % 9]} note {i}" for i in range(700)
+    ]
+    async with AsyncMemoryMesh(url, project="big", user="ed", embedding=embedder) as mesh:
+        await mesh.remember_many(
+            [NewMemory(text=t, scope="project", on_conflict="keep_both") for t in texts]
+        )
+        store = mesh.stores[0]
+        assert isinstance(store, PostgresStore)
+        await store._run(lambda conn: conn.execute("ANALYZE memories"))
+        store._vector_sizes.clear()
+        queries = [to_blob(v) for v in unit_rows(await embedder.embed(texts[:50]))]
+        assert await store._neighbours_by_index(queries, embedder.name)
+        now = time.time()
+        by_index = await store.nearest_many(queries, embedder.name, k=3, min_score=0.5, now=now)
+        exact = await store._run(
+            lambda conn: _nearest_many(store, conn, queries, embedder.name, 3, 0.5, now, False)
+        )
+        # Many texts here tie on their cosine: the same neighbours means equally close ones.
+        same = sum(
+            [round(c, 5) for _, c in a] == [round(c, 5) for _, c in b]
+            for a, b in zip(by_index, exact, strict=True)
+        )
+        assert same >= 48 and all(hits for hits in by_index)
+        assert mesh._indexes.vectors == {}

@@ -107,6 +107,9 @@ HNSW_EF_SEARCH = 100
 #: HNSW's candidate list for the write path's neighbour search (:meth:`nearest_many`): it
 #: asks for a few close neighbours of each new text, where recall asks for ten of a query.
 NEIGHBOUR_EF_SEARCH = 40
+#: ... and it is exact below this many vectors in the tenant (when that is below
+#: :data:`EXACT_BELOW`): a batch of a thousand scanning 2,000 vectors each costs seconds.
+NEIGHBOUR_EXACT_BELOW = 500
 #: How far past the threshold the database's cut reaches (its cosine and ours differ in the
 #: last places; :func:`_nearest_many` applies the exact threshold to its own).
 _SLACK = 1e-5
@@ -426,6 +429,7 @@ class PostgresTransaction:
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
             return
+        self._store._count_written(rows)
         marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
         await self._executemany(
             f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})",
@@ -1012,7 +1016,21 @@ class PostgresStore:
         if dim > HNSW_MAX_DIM:
             return False
         size, indexed = await self._vector_size(model, dim)
-        return size >= self.exact_below and indexed
+        # An exact scan per query of a batch costs the batch's size times the tenant's: past
+        # a few hundred vectors the index is cheaper (and finds the same few neighbours).
+        return size >= min(self.exact_below, NEIGHBOUR_EXACT_BELOW) and indexed
+
+    def _count_written(self, rows: Sequence[MemoryRow]) -> None:
+        """Keep the cached vector counts (see :meth:`_vector_size`) in step with this
+        process's own inserts, so a store filling up switches to the index without waiting
+        for the count to expire."""
+        for row in rows:
+            if row.embedding is None or row.embedding_model is None:
+                continue
+            key = (row.embedding_model, len(row.embedding) // 4)
+            cached = self._vector_sizes.get(key)
+            if cached is not None:
+                self._vector_sizes[key] = (cached[0], cached[1] + 1, cached[2])
 
     async def _vector_size(self, model: str, dim: int) -> tuple[int, bool]:
         """How many vectors of ``model`` the tenant holds, and whether the HNSW index for
