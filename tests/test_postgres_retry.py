@@ -163,8 +163,11 @@ async def test_the_last_attempt_raises_database_locked_and_writes_nothing(
         _, error, overtook = await _deadlock_with(
             mesh, memory.id, lambda: mesh.update(memory.id, text="The deploy runs on Mondays")
         )
-        assert isinstance(error, DatabaseLockedError) and overtook
-        assert "gave up after 1 attempt" in str(error)
+        # (Whether this session got the lock before the error reached the test is a race
+        # here: nothing waits for the lock after the aborted attempt.)
+        del overtook
+        assert isinstance(error, DatabaseLockedError)
+        assert "deadlock detected" in str(error) and "gave up after 1 attempt" in str(error)
         assert await _rows(store) == [("The staging deploy runs on Fridays", None)]
         assert "updated" not in await _log(store)
         # And the next write goes through.
