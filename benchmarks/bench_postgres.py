@@ -109,6 +109,7 @@ async def run(
     index_after: bool,
     workers: int = 0,
     bulk_n: int = 0,
+    reopen_n: int = 0,
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
@@ -126,6 +127,8 @@ async def run(
             await run_concurrent(url, workers, embedder if vector_n else None, keyword=bool(n))
         if bulk_n:
             await run_bulk(url, bulk_n, queries)
+        if reopen_n:
+            await run_reopen(url, reopen_n)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -687,6 +690,66 @@ async def _bare_ts_rank(url: str, tenant: str, queries: list[str]) -> list[float
     return samples
 
 
+# -- a worker opening a large store with vectors ---------------------------------------------------
+
+
+async def run_reopen(url: str, n: int) -> None:
+    """Load ``n`` memories with 384-d vectors by a bare INSERT (the HNSW index built once
+    after), then time what a worker with an embedder pays to open the project and write:
+    the figure that loading every vector into memory on open made grow with the store."""
+    rng = np.random.default_rng(41)
+    vectors = _clustered(n, rng)
+    words = random.Random(42)
+    later = [
+        f"later {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(REOPEN_N)
+    ]
+    table = dict(zip(later, _clustered(REOPEN_N, np.random.default_rng(16)), strict=True))
+    embedder = LookupEmbedder(table)
+    async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        await mesh.remember("first", scope="project")  # schema, tenant, embedder recorded
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await register_vector(conn)
+    await conn.execute(f"DROP INDEX IF EXISTS memories_hnsw_{DIM}")
+    now = time.time()
+    started = time.perf_counter()
+    async with conn.cursor() as cur:
+        for start in range(0, n, BATCH):
+            rows = [
+                ("project:vectors", uuid.uuid4().hex, f"vec {i}", uuid.uuid4().hex, "context",
+                 0.5, "project", now, now, Vector(to_blob(vectors[i])), embedder.name)
+                for i in range(start, min(n, start + BATCH))
+            ]  # fmt: skip
+            async with conn.transaction():
+                await cur.executemany(
+                    "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+                    "scope, created_at, updated_at, embedding, embedding_model) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+    loaded = time.perf_counter() - started
+    await conn.close()
+    started = time.perf_counter()
+    await _build_index(url)
+    built = time.perf_counter() - started
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await conn.execute("ANALYZE memories")
+    await conn.close()
+    opened, single, batch = await _reopen(url, embedder, later)
+    print(f"\nA worker opening a project of {n:,} memories with 384-d vectors")
+    print(
+        f"(loaded by bare INSERT in {loaded:,.0f} s without the index; "
+        f"HNSW built in {built:,.0f} s)"
+    )
+    print(f"open, its first remember included: {opened:.2f} s")
+    print(f"remember p50 / p95: {_ms(single)[0]:.1f} / {_ms(single)[1]:.1f} ms")
+    print(
+        f"remember_many of {REOPEN_N - 51:,} (keep_both, conflicts checked): "
+        f"{REOPEN_N / batch:,.0f}/s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -706,6 +769,12 @@ def main() -> None:
     parser.add_argument(
         "--bulk-n", type=int, default=0, help="also load this many keyword rows by COPY"
     )
+    parser.add_argument(
+        "--reopen-n",
+        type=int,
+        default=0,
+        help="also load this many vectors by INSERT and time a worker opening them",
+    )
     args = parser.parse_args()
     anyio.run(
         run,
@@ -716,6 +785,7 @@ def main() -> None:
         args.index_after,
         args.concurrency,
         args.bulk_n,
+        args.reopen_n,
     )
 
 
