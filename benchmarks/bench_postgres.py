@@ -511,22 +511,23 @@ async def run_concurrent(
     words = [" ".join(rng.sample(WORDS, 3)) for _ in range(workers * PER_WORKER)]
     lines: list[str] = []
     project = "bench" if keyword else "vectors"
-    async with AsyncExitStack() as stack:
-        # Keyword workers have no embedder (the keyword project has no vectors to embed).
-        meshes = [
-            await stack.enter_async_context(AsyncMemoryMesh(url, project=project, user=f"w{w}"))
-            for w in range(workers)
-        ]
+    if keyword:
+        async with AsyncExitStack() as stack:
+            # Keyword workers have no embedder (the keyword project has no vectors to embed).
+            meshes = [
+                await stack.enter_async_context(AsyncMemoryMesh(url, project=project, user=f"w{w}"))
+                for w in range(workers)
+            ]
 
-        async def remember(w: int, i: int) -> None:
-            text = f"worker {w} note {i}: {_text(rng, i)}"
-            await meshes[w].remember(text, scope="project", on_conflict="keep_both")
+            async def remember(w: int, i: int) -> None:
+                text = f"worker {w} note {i}: {_text(rng, i)}"
+                await meshes[w].remember(text, scope="project", on_conflict="keep_both")
 
-        async def keyword_recall(w: int, i: int) -> None:
-            await meshes[w].recall(words[w * PER_WORKER + i], k=10, mode="keyword")
+            async def keyword_recall(w: int, i: int) -> None:
+                await meshes[w].recall(words[w * PER_WORKER + i], k=10, mode="keyword")
 
-        lines.append(_rate_row("remember (keyword only)", *await _gather(workers, remember)))
-        lines.append(_rate_row("recall, keyword", *await _gather(workers, keyword_recall)))
+            lines.append(_rate_row("remember (keyword only)", *await _gather(workers, remember)))
+            lines.append(_rate_row("recall, keyword", *await _gather(workers, keyword_recall)))
     if embedder is not None:
         asked = [q for q in embedder.table if not q.startswith(("vec ", "later "))]
         async with AsyncExitStack() as stack:
@@ -588,8 +589,11 @@ async def _concurrent_floors(
             )
             await cur.fetchall()
 
-        out.append(_rate_row("floor: bare INSERT (autocommit)", *await _gather(workers, insert)))
-        out.append(_rate_row("floor: bare ts_rank top-10", *await _gather(workers, ts_rank)))
+        if project == "bench":
+            out.append(
+                _rate_row("floor: bare INSERT (autocommit)", *await _gather(workers, insert))
+            )
+            out.append(_rate_row("floor: bare ts_rank top-10", *await _gather(workers, ts_rank)))
         if embedder is not None:
             probes = [to_blob(v) for q, v in embedder.table.items() if not q.startswith("vec ")]
 
