@@ -1,7 +1,9 @@
 """This process's in-memory indexes of each store, and keeping them in step with the store.
 
 Per store: the vector index (with an embedder) that vector recall and conflict checks search,
-and the token index that keyword-mode conflict checks use, built on first need. Other
+and the token index that keyword-mode conflict checks use, built on first need. A store that
+finds its own neighbours (``stores.base.NeighbourSearch``: PostgreSQL) gets no vector index:
+its vectors stay in the database, and only its change feed is followed here. Other
 processes write to the same store (two MCP servers on one file); before a search and inside
 every write transaction, :meth:`Indexes.catch_up` applies the store's change feed since this
 process's mark (see ``_catchup.py``). A store holding another embedder's vectors is marked

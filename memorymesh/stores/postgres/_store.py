@@ -1245,8 +1245,9 @@ class PostgresStore:
     ) -> list[VectorRow]:
         """A page of the memories embedded by ``model``, for the in-memory vector index.
 
-        Recall searches vectors in the database (:meth:`vector_search`); the in-memory
-        index still serves the write path's duplicate and contradiction checks.
+        A mesh no longer asks this engine for them: recall searches vectors in the
+        database (:meth:`vector_search`), and so do the write path's duplicate and
+        contradiction checks (:meth:`nearest_many`). Kept for the ``Store`` protocol.
         """
         rows = await self._run(
             lambda conn: _fetch(
