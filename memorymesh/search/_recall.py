@@ -90,6 +90,8 @@ class VectorSource(Protocol):
 
     async def refresh(self, store: Store) -> None: ...
 
+    def tracks(self, store: Store) -> bool: ...
+
     def check_fresh(self, stores: Iterable[Store]) -> None: ...
 
     async def embed(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
@@ -137,7 +139,7 @@ async def candidates(
             return await with_session_context(ranked, filters, now=now)
     assert vectors is not None, "vector and hybrid recall need an embedder"
     for store in stores:
-        if store in vectors.vectors:
+        if vectors.tracks(store):
             await vectors.refresh(store)
     vectors.check_fresh(stores)
     (q,) = await vectors.embed([query])

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast, runtime_checkable
 
+from .._errors import DatabaseLockedError
 from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ._filters import (
     METADATA_KEY,
@@ -53,6 +54,7 @@ __all__ = [
     "LogImport",
     "MemoryRow",
     "MetadataCondition",
+    "NeighbourSearch",
     "PairRow",
     "Store",
     "StoreCounts",
@@ -61,11 +63,13 @@ __all__ = [
     "TimeField",
     "TokenPostings",
     "TokenRow",
+    "TransientWriteError",
     "VectorRow",
     "VectorSearch",
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
+    "neighbour_searcher",
     "parse_metadata_filter",
     "token_postings",
     "vector_searcher",
@@ -556,6 +560,17 @@ class Store(Protocol):
         """The verdicts :meth:`StoreTransaction.cache_verdicts` recorded for these keys."""
 
 
+class TransientWriteError(DatabaseLockedError):
+    """An engine aborted a write transaction for a transient conflict with another one (a
+    deadlock, a failed serialization check): nothing it wrote was kept, and running the same
+    transaction again normally succeeds. The write path does (``writes/_retry.py``); callers
+    only ever see the :class:`~memorymesh.DatabaseLockedError` of the last attempt."""
+
+    #: False once part of a write over several stores may have committed: running it again
+    #: could then write twice, so it is not retried.
+    retryable: bool = True
+
+
 @runtime_checkable
 class VectorSearch(Protocol):
     """An optional capability: a store that searches its own vectors (the PostgreSQL engine,
@@ -579,6 +594,34 @@ class VectorSearch(Protocol):
 def vector_searcher(store: Store) -> VectorSearch | None:
     """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
     return store if isinstance(store, VectorSearch) else None
+
+
+@runtime_checkable
+class NeighbourSearch(Protocol):
+    """An optional capability of a store and of its write transactions: find a whole batch's
+    nearest neighbours in the store itself (the PostgreSQL engine, with pgvector). The write
+    path's duplicate and contradiction checks use it when a store has it, so the store's
+    vectors are never loaded into this process's memory (a worker opens without them).
+    Stores without it (SQLite) are checked against the in-memory index of
+    ``search/_vectors.py``, with the same semantics: the current memories (not superseded;
+    unexpired or pinned; any review status) with a vector from ``model``.
+    """
+
+    async def nearest_many(
+        self, queries: Sequence[bytes], model: str, *, k: int, min_score: float, now: float
+    ) -> list[list[tuple[str, float]]]:
+        """For each query (a unit vector as a little-endian ``float32`` blob), up to ``k``
+        of those memories at least ``min_score`` similar by cosine, best first, as
+        ``(id, cosine)``: the whole batch in one round trip."""
+
+    async def vectors_of(self, ids: Sequence[str], model: str) -> dict[str, bytes]:
+        """The vectors from ``model`` of those of ``ids`` that have one, as blobs."""
+
+
+def neighbour_searcher(reader: object) -> NeighbourSearch | None:
+    """``reader`` (a store or an open transaction) if it finds neighbours itself (see
+    :class:`NeighbourSearch`), else None."""
+    return reader if isinstance(reader, NeighbourSearch) else None
 
 
 @runtime_checkable

@@ -45,10 +45,13 @@ def apply_changes(
     index: VectorIndex | None,
     lexicon: LexicalIndex[str] | None,
     model: str | None,
+    vectors_elsewhere: bool = False,
 ) -> CatchUp:
     """Make ``index`` and ``lexicon`` agree with ``now_are``, the current state of the
     ``touched`` memories (those missing from it were deleted). With ``everything``, the
-    memories are the whole store, and the index drops whatever is not among them."""
+    memories are the whole store, and the index drops whatever is not among them. With
+    ``vectors_elsewhere`` (no index: the store searches its own vectors), only what needs
+    embedding or re-embedding is reported."""
     import numpy as np
 
     found = CatchUp()
@@ -84,6 +87,12 @@ def apply_changes(
             vectors.append(vector)
         if rows:
             index.add(rows, np.stack(vectors))
+    elif vectors_elsewhere and model is not None:
+        for memory in now_are:
+            if memory.embedding_model is None or memory.embedding is None:
+                found.unembedded.append(memory.id)
+            elif memory.embedding_model != model:
+                found.other_models.add(memory.embedding_model)
     if lexicon is not None:
         # The token index is append-only and its hits are confirmed against the store before
         # they count, so a superseded or deleted memory needs nothing here.

@@ -3,7 +3,9 @@
 A write's new texts are compared with the store's current memories and with each other:
 
 - with an embedder, candidates are the nearest current memories by cosine (one matrix product
-  for the whole batch against the index, one for the batch against itself);
+  for the whole batch against the index, one for the batch against itself); a store that
+  finds neighbours itself (``stores.base.NeighbourSearch``: PostgreSQL) is asked for the
+  whole batch's in one round trip instead, and no index of it is held here;
 - without one, candidates come from the store's in-memory token index (memories sharing the
   new text's rarest words, see :mod:`memorymesh.search._lexical`) and from the batch's own texts
   that share words.
@@ -34,7 +36,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 from .._models import ConflictKind, Memory
 from .._text import STOPWORDS
 from ..search._lexical import LexicalIndex, StoredLexicon, Tokens, needed_shared
-from ..search._vectors import VectorFilter, VectorIndex
+from ..search._vectors import VectorFilter, VectorIndex, to_blob
+from ..stores.base import neighbour_searcher
 from ._lemma import lemma, normalise_phrases, normalise_word
 
 if TYPE_CHECKING:
@@ -828,6 +831,7 @@ async def find_conflicts(
     lexicon: LexicalIndex[str] | StoredLexicon | None = None,
     now: float,
     within_batch: bool = True,
+    model: str | None = None,
 ) -> list[list[Finding]]:
     """For each new text, what it duplicates or contradicts, most similar first.
 
@@ -841,13 +845,27 @@ async def find_conflicts(
         now: The time expiry is judged against.
         within_batch: Also compare the new texts with each other (not when ``tx`` is another
             scope's store, checked for conflicts across scopes).
+        model: The embedder that made ``vectors``: a store (or transaction) without an
+            ``index`` that finds neighbours itself is searched for that model's vectors.
     """
     findings: list[list[Finding]] = [[] for _ in texts]
     if not texts:
         return findings
     # -- against the store --
+    searcher = None if index is not None or model is None else neighbour_searcher(tx)
+    hits: list[list[tuple[str, float]]] | None = None
     if vectors is not None and index is not None and len(index):
         hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=SUBJECT_COSINE)
+    elif vectors is not None and searcher is not None and model is not None:
+        # The same candidates, found by the store in one round trip for the whole batch.
+        hits = await searcher.nearest_many(
+            [to_blob(v) for v in vectors],
+            model,
+            k=_CANDIDATES,
+            min_score=SUBJECT_COSINE,
+            now=now,
+        )
+    if hits is not None:
         wanted = {mid for row in hits for mid, _ in row}
         known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
         for i, row in enumerate(hits):

@@ -3,7 +3,9 @@
 Per store: the vector index (with an embedder) that vector recall and conflict checks search,
 and the token index that keyword-mode conflict checks use once this mesh has written enough
 to a store for it to pay (until then, and in one-shot processes, they read the tokens the
-store keeps: ``_postings.py``), or always for a store that keeps none (an encrypted file). Other
+store keeps: ``_postings.py``), or always for a store that keeps none (an encrypted file).
+A store that finds its own neighbours (``stores.base.NeighbourSearch``: PostgreSQL) gets no
+vector index: its vectors stay in the database, and only its change feed is followed here. Other
 processes write to the same store (two MCP servers on one file); before a search and inside
 every write transaction, :meth:`Indexes.catch_up` applies the store's change feed since this
 process's mark (see ``_catchup.py``). A store holding another embedder's vectors is marked
@@ -19,7 +21,7 @@ from .._errors import EmbeddingError
 from ..embeddings._embedders import Embedder, as_matrix
 from ..search._lexical import LexicalIndex
 from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
-from ..stores.base import Store, StoreTransaction
+from ..stores.base import Store, StoreTransaction, neighbour_searcher
 from ._catchup import apply_changes
 from ._conflicts import content_tokens_many
 
@@ -42,6 +44,10 @@ class Indexes:
         # Per store: its vector index (only with an embedder), and the embedders whose vectors
         # it holds instead of ours (vector search refuses it until `reembed`).
         self.vectors: dict[Store, VectorIndex] = {}
+        # Stores that find their own neighbours (``stores.base.NeighbourSearch``): no
+        # vector index is built for them; the change feed is still followed, for memories
+        # another process wrote without a vector or with another embedder's.
+        self.searching: set[Store] = set()
         self.stale: dict[Store, list[str]] = {}
         # Per store: the token index behind keyword-mode conflict detection, built lazily on
         # the first write (reads never pay for it).
@@ -106,6 +112,10 @@ class Indexes:
                 await self.record_embedder(store)
             await self.load(store)
 
+    def tracks(self, store: Store) -> bool:
+        """Whether this process follows ``store``'s vectors (an index, or the store's own)."""
+        return store in self.vectors or store in self.searching
+
     async def record_embedder(self, store: Store) -> None:
         assert self.embedder is not None
         async with store.write() as tx:
@@ -141,6 +151,11 @@ class Indexes:
 
         assert self.embedder is not None
         await self._mark_before_building(store)
+        if neighbour_searcher(store) is not None:
+            # The store answers the write path's neighbour searches itself (and recall's,
+            # see VectorSearch): nothing to hold here.
+            self.searching.add(store)
+            return
         dim = self.embedder.dim
         index = VectorIndex(dim)
         after = 0
@@ -208,7 +223,8 @@ class Indexes:
         a vector were found: :meth:`embed_missing` should run once no write is open."""
         index = self.vectors.get(store)
         lexicon = self.lexicons.get(store)
-        if index is None and lexicon is None:
+        searching = store in self.searching
+        if index is None and lexicon is None and not searching:
             return False
         mark = self.marks.get(store, 0)
         source: Store | StoreTransaction = store if tx is None else tx
@@ -221,13 +237,14 @@ class Indexes:
                 index=index,
                 lexicon=lexicon,
                 model=self.embedder_name,
+                vectors_elsewhere=searching,
             )
             if found.other_models:
                 self.stale[store] = sorted({*self.stale.get(store, ()), *found.other_models})
         else:
             found = None
         self.marks[store] = changes.mark
-        return found is not None and bool(found.unembedded) and index is not None
+        return found is not None and bool(found.unembedded) and (index is not None or searching)
 
     async def refresh(self, store: Store) -> None:
         """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""

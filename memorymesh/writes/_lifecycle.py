@@ -17,11 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import MemoryNotFoundError
 from .._models import Memory
-from ..stores.base import UNIQUE_METADATA_KEYS, LogEntry, Store
+from ..search._vectors import from_blob
+from ..stores.base import (
+    UNIQUE_METADATA_KEYS,
+    LogEntry,
+    Store,
+    StoreTransaction,
+    TransientWriteError,
+    neighbour_searcher,
+)
 from ._conflicts import content_tokens
 from ._indexes import Indexes
 from ._pipeline import memory_index_row, snapshot_row, supersede_across
 from ._postings import keep_tokens
+from ._retry import retried
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["forget", "forget_many", "history_across", "restore", "update"]
 
 
-async def update(
+async def _update(
     store: Store,
     memory_id: str,
     fields: dict[str, Any],
@@ -68,6 +77,9 @@ async def update(
             # it back. The memory keeps its id.
             if index is not None and memory_id in index:
                 earlier_vector = index.vectors([memory_id])[0]
+            elif index is None and indexes.embedder_name is not None:
+                # A store that keeps its own vectors: the earlier one is read from it.
+                earlier_vector = await _stored_vector(tx, memory_id, indexes.embedder_name)
             row = snapshot_row(current[0], uuid.uuid4().hex, earlier_vector, indexes.embedder_name)
             await tx.insert_many([row])
             await tx.supersede([(row.id, memory_id)])
@@ -91,7 +103,73 @@ async def update(
     return memory
 
 
+async def update(
+    store: Store,
+    memory_id: str,
+    fields: dict[str, Any],
+    *,
+    redacted: set[str],
+    vector: npt.NDArray[np.float32] | None,
+    indexes: Indexes,
+    source: str,
+) -> Memory:
+    """Set checked ``fields`` on one memory; a new text keeps the earlier one as history.
+
+    ``redacted`` are the kinds of secret the privacy guard took out of the new values (added
+    to those the memory already records); ``vector`` is the new text's embedding, if any.
+    A transient conflict with another writer runs the transaction again (``_retry.py``).
+    """
+    return await retried(
+        lambda: _update(
+            store,
+            memory_id,
+            dict(fields),
+            redacted=redacted,
+            vector=vector,
+            indexes=indexes,
+            source=source,
+        )
+    )
+
+
 async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:
+    """Delete one memory, and the earlier wordings update kept of it, for good."""
+    await retried(lambda: _forget(store, memory_id, indexes=indexes, source=source))
+
+
+async def forget_many(
+    stores: Sequence[Store], wanted: list[str], *, indexes: Indexes, source: str
+) -> int:
+    """Delete every memory in ``wanted`` from every store, all or nothing; return how many."""
+    return await retried(lambda: _forget_many(stores, wanted, indexes=indexes, source=source))
+
+
+async def restore(
+    store: Store,
+    memory_id: str,
+    *,
+    indexes: Indexes,
+    source: str,
+    others: Sequence[Store] = (),
+) -> Memory:
+    """Make a superseded memory current again; its successor, if current, becomes history
+    (in ``others``, the other scope's store, when it was superseded across scopes)."""
+    return await retried(
+        lambda: _restore(store, memory_id, indexes=indexes, source=source, others=others)
+    )
+
+
+async def _stored_vector(
+    tx: StoreTransaction, memory_id: str, model: str
+) -> npt.NDArray[np.float32] | None:
+    searcher = neighbour_searcher(tx)
+    if searcher is None:
+        return None
+    blob = (await searcher.vectors_of([memory_id], model)).get(memory_id)
+    return None if blob is None else from_blob(blob, len(blob) // 4)
+
+
+async def _forget(store: Store, memory_id: str, *, indexes: Indexes, source: str) -> None:
     """Delete one memory, and the earlier wordings update kept of it, for good."""
     async with store.write() as tx:
         earlier = (await tx.earlier_versions([memory_id])).get(memory_id, [])
@@ -106,28 +184,34 @@ async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str)
         indexes.vectors[store].remove([memory_id, *versions])
 
 
-async def forget_many(
+async def _forget_many(
     stores: Sequence[Store], wanted: list[str], *, indexes: Indexes, source: str
 ) -> int:
-    """Delete every memory in ``wanted`` from every store, all or nothing; return how many."""
     total = 0
     gone: list[tuple[Store, list[str]]] = []
-    async with AsyncExitStack() as stack:
-        for store in stores:
-            tx = await stack.enter_async_context(store.write())
-            earlier = await tx.earlier_versions(wanted)
-            deleted = await tx.delete_many(wanted)
-            total += len(deleted)
-            # update()'s earlier wordings go with their memory (and are not counted).
-            entries: list[LogEntry] = []
-            for memory_id in list(deleted):
-                versions = await tx.delete_many(earlier.get(memory_id, []))
-                deleted += versions
-                detail = {"earlier_versions": versions} if versions else {}
-                entries.append(("forgotten", memory_id, source, detail))
-            await tx.log(entries)
-            await keep_tokens(tx, indexes.embedder is None, deleted)
-            gone.append((store, deleted))
+    written = False
+    try:
+        async with AsyncExitStack() as stack:
+            for store in stores:
+                tx = await stack.enter_async_context(store.write())
+                earlier = await tx.earlier_versions(wanted)
+                deleted = await tx.delete_many(wanted)
+                total += len(deleted)
+                # update()'s earlier wordings go with their memory (and are not counted).
+                entries: list[LogEntry] = []
+                for memory_id in list(deleted):
+                    versions = await tx.delete_many(earlier.get(memory_id, []))
+                    deleted += versions
+                    detail = {"earlier_versions": versions} if versions else {}
+                    entries.append(("forgotten", memory_id, source, detail))
+                await tx.log(entries)
+                await keep_tokens(tx, indexes.embedder is None, deleted)
+                gone.append((store, deleted))
+            written = True
+    except TransientWriteError as exc:
+        # Once one store has committed, deleting again would not be all-or-nothing.
+        exc.retryable = exc.retryable and not (written and len(stores) > 1)
+        raise
     for store, deleted in gone:
         if store in indexes.vectors:
             indexes.vectors[store].remove(deleted)
@@ -166,7 +250,7 @@ async def history_across(stores: Sequence[Store], store: Store, memory_id: str) 
     )
 
 
-async def restore(
+async def _restore(
     store: Store,
     memory_id: str,
     *,
@@ -174,8 +258,6 @@ async def restore(
     source: str,
     others: Sequence[Store] = (),
 ) -> Memory:
-    """Make a superseded memory current again; its successor, if current, becomes history
-    (in ``others``, the other scope's store, when it was superseded across scopes)."""
     hidden: list[str] = []
     across: str | None = None
     async with store.write() as tx:

@@ -34,12 +34,15 @@ from ..stores.base import (
     PairRow,
     Store,
     StoreTransaction,
+    TransientWriteError,
     memory_from_row,
+    neighbour_searcher,
     token_postings,
 )
 from ._conflicts import Finding, content_tokens, find_conflicts
 from ._indexes import Indexes
 from ._postings import refresh_tokens, sync_tokens
+from ._retry import retried
 
 if TYPE_CHECKING:
     import numpy as np
@@ -290,6 +293,7 @@ async def write_batch(
         index=index,
         lexicon=lexicon,
         now=tx.now,
+        model=model,
     )
     keyed = await _keyed_items(tx, (f.memory_id for fs in findings for f in fs if f.memory_id))
     if keyed:
@@ -305,6 +309,7 @@ async def write_batch(
             lexicon=other.lexicon,
             now=tx.now,
             within_batch=False,
+            model=model,
         )
         found = {f.memory_id for fs in across for f in fs if f.memory_id}
         keyed_there = await _keyed_items(other.reader, found)
@@ -393,6 +398,8 @@ async def write_batch(
     merged_ids = list(merges)
     olds = {m.id: m for m in await tx.get_many(merged_ids)} if merged_ids else {}
     old_vectors = index.vectors(merged_ids) if index is not None and merged_ids else None
+    if old_vectors is None and merged_ids and model is not None:
+        old_vectors = await _stored_vectors(tx, merged_ids, model)
     for n, memory_id in enumerate(merged_ids):
         old = olds[memory_id]
         fields = merges[memory_id]
@@ -498,6 +505,25 @@ async def supersede_across(tx: StoreTransaction, links: list[tuple[str, str]]) -
     )
 
 
+async def _stored_vectors(
+    tx: StoreTransaction, ids: list[str], model: str
+) -> npt.NDArray[np.float32] | None:
+    """The vectors of ``ids`` from a store that keeps them itself (no index here), zero rows
+    for ids without one, as ``VectorIndex.vectors`` gives them; None for other stores."""
+    import numpy as np
+
+    searcher = neighbour_searcher(tx)
+    if searcher is None:
+        return None
+    found = await searcher.vectors_of(ids, model)
+    blobs = [found.get(mid) for mid in ids]
+    dim = next((len(b) // 4 for b in blobs if b is not None), 0)
+    if not dim:
+        return None
+    rows = [None if b is None else from_blob(b, dim) for b in blobs]
+    return np.stack([np.zeros(dim, np.float32) if r is None else r for r in rows])
+
+
 def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
     if not conflicts:
         return {}
@@ -594,108 +620,41 @@ async def write_all(
             )
             for p, v in zip(prepared, vectors, strict=True)
         ]
+    # A transient conflict (a deadlock with another writer) runs the transactions again.
+    return await retried(lambda: _write_all_once(prepared, stores, indexes, vectors, review))
+
+
+async def _write_all_once(
+    prepared: list[Prepared],
+    stores: Sequence[Store],
+    indexes: Indexes,
+    vectors: npt.NDArray[np.float32] | None,
+    review: bool,
+) -> list[Memory]:
     results: list[Memory | None] = [None] * len(prepared)
     after_commit: list[Callable[[], None]] = []
     unembedded: list[Store] = []
-    across: list[tuple[OtherScope, str, str]] = []
-    async with AsyncExitStack() as stack:
-        # A new memory is checked against the other scope's memories too: a store that
-        # receives nothing is read (its indexes caught up first), not locked. A review capture
-        # changes nothing current, so it needs only its own store.
-        targets = [s for s in stores if any(p.store is s for p in prepared)]
-        opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
-        readers: dict[Store, OtherScope] = {}
-        keyword = vectors is None and not review  # conflicts found by tokens
-        lexicons: dict[Store, LexicalIndex[str] | StoredLexicon] = {}
-        for store in stores if keyword and targets else ():
-            # Before any write lock is held: building an index or syncing another store's
-            # tokens (in a short transaction of its own) takes that store's lock.
-            lexicons[store] = await _lexicon(indexes, store, len(prepared))
-            if store not in targets and isinstance(lexicons[store], StoredLexicon):
-                await refresh_tokens(store)
-        for store in stores:
-            if store in opened or store in readers:
-                continue
-            if store not in targets:
-                if review or not targets:
-                    continue
-                lexicon = lexicons.get(store)
-                if await indexes.catch_up(store):
-                    unembedded.append(store)
-                readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
-                continue
-            lexicon = lexicons.get(store)
-            tx = await stack.enter_async_context(store.write())
-            if isinstance(lexicon, StoredLexicon):
-                # Under the write lock: the tokens catch up with every write before this one.
-                await sync_tokens(tx)
-                tokens = token_postings(tx)
-                if tokens is not None:
-                    lexicon = StoredLexicon(tokens)
-            # Under the write lock: nothing can land between catching up and writing.
-            if await indexes.catch_up(store, tx):
-                unembedded.append(store)
-            opened[store] = (tx, OtherScope(tx, indexes.vectors.get(store), lexicon))
-        for store in targets:
-            positions = [i for i, p in enumerate(prepared) if p.store is store]
-            tx, mine = opened[store]
-            lexicon = mine.lexicon
-            others = (
-                []
-                if review
-                else [
-                    o
-                    for s, o in [*((s, o) for s, (_, o) in opened.items()), *readers.items()]
-                    if s is not store
-                ]
+    later: dict[Store, list[tuple[str, str]]] = {}
+    committing = False
+    several = False
+    try:
+        async with AsyncExitStack() as stack:
+            committing, several = await _write_stores(
+                stack,
+                prepared,
+                stores,
+                indexes,
+                vectors,
+                review,
+                results,
+                after_commit,
+                unembedded,
+                later,
             )
-            written = await write_batch(
-                tx,
-                [prepared[i].row for i in positions],
-                [prepared[i].on_conflict for i in positions],
-                [prepared[i].detail for i in positions],
-                None if vectors is None else vectors[positions],
-                index=indexes.vectors.get(store),
-                new_id=_new_id,
-                model=indexes.embedder_name,
-                lexicon=lexicon,
-                review=review,
-                others=others,
-            )
-            for i, memory in zip(positions, written.memories, strict=True):
-                results[i] = memory
-            mark = await tx.change_mark()
-            prune = mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
-                _PRUNE_CHANGES_EVERY
-            )
-            if keyword and (prune or not isinstance(lexicon, LexicalIndex)):
-                # This batch's own rows, in its transaction. A mesh whose index is warm in
-                # memory does not need the stored tokens: it brings them up to date only
-                # before the feed they follow is pruned (every few thousand changes), and
-                # the next process that reads them catches up on the rest from the feed.
-                await sync_tokens(tx)
-            if prune:
-                await tx.prune_changes(mark)
-            after_commit.append(written.apply_to_index)
-            after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
-            across += written.across
-        # Supersedes across scopes: in the other store's transaction when it is open (all or
-        # nothing with the rest); a store that was only read is written after the commit.
-        later: dict[Store, list[tuple[str, str]]] = {}
-        for other, old_id, new_id in across:
-            store = next(
-                s
-                for s, o in [*readers.items(), *((s, o) for s, (_, o) in opened.items())]
-                if o is other
-            )
-            if store not in opened:
-                later.setdefault(store, []).append((old_id, new_id))
-                continue
-            await supersede_across(opened[store][0], [(old_id, new_id)])
-            if indexes.vectors.get(store) is not None:
-                after_commit.append(
-                    functools.partial(indexes.vectors[store].set_superseded, [old_id])
-                )
+    except TransientWriteError as exc:
+        # Once one store has committed, running the write again could write it twice.
+        exc.retryable = exc.retryable and not (committing and several)
+        raise
     for apply in after_commit:
         apply()
     for store, links in later.items():
@@ -713,3 +672,116 @@ async def write_all(
     for store in unembedded:
         await indexes.refresh(store)
     return [r for r in results if r is not None]
+
+
+async def _write_stores(
+    stack: AsyncExitStack,
+    prepared: list[Prepared],
+    stores: Sequence[Store],
+    indexes: Indexes,
+    vectors: npt.NDArray[np.float32] | None,
+    review: bool,
+    results: list[Memory | None],
+    after_commit: list[Callable[[], None]],
+    unembedded: list[Store],
+    later: dict[Store, list[tuple[str, str]]],
+) -> tuple[bool, bool]:
+    """Open each store's transaction on ``stack`` and write its share (the transactions
+    commit as the stack closes); whether it got that far, and whether several stores wrote.
+    Supersedes across scopes into a store that was only read are left in ``later``."""
+    across: list[tuple[OtherScope, str, str]] = []
+    # A new memory is checked against the other scope's memories too: a store that
+    # receives nothing is read (its indexes caught up first), not locked. A review capture
+    # changes nothing current, so it needs only its own store.
+    targets = [s for s in stores if any(p.store is s for p in prepared)]
+    opened: dict[Store, tuple[StoreTransaction, OtherScope]] = {}
+    readers: dict[Store, OtherScope] = {}
+    keyword = vectors is None and not review  # conflicts found by tokens
+    lexicons: dict[Store, LexicalIndex[str] | StoredLexicon] = {}
+    for store in stores if keyword and targets else ():
+        # Before any write lock is held: building an index or syncing another store's
+        # tokens (in a short transaction of its own) takes that store's lock.
+        lexicons[store] = await _lexicon(indexes, store, len(prepared))
+        if store not in targets and isinstance(lexicons[store], StoredLexicon):
+            await refresh_tokens(store)
+    for store in stores:
+        if store in opened or store in readers:
+            continue
+        if store not in targets:
+            if review or not targets:
+                continue
+            lexicon = lexicons.get(store)
+            if await indexes.catch_up(store):
+                unembedded.append(store)
+            readers[store] = OtherScope(store, indexes.vectors.get(store), lexicon)
+            continue
+        lexicon = lexicons.get(store)
+        tx = await stack.enter_async_context(store.write())
+        if isinstance(lexicon, StoredLexicon):
+            # Under the write lock: the tokens catch up with every write before this one.
+            await sync_tokens(tx)
+            tokens = token_postings(tx)
+            if tokens is not None:
+                lexicon = StoredLexicon(tokens)
+        # Under the write lock: nothing can land between catching up and writing.
+        if await indexes.catch_up(store, tx):
+            unembedded.append(store)
+        opened[store] = (tx, OtherScope(tx, indexes.vectors.get(store), lexicon))
+    for store in targets:
+        positions = [i for i, p in enumerate(prepared) if p.store is store]
+        tx, mine = opened[store]
+        lexicon = mine.lexicon
+        others = (
+            []
+            if review
+            else [
+                o
+                for s, o in [*((s, o) for s, (_, o) in opened.items()), *readers.items()]
+                if s is not store
+            ]
+        )
+        written = await write_batch(
+            tx,
+            [prepared[i].row for i in positions],
+            [prepared[i].on_conflict for i in positions],
+            [prepared[i].detail for i in positions],
+            None if vectors is None else vectors[positions],
+            index=indexes.vectors.get(store),
+            new_id=_new_id,
+            model=indexes.embedder_name,
+            lexicon=lexicon,
+            review=review,
+            others=others,
+        )
+        for i, memory in zip(positions, written.memories, strict=True):
+            results[i] = memory
+        mark = await tx.change_mark()
+        prune = mark // _PRUNE_CHANGES_EVERY != indexes.marks.get(store, 0) // (
+            _PRUNE_CHANGES_EVERY
+        )
+        if keyword and (prune or not isinstance(lexicon, LexicalIndex)):
+            # This batch's own rows, in its transaction. A mesh whose index is warm in
+            # memory does not need the stored tokens: it brings them up to date only
+            # before the feed they follow is pruned (every few thousand changes), and
+            # the next process that reads them catches up on the rest from the feed.
+            await sync_tokens(tx)
+        if prune:
+            await tx.prune_changes(mark)
+        after_commit.append(written.apply_to_index)
+        after_commit.append(functools.partial(indexes.marks.__setitem__, store, mark))
+        across += written.across
+    # Supersedes across scopes: in the other store's transaction when it is open (all or
+    # nothing with the rest); a store that was only read is written after the commit.
+    for other, old_id, new_id in across:
+        store = next(
+            s
+            for s, o in [*readers.items(), *((s, o) for s, (_, o) in opened.items())]
+            if o is other
+        )
+        if store not in opened:
+            later.setdefault(store, []).append((old_id, new_id))
+            continue
+        await supersede_across(opened[store][0], [(old_id, new_id)])
+        if indexes.vectors.get(store) is not None:
+            after_commit.append(functools.partial(indexes.vectors[store].set_superseded, [old_id]))
+    return True, len(targets) > 1

@@ -30,6 +30,7 @@ from psycopg.types import TypeInfo
 from psycopg_pool import PoolTimeout
 
 from ..._errors import CorruptDatabaseError, DatabaseLockedError, KeyConflictError, StoreError
+from ..base import TransientWriteError
 from ._schema import UNIQUE_ITEM_INDEX
 
 __all__ = ["Vector", "register_vector", "translate", "translated"]
@@ -74,6 +75,9 @@ async def register_vector(conn: psycopg.AsyncConnection[Any]) -> None:
     info = await TypeInfo.fetch(conn, "vector")
     if info is None:
         raise StoreError("the pgvector extension is not installed in this database")
+    # Known to the connection's type registry too, so a list of vectors binds as vector[]
+    # (the write path's batch neighbour search sends a whole batch in one parameter).
+    info.register(conn)
     dumper = type("VectorDumper", (_VectorDumper,), {"oid": info.oid})
     conn.adapters.register_dumper(Vector, dumper)
     conn.adapters.register_loader(info.oid, _VectorBinaryLoader)
@@ -85,12 +89,13 @@ def translate(exc: BaseException, label: str) -> StoreError:
     if isinstance(exc, PoolTimeout):
         return StoreError(f"{label}: no connection to the server within the timeout ({exc})")
     message = str(exc).strip()
-    if isinstance(exc, pg_errors.LockNotAvailable | pg_errors.DeadlockDetected):
+    if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        # The server aborted the whole transaction: the write path runs it again.
+        return TransientWriteError(f"{label}: a concurrent write conflicted ({message})")
+    if isinstance(exc, pg_errors.LockNotAvailable):
         return DatabaseLockedError(
             f"{label}: another writer held this store past the busy timeout ({message})"
         )
-    if isinstance(exc, pg_errors.SerializationFailure):
-        return DatabaseLockedError(f"{label}: a concurrent write conflicted; retry ({message})")
     if isinstance(exc, pg_errors.QueryCanceled):
         return StoreError(f"{label}: the statement ran past its timeout and was cancelled")
     if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):

@@ -114,6 +114,15 @@ HNSW_MIN_SHARE = 0.02
 #: HNSW's candidate list per search (pgvector's ``hnsw.ef_search``; raised to the number of
 #: results asked for when that is larger). Chosen by ``benchmarks/bench_postgres.py``.
 HNSW_EF_SEARCH = 100
+#: HNSW's candidate list for the write path's neighbour search (:meth:`nearest_many`): it
+#: asks for a few close neighbours of each new text, where recall asks for ten of a query.
+NEIGHBOUR_EF_SEARCH = 40
+#: ... and it is exact below this many vectors in the tenant (when that is below
+#: :data:`EXACT_BELOW`): a batch of a thousand scanning 2,000 vectors each costs seconds.
+NEIGHBOUR_EXACT_BELOW = 500
+#: How far past the threshold the database's cut reaches (its cosine and ours differ in the
+#: last places; :func:`_nearest_many` applies the exact threshold to its own).
+_SLACK = 1e-5
 #: Seconds a tenant's vector count (exact or HNSW) and its index's existence are cached.
 _SIZE_TTL = 30.0
 _POOL_MAX = 4
@@ -342,6 +351,77 @@ async def _vector_search(
     return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
 
 
+async def _nearest_many(
+    store: PostgresStore,
+    conn: Conn,
+    queries: Sequence[bytes],
+    model: str,
+    k: int,
+    min_score: float,
+    now: float,
+    hnsw: bool,
+) -> list[list[tuple[str, float]]]:
+    """Each query's ``k`` nearest current memories of the tenant, in one statement: the
+    batch's vectors are unnested and each is searched by a LATERAL ``ORDER BY <=> LIMIT k``
+    (through the HNSW index when ``hnsw``), then cut near ``min_score``. The cut is outside
+    the LATERAL: inside it, an index scan would keep searching for rows it can never find.
+
+    The similarities are then computed here from the stored vectors, as the in-memory index
+    computes them (a float32 dot product of unit vectors): pgvector's cosine divides by the
+    norms in double precision, which moves a cosine of exactly 0.5 (a text sharing half its
+    words) by a few units in the last place, to either side of the threshold.
+    """
+    import numpy as np
+
+    found: list[list[tuple[str, float]]] = [[] for _ in queries]
+    if not queries:
+        return found
+    dim = len(queries[0]) // 4  # spliced as an int, as in _vector_search
+    column = f"(m.embedding::vector({dim}))" if hnsw else "m.embedding"
+    probe = f"q.v::vector({dim})" if hnsw else "q.v"
+    if hnsw:
+        await conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, false)",
+            [str(max(NEIGHBOUR_EF_SEARCH, k))],
+        )
+    rows = await _fetch(
+        conn,
+        "SELECT q.i, h.id, h.embedding FROM unnest(%b::vector[]) WITH ORDINALITY AS q(v, i) "
+        f"CROSS JOIN LATERAL (SELECT m.id, m.embedding, {column} <=> {probe} AS d "
+        "FROM memories AS m WHERE m.tenant = %s AND m.embedding_model = %s "
+        f"AND vector_dims(m.embedding) = {dim} AND m.superseded_by IS NULL "
+        "AND (m.pinned = 1 OR m.expires_at IS NULL OR m.expires_at > %s) "
+        f"ORDER BY {column} <=> {probe} LIMIT %s) AS h "
+        "WHERE h.d <= %s ORDER BY q.i, h.d",
+        [[Vector(q) for q in queries], store.tenant, model, now, k, 1.0 - min_score + _SLACK],
+    )
+    if not rows:
+        return found
+    matrix = np.frombuffer(b"".join(q for q in queries), dtype="<f4").reshape(-1, dim)
+    stored = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(-1, dim)
+    cosines = np.einsum("ij,ij->i", matrix[[int(r[0]) - 1 for r in rows]], stored)
+    for (i, memory_id, _), cosine in zip(rows, cosines.tolist(), strict=True):
+        if cosine >= min_score:
+            found[int(i) - 1].append((str(memory_id), cosine))
+    for hits in found:
+        hits.sort(key=lambda hit: hit[1], reverse=True)
+    return found
+
+
+async def _vectors_of(
+    store: PostgresStore, conn: Conn, ids: Sequence[str], model: str
+) -> dict[str, bytes]:
+    if not ids:
+        return {}
+    rows = await _fetch(
+        conn,
+        "SELECT id, embedding FROM memories WHERE tenant = %s AND id = ANY(%s) "
+        "AND embedding_model = %s AND embedding IS NOT NULL",
+        [store.tenant, list(ids), model],
+    )
+    return {str(r[0]): r[1] for r in rows}
+
+
 class PostgresTransaction:
     """An open transaction holding the tenant's write lock; see :meth:`PostgresStore.write`."""
 
@@ -372,6 +452,7 @@ class PostgresTransaction:
     async def insert_many(self, rows: Sequence[MemoryRow]) -> None:
         if not rows:
             return
+        self._store._count_written(rows)
         marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
         await self._executemany(
             f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})",
@@ -598,6 +679,21 @@ class PostgresTransaction:
     async def get_many(self, ids: Sequence[str]) -> list[Memory]:
         with translated(self._store.label):
             return await _get_many(self._store, self._conn, ids)
+
+    async def nearest_many(
+        self, queries: Sequence[bytes], model: str, *, k: int, min_score: float, now: float
+    ) -> list[list[tuple[str, float]]]:
+        """A batch's nearest neighbours, seen from inside this transaction
+        (:class:`~memorymesh.stores.base.NeighbourSearch`)."""
+        hnsw = await self._store._neighbours_by_index(queries, model)
+        with translated(self._store.label):
+            return await _nearest_many(
+                self._store, self._conn, queries, model, k, min_score, now, hnsw
+            )
+
+    async def vectors_of(self, ids: Sequence[str], model: str) -> dict[str, bytes]:
+        with translated(self._store.label):
+            return await _vectors_of(self._store, self._conn, ids, model)
 
     async def change_mark(self) -> int:
         with translated(self._store.label):
@@ -961,6 +1057,43 @@ class PostgresStore:
             )
         return hits
 
+    async def nearest_many(
+        self, queries: Sequence[bytes], model: str, *, k: int, min_score: float, now: float
+    ) -> list[list[tuple[str, float]]]:
+        """A batch's nearest neighbours among the tenant's current memories, in one
+        statement (:class:`~memorymesh.stores.base.NeighbourSearch`): exact or by the HNSW
+        index on the same terms as :meth:`vector_search`."""
+        hnsw = await self._neighbours_by_index(queries, model)
+        return await self._run(
+            lambda conn: _nearest_many(self, conn, queries, model, k, min_score, now, hnsw)
+        )
+
+    async def vectors_of(self, ids: Sequence[str], model: str) -> dict[str, bytes]:
+        return await self._run(lambda conn: _vectors_of(self, conn, ids, model))
+
+    async def _neighbours_by_index(self, queries: Sequence[bytes], model: str) -> bool:
+        if not queries:
+            return False
+        dim = len(queries[0]) // 4
+        if dim > HNSW_MAX_DIM:
+            return False
+        size, indexed = await self._vector_size(model, dim)
+        # An exact scan per query of a batch costs the batch's size times the tenant's: past
+        # a few hundred vectors the index is cheaper (and finds the same few neighbours).
+        return size >= min(self.exact_below, NEIGHBOUR_EXACT_BELOW) and indexed
+
+    def _count_written(self, rows: Sequence[MemoryRow]) -> None:
+        """Keep the cached vector counts (see :meth:`_vector_size`) in step with this
+        process's own inserts, so a store filling up switches to the index without waiting
+        for the count to expire."""
+        for row in rows:
+            if row.embedding is None or row.embedding_model is None:
+                continue
+            key = (row.embedding_model, len(row.embedding) // 4)
+            cached = self._vector_sizes.get(key)
+            if cached is not None:
+                self._vector_sizes[key] = (cached[0], cached[1] + 1, cached[2])
+
     async def _vector_size(self, model: str, dim: int) -> tuple[int, bool]:
         """How many vectors of ``model`` the tenant holds, and whether the HNSW index for
         their dimension exists and serves it (the tenant holds at least
@@ -1174,8 +1307,9 @@ class PostgresStore:
     ) -> list[VectorRow]:
         """A page of the memories embedded by ``model``, for the in-memory vector index.
 
-        Recall searches vectors in the database (:meth:`vector_search`); the in-memory
-        index still serves the write path's duplicate and contradiction checks.
+        A mesh no longer asks this engine for them: recall searches vectors in the
+        database (:meth:`vector_search`), and so do the write path's duplicate and
+        contradiction checks (:meth:`nearest_many`). Kept for the ``Store`` protocol.
         """
         rows = await self._run(
             lambda conn: _fetch(
