@@ -123,10 +123,9 @@ class UpstreamMeshStore(MemoryMeshStore):
 class UpstreamAsyncMeshStore(UpstreamMeshStore):
     """``AsyncSqliteStore``: ``async with ...from_conn_string(...)`` and ``await setup()``.
 
-    The mesh is an ``AsyncMemoryMesh`` on the caller's event loop, opened with ``open()`` and
-    closed with ``aclose()`` rather than ``async with``: LangGraph's async store fixtures are
-    pytest-asyncio generators, whose teardown runs in another task than their setup, and the
-    mesh's ``async with`` holds a task group that must be left in the task that entered it.
+    The mesh is an ``AsyncMemoryMesh`` on the caller's event loop, entered with ``async with``
+    inside LangGraph's async store fixtures: pytest-asyncio generators, whose teardown runs in
+    another task than their setup (which a mesh allows).
     """
 
     @classmethod
@@ -135,12 +134,8 @@ class UpstreamAsyncMeshStore(UpstreamMeshStore):
         cls, conn_string: str, **kwargs: Any
     ) -> AsyncIterator[UpstreamAsyncMeshStore]:
         project, global_path = _mesh_paths(conn_string)
-        mesh = AsyncMemoryMesh(project, global_path=global_path)
-        await mesh.open()
-        try:
+        async with AsyncMemoryMesh(project, global_path=global_path) as mesh:
             yield cls(mesh=mesh, **_store_options(kwargs))
-        finally:
-            await mesh.aclose()
 
     async def setup(self) -> None:  # type: ignore[override]
         """Nothing to do: a mesh runs its migrations when it opens."""
