@@ -70,9 +70,10 @@ pytest:
 	$(BIN)/pytest
 
 # LangGraph's own store test suites, run against MemoryMeshStore: the sdists of the installed
-# langgraph, langgraph-checkpoint and langgraph-checkpoint-sqlite are downloaded into
-# .cache/upstream at run time (nothing of theirs is kept here) and their store tests run with
-# the store fixtures swapped (tests/upstream/run.py; docs/integrations.md has the figures).
+# langgraph, langgraph-checkpoint, langgraph-checkpoint-sqlite and -postgres are downloaded
+# into .cache/upstream at run time (nothing of theirs is kept here) and their store tests run
+# with the store fixtures swapped; PostgresStore's suite runs on a MemoryMesh over SQLite and
+# over a real PostgreSQL (tests/upstream/run.py; docs/integrations.md has the figures).
 upstream:
 	$(BIN)/python tests/upstream/run.py
 

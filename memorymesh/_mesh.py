@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TextIO
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
 
 from ._errors import (
     ClosedError,
@@ -239,11 +238,13 @@ class AsyncMemoryMesh:
         self._open_lock = anyio.Lock()
         self._opened = False
         self._closed = False
-        self._exit_stack: AsyncExitStack | None = None
-        self._task_group: TaskGroup | None = None
+        # Set by `async with`: access statistics are then flushed in the background.
+        self._background = False
+        self._flush_task: asyncio.Task[None] | None = None
         self._flush_scheduled = False
         self._flush_delay: anyio.CancelScope | None = None
         self._judge_scope: anyio.CancelScope | None = None
+        self._judge_task: asyncio.Task[None] | None = None
         # One judge run at a time (the background one and an explicit judge_pending): a
         # pair is never sent twice.
         self._judge_lock = anyio.Lock()
@@ -325,9 +326,11 @@ class AsyncMemoryMesh:
 
     async def __aenter__(self) -> Self:
         await self.open()
-        stack = AsyncExitStack()
-        self._task_group = await stack.enter_async_context(anyio.create_task_group())
-        self._exit_stack = stack
+        # No task group is held from here to __aexit__: its cancel scope would have to be left
+        # by the task that entered it, and pytest-asyncio's async-generator fixtures (like
+        # other frameworks' setup/teardown hooks) enter and exit in different tasks. The
+        # background flush runs in a task of its own instead, awaited by aclose().
+        self._background = True
         return self
 
     async def __aexit__(
@@ -342,15 +345,18 @@ class AsyncMemoryMesh:
         """Apply pending access statistics and close both stores. Safe to call twice."""
         if self._closed:
             return
-        stack, self._exit_stack = self._exit_stack, None
+        self._background = False
+        task, self._flush_task = self._flush_task, None
         if self._flush_delay is not None:
             self._flush_delay.cancel()  # a delayed flush writes now rather than hold up close
+        judge, self._judge_task = self._judge_task, None
         if self._judge_scope is not None:
             # A judgement in flight is not waited for: its pairs stay queued for the next run.
             self._judge_scope.cancel()
-        if stack is not None:
-            await stack.aclose()  # waits for a background flush in flight
-        self._task_group = None
+        if task is not None:
+            await task  # a background flush in flight (its failure, other than StoreError)
+        if judge is not None:
+            await judge  # cancelled above: it only unwinds
         try:
             if self._opened:
                 with anyio.CancelScope(shield=True):
@@ -1195,12 +1201,16 @@ class AsyncMemoryMesh:
     # -- access statistics --------------------------------------------------------------------
 
     def _schedule_flush(self) -> None:
-        if self._task_group is not None and not self._flush_scheduled:
+        if self._background and not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not on asyncio (the only backend aiosqlite supports)
+                return  # flushed by aclose()
             self._flush_scheduled = True
             # Made here, not in the task: aclose() can cancel the delay even before the task
             # has started (a scope cancelled before it is entered cancels on entry).
             self._flush_delay = anyio.CancelScope()
-            self._task_group.start_soon(self._background_flush, self._flush_delay)
+            self._flush_task = loop.create_task(self._background_flush(self._flush_delay))
 
     async def _background_flush(self, delay: anyio.CancelScope) -> None:
         try:
@@ -1219,15 +1229,20 @@ class AsyncMemoryMesh:
 
     def _schedule_judge(self) -> None:
         # Off the hot path: the write has returned; a mesh held open (`async with`: the MCP
-        # server, the dashboard, an agent) judges in its task group. A one-shot process has
-        # none: its pairs wait for `memorymesh judge` or judge_pending().
-        if self._task_group is None:
+        # server, the dashboard, an agent) judges in a task of its own, which aclose() stops
+        # and awaits. A mesh only opened (a one-shot process) leaves its pairs for
+        # `memorymesh judge` or judge_pending().
+        if not self._background:
             return
         if self._judge_scope is not None:
             self._judge_again = True  # the run in flight goes round once more
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on asyncio (the only backend aiosqlite supports)
+            return
         self._judge_scope = anyio.CancelScope()
-        self._task_group.start_soon(self._background_judge, self._judge_scope)
+        self._judge_task = loop.create_task(self._background_judge(self._judge_scope))
 
     async def _background_judge(self, scope: anyio.CancelScope) -> None:
         try:

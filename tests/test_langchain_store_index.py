@@ -187,3 +187,32 @@ async def test_the_real_local_model_finds_meaning(tmp_path: Any) -> None:
         assert [h.key for h in hits] == ["pet", "tax"]
         assert hits[0].score is not None and hits[1].score is not None
         assert hits[0].score > hits[1].score + 0.1
+
+
+@pytest.mark.parametrize("distance", ["cosine", "inner_product", "l2"])
+async def test_distance_type_sets_the_score_as_in_postgres_store(
+    mesh: AsyncMemoryMesh, distance: str
+) -> None:
+    # PostgresStore's index takes distance_type; a store moving from it keeps its scores.
+    index = {"dims": DIMS, "embed": BagEmbeddings(), "distance_type": distance}
+    store = MemoryMeshStore(mesh=mesh, index=index)
+    await store.aput(("d",), "near", {"text": "billing database billing"})
+    await store.aput(("d",), "far", {"text": "weekly standup notes"})
+    query = np.asarray(bag_of_words(["billing database"], DIMS)[0])
+    results = await store.asearch(("d",), query="billing database")
+    assert [r.key for r in results] == ["near", "far"]
+    for r in results:
+        doc = np.asarray(bag_of_words(['{"text": "' + r.value["text"] + '"}'], DIMS)[0])
+        expected = {
+            "cosine": float(query @ doc / (np.linalg.norm(query) * np.linalg.norm(doc))),
+            "inner_product": float(query @ doc),
+            "l2": -float(np.linalg.norm(query - doc)),
+        }[distance]
+        assert r.score == pytest.approx(expected, abs=1e-6)
+
+
+async def test_an_unknown_distance_type_is_refused(mesh: AsyncMemoryMesh) -> None:
+    with pytest.raises(InvalidInputError, match="distance_type"):
+        MemoryMeshStore(
+            mesh=mesh, index={"dims": DIMS, "embed": BagEmbeddings(), "distance_type": "hamming"}
+        )

@@ -2,8 +2,10 @@
 
 As in LangGraph's own stores, each put embeds the text at each configured field path
 (``"$"``, the whole value, by default; ``put(index=[...])`` names other paths for one item,
-``index=False`` none), and ``search(query=...)`` ranks items by the cosine similarity of the
-query to their best-matching field, reporting that raw similarity as ``SearchItem.score``.
+``index=False`` none), and ``search(query=...)`` ranks items by the similarity of the query
+to their best-matching field, reporting that raw similarity as ``SearchItem.score``: cosine by
+default, or as PostgresStore's ``distance_type`` says (``"inner_product"``: the dot product;
+``"l2"``: minus the Euclidean distance).
 
 The vectors are kept with the item, in the memory's metadata under ``langgraph_vectors``
 (``{path: [floats]}``), so they are written in the same transaction as the value, follow it
@@ -27,6 +29,9 @@ __all__ = ["MeshEmbeddings", "StoreIndex", "best_scores"]
 
 #: Significant digits kept per vector component: float32 precision, so nothing is lost.
 _DIGITS = 8
+
+#: PostgresStore's ``distance_type`` values (its ``"hamming"`` needs bit vectors: not here).
+DISTANCES = ("cosine", "inner_product", "l2")
 
 
 class MeshEmbeddings(Embeddings):
@@ -59,13 +64,14 @@ class StoreIndex:
         config: LangGraph's ``IndexConfig``: ``dims``, ``embed`` (LangChain ``Embeddings``,
             a sync or async function from texts to vectors, or a ``"provider:model"``
             string) and ``fields`` (paths into the value; ``["$"]``, the whole value, by
-            default; ``text_fields``, as LangGraph's SQL stores name it, works too). Without
-            ``embed``, the mesh's own embedder is used.
+            default; ``text_fields``, as LangGraph's SQL stores name it, works too), and
+            ``distance_type`` (``"cosine"``, the default, ``"inner_product"`` or ``"l2"``, as
+            PostgresStore takes it). Without ``embed``, the mesh's own embedder is used.
         embedder: The mesh's embedder, if it has one.
 
     Raises:
         InvalidInputError: ``config`` is not a mapping, names no ``embed`` while the mesh has
-            no embedder, or has bad ``dims`` or ``fields``.
+            no embedder, or has bad ``dims``, ``fields`` or ``distance_type``.
     """
 
     def __init__(self, config: IndexConfig | Mapping[str, Any], embedder: Embedder | None) -> None:
@@ -96,6 +102,12 @@ class StoreIndex:
         if isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields):
             raise InvalidInputError("index fields must be a list of paths such as ['text']")
         self.fields: list[str] = list(fields)
+        distance = self.config.get("distance_type") or "cosine"
+        if distance not in DISTANCES:
+            raise InvalidInputError(
+                f"index distance_type must be one of {', '.join(DISTANCES)}, not {distance!r}"
+            )
+        self.distance: str = distance
 
     def texts(self, value: Mapping[str, Any], paths: Sequence[str] | None) -> list[tuple[str, str]]:
         """``(path, text)`` for each text to embed in ``value``: at the store's fields, or at
@@ -168,10 +180,13 @@ class StoreIndex:
 
 
 def best_scores(
-    query: npt.NDArray[np.float64], vector_sets: Sequence[Mapping[str, Sequence[float]]]
+    query: npt.NDArray[np.float64],
+    vector_sets: Sequence[Mapping[str, Sequence[float]]],
+    distance: str = "cosine",
 ) -> list[float | None]:
-    """For each item's ``{path: vector}``, the cosine similarity of its best field to
-    ``query`` (None for an item without vectors); a zero vector scores 0."""
+    """For each item's ``{path: vector}``, the similarity of its best field to ``query``
+    (None for an item without vectors): cosine (a zero vector scores 0), the dot product
+    (``"inner_product"``) or minus the Euclidean distance (``"l2"``)."""
     flat: list[Sequence[float]] = []
     owner: list[int] = []
     for position, vectors in enumerate(vector_sets):
@@ -183,10 +198,15 @@ def best_scores(
     if not flat:
         return scores
     matrix = np.asarray(flat, dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
     dots = matrix @ query
-    cosine = np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
-    for position, score in zip(owner, cosine.tolist(), strict=True):
+    if distance == "inner_product":
+        similarity = dots
+    elif distance == "l2":
+        similarity = -np.linalg.norm(matrix - query, axis=1)
+    else:
+        norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
+        similarity = np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
+    for position, score in zip(owner, similarity.tolist(), strict=True):
         best = scores[position]
         if best is None or score > best:
             scores[position] = score

@@ -612,12 +612,13 @@ class MemoryMeshStore(BaseStore):
         metadata_filter: dict[str, Any],
         residual: dict[str, dict[str, Any]],
     ) -> list[tuple[Memory, float | None]]:
-        """Rank every item the namespace and filter allow by its best field's cosine
-        similarity to the query; unindexed items follow, unscored, if the page has room."""
+        """Rank every item the namespace and filter allow by its best field's similarity to
+        the query (the index's distance_type); unindexed items follow, unscored, if the page
+        has room."""
         assert op.query is not None
         query = await index.embed_query(op.query)
         candidates = await self._matching(metadata_filter, residual)
-        scores = best_scores(query, [_vectors(m) for m in candidates])
+        scores = best_scores(query, [_vectors(m) for m in candidates], index.distance)
         scored = sorted(
             ((s, m) for s, m in zip(scores, candidates, strict=True) if s is not None),
             key=lambda pair: -pair[0],

