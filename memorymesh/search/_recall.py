@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from .._errors import InvalidInputError
@@ -86,6 +87,11 @@ class VectorSource(Protocol):
     def vectors(self) -> Mapping[Store, VectorIndex]: ...
 
     @property
+    def pending(self) -> AbstractSet[Store]:
+        """Stores whose index :meth:`refresh` builds first (no usable cache file)."""
+        ...
+
+    @property
     def embedder_name(self) -> str | None: ...
 
     async def refresh(self, store: Store) -> None: ...
@@ -139,7 +145,7 @@ async def candidates(
             return await with_session_context(ranked, filters, now=now)
     assert vectors is not None, "vector and hybrid recall need an embedder"
     for store in stores:
-        if store in vectors.vectors:
+        if store in vectors.vectors or store in vectors.pending:
             await vectors.refresh(store)
     vectors.check_fresh(stores)
     (q,) = await vectors.embed([query])

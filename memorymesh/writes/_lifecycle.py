@@ -101,6 +101,7 @@ async def forget(store: Store, memory_id: str, *, indexes: Indexes, source: str)
         await tx.log([("forgotten", memory_id, source, detail)])
     if store in indexes.vectors:
         indexes.vectors[store].remove([memory_id, *versions])
+    indexes.forgotten(store)
 
 
 async def forget_many(
@@ -127,6 +128,8 @@ async def forget_many(
     for store, deleted in gone:
         if store in indexes.vectors:
             indexes.vectors[store].remove(deleted)
+        if deleted:
+            indexes.forgotten(store)
     return total
 
 
