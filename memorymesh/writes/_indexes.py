@@ -38,6 +38,7 @@ _FILE_KEY = "vectors_file"
 #: store, at most this many: well inside the change feed kept, so an opener catches up by
 #: the feed rather than re-reading the store).
 _REWRITE_AFTER = 10_000
+_REWRITE_MIN = 1_000
 
 
 def cache_file(store: Store) -> Path | None:
@@ -170,7 +171,7 @@ class Indexes:
             index = self.vectors.get(store)
             if index is None:
                 continue
-            lag = min(_REWRITE_AFTER, max(1_000, len(index) // 20))
+            lag = min(_REWRITE_AFTER, max(_REWRITE_MIN, len(index) // 20))
             if store in self.must_rewrite or index.changes >= lag:
                 await self._save(store)
 
