@@ -226,5 +226,5 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
         start = stop
     index = VectorIndex(key.dim)
     order: np.ndarray[Any, np.dtype[np.int64]] = view("order")
-    index.map_file(blocks, sessions, view("sorted"), order)
+    index.map_file(matrix, blocks, sessions, view("sorted"), order)
     return index, mark

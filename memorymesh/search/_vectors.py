@@ -218,7 +218,8 @@ class VectorIndex:
         self._where: dict[str, Place | None] = {}
         self._file_sorted: npt.NDArray[np.bytes_] | None = None
         self._file_order: npt.NDArray[np.int64] | None = None
-        self._file_blocks: list[tuple[int, _Block]] = []
+        self._file_blocks: list[tuple[int, str, _Block]] = []
+        self._file_matrix: F32 | None = None
         self._count = 0
         self._sessions: dict[str, int] = {}
         #: Rows added, removed or changed since the index was built or mapped from its file:
@@ -252,10 +253,11 @@ class VectorIndex:
         if at >= len(self._file_sorted) or bytes(self._file_sorted[at]) != key:
             return None
         position = int(self._file_order[at])
-        for start, block in reversed(self._file_blocks):
+        for start, _, block in reversed(self._file_blocks):
             if position >= start:
-                return block, position - start
-        return None  # pragma: no cover - positions start at 0
+                # Beyond the block's rows only in a damaged file: not found, not a crash.
+                return (block, position - start) if position - start < block.n else None
+        return None
 
     def _session_code(self, session_id: str | None) -> int:
         if session_id is None:
@@ -272,17 +274,20 @@ class VectorIndex:
 
     def map_file(
         self,
+        matrix: F32,
         blocks: Sequence[tuple[str, _Block]],
         sessions: Sequence[str],
         sorted_ids: npt.NDArray[np.bytes_],
         order: npt.NDArray[np.int64],
     ) -> None:
-        """Take rows from the cache file: frozen blocks in file order, the session names
-        their codes stand for, and the file's ids sorted with their row positions."""
+        """Take rows from the cache file: its whole matrix, frozen blocks over consecutive
+        rows of it in file order, the session names their codes stand for, and the file's
+        ids sorted with their row positions."""
+        self._file_matrix = matrix
         start = 0
         for category, block in blocks:
             self._blocks.setdefault(category, []).append(block)
-            self._file_blocks.append((start, block))
+            self._file_blocks.append((start, category, block))
             start += block.n
         self._count += start
         self._sessions = {name: code for code, name in enumerate(sessions)}
@@ -495,6 +500,16 @@ class VectorIndex:
             queries = queries[None, :]
         wanted = {str(c) for c in f.categories} if f.categories else None
         allowed = self._allowed(f.allowed) if f.allowed is not None else None
+        # The file's blocks are consecutive rows of one matrix: one product over all of it
+        # beats one per block (BLAS pays its fixed cost, threads included, per call), unless
+        # a category filter leaves little of it to score.
+        file_scores: F32 | None = None
+        starts: dict[int, int] = {}
+        if self._file_matrix is not None and self._file_blocks:
+            starts = {id(b): start for start, _, b in self._file_blocks}
+            scored = sum(b.n for _, c, b in self._file_blocks if wanted is None or c in wanted)
+            if scored * 2 >= len(self._file_matrix):
+                file_scores = queries @ self._file_matrix.T
         # Per block, the candidates' (query, block, row, score): ids are decoded only for
         # the k kept at the end, never for every row scored.
         picks: list[tuple[_Block, npt.NDArray[np.intp], npt.NDArray[np.intp], F32]] = []
@@ -506,13 +521,19 @@ class VectorIndex:
                     continue
                 mask = self._mask(block, f, now, allowed)
                 rows: npt.NDArray[np.intp] | None = None
+                full: F32 | None = None
+                if file_scores is not None and id(block) in starts:
+                    start = starts[id(block)]
+                    full = file_scores[:, start : start + block.n]
                 if mask is None:
-                    scores = queries @ block.matrix[: block.n].T
+                    scores = queries @ block.matrix[: block.n].T if full is None else full
                 else:
                     rows = np.flatnonzero(mask)
                     if len(rows) == 0:
                         continue
-                    if len(rows) * 4 < block.n:
+                    if full is not None:
+                        scores = full[:, rows]
+                    elif len(rows) * 4 < block.n:
                         # A narrow filter: gathering its rows beats scoring the whole block.
                         scores = queries @ block.matrix[rows].T
                     else:

@@ -145,8 +145,10 @@ class Indexes:
         self.marks[store] = min(mark, self.marks.get(store, mark))
         return True
 
-    async def _save(self, store: Store) -> None:
-        """Write ``store``'s vector index to its cache file, as of this process's mark."""
+    async def _save(self, store: Store, *, remap: bool = False) -> None:
+        """Write ``store``'s vector index to its cache file, as of this process's mark; with
+        ``remap``, then search the file's mapping instead of the index just built (the file's
+        matrix is one piece, and its pages are the page cache's, shared between processes)."""
         path = cache_file(store)
         index = self.vectors.get(store)
         if path is None or index is None or self.embedder is None or store in self.stale:
@@ -158,11 +160,18 @@ class Indexes:
                 async with store.write() as tx:
                     await tx.set_meta(_FILE_KEY, token)
             key = FileKey(self.embedder.name, self.embedder.dim, token)
-            write_index(index, path, key, self.marks.get(store, 0))
+            mark = self.marks.get(store, 0)
+            write_index(index, path, key, mark)
         except (OSError, StoreError):
             return  # a cache: a read-only store or a full disk costs speed, not answers
         index.changes = 0
         self.must_rewrite.discard(store)
+        if remap:
+            found = read_index(path, key, mark)
+            if found is not None:
+                # Another process may have renamed its own file in meanwhile: its mark counts.
+                self.vectors[store] = found[0]
+                self.marks[store] = min(mark, found[1])
 
     async def persist(self, stores: Iterable[Store]) -> None:
         """Before closing: rewrite the cache file of each store whose index has moved far
@@ -199,7 +208,7 @@ class Indexes:
         elif await store.get_meta("embedder") != name:
             await self.record_embedder(store)
         await self.load(store)
-        await self._save(store)
+        await self._save(store, remap=True)
 
     async def record_embedder(self, store: Store) -> None:
         assert self.embedder is not None
@@ -337,7 +346,7 @@ class Indexes:
             total += await self.embed_missing(store, progress)
             self.stale.pop(store, None)
             await self.load(store)
-            await self._save(store)
+            await self._save(store, remap=True)
         return total
 
     async def backlog(self, stores: Iterable[Store]) -> int:
