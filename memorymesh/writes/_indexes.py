@@ -173,16 +173,18 @@ class Indexes:
                 self.vectors[store] = found[0]
                 self.marks[store] = min(mark, found[1])
 
-    async def persist(self, stores: Iterable[Store]) -> None:
-        """Before closing: rewrite the cache file of each store whose index has moved far
-        from it (or lost a forgotten memory), so the next process opens it flat."""
+    async def persist(self, stores: Iterable[Store], *, remap: bool = False) -> None:
+        """Rewrite the cache file of each store whose index has moved far from it (or lost
+        a forgotten memory), so the next process opens it flat. Writers call this with
+        ``remap`` after each batch: the rows they added move from small in-memory blocks
+        into the file's one matrix, and their catch-up stays short for everyone."""
         for store in stores:
             index = self.vectors.get(store)
             if index is None:
                 continue
             lag = min(_REWRITE_AFTER, max(_REWRITE_MIN, len(index) // 20))
             if store in self.must_rewrite or index.changes >= lag:
-                await self._save(store)
+                await self._save(store, remap=remap)
 
     def forgotten(self, store: Store) -> None:
         """Memories were deleted for good: their vectors must leave the cache file too."""

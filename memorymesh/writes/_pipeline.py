@@ -584,4 +584,5 @@ async def write_all(
         apply()
     for store in unembedded:
         await indexes.refresh(store)
+    await indexes.persist(stores, remap=True)
     return [r for r in results if r is not None]
