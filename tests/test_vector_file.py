@@ -15,12 +15,25 @@ from _embedders import HashEmbedder
 
 import memorymesh.writes._indexes
 from memorymesh import AsyncMemoryMesh, Category
-from memorymesh.search._vectors import VectorFilter
 from memorymesh.search._vector_file import FileKey, cache_path, read_index, write_index
+from memorymesh.search._vectors import VectorFilter
 
 pytestmark = pytest.mark.anyio
 
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+]
 QUERIES = ["alpha bravo", "charlie delta echo", "golf hotel", "kilo lima alpha", "india"]
 
 
