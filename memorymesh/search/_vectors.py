@@ -122,7 +122,7 @@ class FileIds:
         return self.n
 
     def __getitem__(self, at: int) -> str:
-        return bytes(self.raw[at]).decode()
+        return bytes(self.raw[at]).decode(errors="replace")  # damaged bytes: no such id
 
     def __setitem__(self, at: int, memory_id: str) -> None:
         self.raw[at] = memory_id.encode()
