@@ -196,6 +196,76 @@ def floors(n: int, cache: Path, queries: int) -> dict[str, Any]:
     return out
 
 
+def index_file(n: int, cache: Path) -> Path:
+    """The index layer alone: a cache file of ``n`` random 384-d rows (nine categories, some
+    superseded, some expiring), written once through ``write_index``."""
+    from memorymesh.search._vector_file import FileKey, write_index
+    from memorymesh.search._vectors import IndexRow, VectorIndex
+
+    path = cache / f"index{n}-vectors"
+    if path.exists():
+        return path
+    from memorymesh import Category
+
+    cats = [c.value for c in Category]
+    rng = np.random.default_rng(3)
+    index = VectorIndex(DIM)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        block = rng.standard_normal((m, DIM), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        rows = [
+            IndexRow(f"{i:032x}", cats[i % len(cats)], 0.5, False, 1.0,
+                     2e9 if i % 50 == 0 else None, None, i % 30 == 0)
+            for i in range(start, start + m)
+        ]  # fmt: skip
+        index.add(rows, block)
+    write_index(index, path, FileKey("bench:index", DIM, "bench"), 1)
+    return path
+
+
+def measure_index(n: int, cache: Path, queries: int) -> dict[str, Any]:
+    """A fresh process maps the index file and searches it, beside numpy over the same
+    matrix (the mapped one: no second copy)."""
+    from memorymesh.search._vector_file import FileKey, read_index
+    from memorymesh.search._vectors import VectorFilter
+
+    out: dict[str, Any] = {"rss_start_mb": rss_mb()}
+    began = time.perf_counter()
+    found = read_index(index_file(n, cache), FileKey("bench:index", DIM, "bench"), 1)
+    out["open_ms"] = 1000 * (time.perf_counter() - began)
+    assert found is not None
+    index = found[0]
+    matrix = index._file_matrix
+    assert matrix is not None
+    rng = np.random.default_rng(5)
+    qs = rng.standard_normal((queries + 1, DIM), dtype=np.float32)
+    qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+    now = time.time()
+    ours, floor = [], []
+    for i, q in enumerate(qs):
+        began = time.perf_counter()
+        index.search(q[None, :], 10, VectorFilter(), now=now)
+        took = time.perf_counter() - began
+        if i == 0:
+            out["first_search_ms"] = 1000 * took
+            continue
+        ours.append(took)
+        began = time.perf_counter()
+        scores = matrix @ q
+        top = np.argpartition(-scores, 10)[:10]
+        top[np.argsort(-scores[top])]
+        floor.append(time.perf_counter() - began)
+    ours.sort()
+    floor.sort()
+    out["search_p50_ms"] = 1000 * ours[len(ours) // 2]
+    out["floor_p50_ms"] = 1000 * floor[len(floor) // 2]
+    out["rss_mb"] = rss_mb()
+    out["matrix_mb"] = n * DIM * 4 / 2**20
+    out["file_mb"] = index_file(n, cache).stat().st_size / 2**20
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -203,12 +273,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3, help="fresh processes to measure")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument(
+        "--index-only", action="store_true", help="the vector index file alone, at --n rows"
+    )
     parser.add_argument("--base", type=Path, help="PYTHONPATH of a version to compare with")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-index", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args(argv)
     import anyio
 
+    if args.index_only:
+        args.cache.mkdir(parents=True, exist_ok=True)
+        index_file(args.n, args.cache)
+        for _ in range(args.runs):  # each in a fresh process, as for the store
+            done = subprocess.run(
+                [sys.executable, __file__, "--measure-index", "--n", str(args.n), "--cache",
+                 str(args.cache), "--queries", str(args.queries)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            print(done.stdout.strip().splitlines()[-1])
+        return 0
+    if args.measure_index:
+        print(json.dumps(measure_index(args.n, args.cache, args.queries)))
+        return 0
     if args.measure:
         print(json.dumps(anyio.run(measure, args.n, args.cache, args.queries)))
         return 0
