@@ -268,16 +268,14 @@ async def bench_vector(n: int, corpus: Corpus, work: Path, queries: int) -> dict
         index = mesh._indexes.vectors[mesh.stores[0]]
         # The conflict check's arithmetic alone: one batch x index product.
         batch_vectors = await embedder.embed([i["text"] for i in corpus.items(1000)])
-        everything = index.vectors([mid for b in index._blocks.values() for mid in b.ids[: b.n]])
+        everything = index.vectors(index.ids())
         started = time.perf_counter()
         batch_vectors @ everything.T
         out["matmul_floor_per_s"] = 1000 / (time.perf_counter() - started)
         del everything
         # The floor: the same vectors in one float32 matrix, and one category's rows.
-        ids = [mid for block in index._blocks.values() for mid in block.ids[: block.n]]
-        matrix = index.vectors(ids)
-        part = index._blocks["decision"]
-        partition = np.ascontiguousarray(part.matrix[: part.n])
+        matrix = index.vectors(index.ids())
+        partition = np.concatenate([b.matrix[: b.n] for b in index._blocks["decision"]])
         qtexts = [corpus.text() for _ in range(queries + 1)]
         qvecs = np.stack([corpus.vector(t) for t in qtexts])
         out["floor"] = floor(matrix, qvecs, 10)

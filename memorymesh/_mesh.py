@@ -361,6 +361,7 @@ class AsyncMemoryMesh:
             if self._opened:
                 with anyio.CancelScope(shield=True):
                     await self._flush_access()
+                    await self._indexes.persist(self.stores)
         finally:
             self._closed = True
             for store in self.stores:

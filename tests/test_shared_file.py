@@ -107,7 +107,11 @@ async def test_vectors_from_another_embedder_elsewhere_are_never_mixed_in(
     b = AsyncMemoryMesh(
         project_db, global_path=global_db, embedding=HashEmbedder(dim=32, name="test:b")
     )
-    async with a, b:  # both open an empty store, so neither refuses the other's model yet
+    async with a, b:
+        # Both build their index of the empty store (on first need), so neither refuses the
+        # other's model yet.
+        for mesh in (a, b):
+            assert await mesh.recall("anything", mode="vector") == []
         mine = await a.remember("the nightly backup runs at two")
         theirs = await b.remember("the weekly report goes out on mondays")
         for mesh in (a, b):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import anyio
@@ -84,6 +85,11 @@ class VectorSource(Protocol):
 
     @property
     def vectors(self) -> Mapping[Store, VectorIndex]: ...
+
+    @property
+    def pending(self) -> AbstractSet[Store]:
+        """Stores whose index :meth:`refresh` builds first (no usable cache file)."""
+        ...
 
     @property
     def embedder_name(self) -> str | None: ...

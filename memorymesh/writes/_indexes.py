@@ -14,12 +14,15 @@ stale and refuses vector work until it is re-embedded, rather than mixing models
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._errors import EmbeddingError
+from .._errors import EmbeddingError, StoreError
 from ..embeddings._embedders import Embedder, as_matrix
 from ..search._lexical import LexicalIndex
+from ..search._vector_file import FileKey, cache_path, read_index, write_index
 from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
 from ..stores.base import Store, StoreTransaction, neighbour_searcher
 from ._catchup import apply_changes
@@ -32,6 +35,20 @@ if TYPE_CHECKING:
 __all__ = ["Indexes"]
 
 _EMBED_PAGE = 256
+#: The store's meta key naming its vector cache file (see ``search/_vector_file.py``): a
+#: file carrying another token was written for another database and is ignored.
+_FILE_KEY = "vectors_file"
+#: Rows changed since the cache file before a closing process rewrites it (a fraction of the
+#: store, at most this many: well inside the change feed kept, so an opener catches up by
+#: the feed rather than re-reading the store).
+_REWRITE_AFTER = 10_000
+_REWRITE_MIN = 1_000
+
+
+def cache_file(store: Store) -> Path | None:
+    """The vector cache file of a store kept in a database file (None for others)."""
+    path = getattr(store, "path", None)
+    return cache_path(path) if isinstance(path, Path) else None
 
 
 class Indexes:
@@ -57,6 +74,11 @@ class Indexes:
         # Per store, the change-feed mark up to which both indexes reflect the store, writes
         # by other processes included.
         self.marks: dict[Store, int] = {}
+        # Stores whose vector index is built on first need (no usable cache file at open),
+        # and those whose cache file must be rewritten at close whatever its lag (a memory
+        # was forgotten: its vector must not stay behind in the file).
+        self.pending: set[Store] = set()
+        self.must_rewrite: set[Store] = set()
 
     @property
     def embedder_name(self) -> str | None:
@@ -80,6 +102,8 @@ class Indexes:
         """Vectors for texts about to be written to ``stores`` (None without an embedder)."""
         if self.embedder is None:
             return None
+        stores = list(stores)
+        await self.ensure(stores)
         self.check_fresh(stores)
         return await self.embed(texts)
 
@@ -94,27 +118,114 @@ class Indexes:
                 )
 
     async def open(self, stores: Iterable[Store]) -> None:
-        """Check each store's recorded embedder and build its vector index."""
+        """Map each store's vector cache file; a store without a usable one gets its index
+        built on first need (:meth:`ensure`), except one that is not a file, built now."""
         if self.embedder is None:
             return
         if not self.embedder.dim:
             await self.embed(["dimension probe"])  # HTTP providers learn dim from an answer
-        name = self.embedder.name
         for store in stores:
-            models = await store.embedding_models()
-            others = sorted(m for m in models if m is not None and m != name)
-            if others:
-                self.stale[store] = others
+            path = cache_file(store)
+            if path is None:
+                await self._open_store(store)
+            elif not await self._map(store, path):
+                self.pending.add(store)
+
+    async def ensure(self, stores: Iterable[Store]) -> None:
+        """Build the vector index of those ``stores`` that had no usable cache file."""
+        for store in stores:
+            if store in self.pending:
+                self.pending.discard(store)
+                await self._open_store(store)
+
+    async def _map(self, store: Store, path: Path) -> bool:
+        """Take ``store``'s index from its cache file, if the file is current enough."""
+        assert self.embedder is not None
+        token = await store.get_meta(_FILE_KEY)
+        if not token:
+            return False
+        key = FileKey(self.embedder.name, self.embedder.dim, token)
+        found = read_index(path, key, await store.change_mark())
+        if found is None:
+            return False
+        index, mark = found
+        self.vectors[store] = index
+        # The feed since the file's mark is applied by the next catch-up; re-applying what
+        # the token index already holds is harmless.
+        self.marks[store] = min(mark, self.marks.get(store, mark))
+        return True
+
+    async def _save(self, store: Store, *, remap: bool = False) -> None:
+        """Write ``store``'s vector index to its cache file, as of this process's mark; with
+        ``remap``, then search the file's mapping instead of the index just built (the file's
+        matrix is one piece, and its pages are the page cache's, shared between processes)."""
+        path = cache_file(store)
+        index = self.vectors.get(store)
+        if path is None or index is None or self.embedder is None or store in self.stale:
+            return
+        try:
+            token = await store.get_meta(_FILE_KEY)
+            if not token:
+                token = uuid.uuid4().hex
+                async with store.write() as tx:
+                    await tx.set_meta(_FILE_KEY, token)
+            key = FileKey(self.embedder.name, self.embedder.dim, token)
+            mark = self.marks.get(store, 0)
+            write_index(index, path, key, mark)
+        except (OSError, StoreError):
+            return  # a cache: a read-only store or a full disk costs speed, not answers
+        index.changes = 0
+        self.must_rewrite.discard(store)
+        if remap:
+            found = read_index(path, key, mark)
+            if found is not None:
+                # Another process may have renamed its own file in meanwhile: its mark counts.
+                self.vectors[store] = found[0]
+                self.marks[store] = min(mark, found[1])
+
+    async def persist(self, stores: Iterable[Store], *, remap: bool = False) -> None:
+        """Rewrite the cache file of each store whose index has moved far from it (or lost
+        a forgotten memory), so the next process opens it flat. Writers call this with
+        ``remap`` after each batch: the rows they added move from small in-memory blocks
+        into the file's one matrix, and their catch-up stays short for everyone."""
+        for store in stores:
+            index = self.vectors.get(store)
+            if index is None:
                 continue
-            if models.get(None):
-                self.embedded_on_open += await self.embed_missing(store)
-            elif await store.get_meta("embedder") != name:
-                await self.record_embedder(store)
-            await self.load(store)
+            lag = min(_REWRITE_AFTER, max(_REWRITE_MIN, len(index) // 20))
+            if store in self.must_rewrite or index.changes >= lag:
+                await self._save(store, remap=remap)
+
+    def forgotten(self, store: Store) -> None:
+        """Memories were deleted for good: their vectors must leave the cache file too."""
+        if store in self.vectors:
+            self.must_rewrite.add(store)
+            return
+        path = cache_file(store)
+        if path is not None:
+            # Not mapped here: the file goes, and the next process to need it rebuilds it.
+            path.unlink(missing_ok=True)
+
+    async def _open_store(self, store: Store) -> None:
+        """Check ``store``'s recorded embedder, build its index and write its cache file."""
+        assert self.embedder is not None
+        name = self.embedder.name
+        models = await store.embedding_models()
+        others = sorted(m for m in models if m is not None and m != name)
+        if others:
+            self.stale[store] = others
+            return
+        if models.get(None):
+            self.embedded_on_open += await self.embed_missing(store)
+        elif await store.get_meta("embedder") != name:
+            await self.record_embedder(store)
+        await self.load(store)
+        await self._save(store, remap=True)
 
     def tracks(self, store: Store) -> bool:
-        """Whether this process follows ``store``'s vectors (an index, or the store's own)."""
-        return store in self.vectors or store in self.searching
+        """Whether this process follows ``store``'s vectors (an index, built or still to build
+        from the rows, or the store's own)."""
+        return store in self.vectors or store in self.searching or store in self.pending
 
     async def record_embedder(self, store: Store) -> None:
         assert self.embedder is not None
@@ -248,6 +359,7 @@ class Indexes:
 
     async def refresh(self, store: Store) -> None:
         """Catch ``store``'s indexes up before a search, embedding what arrived unembedded."""
+        await self.ensure([store])
         # A store holding another embedder's vectors waits for `reembed` instead.
         if await self.catch_up(store) and store not in self.stale:
             await self.embed_missing(store)
@@ -260,9 +372,11 @@ class Indexes:
         The count includes what :meth:`open` embedded and no reembed has reported yet."""
         total, self.embedded_on_open = self.embedded_on_open, 0
         for store in stores:
+            self.pending.discard(store)
             total += await self.embed_missing(store, progress)
             self.stale.pop(store, None)
             await self.load(store)
+            await self._save(store, remap=True)
         return total
 
     async def backlog(self, stores: Iterable[Store]) -> int:

@@ -182,6 +182,7 @@ async def _forget(store: Store, memory_id: str, *, indexes: Indexes, source: str
         await keep_tokens(tx, indexes.embedder is None, [memory_id, *versions])
     if store in indexes.vectors:
         indexes.vectors[store].remove([memory_id, *versions])
+    indexes.forgotten(store)
 
 
 async def _forget_many(
@@ -215,6 +216,8 @@ async def _forget_many(
     for store, deleted in gone:
         if store in indexes.vectors:
             indexes.vectors[store].remove(deleted)
+        if deleted:
+            indexes.forgotten(store)
     return total
 
 

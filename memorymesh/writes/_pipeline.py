@@ -671,6 +671,7 @@ async def _write_all_once(
             indexes.vectors[store].set_superseded([old for old, _ in links])
     for store in unembedded:
         await indexes.refresh(store)
+    await indexes.persist(stores, remap=True)
     return [r for r in results if r is not None]
 
 
