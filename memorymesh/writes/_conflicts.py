@@ -573,6 +573,14 @@ def judge(
         can both stand.
     """
     verdict = _judge(new_text, old_text, cosine)
+    if isinstance(new_text, str) and isinstance(old_text, str):
+        verdict = _weighed(new_text, old_text, cosine, verdict)
+    elif verdict is None and not isinstance(new_text, str) and not isinstance(old_text, str):
+        # On tokens only, a pre-filter: a memory sharing the words the index pruned by is
+        # left for its text to decide (the pair model may find a change the rules miss).
+        a, b = new_text[0], old_text[0]
+        if a and b and (len(a & b) >= needed_shared(len(a)) or b <= a):
+            return "possible_duplicate", len(a & b) / len(a | b), "shares its subject words"
     if (
         verdict is not None
         and not verdict[0].startswith("possible_")
@@ -586,6 +594,97 @@ def judge(
             "possible_contradiction" if verdict[0] == "contradiction" else "possible_duplicate"
         )
         return kind, verdict[1], verdict[2] + " (lines of a transcript)"
+    return verdict
+
+
+#: The pair model's probability at or above which its verdict acts (hides the old memory
+#: under the default policy), per kind, and the one at or above which it is reported with both
+#: memories kept.
+MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
+MODEL_POSSIBLE = 0.4
+#: The model's probability of "both stand" at or above which a confident rule verdict is
+#: reported at low confidence instead (both kept).
+MODEL_DOUBT = 0.5
+
+
+def rule_kind_of(verdict: tuple[ConflictKind, float, str] | None) -> str | None:
+    return verdict[0] if verdict is not None else None
+
+
+@functools.lru_cache(maxsize=4_096)
+def _identifiers(text: str) -> frozenset[str]:
+    """Words that name one thing exactly: with a digit, a hyphen, a dot or an underscore
+    inside ("acme-prod-assets", "stg-db", "v2", "PROJ-1412")."""
+    return frozenset(w for w in _words(text) if re.search(r"\w[-._]\w|\d", w))
+
+
+def _low(kind: ConflictKind) -> ConflictKind:
+    return "possible_contradiction" if kind.endswith("contradiction") else "possible_duplicate"
+
+
+def _weighed(
+    new_text: str,
+    old_text: str,
+    cosine: float | None,
+    verdict: tuple[ConflictKind, float, str] | None,
+) -> tuple[ConflictKind, float, str] | None:
+    """The word rules' verdict weighed with the pair model (:mod:`._pairs`): what the texts
+    are about and say, compared as a whole, with the embedder's cosine when there is one.
+
+    The model sees only pairs the detector would compare: with an embedder, those past the
+    subject gate; without, those sharing the words the token index prunes by. A duplicate
+    that adds words to the old text (a detail, a clause) is at most a possible one: the
+    detail may be a fact of its own, and hiding the old memory is the costlier mistake.
+    """
+    from ._pairs import analyse, predict
+
+    if new_text.rstrip().endswith("?") or old_text.rstrip().endswith("?"):
+        return verdict
+    if _label(new_text) != _label(old_text) and _label(new_text) and _label(old_text):
+        return verdict
+    if cosine is None:
+        a, b = content_tokens(new_text)[0], content_tokens(old_text)[0]
+        if not a or not b or not (len(a & b) >= needed_shared(len(a)) or b <= a):
+            return verdict
+        similarity = len(a & b) / len(a | b)
+    elif cosine < SUBJECT_COSINE:
+        return verdict
+    else:
+        similarity = float(min(1.0, max(0.0, cosine)))
+    _none, duplicate, contradiction = predict(
+        new_text, old_text, cosine, verdict[0] if verdict else None
+    )
+    kind: ConflictKind = "contradiction" if contradiction >= duplicate else "near_duplicate"
+    p = max(contradiction, duplicate)
+    new_words, old_words = analyse(new_text).words, analyse(old_text).words
+    elaboration = bool(new_words - old_words) and old_words <= new_words
+    confident = p >= MODEL_CONFIDENT[kind]
+    if confident and kind == "near_duplicate" and rule_kind_of(verdict) != "near_duplicate":
+        # The model alone calls it the same fact: not if a detail is added, one word is swapped
+        # in the same sentence (another thing: "the login bug" / "the signup bug") or an
+        # identifier differs ("acme-prod-assets" / "acme-stg-assets").
+        confident = not (
+            elaboration
+            or len(new_words - old_words) == len(old_words - new_words) == 1
+            or _identifiers(new_text) != _identifiers(old_text)
+        )
+    rule_kind = verdict[0] if verdict is not None else None
+    if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
+        # A confident rule stands unless the model finds the texts more likely compatible, or
+        # the verdict is a duplicate that adds a detail.
+        if _none >= MODEL_DOUBT or (rule_kind == "near_duplicate" and elaboration):
+            return _low(rule_kind), verdict[1], f"{verdict[2]} (the pair model doubts it)"
+        if _low(rule_kind) == _low(kind) or not confident:
+            return verdict
+    elif verdict is not None and rule_kind is not None and _low(rule_kind) == _low(kind):
+        if confident:
+            return kind, verdict[1], f"{verdict[2]} (the pair model agrees, p={p:.2f})"
+        return verdict
+    if confident:
+        what = "a changed fact" if kind == "contradiction" else "the same fact"
+        return kind, similarity, f"the pair model: {what} (p={p:.2f})"
+    if p >= MODEL_POSSIBLE:
+        return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
 
 
