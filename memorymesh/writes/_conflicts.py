@@ -602,6 +602,11 @@ def judge(
 #: memories kept.
 MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
 MODEL_POSSIBLE = 0.4
+#: Without an embedder, the probability a paraphrase in other words needs to hide the old one.
+MODEL_SURE = 0.7
+#: Below this cosine, one word swapped in the same sentence names another thing or value, not
+#: the same fact in other words ("the login bug" / "the signup bug").
+SWAP_COSINE = 0.92
 #: The model's probability of "both stand" at or above which a confident rule verdict is
 #: reported at low confidence instead (both kept).
 MODEL_DOUBT = 0.5
@@ -615,7 +620,13 @@ def rule_kind_of(verdict: tuple[ConflictKind, float, str] | None) -> str | None:
 def _identifiers(text: str) -> frozenset[str]:
     """Words that name one thing exactly: with a digit, a hyphen, a dot or an underscore
     inside ("acme-prod-assets", "stg-db", "v2", "PROJ-1412")."""
-    return frozenset(w for w in _words(text) if re.search(r"\w[-._]\w|\d", w))
+    return frozenset(
+        w for w in _words(text) if _IDENTIFIER.search(w) and not _PLAIN_NUMBER.fullmatch(w)
+    )
+
+
+_IDENTIFIER = re.compile(r"[a-z][-_][a-z0-9]|[a-z]\d|\d[a-z]{3,}")
+_PLAIN_NUMBER = re.compile(r"v?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|k|am|pm|mb|gb|kb|tb|km|kg|s|h|m|x|%)?")
 
 
 def _low(kind: ConflictKind) -> ConflictKind:
@@ -656,18 +667,44 @@ def _weighed(
     )
     kind: ConflictKind = "contradiction" if contradiction >= duplicate else "near_duplicate"
     p = max(contradiction, duplicate)
-    new_words, old_words = analyse(new_text).words, analyse(old_text).words
-    elaboration = bool(new_words - old_words) and old_words <= new_words
+    new_said, old_said = analyse(new_text), analyse(old_text)
+    new_words, old_words = new_said.words, old_said.words
+    # A detail added: every old word kept, and two more words or a name or value of its own.
+    added, dropped = new_words - old_words, old_words - new_words
+    # A detail added: (nearly) every old word kept, and two more words, a name or value of its
+    # own, or another subject ("the user" / "the user's partner").
+    elaboration = (not dropped or (len(dropped) == 1 and len(added) >= 3)) and (
+        len(added) >= 2
+        or bool(new_said.names - old_said.names)
+        or bool(new_said.values - old_said.values)
+        or bool(added & new_said.possessed)
+    )
     confident = p >= MODEL_CONFIDENT[kind]
     if confident and kind == "near_duplicate" and rule_kind_of(verdict) != "near_duplicate":
         # The model alone calls it the same fact: not if a detail is added, one word is swapped
-        # in the same sentence (another thing: "the login bug" / "the signup bug") or an
-        # identifier differs ("acme-prod-assets" / "acme-stg-assets").
+        # in the same sentence (another thing: "the login bug" / "the signup bug"), or an
+        # identifier or value differs ("acme-prod-assets" / "acme-stg-assets").
+        swapped = len(added) == len(dropped) == 1
         confident = not (
             elaboration
-            or len(new_words - old_words) == len(old_words - new_words) == 1
+            # the new text says less (hiding the old one would lose what only it said), or
+            # joins another clause on (which may be a fact of its own)
+            or (dropped and not added)
+            or _adds_a_clause(new_text, old_text)
+            or (swapped and (cosine is None or cosine < SWAP_COSINE))
+            # without an embedder, words swapped for others are a paraphrase only when sure
+            or (cosine is None and added and dropped and p < MODEL_SURE)
             or _identifiers(new_text) != _identifiers(old_text)
+            or new_said.values != old_said.values
         )
+    if confident and kind == "contradiction" and rule_kind_of(verdict) != "contradiction":
+        # A fact scoped to the past is not replaced by one about the present ("in 2022 the
+        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact.
+        confident = new_said.past == old_said.past and new_said.plan == old_said.plan
+    if (added & new_said.possessed and not old_said.possessed) or (
+        dropped & old_said.possessed and not new_said.possessed
+    ):
+        return verdict  # about someone else ("the user" / "the user's brother")
     rule_kind = verdict[0] if verdict is not None else None
     if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
         # A confident rule stands unless the model finds the texts more likely compatible, or

@@ -52,7 +52,15 @@ hr:human-resources phd:doctorate ml:machine-learning ai:artificial-intelligence
 req:request reqs:request approx:about around:about roughly:about nearly:about
 fix:fix fixed:fix uses:use using:use utilise:use utilize:use employ:use
 weekly:week daily:day nightly:night monthly:month yearly:year annually:year
-starts:start started:start
+starts:start started:start unable:cannot dwelling:home house:home residence:home
+residing:live resides:live reside:live based:live located:live lives:live living:live
+wants:want wishes:want prefer:like prefers:like preferred:like favorite:like favourite:like
+hates:hate loathes:hate unwell:sick ill:sick broken:fail fails:fail failing:fail
+needs:need requires:need required:need require:need must:need
+talks:speak talk:speak says:say told:say tell:say
+car:car vehicle:car laptop:computer pc:computer notebook:computer
+colleague:coworker coworkers:coworker teammate:coworker teammates:coworker
+manager:boss supervisor:boss lead:boss head:boss
 """
 _FOLD: dict[str, str] = dict(pair.split(":") for pair in _FOLD_TABLE.split())
 
@@ -70,11 +78,13 @@ _STOP = frozenset(
     "should shall may might must of to in on at by for with from as that this these those it "
     "its and or but so if then than there their they them he she his her we our us you your i "
     "my me mine about into over under up down out off all any some each every per via just "
-    "very really actually currently still also too".split()
+    "very really actually currently still also too where when which who whom whose what how "
+    "why here".split()
 )
 _NEGATIONS = frozenset(
     {"not", "no", "never", "nor", "cannot", "without", "none", "neither", "nothing", "n't"}
 )
+_FIRST_PERSON = frozenset({"i", "my", "me", "mine", "myself", "i'm", "i've", "i'd"})
 _WORD = re.compile(r"[\w$€£%]+(?:[-./:,'\u2019][\w%]+)*", re.UNICODE)
 _CAPITALISED = re.compile(r"[A-Za-z][\w.+#-]*")
 
@@ -151,6 +161,8 @@ class Analysis:
     words: frozenset[str]
     names: frozenset[str]
     values: frozenset[str]
+    possessed: frozenset[str]
+    """Words after a possessive ("the user's *partner*"): who or what a fact is about."""
     negated: bool
     change: bool
     correction: bool
@@ -202,19 +214,27 @@ def analyse(text: str) -> Analysis:
     normal = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
     folded = normal.casefold()
     folded = re.sub(r"(\w)n't\b", r"\1 not", folded).replace("can not", "cannot")
-    folded = re.sub(r"'(s|re|ve|ll|d|m)\b", " ", folded)
-    raw = _WORD.findall(folded)
+    folded = re.sub(r"'(re|ve|ll|d|m)\b", " ", folded)
+    raw = [w.removesuffix("'s") if w.endswith("'s") else w for w in _WORD.findall(folded)]
+    marked = [w.endswith("'s") for w in _WORD.findall(folded)]
     words: set[str] = set()
     values: set[str] = set()
+    possessed: set[str] = set()
+    counted = False  # the word before was a number: a unit after it is part of the value
     for i, word in enumerate(raw):
         after = raw[i + 1] if i + 1 < len(raw) else ""
         value = _number(word, after)
-        if value is not None and (word not in _NUMBER_WORDS or word not in ("single", "half")):
+        if value is not None and word not in ("single", "half"):
             values.add(value)
+            counted = True
             continue
-        if word in _STOP or word in _NEGATIONS or word in _UNIT_SECONDS:
+        if word in _STOP or word in _NEGATIONS or (counted and word in _UNIT_SECONDS):
+            counted = False
             continue
+        counted = False
         words.add(_fold(word))
+        if i and marked[i - 1]:
+            possessed.add(_fold(word))
     names = set()
     tokens = _CAPITALISED.findall(normal)
     for i, token in enumerate(tokens):
@@ -226,6 +246,8 @@ def analyse(text: str) -> Analysis:
         (_fold(w) for w in raw if w not in _STOP and w not in _NEGATIONS and not w[:1].isdigit()),
         "",
     )
+    if not _FIRST_PERSON.isdisjoint(raw):
+        words.add("user")  # a memory in the user's own words is about the user
     if lead in ("user", "i", "my", "me"):
         lead = "user"
     elif raw and raw[0] in ("we", "our", "us"):
@@ -234,6 +256,7 @@ def analyse(text: str) -> Analysis:
         words=frozenset(words),
         names=frozenset(names),
         values=frozenset(values),
+        possessed=frozenset(possessed),
         negated=not _NEGATIONS.isdisjoint(raw),
         change=_CHANGE.search(folded) is not None,
         correction=_CORRECTION.search(folded.rstrip()) is not None,
@@ -260,6 +283,7 @@ FEATURES = (
     "rule_possible_duplicate", "names_swapped", "change_same_lead", "change_new_name",
     "values_changed_same_lead", "clean", "clean_cosine", "old_value_restated", "we_lead",
     "extra_only_new", "subject_changed", "one_word_swapped", "words_swapped_clean",
+    "cosine_80", "cosine_90", "clean_cosine_80",
 )  # fmt: skip
 
 
@@ -333,6 +357,9 @@ def features(new: str, old: str, cosine: float | None, rule: str | None) -> list
         float(subject_changed),
         float(len(only_new) == len(only_old) == 1),
         float(bool(only_new and only_old) and clean and shared / union >= 0.5),
+        float(cos >= 0.8),
+        float(cos >= 0.9),
+        float(clean and cos >= 0.8),
     ]
 
 
@@ -342,14 +369,14 @@ OUTCOMES = ("none", "duplicate", "contradiction")
 # Fitted by benchmarks/train_pair_model.py: one row of weights per outcome, one column per
 # feature; a model without the embedder (its cosine features are 0) and one with it.
 _WEIGHTS_KEYWORD: tuple[tuple[float, ...], ...] = (
-    (-0.648, 0.000, 0.000, -0.496, 0.077, 0.504, -0.655, -0.364, 0.023, 0.719, -0.376, 0.854, -0.802, -0.137, -0.717, -0.066, -0.572, 1.578, 0.984, 0.621, 0.124, 0.223, 0.229, 0.189, 0.294, 1.904, -2.114, -1.321, -0.061, -0.751, -0.329, -0.082, -0.414, -0.176, 0.350, 0.000, -0.961, -0.078, 0.651, -0.558, 0.434, -0.701,),
-    (1.313, 0.000, 0.000, 0.132, -0.122, -1.589, 1.017, 0.884, -0.981, -0.930, 0.871, -0.702, -0.006, -0.287, -0.877, 0.174, -0.508, -0.818, -0.326, -0.512, 0.097, -0.301, -0.159, 0.374, -0.233, -1.401, -0.570, 2.143, -0.405, 0.611, -0.150, -0.432, -0.439, -0.147, 0.507, 0.000, 0.092, 0.144, -0.285, 0.536, -0.899, 0.488,),
-    (-0.665, 0.000, 0.000, 0.364, 0.045, 1.085, -0.362, -0.520, 0.958, 0.211, -0.495, -0.151, 0.807, 0.423, 1.593, -0.109, 1.079, -0.759, -0.658, -0.109, -0.221, 0.078, -0.070, -0.563, -0.061, -0.504, 2.684, -0.823, 0.466, 0.140, 0.479, 0.514, 0.852, 0.323, -0.857, 0.000, 0.869, -0.066, -0.366, 0.021, 0.465, 0.213,),
+    (-0.666, 0.000, 0.000, -0.648, 0.100, 0.777, -0.658, -0.266, -0.075, 0.745, -0.363, 0.817, -0.797, -0.129, -0.749, -0.076, -0.548, 1.540, 0.971, 0.619, 0.092, 0.173, 0.207, 0.187, 0.364, 1.904, -2.113, -1.290, -0.047, -0.781, -0.316, -0.126, -0.430, -0.170, 0.359, 0.000, -0.947, -0.063, 0.482, -0.563, 0.394, -0.721, 0.000, 0.000, 0.000,),
+    (1.392, 0.000, 0.000, 0.328, -0.243, -1.846, 0.966, 0.665, -0.793, -0.941, 0.854, -0.697, -0.039, -0.323, -0.833, 0.185, -0.526, -0.783, -0.305, -0.527, 0.125, -0.227, -0.147, 0.366, -0.271, -1.440, -0.513, 2.115, -0.409, 0.650, -0.193, -0.390, -0.405, -0.158, 0.474, 0.000, 0.076, 0.129, -0.011, 0.569, -0.825, 0.474, 0.000, 0.000, 0.000,),
+    (-0.726, 0.000, 0.000, 0.319, 0.142, 1.069, -0.308, -0.399, 0.868, 0.196, -0.491, -0.120, 0.836, 0.452, 1.582, -0.109, 1.074, -0.758, -0.666, -0.092, -0.217, 0.053, -0.060, -0.554, -0.092, -0.463, 2.626, -0.826, 0.456, 0.130, 0.510, 0.516, 0.835, 0.328, -0.833, 0.000, 0.871, -0.066, -0.471, -0.006, 0.431, 0.246, 0.000, 0.000, 0.000,),
 )  # fmt: skip
 _WEIGHTS_EMBEDDING: tuple[tuple[float, ...], ...] = (
-    (0.128, -0.782, -1.091, -0.213, 0.094, -0.067, -0.175, -0.138, 0.149, 0.618, -0.365, 0.732, -0.898, -0.115, -0.654, 0.053, -0.654, 1.580, 1.260, 0.833, 0.117, 0.247, 0.398, 0.486, 0.366, 1.721, -2.016, -1.160, -0.261, -0.383, -0.361, -0.019, -0.231, -0.025, 0.169, 0.140, -0.849, -0.224, 0.898, -0.366, 0.653, -0.398,),
-    (0.584, 0.966, 1.379, -0.333, -0.525, -1.051, 0.774, 0.489, -0.973, -0.661, 0.942, -0.468, 0.292, -0.283, -1.072, 0.046, -0.630, -0.855, -0.155, -0.665, 0.290, -0.220, -0.316, 0.029, -0.261, -1.534, -0.584, 1.977, -0.374, 0.908, -0.080, -0.438, -0.381, -0.101, 0.316, 0.525, 0.176, 0.573, -0.610, 0.319, -1.160, 0.102,),
-    (-0.712, -0.183, -0.289, 0.546, 0.431, 1.118, -0.599, -0.351, 0.824, 0.043, -0.577, -0.264, 0.605, 0.397, 1.725, -0.099, 1.284, -0.724, -1.105, -0.168, -0.407, -0.027, -0.082, -0.515, -0.106, -0.186, 2.599, -0.817, 0.635, -0.525, 0.441, 0.457, 0.613, 0.126, -0.485, -0.665, 0.673, -0.349, -0.288, 0.047, 0.506, 0.296,),
+    (-0.438, -0.531, -0.657, -0.220, 0.089, 0.057, -0.151, -0.018, 0.052, 0.636, -0.375, 0.762, -0.869, -0.150, -0.661, 0.068, -0.639, 1.596, 1.271, 0.814, 0.103, 0.266, 0.381, 0.489, 0.464, 1.906, -1.945, -1.123, -0.278, -0.374, -0.349, -0.076, -0.272, 0.046, 0.154, 0.004, -0.773, -0.259, 0.823, -0.340, 0.622, -0.463, -0.526, -0.103, 0.579,),
+    (1.189, 0.692, 0.930, -0.222, -0.596, -1.105, 0.701, 0.193, -0.762, -0.658, 0.943, -0.495, 0.261, -0.273, -1.080, 0.029, -0.586, -0.857, -0.181, -0.672, 0.309, -0.261, -0.272, -0.006, -0.383, -1.725, -0.616, 1.927, -0.365, 0.811, -0.101, -0.396, -0.362, -0.102, 0.338, 0.449, 0.108, 0.587, -0.401, 0.330, -1.133, 0.128, 0.588, -0.095, 0.096,),
+    (-0.751, -0.161, -0.273, 0.441, 0.507, 1.047, -0.549, -0.175, 0.709, 0.022, -0.568, -0.267, 0.608, 0.424, 1.741, -0.097, 1.225, -0.739, -1.090, -0.142, -0.412, -0.006, -0.109, -0.483, -0.082, -0.181, 2.562, -0.804, 0.643, -0.436, 0.451, 0.472, 0.635, 0.056, -0.492, -0.452, 0.665, -0.328, -0.421, 0.010, 0.511, 0.334, -0.061, 0.198, -0.676,),
 )  # fmt: skip
 
 
