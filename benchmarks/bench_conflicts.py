@@ -14,8 +14,9 @@ weights are installed.
 written independently of the detector and never used to tune it) the same way, printing only
 aggregate figures. ``--dev2`` scores the second development corpus
 (``tests/conflicts/dev2_pairs.json``): ``--dev2-split A`` (the default, tuned on) in full,
-``--dev2-split B`` in aggregate only, like a held-out set. ``--locomo`` stores every turn of the LoCoMo dev conversations with the
-default policy and counts the memories hidden (superseded). ``--throughput`` measures
+``--dev2-split B`` in aggregate only, like a held-out set. ``--locomo`` stores every turn of
+the LoCoMo dev conversations with the default policy and counts the memories hidden
+(superseded). ``--throughput`` measures
 ``remember_many`` into a store that already holds memories, with and without the model.
 
 A false *contradiction* or *near-duplicate* hides the old memory from recall under the default

@@ -59,7 +59,7 @@ def cosines(texts: list[str], cache: Path | None = None) -> dict[str, np.ndarray
 
     known: dict[str, np.ndarray] = {}
     if cache is not None and cache.exists():
-        known = pickle.loads(cache.read_bytes())  # noqa: S301 (a file this script wrote)
+        known = pickle.loads(cache.read_bytes())  # a file this script wrote
     missing = sorted(set(texts) - set(known))
     if not missing:
         return known
@@ -131,11 +131,17 @@ def main() -> None:
         source = path.read_text(encoding="utf-8")
         for mode, name in (("keyword", "_WEIGHTS_KEYWORD"), ("embedding", "_WEIGHTS_EMBEDDING")):
             rows = ",\n".join(
-                "    (" + ", ".join(f"{v:.3f}" for v in row) + ",)" for row in fitted[mode]
+                "    (\n"
+                + "\n".join(
+                    "        " + " ".join(f"{v:.3f}," for v in row[at : at + 10])
+                    for at in range(0, len(row), 10)
+                )
+                + "\n    )"
+                for row in fitted[mode]
             )
             block = f"{name}: tuple[tuple[float, ...], ...] = (\n{rows},\n)  # fmt: skip"
             source = re.sub(
-                rf"{name}: [^\n]*\n(?:    [^\n]*\n)*\)  # fmt: skip\n",
+                rf"{name}: [^\n]*\n(?: {{4}}[^\n]*\n)*\)  # fmt: skip\n",
                 lambda _m, b=block: b + "\n",
                 source,
                 count=1,

@@ -626,7 +626,9 @@ def _identifiers(text: str) -> frozenset[str]:
 
 
 _IDENTIFIER = re.compile(r"[a-z][-_][a-z0-9]|[a-z]\d|\d[a-z]{3,}")
-_PLAIN_NUMBER = re.compile(r"v?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|k|am|pm|mb|gb|kb|tb|km|kg|s|h|m|x|%)?")
+_PLAIN_NUMBER = re.compile(
+    r"v?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|k|am|pm|mb|gb|kb|tb|km|kg|s|h|m|x|%)?"
+)
 
 
 def _low(kind: ConflictKind) -> ConflictKind:
