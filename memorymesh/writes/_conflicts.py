@@ -677,7 +677,7 @@ def _weighed(
     # own, or another subject ("the user" / "the user's partner").
     elaboration = (not dropped or (len(dropped) == 1 and len(added) >= 3)) and (
         len(added) >= 2
-        or bool(new_said.names - old_said.names)
+        or bool(new_said.names - old_words)  # a name of its own, not one capitalised anew
         or bool(new_said.values - old_said.values)
         or bool(added & new_said.possessed)
     )
