@@ -151,3 +151,13 @@ def test_the_model_outputs_probabilities_for_every_feature_vector() -> None:
 def test_judge_with_the_pair_model(old: str, new: str, kind: str | None) -> None:
     verdict = judge(new, old)
     assert (verdict[0] if verdict else None) == kind, verdict
+
+
+def test_the_model_alone_never_calls_a_distant_text_the_same_fact() -> None:
+    # Two facts about one banner, at a low cosine (the test suite's hashed embedder scores them
+    # 0.52): at most a possible duplicate, so neither hides the other.
+    old, new = "The demo banner shows this week", "The banner said the demo is on monday"
+    verdict = judge(new, old, 0.52)
+    assert verdict is None or verdict[0].startswith("possible_"), verdict
+    # The same pair close in meaning is left to the model.
+    assert judge(new, old, 0.9) is not None

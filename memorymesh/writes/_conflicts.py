@@ -604,6 +604,9 @@ MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
 MODEL_POSSIBLE = 0.4
 #: Without an embedder, the probability a paraphrase in other words needs to hide the old one.
 MODEL_SURE = 0.7
+#: With an embedder, the least cosine at which the pair model alone may call a pair the same
+#: fact (the word rules have their own, higher, thresholds).
+MODEL_DUPLICATE_COSINE = 0.6
 #: Below this cosine, one word swapped in the same sentence names another thing or value, not
 #: the same fact in other words ("the login bug" / "the signup bug").
 SWAP_COSINE = 0.92
@@ -696,6 +699,8 @@ def _weighed(
             or (swapped and (cosine is None or cosine < SWAP_COSINE))
             # without an embedder, words swapped for others are a paraphrase only when sure
             or (cosine is None and added and dropped and p < MODEL_SURE)
+            # with an embedder, the words alone never make a paraphrase of a distant text
+            or (cosine is not None and cosine < MODEL_DUPLICATE_COSINE)
             or _identifiers(new_text) != _identifiers(old_text)
             or new_said.values != old_said.values
         )
