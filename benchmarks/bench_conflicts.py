@@ -12,8 +12,11 @@ weights are installed.
 
 ``--heldout`` scores the frozen held-out corpus (``tests/heldout/conflict_pairs.json``,
 written independently of the detector and never used to tune it) the same way, printing only
-aggregate figures. ``--locomo`` stores every turn of the LoCoMo dev conversations with the
-default policy and counts the memories hidden (superseded). ``--throughput`` measures
+aggregate figures. ``--dev2`` scores the second development corpus
+(``tests/conflicts/dev2_pairs.json``): ``--dev2-split A`` (the default, tuned on) in full,
+``--dev2-split B`` in aggregate only, like a held-out set. ``--locomo`` stores every turn of
+the LoCoMo dev conversations with the default policy and counts the memories hidden
+(superseded). ``--throughput`` measures
 ``remember_many`` into a store that already holds memories, with and without the model.
 
 A false *contradiction* or *near-duplicate* hides the old memory from recall under the default
@@ -21,6 +24,7 @@ policy, so precision matters most; low-confidence verdicts (``possible_*``) keep
 
     python benchmarks/bench_conflicts.py             # dev corpus, keyword and local
     python benchmarks/bench_conflicts.py --mistakes  # also list every pair judged wrongly
+    python benchmarks/bench_conflicts.py --no-dev --dev2 --dev2-split B --modes keyword
     python benchmarks/bench_conflicts.py --heldout --locomo --throughput
 """
 
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _conflict_eval import (
     HELDOUT_PATH,
     by_kind,
+    load_dev2,
     load_heldout,
     markdown,
     mistakes,
@@ -114,6 +119,26 @@ async def heldout(mode: str, path: Path, *, auto_scope: bool = False) -> None:
     print(targets_markdown(targets(labels, outs)))
     print()
     print(by_kind(labels, [kind for _, kind, _, _ in rows], outs))
+
+
+async def dev2(mode: str, split: str, *, show_mistakes: bool) -> None:
+    """The second development corpus: split A (tuned on) in full, split B (measured like a
+    held-out set) in aggregate only, its pairs never printed."""
+    rows = load_dev2(None if split == "all" else split)
+    pairs = [(label, old, new) for label, _, old, new in rows]
+    started = time.perf_counter()
+    outs = await outcomes(pairs, embedding=_embedding(mode))
+    took = time.perf_counter() - started
+    labels = [label for label, _, _, _ in rows]
+    print(f"\n### {mode}, dev2 split {split} ({len(rows)} pairs, {took:.1f} s)\n")
+    print(targets_markdown(targets(labels, outs)))
+    if split == "B":
+        return
+    print()
+    print(by_kind(labels, [kind for _, kind, _, _ in rows], outs))
+    if show_mistakes:
+        print()
+        print("\n".join(mistakes(pairs, [o.kind for o in outs])))
 
 
 async def locomo(mode: str) -> None:
@@ -196,6 +221,13 @@ async def main() -> None:
         "--modes", default="keyword,local", help="comma-separated: keyword, local (default both)"
     )
     parser.add_argument("--no-dev", action="store_true", help="skip the development corpus")
+    parser.add_argument("--dev2", action="store_true", help="score the second dev corpus")
+    parser.add_argument(
+        "--dev2-split",
+        choices=("A", "B", "all"),
+        default="A",
+        help="dev2: split A (tuned on, full tables), B (aggregates only) or all",
+    )
     parser.add_argument("--heldout", action="store_true", help="score the held-out corpus")
     parser.add_argument(
         "--heldout-path", type=Path, default=HELDOUT_PATH, help="the held-out corpus file"
@@ -214,6 +246,8 @@ async def main() -> None:
             continue
         if not args.no_dev:
             await corpus(mode, show_mistakes=args.mistakes)
+        if args.dev2:
+            await dev2(mode, args.dev2_split, show_mistakes=args.mistakes)
         if args.heldout:
             await heldout(mode, args.heldout_path, auto_scope=args.auto_scope)
         if args.locomo:

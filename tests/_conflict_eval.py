@@ -234,3 +234,24 @@ def load_heldout(path: Path = HELDOUT_PATH) -> list[tuple[str, str, str, str]]:
     data = json.loads(path.read_text(encoding="utf-8"))
     rows = data["pairs"] if isinstance(data, dict) else data
     return [(str(r["label"]), str(r.get("kind", "")), str(r["old"]), str(r["new"])) for r in rows]
+
+
+#: The second development corpus (written before its author read the detector or either other
+#: corpus). Split at random into A (tuned on) and B (measured only in aggregate, like a
+#: held-out set).
+DEV2_PATH = Path(__file__).resolve().parent / "conflicts" / "dev2_pairs.json"
+
+
+def load_dev2(split: str | None = None, path: Path = DEV2_PATH) -> list[tuple[str, str, str, str]]:
+    """``(label, kind, old, new)`` for each pair of the second development corpus, all of it or
+    one ``split`` (``"A"`` or ``"B"``)."""
+    import json
+
+    if split not in (None, "A", "B"):
+        raise ValueError(f"split must be 'A', 'B' or None, not {split!r}")
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        (str(r["label"]), str(r["kind"]), str(r["old"]), str(r["new"]))
+        for r in rows
+        if split is None or r["split"] == split
+    ]

@@ -20,12 +20,15 @@ pytestmark = pytest.mark.anyio
 
 #: kind -> (precision floor, recall floor), keyword mode (the default: no embedder), strict
 #: (a low-confidence verdict counts as none). Measured when set, on 368 pairs: near-duplicate
-#: 0.981 / 0.619, contradiction 0.991 / 0.857, any 0.989 / 0.787.
+#: 1.000 / 0.476, contradiction 0.991 / 0.873, any 0.994 / 0.745. (Near-duplicate recall was
+#: 0.619 before the pair model: an elaboration that adds a detail, a value or another clause is
+#: now reported as a possible duplicate and both memories are kept, as issue 22 asks: "a detail
+#: added to a fact" is compatible. This corpus labels such elaborations near-duplicates.)
 KEYWORD_FLOORS = {
     "duplicate": (1.0, 1.0),
-    "near_duplicate": (0.97, 0.59),
-    "contradiction": (0.97, 0.83),
-    "any conflict": (0.97, 0.76),
+    "near_duplicate": (0.97, 0.45),
+    "contradiction": (0.97, 0.85),
+    "any conflict": (0.97, 0.72),
 }
 
 

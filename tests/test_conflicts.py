@@ -28,7 +28,8 @@ NEW = "User prefers light mode in the editor"
             "The API rate limit is 100 requests per minute",
             "contradiction",
         ),
-        ("Deploys go out on Tuesdays at 10am", "Deploys go out on Tuesdays", "near_duplicate"),
+        # a detail (a value) added: reported, both kept
+        ("Deploys go out on Tuesdays at 10am", "Deploys go out on Tuesdays", "possible_duplicate"),
         (
             "The billing service uses PostgreSQL for billing records",
             "The billing service exists",

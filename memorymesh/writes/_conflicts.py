@@ -576,6 +576,14 @@ def judge(
         can both stand.
     """
     verdict = _judge(new_text, old_text, cosine)
+    if isinstance(new_text, str) and isinstance(old_text, str):
+        verdict = _weighed(new_text, old_text, cosine, verdict)
+    elif verdict is None and not isinstance(new_text, str) and not isinstance(old_text, str):
+        # On tokens only, a pre-filter: a memory sharing the words the index pruned by is
+        # left for its text to decide (the pair model may find a change the rules miss).
+        a, b = new_text[0], old_text[0]
+        if a and b and (len(a & b) >= needed_shared(len(a)) or b <= a):
+            return "possible_duplicate", len(a & b) / len(a | b), "shares its subject words"
     if (
         verdict is not None
         and not verdict[0].startswith("possible_")
@@ -589,6 +597,141 @@ def judge(
             "possible_contradiction" if verdict[0] == "contradiction" else "possible_duplicate"
         )
         return kind, verdict[1], verdict[2] + " (lines of a transcript)"
+    return verdict
+
+
+#: The pair model's probability at or above which its verdict acts (hides the old memory
+#: under the default policy), per kind, and the one at or above which it is reported with both
+#: memories kept.
+MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
+MODEL_POSSIBLE = 0.4
+#: Without an embedder, the probability a paraphrase in other words needs to hide the old one.
+MODEL_SURE = 0.7
+#: With an embedder, the least cosine at which the pair model alone may call a pair the same
+#: fact (the word rules have their own, higher, thresholds).
+MODEL_DUPLICATE_COSINE = 0.6
+#: Below this cosine, one word swapped in the same sentence names another thing or value, not
+#: the same fact in other words ("the login bug" / "the signup bug").
+SWAP_COSINE = 0.92
+#: The model's probability of "both stand" at or above which a confident rule verdict is
+#: reported at low confidence instead (both kept).
+MODEL_DOUBT = 0.5
+
+
+def rule_kind_of(verdict: tuple[ConflictKind, float, str] | None) -> str | None:
+    return verdict[0] if verdict is not None else None
+
+
+@functools.lru_cache(maxsize=4_096)
+def _identifiers(text: str) -> frozenset[str]:
+    """Words that name one thing exactly: with a digit, a hyphen, a dot or an underscore
+    inside ("acme-prod-assets", "stg-db", "v2", "PROJ-1412")."""
+    return frozenset(
+        w for w in _words(text) if _IDENTIFIER.search(w) and not _PLAIN_NUMBER.fullmatch(w)
+    )
+
+
+_IDENTIFIER = re.compile(r"[a-z][-_][a-z0-9]|[a-z]\d|\d[a-z]{3,}")
+_PLAIN_NUMBER = re.compile(
+    r"v?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|k|am|pm|mb|gb|kb|tb|km|kg|s|h|m|x|%)?"
+)
+
+
+def _low(kind: ConflictKind) -> ConflictKind:
+    return "possible_contradiction" if kind.endswith("contradiction") else "possible_duplicate"
+
+
+def _weighed(
+    new_text: str,
+    old_text: str,
+    cosine: float | None,
+    verdict: tuple[ConflictKind, float, str] | None,
+) -> tuple[ConflictKind, float, str] | None:
+    """The word rules' verdict weighed with the pair model (:mod:`._pairs`): what the texts
+    are about and say, compared as a whole, with the embedder's cosine when there is one.
+
+    The model sees only pairs the detector would compare: with an embedder, those past the
+    subject gate; without, those sharing the words the token index prunes by. A duplicate
+    that adds words to the old text (a detail, a clause) is at most a possible one: the
+    detail may be a fact of its own, and hiding the old memory is the costlier mistake.
+    """
+    from ._pairs import analyse, predict
+
+    if new_text.rstrip().endswith("?") or old_text.rstrip().endswith("?"):
+        return verdict
+    if _label(new_text) != _label(old_text) and _label(new_text) and _label(old_text):
+        return verdict
+    if cosine is None:
+        a, b = content_tokens(new_text)[0], content_tokens(old_text)[0]
+        if not a or not b or not (len(a & b) >= needed_shared(len(a)) or b <= a):
+            return verdict
+        similarity = len(a & b) / len(a | b)
+    elif cosine < SUBJECT_COSINE:
+        return verdict
+    else:
+        similarity = float(min(1.0, max(0.0, cosine)))
+    _none, duplicate, contradiction = predict(
+        new_text, old_text, cosine, verdict[0] if verdict else None
+    )
+    kind: ConflictKind = "contradiction" if contradiction >= duplicate else "near_duplicate"
+    p = max(contradiction, duplicate)
+    new_said, old_said = analyse(new_text), analyse(old_text)
+    new_words, old_words = new_said.words, old_said.words
+    # A detail added: every old word kept, and two more words or a name or value of its own.
+    added, dropped = new_words - old_words, old_words - new_words
+    # A detail added: (nearly) every old word kept, and two more words, a name or value of its
+    # own, or another subject ("the user" / "the user's partner").
+    elaboration = (not dropped or (len(dropped) == 1 and len(added) >= 3)) and (
+        len(added) >= 2
+        or bool(new_said.names - old_words)  # a name of its own, not one capitalised anew
+        or bool(new_said.values - old_said.values)
+        or bool(added & new_said.possessed)
+    )
+    confident = p >= MODEL_CONFIDENT[kind]
+    if confident and kind == "near_duplicate" and rule_kind_of(verdict) != "near_duplicate":
+        # The model alone calls it the same fact: not if a detail is added, one word is swapped
+        # in the same sentence (another thing: "the login bug" / "the signup bug"), or an
+        # identifier or value differs ("acme-prod-assets" / "acme-stg-assets").
+        swapped = len(added) == len(dropped) == 1
+        confident = not (
+            elaboration
+            # the new text says less (hiding the old one would lose what only it said), or
+            # joins another clause on (which may be a fact of its own)
+            or (dropped and not added)
+            or _adds_a_clause(new_text, old_text)
+            or (swapped and (cosine is None or cosine < SWAP_COSINE))
+            # without an embedder, words swapped for others are a paraphrase only when sure
+            or (cosine is None and added and dropped and p < MODEL_SURE)
+            # with an embedder, the words alone never make a paraphrase of a distant text
+            or (cosine is not None and cosine < MODEL_DUPLICATE_COSINE)
+            or _identifiers(new_text) != _identifiers(old_text)
+            or new_said.values != old_said.values
+        )
+    if confident and kind == "contradiction" and rule_kind_of(verdict) != "contradiction":
+        # A fact scoped to the past is not replaced by one about the present ("in 2022 the
+        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact.
+        confident = new_said.past == old_said.past and new_said.plan == old_said.plan
+    if (added & new_said.possessed and not old_said.possessed) or (
+        dropped & old_said.possessed and not new_said.possessed
+    ):
+        return verdict  # about someone else ("the user" / "the user's brother")
+    rule_kind = verdict[0] if verdict is not None else None
+    if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
+        # A confident rule stands unless the model finds the texts more likely compatible, or
+        # the verdict is a duplicate that adds a detail.
+        if _none >= MODEL_DOUBT or (rule_kind == "near_duplicate" and elaboration):
+            return _low(rule_kind), verdict[1], f"{verdict[2]} (the pair model doubts it)"
+        if _low(rule_kind) == _low(kind) or not confident:
+            return verdict
+    elif verdict is not None and rule_kind is not None and _low(rule_kind) == _low(kind):
+        if confident:
+            return kind, verdict[1], f"{verdict[2]} (the pair model agrees, p={p:.2f})"
+        return verdict
+    if confident:
+        what = "a changed fact" if kind == "contradiction" else "the same fact"
+        return kind, similarity, f"the pair model: {what} (p={p:.2f})"
+    if p >= MODEL_POSSIBLE:
+        return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
 
 

@@ -1,0 +1,154 @@
+"""Fit the pair model of ``memorymesh/writes/_pairs.py`` on the development corpora only.
+
+Training pairs: ``tests/conflict_corpus.py`` and split A of ``tests/conflicts/dev2_pairs.json``
+(never split B, never the held-out corpus). Each pair is seen as the detector sees it: in
+keyword mode only if the token index would offer it as a candidate, with the embedder only if
+its cosine reaches the subject gate. A multinomial logistic regression (numpy, L2-regularised)
+over the features of :func:`memorymesh.writes._pairs.features`; ``--write`` puts the fitted
+weights into ``_pairs.py``.
+
+    python benchmarks/train_pair_model.py            # print the fit and the weights
+    python benchmarks/train_pair_model.py --write    # and store them
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _conflict_eval import label_class, load_dev2  # noqa: E402
+from conflict_corpus import PAIRS  # noqa: E402
+
+from memorymesh.search._lexical import needed_shared  # noqa: E402
+from memorymesh.writes import _pairs  # noqa: E402
+from memorymesh.writes._conflicts import SUBJECT_COSINE, _judge, content_tokens  # noqa: E402
+
+_CLASS = {"compatible": 0, "duplicate": 1, "contradiction": 2}
+
+
+def _same(a: str, b: str) -> bool:
+    def norm(t: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", t).casefold().split())
+
+    return norm(a) == norm(b)
+
+
+def reachable(new: str, old: str) -> bool:
+    """Whether the keyword token index offers ``old`` as a candidate for ``new``."""
+    a, b = content_tokens(new)[0], content_tokens(old)[0]
+    return len(a & b) >= needed_shared(len(a)) or (len(b) == 1 and b <= a)
+
+
+def pairs() -> list[tuple[int, str, str]]:
+    rows = [(label, old, new) for label, old, new in PAIRS]
+    rows += [(label, old, new) for label, _, old, new in load_dev2("A")]
+    return [(_CLASS[label_class(label)], old, new) for label, old, new in rows]
+
+
+def cosines(texts: list[str], cache: Path | None = None) -> dict[str, np.ndarray]:
+    """Unit vectors of ``texts`` from the local model (kept in ``cache``, a pickle, if given)."""
+    import pickle
+
+    known: dict[str, np.ndarray] = {}
+    if cache is not None and cache.exists():
+        known = pickle.loads(cache.read_bytes())  # a file this script wrote
+    missing = sorted(set(texts) - set(known))
+    if not missing:
+        return known
+    from sentence_transformers import SentenceTransformer
+
+    from memorymesh.embeddings._embedders import local_model_path
+
+    model = SentenceTransformer(local_model_path(), device="cpu")
+    vectors = model.encode(missing, normalize_embeddings=True, batch_size=64)
+    known.update(zip(missing, vectors, strict=True))
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(known))
+    return known
+
+
+def fit(x: np.ndarray, y: np.ndarray, *, l2: float, steps: int) -> np.ndarray:
+    """Softmax regression by full-batch gradient descent; classes weighted to balance."""
+    n, d = x.shape
+    w = np.zeros((3, d))
+    counts = np.bincount(y, minlength=3).astype(float)
+    sample = (n / (3 * np.maximum(counts, 1)))[y]
+    onehot = np.eye(3)[y]
+    rate = 1.0
+    for _ in range(steps):
+        z = x @ w.T
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = ((p - onehot) * sample[:, None]).T @ x / n
+        grad[:, 1:] += l2 * w[:, 1:]
+        w -= rate * grad
+    return w
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="store the weights in _pairs.py")
+    parser.add_argument("--cache", type=Path, help="a pickle of the local model's vectors")
+    parser.add_argument("--l2", type=float, default=0.002)
+    parser.add_argument("--steps", type=int, default=20000)
+    args = parser.parse_args()
+    data = [(c, old, new) for c, old, new in pairs() if not _same(old, new)]
+    vectors = cosines([t for _, old, new in data for t in (old, new)], args.cache)
+    fitted = {}
+    for mode in ("keyword", "embedding"):
+        xs, ys = [], []
+        for c, old, new in data:
+            cos = None
+            if mode == "keyword":
+                if not reachable(new, old):
+                    continue
+            else:
+                cos = float(vectors[new] @ vectors[old])
+                if cos < SUBJECT_COSINE:
+                    continue
+            rule = _judge(new, old, cos)
+            xs.append(_pairs.features(new, old, cos, rule[0] if rule else None))
+            ys.append(c)
+        x, y = np.array(xs), np.array(ys)
+        w = fit(x, y, l2=args.l2, steps=args.steps)
+        z = x @ w.T
+        acc = float((z.argmax(axis=1) == y).mean())
+        print(f"{mode}: {len(y)} pairs, training accuracy {acc:.3f}")
+        for name, col in zip(_pairs.FEATURES, w.T, strict=True):
+            print(f"  {name:28} " + " ".join(f"{v:+.2f}" for v in col))
+        fitted[mode] = w
+    if args.write:
+        path = ROOT / "memorymesh" / "writes" / "_pairs.py"
+        source = path.read_text(encoding="utf-8")
+        for mode, name in (("keyword", "_WEIGHTS_KEYWORD"), ("embedding", "_WEIGHTS_EMBEDDING")):
+            rows = ",\n".join(
+                "    (\n"
+                + "\n".join(
+                    "        " + " ".join(f"{v:.3f}," for v in row[at : at + 10])
+                    for at in range(0, len(row), 10)
+                )
+                + "\n    )"
+                for row in fitted[mode]
+            )
+            block = f"{name}: tuple[tuple[float, ...], ...] = (\n{rows},\n)  # fmt: skip"
+            source = re.sub(
+                rf"{name}: [^\n]*\n(?: {{4}}[^\n]*\n)*\)  # fmt: skip\n",
+                lambda _m, b=block: b + "\n",
+                source,
+                count=1,
+            )
+        path.write_text(source, encoding="utf-8")
+        print(f"weights written to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,426 @@
+"""What two memories say to each other, as features a small linear model weighs.
+
+The word rules of :mod:`._conflicts` recognise a replacement or a restatement when it is told
+in the words they know. This module models each memory as what it is about and what it says
+and compares the two as a whole:
+
+- *about*: its content words (lemmatised, number words as digits, abbreviations and common
+  synonyms folded: "flat"/"apartment", "mum"/"mother"), the names in it (capitalised words
+  inside the sentence: "Berlin", "Jira", "Neovim"), and its lead (the first content word);
+- *says*: its values (numbers with their units normalised: "1,800" = "1800", "2k" = "2000",
+  "2pm" = "14:00", "60 minutes" = "1 hour"), its polarity (a negation), and how it sits in
+  time (a change told as an event: "moved to", "no longer", "now", "switched"; a correction:
+  "was a mistake", "actually"; an addition: "also", "too"; a past scope: "used to", "in
+  2019"; a plan: "thinking about", "might").
+
+The features of a pair (word overlap, names and values kept or replaced, a negation flipped,
+opposite words, markers of change, addition, past or plan, the word rules' own verdict, and
+the embedder's cosine when there is one) go through a multinomial logistic model with three
+outcomes: *none* (both stand), *duplicate*, *contradiction*. Its weights were fitted on the
+development corpora (``tests/conflict_corpus.py`` and split A of
+``tests/conflicts/dev2_pairs.json``) by ``benchmarks/train_pair_model.py``; split B and the
+frozen held-out corpus measure it. Probabilities far from certain give low-confidence
+(``possible_``) verdicts, which keep both memories.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ._lemma import lemma
+
+__all__ = ["FEATURES", "Analysis", "analyse", "features", "predict"]
+
+# Common synonyms, abbreviations and variant words of the things agents remember, folded to one
+# form (general English, not any corpus's pairs). Applied to words before lemmatising.
+_FOLD_TABLE = """
+apartment:flat apartments:flat mum:mother mom:mother mommy:mother dad:father daddy:father
+parents:parent spouse:partner husband:partner wife:partner boyfriend:partner girlfriend:partner
+purchased:buy purchase:buy bought:buy begins:start begin:start began:start commence:start
+quickly:fast quick:fast rapid:fast big:large huge:large enjoys:like enjoy:like enjoyed:like
+loves:like love:like loved:like fond:like dislikes:hate dislike:hate detests:hate
+brief:short concise:short reply:answer replies:answer response:answer responses:answer
+dish:food dishes:food meals:food meal:food railway:train rail:train shuts:close shut:close
+often:frequently regularly:frequently physician:doctor gp:doctor dr:doctor automobile:car
+job:work employer:company firm:company kids:child kid:child children:child youngster:child
+daughter:daughter son:son sf:san-francisco nyc:new-york la:los-angeles eng:engineering
+hr:human-resources phd:doctorate ml:machine-learning ai:artificial-intelligence
+req:request reqs:request approx:about around:about roughly:about nearly:about
+fix:fix fixed:fix uses:use using:use utilise:use utilize:use employ:use
+weekly:week daily:day nightly:night monthly:month yearly:year annually:year
+starts:start started:start unable:cannot dwelling:home house:home residence:home
+residing:live resides:live reside:live based:live located:live lives:live living:live
+wants:want wishes:want prefer:like prefers:like preferred:like favorite:like favourite:like
+hates:hate loathes:hate unwell:sick ill:sick broken:fail fails:fail failing:fail
+needs:need requires:need required:need require:need must:need
+talks:speak talk:speak says:say told:say tell:say
+car:car vehicle:car laptop:computer pc:computer notebook:computer
+colleague:coworker coworkers:coworker teammate:coworker teammates:coworker
+manager:boss supervisor:boss lead:boss head:boss
+"""
+_FOLD: dict[str, str] = dict(pair.split(":") for pair in _FOLD_TABLE.split())
+
+# Opposites beyond the word rules' own list (folded and lemmatised like the words they meet).
+_ANTONYM_TABLE = (
+    "like/hate early/late morning/evening on/off open/closed enabled/disabled allow/forbid "
+    "public/private single/married light/dark include/exclude increase/decrease up/down "
+    "raise/lower add/remove start/stop accept/reject win/lose pass/fail healthy/sick "
+    "junior/senior beta/general cheap/expensive fast/slow full/part remote/office "
+    "before/after above/below internal/external"
+)
+
+_STOP_WORDS = (
+    "a an the is are was were be been being am has have had do does did will would can could "
+    "should shall may might must of to in on at by for with from as that this these those it "
+    "its and or but so if then than there their they them he she his her we our us you your i "
+    "my me mine about into over under up down out off all any some each every per via just "
+    "very really actually currently still also too where when which who whom whose what how "
+    "why here"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "nor", "cannot", "without", "none", "neither", "nothing", "n't"}
+)
+_FIRST_PERSON = frozenset({"i", "my", "me", "mine", "myself", "i'm", "i've", "i'd"})
+_WORD = re.compile(r"[\w$€£%]+(?:[-./:,'\u2019][\w%]+)*", re.UNICODE)
+_CAPITALISED = re.compile(r"[A-Za-z][\w.+#-]*")
+
+#: A change told as an event, or a state said to hold *now*.
+_CHANGE = re.compile(
+    r"\b(?:now|anymore|any more|no longer|these days|nowadays|from now on|going forward|"
+    r"instead|in favou?r of|rather than|switch\w*|mov(?:ed|ing)|migrat\w*|relocat\w*|"
+    r"chang\w*|replac\w*|rewr\w*|port(?:ed|ing)|swapp?\w*|start(?:ed|ing)|stopp?\w*|"
+    r"quit\w*|left|leav\w*|resign\w*|retir\w*|gave up|giving up|given up|dropp?\w*|"
+    r"ditch\w*|cancel+\w*|unsubscrib\w*|raised|lowered|increased|decreased|went (?:up|down)|"
+    r"gone (?:up|down)|cut|extended|shortened|upgrad\w*|downgrad\w*|bump\w*|postpon\w*|"
+    r"pushed|rebook\w*|reschedul\w*|renamed|promot\w*|finish\w*|shipped|fixed|sold|healed|"
+    r"turn(?:ed)? (?:off|on)|became|become|is back|are back|back to|took over|taken over|"
+    r"succeeded|transferr\w*|handed|stepped down|split up|broke up|divorc\w*|engaged|"
+    r"adopted|discharged|closed|reached|accepted|just turned|got (?:a|an|the|their|his|her|"
+    r"promoted|married|engaged)|had the|wiped|ripped out|down to|scaled|dropped)\b"
+)
+#: A correction of what was noted before.
+_CORRECTION = re.compile(
+    r"\b(?:correction|actually|mistake|mistaken|mix-?up|mixed up|wrong|typo|incorrect|"
+    r"not right|misremembered|oops)\b|,\s*not\s+\w+[.!]?$|;\s*not\s+\w+"
+)
+#: Something added to what is known, not replacing it.
+_ADDITIVE = re.compile(
+    r"\b(?:also|too|as well|another|additionally|in addition|added|joined|new \w+ (?:was|were) "
+    r"added|plus|besides|second)\b"
+)
+#: A statement scoped to the past: it stays true when the present changes.
+_PAST = re.compile(
+    r"\b(?:used to|previous\w*|former\w*|old|first|last year|grew up|before (?:joining|moving)|"
+    r"in (?:19|20)\d\d|from (?:19|20)\d\d|(?:19|20)\d\d (?:to|until)|ran the|had \w+ surgery|"
+    r"was born|took \w+ classes|studied)\b"
+)
+#: A plan, wish or consideration: it changes nothing yet.
+_PLAN = re.compile(
+    r"\b(?:consider\w*|thinking (?:about|of)|think about|might|may|maybe|plan\w*|evaluat\w*|"
+    r"wants? to|would like to|hop(?:e|es|ing) to|roadmap|hiring|asking for|looking (?:for|at|"
+    r"into)|intend\w*|going to|will be|next year|next month|someday)\b"
+)
+#: Words that limit a fact to a context ("for urgent issues", "when reading", "on weekends").
+_CONTEXT = re.compile(
+    r"\b(?:for (?:urgent|performance|work|personal)|when \w+ing|in the (?:evening|morning|"
+    r"afternoon)|on (?:weekends|weekdays)|this (?:thursday|week|weekend)|during|except)\b"
+)
+
+_UNIT_SECONDS = {
+    "s": 1, "sec": 1, "second": 1, "seconds": 1, "secs": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "week": 604800, "weeks": 604800, "fortnight": 1209600,
+}  # fmt: skip
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100,
+    "thousand": 1000, "dozen": 12, "twice": 2, "once": 1, "single": 1, "half": 0.5,
+}  # fmt: skip
+_NUMBER = re.compile(r"^[$€£]?(\d+(?:,\d{3})*(?:\.\d+)?)(k|m|bn|am|pm|st|nd|rd|th|%|x|[a-z]+)?$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(am|pm)?$")
+_VERSION = re.compile(r"^v?\d+(?:\.\d+){1,3}(?:\.x)?$")
+
+
+def _fold(word: str) -> str:
+    return lemma(_FOLD.get(word, word))
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What one memory is about and what it says, as the model compares it."""
+
+    words: frozenset[str]
+    names: frozenset[str]
+    values: frozenset[str]
+    possessed: frozenset[str]
+    """Words after a possessive ("the user's *partner*"): who or what a fact is about."""
+    negated: bool
+    change: bool
+    correction: bool
+    additive: bool
+    past: bool
+    plan: bool
+    context: bool
+    lead: str
+    size: int
+
+
+def _number(word: str, after: str) -> str | None:
+    """The canonical form of a number and its unit ("60 minutes" and "1 hour" both ``d3600``),
+    or None when the word holds none."""
+    if _VERSION.fullmatch(word) and "." in word:
+        return "v" + word.lstrip("v").removesuffix(".x")
+    clock = _CLOCK.fullmatch(word)
+    if clock is not None:
+        hour, minute, half = int(clock.group(1)), clock.group(2), clock.group(3) or after
+        if half in ("pm", "p.m") and hour < 12:
+            hour += 12
+        return f"t{hour}:{minute}"
+    if word in _NUMBER_WORDS:
+        value, suffix = float(_NUMBER_WORDS[word]), ""
+    else:
+        match = _NUMBER.fullmatch(word.lstrip("v"))
+        if match is None:
+            return None
+        value = float(match.group(1).replace(",", ""))
+        suffix = match.group(2) or ""
+    if suffix == "k":
+        value, suffix = value * 1000, ""
+    elif suffix == "bn":
+        value, suffix = value * 1e9, ""
+    if suffix in ("am", "pm") or (not suffix and after in ("am", "pm", "p.m", "a.m")):
+        hour = int(value) % 12 + (12 if "p" in (suffix or after) else 0)
+        return f"t{hour}:00"
+    unit = suffix if suffix and suffix not in ("st", "nd", "rd", "th", "x") else after
+    seconds = _UNIT_SECONDS.get(unit)
+    if seconds is not None:
+        total = value * seconds
+        return f"d{total:g}"
+    return f"{value:g}"
+
+
+@functools.lru_cache(maxsize=16_384)
+def analyse(text: str) -> Analysis:
+    """Analyse one memory (cached: a write judges the same text against several others)."""
+    normal = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
+    folded = normal.casefold()
+    folded = re.sub(r"(\w)n't\b", r"\1 not", folded).replace("can not", "cannot")
+    folded = re.sub(r"'(re|ve|ll|d|m)\b", " ", folded)
+    raw = [w.removesuffix("'s") if w.endswith("'s") else w for w in _WORD.findall(folded)]
+    marked = [w.endswith("'s") for w in _WORD.findall(folded)]
+    words: set[str] = set()
+    values: set[str] = set()
+    possessed: set[str] = set()
+    counted = False  # the word before was a number: a unit after it is part of the value
+    for i, word in enumerate(raw):
+        after = raw[i + 1] if i + 1 < len(raw) else ""
+        value = _number(word, after)
+        if value is not None and word not in ("single", "half"):
+            values.add(value)
+            counted = True
+            continue
+        if word in _STOP or word in _NEGATIONS or (counted and word in _UNIT_SECONDS):
+            counted = False
+            continue
+        counted = False
+        words.add(_fold(word))
+        if i and marked[i - 1]:
+            possessed.add(_fold(word))
+    names = set()
+    tokens = _CAPITALISED.findall(normal)
+    for i, token in enumerate(tokens):
+        first = i == 0 or normal.find(token) == 0
+        inner_caps = any(c.isupper() for c in token[1:])
+        if token[:1].isupper() and token not in ("I", "User", "Note") and (not first or inner_caps):
+            names.add(_fold(token.casefold().rstrip(".")))
+    lead = next(
+        (_fold(w) for w in raw if w not in _STOP and w not in _NEGATIONS and not w[:1].isdigit()),
+        "",
+    )
+    if not _FIRST_PERSON.isdisjoint(raw):
+        words.add("user")  # a memory in the user's own words is about the user
+    if lead in ("user", "i", "my", "me"):
+        lead = "user"
+    elif raw and raw[0] in ("we", "our", "us"):
+        lead = "we"
+    return Analysis(
+        words=frozenset(words),
+        names=frozenset(names),
+        values=frozenset(values),
+        possessed=frozenset(possessed),
+        negated=not _NEGATIONS.isdisjoint(raw),
+        change=_CHANGE.search(folded) is not None,
+        correction=_CORRECTION.search(folded.rstrip()) is not None,
+        additive=_ADDITIVE.search(folded) is not None,
+        past=_PAST.search(folded) is not None,
+        plan=_PLAN.search(folded) is not None,
+        context=_CONTEXT.search(folded) is not None,
+        lead=lead,
+        size=len(raw),
+    )
+
+
+_ANTONYMS: frozenset[frozenset[str]] = frozenset(
+    frozenset(_fold(w) for w in pair.split("/")) for pair in _ANTONYM_TABLE.split()
+)
+
+#: The features, in the order the weights are given.
+FEATURES = (
+    "bias", "cosine", "cosine_sq", "jaccard", "overlap", "only_new", "only_old", "contained",
+    "same_words", "values_changed", "values_same", "value_one_side", "negation_flipped",
+    "opposites", "change_new", "change_both", "correction", "additive", "past", "plan",
+    "context", "names_new", "names_old", "names_shared", "same_lead", "length_ratio",
+    "rule_contradiction", "rule_duplicate", "rule_possible_contradiction",
+    "rule_possible_duplicate", "names_swapped", "change_same_lead", "change_new_name",
+    "values_changed_same_lead", "clean", "clean_cosine", "old_value_restated", "we_lead",
+    "extra_only_new", "subject_changed", "one_word_swapped", "words_swapped_clean",
+    "cosine_80", "cosine_90", "clean_cosine_80",
+)  # fmt: skip
+
+
+def features(new: str, old: str, cosine: float | None, rule: str | None) -> list[float]:
+    """The feature vector of a pair (``rule`` is the word rules' verdict kind, if any)."""
+    from ._conflicts import _subject_changed
+
+    a, b = analyse(new), analyse(old)
+    shared = len(a.words & b.words)
+    union = len(a.words | b.words) or 1
+    smaller = min(len(a.words), len(b.words)) or 1
+    only_new, only_old = a.words - b.words, b.words - a.words
+    opposite = any(frozenset((x, y)) in _ANTONYMS for x in only_new for y in only_old) or (
+        a.words != b.words
+        and any(frozenset((x, y)) in _ANTONYMS for x in a.words for y in b.words if x != y)
+        and not a.additive
+    )
+    cos = cosine if cosine is not None else 0.0
+    names_new, names_old = a.names - b.names, b.names - a.names
+    values_changed = bool(a.values and b.values and a.values != b.values)
+    same_lead = a.lead == b.lead or "we" in (a.lead, b.lead)
+    clean = not (
+        names_new or names_old or values_changed or a.negated != b.negated or opposite
+    ) and not (a.change and not b.change)
+    # The old value named again beside the new one ("from Jira to Linear", "Montreal, not
+    # Toronto", "Splunk has been replaced by Loki"): a replacement told in full.
+    restated = bool(b.names and b.names <= a.names and names_new) or bool(
+        b.values and b.values < a.values
+    )
+    subject_changed = _subject_changed(new, old)
+    return [
+        1.0,
+        cos,
+        cos * cos,
+        shared / union,
+        shared / smaller,
+        min(len(only_new), 6) / 6,
+        min(len(only_old), 6) / 6,
+        float(not only_new or not only_old),
+        float(a.words == b.words),
+        float(bool(a.values and b.values and a.values != b.values)),
+        float(bool(a.values and a.values == b.values)),
+        float(bool(a.values) != bool(b.values)),
+        float(a.negated != b.negated),
+        float(opposite),
+        float(a.change and not b.change),
+        float(a.change and b.change),
+        float(a.correction and not b.correction),
+        float(a.additive and not b.additive),
+        float(a.past or b.past),
+        float(a.plan or b.plan),
+        float(a.context != b.context),
+        float(bool(a.names - b.names)),
+        float(bool(b.names - a.names)),
+        float(bool(a.names & b.names)),
+        float(a.lead == b.lead),
+        min(a.size, b.size) / (max(a.size, b.size) or 1),
+        float(rule == "contradiction"),
+        float(rule in ("duplicate", "near_duplicate")),
+        float(rule == "possible_contradiction"),
+        float(rule == "possible_duplicate"),
+        float(bool(names_new and names_old)),
+        float(a.change and not b.change and same_lead),
+        float(a.change and not b.change and bool(names_new or a.values - b.values)),
+        float(values_changed and same_lead),
+        float(clean),
+        float(clean) * cos,
+        float(restated and (a.change or a.correction or a.negated)),
+        float("we" in (a.lead, b.lead)),
+        float(bool(only_new) and not only_old and not a.change),
+        float(subject_changed),
+        float(len(only_new) == len(only_old) == 1),
+        float(bool(only_new and only_old) and clean and shared / union >= 0.5),
+        float(cos >= 0.8),
+        float(cos >= 0.9),
+        float(clean and cos >= 0.8),
+    ]
+
+
+#: Outcomes, in the order of the weights' rows.
+OUTCOMES = ("none", "duplicate", "contradiction")
+
+# Fitted by benchmarks/train_pair_model.py: one row of weights per outcome, one column per
+# feature; a model without the embedder (its cosine features are 0) and one with it.
+_WEIGHTS_KEYWORD: tuple[tuple[float, ...], ...] = (
+    (
+        -0.666, 0.000, 0.000, -0.648, 0.100, 0.777, -0.658, -0.266, -0.075, 0.745,
+        -0.363, 0.817, -0.797, -0.129, -0.749, -0.076, -0.548, 1.540, 0.971, 0.619,
+        0.092, 0.173, 0.207, 0.187, 0.364, 1.904, -2.113, -1.290, -0.047, -0.781,
+        -0.316, -0.126, -0.430, -0.170, 0.359, 0.000, -0.947, -0.063, 0.482, -0.563,
+        0.394, -0.721, 0.000, 0.000, 0.000,
+    ),
+    (
+        1.392, 0.000, 0.000, 0.328, -0.243, -1.846, 0.966, 0.665, -0.793, -0.941,
+        0.854, -0.697, -0.039, -0.323, -0.833, 0.185, -0.526, -0.783, -0.305, -0.527,
+        0.125, -0.227, -0.147, 0.366, -0.271, -1.440, -0.513, 2.115, -0.409, 0.650,
+        -0.193, -0.390, -0.405, -0.158, 0.474, 0.000, 0.076, 0.129, -0.011, 0.569,
+        -0.825, 0.474, 0.000, 0.000, 0.000,
+    ),
+    (
+        -0.726, 0.000, 0.000, 0.319, 0.142, 1.069, -0.308, -0.399, 0.868, 0.196,
+        -0.491, -0.120, 0.836, 0.452, 1.582, -0.109, 1.074, -0.758, -0.666, -0.092,
+        -0.217, 0.053, -0.060, -0.554, -0.092, -0.463, 2.626, -0.826, 0.456, 0.130,
+        0.510, 0.516, 0.835, 0.328, -0.833, 0.000, 0.871, -0.066, -0.471, -0.006,
+        0.431, 0.246, 0.000, 0.000, 0.000,
+    ),
+)  # fmt: skip
+_WEIGHTS_EMBEDDING: tuple[tuple[float, ...], ...] = (
+    (
+        -0.438, -0.531, -0.657, -0.220, 0.089, 0.057, -0.151, -0.018, 0.052, 0.636,
+        -0.375, 0.762, -0.869, -0.150, -0.661, 0.068, -0.639, 1.596, 1.271, 0.814,
+        0.103, 0.266, 0.381, 0.489, 0.464, 1.906, -1.945, -1.123, -0.278, -0.374,
+        -0.349, -0.076, -0.272, 0.046, 0.154, 0.004, -0.773, -0.259, 0.823, -0.340,
+        0.622, -0.463, -0.526, -0.103, 0.579,
+    ),
+    (
+        1.189, 0.692, 0.930, -0.222, -0.596, -1.105, 0.701, 0.193, -0.762, -0.658,
+        0.943, -0.495, 0.261, -0.273, -1.080, 0.029, -0.586, -0.857, -0.181, -0.672,
+        0.309, -0.261, -0.272, -0.006, -0.383, -1.725, -0.616, 1.927, -0.365, 0.811,
+        -0.101, -0.396, -0.362, -0.102, 0.338, 0.449, 0.108, 0.587, -0.401, 0.330,
+        -1.133, 0.128, 0.588, -0.095, 0.096,
+    ),
+    (
+        -0.751, -0.161, -0.273, 0.441, 0.507, 1.047, -0.549, -0.175, 0.709, 0.022,
+        -0.568, -0.267, 0.608, 0.424, 1.741, -0.097, 1.225, -0.739, -1.090, -0.142,
+        -0.412, -0.006, -0.109, -0.483, -0.082, -0.181, 2.562, -0.804, 0.643, -0.436,
+        0.451, 0.472, 0.635, 0.056, -0.492, -0.452, 0.665, -0.328, -0.421, 0.010,
+        0.511, 0.334, -0.061, 0.198, -0.676,
+    ),
+)  # fmt: skip
+
+
+def predict(new: str, old: str, cosine: float | None, rule: str | None) -> tuple[float, ...]:
+    """Probabilities of (none, duplicate, contradiction) for a pair."""
+    x = features(new, old, cosine, rule)
+    weights = _WEIGHTS_KEYWORD if cosine is None else _WEIGHTS_EMBEDDING
+    scores = [sum(w * v for w, v in zip(row, x, strict=True)) for row in weights]
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return tuple(e / total for e in exps)

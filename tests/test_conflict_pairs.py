@@ -1,0 +1,163 @@
+"""The pair model of conflict detection (``memorymesh/writes/_pairs.py``) and the second
+development corpus it was fitted on (split A only).
+
+What a memory is about and what it says is compared as a whole: values with their units
+normalised, a change told as an event, a detail added or a fact about someone else.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from _conflict_eval import DEV2_PATH, load_dev2, outcomes, targets, targets_markdown
+
+from memorymesh.writes._conflicts import judge
+from memorymesh.writes._pairs import FEATURES, analyse, features, predict
+
+pytestmark = pytest.mark.anyio
+
+#: figure -> (floor, True for "at least", False for "at most"), keyword mode (the default),
+#: on dev2 split A. Measured when set: contradiction precision 0.968, recall 0.600, duplicate
+#: precision 1.000, recall 0.263, compatible superseded 0.000 (before the pair model: 0.917,
+#: 0.330, 0.895, 0.179, 0.036). Split B is never asserted on: it is measured like a held-out
+#: set (benchmarks/bench_conflicts.py --dev2 --dev2-split B prints its aggregates).
+DEV2_A_FLOORS: dict[str, tuple[float, bool]] = {
+    "contradiction precision": (0.94, True),
+    "contradiction recall": (0.56, True),
+    "duplicate precision": (0.95, True),
+    "duplicate recall": (0.20, True),
+    "compatible superseded": (0.02, False),
+}
+
+
+def test_the_second_corpus_is_big_labelled_and_split() -> None:
+    rows = json.loads(DEV2_PATH.read_text(encoding="utf-8"))
+    assert len(rows) >= 450
+    assert len({(r["old"], r["new"]) for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {"contradiction", "duplicate", "compatible"}
+    assert {r["split"] for r in rows} == {"A", "B"}
+    assert all(r["kind"] and r["old"] and r["new"] and r["difficulty"] for r in rows)
+    a, b = load_dev2("A"), load_dev2("B")
+    assert len(a) + len(b) == len(rows) and min(len(a), len(b)) >= 200
+    # The split was drawn at random per pair, seeded: it is reproducible.
+    rng = random.Random(20261206)
+    assert [r["split"] for r in rows] == [rng.choice("AB") for _ in rows]
+
+
+def test_a_split_must_be_a_or_b() -> None:
+    with pytest.raises(ValueError, match="split"):
+        load_dev2("C")
+
+
+async def test_keyword_detection_on_dev2_split_a_meets_its_floors() -> None:
+    rows = load_dev2("A")
+    outs = await outcomes([(label, old, new) for label, _, old, new in rows])
+    figures = targets([label for label, _, _, _ in rows], outs)
+    for name, (floor, at_least) in DEV2_A_FLOORS.items():
+        value = figures[name]
+        ok = value >= floor if at_least else value <= floor
+        assert ok, f"{name} {value:.3f}\n{targets_markdown(figures)}"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Sessions expire after 60 minutes", "Session expiry: 1 hour"),
+        ("The rent is $1,800", "The rent is 1800 dollars"),
+        ("The call is at 2pm", "The call is at 14:00"),
+        ("The budget is 2k euros", "The budget is €2,000"),
+        ("The cache lives for 5 minutes", "The cache lives for 300 seconds"),
+        ("The team has eight people", "The team has 8 people"),
+        ("Dinner is at 7:30pm", "Dinner is at 19:30"),
+    ],
+)
+def test_values_are_compared_with_their_units_normalised(a: str, b: str) -> None:
+    assert analyse(a).values == analyse(b).values != frozenset()
+
+
+def test_different_values_stay_different() -> None:
+    assert (
+        analyse("Sessions expire after 60 minutes").values
+        != analyse("Sessions expire after 60 seconds").values
+    )
+    assert analyse("We run Python 3.12").values != analyse("We run Python 3.10").values
+
+
+def test_a_memory_models_what_it_is_about_and_says() -> None:
+    said = analyse("I've just moved to Manchester; Leeds was a mistake.")
+    assert "user" in said.words  # the user's own words are about the user
+    assert {"manchester", "leed"} <= said.names  # lemmatised like the words
+    assert said.change and said.correction and not said.past
+    assert analyse("The user's brother lives in Leeds").possessed == {"brother"}
+    assert analyse("In 2019 the user lived in Leeds").past
+    assert analyse("The team is thinking about moving to Linear").plan
+
+
+def test_the_model_outputs_probabilities_for_every_feature_vector() -> None:
+    x = features("User now cycles to work", "User takes the bus to work", None, None)
+    assert len(x) == len(FEATURES)
+    for cosine in (None, 0.8):
+        p = predict("User now cycles to work", "User takes the bus to work", cosine, None)
+        assert len(p) == 3 and abs(sum(p) - 1) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        # changes told as events, in words the rules alone miss
+        (
+            "The user banks with HSBC",
+            "The user changed banks and is with Monzo now",
+            "contradiction",
+        ),
+        (
+            "Our metrics go to Datadog",
+            "Datadog has been replaced by Prometheus for metrics",
+            "contradiction",
+        ),
+        (
+            "The office has 40 desks",
+            "The office is down to 25 desks after the move",
+            "contradiction",
+        ),
+        (
+            "Nightly builds take 50 minutes",
+            "Nightly builds take around 20 minutes now",
+            "contradiction",
+        ),
+        (
+            "Rent is due on the 1st of each month",
+            "The landlord changed the rent due date to the 3rd",
+            "contradiction",
+        ),
+        # the same fact with its value written another way
+        (
+            "The API rate limit is 1000 requests per minute",
+            "Rate limit: 1k requests/min",
+            "near_duplicate",
+        ),
+        # a detail added, a fact about someone else, a past fact: both memories stand
+        (
+            "The user's sister lives in Paris",
+            "The user's sister lives in Paris with her two children",
+            "possible_duplicate",
+        ),
+        ("The user is learning Korean", "The user's brother is learning Korean", None),
+        ("In 2021 the team had 12 people", "The team has 9 people now", "possible_contradiction"),
+    ],
+)
+def test_judge_with_the_pair_model(old: str, new: str, kind: str | None) -> None:
+    verdict = judge(new, old)
+    assert (verdict[0] if verdict else None) == kind, verdict
+
+
+def test_the_model_alone_never_calls_a_distant_text_the_same_fact() -> None:
+    # Two facts about one banner, at a low cosine (the test suite's hashed embedder scores them
+    # 0.52): at most a possible duplicate, so neither hides the other.
+    old, new = "The demo banner shows this week", "The banner said the demo is on monday"
+    verdict = judge(new, old, 0.52)
+    assert verdict is None or verdict[0].startswith("possible_"), verdict
+    # The same pair close in meaning is left to the model.
+    assert judge(new, old, 0.9) is not None
