@@ -29,7 +29,12 @@ from conflict_corpus import PAIRS  # noqa: E402
 
 from memorymesh.search._lexical import needed_shared  # noqa: E402
 from memorymesh.writes import _pairs  # noqa: E402
-from memorymesh.writes._conflicts import SUBJECT_COSINE, _judge, content_tokens  # noqa: E402
+from memorymesh.writes._conflicts import (  # noqa: E402
+    SUBJECT_COSINE,
+    _judge,
+    _subject_changed,
+    content_tokens,
+)
 
 _CLASS = {"compatible": 0, "duplicate": 1, "contradiction": 2}
 
@@ -116,7 +121,15 @@ def main() -> None:
                 if cos < SUBJECT_COSINE:
                     continue
             rule = _judge(new, old, cos)
-            xs.append(_pairs.features(new, old, cos, rule[0] if rule else None))
+            xs.append(
+                _pairs.features(
+                    new,
+                    old,
+                    cos,
+                    rule[0] if rule else None,
+                    subject_changed=_subject_changed(new, old),
+                )
+            )
             ys.append(c)
         x, y = np.array(xs), np.array(ys)
         w = fit(x, y, l2=args.l2, steps=args.steps)

@@ -96,10 +96,18 @@ def test_a_memory_models_what_it_is_about_and_says() -> None:
 
 
 def test_the_model_outputs_probabilities_for_every_feature_vector() -> None:
-    x = features("User now cycles to work", "User takes the bus to work", None, None)
+    x = features(
+        "User now cycles to work", "User takes the bus to work", None, None, subject_changed=False
+    )
     assert len(x) == len(FEATURES)
     for cosine in (None, 0.8):
-        p = predict("User now cycles to work", "User takes the bus to work", cosine, None)
+        p = predict(
+            "User now cycles to work",
+            "User takes the bus to work",
+            cosine,
+            None,
+            subject_changed=False,
+        )
         assert len(p) == 3 and abs(sum(p) - 1) < 1e-9
 
 

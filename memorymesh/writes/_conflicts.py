@@ -671,7 +671,11 @@ def _weighed(
     else:
         similarity = float(min(1.0, max(0.0, cosine)))
     _none, duplicate, contradiction = predict(
-        new_text, old_text, cosine, verdict[0] if verdict else None
+        new_text,
+        old_text,
+        cosine,
+        verdict[0] if verdict else None,
+        subject_changed=_subject_changed(new_text, old_text),
     )
     kind: ConflictKind = "contradiction" if contradiction >= duplicate else "near_duplicate"
     p = max(contradiction, duplicate)

@@ -286,10 +286,12 @@ FEATURES = (
 )  # fmt: skip
 
 
-def features(new: str, old: str, cosine: float | None, rule: str | None) -> list[float]:
-    """The feature vector of a pair (``rule`` is the word rules' verdict kind, if any)."""
-    from ._conflicts import _subject_changed
-
+def features(
+    new: str, old: str, cosine: float | None, rule: str | None, *, subject_changed: bool
+) -> list[float]:
+    """The feature vector of a pair (``rule`` is the word rules' verdict kind, if any;
+    ``subject_changed``, whether the texts differ where they name their subject, is the word
+    rules' own reading, passed in so this module needs nothing from them)."""
     a, b = analyse(new), analyse(old)
     shared = len(a.words & b.words)
     union = len(a.words | b.words) or 1
@@ -312,7 +314,6 @@ def features(new: str, old: str, cosine: float | None, rule: str | None) -> list
     restated = bool(b.names and b.names <= a.names and names_new) or bool(
         b.values and b.values < a.values
     )
-    subject_changed = _subject_changed(new, old)
     return [
         1.0,
         cos,
@@ -415,9 +416,11 @@ _WEIGHTS_EMBEDDING: tuple[tuple[float, ...], ...] = (
 )  # fmt: skip
 
 
-def predict(new: str, old: str, cosine: float | None, rule: str | None) -> tuple[float, ...]:
+def predict(
+    new: str, old: str, cosine: float | None, rule: str | None, *, subject_changed: bool
+) -> tuple[float, ...]:
     """Probabilities of (none, duplicate, contradiction) for a pair."""
-    x = features(new, old, cosine, rule)
+    x = features(new, old, cosine, rule, subject_changed=subject_changed)
     weights = _WEIGHTS_KEYWORD if cosine is None else _WEIGHTS_EMBEDDING
     scores = [sum(w * v for w, v in zip(row, x, strict=True)) for row in weights]
     top = max(scores)
