@@ -119,6 +119,11 @@ _SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "
 _CHUNK = 500
 # FTS5's `secure-delete` option (SQLite 3.44): deleted words leave the index at once.
 _FTS5_SECURE_DELETE = sqlite3.sqlite_version_info >= (3, 44, 0)
+# Older FTS5 (3.40 among them) adds a level to the index's structure record on every
+# 'optimize' that merges segments of different levels and never drops the empty ones; at
+# 2000 levels the table can no longer be opened ("database disk image is malformed"). Well
+# before that, :meth:`WriteTransaction.erase` rebuilds the index, which starts it afresh.
+_FTS5_LEVEL_LIMIT = 500
 _LOCK_RETRIES = 4
 
 
@@ -457,7 +462,19 @@ class WriteTransaction:
     async def erase(self) -> None:
         """At the end of a transaction that deleted or replaced text (see :meth:`_erasing`)."""
         if self.erased and not _FTS5_SECURE_DELETE:
-            await self._execute("INSERT INTO memories_fts (memories_fts) VALUES ('optimize')")
+            # Both merge the index into one segment, so the deleted words leave it.
+            command = "rebuild" if await self._fts_levels() > _FTS5_LEVEL_LIMIT else "optimize"
+            await self._execute("INSERT INTO memories_fts (memories_fts) VALUES (?)", [command])
+
+    async def _fts_levels(self) -> int:
+        """How many levels the keyword index's structure record holds (see _FTS5_LEVEL_LIMIT).
+
+        The record (FTS5's row 10) is a 4-byte cookie followed by the level count as a varint.
+        """
+        rows = await self._fetch("SELECT block FROM memories_fts_data WHERE id = 10")
+        block = rows[0][0] if rows else None
+        levels = _leading_varint(bytes(block)[4:]) if isinstance(block, bytes) else None
+        return levels or 0
 
     def conflict_tokens(self) -> SQLiteTokenPostings | None:
         """The store's conflict tokens, read and written in this transaction (None when
