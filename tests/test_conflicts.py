@@ -303,3 +303,16 @@ async def test_a_low_confidence_verdict_keeps_both(any_mesh: AsyncMemoryMesh) ->
     assert (conflict.kind, conflict.action) == ("possible_duplicate", "kept_both")
     assert (await any_mesh.get(old.id)).superseded_by is None
     assert await any_mesh.count() == 2
+
+
+async def test_texts_sharing_few_words_are_never_the_same_fact_without_an_embedder(
+    project_db: Path, global_db: Path
+) -> None:
+    # The pair model once called these "the same fact" (p=0.72) from two shared words of
+    # seven, hiding the older memory: at most a possible duplicate, both kept.
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        old = await mesh.remember("dark build mode for tuesday deploy", scope="project")
+        new = await mesh.remember("User prefers dark mode", scope="project")
+        assert all(c.action == "kept_both" for c in new.conflicts)
+        assert (await mesh.get(old.id)).superseded_by is None
+        assert await mesh.count() == 2

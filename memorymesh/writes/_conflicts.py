@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from ._pairs import Analysis
+
 __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 
 #: Below this cosine two texts are about different things, whatever their words. It is low
@@ -610,6 +612,12 @@ MODEL_SURE = 0.7
 #: With an embedder, the least cosine at which the pair model alone may call a pair the same
 #: fact (the word rules have their own, higher, thresholds).
 MODEL_DUPLICATE_COSINE = 0.6
+#: Without an embedder, the least share of words and values (Jaccard, after the pair model's
+#: lemmas and units) at which the pair model alone may call a pair the same fact: two texts
+#: sharing fewer than two in five of them are never "the same fact in other words" from words
+#: alone ("User prefers dark mode" / "dark build mode for tuesday deploy"); such a pair is at
+#: most a possible duplicate, both kept.
+MODEL_DUPLICATE_SHARE = 0.4
 #: Below this cosine, one word swapped in the same sentence names another thing or value, not
 #: the same fact in other words ("the login bug" / "the signup bug").
 SWAP_COSINE = 0.92
@@ -708,6 +716,8 @@ def _weighed(
             or (cosine is None and added and dropped and p < MODEL_SURE)
             # with an embedder, the words alone never make a paraphrase of a distant text
             or (cosine is not None and cosine < MODEL_DUPLICATE_COSINE)
+            # nor, without one, of a text sharing fewer words than it changes
+            or (cosine is None and _share(new_said, old_said) < MODEL_DUPLICATE_SHARE)
             or _identifiers(new_text) != _identifiers(old_text)
             or new_said.values != old_said.values
         )
@@ -737,6 +747,13 @@ def _weighed(
     if p >= MODEL_POSSIBLE:
         return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
+
+
+def _share(a: Analysis, b: Analysis) -> float:
+    """How much of what two analysed texts say is the same: shared words and values over all
+    of them (Jaccard), after the pair model's lemmas, synonyms and unit normalisation."""
+    x, y = a.words | a.values, b.words | b.values
+    return len(x & y) / (len(x | y) or 1)
 
 
 def _transcript_lines(new_text: str, old_text: str) -> bool:
