@@ -9,6 +9,7 @@ unless a judge was configured (``judge=`` or ``MEMORYMESH_JUDGE``).
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -48,7 +49,7 @@ class ChatModel(Protocol):
         ...
 
 
-class _HTTPChat:
+class _HTTPChat(ABC):
     provider = "http"
 
     def __init__(
@@ -79,14 +80,17 @@ class _HTTPChat:
         return f"{self.provider}:{self.model}"
 
     @property
+    @abstractmethod
     def url(self) -> str:
-        raise NotImplementedError
+        """Where the provider's chat endpoint is."""
 
+    @abstractmethod
     def _payload(self, system: str, user: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The provider's request body for one system + user message."""
 
+    @abstractmethod
     def _content(self, body: Any) -> str:
-        raise NotImplementedError
+        """The answer's text from the provider's response body."""
 
     async def complete(self, system: str, user: str) -> str:
         import httpx
