@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _http_server import JSONServer
 
 from memorymesh import (
     AsyncMemoryMesh,
@@ -34,72 +32,25 @@ def _vector(text: str) -> list[float]:
     return [float(x) for x in rng.standard_normal(DIM)]
 
 
-class _Server:
+class _Server(JSONServer):
     """A tiny embedding server speaking Ollama's and OpenAI's real request/response shapes."""
 
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
-        self.fail_next: list[int] = []  # status codes to answer before succeeding
-        self.delay = 0.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
-                server.requests.append((self.path, body, dict(self.headers)))
-                if server.delay:
-                    threading.Event().wait(server.delay)
-                if server.fail_next:
-                    self._send(server.fail_next.pop(0), {"error": "try again"})
-                elif self.path == "/api/embed":
-                    texts = body["input"]
-                    self._send(
-                        200, {"model": body["model"], "embeddings": [_vector(t) for t in texts]}
-                    )
-                elif self.path == "/v1/embeddings":
-                    texts = body["input"]
-                    data = [
-                        {"object": "embedding", "index": i, "embedding": _vector(t)}
-                        for i, t in enumerate(texts)
-                    ]
-                    data.reverse()  # servers may answer out of order; `index` says which
-                    self._send(
-                        200,
-                        {
-                            "object": "list",
-                            "data": data,
-                            "model": body["model"],
-                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
-                        },
-                    )
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError):  # the client gave up (timeout test)
-                    self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if path == "/api/embed":
+            return 200, {"model": body["model"], "embeddings": [_vector(t) for t in body["input"]]}
+        if path == "/v1/embeddings":
+            data = [
+                {"object": "embedding", "index": i, "embedding": _vector(t)}
+                for i, t in enumerate(body["input"])
+            ]
+            data.reverse()  # servers may answer out of order; `index` says which
+            return 200, {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
+        return super().respond(path, body)
 
 
 @pytest.fixture

@@ -4,20 +4,18 @@ offline, so the server answers what each test tells it to), against real SQLite 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import socket
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
+from _http_server import JSONServer
 
 from memorymesh import (
     AsyncMemoryMesh,
@@ -64,82 +62,36 @@ def verdicts(*items: tuple[str, float]) -> Answer:
     return answer
 
 
-class _ChatServer:
+class _ChatServer(JSONServer):
     """A chat server with Ollama's and OpenAI's real shapes, answering ``self.answer``."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        super().__init__()
         self.answer: Answer = verdicts()
-        self.fail_next: list[int] = []
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
-                server.requests.append((self.path, body, dict(self.headers)))
-                if server.fail_next:
-                    self._send(server.fail_next.pop(0), {"error": "busy"})
-                    return
-                asked = re.findall(
-                    r"^Pair \d+\nOLD: (.*)\nNEW: (.*)$", body["messages"][1]["content"], re.M
-                )
-                content = server.answer([(json.loads(o), json.loads(n)) for o, n in asked])
-                if self.path == "/api/chat":
-                    self._send(
-                        200,
-                        {
-                            "model": body["model"],
-                            "created_at": "2026-01-01T00:00:00Z",
-                            "message": {"role": "assistant", "content": content},
-                            "done": True,
-                            "done_reason": "stop",
-                        },
-                    )
-                elif self.path == "/v1/chat/completions":
-                    self._send(
-                        200,
-                        {
-                            "id": "chatcmpl-1",
-                            "object": "chat.completion",
-                            "model": body["model"],
-                            "choices": [
-                                {
-                                    "index": 0,
-                                    "message": {"role": "assistant", "content": content},
-                                    "finish_reason": "stop",
-                                }
-                            ],
-                            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
-                        },
-                    )
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError):
-                    self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _ChatServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        asked = re.findall(
+            r"^Pair \d+\nOLD: (.*)\nNEW: (.*)$", body["messages"][1]["content"], re.M
+        )
+        content = self.answer([(json.loads(o), json.loads(n)) for o, n in asked])
+        message = {"role": "assistant", "content": content}
+        if path == "/api/chat":
+            return 200, {
+                "model": body["model"],
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": message,
+                "done": True,
+                "done_reason": "stop",
+            }
+        if path == "/v1/chat/completions":
+            return 200, {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            }
+        return super().respond(path, body)
 
 
 @pytest.fixture
