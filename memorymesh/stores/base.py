@@ -533,6 +533,10 @@ class Store(Protocol):
     async def history(self, memory_id: str) -> list[Memory]:
         """Every memory linked to ``memory_id`` by supersede links, oldest first."""
 
+    async def predecessors_across(self, ids: Sequence[str]) -> list[Memory]:
+        """The memories of this store superseded across scopes by one of ``ids`` (memories of
+        the other scope's store: see :meth:`StoreTransaction.supersede_across`)."""
+
     async def get_meta(self, key: str) -> str | None:
         """A store-level setting written by :meth:`StoreTransaction.set_meta`."""
 

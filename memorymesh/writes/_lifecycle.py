@@ -223,29 +223,30 @@ async def _forget_many(
 
 async def history_across(stores: Sequence[Store], store: Store, memory_id: str) -> list[Memory]:
     """:meth:`Store.history` of ``memory_id``, followed across scopes: a version superseded
-    by (or superseding) a memory of the other scope's store brings that store's chain in."""
+    by (or superseding) a memory of the other scope's store brings that store's chain in.
+
+    Both directions are read from the superseded memory's row (its ``superseded_across``),
+    which export/import and ``migrate`` carry, so the link holds from either side wherever
+    the stores were copied."""
     found: dict[str, Memory] = {}
     todo: list[tuple[Store, str]] = [(store, memory_id)]
     while todo and len(found) < 1000:
         here, wanted = todo.pop()
-        for memory in await here.history(wanted):
-            if memory.id in found:
+        chain = [m for m in await here.history(wanted) if m.id not in found]
+        found.update((m.id, m) for m in chain)
+        ids = [m.id for m in chain]
+        # A version superseded by a memory of another store names it as its successor.
+        links = {m.superseded_by for m in chain if m.superseded_by and m.superseded_by not in ids}
+        for other in stores:
+            if other is here or not ids:
                 continue
-            found[memory.id] = memory
-            links = [memory.superseded_by] if memory.superseded_by else []
-            # A memory that superseded one of the other store says so in its own write log.
-            links += [
-                str(entry[3]["across"])
-                for _, entry in await here.recent_log(50, memory_id=memory.id)
-                if entry[0] == "supersedes" and "across" in entry[3]
+            for link in links - found.keys():
+                if await other.get_many([link]):
+                    todo.append((other, link))
+            # And a version that superseded memories of another store is named by them.
+            todo += [
+                (other, m.id) for m in await other.predecessors_across(ids) if m.id not in found
             ]
-            for link in links:
-                if link in found:
-                    continue
-                for other in stores:
-                    if other is not here and await other.get_many([link]):
-                        todo.append((other, link))
-                        break
     # Current versions last; history in the order it was superseded.
     return sorted(
         found.values(),

@@ -97,6 +97,26 @@ async def test_clash_rules(open_mesh: OpenMesh) -> None:
         assert await found(target, "deploy window") == [original.id]
 
 
+async def test_a_link_across_scopes_survives_export_and_import_from_either_side(
+    open_mesh: OpenMesh,
+) -> None:
+    # A global memory superseded by a project one: after export and import into fresh stores
+    # (which carry no write log of the supersede), history finds both from either memory.
+    async with open_mesh(store="source") as source:
+        old = await source.remember("The staging database runs PostgreSQL 14", scope="global")
+        new = await source.remember("The staging database runs PostgreSQL 16", scope="project")
+        assert [(c.memory_id, c.action) for c in new.conflicts] == [(old.id, "superseded")]
+        document = await _export(source)
+    async with open_mesh() as target:
+        report = await target.import_(io.StringIO(document))
+        assert (report.imported, report.links_dropped) == (2, 0)
+        assert (await target.get(old.id)).superseded_by == new.id
+        assert [m.id for m in await target.history(old.id)] == [old.id, new.id]
+        assert [m.id for m in await target.history(new.id)] == [old.id, new.id]
+        await target.restore(old.id)  # and undone there as in the source
+        assert [m.id for m in await target.history(new.id)] == [new.id, old.id]
+
+
 async def test_export_by_scope(open_mesh: OpenMesh) -> None:
     async with open_mesh() as mesh:
         await mesh.remember("a project memory", scope="project")

@@ -396,6 +396,16 @@ _JUDGE = Migration(
     ),
 )
 
+_ACROSS_INDEX = Migration(
+    "0013_superseded_across_index",
+    (
+        # history() from a successor finds its predecessors in the other scope by this
+        # column (see SQLite's 0016_superseded_across_index).
+        "CREATE INDEX memories_superseded_across ON memories (tenant, superseded_across) "
+        "WHERE superseded_across IS NOT NULL",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
@@ -404,4 +414,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _CHANGE_NOTIFY,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _ACROSS_INDEX,
 )

@@ -1442,6 +1442,19 @@ class PostgresStore:
         )
         return [self._overlay(_memory(r)) for r in rows]
 
+    async def predecessors_across(self, ids: Sequence[str]) -> list[Memory]:
+        if not ids:
+            return []
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT {_M_COLUMNS} FROM memories AS m WHERE m.tenant = %s "
+                "AND m.superseded_across IS NOT NULL AND m.superseded_across = ANY(%s)",
+                [self.tenant, list(dict.fromkeys(ids))],
+            )
+        )
+        return [self._overlay(_memory(r)) for r in rows]
+
     async def pending_pairs(self, *, limit: int) -> list[PairRow]:
         rows = await self._run(
             lambda conn: _fetch(

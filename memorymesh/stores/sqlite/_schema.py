@@ -378,10 +378,22 @@ _JUDGE = Migration(
     ),
 )
 
+_ACROSS_INDEX = Migration(
+    "0016_superseded_across_index",
+    (
+        # history() from a successor finds the memories it superseded in the other scope's
+        # store by this column (export/import and `migrate` carry it; the write log they may
+        # not): few rows have one, so the index is small.
+        "CREATE INDEX memories_superseded_across ON memories (superseded_across) "
+        "WHERE superseded_across IS NOT NULL",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
     _SESSIONS,
     _COUNTS,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _ACROSS_INDEX,
 )  # fmt: skip

@@ -1685,6 +1685,28 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def predecessors_across(self, ids: Sequence[str]) -> list[Memory]:
+        wanted = list(dict.fromkeys(ids))
+
+        async def query(conn: aiosqlite.Connection) -> list[Memory]:
+            found: list[Memory] = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = await conn.execute_fetchall(
+                    f"SELECT {_M_COLUMNS} FROM memories AS m "
+                    f"WHERE m.superseded_across IS NOT NULL AND m.superseded_across IN ({marks})",
+                    chunk,
+                )
+                found += [
+                    self._overlay(memory)
+                    for row in rows
+                    if (memory := self._readable(_memory(row))) is not None
+                ]
+            return found
+
+        return await self._run(query) if wanted else []
+
     async def pending_pairs(self, *, limit: int) -> list[PairRow]:
         async def query(conn: aiosqlite.Connection) -> list[PairRow]:
             rows = await conn.execute_fetchall(
