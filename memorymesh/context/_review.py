@@ -18,7 +18,7 @@ from .._models import Conflict, ConflictPair, Memory
 from .._text import content_hash
 from ..stores.base import Filters, Store
 from ..writes._indexes import Indexes
-from ..writes._judge import settle
+from ..writes._judge import pair_memories, settle
 from ..writes._privacy import PrivacyGuard
 
 __all__ = [
@@ -130,8 +130,8 @@ async def conflict_pairs(
     found: list[ConflictPair] = []
     for store in stores:
         rows = await store.pending_pairs(limit=limit)
-        ids = list(dict.fromkeys([r.new_id for r in rows] + [r.old_id for r in rows]))
-        memories = {m.id: m for m in await store.get_many(ids)} if ids else {}
+        # A pair across scopes (project and global) has its old memory in the other store.
+        memories = await pair_memories(stores, store, rows)
         for row in rows:
             new, old = memories.get(row.new_id), memories.get(row.old_id)
             if new is None or old is None or new.superseded_by or old.superseded_by:
@@ -176,6 +176,7 @@ async def resolve_pair(
                 "replace" if action == "replace" else "keep_both",
                 decided_by="review",
                 indexes=indexes,
+                stores=stores,
             )
             if decided is not None:
                 return decided

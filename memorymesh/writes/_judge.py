@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ __all__ = [
     "SYSTEM_PROMPT",
     "Verdict",
     "judge_pending",
+    "pair_memories",
     "parse_answer",
     "prompt_for",
     "settle",
@@ -141,9 +143,26 @@ def _current(memory: Memory | None) -> bool:
     return memory is not None and memory.superseded_by is None
 
 
-async def _load(store: Store, pairs: Sequence[PairRow]) -> dict[str, Memory]:
+async def pair_memories(
+    stores: Sequence[Store], store: Store, pairs: Sequence[PairRow]
+) -> dict[str, Memory]:
+    """The memories of ``store``'s queued pairs; an old memory of the other scope's store (a
+    pair queued across scopes) is read there."""
     ids = list(dict.fromkeys([p.new_id for p in pairs] + [p.old_id for p in pairs]))
-    return {m.id: m for m in await store.get_many(ids)} if ids else {}
+    found = {m.id: m for m in await store.get_many(ids)} if ids else {}
+    for other in stores:
+        missing = [i for i in ids if i not in found]
+        if other is not store and missing:
+            found.update((m.id, m) for m in await other.get_many(missing))
+    return found
+
+
+async def _holder(stores: Sequence[Store], store: Store, memory_id: str) -> Store | None:
+    """The store holding ``memory_id``: ``store`` itself, or another of ``stores``."""
+    for candidate in (store, *(s for s in stores if s is not store)):
+        if await candidate.get_many([memory_id]):
+            return candidate
+    return None
 
 
 Decision = Literal["replace", "keep_both", "keep_old"]
@@ -167,22 +186,38 @@ async def settle(
     *,
     decided_by: str,
     indexes: Indexes | None,
+    stores: Sequence[Store] = (),
     kind: str | None = None,
     similarity: float | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Conflict | None:
-    """Apply ``decision`` to a queued pair in one transaction, log who decided, and take the
-    pair off the queue; None when the pair is no longer queued or a memory is no longer
-    current (the pair is dropped then)."""
-    hidden: list[str] = []
-    async with store.write() as tx:
+    """Apply ``decision`` to a pair queued in ``store`` in one transaction, log who decided,
+    and take the pair off the queue; None when the pair is no longer queued or a memory is no
+    longer current (the pair is dropped then).
+
+    The old memory may live in another of ``stores`` (a pair across scopes: project and
+    global): both stores' transactions are then held, taken in ``stores``' order as a write
+    to both takes them, and the supersede link is kept across scopes, as a write keeps it.
+    """
+    home = await _holder(stores, store, pair.old_id) if stores else store
+    # Lock order as the write path's (the mesh's store order), so two writers never wait on
+    # each other's locks.
+    ordered = [s for s in stores if s is store or s is home] or [store]
+    hidden: dict[Store, list[str]] = {}
+    async with AsyncExitStack() as stack:
+        txs = {s: await stack.enter_async_context(s.write()) for s in ordered}
+        tx = txs[store]
         if not await tx.resolve_pairs([(pair.new_id, pair.old_id)]):
             return None
-        found = {m.id: m for m in await tx.get_many([pair.new_id, pair.old_id])}
+        if home is None:
+            return None  # the old memory was forgotten
+        there = txs[home]
+        found = {m.id: m for m in await tx.get_many([pair.new_id])}
+        found.update((m.id, m) for m in await there.get_many([pair.old_id]))
         new, old = found.get(pair.new_id), found.get(pair.old_id)
         if not (_current(new) and _current(old)):
             return None
-        statuses = await tx.statuses([pair.new_id, pair.old_id])
+        statuses = {**await tx.statuses([pair.new_id]), **await there.statuses([pair.old_id])}
         if any(status != "active" for status in statuses.values()):
             return None
         action: Literal["superseded", "kept_both", "skipped"]
@@ -202,7 +237,6 @@ async def settle(
             reason=pair.reason,
             decided_by=decided_by,
         )
-        await tx.supersede(links)
         source = "review" if decided_by == "review" else "judge"
         entries: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
             (
@@ -212,16 +246,25 @@ async def settle(
                 {"decided_by": decided_by, **(detail or {}), "conflicts": [conflict.model_dump()]},
             )
         ]
-        entries += [
-            ("superseded", old_id, source, {"superseded_by": new_id, "decided_by": decided_by})
-            for old_id, new_id in links
-        ]
         await tx.log(entries)
-        hidden = [old_id for old_id, _ in links]
-    if indexes is not None and hidden:
-        index = indexes.vectors.get(store)
+        for old_id, new_id in links:
+            # The hidden memory's store keeps the link; across scopes it names its successor
+            # in the other store (and the successor's store logs that it superseded it).
+            keeper = there if old_id == pair.old_id else tx
+            logged: dict[str, Any] = {"superseded_by": new_id, "decided_by": decided_by}
+            if there is tx:
+                await tx.supersede([(old_id, new_id)])
+            else:
+                await keeper.supersede_across([(old_id, new_id)])
+                logged["across"] = True
+                follower = tx if keeper is there else there
+                await follower.log([("supersedes", new_id, source, {"across": old_id})])
+            await keeper.log([("superseded", old_id, source, logged)])
+            hidden.setdefault(home if keeper is there else store, []).append(old_id)
+    for holder, ids in hidden.items():
+        index = None if indexes is None else indexes.vectors.get(holder)
         if index is not None:
-            index.set_superseded(hidden)
+            index.set_superseded(ids)
     return conflict
 
 
@@ -248,7 +291,7 @@ async def judge_pending(
         if not pairs:
             continue
         counts["pairs"] += len(pairs)
-        memories = await _load(store, pairs)
+        memories = await pair_memories(stores, store, pairs)
         live: list[tuple[PairRow, str, str, str]] = []  # pair, redacted old, new, cache key
         for pair in pairs:
             new, old = memories.get(pair.new_id), memories.get(pair.old_id)
@@ -306,6 +349,7 @@ async def judge_pending(
                 decision_for(verdict, pair.policy),  # type: ignore[arg-type]
                 decided_by=f"judge:{model.name}",
                 indexes=indexes,
+                stores=stores,
                 kind=kind,
                 detail={"verdict": verdict.kind, "confidence": verdict.confidence},
             )

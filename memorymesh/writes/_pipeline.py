@@ -347,7 +347,7 @@ async def write_batch(
                     reason=finding.reason,
                 )
             )
-            if unsure and not cross:
+            if unsure:  # queued in this store; across scopes the old one lives in the other
                 unsure_pairs.append((it, finding, target))
         targets = [(f, t) for f, t in targets if not f.kind.startswith("possible_")]
         if it.policy == "keep_both" or not targets:

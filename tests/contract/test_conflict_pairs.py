@@ -108,3 +108,62 @@ async def test_the_judge_caches_and_applies_on_every_backend(open_mesh: OpenMesh
         assert await mesh.conflict_pairs() == []
     finally:
         await mesh.aclose()
+
+
+async def _pair_across(mesh: AsyncMemoryMesh) -> tuple[str, str]:
+    """An uncertain pair whose old memory is global and whose new one is the project's."""
+    old = await mesh.remember(OLD, scope="global")
+    new = await mesh.remember(NEW, scope="project")
+    assert [(c.kind[:9], c.action, c.memory_id) for c in new.conflicts] == [
+        ("possible_", "kept_both", old.id)
+    ]
+    return old.id, new.id
+
+
+async def test_an_uncertain_pair_across_scopes_is_queued_and_replaced_like_any(
+    any_mesh: AsyncMemoryMesh,
+) -> None:
+    old, new = await _pair_across(any_mesh)
+    [pair] = await any_mesh.conflict_pairs()
+    assert (pair.old.id, pair.new.id) == (old, new)
+    assert (pair.old.scope.value, pair.new.scope.value) == ("global", "project")
+    decided = await any_mesh.resolve_conflict(new, old, action="replace")
+    assert (decided.action, decided.memory_id, decided.decided_by) == ("superseded", old, "review")
+    # The global memory is history of the project one: recall, history and restore follow.
+    assert (await any_mesh.get(old)).superseded_by == new
+    assert [r.memory.id for r in await any_mesh.recall("billing service")] == [new]
+    assert [m.id for m in await any_mesh.history(new)] == [old, new]
+    assert [m.id for m in await any_mesh.history(old)] == [old, new]
+    assert await any_mesh.conflict_pairs() == []
+    await any_mesh.restore(old)
+    assert (await any_mesh.get(old)).superseded_by is None
+    assert (await any_mesh.get(new)).superseded_by == old
+
+
+async def test_keep_both_across_scopes(any_mesh: AsyncMemoryMesh) -> None:
+    old, new = await _pair_across(any_mesh)
+    assert (await any_mesh.resolve_conflict(new, old, action="keep_both")).action == "kept_both"
+    assert await any_mesh.conflict_pairs() == []
+    assert {(await any_mesh.get(i)).superseded_by for i in (old, new)} == {None}
+
+
+@pytest.mark.parametrize("policy", ["supersede", "skip"])
+async def test_the_judge_decides_across_scopes_with_the_writes_policy(
+    open_mesh: OpenMesh, policy: str
+) -> None:
+    sure = _Model("test:sure", "contradiction", 0.9)
+    mesh = open_mesh(store="across", judge=sure, on_conflict=policy)
+    try:
+        old, new = await _pair_across(mesh)
+        report = await mesh.judge_pending()
+        assert (report.sent, report.applied) == (1, 1)
+        if policy == "supersede":  # the new memory replaces the global one
+            assert (await mesh.get(old)).superseded_by == new
+            assert (await mesh.get(new)).superseded_by is None
+        else:  # skip: the old memory stays, the new one becomes its history
+            assert (await mesh.get(new)).superseded_by == old
+            assert (await mesh.get(old)).superseded_by is None
+        assert [m.id for m in await mesh.history(new)] == [m.id for m in await mesh.history(old)]
+        assert await mesh.conflict_pairs() == []
+    finally:
+        await mesh.aclose()
