@@ -1,16 +1,20 @@
 """A real HTTP server on 127.0.0.1 for the providers' tests (embedders, the judge's chat
 models): it runs in a thread, records every POST and answers it with JSON, as Ollama and
-OpenAI-compatible servers do. Each test server says only what it answers, in ``respond``."""
+OpenAI-compatible servers do. Each test server says only what it answers, in ``respond``;
+:class:`ChatServer` is the judge's (tests/test_judge.py, and the MCP server's judge in
+tests/test_mcp.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-__all__ = ["JSONServer"]
+__all__ = ["ChatServer", "JSONServer"]
 
 
 class JSONServer:
@@ -64,3 +68,37 @@ class JSONServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join()
+
+
+class ChatServer(JSONServer):
+    """A chat model's server with Ollama's (``/api/chat``) and OpenAI's
+    (``/v1/chat/completions``) real shapes. ``answer`` gets the ``(old, new)`` texts of the
+    pairs in the judge's request and returns the model's message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: Callable[[list[tuple[str, str]]], str] = lambda pairs: '{"verdicts": []}'
+
+    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        asked = re.findall(
+            r"^Pair \d+\nOLD: (.*)\nNEW: (.*)$", body["messages"][1]["content"], re.M
+        )
+        content = self.answer([(json.loads(o), json.loads(n)) for o, n in asked])
+        message = {"role": "assistant", "content": content}
+        if path == "/api/chat":
+            return 200, {
+                "model": body["model"],
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": message,
+                "done": True,
+                "done_reason": "stop",
+            }
+        if path == "/v1/chat/completions":
+            return 200, {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            }
+        return super().respond(path, body)

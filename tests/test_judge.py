@@ -5,7 +5,6 @@ offline, so the server answers what each test tells it to), against real SQLite 
 from __future__ import annotations
 
 import json
-import re
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from _http_server import JSONServer
+from _http_server import ChatServer
 
 from memorymesh import (
     AsyncMemoryMesh,
@@ -62,36 +61,12 @@ def verdicts(*items: tuple[str, float]) -> Answer:
     return answer
 
 
-class _ChatServer(JSONServer):
-    """A chat server with Ollama's and OpenAI's real shapes, answering ``self.answer``."""
+class _ChatServer(ChatServer):
+    """The chat server, answering the verdicts each test gives (none by default)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.answer: Answer = verdicts()
-
-    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        asked = re.findall(
-            r"^Pair \d+\nOLD: (.*)\nNEW: (.*)$", body["messages"][1]["content"], re.M
-        )
-        content = self.answer([(json.loads(o), json.loads(n)) for o, n in asked])
-        message = {"role": "assistant", "content": content}
-        if path == "/api/chat":
-            return 200, {
-                "model": body["model"],
-                "created_at": "2026-01-01T00:00:00Z",
-                "message": message,
-                "done": True,
-                "done_reason": "stop",
-            }
-        if path == "/v1/chat/completions":
-            return 200, {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": body["model"],
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
-            }
-        return super().respond(path, body)
 
 
 @pytest.fixture
@@ -382,6 +357,25 @@ def test_review_cli_lists_and_settles_possible_conflicts(
     assert code == 0 and json.loads(out)["decided"][0]["action"] == "kept_both"
     code, _, err = _cli(capsys, "review", "--keep-both", new2[:8], old2[:8])
     assert code == 2 and "no uncertain pair" in err
+
+
+def test_review_cli_settles_a_possible_conflict_across_scopes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The earlier memory is global, the newer one the project's: queued and settled the same.
+    ids = []
+    for scope, text in (("global", PAIRS[1][0]), ("project", PAIRS[1][1])):
+        code, out, _ = _cli(capsys, "remember", "--json", "--scope", scope, text)
+        assert code == 0
+        ids.append(json.loads(out)["id"])
+    old, new = ids
+    code, out, _ = _cli(capsys, "review", "--json")
+    [pair] = json.loads(out)["conflicts"]
+    assert (pair["new"]["scope"], pair["old"]["scope"]) == ("project", "global")
+    code, out, _ = _cli(capsys, "review", "--replace", new[:8], old[:8])
+    assert code == 0 and f"replaced {old[:8]}" in out and "The review queue is empty." in out
+    code, out, _ = _cli(capsys, "show", "--json", old[:8])
+    assert json.loads(out)["superseded_by"] == new
 
 
 def test_judge_cli(
