@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
+from _http_server import ChatServer
 
 mcp = pytest.importorskip("mcp")
 
@@ -403,6 +405,49 @@ async def test_project_store_follows_the_clients_roots(tmp_path: Path) -> None:
     # Nothing went to the project the environment names.
     async with _open_mesh(tmp_path) as default:
         assert await default.count(scope="project") == 0
+
+
+@pytest.mark.anyio
+async def test_a_project_mesh_opened_for_a_root_judges_in_the_background(tmp_path: Path) -> None:
+    # The judge configured for the server (MEMORYMESH_JUDGE) settles an uncertain pair in the
+    # mesh a client's root opened, shortly after the write, as the default mesh does.
+    workspace = tmp_path / "workspace"
+    (workspace / ".git").mkdir(parents=True)
+    roots = [Root(uri=workspace.as_uri(), name="workspace")]
+
+    async def list_roots(context: ClientRequestContext) -> ListRootsResult:
+        return ListRootsResult(roots=roots)
+
+    old_text = "Maria owns the billing service"
+    new_text = "Maria owns the billing service and its on-call rotation"
+    with ChatServer() as chat:
+        chat.answer = lambda pairs: json.dumps(
+            {"verdicts": [{"pair": 1, "verdict": "contradiction", "confidence": 0.95}]}
+        )
+        params = _stdio(tmp_path, "--allow-root", str(tmp_path))
+        params.env = {
+            **(params.env or {}),
+            "MEMORYMESH_JUDGE": "ollama:llama3.2",
+            "MEMORYMESH_JUDGE_URL": chat.url,
+        }
+        async with Client(
+            params, mode="legacy", client_info=CLIENT, list_roots_callback=list_roots
+        ) as rooted:
+            old = await _call(rooted, "remember", text=old_text, scope="project")
+            new = await _call(rooted, "remember", text=new_text, scope="project")
+            # The write returned at once; the judge's verdict lands shortly after.
+            with anyio.fail_after(60):
+                while (await _call(rooted, "list_memories", scope="project"))["count"] != 1:
+                    await anyio.lowlevel.checkpoint()
+        [(path, body, _)] = chat.requests
+        assert path == "/api/chat" and body["model"] == "llama3.2"
+    async with AsyncMemoryMesh(
+        workspace / ".memorymesh" / "memories.db",
+        global_path=tmp_path / "home" / ".memorymesh" / "global.db",
+    ) as mesh:
+        assert (await mesh.get(old["memory"]["id"])).superseded_by == new["memory"]["id"]
+        judged = [e for e in await mesh.log(limit=20) if e.action == "judged"]
+        assert [e.detail["decided_by"] for e in judged] == ["judge:ollama:llama3.2"]
 
 
 # -- several processes, one database --------------------------------------------------------------

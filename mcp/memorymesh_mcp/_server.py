@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -643,14 +643,16 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[ServerState]:
-        async with ServerState.open_mesh(path, global_path) as mesh:
+        # Every mesh is entered (`async with`), so each runs its background work (access
+        # statistics, the judge) while the server runs; left in reverse on shutdown: the
+        # project meshes a client's roots opened, then the default one.
+        async with AsyncExitStack() as stack:
+            mesh = await stack.enter_async_context(ServerState.open_mesh(path, global_path))
             state = ServerState(default=mesh, allowed=allowed_root_folders(allowed_roots))
+            stack.push_async_callback(state.aclose)
             running["state"] = state
-            try:
-                yield state
-            finally:
-                running.clear()
-                await state.aclose()
+            stack.callback(running.clear)
+            yield state
 
     # Static resources get no request context to reach the lifespan state through.
     running: dict[str, ServerState] = {}

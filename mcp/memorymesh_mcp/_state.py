@@ -12,7 +12,10 @@ project is used, as for a client without roots.
 Project meshes share the global store and are kept in a small LRU: at most
 ``MAX_OPEN_PROJECTS`` stay open, the least recently used idle one is closed when another
 opens (a mesh a request is still using is never closed under it), and all close with the
-server. Global memory is the same file for every client and every project.
+server. Each is entered as ``async with`` would (an exit stack of its own), as the default one
+is, so its background work runs while it is open: access statistics written in the
+background, and the judge (``MEMORYMESH_JUDGE``) settling uncertain conflicts shortly after a
+write. Global memory is the same file for every client and every project.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import os
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +153,8 @@ class ServerState:
     allowed: tuple[Path, ...] = ()
     max_open: int = MAX_OPEN_PROJECTS
     by_project: OrderedDict[str, AsyncMemoryMesh] = field(default_factory=OrderedDict)
+    # How each project mesh is left: its `async with`, entered when it opened.
+    exits: dict[str, AsyncExitStack] = field(default_factory=dict)
     in_use: dict[str, int] = field(default_factory=dict)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     # The MemoryMesh session each client connection started by calling session_start, so
@@ -197,15 +202,18 @@ class ServerState:
         async with self.lock:
             mesh = self.by_project.get(store)
             if mesh is None:
-                mesh = self.open_mesh(store, self.default.global_path)
+                exit_stack = AsyncExitStack()
                 try:
-                    await mesh.open()
+                    mesh = await exit_stack.enter_async_context(
+                        self.open_mesh(store, self.default.global_path)
+                    )
                 except (MemoryMeshError, OSError) as exc:
                     # Never fall back silently: the memory would land in another project.
                     raise ProjectStoreError(
                         f"cannot open the project store {store} for the client's root {root}: {exc}"
                     ) from exc
                 self.by_project[store] = mesh
+                self.exits[store] = exit_stack
             self.by_project.move_to_end(store)
             leases = _LEASES.get()
             if leases is not None:
@@ -230,12 +238,14 @@ class ServerState:
                 return
             if self.in_use.get(store):
                 continue  # a request is using it: closed once it is done and still old
-            await self.by_project.pop(store).aclose()
+            del self.by_project[store]
+            await self.exits.pop(store).aclose()
 
     async def aclose(self) -> None:
-        meshes, self.by_project = list(self.by_project.values()), OrderedDict()
-        for mesh in meshes:
-            await mesh.aclose()
+        """Leave every project mesh (the server's lifespan does, on shutdown)."""
+        exits, self.exits, self.by_project = list(self.exits.values()), {}, OrderedDict()
+        for exit_stack in exits:
+            await exit_stack.aclose()
 
 
 async def _client_root(session: Any, allowed: tuple[Path, ...]) -> Path | None:
