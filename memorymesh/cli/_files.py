@@ -1,4 +1,5 @@
-"""``memorymesh doctor`` and ``memorymesh backup``: check store files and copy them safely."""
+"""``memorymesh doctor`` and ``memorymesh backup``: check store files, repair a broken keyword
+index, and copy them safely."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from .._paths import (
     project_store_path,
 )
 from ..stores import holds_both_scopes
-from ..stores.sqlite import StoreReport, backup, check_file
+from ..stores.sqlite import StoreReport, backup, check_file, repair_keyword_index
 
 __all__ = ["register"]
 
@@ -92,9 +93,84 @@ async def _backup_all(
     return done
 
 
+def _repairable(report: StoreReport) -> bool:
+    """A MemoryMesh store whose pages are sound but whose keyword index fails its own check:
+    what ``--repair`` can mend (rebuilding the index from the memories loses nothing)."""
+    return (
+        report.exists
+        and not report.v4
+        and report.integrity == ["ok"]
+        and bool(report.migrations)
+        and report.fts not in ("ok", "not checked")
+    )
+
+
+async def _repair(
+    args: argparse.Namespace, files: dict[str, Path], reports: dict[str, StoreReport]
+) -> int:
+    """``doctor --repair``: for each store found repairable, a raw copy first (into
+    ``--backup DIR``, else beside the store), then the repair, then both checks again."""
+    repairs: dict[str, dict[str, Any]] = {}
+    for scope, path in files.items():
+        if not _repairable(reports[scope]):
+            continue
+        folder = Path(args.backup) if args.backup else path.parent
+        saved = await _backup_all({scope: path}, folder, {scope: reports[scope]})
+        done = await repair_keyword_index(path)
+        after = await check_file(path)
+        reports[scope] = after
+        repairs[scope] = {
+            "path": str(path),
+            "backup": saved[scope]["path"],
+            "levels_before": done.levels_before,
+            "memories_before": done.memories_before,
+            "memories_after": done.memories_after,
+            "integrity": after.integrity,
+            "keyword_index": after.fts,
+            "healthy": after.healthy,
+        }
+    healthy = all(r.healthy or not r.exists for r in reports.values())
+    left = {s: r.problems for s, r in reports.items() if r.exists and not r.healthy}
+    if args.json:
+        json.dump(
+            {"healthy": healthy, "repairs": repairs, "not_repaired": left}, sys.stdout, indent=2
+        )
+        sys.stdout.write("\n")
+        return 0 if healthy else 1
+    for scope, r in reports.items():
+        if not r.exists:
+            print(f"{scope:>7}: {r.path} (does not exist yet)")
+        elif scope in repairs:
+            info = repairs[scope]
+            levels = info["levels_before"]
+            print(
+                f"{scope:>7}: {r.path} — keyword index rebuilt"
+                + (f" (its structure had {levels:,} levels)" if levels is not None else "")
+            )
+            print(f"         backup first: {info['backup']}")
+            print(
+                f"         memories {info['memories_before']:,} before, "
+                f"{info['memories_after']:,} after; integrity {'; '.join(r.integrity) or '-'}, "
+                f"keyword index {r.fts} — {'healthy' if r.healthy else 'STILL UNHEALTHY'}"
+            )
+        elif r.healthy:
+            print(f"{scope:>7}: {r.path} — healthy, nothing to repair")
+        else:
+            print(f"{scope:>7}: {r.path} — UNHEALTHY, not repaired")
+            for problem in r.problems:
+                print(f"         problem: {problem}")
+            print(
+                "         --repair rebuilds only a broken keyword index in a sound file; save a "
+                "copy with `memorymesh doctor --backup DIR`, then restore your latest backup"
+            )
+    return 0 if healthy else 1
+
+
 async def cmd_doctor(args: argparse.Namespace) -> int:
     files = _store_files(args)
     reports = {scope: await check_file(path) for scope, path in files.items()}
+    if getattr(args, "repair", False):
+        return await _repair(args, files, reports)
     # An intact 4.x file is not damage, but no 5.x command can use it until it is migrated
     # (which keeps it, untouched, as the backup): reported apart from the 5.x stores' health.
     v4 = [r.path for r in reports.values() if r.v4]
@@ -204,6 +280,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("doctor", parents=[common], help=text, description=text)
     p.add_argument(
         "--backup", metavar="DIR", help="save a copy of each store in DIR (damaged ones raw)"
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild a broken keyword index from the memories, after a raw copy of the file "
+        "(into --backup DIR, else beside it); then check again",
     )
     p.set_defaults(handler=cmd_doctor)
 

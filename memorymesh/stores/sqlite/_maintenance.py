@@ -21,11 +21,15 @@ from ..._errors import CorruptDatabaseError, StoreError, V4StoreError
 from ..._paths import default_global_path, prepare_database_file
 
 __all__ = [
+    "FTS5_MAX_LEVELS",
     "QUICK_CHECK_MAX_BYTES",
+    "KeywordIndexRepair",
     "StoreReport",
     "backup",
     "check_file",
+    "leading_varint",
     "preflight",
+    "repair_keyword_index",
 ]
 
 #: Files up to this size get SQLite's ``quick_check`` every time they are opened (about
@@ -35,6 +39,15 @@ __all__ = [
 #: open a store for one command, and a check that reads the whole file made opening cost
 #: grow with the store (~300 ms at 100k memories, 37 MiB); capped here it stays under ~25 ms.
 QUICK_CHECK_MAX_BYTES = 4 * 1024 * 1024
+
+#: FTS5 refuses an index whose structure record holds more levels than this
+#: (``FTS5_MAX_SEGMENT``): every read or write of the table is "database disk image is
+#: malformed" then, though ``PRAGMA integrity_check`` stays ok (see ``SQLiteTransaction.erase``).
+FTS5_MAX_LEVELS = 2000
+
+#: The keyword index's structure record: row 10 of ``memories_fts_data`` (FTS5's
+#: ``FTS5_STRUCTURE_ROWID``), a 4-byte cookie then the level count as a varint.
+_STRUCTURE_ROW = 10
 
 # Tables SQLite itself or a MemoryMesh store may hold; any other table in a file without our
 # `schema_migrations` means it belongs to some other program.
@@ -234,3 +247,77 @@ async def backup(source: Path, target: Path) -> int:
         )
     prepare_database_file(target)  # re-assert 0600 now SQLite has written it
     return (await anyio.Path(target).stat()).st_size
+
+
+def leading_varint(data: bytes) -> int | None:
+    """The first SQLite varint of ``data`` (FTS5's totals record starts with its row count,
+    its structure record, after a 4-byte cookie, with its level count)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        if i == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value
+    return None
+
+
+async def _memory_count(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall("SELECT count(*) FROM memories")
+    return int(next(iter(rows))[0])
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordIndexRepair:
+    """What :func:`repair_keyword_index` did to one file."""
+
+    levels_before: int | None  # the structure record's level count (None: unreadable)
+    memories_before: int
+    memories_after: int
+
+
+async def repair_keyword_index(path: Path) -> KeywordIndexRepair:
+    """Rebuild a store file's keyword index from its memories, in one transaction.
+
+    For a file whose pages are sound (``integrity_check`` ok) but whose FTS5 index fails its
+    own check, such as one broken by SQLite < 3.44's level bug (past
+    :data:`FTS5_MAX_LEVELS`): the structure record is first reset to an empty index, so FTS5
+    never reads the broken one, then ``rebuild`` indexes every memory's text again. The index
+    is external-content: only the index is written, never a memory (an encrypted file's
+    index is of its word hashes, so no key is needed). The caller backs the file up first.
+
+    Raises:
+        StoreError: the file could not be repaired (nothing was changed: the transaction is
+            rolled back).
+    """
+    try:
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path} to repair it: {exc}") from exc
+    try:
+        await conn.execute("PRAGMA busy_timeout = 10000")  # wait for a writer to finish
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            before = await _memory_count(conn)
+            rows = await _fetch(
+                conn, f"SELECT block FROM memories_fts_data WHERE id = {_STRUCTURE_ROW}"
+            )
+            block = rows[0][0] if rows else None
+            levels = leading_varint(block[4:]) if isinstance(block, bytes) else None
+            # An empty structure: the cookie kept, then no levels, no segments, no writes.
+            empty = (block[:4] if isinstance(block, bytes) else b"\0\0\0\0") + b"\0\0\0"
+            await conn.execute(
+                "INSERT OR REPLACE INTO memories_fts_data (id, block) VALUES (?, ?)",
+                [_STRUCTURE_ROW, empty],
+            )
+            await conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('rebuild')")
+            after = await _memory_count(conn)
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"could not repair the keyword index of {path}: {exc}") from exc
+    finally:
+        await conn.close()
+    return KeywordIndexRepair(levels, before, after)

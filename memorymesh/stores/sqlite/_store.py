@@ -60,6 +60,7 @@ from ..base import (
     VectorRow,
 )
 from ._crypto import EncryptionKey, RowCodec
+from ._maintenance import leading_varint as _leading_varint
 from ._maintenance import preflight
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 from ._tokens import SQLiteTokenPostings
@@ -1817,15 +1818,3 @@ class SQLiteStore:
             return [r[0] for r in rows]
 
         return await self._run(query)
-
-
-def _leading_varint(data: bytes) -> int | None:
-    """The first SQLite varint of ``data`` (FTS5's totals record starts with its row count)."""
-    value = 0
-    for i, byte in enumerate(data[:9]):
-        if i == 8:
-            return (value << 8) | byte
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value
-    return None
