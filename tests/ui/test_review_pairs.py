@@ -72,3 +72,23 @@ def test_keep_both_settles_the_pair_and_changes_no_memory(dashboard: Dashboard) 
         assert "None waiting." in client.get("/review").text
     assert _superseded_by(dashboard, old) is None
     assert _superseded_by(dashboard, new) is None
+
+
+def test_a_possible_conflict_across_scopes_is_reviewed_the_same(dashboard: Dashboard) -> None:
+    # The earlier memory is global, the newer one the project's: the pair waits on the same
+    # page, and replacing makes the global memory history of the project one.
+    [old] = dashboard.seed([{"text": OLD, "scope": "global"}])
+    [new] = dashboard.seed([{"text": NEW, "scope": "project"}])
+    with httpx.Client(base_url=dashboard.base) as client:
+        csrf = _login(dashboard, client)
+        pairs = client.get("/review").text.split("<h2>Possible conflicts", 1)[1]
+        assert f'data-new="{new}" data-old="{old}"' in pairs
+        done = client.post(
+            f"/review/pair/{new}/{old}",
+            data={"action": "replace", "_csrf": csrf},
+            headers={"Origin": dashboard.base},
+        )
+        assert done.status_code == 303
+        assert "None waiting." in client.get("/review").text
+    assert _superseded_by(dashboard, old) == new
+    assert _superseded_by(dashboard, new) is None
