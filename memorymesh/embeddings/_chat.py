@@ -1,5 +1,5 @@
 """Chat models the conflict judge asks: Ollama's ``/api/chat`` and any OpenAI-compatible
-``/chat/completions``, over the same HTTP plumbing as the embedders (``post_json``).
+``/chat/completions``, over the same HTTP plumbing as the embedders (``HTTPProvider``).
 
 A chat model is any object with a ``name`` and an async ``complete(system, user)`` returning
 the answer's text: the judge (``writes/_judge.py``) needs nothing more. Nothing here is used
@@ -9,13 +9,12 @@ unless a judge was configured (``judge=`` or ``MEMORYMESH_JUDGE``).
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from .._errors import InvalidInputError, JudgeError
-from .._version import install_command
-from ._embedders import post_json
+from ._embedders import HTTPProvider
 
 __all__ = [
     "JUDGE_ENV",
@@ -49,40 +48,9 @@ class ChatModel(Protocol):
         ...
 
 
-class _HTTPChat(ABC):
-    provider = "http"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str,
-        timeout: float,
-        retries: int,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        try:
-            import httpx  # noqa: F401
-        except ImportError:
-            raise JudgeError(
-                f"the {self.provider!r} judge needs httpx: {install_command('http')}"
-            ) from None
-        if not model:
-            raise JudgeError(f"the {self.provider!r} judge needs a model name")
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.retries = max(0, retries)
-        self._headers = dict(headers or {})
-
-    @property
-    def name(self) -> str:
-        return f"{self.provider}:{self.model}"
-
-    @property
-    @abstractmethod
-    def url(self) -> str:
-        """Where the provider's chat endpoint is."""
+class _HTTPChat(HTTPProvider):
+    role = "judge"
+    error = JudgeError
 
     @abstractmethod
     def _payload(self, system: str, user: str) -> dict[str, Any]:
@@ -96,17 +64,7 @@ class _HTTPChat(ABC):
         import httpx
 
         async with httpx.AsyncClient(timeout=self.timeout) as client:
-            body = await post_json(
-                client,
-                self.url,
-                self._payload(system, user),
-                headers=self._headers,
-                retries=self.retries,
-                seconds=self.timeout,
-                who=self.name,
-                base_url=self.base_url,
-                error=JudgeError,
-            )
+            body = await self._post(client, self._payload(system, user))
         try:
             content = self._content(body)
         except (KeyError, TypeError, IndexError) as exc:

@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
     "Embedder",
+    "HTTPProvider",
     "LocalEmbedder",
     "OllamaEmbedder",
     "OpenAIEmbedder",
@@ -313,10 +314,68 @@ async def post_json(
     raise error(f"{who} failed after {retries + 1} attempts: {last}")
 
 
-class _HTTPEmbedder(ABC):
-    """Shared request loop: batching, timeouts, retries with backoff, clear errors."""
+class HTTPProvider(ABC):
+    """What a model behind an HTTP API shares, embedder or judge: the model and server,
+    timeouts, retries and headers, the ``provider:model`` name, and one JSON request
+    (:func:`post_json`) raising the subclass's own error."""
 
     provider = "http"
+    #: What the model is for, in errors ("the 'ollama' embedder needs ...").
+    role: ClassVar[str]
+    #: The error its failures raise.
+    error: ClassVar[type[MemoryMeshError]]
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str,
+        timeout: float,
+        retries: int,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            import httpx  # noqa: F401
+        except ImportError:
+            raise self.error(
+                f"the {self.provider!r} {self.role} needs httpx: {install_command('http')}"
+            ) from None
+        if not model:
+            raise self.error(f"the {self.provider!r} {self.role} needs a model name")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self._headers = dict(headers or {})
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The provider's endpoint."""
+
+    async def _post(self, client: Any, payload: dict[str, Any]) -> Any:
+        return await post_json(
+            client,
+            self.url,
+            payload,
+            headers=self._headers,
+            retries=self.retries,
+            seconds=self.timeout,
+            who=self.name,
+            base_url=self.base_url,
+            error=self.error,
+        )
+
+
+class _HTTPEmbedder(HTTPProvider):
+    """Shared request loop: batching, timeouts, retries with backoff, clear errors."""
+
+    role = "embedder"
+    error = EmbeddingError
 
     def __init__(
         self,
@@ -329,35 +388,16 @@ class _HTTPEmbedder(ABC):
         batch_size: int = 64,
         headers: dict[str, str] | None = None,
     ) -> None:
-        try:
-            import httpx  # noqa: F401
-        except ImportError:
-            raise EmbeddingError(
-                f"the {self.provider!r} embedder needs httpx: {install_command('http')}"
-            ) from None
-        if not model:
-            raise EmbeddingError(f"the {self.provider!r} embedder needs a model name")
-        self.model = model
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            model, base_url=base_url, timeout=timeout, retries=retries, headers=headers
+        )
         self._dim = dim
-        self.timeout = timeout
-        self.retries = max(0, retries)
         self.batch_size = max(1, batch_size)
-        self._headers = dict(headers or {})
-
-    @property
-    def name(self) -> str:
-        return f"{self.provider}:{self.model}"
 
     @property
     def dim(self) -> int:
         """The vector length; 0 until the first call when not given up front."""
         return self._dim or 0
-
-    @property
-    @abstractmethod
-    def url(self) -> str:
-        """The provider's embeddings endpoint."""
 
     @abstractmethod
     def _payload(self, texts: list[str]) -> dict[str, Any]:
@@ -366,19 +406,6 @@ class _HTTPEmbedder(ABC):
     @abstractmethod
     def _vectors(self, body: Any, count: int) -> list[list[float]]:
         """The vectors in the provider's response body, in input order."""
-
-    async def _post(self, client: Any, payload: dict[str, Any]) -> Any:
-        return await post_json(
-            client,
-            self.url,
-            payload,
-            headers=self._headers,
-            retries=self.retries,
-            seconds=self.timeout,
-            who=self.name,
-            base_url=self.base_url,
-            error=EmbeddingError,
-        )
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         import httpx
