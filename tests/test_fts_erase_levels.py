@@ -141,6 +141,14 @@ def test_doctor_repair_mends_a_file_the_level_bug_broke_losing_no_memory(
     with pytest.raises(MemoryMeshError), MemoryMesh(db, global_path=global_db) as mesh:
         mesh.recall(WORDS[0])
 
+    # Plain doctor finds it, even beside another problem (loose file permissions).
+    db.chmod(0o644)
+    assert main(["--db", str(db), "--global-db", str(global_db), "doctor", "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)["stores"]["project"]
+    assert found["integrity"] == ["ok"] and found["keyword_index"] == fts
+    assert len(found["problems"]) == 2
+    db.chmod(0o600)
+
     code = main(["--db", str(db), "--global-db", str(global_db), "doctor", "--repair", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["healthy"] is True and out["not_repaired"] == {}

@@ -153,6 +153,8 @@ async def _repair(
                 f"{info['memories_after']:,} after; integrity {'; '.join(r.integrity) or '-'}, "
                 f"keyword index {r.fts} — {'healthy' if r.healthy else 'STILL UNHEALTHY'}"
             )
+            for problem in r.problems:
+                print(f"         problem: {problem}")
         elif r.healthy:
             print(f"{scope:>7}: {r.path} — healthy, nothing to repair")
         else:

@@ -185,7 +185,8 @@ async def check_file(path: Path) -> StoreReport:
             return report
     finally:
         await conn.close()
-    if not report.problems:
+    # Sound pages (file permissions aside, which are no damage): the index can be checked.
+    if report.integrity == ["ok"]:
         report.fts = await _check_fts(path)
         if report.fts != "ok":
             report.problems.append(f"keyword index: {report.fts}")
