@@ -62,19 +62,6 @@ DESELECTED: dict[str, str] = {
         "expects SqliteStore's refresh_on_read default (False); MemoryMeshStore follows "
         "TTLConfig's documented default (True), as PostgresStore does"
     ),
-    _POSTGRES + r"test_\w+\[(.*-)?(pipe|pool)(-.*)?\]$": (
-        "PostgresStore's psycopg pipeline and pool connection modes: MemoryMeshStore has one, "
-        "run as [default]"
-    ),
-    _POSTGRES + r"test_\w+\[(.*-)?halfvec_\w+(-.*)?\]$": (
-        "PostgresStore's pgvector column type (ann_index_config vector_type halfvec): "
-        "MemoryMeshStore keeps one vector form, run as [vector_*]"
-    ),
-    _POSTGRES + r"test_large_batches_async\[": (
-        "60,000 concurrent operations (over 3 min on a MemoryMesh): over the CI budget; the "
-        "SQLite store suite's same test (6,000) runs, and tests/test_fts_erase_levels.py "
-        "covers the FTS5 failure this run once found"
-    ),
     _POSTGRES + r"test_omit_expired_\w+": (
         "runs SQL on PostgresStore's own table (UPDATE store SET expires_at / updated_at)"
     ),

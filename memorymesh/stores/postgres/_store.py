@@ -1389,6 +1389,22 @@ class PostgresStore:
         )
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    async def metadata_of(
+        self, key: str, filters: Filters, *, now: float
+    ) -> list[tuple[str, Any, float]] | None:
+        """``(id, metadata[key], updated_at)`` of every memory the filters allow, most
+        recently updated first (the key is a bound parameter)."""
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT m.id, m.meta -> %s, m.updated_at FROM memories AS m WHERE {clause} "
+                f"ORDER BY {ORDERS['updated']}",
+                [key, *params],
+            )
+        )
+        return [(str(r[0]), r[1], float(r[2])) for r in rows]
+
     async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
         clause, params = where(filters, now, self.tenant)
         rows = await self._run(

@@ -1618,6 +1618,32 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def metadata_of(
+        self, key: str, filters: Filters, *, now: float
+    ) -> list[tuple[str, Any, float]] | None:
+        """``(id, metadata[key], updated_at)`` of every memory the filters allow, most
+        recently updated first, or None when the store is encrypted (its metadata is sealed).
+        ``key`` must already have been checked against ``METADATA_KEY``; the path is bound."""
+        if self._codec is not None:
+            return None
+        self._check_filters(filters)
+        where, params = _where(filters, now)
+        sql = (
+            "SELECT m.id, json_extract(m.metadata, ?), json_type(m.metadata, ?), m.updated_at "
+            f"FROM memories AS m WHERE {where} ORDER BY {_ORDERS['updated']}"
+        )
+        path = "$." + key
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Any, float]]:
+            rows = await conn.execute_fetchall(sql, [path, path, *params])
+            # json_extract gives objects and arrays as JSON text, scalars as SQL values.
+            return [
+                (str(r[0]), json.loads(r[1]) if r[2] in ("object", "array") else r[1], r[3])
+                for r in rows
+            ]
+
+        return await self._run(query)
+
     async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
         """The ids of every memory the filters allow (for filters only SQL can evaluate)."""
         where, params = _where(filters, now)
