@@ -147,3 +147,32 @@ async def test_semantic_search_reads_vectors_in_sql_on_either_engine(
     assert [h.key for h in eng] == ["a", "b", "c"]
     page = await store.asearch(("docs", "eng"), query="billing database", limit=1, offset=1)
     assert [h.key for h in page] == ["b"]
+
+
+async def test_fifty_parallel_graph_nodes_writing_one_key_leave_one_item(
+    either_mesh: AsyncMemoryMesh,
+) -> None:
+    from typing import Any, TypedDict
+
+    from langgraph.config import get_store
+    from langgraph.graph import START, StateGraph
+
+    class State(TypedDict):
+        topic: str
+
+    def writer(i: int) -> Any:
+        async def node(state: State) -> dict[str, Any]:
+            await get_store().aput(("graph", state["topic"]), "shared", {"writer": i})
+            return {}
+
+        return node
+
+    builder = StateGraph(State)
+    for i in range(50):
+        builder.add_node(f"n{i}", writer(i))
+        builder.add_edge(START, f"n{i}")
+    store = MemoryMeshStore(mesh=either_mesh)
+    await builder.compile(store=store).ainvoke({"topic": "t"})
+    [item] = await store.asearch(("graph", "t"))
+    assert item.key == "shared" and item.value["writer"] in range(50)
+    assert await either_mesh.count() == 1
