@@ -176,3 +176,20 @@ async def test_fifty_parallel_graph_nodes_writing_one_key_leave_one_item(
     [item] = await store.asearch(("graph", "t"))
     assert item.key == "shared" and item.value["writer"] in range(50)
     assert await either_mesh.count() == 1
+
+
+async def test_a_put_again_is_searched_with_its_new_vectors(either_mesh: AsyncMemoryMesh) -> None:
+    store = MemoryMeshStore(
+        mesh=either_mesh,
+        index={"dims": DIMS, "embed": CountingEmbeddings(), "fields": ["text"]},
+    )
+    await store.aput(("n",), "k", {"text": "billing database"})
+    await store.aput(("n",), "other", {"text": "weekly standup"})
+    [first, _] = await store.asearch(("n",), query="billing database")
+    assert first.key == "k" and first.score == pytest.approx(1.0)
+    await store.aput(("n",), "k", {"text": "quarterly standup notes"})
+    hits = {h.key: h.score for h in await store.asearch(("n",), query="billing database")}
+    assert hits["k"] == pytest.approx(cosine("billing database", "quarterly standup notes"))
+    await store.aput(("n",), "k", {"text": "billing database"}, index=False)
+    hits = {h.key: h.score for h in await store.asearch(("n",), query="billing database")}
+    assert hits["k"] is None

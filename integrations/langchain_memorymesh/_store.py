@@ -25,6 +25,8 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
 from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
     BaseStore,
@@ -104,6 +106,8 @@ _PUT_ATTEMPTS = 8
 _Job = tuple[Op, tuple[str, dict[str, Any]] | None]
 _Write = tuple[PutOp, tuple[str, dict[str, Any]] | None]
 T = TypeVar("T")
+#: How much JSON text of vectors a store keeps parsed (about 3x this in memory, as arrays).
+_PARSED_CHARS = 32 * 1024 * 1024
 
 
 def namespace_path(namespace: tuple[str, ...]) -> str:
@@ -233,6 +237,9 @@ class MemoryMeshStore(BaseStore):
         self._key_locks = weakref.WeakValueDictionary()
         #: Concurrent single-op calls, run a group at a time (see ``_batching.py``).
         self._queue: OpQueue[_Job] = OpQueue(self._run_group)
+        #: Parsed vectors by their JSON text (see ``_vectors_of``), and the texts' total size.
+        self._parsed: dict[str, dict[str, npt.NDArray[np.float64]]] = {}
+        self._parsed_chars = 0
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -806,15 +813,33 @@ class MemoryMeshStore(BaseStore):
                 query,
             )
         ranked = _ranked(
-            op,
-            [(i, v if isinstance(v, Mapping) else {}) for i, v in rows],
-            index.distance,
-            query,
+            op, [(i, self._vectors_of(text)) for i, text in rows], index.distance, query
         )
         found: list[tuple[Memory, float | None]] = []
         for memory_id, score in ranked:
             with contextlib.suppress(MemoryNotFoundError):  # deleted since: not returned
                 found.append((await self.mesh.get(memory_id), score))
+        return found
+
+    def _vectors_of(self, text: str | None) -> Mapping[str, Any]:
+        """An item's ``{path: vector}`` from its JSON text, parsed once per distinct text:
+        parsing is most of a search's time, and an item's vectors change only when it is
+        put again (which changes the text, so nothing stale is ever found here)."""
+        if text is None:
+            return {}
+        found = self._parsed.get(text)
+        if found is None:
+            loaded = json.loads(text)
+            found = {}
+            if isinstance(loaded, dict):
+                for path, vector in loaded.items():
+                    if isinstance(vector, list):
+                        found[path] = np.asarray(vector, dtype=np.float64)
+            if self._parsed_chars + len(text) > _PARSED_CHARS:
+                self._parsed.clear()  # a bounded cache: start again rather than grow
+                self._parsed_chars = 0
+            self._parsed[text] = found
+            self._parsed_chars += len(text)
         return found
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:

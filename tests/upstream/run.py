@@ -132,9 +132,29 @@ def start_postgres() -> tuple[str, object]:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
             conn.execute(f"ALTER SYSTEM SET {setting} = off")
         conn.execute("SELECT pg_reload_conf()")
+    _migrate_template(url)
     parts = urlsplit(url)
     query = "&".join(f"{k}={quote(v, safe='')}" for k, v in parse_qsl(parts.query))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")), module
+
+
+def _migrate_template(url: str) -> None:
+    """Put MemoryMesh's schema (the one ``memorymesh_upstream._backend`` opens) in
+    ``template1``, which every ``CREATE DATABASE`` copies: each test's new database then
+    starts migrated, instead of every test (300 per backend) running the migrations again.
+    A database made this way holds an empty store, as a freshly migrated one does."""
+    import anyio
+
+    from memorymesh import AsyncMemoryMesh
+
+    template = url.replace("/postgres?", "/template1?", 1)
+    assert template != url, url
+
+    async def migrate() -> None:
+        async with AsyncMemoryMesh(template + "&schema=memorymesh&project=upstream&owner=upstream"):
+            pass
+
+    anyio.run(migrate)
 
 
 def _wanted_member(name: str) -> bool:

@@ -1620,27 +1620,27 @@ class SQLiteStore:
 
     async def metadata_of(
         self, key: str, filters: Filters, *, now: float
-    ) -> list[tuple[str, Any, float]] | None:
-        """``(id, metadata[key], updated_at)`` of every memory the filters allow, most
-        recently updated first, or None when the store is encrypted (its metadata is sealed).
+    ) -> list[tuple[str, str | None, float]] | None:
+        """``(id, metadata[key] as JSON text, updated_at)`` of every memory the filters
+        allow, most recently updated first (None in the middle where the value is not an
+        object or array), or None when the store is encrypted (its metadata is sealed).
         ``key`` must already have been checked against ``METADATA_KEY``; the path is bound."""
         if self._codec is not None:
             return None
         self._check_filters(filters)
         where, params = _where(filters, now)
+        # json_extract gives an object or array as its JSON text (left for the caller to
+        # parse: it may have parsed the same text before).
         sql = (
-            "SELECT m.id, json_extract(m.metadata, ?), json_type(m.metadata, ?), m.updated_at "
+            "SELECT m.id, CASE WHEN json_type(m.metadata, ?) IN ('object', 'array') "
+            "THEN json_extract(m.metadata, ?) END, m.updated_at "
             f"FROM memories AS m WHERE {where} ORDER BY {_ORDERS['updated']}"
         )
         path = "$." + key
 
-        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Any, float]]:
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, str | None, float]]:
             rows = await conn.execute_fetchall(sql, [path, path, *params])
-            # json_extract gives objects and arrays as JSON text, scalars as SQL values.
-            return [
-                (str(r[0]), json.loads(r[1]) if r[2] in ("object", "array") else r[1], r[3])
-                for r in rows
-            ]
+            return [(str(r[0]), r[1], float(r[2])) for r in rows]
 
         return await self._run(query)
 
