@@ -268,6 +268,11 @@ class MemoryMeshStore(BaseStore):
         if len(ops) == 1 and self._queue.accepts():
             # A single-op call (aput, aget, ...) joins the calls in flight with it.
             return [cast(Result, await self._queue.submit((ops[0], prepared.get(0))))]
+        return await self._run_in_order(ops, prepared)
+
+    async def _run_in_order(
+        self, ops: list[Op], prepared: dict[int, tuple[str, dict[str, Any]]]
+    ) -> list[Result]:
         if self._index is not None:
             await self._add_vectors(self._index, ops, prepared)
         results: list[Result] = []
@@ -316,6 +321,12 @@ class MemoryMeshStore(BaseStore):
 
         Returns one outcome per job: its result, or the exception its caller raises.
         """
+        if len(jobs) == 1:  # alone: no group to gain from
+            op, ready = jobs[0]
+            try:
+                return [(await self._run_in_order([op], {} if ready is None else {0: ready}))[0]]
+            except Exception as exc:
+                return [exc]
         outcomes: list[object] = [None] * len(jobs)
         last: dict[tuple[tuple[str, ...], str], int] = {}
         for position, (op, _) in enumerate(jobs):
