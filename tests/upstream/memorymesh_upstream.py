@@ -58,10 +58,6 @@ DESELECTED: dict[str, str] = {
     _SQLITE + r"test_store\.py::test_(escape_glob_literal|namespace_match_pattern)$": (
         "checks SqliteStore's SQL helpers"
     ),
-    _SQLITE + r"test_ttl\.py::test_ttl_override_default$": (
-        "expects SqliteStore's refresh_on_read default (False); MemoryMeshStore follows "
-        "TTLConfig's documented default (True), as PostgresStore does"
-    ),
     _POSTGRES + r"test_omit_expired_\w+": (
         "runs SQL on PostgresStore's own table (UPDATE store SET expires_at / updated_at)"
     ),
@@ -126,6 +122,27 @@ class UpstreamAsyncMeshStore(UpstreamMeshStore):
 
     async def setup(self) -> None:  # type: ignore[override]
         """Nothing to do: a mesh runs its migrations when it opens."""
+
+
+class _SqliteDefaults(MemoryMeshStore):
+    """What ``SqliteStore``'s constructor assumes that ``MemoryMeshStore``'s does not: a TTL
+    configuration that does not say ``refresh_on_read`` means no refresh (``TTLConfig``
+    documents True, which PostgresStore and MemoryMeshStore follow; SqliteStore reads it as
+    False, and its suite's ``test_ttl_override_default`` relies on that)."""
+
+    def __init__(self, *, mesh: Any = None, **kwargs: Any) -> None:
+        ttl = kwargs.get("ttl")
+        if isinstance(ttl, dict) and "refresh_on_read" not in ttl:
+            kwargs["ttl"] = {**ttl, "refresh_on_read": False}
+        super().__init__(mesh=mesh, **kwargs)
+
+
+class UpstreamSqliteStore(_SqliteDefaults, UpstreamMeshStore):
+    """``SqliteStore``: :class:`UpstreamMeshStore` with SqliteStore's TTL default."""
+
+
+class UpstreamAsyncSqliteStore(_SqliteDefaults, UpstreamAsyncMeshStore):
+    """``AsyncSqliteStore``: :class:`UpstreamAsyncMeshStore` with SqliteStore's TTL default."""
 
 
 class UpstreamPostgresStore(UpstreamMeshStore):
@@ -203,8 +220,8 @@ class UpstreamAsyncPostgresStore(UpstreamPostgresStore):
 #: What each module-level store name of LangGraph's tests becomes.
 SWAPS: dict[str, type[MemoryMeshStore]] = {
     "InMemoryStore": UpstreamMeshStore,
-    "SqliteStore": UpstreamMeshStore,
-    "AsyncSqliteStore": UpstreamAsyncMeshStore,
+    "SqliteStore": UpstreamSqliteStore,
+    "AsyncSqliteStore": UpstreamAsyncSqliteStore,
     "PostgresStore": UpstreamPostgresStore,
     "AsyncPostgresStore": UpstreamAsyncPostgresStore,
 }

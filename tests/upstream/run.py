@@ -238,7 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     for dist in args.dist or DISTRIBUTIONS:
         suite = extract(dist)
         if dist == POSTGRES:
-            suites += [Suite(**{**vars(suite), "backend": backend}) for backend in BACKENDS]
+            # One process per backend and file: these tests mostly wait (on PostgreSQL, on
+            # TTL sleeps), so they run side by side well even on two cores.
+            suites += [
+                Suite(**{**vars(suite), "backend": backend, "files": (file,)})
+                for backend in BACKENDS
+                for file in suite.files
+            ]
         else:
             suites.append(suite)
     postgres = None
@@ -257,8 +263,9 @@ def run(suites: list[Suite], extra: list[str]) -> int:
         report = Path(scratch) / "report.jsonl"
         # The suites run side by side: LangGraph's TTL tests mostly sleep.
         running = []
-        for suite in suites:
-            part, log = Path(scratch) / f"{suite.label}.jsonl", Path(scratch) / f"{suite.label}.log"
+        for number, suite in enumerate(suites):
+            name = f"{number}-{suite.label}"
+            part, log = Path(scratch) / f"{name}.jsonl", Path(scratch) / f"{name}.log"
             part.touch()
             running.append((suite, part, log, start(suite, extra, part, log)))
         failed_runs = 0
