@@ -44,7 +44,9 @@ _SQLITE = r"^langgraph-checkpoint-sqlite-[^/]+/tests/"
 _POSTGRES = r"^langgraph-checkpoint-postgres-[^/]+/tests/test_(async_)?store\.py::"
 
 #: Tests that use a store but cannot run here, and why: a regular expression on
-#: ``<extracted sdist directory>/<node id>``.
+#: ``<extracted sdist directory>/<node id>``. Each runs SQL on (or checks the SQL of) the
+#: LangGraph store's own tables, which MemoryMeshStore does not have; everything else runs,
+#: PostgresStore's [pipe], [pool] and halfvec_* variants and test_large_batches_async too.
 DESELECTED: dict[str, str] = {
     _SQLITE + r"test_store\.py::test_vector_store_initialization$": (
         "reads SqliteStore's own tables with SQL (store.conn)"
@@ -237,7 +239,9 @@ def _backend(conn_string: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _store_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    # The SQLite store's connection options have no MemoryMesh counterpart.
+    # The SQLite store's connection options have no MemoryMesh counterpart, nor have
+    # PostgresStore's (pipeline=, pool_config=): the mesh manages its own connections, so the
+    # suites' [pipe] and [pool] runs run the same store calls again, and run.
     return {k: v for k, v in kwargs.items() if k in ("index", "ttl")}
 
 
