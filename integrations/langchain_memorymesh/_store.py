@@ -229,6 +229,8 @@ class MemoryMeshStore(BaseStore):
         self._sweeper: asyncio.Task[None] | None = None
         self._sweeper_done: SweeperFuture | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
+        #: The sweeper run asked to stop (see ``_cancel_sweeper``).
+        self._sweeper_stopping: SweeperFuture | None = None
         #: Set after each sweep the sweeper makes (a new event per round).
         self._swept = asyncio.Event()
         # One put or delete of a key at a time in this process: racing writers here would only
@@ -593,6 +595,10 @@ class MemoryMeshStore(BaseStore):
         task, loop = self._sweeper, self._sweeper_loop
         if task is None or loop is None or task.done():
             return
+        # The sweeper also checks this between rounds: a cancellation that lands while a
+        # sweep is inside the mesh's shielded database work can be absorbed there, and the
+        # sweeper must stop all the same (else stop_ttl_sweeper() waits forever).
+        self._sweeper_stopping = self._sweeper_done
         if _running_loop() is loop:
             task.cancel()
         else:
@@ -600,8 +606,10 @@ class MemoryMeshStore(BaseStore):
 
     async def _sweep_forever(self, minutes: float, done: SweeperFuture) -> None:
         try:
-            while True:
+            while self._sweeper_stopping is not done:
                 await asyncio.sleep(minutes * 60)
+                if self._sweeper_stopping is done:
+                    break
                 try:
                     swept = await self._sweep()
                     if swept:
