@@ -992,6 +992,35 @@ class AsyncMemoryMesh:
         stores = self._stores_for(filters.scope)
         return await listing.metadata_values(stores, key, filters, now=time.time())
 
+    async def _metadata_of(
+        self,
+        key: str,
+        *,
+        scope: Scope | str | None = None,
+        metadata_filter: Mapping[str, Any] | None = None,
+        include_expired: bool = False,
+    ) -> builtins.list[tuple[str, str | None]] | None:
+        """``(id, metadata[key] as JSON text)`` of every memory the filters allow, most
+        recently updated first (None where the value is not an object or array), read in SQL
+        without building the memories (the LangGraph store's semantic search reads each
+        candidate's vectors this way); None when a store cannot (its metadata is
+        encrypted). ``key`` must match ``METADATA_KEY``."""
+        if not METADATA_KEY.match(key):
+            raise InvalidFilterError(f"metadata key {key!r} is not allowed")
+        filters = checked_filters(
+            scope=scope, metadata_filter=metadata_filter, include_expired=include_expired
+        )
+        await self._ready()
+        found: builtins.list[tuple[str, str | None, float]] = []
+        for store in self._stores_for(filters.scope):
+            read = getattr(store, "metadata_of", None)
+            rows = None if read is None else await read(key, filters, now=time.time())
+            if rows is None:
+                return None
+            found += rows
+        found.sort(key=lambda row: -row[2])  # newest update first, across both stores
+        return [(memory_id, value) for memory_id, value, _ in found]
+
     async def stats(self) -> MemoryStats:
         """Totals per scope and category, pinned, superseded and expired counts, and paths."""
         await self._ready()

@@ -21,10 +21,12 @@ import logging
 import math
 import re
 import weakref
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
 from anyio.from_thread import BlockingPortal
 from langgraph.store.base import (
     BaseStore,
@@ -59,6 +61,7 @@ from memorymesh._adapters import category_option, scope_option
 from memorymesh._bridge import MeshBridge, MeshLike
 from memorymesh.stores._filters import INT64_RANGE, METADATA_KEY
 
+from ._batching import OpQueue
 from ._index import StoreIndex, best_scores
 
 __all__ = [
@@ -99,6 +102,12 @@ DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
 # A put that loses a race (another writer inserted or deleted the key between our lookup and
 # our write) looks again; each retry follows a write that committed, so a few always suffice.
 _PUT_ATTEMPTS = 8
+#: A single-op call waiting in the store's queue: the op and its prepared memory (puts).
+_Job = tuple[Op, tuple[str, dict[str, Any]] | None]
+_Write = tuple[PutOp, tuple[str, dict[str, Any]] | None]
+T = TypeVar("T")
+#: How much JSON text of vectors a store keeps parsed (about 3x this in memory, as arrays).
+_PARSED_CHARS = 32 * 1024 * 1024
 
 
 def namespace_path(namespace: tuple[str, ...]) -> str:
@@ -220,12 +229,19 @@ class MemoryMeshStore(BaseStore):
         self._sweeper: asyncio.Task[None] | None = None
         self._sweeper_done: SweeperFuture | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
+        #: The sweeper run asked to stop (see ``_cancel_sweeper``).
+        self._sweeper_stopping: SweeperFuture | None = None
         #: Set after each sweep the sweeper makes (a new event per round).
         self._swept = asyncio.Event()
         # One put or delete of a key at a time in this process: racing writers here would only
         # make each other retry. Other processes are kept in line by the unique index.
         self._key_locks: weakref.WeakValueDictionary[tuple[tuple[str, ...], str], asyncio.Lock]
         self._key_locks = weakref.WeakValueDictionary()
+        #: Concurrent single-op calls, run a group at a time (see ``_batching.py``).
+        self._queue: OpQueue[_Job] = OpQueue(self._run_group)
+        #: Parsed vectors by their JSON text (see ``_vectors_of``), and the texts' total size.
+        self._parsed: dict[str, dict[str, npt.NDArray[np.float64]]] = {}
+        self._parsed_chars = 0
 
     # -- the two entry points -------------------------------------------------------------
 
@@ -250,11 +266,35 @@ class MemoryMeshStore(BaseStore):
         return await self._bridge.acall(self._abatch, list(ops))
 
     async def _abatch(self, ops: list[Op]) -> list[Result]:
+        prepared = self._checked_ops(ops)
+        if len(ops) == 1 and self._queue.accepts():
+            # A single-op call (aput, aget, ...) joins the calls in flight with it.
+            return [cast(Result, await self._queue.submit((ops[0], prepared.get(0))))]
+        return await self._run_in_order(ops, prepared)
+
+    async def _run_in_order(
+        self, ops: list[Op], prepared: dict[int, tuple[str, dict[str, Any]]]
+    ) -> list[Result]:
+        if self._index is not None:
+            await self._add_vectors(self._index, ops, prepared)
+        results: list[Result] = []
+        for index, op in enumerate(ops):
+            if isinstance(op, PutOp):
+                await self._put(op, prepared.get(index))
+                results.append(None)
+            else:
+                results.append(await self._read(op))
+        return results
+
+    def _checked_ops(self, ops: list[Op]) -> dict[int, tuple[str, dict[str, Any]]]:
+        """Check every op (raising on the first bad one) and prepare each put's memory."""
         prepared: dict[int, tuple[str, dict[str, Any]]] = {}
         for index, op in enumerate(ops):
             if not isinstance(op, GetOp | PutOp | SearchOp | ListNamespacesOp):
                 raise InvalidInputError(f"unknown store operation {type(op).__name__}")
             _check_namespace(op)
+            if isinstance(op, SearchOp):
+                _split_filter(op.filter or {})
             if isinstance(op, PutOp):
                 _check_ttl(op.ttl)
                 if op.value is not None:
@@ -267,20 +307,166 @@ class MemoryMeshStore(BaseStore):
                     )
                     if op.ttl is not None:
                         prepared[index][1][TTL_KEY] = float(op.ttl)
+        return prepared
+
+    async def _read(self, op: Op) -> Result:
+        if isinstance(op, GetOp):
+            return await self._get(op)
+        if isinstance(op, SearchOp):
+            return await self._search(op)
+        assert isinstance(op, ListNamespacesOp)
+        return await self._list_namespaces(op)
+
+    async def _run_group(self, jobs: Sequence[_Job]) -> list[object]:
+        """Run concurrent single-op calls together (see ``_batching.py``): each distinct read
+        once, then the last put or delete of each key, new items in one transaction.
+
+        Returns one outcome per job: its result, or the exception its caller raises.
+        """
+        if len(jobs) == 1:  # alone: no group to gain from
+            op, ready = jobs[0]
+            try:
+                return [(await self._run_in_order([op], {} if ready is None else {0: ready}))[0]]
+            except Exception as exc:
+                return [exc]
+        outcomes: list[object] = [None] * len(jobs)
+        last: dict[tuple[tuple[str, ...], str], int] = {}
+        for position, (op, _) in enumerate(jobs):
+            if isinstance(op, PutOp):
+                last[(op.namespace, op.key)] = position
+        writes: dict[int, _Write] = {}
+        for position in sorted(last.values()):
+            op, ready = jobs[position]
+            assert isinstance(op, PutOp)
+            writes[position] = (op, ready)
+        failed: dict[int, BaseException] = {}
         if self._index is not None:
-            await self._add_vectors(self._index, ops, prepared)
-        results: list[Result] = []
-        for index, op in enumerate(ops):
-            if isinstance(op, GetOp):
-                results.append(await self._get(op))
-            elif isinstance(op, SearchOp):
-                results.append(await self._search(op))
-            elif isinstance(op, ListNamespacesOp):
-                results.append(await self._list_namespaces(op))
+            failed = await self._embed_group(self._index, writes)
+        reads: dict[str, object] = {}
+        for position, (op, _) in enumerate(jobs):
+            if isinstance(op, PutOp):
+                continue
+            # Equal ops give equal results (LangGraph's batched stores dedupe reads too).
+            seen = repr(op)
+            if seen not in reads:
+                try:
+                    reads[seen] = await self._read(op)
+                except Exception as exc:
+                    reads[seen] = exc
+            found = reads[seen]
+            outcomes[position] = list(found) if isinstance(found, list) else found
+        written = await self._write_group(
+            [job for position, job in writes.items() if position not in failed]
+        )
+        for position, (op, _) in enumerate(jobs):
+            if isinstance(op, PutOp):
+                final = last[(op.namespace, op.key)]
+                outcomes[position] = failed.get(final, written.get((op.namespace, op.key)))
+        return outcomes
+
+    async def _embed_group(
+        self, index: StoreIndex, writes: dict[int, _Write]
+    ) -> dict[int, BaseException]:
+        """Embed every put of a group in one call; if that fails, each put on its own, so
+        only the puts whose texts fail do. Returns those failures."""
+        ops: list[Op] = [op for op, _ in writes.values()]
+        prepared = {i: p for i, (_, p) in enumerate(writes.values()) if p is not None}
+        try:
+            await self._add_vectors(index, ops, prepared)
+            return {}
+        except Exception:  # one bad text must not fail the others' puts: try each alone
+            _log.debug("embedding a group of puts failed; embedding each alone", exc_info=True)
+        failed: dict[int, BaseException] = {}
+        for position, (op, ready) in writes.items():
+            if ready is None:
+                continue
+            try:
+                await self._add_vectors(index, [op], {0: ready})
+            except Exception as exc:
+                failed[position] = exc
+        return failed
+
+    async def _write_group(self, writes: list[_Write]) -> dict[tuple[tuple[str, ...], str], object]:
+        """The last put or delete of each key in a group: deletes in one transaction, new
+        items in another, the rest (updates, expired or TTL changes) one by one as
+        :meth:`_put` writes them. Returns the outcome per key (None, or the exception)."""
+        outcomes: dict[tuple[tuple[str, ...], str], object] = {}
+        existing = await self._find_many([(op.namespace, op.key) for op, _ in writes])
+        deletes: list[str] = []
+        inserts: list[_Write] = []
+        one_by_one: list[_Write] = []
+        for op, ready in writes:
+            current = existing.get((op.namespace, op.key))
+            if ready is None:
+                if current is not None:
+                    deletes.append(current.id)
+                outcomes[(op.namespace, op.key)] = None
+            elif current is None:
+                inserts.append((op, ready))
             else:
-                await self._put(op, prepared.get(index))
-                results.append(None)
-        return results
+                one_by_one.append((op, ready))
+        if deletes:
+            await self.mesh.forget_many(deletes)
+        if inserts:
+            try:
+                await self._insert_many([ready for _, ready in inserts if ready is not None])
+                outcomes.update(((op.namespace, op.key), None) for op, _ in inserts)
+            except Exception:  # a key another writer took, a refused secret, ...: one by one
+                one_by_one.extend(inserts)
+        for op, ready in one_by_one:
+            try:
+                await self._put(op, ready)
+                outcomes[(op.namespace, op.key)] = None
+            except Exception as exc:
+                outcomes[(op.namespace, op.key)] = exc
+        return outcomes
+
+    async def _find_many(
+        self, keys: list[tuple[tuple[str, ...], str]]
+    ) -> dict[tuple[tuple[str, ...], str], Memory]:
+        """The current memory of each namespace + key that has one (expired or not)."""
+        by_namespace: dict[tuple[str, ...], list[str]] = {}
+        for namespace, key in keys:
+            by_namespace.setdefault(namespace, []).append(key)
+        found: dict[tuple[tuple[str, ...], str], Memory] = {}
+        for namespace, names in by_namespace.items():
+            for start in range(0, len(names), _PAGE):
+                chunk = names[start : start + _PAGE]
+                page = await self.mesh.list(
+                    scope=self.scope,
+                    metadata_filter={
+                        NAMESPACE_KEY: namespace_path(namespace),
+                        KEY_KEY: {"$in": chunk},
+                    },
+                    limit=2 * len(chunk),
+                    include_expired=True,
+                )
+                for memory in page:
+                    found.setdefault((namespace, str(memory.metadata.get(KEY_KEY))), memory)
+        return found
+
+    async def _insert_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """New items in one transaction (all or none), as :meth:`_write` inserts one."""
+        limit = self.mesh.max_metadata_bytes
+        batch: list[dict[str, Any]] = []
+        for text, metadata in items:
+            limit = max(limit, 2 * self.max_value_bytes + _reserved_bytes(metadata))
+            ttl = metadata.get(TTL_KEY)
+            fields: dict[str, Any] = {
+                "text": text,
+                "metadata": metadata,
+                "scope": self.scope,
+                "source": "langchain",
+                "on_conflict": "keep_both",
+            }
+            if self.category is not None:
+                fields["category"] = self.category
+            if self.agent is not None:
+                fields["agent"] = self.agent
+            if ttl is not None:
+                fields["ttl"] = timedelta(minutes=ttl)
+            batch.append(fields)
+        await self.mesh.remember_many(batch, max_metadata_bytes=limit)
 
     async def _add_vectors(
         self, index: StoreIndex, ops: list[Op], prepared: dict[int, tuple[str, dict[str, Any]]]
@@ -409,6 +595,10 @@ class MemoryMeshStore(BaseStore):
         task, loop = self._sweeper, self._sweeper_loop
         if task is None or loop is None or task.done():
             return
+        # The sweeper also checks this between rounds: a cancellation that lands while a
+        # sweep is inside the mesh's shielded database work can be absorbed there, and the
+        # sweeper must stop all the same (else stop_ttl_sweeper() waits forever).
+        self._sweeper_stopping = self._sweeper_done
         if _running_loop() is loop:
             task.cancel()
         else:
@@ -416,8 +606,10 @@ class MemoryMeshStore(BaseStore):
 
     async def _sweep_forever(self, minutes: float, done: SweeperFuture) -> None:
         try:
-            while True:
+            while self._sweeper_stopping is not done:
                 await asyncio.sleep(minutes * 60)
+                if self._sweeper_stopping is done:
+                    break
                 try:
                     swept = await self._sweep()
                     if swept:
@@ -614,20 +806,60 @@ class MemoryMeshStore(BaseStore):
     ) -> list[tuple[Memory, float | None]]:
         """Rank every item the namespace and filter allow by its best field's similarity to
         the query (the index's distance_type); unindexed items follow, unscored, if the page
-        has room."""
+        has room.
+
+        The candidates' vectors are read in SQL, without building their memories (which
+        is most of the time otherwise: parsing each value, checking it for secrets); only
+        the page returned is read whole. A filter that SQL cannot run (a nested path), or a
+        store that cannot read metadata in SQL (encrypted), reads every candidate instead.
+        """
         assert op.query is not None
         query = await index.embed_query(op.query)
-        candidates = await self._matching(metadata_filter, residual)
-        scores = best_scores(query, [_vectors(m) for m in candidates], index.distance)
-        scored = sorted(
-            ((s, m) for s, m in zip(scores, candidates, strict=True) if s is not None),
-            key=lambda pair: -pair[0],
+        rows = None
+        if not residual:
+            rows = await self.mesh._metadata_of(  # the adapter's own read path
+                VECTORS_KEY,
+                scope=self.scope,
+                metadata_filter=metadata_filter,
+                include_expired=not self._omit_expired,
+            )
+        if rows is None:
+            candidates = await self._matching(metadata_filter, residual)
+            return _ranked(
+                op,
+                [(m, _vectors(m)) for m in candidates],
+                index.distance,
+                query,
+            )
+        ranked = _ranked(
+            op, [(i, self._vectors_of(text)) for i, text in rows], index.distance, query
         )
-        kept: list[tuple[float | None, Memory]] = list(scored[op.offset : op.offset + op.limit])
-        if len(kept) < op.limit:
-            unscored = [m for s, m in zip(scores, candidates, strict=True) if s is None]
-            kept.extend((None, m) for m in unscored[: op.limit - len(kept)])
-        return [(m, s) for s, m in kept]
+        found: list[tuple[Memory, float | None]] = []
+        for memory_id, score in ranked:
+            with contextlib.suppress(MemoryNotFoundError):  # deleted since: not returned
+                found.append((await self.mesh.get(memory_id), score))
+        return found
+
+    def _vectors_of(self, text: str | None) -> Mapping[str, Any]:
+        """An item's ``{path: vector}`` from its JSON text, parsed once per distinct text:
+        parsing is most of a search's time, and an item's vectors change only when it is
+        put again (which changes the text, so nothing stale is ever found here)."""
+        if text is None:
+            return {}
+        found = self._parsed.get(text)
+        if found is None:
+            loaded = json.loads(text)
+            found = {}
+            if isinstance(loaded, dict):
+                for path, vector in loaded.items():
+                    if isinstance(vector, list):
+                        found[path] = np.asarray(vector, dtype=np.float64)
+            if self._parsed_chars + len(text) > _PARSED_CHARS:
+                self._parsed.clear()  # a bounded cache: start again rather than grow
+                self._parsed_chars = 0
+            self._parsed[text] = found
+            self._parsed_chars += len(text)
+        return found
 
     async def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         conditions = tuple(op.match_conditions or ())
@@ -780,6 +1012,29 @@ def _check_minutes(value: Any, name: str) -> None:
 def _check_ttl(ttl: Any) -> None:
     if ttl is not None:
         _check_minutes(ttl, "ttl")
+
+
+def _ranked(
+    op: SearchOp,
+    candidates: Sequence[tuple[T, Mapping[str, Any]]],
+    distance: str,
+    query: Any,
+) -> list[tuple[T, float | None]]:
+    """The page of ``candidates`` (in the order a search without a query lists them, each
+    with its ``{path: vector}``) a semantic search returns: the scored ones best first
+    (equal scores keep that order), then unscored ones while the page has room."""
+    scores = best_scores(query, [vectors for _, vectors in candidates], distance)
+    scored = sorted(
+        ((s, c) for s, (c, _) in zip(scores, candidates, strict=True) if s is not None),
+        key=lambda pair: -pair[0],
+    )
+    kept: list[tuple[T, float | None]] = [
+        (c, s) for s, c in scored[op.offset : op.offset + op.limit]
+    ]
+    if len(kept) < op.limit:
+        unscored = [c for s, (c, _) in zip(scores, candidates, strict=True) if s is None]
+        kept.extend((c, None) for c in unscored[: op.limit - len(kept)])
+    return kept
 
 
 def _vectors(memory: Memory) -> Mapping[str, Any]:

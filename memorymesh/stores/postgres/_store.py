@@ -1389,6 +1389,24 @@ class PostgresStore:
         )
         return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
+    async def metadata_of(
+        self, key: str, filters: Filters, *, now: float
+    ) -> list[tuple[str, str | None, float]] | None:
+        """``(id, metadata[key] as JSON text, updated_at)`` of every memory the filters
+        allow, most recently updated first (None where the value is not an object or
+        array); the key is a bound parameter."""
+        clause, params = where(filters, now, self.tenant)
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT m.id, CASE WHEN jsonb_typeof(m.meta -> %s) IN ('object', 'array') "
+                "THEN (m.meta -> %s)::text END, m.updated_at "
+                f"FROM memories AS m WHERE {clause} ORDER BY {ORDERS['updated']}",
+                [key, key, *params],
+            )
+        )
+        return [(str(r[0]), r[1], float(r[2])) for r in rows]
+
     async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
         clause, params = where(filters, now, self.tenant)
         rows = await self._run(

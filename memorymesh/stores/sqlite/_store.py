@@ -1619,6 +1619,32 @@ class SQLiteStore:
 
         return await self._run(query)
 
+    async def metadata_of(
+        self, key: str, filters: Filters, *, now: float
+    ) -> list[tuple[str, str | None, float]] | None:
+        """``(id, metadata[key] as JSON text, updated_at)`` of every memory the filters
+        allow, most recently updated first (None in the middle where the value is not an
+        object or array), or None when the store is encrypted (its metadata is sealed).
+        ``key`` must already have been checked against ``METADATA_KEY``; the path is bound."""
+        if self._codec is not None:
+            return None
+        self._check_filters(filters)
+        where, params = _where(filters, now)
+        # json_extract gives an object or array as its JSON text (left for the caller to
+        # parse: it may have parsed the same text before).
+        sql = (
+            "SELECT m.id, CASE WHEN json_type(m.metadata, ?) IN ('object', 'array') "
+            "THEN json_extract(m.metadata, ?) END, m.updated_at "
+            f"FROM memories AS m WHERE {where} ORDER BY {_ORDERS['updated']}"
+        )
+        path = "$." + key
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, str | None, float]]:
+            rows = await conn.execute_fetchall(sql, [path, path, *params])
+            return [(str(r[0]), r[1], float(r[2])) for r in rows]
+
+        return await self._run(query)
+
     async def ids_matching(self, filters: Filters, *, now: float) -> frozenset[str]:
         """The ids of every memory the filters allow (for filters only SQL can evaluate)."""
         where, params = _where(filters, now)
