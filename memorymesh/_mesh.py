@@ -76,7 +76,7 @@ from .search._recall import candidates as find_candidates
 from .search._vectors import to_blob
 from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
-from .stores.base import checked_filters
+from .stores.base import checked_filters, metadata_reader
 from .stores.sqlite._crypto import (
     EncryptionKey,
     is_sealed_document,
@@ -1013,8 +1013,10 @@ class AsyncMemoryMesh:
         await self._ready()
         found: builtins.list[tuple[str, str | None, float]] = []
         for store in self._stores_for(filters.scope):
-            read = getattr(store, "metadata_of", None)
-            rows = None if read is None else await read(key, filters, now=time.time())
+            reader = metadata_reader(store)
+            rows = (
+                None if reader is None else await reader.metadata_of(key, filters, now=time.time())
+            )
             if rows is None:
                 return None
             found += rows

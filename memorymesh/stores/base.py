@@ -54,6 +54,7 @@ __all__ = [
     "LogImport",
     "MemoryRow",
     "MetadataCondition",
+    "MetadataRead",
     "NeighbourSearch",
     "PairRow",
     "Store",
@@ -69,6 +70,7 @@ __all__ = [
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
+    "metadata_reader",
     "neighbour_searcher",
     "parse_metadata_filter",
     "token_postings",
@@ -626,6 +628,28 @@ def neighbour_searcher(reader: object) -> NeighbourSearch | None:
     """``reader`` (a store or an open transaction) if it finds neighbours itself (see
     :class:`NeighbourSearch`), else None."""
     return reader if isinstance(reader, NeighbourSearch) else None
+
+
+@runtime_checkable
+class MetadataRead(Protocol):
+    """An optional capability: read one metadata key of every memory a filter allows, in
+    SQL, without building the memories (both engines have it). The LangGraph store's
+    semantic search reads each candidate's stored vectors this way; without it the adapter
+    reads the memories whole, which gives the same results more slowly.
+    """
+
+    async def metadata_of(
+        self, key: str, filters: Filters, *, now: float
+    ) -> list[tuple[str, str | None, float]] | None:
+        """``(id, metadata[key] as JSON text, updated_at)`` of every memory ``filters``
+        allow, most recently updated first; the value is None where it is not an object or
+        array. None when the store cannot read it (its metadata is encrypted). ``key`` has
+        already been checked against :data:`METADATA_KEY`."""
+
+
+def metadata_reader(store: Store) -> MetadataRead | None:
+    """``store`` if it reads metadata keys in SQL (see :class:`MetadataRead`), else None."""
+    return store if isinstance(store, MetadataRead) else None
 
 
 @runtime_checkable

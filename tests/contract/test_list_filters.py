@@ -90,3 +90,30 @@ async def test_recall_by_source_and_agent(open_mesh: OpenMesh, mode: str) -> Non
         bobs = await mesh.recall("deploys tuesdays", k=100, mode=mode, agent="bob")  # type: ignore[arg-type]
         assert len(bobs) == 60 and {h.memory.agent for h in bobs} == {"bob"}
         assert await mesh.recall("deploys tuesdays", mode=mode, agent="carol") == []  # type: ignore[arg-type]
+
+
+async def test_metadata_of_reads_one_key_in_sql_newest_first(open_mesh: OpenMesh) -> None:
+    """Both engines read one metadata key without building memories (the LangGraph store's
+    semantic search depends on it): filters apply, non-object values read as None."""
+    from memorymesh.stores.base import metadata_reader
+
+    async with open_mesh(store="metadata-of") as mesh:
+        old = await mesh.remember("Alice prefers tabs", metadata={"v": {"a": [1, 2]}, "t": "x"})
+        mid = await mesh.remember("Bob deploys on Fridays", metadata={"v": "plain", "t": "y"})
+        new = await mesh.remember("The build uses uv", metadata={"v": [3.5], "t": "x"})
+        await _backdated(mesh, [(old, _JAN), (mid, _FEB), (new, _MAR)])
+        for store in mesh.stores:
+            assert metadata_reader(store) is not None
+
+        rows = await mesh._metadata_of("v")
+        assert rows is not None
+        assert [memory_id for memory_id, _ in rows] == [new.id, mid.id, old.id]
+        values = dict(rows)
+        assert json.loads(values[old.id] or "null") == {"a": [1, 2]}
+        assert values[mid.id] is None
+        assert json.loads(values[new.id] or "null") == [3.5]
+
+        only_x = await mesh._metadata_of("v", metadata_filter={"t": "x"})
+        assert only_x is not None and [m for m, _ in only_x] == [new.id, old.id]
+        with pytest.raises(InvalidInputError):
+            await mesh._metadata_of("v'); DROP TABLE memories; --")
