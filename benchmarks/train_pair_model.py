@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _conflict_eval import label_class, load_dev2  # noqa: E402
 from conflict_corpus import PAIRS  # noqa: E402
 
-from memorymesh.search._lexical import needed_shared  # noqa: E402
 from memorymesh.writes import _pairs  # noqa: E402
 from memorymesh.writes._conflicts import (  # noqa: E402
     SUBJECT_COSINE,
     _judge,
     _subject_changed,
     content_tokens,
+    reaches,
 )
 
 _CLASS = {"compatible": 0, "duplicate": 1, "contradiction": 2}
@@ -47,9 +47,10 @@ def _same(a: str, b: str) -> bool:
 
 
 def reachable(new: str, old: str) -> bool:
-    """Whether the keyword token index offers ``old`` as a candidate for ``new``."""
+    """Whether the keyword token index offers ``old`` as a candidate for ``new`` (by its
+    shared words, or by the related words of its second probe)."""
     a, b = content_tokens(new)[0], content_tokens(old)[0]
-    return len(a & b) >= needed_shared(len(a)) or (len(b) == 1 and b <= a)
+    return reaches(a, b) or (len(b) == 1 and b <= a)
 
 
 def pairs() -> list[tuple[int, str, str]]:

@@ -562,6 +562,63 @@ def tokens_of(text: str) -> Tokens:
     return content_tokens(text)
 
 
+#: Verbs a replacement said without them is commonly about ("switched to Linear" replaces
+#: what the team *uses*, "in favour of Zustand" what it *uses* or *runs*): general uses of
+#: tools and services, added to the families of the change verbs.
+_TOOL_VERBS = frozenset({"us", "run", "host", "prefer"})
+#: Change words (lemmatised) that replace a value without naming the verb it belonged to.
+_REPLACING = frozenset({"instead", "favor", "replac", "swap"})
+
+
+@functools.lru_cache(maxsize=1)
+def _word_families() -> dict[str, frozenset[str]]:
+    """Subject word → the words a memory it conflicts with may say in its place: the other
+    members of its synonym class (the pair model's general table: "brief" / "short",
+    "monthly" / "month", "shuts" / "closes"), and for a change verb the verbs whose value
+    it replaces ("moved" / "lives", "migrated" / "runs")."""
+    from ._pairs import _FOLD
+
+    classes: dict[str, set[str]] = {}
+    for word, target in _FOLD.items():
+        for member in (word, target):
+            classes.setdefault(lemma(target), set()).add(_role(normalise_word(member, "")))
+    families: dict[str, set[str]] = {}
+    for members in classes.values():
+        members.discard("")
+        members.discard(_NUMBER)
+        for member in members:
+            families.setdefault(member, set()).update(members - {member})
+    for verb, family in _CHANGE_FAMILIES.items():
+        families.setdefault(verb, set()).update(family | _TOOL_VERBS)
+    for word in _REPLACING:
+        families.setdefault(word, set()).update(_TOOL_VERBS)
+    return {word: frozenset(family) for word, family in families.items() if family}
+
+
+def related_words(words: frozenset[str]) -> frozenset[str]:
+    """The words a memory that conflicts with a text of subject ``words`` may say in their
+    place (see :func:`_word_families`), not among ``words`` themselves."""
+    families = _word_families()
+    return frozenset().union(*(families.get(w, frozenset()) for w in words)) - words
+
+
+#: How many words a memory reached through related words shares with the new text, counting
+#: a related word as shared: at least one of them literally.
+RELATED_SHARED = 2
+
+
+def reaches(new: frozenset[str], old: frozenset[str]) -> bool:
+    """Whether conflict detection compares a new text of subject words ``new`` with a memory
+    of subject words ``old`` in keyword mode: they share :func:`needed_shared` of the new
+    words (the token index's probe), or the old memory's one word, or the new words with
+    their related ones reach :data:`RELATED_SHARED` of the old words, one of them literally
+    ("User lives in Berlin" / "User moved to Munich": *user*, and *lives* for *moved*)."""
+    shared = len(new & old)
+    if shared >= needed_shared(len(new)) or (len(old) == 1 and old <= new):
+        return True
+    return shared >= 1 and shared + len(related_words(new) & old) >= min(RELATED_SHARED, len(new))
+
+
 def judge(
     new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
@@ -584,7 +641,7 @@ def judge(
         # On tokens only, a pre-filter: a memory sharing the words the index pruned by is
         # left for its text to decide (the pair model may find a change the rules miss).
         a, b = new_text[0], old_text[0]
-        if a and b and (len(a & b) >= needed_shared(len(a)) or b <= a):
+        if a and b and (reaches(a, b) or b <= a):
             return "possible_duplicate", len(a & b) / len(a | b), "shares its subject words"
     if (
         verdict is not None
@@ -671,7 +728,7 @@ def _weighed(
         return verdict
     if cosine is None:
         a, b = content_tokens(new_text)[0], content_tokens(old_text)[0]
-        if not a or not b or not (len(a & b) >= needed_shared(len(a)) or b <= a):
+        if not a or not b or not (reaches(a, b) or b <= a):
             return verdict
         similarity = len(a & b) / len(a | b)
     elif cosine < SUBJECT_COSINE:
@@ -791,7 +848,7 @@ def _judge(
     # A change told as an event shares little beyond the subject ("lives in Leeds" / "moved
     # to Manchester"). Without an embedder candidates must share what the token index prunes
     # by, and the tokens alone only hint at an event (a marker word among them).
-    lexical_ok = cosine is not None or len(shared) >= needed_shared(len(a))
+    lexical_ok = cosine is not None or reaches(a, b)
     if texts and not questions and lexical_ok:
         event = _change_event(texts[0], texts[1], cosine)
         if event is not None:
@@ -1044,10 +1101,19 @@ async def find_conflicts(
         and (not isinstance(lexicon, LexicalIndex) or len(lexicon))
     ):
         tokens = [content_tokens(text) for text in texts]
+        offered = await lexicon.lookup([t[0] for t in tokens])
+        # A second probe by the words a conflicting memory may say instead (synonyms, the
+        # verb a change replaces: "moved to" / "lives in"), for the texts that have any: two
+        # of them with one shared literally (see `reaches`), the closest first.
+        wider = [(i, t[0] | related_words(t[0])) for i, t in enumerate(tokens)]
+        wider = [(i, words) for i, words in wider if len(words) > len(tokens[i][0])]
+        if wider:
+            more = await lexicon.lookup([words for _, words in wider], RELATED_SHARED)
+            for (i, _), extra in zip(wider, more, strict=True):
+                seen = {memory_id for memory_id, _ in offered[i]}
+                offered[i] = offered[i] + [hit for hit in extra if hit[0] not in seen]
         lexical_hits: list[list[tuple[str, Tokens]]] = []
-        for mine, candidates in zip(
-            tokens, await lexicon.lookup([t[0] for t in tokens]), strict=True
-        ):
+        for mine, candidates in zip(tokens, offered, strict=True):
             matched: list[tuple[str, Tokens]] = []
             for memory_id, theirs in candidates:
                 if judge(mine, theirs) is not None:
@@ -1093,8 +1159,17 @@ async def find_conflicts(
             batch: LexicalIndex[int] = LexicalIndex()
             for i, text in enumerate(texts):
                 mine = content_tokens(text)
-                # The closest few earlier items sharing enough words are judged.
-                for j in batch.candidates(mine[0])[:_BATCH_JUDGED]:
+                # The closest few earlier items sharing enough words (or related ones, as
+                # against the store) are judged.
+                earlier = batch.candidates(mine[0])
+                related = related_words(mine[0])
+                if related:
+                    earlier += [
+                        j
+                        for j in batch.candidates(mine[0] | related, RELATED_SHARED)
+                        if j not in earlier
+                    ]
+                for j in earlier[:_BATCH_JUDGED]:
                     verdict = judge(text, texts[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
