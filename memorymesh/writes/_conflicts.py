@@ -52,6 +52,10 @@ __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 #: on purpose: sentence embedders place "the user's manager is Sarah" and "... is David" far
 #: apart (names and tool names carry much of the meaning), and the words decide anyway.
 SUBJECT_COSINE = 0.5
+#: The subject gate for a new text that tells a change as an event ("switched to Linear",
+#: "moved all my notes over to Obsidian"): the replacement names a new value the old text
+#: lacks, so the sentence embedder places the two further apart than a restatement.
+CHANGE_SUBJECT_COSINE = 0.35
 #: At or above this cosine (and with no changed number or negation) texts say the same thing.
 DUPLICATE_COSINE = 0.95
 #: With a change told as an event ("moved to ...") but another opening word, at or above this
@@ -531,7 +535,7 @@ def _event(
     sentence: str, marker: re.Match[str], old_text: str, cosine: float | None, *, cessation: bool
 ) -> tuple[str, bool] | None:
     """:func:`_change_event` for one sentence and the change it tells."""
-    if not _ADDITIVE.isdisjoint(sentence.split()):
+    if not _ADDITIVE.isdisjoint(sentence.split()) or " as well" in f" {sentence}":
         return None
     confident = True
     subject = _lead(_unlabelled(old_text))
@@ -560,6 +564,16 @@ def _event(
 
 def tokens_of(text: str) -> Tokens:
     return content_tokens(text)
+
+
+@functools.lru_cache(maxsize=16_384)
+def subject_gate(new_text: str) -> float:
+    """The least cosine at which a memory may be what ``new_text`` duplicates or
+    contradicts: :data:`SUBJECT_COSINE`, or :data:`CHANGE_SUBJECT_COSINE` when the text tells
+    a change as an event."""
+    from ._pairs import analyse
+
+    return CHANGE_SUBJECT_COSINE if analyse(new_text).change else SUBJECT_COSINE
 
 
 #: Verbs a replacement said without them is commonly about ("switched to Linear" replaces
@@ -662,8 +676,12 @@ def judge(
 #: The pair model's probability at or above which its verdict acts (hides the old memory
 #: under the default policy), per kind, and the one at or above which it is reported with both
 #: memories kept.
-MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
+MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.6}
 MODEL_POSSIBLE = 0.4
+#: With an embedder, the probability the model alone needs to call a pair below the usual
+#: subject gate (:data:`SUBJECT_COSINE`: let through because the new text tells a change as
+#: an event) a changed fact.
+MODEL_FAR_CONFIDENT = 0.8
 #: Without an embedder, the probability a paraphrase in other words needs to hide the old one.
 MODEL_SURE = 0.7
 #: With an embedder, the least cosine at which the pair model alone may call a pair the same
@@ -731,7 +749,7 @@ def _weighed(
         if not a or not b or not (reaches(a, b) or b <= a):
             return verdict
         similarity = len(a & b) / len(a | b)
-    elif cosine < SUBJECT_COSINE:
+    elif cosine < subject_gate(new_text):
         return verdict
     else:
         similarity = float(min(1.0, max(0.0, cosine)))
@@ -777,11 +795,21 @@ def _weighed(
             or (cosine is None and _share(new_said, old_said) < MODEL_DUPLICATE_SHARE)
             or _identifiers(new_text) != _identifiers(old_text)
             or new_said.values != old_said.values
+            # a fact scoped to the past, or a plan, beside a present fact is another fact
+            or new_said.past != old_said.past
+            or new_said.plan != old_said.plan
         )
     if confident and kind == "contradiction" and rule_kind_of(verdict) != "contradiction":
         # A fact scoped to the past is not replaced by one about the present ("in 2022 the
-        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact.
-        confident = new_said.past == old_said.past and new_said.plan == old_said.plan
+        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact; what is
+        # said to be added ("was *also* moved onto k8s") replaces nothing; and below the
+        # usual subject gate (a change told as an event) the model must be surer.
+        confident = (
+            new_said.past == old_said.past
+            and new_said.plan == old_said.plan
+            and not (new_said.additive and not old_said.additive)
+            and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
+        )
     if (added & new_said.possessed and not old_said.possessed) or (
         dropped & old_said.possessed and not new_said.possessed
     ):
@@ -842,7 +870,7 @@ def _judge(
     b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
         return None
-    if cosine is not None and cosine < SUBJECT_COSINE:
+    if cosine is not None and cosine < (subject_gate(texts[0]) if texts else SUBJECT_COSINE):
         return None
     shared = a & b
     # A change told as an event shares little beyond the subject ("lives in Leeds" / "moved
@@ -894,7 +922,7 @@ def _judge(
     def subject_kept() -> bool:
         return _same_subject(*texts) if texts else True
 
-    additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
+    additive = _adds(texts[0]) if texts else False
     # A negation that comes with a word of its own is about that word ("..., no sugar",
     # "without jargon"): only the same words with a negation flipped deny the old statement.
     if negation_flipped and not only_new and not only_old and a_num == b_num and subject_kept():
@@ -994,6 +1022,14 @@ def _judge(
     return by_meaning if close else None
 
 
+@functools.lru_cache(maxsize=16_384)
+def _adds(text: str) -> bool:
+    """Whether a text adds to what is known rather than replacing it ("also", "too", "as
+    well": "supports Python 3.12 *as well*")."""
+    words = _words(text)
+    return not _ADDITIVE.isdisjoint(words) or " as well" in " " + " ".join(words)
+
+
 def _verb_swapped(new_text: str, old_text: str) -> bool:
     """Whether the one word that differs is a verb of the present tense between the same
     words ("the sister *lives* in Madrid" / "*works* in Madrid")."""
@@ -1075,15 +1111,17 @@ async def find_conflicts(
     # -- against the store --
     searcher = None if index is not None or model is None else neighbour_searcher(tx)
     hits: list[list[tuple[str, float]]] | None = None
+    # Per new text, the least cosine of a candidate (only with vectors).
+    gates = [subject_gate(text) for text in texts] if vectors is not None else []
     if vectors is not None and index is not None and len(index):
-        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=SUBJECT_COSINE)
+        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=min(gates))
     elif vectors is not None and searcher is not None and model is not None:
         # The same candidates, found by the store in one round trip for the whole batch.
         hits = await searcher.nearest_many(
             [to_blob(v) for v in vectors],
             model,
             k=_CANDIDATES,
-            min_score=SUBJECT_COSINE,
+            min_score=min(gates),
             now=now,
         )
     if hits is not None:
@@ -1091,7 +1129,7 @@ async def find_conflicts(
         known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
         for i, row in enumerate(hits):
             for memory_id, cos in row:
-                if memory_id in known:
+                if memory_id in known and cos >= gates[i]:
                     verdict = judge(texts[i], known[memory_id], cos)
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
@@ -1145,7 +1183,8 @@ async def find_conflicts(
 
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
-            close = (sims >= SUBJECT_COSINE) & np.tri(len(texts), k=-1, dtype=bool)
+            gate = np.array(gates, dtype=np.float32)[:, None]
+            close = (sims >= gate) & np.tri(len(texts), k=-1, dtype=bool)
             pairs: dict[int, list[tuple[float, int]]] = {}
             for i, j in zip(*(axis.tolist() for axis in np.nonzero(close)), strict=True):
                 pairs.setdefault(i, []).append((float(sims[i, j]), j))
