@@ -1142,14 +1142,17 @@ async def find_conflicts(
         offered = await lexicon.lookup([t[0] for t in tokens])
         # A second probe by the words a conflicting memory may say instead (synonyms, the
         # verb a change replaces: "moved to" / "lives in"), for the texts that have any: two
-        # of them with one shared literally (see `reaches`), the closest first.
+        # of them with one shared literally (see `reaches`), the closest few.
         wider = [(i, t[0] | related_words(t[0])) for i, t in enumerate(tokens)]
         wider = [(i, words) for i, words in wider if len(words) > len(tokens[i][0])]
         if wider:
             more = await lexicon.lookup([words for _, words in wider], RELATED_SHARED)
             for (i, _), extra in zip(wider, more, strict=True):
                 seen = {memory_id for memory_id, _ in offered[i]}
-                offered[i] = offered[i] + [hit for hit in extra if hit[0] not in seen]
+                extra = [
+                    hit for hit in extra if hit[0] not in seen and reaches(tokens[i][0], hit[1][0])
+                ]
+                offered[i] = offered[i] + extra[:_CANDIDATES]
         lexical_hits: list[list[tuple[str, Tokens]]] = []
         for mine, candidates in zip(tokens, offered, strict=True):
             matched: list[tuple[str, Tokens]] = []
@@ -1203,11 +1206,8 @@ async def find_conflicts(
                 earlier = batch.candidates(mine[0])
                 related = related_words(mine[0])
                 if related:
-                    earlier += [
-                        j
-                        for j in batch.candidates(mine[0] | related, RELATED_SHARED)
-                        if j not in earlier
-                    ]
+                    also = batch.candidates(mine[0] | related, RELATED_SHARED)
+                    earlier += [j for j in also if j not in earlier][:_CANDIDATES]
                 for j in earlier[:_BATCH_JUDGED]:
                     verdict = judge(text, texts[j])
                     if verdict is not None:
