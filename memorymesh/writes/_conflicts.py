@@ -810,8 +810,9 @@ def _weighed(
             and not (new_said.additive and not old_said.additive)
             and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
         )
-    if (added & new_said.possessed and not old_said.possessed) or (
-        dropped & old_said.possessed and not new_said.possessed
+    others = _other_subjects()
+    if (added & new_said.possessed & others and not old_said.possessed) or (
+        dropped & old_said.possessed & others and not new_said.possessed
     ):
         return verdict  # about someone else ("the user" / "the user's brother")
     rule_kind = verdict[0] if verdict is not None else None
@@ -832,6 +833,26 @@ def _weighed(
     if p >= MODEL_POSSIBLE:
         return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
+
+
+#: Who or what, named after a possessive, is a subject of its own rather than an attribute
+#: of the owner: "the user's *brother* lives in Madrid" is not about the user, "the user's
+#: *OS* is Windows" is. People by their relation, pets, and groups one belongs to (general
+#: English, folded and lemmatised like the pair model's words).
+_OTHER_SUBJECT_WORDS = (
+    "brother sister sibling mother father parent partner spouse wife husband son daughter "
+    "child kid baby friend boss manager colleague coworker teammate neighbour neighbor "
+    "roommate flatmate cousin uncle aunt niece nephew grandmother grandfather grandma grandpa "
+    "grandparent grandchild family fiance fiancee girlfriend boyfriend mentor client customer "
+    "doctor dentist therapist teacher student dog cat pet team company employer landlord"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _other_subjects() -> frozenset[str]:
+    from ._pairs import _fold
+
+    return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
 
 
 def _share(a: Analysis, b: Analysis) -> float:
