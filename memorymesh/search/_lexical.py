@@ -160,14 +160,17 @@ class LexicalIndex(Generic[K]):
         return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]
 
     async def lookup(
-        self, token_sets: Sequence[frozenset[str]], needed: int | None = None
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
     ) -> list[list[tuple[K, Tokens]]]:
         """Per text's subject words, :meth:`candidates` with their tokens (as
         :meth:`StoredLexicon.lookup`)."""
         found: list[list[tuple[K, Tokens]]] = []
         for words in token_sets:
             row = []
-            for key in self.candidates(words, needed):
+            for key in self.candidates(words, needed)[:limit]:
                 tokens = self.tokens(key)
                 if tokens is not None:
                     row.append((key, tokens))
@@ -187,11 +190,14 @@ class StoredLexicon:
         self.source = source
 
     async def lookup(
-        self, token_sets: Sequence[frozenset[str]], needed: int | None = None
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
     ) -> list[list[tuple[str, Tokens]]]:
         """Per text's subject words, the memories sharing enough of them to be a conflict
         (``needed`` of them, if given), closest first (the most recent first among equally
-        close ones), with their tokens."""
+        close ones), at most ``limit`` of them, with their tokens."""
         source = self.source
         asked = needed
         every = set().union(*token_sets) if token_sets else set()
@@ -248,7 +254,5 @@ class StoredLexicon:
                     (1, seq) for word in words for seq in singles.get(word, ()) if seq in entries
                 )
             found.sort(key=lambda item: (-item[0], -item[1]))
-            found_all.append(
-                [(entries[seq][1], entries[seq][2]) for _, seq in found[:_MAX_CANDIDATES]]
-            )
+            found_all.append([(entries[seq][1], entries[seq][2]) for _, seq in found[:limit]])
         return found_all

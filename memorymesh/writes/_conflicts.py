@@ -1167,7 +1167,9 @@ async def find_conflicts(
         wider = [(i, t[0] | related_words(t[0])) for i, t in enumerate(tokens)]
         wider = [(i, words) for i, words in wider if len(words) > len(tokens[i][0])]
         if wider:
-            more = await lexicon.lookup([words for _, words in wider], RELATED_SHARED)
+            more = await lexicon.lookup(
+                [words for _, words in wider], RELATED_SHARED, limit=3 * _CANDIDATES
+            )
             for (i, _), extra in zip(wider, more, strict=True):
                 seen = {memory_id for memory_id, _ in offered[i]}
                 extra = [
