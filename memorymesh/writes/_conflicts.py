@@ -784,7 +784,7 @@ def _weighed(
             elaboration
             # the new text says less (hiding the old one would lose what only it said), or
             # joins another clause on (which may be a fact of its own)
-            or (dropped and not added)
+            or (dropped and not added and _loses_detail(dropped, old_said, new_said, cosine))
             or _adds_a_clause(new_text, old_text)
             or (swapped and (cosine is None or cosine < SWAP_COSINE))
             # without an embedder, words swapped for others are a paraphrase only when sure
@@ -853,6 +853,21 @@ def _other_subjects() -> frozenset[str]:
     from ._pairs import _fold
 
     return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+
+
+def _loses_detail(
+    dropped: frozenset[str], old: Analysis, new: Analysis, cosine: float | None
+) -> bool:
+    """Whether the words only the old text has say something the new one does not: a name
+    or value of its own, two words or more, or (without an embedder to vouch for the
+    restatement) any word at all. One verb dropped from a reordered sentence ("contains the
+    dashboards" / "dashboards are in") loses nothing."""
+    return (
+        cosine is None
+        or len(dropped) >= 2
+        or bool(dropped & old.names)
+        or bool(old.values - new.values)
+    )
 
 
 def _share(a: Analysis, b: Analysis) -> float:
