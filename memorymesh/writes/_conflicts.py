@@ -609,6 +609,7 @@ def _word_families() -> dict[str, frozenset[str]]:
     return {word: frozenset(family) for word, family in families.items() if family}
 
 
+@functools.lru_cache(maxsize=16_384)
 def related_words(words: frozenset[str]) -> frozenset[str]:
     """The words a memory that conflicts with a text of subject ``words`` may say in their
     place (see :func:`_word_families`), not among ``words`` themselves."""
@@ -1175,31 +1176,35 @@ async def find_conflicts(
         and (not isinstance(lexicon, LexicalIndex) or len(lexicon))
     ):
         tokens = [content_tokens(text) for text in texts]
+        lexical_hits: list[list[tuple[str, Tokens]]] = [[] for _ in texts]
+
+        def take(i: int, candidates: Iterable[tuple[str, Tokens]]) -> None:
+            matched = lexical_hits[i]
+            for memory_id, theirs in candidates:
+                if len(matched) >= _CANDIDATES:
+                    return
+                if judge(tokens[i], theirs) is not None:
+                    matched.append((memory_id, theirs))
+
         offered = await lexicon.lookup([t[0] for t in tokens])
+        for i, candidates in enumerate(offered):
+            take(i, candidates)
         # A second probe by the words a conflicting memory may say instead (synonyms, the
-        # verb a change replaces: "moved to" / "lives in"), for the texts that have any: two
-        # of them with one shared literally (see `reaches`), the closest few.
-        wider = [(i, t[0] | related_words(t[0])) for i, t in enumerate(tokens)]
-        wider = [(i, words) for i, words in wider if len(words) > len(tokens[i][0])]
+        # verb a change replaces: "moved to" / "lives in"), for the texts that have any and
+        # fewer than `_CANDIDATES` candidates yet: two of them with one shared literally (see
+        # `reaches`), the closest few.
+        wider = [
+            (i, t[0] | related_words(t[0]))
+            for i, t in enumerate(tokens)
+            if len(lexical_hits[i]) < _CANDIDATES and related_words(t[0])
+        ]
         if wider:
             more = await lexicon.lookup(
                 [words for _, words in wider], RELATED_SHARED, limit=3 * _CANDIDATES
             )
             for (i, _), extra in zip(wider, more, strict=True):
                 seen = {memory_id for memory_id, _ in offered[i]}
-                extra = [
-                    hit for hit in extra if hit[0] not in seen and reaches(tokens[i][0], hit[1][0])
-                ]
-                offered[i] = offered[i] + extra[:_CANDIDATES]
-        lexical_hits: list[list[tuple[str, Tokens]]] = []
-        for mine, candidates in zip(tokens, offered, strict=True):
-            matched: list[tuple[str, Tokens]] = []
-            for memory_id, theirs in candidates:
-                if judge(mine, theirs) is not None:
-                    matched.append((memory_id, theirs))
-                    if len(matched) >= _CANDIDATES:
-                        break
-            lexical_hits.append(matched)
+                take(i, (hit for hit in extra if hit[0] not in seen))
         # An in-memory index is append-only: confirm each hit is still current, with today's
         # text (the stored tokens are current, but an expiry passes without a write).
         confirm = {mid for matched in lexical_hits for mid, _ in matched}
@@ -1243,7 +1248,7 @@ async def find_conflicts(
                 # against the store) are judged.
                 earlier = batch.candidates(mine[0])
                 related = related_words(mine[0])
-                if related:
+                if related and len(earlier) < _BATCH_JUDGED:
                     also = batch.candidates(mine[0] | related, RELATED_SHARED)
                     earlier += [j for j in also if j not in earlier][:_CANDIDATES]
                 for j in earlier[:_BATCH_JUDGED]:
