@@ -831,7 +831,10 @@ def _weighed(
     if confident:
         what = "a changed fact" if kind == "contradiction" else "the same fact"
         return kind, similarity, f"the pair model: {what} (p={p:.2f})"
-    if p >= MODEL_POSSIBLE:
+    # Below the usual subject gate (let through for a change told as an event) the model
+    # alone speaks only when sure: a guess there is mostly about another thing ("the kiwi
+    # orchard moved north" / "the kiwi crates ship on fridays").
+    if p >= MODEL_POSSIBLE and (cosine is None or cosine >= SUBJECT_COSINE):
         return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
 
