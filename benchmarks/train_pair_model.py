@@ -27,13 +27,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _conflict_eval import label_class, load_dev2  # noqa: E402
 from conflict_corpus import PAIRS  # noqa: E402
 
-from memorymesh.search._lexical import needed_shared  # noqa: E402
 from memorymesh.writes import _pairs  # noqa: E402
 from memorymesh.writes._conflicts import (  # noqa: E402
-    SUBJECT_COSINE,
     _judge,
     _subject_changed,
     content_tokens,
+    judge,
+    reaches,
+    subject_gate,
 )
 
 _CLASS = {"compatible": 0, "duplicate": 1, "contradiction": 2}
@@ -47,9 +48,10 @@ def _same(a: str, b: str) -> bool:
 
 
 def reachable(new: str, old: str) -> bool:
-    """Whether the keyword token index offers ``old`` as a candidate for ``new``."""
+    """Whether the keyword token index offers ``old`` as a candidate for ``new`` (by its
+    shared words, or by the related words of its second probe)."""
     a, b = content_tokens(new)[0], content_tokens(old)[0]
-    return len(a & b) >= needed_shared(len(a)) or (len(b) == 1 and b <= a)
+    return reaches(a, b) or (len(b) == 1 and b <= a)
 
 
 def pairs() -> list[tuple[int, str, str]]:
@@ -99,39 +101,113 @@ def fit(x: np.ndarray, y: np.ndarray, *, l2: float, steps: int) -> np.ndarray:
     return w
 
 
+def examples(
+    data: list[tuple[int, str, str]], vectors: dict[str, np.ndarray], mode: str
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The features and classes of the pairs the detector would judge in ``mode``, and the
+    positions in ``data`` they come from."""
+    xs, ys, at = [], [], []
+    for n, (c, old, new) in enumerate(data):
+        cos = None
+        if mode == "keyword":
+            if not reachable(new, old):
+                continue
+        else:
+            cos = float(vectors[new] @ vectors[old])
+            if cos < subject_gate(new):
+                continue
+        rule = _judge(new, old, cos)
+        xs.append(
+            _pairs.features(
+                new, old, cos, rule[0] if rule else None, subject_changed=_subject_changed(new, old)
+            )
+        )
+        ys.append(c)
+        at.append(n)
+    return np.array(xs), np.array(ys), at
+
+
+def _as_weights(w: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in w)
+
+
+def verdict(old: str, new: str, cos: float | None) -> str:
+    """The kind the detector reports for one pair in a store holding only ``old``."""
+    if _same(old, new):
+        return "duplicate"
+    if cos is None:
+        if not reachable(new, old):
+            return "none"
+        found = judge(new, old)
+    else:
+        if cos < subject_gate(new):
+            return "none"
+        found = judge(new, old, cos)
+    return found[0] if found else "none"
+
+
+def figures(classes: list[int], kinds: list[str]) -> dict[str, float]:
+    """The issue's figures from each pair's class and the kind reported for it."""
+    got = [{"contradiction": 2, "near_duplicate": 1, "duplicate": 1}.get(kind, 0) for kind in kinds]
+    out = {}
+    for name, c in (("contradiction", 2), ("duplicate", 1)):
+        tp = sum(1 for want, g in zip(classes, got, strict=True) if want == g == c)
+        out[f"{name} P"] = tp / max(1, got.count(c))
+        out[f"{name} R"] = tp / max(1, classes.count(c))
+    compatible = [g for want, g in zip(classes, got, strict=True) if want == 0]
+    out["compatible hidden"] = sum(g != 0 for g in compatible) / max(1, len(compatible))
+    return out
+
+
+def cross_validate(
+    data: list[tuple[int, str, str]],
+    vectors: dict[str, np.ndarray],
+    *,
+    folds: int,
+    l2: float,
+    steps: int,
+) -> None:
+    """k-fold: each fold's pairs judged by the whole detector with weights fitted on the other
+    folds; the figures of every fold's pairs together, per mode."""
+    order = np.random.default_rng(7).permutation(len(data))
+    fold_of = np.empty(len(data), dtype=int)
+    fold_of[order] = np.arange(len(data)) % folds
+    saved = (_pairs._WEIGHTS_KEYWORD, _pairs._WEIGHTS_EMBEDDING)
+    for mode in ("keyword", "embedding"):
+        x, y, at = examples(data, vectors, mode)
+        where = fold_of[at]
+        kinds = [""] * len(data)
+        for k in range(folds):
+            w = fit(x[where != k], y[where != k], l2=l2, steps=steps)
+            if mode == "keyword":
+                _pairs._WEIGHTS_KEYWORD = _as_weights(w)
+            else:
+                _pairs._WEIGHTS_EMBEDDING = _as_weights(w)
+            for n, (_c, old, new) in enumerate(data):
+                if fold_of[n] == k:
+                    cos = None if mode == "keyword" else float(vectors[new] @ vectors[old])
+                    kinds[n] = verdict(old, new, cos)
+        _pairs._WEIGHTS_KEYWORD, _pairs._WEIGHTS_EMBEDDING = saved
+        got = figures([c for c, _, _ in data], kinds)
+        print(f"{mode}, {folds}-fold: " + "  ".join(f"{k} {v:.3f}" for k, v in got.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="store the weights in _pairs.py")
     parser.add_argument("--cache", type=Path, help="a pickle of the local model's vectors")
     parser.add_argument("--l2", type=float, default=0.002)
     parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--cv", type=int, default=0, help="k-fold cross-validation, k folds")
     args = parser.parse_args()
     data = [(c, old, new) for c, old, new in pairs() if not _same(old, new)]
     vectors = cosines([t for _, old, new in data for t in (old, new)], args.cache)
+    if args.cv:
+        cross_validate(data, vectors, folds=args.cv, l2=args.l2, steps=args.steps)
+        return
     fitted = {}
     for mode in ("keyword", "embedding"):
-        xs, ys = [], []
-        for c, old, new in data:
-            cos = None
-            if mode == "keyword":
-                if not reachable(new, old):
-                    continue
-            else:
-                cos = float(vectors[new] @ vectors[old])
-                if cos < SUBJECT_COSINE:
-                    continue
-            rule = _judge(new, old, cos)
-            xs.append(
-                _pairs.features(
-                    new,
-                    old,
-                    cos,
-                    rule[0] if rule else None,
-                    subject_changed=_subject_changed(new, old),
-                )
-            )
-            ys.append(c)
-        x, y = np.array(xs), np.array(ys)
+        x, y, _ = examples(data, vectors, mode)
         w = fit(x, y, l2=args.l2, steps=args.steps)
         z = x @ w.T
         acc = float((z.argmax(axis=1) == y).mean())

@@ -169,3 +169,46 @@ def test_the_model_alone_never_calls_a_distant_text_the_same_fact() -> None:
     assert verdict is None or verdict[0].startswith("possible_"), verdict
     # The same pair close in meaning is left to the model.
     assert judge(new, old, 0.9) is not None
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "cosine", "kind"),
+    [
+        # A change told as an event names a value the old text lacks: the embedder places
+        # the two below the usual subject gate (0.5), the change gate (0.35) lets them in.
+        ("CI has been migrated to GitHub Actions.", "CI runs on Jenkins.", 0.48, "contradiction"),
+        (
+            "User has switched to Neovim as their main editor.",
+            "User's editor is VS Code.",
+            0.49,
+            "contradiction",
+        ),
+        # There the model alone stays silent unless sure: another thing of the same name.
+        ("the kiwi orchard moved north", "the kiwi crates ship on fridays", 0.37, None),
+        # What is said to be added replaces nothing.
+        (
+            "The scheduler service was also moved onto k8s.",
+            "The services deployed on k8s are api and worker.",
+            0.71,
+            "possible_contradiction",
+        ),
+        # A possessive naming an attribute of the owner keeps the subject ("User's OS").
+        (
+            "User runs Ubuntu 22.04 now, wiped Windows.",
+            "User's OS: Windows 11.",
+            None,
+            "contradiction",
+        ),
+        (
+            "The project supports Python 3.12 as well.",
+            "The project supports Python 3.11.",
+            None,
+            None,
+        ),
+    ],
+)
+def test_changes_told_as_events_and_what_adds(
+    new: str, old: str, cosine: float | None, kind: str | None
+) -> None:
+    verdict = judge(new, old, cosine)
+    assert (verdict[0] if verdict else None) == kind

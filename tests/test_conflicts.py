@@ -316,3 +316,19 @@ async def test_texts_sharing_few_words_are_never_the_same_fact_without_an_embedd
         assert all(c.action == "kept_both" for c in new.conflicts)
         assert (await mesh.get(old.id)).superseded_by is None
         assert await mesh.count() == 2
+
+
+async def test_a_change_sharing_only_its_subject_is_found_without_an_embedder(
+    project_db: Path, global_db: Path
+) -> None:
+    # "moved to" shares one word with "lives in": the token index's probe by shared words
+    # never offered the old memory. The second probe, by the words a conflicting memory may
+    # say instead (the verb a change replaces), finds it among other memories of the user.
+    async with AsyncMemoryMesh(project_db, global_path=global_db) as mesh:
+        old = await mesh.remember("User lives in Berlin", scope="project")
+        await mesh.remember_many(
+            [NewMemory(text=f"User likes hiking trail {i}", scope="project") for i in range(20)]
+        )
+        new = await mesh.remember("User moved to Munich last month", scope="project")
+        assert [(c.memory_id, c.kind) for c in new.conflicts] == [(old.id, "contradiction")]
+        assert (await mesh.get(old.id)).superseded_by == new.id

@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memorymesh.search._lexical import _MAX_POSTINGS, LexicalIndex, Tokens, needed_shared
-from memorymesh.writes._conflicts import content_tokens, judge
+from memorymesh.writes._conflicts import (
+    RELATED_SHARED,
+    content_tokens,
+    judge,
+    reaches,
+    related_words,
+)
 
 
 def test_a_common_word_probes_only_its_most_recent_holders() -> None:
@@ -33,9 +39,10 @@ _TOKENS = st.tuples(
 @settings(max_examples=3000, deadline=None)
 def test_every_lexical_verdict_shares_what_the_index_prunes_by(new: Tokens, old: Tokens) -> None:
     # The token index only offers memories sharing `needed_shared` of the new words (or
-    # whose one word is among them); a verdict on anything else would be silently missed.
+    # whose one word is among them), and its second probe those that `reaches` through
+    # related words; a verdict on anything else would be silently missed.
     if judge(new, old) is not None:
-        assert len(new[0] & old[0]) >= needed_shared(len(new[0])) or old[0] <= new[0]
+        assert reaches(new[0], old[0]) or old[0] <= new[0]
 
 
 @given(
@@ -85,3 +92,17 @@ def test_word_role_cache_gives_the_tokens_the_definition_gives(pieces: list[str]
     expected = _tokens_by_definition(text)
     assert _content_tokens(text) == expected
     assert list(content_tokens_many([text, text])) == [expected, expected]
+
+
+def test_a_wider_probe_offers_memories_sharing_fewer_words() -> None:
+    # A probe by a text's words and the words related to them asks for two shared.
+    index = LexicalIndex()
+    index.add(
+        [
+            ("berlin", content_tokens("User lives in Berlin")),
+            ("hiking", content_tokens("User likes hiking")),
+        ]
+    )
+    words = content_tokens("User moved to Munich last month")[0]
+    assert index.candidates(words) == []
+    assert index.candidates(words | related_words(words), RELATED_SHARED) == ["berlin"]

@@ -59,10 +59,11 @@ def needed_shared(size: int) -> int:
 _Packed = tuple[tuple[str, ...], tuple[str, ...], bool]
 
 
-def _plan(size: int) -> tuple[int, int, int]:
+def _plan(size: int, needed: int | None = None) -> tuple[int, int, int]:
     """``(needed, probed, hits)`` for a text of ``size`` subject words: a memory holding
-    ``needed`` of the words holds ``hits`` of the ``probed`` rarest ones."""
-    needed = needed_shared(size)
+    ``needed`` of the words holds ``hits`` of the ``probed`` rarest ones (``needed`` is
+    :func:`needed_shared` unless given: a probe by a wider set of words asks for fewer)."""
+    needed = needed_shared(size) if needed is None else min(size, needed)
     probed = min(size, size - needed + 2)
     return needed, probed, needed - (size - probed)
 
@@ -122,15 +123,15 @@ class LexicalIndex(Generic[K]):
         words, numbers, negated = self._tokens[slot]
         return frozenset(words), frozenset(numbers), negated
 
-    def candidates(self, tokens: frozenset[str]) -> list[K]:
-        """Keys of memories that share enough of ``tokens`` to be a conflict, closest first
-        (the most recent first among equally close ones)."""
+    def candidates(self, tokens: frozenset[str], needed: int | None = None) -> list[K]:
+        """Keys of memories that share enough of ``tokens`` to be a conflict (``needed`` of
+        them, if given), closest first (the most recent first among equally close ones)."""
         import numpy as np
 
         size = len(tokens)
         if not size:
             return []
-        needed, probed, hits = _plan(size)
+        needed, probed, hits = _plan(size, needed)
         postings = self._postings
         held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
         found: list[tuple[int, int]] = []  # (shared words, slot)
@@ -158,13 +159,18 @@ class LexicalIndex(Generic[K]):
         keys = self._keys
         return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]
 
-    async def lookup(self, token_sets: Sequence[frozenset[str]]) -> list[list[tuple[K, Tokens]]]:
+    async def lookup(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
+    ) -> list[list[tuple[K, Tokens]]]:
         """Per text's subject words, :meth:`candidates` with their tokens (as
         :meth:`StoredLexicon.lookup`)."""
         found: list[list[tuple[K, Tokens]]] = []
         for words in token_sets:
             row = []
-            for key in self.candidates(words):
+            for key in self.candidates(words, needed)[:limit]:
                 tokens = self.tokens(key)
                 if tokens is not None:
                     row.append((key, tokens))
@@ -183,10 +189,17 @@ class StoredLexicon:
     def __init__(self, source: TokenPostings) -> None:
         self.source = source
 
-    async def lookup(self, token_sets: Sequence[frozenset[str]]) -> list[list[tuple[str, Tokens]]]:
-        """Per text's subject words, the memories sharing enough of them to be a conflict,
-        closest first (the most recent first among equally close ones), with their tokens."""
+    async def lookup(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
+    ) -> list[list[tuple[str, Tokens]]]:
+        """Per text's subject words, the memories sharing enough of them to be a conflict
+        (``needed`` of them, if given), closest first (the most recent first among equally
+        close ones), at most ``limit`` of them, with their tokens."""
         source = self.source
+        asked = needed
         every = set().union(*token_sets) if token_sets else set()
         counts = await source.counts(every)
         plans: list[tuple[int, int, list[str]] | None] = []
@@ -197,7 +210,7 @@ class StoredLexicon:
             if not size:
                 plans.append(None)
                 continue
-            needed, probed, hits = _plan(size)
+            needed, probed, hits = _plan(size, asked)
             held = sorted((w for w in words if w in counts), key=counts.__getitem__)[:probed]
             probe.update(held)
             if needed > 1:
@@ -241,7 +254,5 @@ class StoredLexicon:
                     (1, seq) for word in words for seq in singles.get(word, ()) if seq in entries
                 )
             found.sort(key=lambda item: (-item[0], -item[1]))
-            found_all.append(
-                [(entries[seq][1], entries[seq][2]) for _, seq in found[:_MAX_CANDIDATES]]
-            )
+            found_all.append([(entries[seq][1], entries[seq][2]) for _, seq in found[:limit]])
         return found_all

@@ -52,6 +52,10 @@ __all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
 #: on purpose: sentence embedders place "the user's manager is Sarah" and "... is David" far
 #: apart (names and tool names carry much of the meaning), and the words decide anyway.
 SUBJECT_COSINE = 0.5
+#: The subject gate for a new text that tells a change as an event ("switched to Linear",
+#: "moved all my notes over to Obsidian"): the replacement names a new value the old text
+#: lacks, so the sentence embedder places the two further apart than a restatement.
+CHANGE_SUBJECT_COSINE = 0.35
 #: At or above this cosine (and with no changed number or negation) texts say the same thing.
 DUPLICATE_COSINE = 0.95
 #: With a change told as an event ("moved to ...") but another opening word, at or above this
@@ -531,7 +535,7 @@ def _event(
     sentence: str, marker: re.Match[str], old_text: str, cosine: float | None, *, cessation: bool
 ) -> tuple[str, bool] | None:
     """:func:`_change_event` for one sentence and the change it tells."""
-    if not _ADDITIVE.isdisjoint(sentence.split()):
+    if not _ADDITIVE.isdisjoint(sentence.split()) or " as well" in f" {sentence}":
         return None
     confident = True
     subject = _lead(_unlabelled(old_text))
@@ -562,6 +566,74 @@ def tokens_of(text: str) -> Tokens:
     return content_tokens(text)
 
 
+@functools.lru_cache(maxsize=16_384)
+def subject_gate(new_text: str) -> float:
+    """The least cosine at which a memory may be what ``new_text`` duplicates or
+    contradicts: :data:`SUBJECT_COSINE`, or :data:`CHANGE_SUBJECT_COSINE` when the text tells
+    a change as an event."""
+    from ._pairs import analyse
+
+    return CHANGE_SUBJECT_COSINE if analyse(new_text).change else SUBJECT_COSINE
+
+
+#: Verbs a replacement said without them is commonly about ("switched to Linear" replaces
+#: what the team *uses*, "in favour of Zustand" what it *uses* or *runs*): general uses of
+#: tools and services, added to the families of the change verbs.
+_TOOL_VERBS = frozenset({"us", "run", "host", "prefer"})
+#: Change words (lemmatised) that replace a value without naming the verb it belonged to.
+_REPLACING = frozenset({"instead", "favor", "replac", "swap"})
+
+
+@functools.lru_cache(maxsize=1)
+def _word_families() -> dict[str, frozenset[str]]:
+    """Subject word → the words a memory it conflicts with may say in its place: the other
+    members of its synonym class (the pair model's general table: "brief" / "short",
+    "monthly" / "month", "shuts" / "closes"), and for a change verb the verbs whose value
+    it replaces ("moved" / "lives", "migrated" / "runs")."""
+    from ._pairs import _FOLD
+
+    classes: dict[str, set[str]] = {}
+    for word, target in _FOLD.items():
+        for member in (word, target):
+            classes.setdefault(lemma(target), set()).add(_role(normalise_word(member, "")))
+    families: dict[str, set[str]] = {}
+    for members in classes.values():
+        members.discard("")
+        members.discard(_NUMBER)
+        for member in members:
+            families.setdefault(member, set()).update(members - {member})
+    for verb, family in _CHANGE_FAMILIES.items():
+        families.setdefault(verb, set()).update(family | _TOOL_VERBS)
+    for word in _REPLACING:
+        families.setdefault(word, set()).update(_TOOL_VERBS)
+    return {word: frozenset(family) for word, family in families.items() if family}
+
+
+@functools.lru_cache(maxsize=16_384)
+def related_words(words: frozenset[str]) -> frozenset[str]:
+    """The words a memory that conflicts with a text of subject ``words`` may say in their
+    place (see :func:`_word_families`), not among ``words`` themselves."""
+    families = _word_families()
+    return frozenset().union(*(families.get(w, frozenset()) for w in words)) - words
+
+
+#: How many words a memory reached through related words shares with the new text, counting
+#: a related word as shared: at least one of them literally.
+RELATED_SHARED = 2
+
+
+def reaches(new: frozenset[str], old: frozenset[str]) -> bool:
+    """Whether conflict detection compares a new text of subject words ``new`` with a memory
+    of subject words ``old`` in keyword mode: they share :func:`needed_shared` of the new
+    words (the token index's probe), or the old memory's one word, or the new words with
+    their related ones reach :data:`RELATED_SHARED` of the old words, one of them literally
+    ("User lives in Berlin" / "User moved to Munich": *user*, and *lives* for *moved*)."""
+    shared = len(new & old)
+    if shared >= needed_shared(len(new)) or (len(old) == 1 and old <= new):
+        return True
+    return shared >= 1 and shared + len(related_words(new) & old) >= min(RELATED_SHARED, len(new))
+
+
 def judge(
     new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
@@ -584,7 +656,7 @@ def judge(
         # On tokens only, a pre-filter: a memory sharing the words the index pruned by is
         # left for its text to decide (the pair model may find a change the rules miss).
         a, b = new_text[0], old_text[0]
-        if a and b and (len(a & b) >= needed_shared(len(a)) or b <= a):
+        if a and b and (reaches(a, b) or b <= a):
             return "possible_duplicate", len(a & b) / len(a | b), "shares its subject words"
     if (
         verdict is not None
@@ -605,8 +677,12 @@ def judge(
 #: The pair model's probability at or above which its verdict acts (hides the old memory
 #: under the default policy), per kind, and the one at or above which it is reported with both
 #: memories kept.
-MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.5}
+MODEL_CONFIDENT = {"contradiction": 0.6, "near_duplicate": 0.6}
 MODEL_POSSIBLE = 0.4
+#: With an embedder, the probability the model alone needs to call a pair below the usual
+#: subject gate (:data:`SUBJECT_COSINE`: let through because the new text tells a change as
+#: an event) a changed fact.
+MODEL_FAR_CONFIDENT = 0.8
 #: Without an embedder, the probability a paraphrase in other words needs to hide the old one.
 MODEL_SURE = 0.7
 #: With an embedder, the least cosine at which the pair model alone may call a pair the same
@@ -671,10 +747,10 @@ def _weighed(
         return verdict
     if cosine is None:
         a, b = content_tokens(new_text)[0], content_tokens(old_text)[0]
-        if not a or not b or not (len(a & b) >= needed_shared(len(a)) or b <= a):
+        if not a or not b or not (reaches(a, b) or b <= a):
             return verdict
         similarity = len(a & b) / len(a | b)
-    elif cosine < SUBJECT_COSINE:
+    elif cosine < subject_gate(new_text):
         return verdict
     else:
         similarity = float(min(1.0, max(0.0, cosine)))
@@ -709,7 +785,7 @@ def _weighed(
             elaboration
             # the new text says less (hiding the old one would lose what only it said), or
             # joins another clause on (which may be a fact of its own)
-            or (dropped and not added)
+            or (dropped and not added and _loses_detail(dropped, old_said, new_said, cosine))
             or _adds_a_clause(new_text, old_text)
             or (swapped and (cosine is None or cosine < SWAP_COSINE))
             # without an embedder, words swapped for others are a paraphrase only when sure
@@ -720,13 +796,24 @@ def _weighed(
             or (cosine is None and _share(new_said, old_said) < MODEL_DUPLICATE_SHARE)
             or _identifiers(new_text) != _identifiers(old_text)
             or new_said.values != old_said.values
+            # a fact scoped to the past, or a plan, beside a present fact is another fact
+            or new_said.past != old_said.past
+            or new_said.plan != old_said.plan
         )
     if confident and kind == "contradiction" and rule_kind_of(verdict) != "contradiction":
         # A fact scoped to the past is not replaced by one about the present ("in 2022 the
-        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact.
-        confident = new_said.past == old_said.past and new_said.plan == old_said.plan
-    if (added & new_said.possessed and not old_said.possessed) or (
-        dropped & old_said.possessed and not new_said.possessed
+        # team had 12 people" / "the team has 8 people now"), nor a plan by a fact; what is
+        # said to be added ("was *also* moved onto k8s") replaces nothing; and below the
+        # usual subject gate (a change told as an event) the model must be surer.
+        confident = (
+            new_said.past == old_said.past
+            and new_said.plan == old_said.plan
+            and not (new_said.additive and not old_said.additive)
+            and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
+        )
+    others = _other_subjects()
+    if (added & new_said.possessed & others and not old_said.possessed) or (
+        dropped & old_said.possessed & others and not new_said.possessed
     ):
         return verdict  # about someone else ("the user" / "the user's brother")
     rule_kind = verdict[0] if verdict is not None else None
@@ -744,9 +831,47 @@ def _weighed(
     if confident:
         what = "a changed fact" if kind == "contradiction" else "the same fact"
         return kind, similarity, f"the pair model: {what} (p={p:.2f})"
-    if p >= MODEL_POSSIBLE:
+    # Below the usual subject gate (let through for a change told as an event) the model
+    # alone speaks only when sure: a guess there is mostly about another thing ("the kiwi
+    # orchard moved north" / "the kiwi crates ship on fridays").
+    if p >= MODEL_POSSIBLE and (cosine is None or cosine >= SUBJECT_COSINE):
         return _low(kind), similarity, f"the pair model: maybe (p={p:.2f})"
     return verdict
+
+
+#: Who or what, named after a possessive, is a subject of its own rather than an attribute
+#: of the owner: "the user's *brother* lives in Madrid" is not about the user, "the user's
+#: *OS* is Windows" is. People by their relation, pets, and groups one belongs to (general
+#: English, folded and lemmatised like the pair model's words).
+_OTHER_SUBJECT_WORDS = (
+    "brother sister sibling mother father parent partner spouse wife husband son daughter "
+    "child kid baby friend boss manager colleague coworker teammate neighbour neighbor "
+    "roommate flatmate cousin uncle aunt niece nephew grandmother grandfather grandma grandpa "
+    "grandparent grandchild family fiance fiancee girlfriend boyfriend mentor client customer "
+    "doctor dentist therapist teacher student dog cat pet team company employer landlord"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _other_subjects() -> frozenset[str]:
+    from ._pairs import _fold
+
+    return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+
+
+def _loses_detail(
+    dropped: frozenset[str], old: Analysis, new: Analysis, cosine: float | None
+) -> bool:
+    """Whether the words only the old text has say something the new one does not: a name
+    or value of its own, two words or more, or (without an embedder to vouch for the
+    restatement) any word at all. One verb dropped from a reordered sentence ("contains the
+    dashboards" / "dashboards are in") loses nothing."""
+    return (
+        cosine is None
+        or len(dropped) >= 2
+        or bool(dropped & old.names)
+        or bool(old.values - new.values)
+    )
 
 
 def _share(a: Analysis, b: Analysis) -> float:
@@ -785,13 +910,13 @@ def _judge(
     b, b_num, b_neg = content_tokens(old_text) if isinstance(old_text, str) else old_text
     if not a or not b:
         return None
-    if cosine is not None and cosine < SUBJECT_COSINE:
+    if cosine is not None and cosine < (subject_gate(texts[0]) if texts else SUBJECT_COSINE):
         return None
     shared = a & b
     # A change told as an event shares little beyond the subject ("lives in Leeds" / "moved
     # to Manchester"). Without an embedder candidates must share what the token index prunes
     # by, and the tokens alone only hint at an event (a marker word among them).
-    lexical_ok = cosine is not None or len(shared) >= needed_shared(len(a))
+    lexical_ok = cosine is not None or reaches(a, b)
     if texts and not questions and lexical_ok:
         event = _change_event(texts[0], texts[1], cosine)
         if event is not None:
@@ -837,7 +962,7 @@ def _judge(
     def subject_kept() -> bool:
         return _same_subject(*texts) if texts else True
 
-    additive = not _ADDITIVE.isdisjoint(_words(texts[0])) if texts else False
+    additive = _adds(texts[0]) if texts else False
     # A negation that comes with a word of its own is about that word ("..., no sugar",
     # "without jargon"): only the same words with a negation flipped deny the old statement.
     if negation_flipped and not only_new and not only_old and a_num == b_num and subject_kept():
@@ -937,6 +1062,14 @@ def _judge(
     return by_meaning if close else None
 
 
+@functools.lru_cache(maxsize=16_384)
+def _adds(text: str) -> bool:
+    """Whether a text adds to what is known rather than replacing it ("also", "too", "as
+    well": "supports Python 3.12 *as well*")."""
+    words = _words(text)
+    return not _ADDITIVE.isdisjoint(words) or " as well" in " " + " ".join(words)
+
+
 def _verb_swapped(new_text: str, old_text: str) -> bool:
     """Whether the one word that differs is a verb of the present tense between the same
     words ("the sister *lives* in Madrid" / "*works* in Madrid")."""
@@ -1018,15 +1151,17 @@ async def find_conflicts(
     # -- against the store --
     searcher = None if index is not None or model is None else neighbour_searcher(tx)
     hits: list[list[tuple[str, float]]] | None = None
+    # Per new text, the least cosine of a candidate (only with vectors).
+    gates = [subject_gate(text) for text in texts] if vectors is not None else []
     if vectors is not None and index is not None and len(index):
-        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=SUBJECT_COSINE)
+        hits = index.search(vectors, _CANDIDATES, VectorFilter(), now=now, min_score=min(gates))
     elif vectors is not None and searcher is not None and model is not None:
         # The same candidates, found by the store in one round trip for the whole batch.
         hits = await searcher.nearest_many(
             [to_blob(v) for v in vectors],
             model,
             k=_CANDIDATES,
-            min_score=SUBJECT_COSINE,
+            min_score=min(gates),
             now=now,
         )
     if hits is not None:
@@ -1034,7 +1169,7 @@ async def find_conflicts(
         known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
         for i, row in enumerate(hits):
             for memory_id, cos in row:
-                if memory_id in known:
+                if memory_id in known and cos >= gates[i]:
                     verdict = judge(texts[i], known[memory_id], cos)
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, memory_id=memory_id))
@@ -1044,17 +1179,35 @@ async def find_conflicts(
         and (not isinstance(lexicon, LexicalIndex) or len(lexicon))
     ):
         tokens = [content_tokens(text) for text in texts]
-        lexical_hits: list[list[tuple[str, Tokens]]] = []
-        for mine, candidates in zip(
-            tokens, await lexicon.lookup([t[0] for t in tokens]), strict=True
-        ):
-            matched: list[tuple[str, Tokens]] = []
+        lexical_hits: list[list[tuple[str, Tokens]]] = [[] for _ in texts]
+
+        def take(i: int, candidates: Iterable[tuple[str, Tokens]]) -> None:
+            matched = lexical_hits[i]
             for memory_id, theirs in candidates:
-                if judge(mine, theirs) is not None:
+                if len(matched) >= _CANDIDATES:
+                    return
+                if judge(tokens[i], theirs) is not None:
                     matched.append((memory_id, theirs))
-                    if len(matched) >= _CANDIDATES:
-                        break
-            lexical_hits.append(matched)
+
+        offered = await lexicon.lookup([t[0] for t in tokens])
+        for i, candidates in enumerate(offered):
+            take(i, candidates)
+        # A second probe by the words a conflicting memory may say instead (synonyms, the
+        # verb a change replaces: "moved to" / "lives in"), for the texts that have any and
+        # fewer than `_CANDIDATES` candidates yet: two of them with one shared literally (see
+        # `reaches`), the closest few.
+        wider = [
+            (i, t[0] | related_words(t[0]))
+            for i, t in enumerate(tokens)
+            if len(lexical_hits[i]) < _CANDIDATES and related_words(t[0])
+        ]
+        if wider:
+            more = await lexicon.lookup(
+                [words for _, words in wider], RELATED_SHARED, limit=3 * _CANDIDATES
+            )
+            for (i, _), extra in zip(wider, more, strict=True):
+                seen = {memory_id for memory_id, _ in offered[i]}
+                take(i, (hit for hit in extra if hit[0] not in seen))
         # An in-memory index is append-only: confirm each hit is still current, with today's
         # text (the stored tokens are current, but an expiry passes without a write).
         confirm = {mid for matched in lexical_hits for mid, _ in matched}
@@ -1079,7 +1232,8 @@ async def find_conflicts(
 
             # Each item against the earlier ones: the close pairs below the diagonal.
             sims = vectors @ vectors.T
-            close = (sims >= SUBJECT_COSINE) & np.tri(len(texts), k=-1, dtype=bool)
+            gate = np.array(gates, dtype=np.float32)[:, None]
+            close = (sims >= gate) & np.tri(len(texts), k=-1, dtype=bool)
             pairs: dict[int, list[tuple[float, int]]] = {}
             for i, j in zip(*(axis.tolist() for axis in np.nonzero(close)), strict=True):
                 pairs.setdefault(i, []).append((float(sims[i, j]), j))
@@ -1093,8 +1247,14 @@ async def find_conflicts(
             batch: LexicalIndex[int] = LexicalIndex()
             for i, text in enumerate(texts):
                 mine = content_tokens(text)
-                # The closest few earlier items sharing enough words are judged.
-                for j in batch.candidates(mine[0])[:_BATCH_JUDGED]:
+                # The closest few earlier items sharing enough words (or related ones, as
+                # against the store) are judged.
+                earlier = batch.candidates(mine[0])
+                related = related_words(mine[0])
+                if related and len(earlier) < _BATCH_JUDGED:
+                    also = batch.candidates(mine[0] | related, RELATED_SHARED)
+                    earlier += [j for j in also if j not in earlier][:_CANDIDATES]
+                for j in earlier[:_BATCH_JUDGED]:
                     verdict = judge(text, texts[j])
                     if verdict is not None:
                         findings[i].append(Finding(*verdict, batch_index=j))
