@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights
+from ..stores._recalled import Recalled
 from ..stores.base import bm25_idf
 
 __all__ = [
@@ -23,7 +24,7 @@ _FREQUENCY_SATURATION = math.log1p(50)
 
 
 def recency_signal(
-    memory: Memory, now: float, half_life_days: float, *, by_event_time: bool = False
+    memory: Recalled, now: float, half_life_days: float, *, by_event_time: bool = False
 ) -> float:
     """1.0 for a memory touched just now (or, ``by_event_time``, about something that happened
     just now), halving every ``half_life_days``."""
@@ -39,7 +40,7 @@ def frequency_signal(access_count: int) -> float:
 
 
 def signals(
-    memory: Memory,
+    memory: Recalled,
     relevance: float,
     *,
     weights: ScoringWeights,

@@ -39,6 +39,7 @@ from ._filters import (
     checked_filters,
     parse_metadata_filter,
 )
+from ._recalled import Recalled
 
 __all__ = [
     "CHANGES_KEPT",
@@ -452,11 +453,12 @@ class Store(Protocol):
 
     async def search_text(
         self, query: str, filters: Filters, *, limit: int, now: float
-    ) -> list[tuple[Memory, float]]:
+    ) -> Sequence[tuple[Recalled, float]]:
         """Keyword search: memories matching the words of ``query`` under ``filters``.
 
         Best first, each with the engine's relevance score (higher is better; scores are
         comparable within one call only). A query with no searchable word matches nothing.
+        A match is a :class:`Memory` or a row that builds one (:func:`as_memory`).
         """
 
     async def term_statistics(
@@ -527,7 +529,7 @@ class Store(Protocol):
 
     async def session_neighbours(
         self, ids: Sequence[str], filters: Filters, *, now: float
-    ) -> list[tuple[str, Memory]]:
+    ) -> Sequence[tuple[str, Recalled]]:
         """For each memory in ``ids`` with a session, its neighbours in that session."""
 
     async def history(self, memory_id: str) -> list[Memory]:
