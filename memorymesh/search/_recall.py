@@ -23,7 +23,7 @@ from ..stores._recalled import Recalled, recalled_select
 from ..stores.base import Filters, Store, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
-from ._scoring import breakdown_of, shared_bm25, signals
+from ._scoring import breakdown_of, shared_bm25, signals_many
 from ._vectors import VectorIndex, to_blob, vector_filter
 
 if TYPE_CHECKING:
@@ -486,10 +486,13 @@ def rank(
     period = named_period(query)
     if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
         found = prefer_period(found, period)
-    scored = [
-        (signals(memory, relevance, weights=weights, now=now, by_event_time=by_event), i)
-        for i, (_, memory, relevance) in enumerate(found)
-    ]
+    parts_of = signals_many(
+        ((memory, relevance) for _, memory, relevance in found),
+        weights=weights,
+        now=now,
+        by_event_time=by_event,
+    )
+    scored = [(parts, i) for i, parts in enumerate(parts_of)]
     # Stable on ties, as a sort of the whole list by score was.
     scored.sort(key=lambda item: (-item[0][0], item[1]))
     return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights
 from ..stores._recalled import Recalled
@@ -16,6 +16,7 @@ __all__ = [
     "recency_signal",
     "shared_bm25",
     "signals",
+    "signals_many",
 ]
 
 _SECONDS_PER_DAY = 86_400.0
@@ -63,6 +64,41 @@ def signals(
         + weights.frequency * frequency
     ) / total
     return score, relevance, recency, importance, frequency
+
+
+def signals_many(
+    found: Iterable[tuple[Recalled, float]],
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event_time: bool = False,
+) -> list[tuple[float, float, float, float, float]]:
+    """:func:`signals` of each ``(memory, relevance)``, the same floats computed the same
+    way, in one loop: recall scores 40 or more candidates per call, and the per-call
+    overhead of :func:`signals` was most of it."""
+    half_life = weights.recency_half_life_days
+    w_relevance, w_recency = weights.relevance, weights.recency
+    w_importance, w_frequency = weights.importance, weights.frequency
+    total = weights.total or 1.0
+    frequencies: dict[int, float] = {}
+    out: list[tuple[float, float, float, float, float]] = []
+    for memory, relevance in found:
+        moment = (memory.event_time or memory.created_at) if by_event_time else memory.updated_at
+        age_days = max(0.0, now - moment.timestamp()) / _SECONDS_PER_DAY
+        recency = float(0.5 ** (age_days / half_life))
+        importance = 1.0 if memory.pinned else memory.importance
+        count = memory.access_count
+        frequency = frequencies.get(count)
+        if frequency is None:
+            frequency = frequencies[count] = frequency_signal(count)
+        score = (
+            w_relevance * relevance
+            + w_recency * recency
+            + w_importance * importance
+            + w_frequency * frequency
+        ) / total
+        out.append((score, relevance, recency, importance, frequency))
+    return out
 
 
 def breakdown_of(
