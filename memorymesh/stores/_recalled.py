@@ -74,6 +74,14 @@ class RecalledSelect(Protocol):
     ) -> Sequence[Recalled]: ...
 
 
+_SELECTS: dict[type, bool] = {}
+
+
 def recalled_select(store: object) -> RecalledSelect | None:
     """``store`` if it can select :class:`Recalled` rows, else None."""
-    return store if isinstance(store, RecalledSelect) else None
+    # Once per class: a runtime protocol check costs tens of microseconds, every recall.
+    kind = type(store)
+    selects = _SELECTS.get(kind)
+    if selects is None:
+        selects = _SELECTS[kind] = isinstance(store, RecalledSelect)
+    return cast(RecalledSelect, store) if selects else None

@@ -593,9 +593,17 @@ class VectorSearch(Protocol):
         qualify."""
 
 
+_SEARCHES_VECTORS: dict[type, bool] = {}
+
+
 def vector_searcher(store: Store) -> VectorSearch | None:
     """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
-    return store if isinstance(store, VectorSearch) else None
+    # Once per class: a runtime protocol check costs tens of microseconds, every recall.
+    kind = type(store)
+    searches = _SEARCHES_VECTORS.get(kind)
+    if searches is None:
+        searches = _SEARCHES_VECTORS[kind] = isinstance(store, VectorSearch)
+    return cast(VectorSearch, store) if searches else None
 
 
 @runtime_checkable
