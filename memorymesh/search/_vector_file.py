@@ -256,17 +256,20 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
 
 
 def blank_rows(path: Path, ids: Iterable[str], *, older_than: int | None = None) -> int:
-    """Zero the vectors of ``ids`` in the cache file at ``path`` and mark their rows
-    superseded, in place; return how many rows were blanked.
+    """Zero the vectors of ``ids`` in the cache file at ``path``, in place; return how many
+    rows were blanked.
 
     A forgotten memory's vector must not stay on disk until a process rewrites the file
     (at its next write or close, or never if it crashes): the process that deletes it, and
     every process that learns of the deletion from the change feed, blanks its row in
     whatever file is at ``path`` now. The file stays valid and keeps its mark: a process
     mapping it still applies the feed since then, which removes the row from its index
-    (until then the row scores 0 and counts as superseded). Processes that mapped the file
-    see the blank too, in the pages they have not written to themselves (a copy-on-write
-    mapping shares the file's pages until then); the rows they changed are already theirs.
+    before any search (until then the row would score 0). Only the vector changes: the
+    per-row columns stay as the processes that mapped the file counted them (their
+    superseded and expiring counts decide which masks a search applies). Processes that
+    mapped the file see the blank too, in the pages they have not written to themselves (a
+    copy-on-write mapping shares the file's pages until then); the rows they changed are
+    already theirs.
     A missing or unreadable file blanks nothing, and so does one whose mark is not below
     ``older_than`` (when given): written after the deletion was seen, it cannot hold the
     deleted rows, and a row it holds under such an id is a memory put back since.
@@ -299,7 +302,6 @@ def blank_rows(path: Path, ids: Iterable[str], *, older_than: int | None = None)
                 sorted_ids = _view(mapped, sections, "sorted")
                 order = _view(mapped, sections, "order")
                 matrix = _view(mapped, sections, "matrix")
-                active = _view(mapped, sections, "active")
                 # An id longer than the file's ids is not in it (and must not match cut short).
                 keys = np.array([k for k in wanted if len(k) <= width], dtype=f"S{width}")
                 at = np.searchsorted(sorted_ids, keys)
@@ -310,7 +312,6 @@ def blank_rows(path: Path, ids: Iterable[str], *, older_than: int | None = None)
                 rows = rows[(rows >= 0) & (rows < n)]  # a damaged order section: skip
                 if len(rows):
                     matrix[rows] = 0
-                    active[rows] = False
                     mapped.flush()
                 return len(rows)
             finally:
