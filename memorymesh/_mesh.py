@@ -76,6 +76,7 @@ from .search._recall import candidates as find_candidates
 from .search._vectors import to_blob
 from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
+from .stores._recalled import as_memory
 from .stores.base import checked_filters, metadata_reader
 from .stores.sqlite._crypto import (
     EncryptionKey,
@@ -847,7 +848,8 @@ class AsyncMemoryMesh:
             candidates, query, weights=self.weights, now=now, by_event=time_field == "event", k=k
         )
         results = RecallResults()
-        for score, store, memory, breakdown in scored:
+        for score, store, candidate, breakdown in scored:
+            memory = as_memory(candidate)
             store.record_access(memory.id, now)
             # A trusted copy (every field already valid): model_copy costs several times more.
             seen = trusted_memory(

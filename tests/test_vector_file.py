@@ -205,6 +205,52 @@ async def test_forgotten_memories_leave_the_file(project_db: Path, global_db: Pa
     assert cache_path(project_db).exists()
 
 
+async def test_a_forgotten_vector_leaves_the_file_at_once(
+    project_db: Path, global_db: Path
+) -> None:
+    """Not at the forgetting process's next write or close: it may never come (a crash, a
+    server that runs for weeks)."""
+    async with _mesh(project_db, global_db) as a:
+        written = await a.remember_many(_items(30))
+    async with _mesh(project_db, global_db) as b:
+        assert _mapped(b)
+        index = b._indexes.vectors[b.stores[0]]
+        ids = [written[3].id, written[4].id, written[5].id]
+        blobs = [index.vectors([mid]).tobytes() for mid in ids]
+        raw = cache_path(project_db).read_bytes()
+        assert all(blob in raw for blob in blobs)
+        await b.forget(ids[0])
+        await b.forget_many([ids[1]])
+        raw = cache_path(project_db).read_bytes()
+        assert blobs[0] not in raw and blobs[1] not in raw
+        assert blobs[2] in raw  # the others stay
+        # A process opening the file meanwhile finds neither, and the rest as before.
+        async with _mesh(project_db, global_db) as c:
+            assert _mapped(c)
+            found = {mid for hits in await _answers(c) for _, mid in hits}
+        assert ids[2] in found and not found & set(ids[:2])
+        assert await b.recall("alpha bravo", k=30, mode="vector")
+
+
+async def test_a_forget_seen_in_the_feed_blanks_a_file_written_without_it(
+    project_db: Path, global_db: Path
+) -> None:
+    """A writer that renames its file over the store's while another process forgets puts
+    the vector back on disk; the next process to read the forget in the feed blanks it."""
+    async with _mesh(project_db, global_db) as a:
+        written = await a.remember_many(_items(30))
+    racing = cache_path(project_db).read_bytes()  # what a writer still holding it renames in
+    async with _mesh(project_db, global_db) as a, _mesh(project_db, global_db) as b:
+        index = a._indexes.vectors[a.stores[0]]
+        blob = index.vectors([written[7].id]).tobytes()
+        await b.forget(written[7].id)
+        cache_path(project_db).write_bytes(racing)
+        assert blob in cache_path(project_db).read_bytes()
+        hits = await a.recall("alpha bravo charlie", k=30, mode="vector")  # a catches up
+        assert written[7].id not in {h.memory.id for h in hits}
+        assert blob not in cache_path(project_db).read_bytes()
+
+
 async def test_opening_reads_no_vectors_until_one_is_needed(
     project_db: Path, global_db: Path
 ) -> None:

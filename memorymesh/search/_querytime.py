@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
-from .._models import Memory
+from ..stores._recalled import Recalled
 
 __all__ = ["OUTSIDE_PERIOD_SHARE", "named_period", "prefer_period"]
 
@@ -67,13 +67,13 @@ def named_period(query: str) -> tuple[datetime, datetime] | None:
 
 
 def prefer_period(
-    candidates: Sequence[tuple[S, Memory, float]], period: tuple[datetime, datetime]
-) -> list[tuple[S, Memory, float]]:
+    candidates: Sequence[tuple[S, Recalled, float]], period: tuple[datetime, datetime]
+) -> list[tuple[S, Recalled, float]]:
     """Candidates whose event time (else their creation time) lies in ``period`` ahead of the
     others; relevance stays in [0, 1]. See :data:`OUTSIDE_PERIOD_SHARE`."""
     start, end = period
     share = OUTSIDE_PERIOD_SHARE
-    preferred: list[tuple[S, Memory, float]] = []
+    preferred: list[tuple[S, Recalled, float]] = []
     for store, memory, relevance in candidates:
         when = memory.event_time or memory.created_at
         inside = start <= when < end

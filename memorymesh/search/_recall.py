@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 import anyio
 
 from .._errors import InvalidInputError
-from .._models import Memory, ScoreBreakdown, ScoringWeights
+from .._models import ScoreBreakdown, ScoringWeights
 from .._text import QUESTION_WORDS, STOPWORDS, query_terms
+from ..stores._recalled import Recalled, recalled_select
 from ..stores.base import Filters, Store, vector_searcher
 from ._hybrid import standard_score_fusion
 from ._querytime import named_period, prefer_period
-from ._scoring import breakdown_of, shared_bm25, signals
+from ._scoring import breakdown_of, shared_bm25, signals_many
 from ._vectors import VectorIndex, to_blob, vector_filter
 
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ _LABEL_WORDS = 3
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LABEL_WORD = re.compile(r"\w+", re.UNICODE)
 
-#: A candidate: the store it came from, the memory, and its relevance.
-Candidate = tuple[Store, Memory, float]
+#: A candidate: the store it came from, the memory (or the row that builds it, see
+#: ``stores/_recalled.py``: only the memories returned are built), and its relevance.
+Candidate = tuple[Store, Recalled, float]
 
 
 class VectorSource(Protocol):
@@ -192,12 +194,18 @@ async def candidates(
         exact = dataclasses.replace(
             filters, ids=ids, categories=(), min_importance=None, session_id=None, pinned=None
         )
-        found = {
-            m.id: m
-            for m in await store.select(
+        # Rows, not memories, where the store can: only the k returned become memories.
+        reader = recalled_select(store)
+        fetched: Sequence[Recalled]
+        if reader is not None:
+            fetched = await reader.select_recalled(
                 exact, order="newest", limit=max(1, len(ids)), offset=0, now=now
             )
-        }
+        else:
+            fetched = await store.select(
+                exact, order="newest", limit=max(1, len(ids)), offset=0, now=now
+            )
+        found = {m.id: m for m in fetched}
         vector.extend((store, found[mid], cos) for mid, cos in hits if mid in found)
     vector.sort(key=lambda item: item[2], reverse=True)
     if mode == "vector":
@@ -225,7 +233,7 @@ async def candidates(
             sims = index.vectors(missing) @ q
             cosines.update(zip(missing, sims.tolist(), strict=True))
     fused = standard_score_fusion({m.id: s for _, m, s in kw_ranked}, cosines)
-    seen: dict[str, tuple[Store, Memory]] = {}
+    seen: dict[str, tuple[Store, Recalled]] = {}
     for st, m, _ in (*kw_ranked, *vector):
         seen.setdefault(m.id, (st, m))
     return sorted(
@@ -250,7 +258,7 @@ async def search_stores(
             for store in stores
             for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now)
         ]
-    found: list[list[tuple[Memory, float]]] = [[] for _ in stores]
+    found: list[Sequence[tuple[Recalled, float]]] = [[] for _ in stores]
     failed: list[BaseException | None] = [None for _ in stores]
 
     async def search(i: int, store: Store) -> None:
@@ -437,7 +445,7 @@ async def with_session_context(
     anchors = [(st, m, score) for st, m, score in ranked[:SESSION_ANCHORS] if m.session_id]
     if not anchors:
         return ranked
-    best: dict[str, tuple[Store, Memory, float]] = {m.id: (st, m, s) for st, m, s in ranked}
+    best: dict[str, tuple[Store, Recalled, float]] = {m.id: (st, m, s) for st, m, s in ranked}
     lent = {m.id: score for _, m, score in anchors}
     for store in {st for st, _, _ in anchors}:
         ids = [m.id for st, m, _ in anchors if st is store]
@@ -470,7 +478,7 @@ def rank(
     now: float,
     by_event: bool,
     k: int | None = None,
-) -> list[tuple[float, Store, Memory, ScoreBreakdown]]:
+) -> list[tuple[float, Store, Recalled, ScoreBreakdown]]:
     """The best ``k`` candidates (all of them when ``k`` is None) scored (relevance blended
     with importance, recency and use), best first; a day or month the query names ranks
     memories from then first. Every candidate is scored with plain floats; only those
@@ -478,10 +486,13 @@ def rank(
     period = named_period(query)
     if period is not None:  # "what did we decide on 3 May 2024?": that day's memories first
         found = prefer_period(found, period)
-    scored = [
-        (signals(memory, relevance, weights=weights, now=now, by_event_time=by_event), i)
-        for i, (_, memory, relevance) in enumerate(found)
-    ]
+    parts_of = signals_many(
+        ((memory, relevance) for _, memory, relevance in found),
+        weights=weights,
+        now=now,
+        by_event_time=by_event,
+    )
+    scored = [(parts, i) for i, parts in enumerate(parts_of)]
     # Stable on ties, as a sort of the whole list by score was.
     scored.sort(key=lambda item: (-item[0][0], item[1]))
     return [

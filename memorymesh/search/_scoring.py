@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights
+from ..stores._recalled import Recalled
 from ..stores.base import bm25_idf
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "recency_signal",
     "shared_bm25",
     "signals",
+    "signals_many",
 ]
 
 _SECONDS_PER_DAY = 86_400.0
@@ -23,7 +25,7 @@ _FREQUENCY_SATURATION = math.log1p(50)
 
 
 def recency_signal(
-    memory: Memory, now: float, half_life_days: float, *, by_event_time: bool = False
+    memory: Recalled, now: float, half_life_days: float, *, by_event_time: bool = False
 ) -> float:
     """1.0 for a memory touched just now (or, ``by_event_time``, about something that happened
     just now), halving every ``half_life_days``."""
@@ -39,7 +41,7 @@ def frequency_signal(access_count: int) -> float:
 
 
 def signals(
-    memory: Memory,
+    memory: Recalled,
     relevance: float,
     *,
     weights: ScoringWeights,
@@ -62,6 +64,41 @@ def signals(
         + weights.frequency * frequency
     ) / total
     return score, relevance, recency, importance, frequency
+
+
+def signals_many(
+    found: Iterable[tuple[Recalled, float]],
+    *,
+    weights: ScoringWeights,
+    now: float,
+    by_event_time: bool = False,
+) -> list[tuple[float, float, float, float, float]]:
+    """:func:`signals` of each ``(memory, relevance)``, the same floats computed the same
+    way, in one loop: recall scores 40 or more candidates per call, and the per-call
+    overhead of :func:`signals` was most of it."""
+    half_life = weights.recency_half_life_days
+    w_relevance, w_recency = weights.relevance, weights.recency
+    w_importance, w_frequency = weights.importance, weights.frequency
+    total = weights.total or 1.0
+    frequencies: dict[int, float] = {}
+    out: list[tuple[float, float, float, float, float]] = []
+    for memory, relevance in found:
+        moment = (memory.event_time or memory.created_at) if by_event_time else memory.updated_at
+        age_days = max(0.0, now - moment.timestamp()) / _SECONDS_PER_DAY
+        recency = float(0.5 ** (age_days / half_life))
+        importance = 1.0 if memory.pinned else memory.importance
+        count = memory.access_count
+        frequency = frequencies.get(count)
+        if frequency is None:
+            frequency = frequencies[count] = frequency_signal(count)
+        score = (
+            w_relevance * relevance
+            + w_recency * recency
+            + w_importance * importance
+            + w_frequency * frequency
+        ) / total
+        out.append((score, relevance, recency, importance, frequency))
+    return out
 
 
 def breakdown_of(

@@ -30,9 +30,10 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._vectors import FileIds, VectorIndex, _Block
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["FileKey", "cache_path", "read_index", "write_index"]
+__all__ = ["FileKey", "blank_rows", "cache_path", "read_index", "write_index"]
 
 _MAGIC = b"MMVECS01"
 _VERSION = 1
@@ -152,23 +153,17 @@ def write_index(index: VectorIndex, path: Path, key: FileKey, mark: int) -> None
         raise
 
 
-def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex, int] | None:
-    """Map the cache file at ``path`` as an index and the mark it reflects, or None when
-    it is missing, damaged, or not for this store, embedder or mark."""
-    import numpy as np
-
-    try:
-        with open(path, "rb") as f:
-            lead = f.read(len(_MAGIC) + 8)
-            if len(lead) != len(_MAGIC) + 8 or lead[: len(_MAGIC)] != _MAGIC:
-                return None
-            (length,) = struct.unpack("<Q", lead[len(_MAGIC) :])
-            if length < 4 or length > 1 << 30:
-                return None
-            head = f.read(length)
-            size = os.fstat(f.fileno()).st_size
-    except OSError:
+def _header(f: BinaryIO) -> tuple[dict[str, Any], int, int] | None:
+    """The header of an open cache file (checked: magic, length, checksum), where its data
+    starts and the file's size; None for anything else."""
+    lead = f.read(len(_MAGIC) + 8)
+    if len(lead) != len(_MAGIC) + 8 or lead[: len(_MAGIC)] != _MAGIC:
         return None
+    (length,) = struct.unpack("<Q", lead[len(_MAGIC) :])
+    if length < 4 or length > 1 << 30:
+        return None
+    head = f.read(length)
+    size = os.fstat(f.fileno()).st_size
     if len(head) != length:
         return None
     body, crc = head[:-4], struct.unpack("<I", head[-4:])[0]
@@ -176,6 +171,42 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
         return None
     try:
         header = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(header, dict):
+        return None
+    return header, len(_MAGIC) + 8 + length, size
+
+
+def _view(
+    mapped: npt.NDArray[np.uint8], sections: dict[str, Section], name: str
+) -> npt.NDArray[Any]:
+    """One section of a mapped file as an array of its dtype and shape (no copy)."""
+    import numpy as np
+
+    offset, dtype, shape = sections[name]
+    count = 1
+    for d in shape:
+        count *= d
+    width_bytes = np.dtype(dtype).itemsize * count
+    raw = mapped[offset : offset + width_bytes].view(np.ndarray)
+    return raw.view(dtype).reshape(shape)
+
+
+def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex, int] | None:
+    """Map the cache file at ``path`` as an index and the mark it reflects, or None when
+    it is missing, damaged, or not for this store, embedder or mark."""
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f:
+            found = _header(f)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    header, start, size = found
+    try:
         n, width, mark = int(header["n"]), int(header["width"]), int(header["mark"])
         categories = [(str(c), int(count)) for c, count in header["categories"]]
         sessions = [str(s) for s in header["sessions"]]
@@ -191,7 +222,7 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
         return None
     if sum(count for _, count in categories) != n or any(c < 0 for _, c in categories):
         return None
-    sections = _sections(n, key.dim, width, len(_MAGIC) + 8 + length)
+    sections = _sections(n, key.dim, width, start)
     if sections["end"][0] != size:
         return None
     if n == 0:
@@ -202,13 +233,7 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
         return None
 
     def view(name: str) -> npt.NDArray[Any]:
-        offset, dtype, shape = sections[name]
-        count = 1
-        for d in shape:
-            count *= d
-        width_bytes = np.dtype(dtype).itemsize * count
-        raw = mapped[offset : offset + width_bytes].view(np.ndarray)
-        return raw.view(dtype).reshape(shape)
+        return _view(mapped, sections, name)
 
     matrix = view("matrix")
     columns = {name: view(name) for name, _ in _COLUMNS}
@@ -228,3 +253,68 @@ def read_index(path: Path, key: FileKey, newest_mark: int) -> tuple[VectorIndex,
     order: np.ndarray[Any, np.dtype[np.int64]] = view("order")
     index.map_file(matrix, blocks, sessions, view("sorted"), order)
     return index, mark
+
+
+def blank_rows(path: Path, ids: Iterable[str], *, older_than: int | None = None) -> int:
+    """Zero the vectors of ``ids`` in the cache file at ``path``, in place; return how many
+    rows were blanked.
+
+    A forgotten memory's vector must not stay on disk until a process rewrites the file
+    (at its next write or close, or never if it crashes): the process that deletes it, and
+    every process that learns of the deletion from the change feed, blanks its row in
+    whatever file is at ``path`` now. The file stays valid and keeps its mark: a process
+    mapping it still applies the feed since then, which removes the row from its index
+    before any search (until then the row would score 0). Only the vector changes: the
+    per-row columns stay as the processes that mapped the file counted them (their
+    superseded and expiring counts decide which masks a search applies). Processes that
+    mapped the file see the blank too, in the pages they have not written to themselves (a
+    copy-on-write mapping shares the file's pages until then); the rows they changed are
+    already theirs.
+    A missing or unreadable file blanks nothing, and so does one whose mark is not below
+    ``older_than`` (when given): written after the deletion was seen, it cannot hold the
+    deleted rows, and a row it holds under such an id is a memory put back since.
+    """
+    import numpy as np
+
+    wanted = sorted({memory_id.encode() for memory_id in ids})
+    if not wanted:
+        return 0
+    try:
+        with open(path, "r+b") as f:
+            found = _header(f)
+            if found is None:
+                return 0
+            header, start, size = found
+            try:
+                n, width, dim = int(header["n"]), int(header["width"]), int(header["dim"])
+                mark = int(header["mark"])
+            except (ValueError, KeyError, TypeError):
+                return 0
+            if n <= 0 or width < 1 or dim < 1:
+                return 0
+            if older_than is not None and mark >= older_than:
+                return 0
+            sections = _sections(n, dim, width, start)
+            if sections["end"][0] != size:
+                return 0
+            mapped = np.memmap(f, dtype=np.uint8, mode="r+")
+            try:
+                sorted_ids = _view(mapped, sections, "sorted")
+                order = _view(mapped, sections, "order")
+                matrix = _view(mapped, sections, "matrix")
+                # An id longer than the file's ids is not in it (and must not match cut short).
+                keys = np.array([k for k in wanted if len(k) <= width], dtype=f"S{width}")
+                at = np.searchsorted(sorted_ids, keys)
+                inside = at < n
+                hit = np.zeros(len(keys), dtype=bool)
+                hit[inside] = sorted_ids[at[inside]] == keys[inside]
+                rows = order[at[hit]]
+                rows = rows[(rows >= 0) & (rows < n)]  # a damaged order section: skip
+                if len(rows):
+                    matrix[rows] = 0
+                    mapped.flush()
+                return len(rows)
+            finally:
+                del mapped
+    except (OSError, ValueError):
+        return 0

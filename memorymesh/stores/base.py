@@ -39,6 +39,7 @@ from ._filters import (
     checked_filters,
     parse_metadata_filter,
 )
+from ._recalled import Recalled
 
 __all__ = [
     "CHANGES_KEPT",
@@ -454,11 +455,12 @@ class Store(Protocol):
 
     async def search_text(
         self, query: str, filters: Filters, *, limit: int, now: float
-    ) -> list[tuple[Memory, float]]:
+    ) -> Sequence[tuple[Recalled, float]]:
         """Keyword search: memories matching the words of ``query`` under ``filters``.
 
         Best first, each with the engine's relevance score (higher is better; scores are
         comparable within one call only). A query with no searchable word matches nothing.
+        A match is a :class:`Memory` or a row that builds one (:func:`as_memory`).
         """
 
     async def term_statistics(
@@ -529,7 +531,7 @@ class Store(Protocol):
 
     async def session_neighbours(
         self, ids: Sequence[str], filters: Filters, *, now: float
-    ) -> list[tuple[str, Memory]]:
+    ) -> Sequence[tuple[str, Recalled]]:
         """For each memory in ``ids`` with a session, its neighbours in that session."""
 
     async def history(self, memory_id: str) -> list[Memory]:
@@ -597,9 +599,17 @@ class VectorSearch(Protocol):
         qualify."""
 
 
+_SEARCHES_VECTORS: dict[type, bool] = {}
+
+
 def vector_searcher(store: Store) -> VectorSearch | None:
     """``store`` if it searches its own vectors (see :class:`VectorSearch`), else None."""
-    return store if isinstance(store, VectorSearch) else None
+    # Once per class: a runtime protocol check costs tens of microseconds, every recall.
+    kind = type(store)
+    searches = _SEARCHES_VECTORS.get(kind)
+    if searches is None:
+        searches = _SEARCHES_VECTORS[kind] = isinstance(store, VectorSearch)
+    return cast(VectorSearch, store) if searches else None
 
 
 @runtime_checkable

@@ -35,6 +35,8 @@ class CatchUp:
     unembedded: list[str] = field(default_factory=list)
     #: Embedders other than ours that vectors were written by: the store needs `reembed`.
     other_models: set[str] = field(default_factory=set)
+    #: Memories deleted (forgotten): their vectors must leave the cache file too.
+    deleted: list[str] = field(default_factory=list)
 
 
 def apply_changes(
@@ -58,7 +60,8 @@ def apply_changes(
     if index is not None:
         present = {m.id for m in now_are}
         gone = index.ids() if everything else touched
-        index.remove([mid for mid in gone if mid not in present])
+        found.deleted = [mid for mid in gone if mid not in present]
+        index.remove(found.deleted)
         rows: list[IndexRow] = []
         vectors = []
         for memory in now_are:

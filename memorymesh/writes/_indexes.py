@@ -15,14 +15,14 @@ stale and refuses vector work until it is re-embedded, rather than mixing models
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import EmbeddingError, StoreError
 from ..embeddings._embedders import Embedder, as_matrix
 from ..search._lexical import LexicalIndex
-from ..search._vector_file import FileKey, cache_path, read_index, write_index
+from ..search._vector_file import FileKey, blank_rows, cache_path, read_index, write_index
 from ..search._vectors import IndexRow, VectorIndex, to_blob, unit_rows
 from ..stores.base import Store, StoreTransaction, neighbour_searcher
 from ._catchup import apply_changes
@@ -196,12 +196,17 @@ class Indexes:
             if store in self.must_rewrite or index.changes >= lag:
                 await self._save(store, remap=remap)
 
-    def forgotten(self, store: Store) -> None:
-        """Memories were deleted for good: their vectors must leave the cache file too."""
+    def forgotten(self, store: Store, ids: Sequence[str] = ()) -> None:
+        """Memories were deleted for good: their vectors must leave the cache file too.
+
+        Mapped here, their rows are blanked in the file at once (``blank_rows``), and the
+        file is rewritten without them at the next write or close (their ids go too)."""
+        path = cache_file(store)
         if store in self.vectors:
             self.must_rewrite.add(store)
+            if path is not None and ids:
+                blank_rows(path, ids)
             return
-        path = cache_file(store)
         if path is not None:
             # Not mapped here: the file goes, and the next process to need it rebuilds it.
             path.unlink(missing_ok=True)
@@ -352,6 +357,11 @@ class Indexes:
             )
             if found.other_models:
                 self.stale[store] = sorted({*self.stale.get(store, ()), *found.other_models})
+            path = cache_file(store)
+            if found.deleted and index is not None and path is not None:
+                # Another process forgot them: if a file was written with them meanwhile
+                # (a writer racing that forget), their vectors leave it now, not at a rewrite.
+                blank_rows(path, found.deleted, older_than=changes.mark)
         else:
             found = None
         self.marks[store] = changes.mark

@@ -182,7 +182,7 @@ async def _forget(store: Store, memory_id: str, *, indexes: Indexes, source: str
         await keep_tokens(tx, indexes.embedder is None, [memory_id, *versions])
     if store in indexes.vectors:
         indexes.vectors[store].remove([memory_id, *versions])
-    indexes.forgotten(store)
+    indexes.forgotten(store, [memory_id, *versions])
 
 
 async def _forget_many(
@@ -217,7 +217,7 @@ async def _forget_many(
         if store in indexes.vectors:
             indexes.vectors[store].remove(deleted)
         if deleted:
-            indexes.forgotten(store)
+            indexes.forgotten(store, deleted)
     return total
 
 

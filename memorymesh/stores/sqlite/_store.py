@@ -43,6 +43,7 @@ from ..._paths import (
 )
 from ..._text import query_terms
 from ..._version import install_command
+from .._recalled import Recalled, as_memory
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
@@ -62,6 +63,7 @@ from ..base import (
 from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import leading_varint as _leading_varint
 from ._maintenance import preflight
+from ._rows import StoredRow
 from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
 from ._tokens import SQLiteTokenPostings
 
@@ -1069,7 +1071,10 @@ class SQLiteStore:
                 pass
 
     def _overlay(self, memory: Memory) -> Memory:
-        pending = self._pending.get(memory.id)
+        return self._overlaid(memory, self._pending.get(memory.id))
+
+    @staticmethod
+    def _overlaid(memory: Memory, pending: tuple[int, float] | None) -> Memory:
         if pending is None:
             return memory
         return memory.model_copy(
@@ -1191,6 +1196,18 @@ class SQLiteStore:
                 )
             return None
 
+    def _recalled(self, row: Sequence[Any]) -> Recalled | None:
+        """A row for recall to rank: a :class:`StoredRow` (its :class:`Memory` built only
+        if returned), or the opened :class:`Memory` when the row needs opening (encrypted),
+        or None for a row that does not open (see :meth:`_readable`)."""
+        if self._codec is not None or '"sealed"' in row[6]:
+            memory = self._readable(_memory(row))
+            return None if memory is None else self._overlay(memory)
+        return StoredRow(row, self._pending.get(row[0]), self._built)
+
+    def _built(self, row: Sequence[Any], pending: tuple[int, float] | None) -> Memory:
+        return self._overlaid(self._open_row(_memory(row)), pending)
+
     def _open_row(self, memory: Memory) -> Memory:
         if self._codec is None:
             sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
@@ -1275,9 +1292,10 @@ class SQLiteStore:
 
     async def search_text(
         self, query: str, filters: Filters, *, limit: int, now: float
-    ) -> list[tuple[Memory, float]]:
+    ) -> list[tuple[Recalled, float]]:
         """Full-text matches for the words of ``query``, best first, with their BM25
-        relevance (higher is better). The filters narrow the matches inside the same query."""
+        relevance (higher is better). The filters narrow the matches inside the same query.
+        Each match is a :class:`Recalled` row: :func:`as_memory` builds its memory."""
         self._check_filters(filters)
         match = fts_match(query)
         if match is None:
@@ -1285,7 +1303,7 @@ class SQLiteStore:
         if self._codec is not None:
             match = self._codec.match(match)
 
-        async def run(conn: aiosqlite.Connection) -> list[tuple[Memory, float]]:
+        async def run(conn: aiosqlite.Connection) -> list[tuple[Recalled, float]]:
             rows: list[sqlite3.Row] | None = None
             if not filters.narrows:
                 # Most matches are current: rank first, then join and filter only the best.
@@ -1300,9 +1318,9 @@ class SQLiteStore:
                 sql, params = _search_sql(filters, now)
                 rows = list(await conn.execute_fetchall(sql, [match, *params, limit]))
             return [
-                (self._overlay(memory), float(row[19]))
+                (memory, float(row[19]))
                 for row in rows
-                if (memory := self._readable(_memory(row))) is not None
+                if (memory := self._recalled(row)) is not None
             ]
 
         return await self._run(run)
@@ -1372,6 +1390,15 @@ class SQLiteStore:
     async def select(
         self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
     ) -> list[Memory]:
+        found = await self.select_recalled(
+            filters, order=order, limit=limit, offset=offset, now=now
+        )
+        return [as_memory(row) for row in found]
+
+    async def select_recalled(
+        self, filters: Filters, *, order: ListOrder, limit: int, offset: int, now: float
+    ) -> list[Recalled]:
+        """:meth:`select` as :class:`Recalled` rows (see ``stores/_recalled.py``)."""
         self._check_filters(filters)
         where, params = _where(filters, now)
         sql = (
@@ -1379,13 +1406,9 @@ class SQLiteStore:
             f"ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?"
         )
 
-        async def query(conn: aiosqlite.Connection) -> list[Memory]:
+        async def query(conn: aiosqlite.Connection) -> list[Recalled]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
-            return [
-                self._overlay(memory)
-                for row in rows
-                if (memory := self._readable(_memory(row))) is not None
-            ]
+            return [memory for row in rows if (memory := self._recalled(row)) is not None]
 
         return await self._run(query)
 
@@ -1659,7 +1682,7 @@ class SQLiteStore:
 
     async def session_neighbours(
         self, ids: Sequence[str], filters: Filters, *, now: float
-    ) -> list[tuple[str, Memory]]:
+    ) -> list[tuple[str, Recalled]]:
         """For each memory in ``ids`` that has a session, the memories written just before
         and just after it in that session (that the filters allow), as ``(anchor_id, memory)``.
         """
@@ -1677,12 +1700,10 @@ class SQLiteStore:
             f"WHERE a.id IN ({marks}) AND a.session_id IS NOT NULL AND {where}"
         )
 
-        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Memory]]:
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, Recalled]]:
             rows = await conn.execute_fetchall(sql, [*ids, *params])
             return [
-                (str(r[0]), self._overlay(memory))
-                for r in rows
-                if (memory := self._readable(_memory(r[1:]))) is not None
+                (str(r[0]), memory) for r in rows if (memory := self._recalled(r[1:])) is not None
             ]
 
         return await self._run(query)
