@@ -122,10 +122,16 @@ async def test_ranking_the_rarest_words_first_finds_what_ranking_every_match_doe
             ("kestrel queue note", 8, Filters(categories=("context",))),  # type: ignore[arg-type]
             ("the of", 10, Filters()),  # stop words only
         ]
-        monkeypatch.setattr(pg_store, "RARE_MATCHES", 10**9)  # every word: every match ranked
+        # A tenant this small is searched through its own rows, every word at once; with a
+        # budget of one memory it goes through the GIN index, the rarest word alone first.
+        monkeypatch.setattr(pg_store, "RARE_MATCHES", 10**9)
         everything = [await search(q, limit, f) for q, limit, f in cases]
-        monkeypatch.setattr(pg_store, "RARE_MATCHES", 1)  # the rarest word alone first
+        monkeypatch.setattr(pg_store, "RARE_MATCHES", 1)
         rarest_first = [await search(q, limit, f) for q, limit, f in cases]
+        # Exact: every match is ranked too unless the bound proves the rare ones the best.
+        monkeypatch.setattr(pg_store, "EXACT_KEYWORD", True)
+        exact = [await search(q, limit, f) for q, limit, f in cases]
         assert rarest_first == everything
+        assert exact == everything
         assert [len(found) for found in everything] == [3, 30, 10, 8, 0]
         assert all(text.startswith("kestrel falcon report") for text, _ in everything[0])

@@ -302,12 +302,19 @@ _TERMS = (
     "tsvector_to_array(to_tsvector(%s::regconfig, u.t)) AS lexemes "
     "FROM unnest(%s::text[]) WITH ORDINALITY AS u (t, i)"
 )
-#: A keyword search first ranks the memories holding its rarest words: as many of them
-#: (rarest first) as hold at most this many memories together, and always the rarest.
-#: Whatever else matches holds only the other words, so scores at most their summed
-#: weights; when the best ``limit`` score more than that, they are the answer (the
-#: "max-score" bound of search engines), else the search ranks every match.
-RARE_MATCHES = 5_000
+#: A keyword search ranks the memories holding its rarest words: as many of them (rarest
+#: first) as hold at most this many memories together, and always the rarest; it ranks
+#: every match only when those are fewer than it asks for. A memory it leaves out holds
+#: only the commoner words, so it scores at most their summed weights (search engines'
+#: "max-score" bound): on real text the rare words' matches are nearly always the best
+#: (``docs/benchmarks.md``), and the cost stays bounded by this many rows whatever the
+#: size of the tenant. A tenant of at most this many memories is searched through its own
+#: rows, every word at once (exactly).
+RARE_MATCHES = 1_000
+#: True: rank every match as well whenever that bound does not prove the rare words'
+#: matches are the best (exact, at the cost of ranking every match for most queries on a
+#: large tenant: benchmarks/bench_postgres.py compares the two).
+EXACT_KEYWORD = False
 
 
 async def _search_text(
@@ -319,6 +326,19 @@ async def _search_text(
     _, terms = built
     clause, params = where(filters, now, store.tenant)
     tenant = store.tenant
+
+    def score(alias: str) -> str:
+        # The sum of the weights of the words the row holds, written out per word (a
+        # subquery per candidate cost about as much as finding it).
+        return (
+            "("
+            + " + ".join(
+                f"(CASE WHEN {alias}.search @@ wa.q[{k}] THEN wa.idf[{k}] ELSE 0 END)"
+                for k in range(1, len(terms) + 1)
+            )
+            + ")"
+        )
+
     # Ranked like BM25 without its term-frequency and length parts: each query word a memory
     # holds adds its BM25 weight, so rare words weigh more and term_statistics can report
     # each word's share exactly. Plain ts_rank_cd weighs "the" like "kestrel": 0.57
@@ -326,35 +346,49 @@ async def _search_text(
     # --postgres). The weights count among all the tenant's memories, as FTS5 counts every
     # row of its file, from the counts the triggers keep (no scan of the matches for them).
     # One statement: the weights, the rarest words' matches ranked, and only when those
-    # cannot be the answer (see RARE_MATCHES), every match ranked.
+    # are too few (see RARE_MATCHES), every match ranked.
     rows = await _fetch(
         conn,
-        f"WITH t AS ({_TERMS}), "
+        f"WITH t AS ({_TERMS}), total AS MATERIALIZED (SELECT {_TENANT_SIZE} AS n), "
         "w AS MATERIALIZED (SELECT t.i, t.q, d.c AS df, "
         # base.bm25_idf in SQL: FTS5's weight, floored for words in half the rows or more.
         "greatest(ln(greatest(total.n - d.c + 0.5, 0.5) / (d.c + 0.5)), 1e-6) AS idf "
-        f"FROM t, (SELECT {_TENANT_SIZE} AS n) AS total, "
-        f"LATERAL (SELECT {_TERM_COUNT} AS c) AS d WHERE numnode(t.q) > 0), "
-        "o AS (SELECT w.*, sum(w.df) OVER (ORDER BY w.df, w.i) - w.df AS before FROM w), "
-        "plan AS MATERIALIZED (SELECT "
-        "(SELECT memorymesh_tsquery_or(o.q) FROM o WHERE o.before < %s) AS rare, "
-        "(SELECT coalesce(sum(o.idf), 0) FROM o WHERE o.before >= %s) AS bound, "
-        "(SELECT memorymesh_tsquery_or(w.q) FROM w) AS every), "
-        # The memories the filters allow holding a rare word, found through the GIN index.
+        f"FROM t, total, LATERAL (SELECT {_TERM_COUNT} AS c) AS d WHERE numnode(t.q) > 0), "
+        # Each word's weight by position, stop words 0: a candidate's score is a fixed sum.
+        "wa AS MATERIALIZED (SELECT array_agg(t.q ORDER BY t.i) AS q, "
+        "array_agg(coalesce(w.idf, 0)::float8 ORDER BY t.i) AS idf FROM t LEFT JOIN w USING (i)), "
+        # Rarest first: a word is rare while the words up to it hold at most RARE_MATCHES
+        # memories together (the rarest always is).
+        "o AS (SELECT w.*, sum(w.df) OVER (ORDER BY w.df, w.i) AS upto FROM w), "
+        # A small tenant (or one with no memories, a global store beside a big project) is
+        # read through its own rows whatever its words: the GIN index holds every tenant's.
+        "plan AS MATERIALIZED (SELECT s.small, "
+        "(SELECT memorymesh_tsquery_or(o.q) FROM o "
+        "WHERE s.small OR o.upto <= %s OR o.upto = o.df) AS rare, "
+        "(SELECT coalesce(sum(o.idf), 0) FROM o "
+        "WHERE NOT (s.small OR o.upto <= %s OR o.upto = o.df)) "
+        "AS bound, (SELECT memorymesh_tsquery_or(w.q) FROM w) AS every "
+        "FROM (SELECT total.n <= %s AS small FROM total) AS s), "
+        # The memories the filters allow holding a rare word: through the GIN index, or
+        # (a small tenant) its rows by the tenant's index (the column wrapped so the GIN
+        # index is not used). Each branch runs only when its one-time filter holds.
         "cand AS MATERIALIZED (SELECT m.seq, m.search FROM memories AS m "
-        f"WHERE m.search @@ (SELECT rare FROM plan) AND {clause}), "
-        "scored AS MATERIALIZED (SELECT cand.seq, "
-        "(SELECT sum(w.idf) FROM w WHERE cand.search @@ w.q) AS r "
-        "FROM cand ORDER BY r DESC, cand.seq LIMIT %s), "
+        f"WHERE m.search @@ (SELECT rare FROM plan) AND {clause} "
+        "AND NOT (SELECT small FROM plan) "
+        "UNION ALL SELECT m.seq, m.search FROM memories AS m "
+        f"WHERE (m.search || ''::tsvector) @@ (SELECT rare FROM plan) AND {clause} "
+        "AND (SELECT small FROM plan)), "
+        f"scored AS MATERIALIZED (SELECT cand.seq, {score('cand')} AS r "
+        "FROM cand, wa ORDER BY r DESC, cand.seq LIMIT %s), "
         "sure AS (SELECT (SELECT bound FROM plan) = 0 OR (count(*) >= %s "
-        "AND min(scored.r) > (SELECT bound FROM plan)) AS ok FROM scored), "
+        "AND (NOT %s OR min(scored.r) > (SELECT bound FROM plan))) AS ok FROM scored), "
         # Run only when `sure` is false (a one-time filter: the scan never starts otherwise).
         "wide AS (SELECT m.seq, m.search FROM memories AS m "
         f"WHERE m.search @@ (SELECT every FROM plan) AND {clause} "
         "AND NOT (SELECT ok FROM sure)), "
         "best AS (SELECT scored.seq, scored.r FROM scored WHERE (SELECT ok FROM sure) "
-        "UNION ALL (SELECT wide.seq, (SELECT sum(w.idf) FROM w WHERE wide.search @@ w.q) AS r "
-        "FROM wide ORDER BY r DESC, wide.seq LIMIT %s)) "
+        f"UNION ALL (SELECT wide.seq, {score('wide')} AS r "
+        "FROM wide, wa ORDER BY r DESC, wide.seq LIMIT %s)) "
         f"SELECT {_M_COLUMNS}, best.r FROM best JOIN memories AS m ON m.seq = best.seq "
         "ORDER BY best.r DESC, m.seq",
         [
@@ -366,9 +400,12 @@ async def _search_text(
             tenant,
             RARE_MATCHES,
             RARE_MATCHES,
+            RARE_MATCHES,
+            *params,
             *params,
             limit,
             limit,
+            EXACT_KEYWORD,
             *params,
             limit,
         ],
