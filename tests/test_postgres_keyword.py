@@ -128,10 +128,6 @@ async def test_ranking_the_rarest_words_first_finds_what_ranking_every_match_doe
         everything = [await search(q, limit, f) for q, limit, f in cases]
         monkeypatch.setattr(pg_store, "RARE_MATCHES", 1)
         rarest_first = [await search(q, limit, f) for q, limit, f in cases]
-        # Exact: every match is ranked too unless the bound proves the rare ones the best.
-        monkeypatch.setattr(pg_store, "EXACT_KEYWORD", True)
-        exact = [await search(q, limit, f) for q, limit, f in cases]
         assert rarest_first == everything
-        assert exact == everything
         assert [len(found) for found in everything] == [3, 30, 10, 8, 0]
         assert all(text.startswith("kestrel falcon report") for text, _ in everything[0])

@@ -302,19 +302,14 @@ _TERMS = (
     "tsvector_to_array(to_tsvector(%s::regconfig, u.t)) AS lexemes "
     "FROM unnest(%s::text[]) WITH ORDINALITY AS u (t, i)"
 )
-#: A keyword search ranks the memories holding its rarest words: as many of them (rarest
-#: first) as hold at most this many memories together, and always the rarest; it ranks
-#: every match only when those are fewer than it asks for. A memory it leaves out holds
-#: only the commoner words, so it scores at most their summed weights (search engines'
-#: "max-score" bound): on real text the rare words' matches are nearly always the best
-#: (``docs/benchmarks.md``), and the cost stays bounded by this many rows whatever the
-#: size of the tenant. A tenant of at most this many memories is searched through its own
-#: rows, every word at once (exactly).
+#: A keyword search first ranks the memories holding its rarest words (as many of them,
+#: rarest first, as hold at most this many memories together, and always the rarest) or
+#: two of its other words. A memory that leaves out holds one of the commoner words alone,
+#: so it scores at most that word's weight (search engines' "max-score" bound): when the
+#: best ``limit`` candidates all score more, they are the answer, exactly; otherwise (rare
+#: on real text, see ``docs/benchmarks.md``) the search ranks every match. A tenant of at
+#: most this many memories is searched through its own rows, every word at once.
 RARE_MATCHES = 1_000
-#: True: rank every match as well whenever that bound does not prove the rare words'
-#: matches are the best (exact, at the cost of ranking every match for most queries on a
-#: large tenant: benchmarks/bench_postgres.py compares the two).
-EXACT_KEYWORD = False
 
 
 async def _search_text(
@@ -345,8 +340,9 @@ async def _search_text(
     # recall@10 on LoCoMo against SQLite's 0.73; this gets 0.73 (bench_quality.py
     # --postgres). The weights count among all the tenant's memories, as FTS5 counts every
     # row of its file, from the counts the triggers keep (no scan of the matches for them).
-    # One statement: the weights, the rarest words' matches ranked, and only when those
-    # are too few (see RARE_MATCHES), every match ranked.
+    # One statement: the weights, the candidates ranked, and only when the bound does not
+    # prove them the answer (see RARE_MATCHES), every match ranked: the result is exactly
+    # what ranking every match gives.
     rows = await _fetch(
         conn,
         f"WITH t AS ({_TERMS}), total AS MATERIALIZED (SELECT {_TENANT_SIZE} AS n), "
@@ -357,19 +353,22 @@ async def _search_text(
         # Each word's weight by position, stop words 0: a candidate's score is a fixed sum.
         "wa AS MATERIALIZED (SELECT array_agg(t.q ORDER BY t.i) AS q, "
         "array_agg(coalesce(w.idf, 0)::float8 ORDER BY t.i) AS idf FROM t LEFT JOIN w USING (i)), "
-        # Rarest first: a word is rare while the words up to it hold at most RARE_MATCHES
-        # memories together (the rarest always is).
-        "o AS (SELECT w.*, sum(w.df) OVER (ORDER BY w.df, w.i) AS upto FROM w), "
         # A small tenant (or one with no memories, a global store beside a big project) is
         # read through its own rows whatever its words: the GIN index holds every tenant's.
-        "plan AS MATERIALIZED (SELECT s.small, "
-        "(SELECT memorymesh_tsquery_or(o.q) FROM o "
-        "WHERE s.small OR o.upto <= %s OR o.upto = o.df) AS rare, "
-        "(SELECT coalesce(sum(o.idf), 0) FROM o "
-        "WHERE NOT (s.small OR o.upto <= %s OR o.upto = o.df)) "
-        "AS bound, (SELECT memorymesh_tsquery_or(w.q) FROM w) AS every "
-        "FROM (SELECT total.n <= %s AS small FROM total) AS s), "
-        # The memories the filters allow holding a rare word: through the GIN index, or
+        "s AS MATERIALIZED (SELECT total.n <= %s AS small FROM total), "
+        # Rarest first: a word is rare while the words up to it hold at most RARE_MATCHES
+        # memories together (the rarest always is); in a small tenant every word is.
+        "o AS MATERIALIZED (SELECT u.*, s.small OR u.upto <= %s OR u.upto = u.df AS rare "
+        "FROM (SELECT w.*, sum(w.df) OVER (ORDER BY w.df, w.i) AS upto FROM w) AS u, s), "
+        # The candidates: memories holding a rare word, or two of the others (GIN intersects
+        # those words' postings in the index). A memory left out holds one common word, so
+        # it scores at most the largest of their weights: `bound`.
+        "plan AS MATERIALIZED (SELECT s.small, (SELECT memorymesh_tsquery_or(x.q) FROM ("
+        "SELECT o.q FROM o WHERE o.rare UNION ALL SELECT a.q && b.q FROM o AS a "
+        "JOIN o AS b ON a.i < b.i WHERE NOT a.rare AND NOT b.rare) AS x) AS rare, "
+        "(SELECT coalesce(max(o.idf), 0) FROM o WHERE NOT o.rare) AS bound, "
+        "(SELECT memorymesh_tsquery_or(w.q) FROM w) AS every FROM s), "
+        # The candidates the filters allow: through the GIN index, or
         # (a small tenant) its rows by the tenant's index (the column wrapped so the GIN
         # index is not used). Each branch runs only when its one-time filter holds.
         "cand AS MATERIALIZED (SELECT m.seq, m.search FROM memories AS m "
@@ -381,7 +380,7 @@ async def _search_text(
         f"scored AS MATERIALIZED (SELECT cand.seq, {score('cand')} AS r "
         "FROM cand, wa ORDER BY r DESC, cand.seq LIMIT %s), "
         "sure AS (SELECT (SELECT bound FROM plan) = 0 OR (count(*) >= %s "
-        "AND (NOT %s OR min(scored.r) > (SELECT bound FROM plan))) AS ok FROM scored), "
+        "AND min(scored.r) > (SELECT bound FROM plan)) AS ok FROM scored), "
         # Run only when `sure` is false (a one-time filter: the scan never starts otherwise).
         "wide AS (SELECT m.seq, m.search FROM memories AS m "
         f"WHERE m.search @@ (SELECT every FROM plan) AND {clause} "
@@ -400,12 +399,10 @@ async def _search_text(
             tenant,
             RARE_MATCHES,
             RARE_MATCHES,
-            RARE_MATCHES,
             *params,
             *params,
             limit,
             limit,
-            EXACT_KEYWORD,
             *params,
             limit,
         ],
