@@ -185,3 +185,39 @@ async def test_remember_many_writes_its_batch_in_one_statement(schema: str) -> N
         assert len(written) == 25
         log = await mesh.log(limit=25)
         assert {e.memory_id for e in log} == {m.id for m in written}
+
+
+async def test_an_import_batch_is_one_statement_and_counts_what_it_did(schema: str) -> None:
+    source_url = _postgres.server_url(schema, project="acme/api", owner="a")
+    target_url = _postgres.server_url(schema, project="acme/web", owner="b")
+    async with (
+        AsyncMemoryMesh(source_url) as source,
+        AsyncMemoryMesh(target_url) as target,
+    ):
+        await source.remember_many(
+            [NewMemory(text=f"release {i} ships on day {i}", scope="project") for i in range(12)]
+        )
+        exported = [
+            row
+            for _, row in await _store(source).dump_page(
+                after_seq=0, limit=100, include_embeddings=True
+            )
+        ]
+        for row in exported:
+            row["content_hash"] = uuid.uuid4().hex
+        store = _store(target)
+        async with store.write() as tx:
+            before = await tx._fetch(_COUNTER_WRITES, [schema])
+            counts = await tx.import_rows(exported, "skip")
+            after = await tx._fetch(_COUNTER_WRITES, [schema])
+        assert after[0][0] - before[0][0] == 1
+        assert (counts.imported, counts.replaced, counts.skipped) == (12, 0, 0)
+        newer = [{**row, "text": row["text"] + " (edited)", "updated_at": row["updated_at"] + 1}
+                 for row in exported[:5]]  # fmt: skip
+        async with store.write() as tx:
+            again = await tx.import_rows(exported, "skip")
+            updated = await tx.import_rows(newer, "newer")
+        assert (again.imported, again.replaced, again.skipped) == (0, 0, 12)
+        assert (updated.imported, updated.replaced, updated.skipped) == (0, 5, 0)
+        texts = {m.text for m in await target.list(scope="project", limit=100)}
+        assert len(texts) == 12 and sum(t.endswith("(edited)") for t in texts) == 5

@@ -107,6 +107,14 @@ _INSERT_TYPES = (
     "text", "float8", "float8", "float8", "float8", "vector", "text", "text",
 )  # fmt: skip
 
+#: The SQL type of each exported column that is not text (``import_rows`` binds each
+#: column as one array of it).
+_IMPORT_TYPES: dict[str, str] = {
+    "importance": "float8", "pinned": "int2", "created_at": "float8", "updated_at": "float8",
+    "event_time": "float8", "expires_at": "float8", "access_count": "int8",
+    "last_accessed_at": "float8", "superseded_at": "float8", "embedding": "vector",
+}  # fmt: skip
+
 #: Seconds any one statement may run before the server cancels it.
 STATEMENT_TIMEOUT = 60.0
 
@@ -835,38 +843,54 @@ class PostgresTransaction:
             return ImportCounts(0, 0, 0)
         columns = [*EXPORT_COLUMNS, "content_hash"]
         names = ", ".join(["tenant", *columns])
-        marks = ", ".join(["%s"] * (len(columns) + 1))
-        statement = (
-            f"INSERT INTO memories AS old ({names}) VALUES ({marks}) ON CONFLICT (tenant, id) DO "
-        )
+        clash = " ON CONFLICT (tenant, id) DO "
         if on_clash == "skip":
-            statement += "NOTHING"
+            clash += "NOTHING"
         else:
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-            statement += f"UPDATE SET {updates}"
+            clash += f"UPDATE SET {updates}"
             if on_clash == "newer":
-                statement += " WHERE excluded.updated_at > old.updated_at"
-        statement += " RETURNING id"
+                clash += " WHERE excluded.updated_at > old.updated_at"
+        clash += " RETURNING id"
 
         def value(row: dict[str, Any], column: str) -> Any:
             raw = row[column]
-            if column == "embedding":
+            if raw is None:
+                return None
+            kind = _IMPORT_TYPES.get(column, "text")
+            if kind == "vector":
                 return _vector(raw)
-            return int(raw) if column == "pinned" else raw
+            return int(raw) if kind.startswith("int") else float(raw) if kind == "float8" else raw
 
         before = await self.existing_ids([r["id"] for r in rows])
         changed = 0
-        with translated(self._store.label):
-            async with self._conn.cursor() as cur:
-                await cur.executemany(
-                    statement.encode(),
-                    [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
-                    returning=True,
-                )
-                while True:
-                    changed += len(await cur.fetchall())
-                    if not cur.nextset():
-                        break
+        if len({r["id"] for r in rows}) == len(rows):
+            # One statement for the batch (as insert_many): the change-feed trigger runs once.
+            arrays = ", ".join(
+                f"%{'b' if kind == 'vector' else 's'}::{kind}[]"
+                for kind in (_IMPORT_TYPES.get(c, "text") for c in columns)
+            )
+            found = await self._fetch(
+                f"INSERT INTO memories AS old ({names}) SELECT %s, * FROM unnest({arrays})" + clash,
+                [self._tenant, *([value(r, c) for r in rows] for c in columns)],
+            )
+            changed = len(found)
+        else:
+            # An id twice in one batch: a row at a time, so the later one meets the earlier
+            # (one statement may not update a row twice).
+            marks = ", ".join(["%s"] * (len(columns) + 1))
+            statement = f"INSERT INTO memories AS old ({names}) VALUES ({marks})" + clash
+            with translated(self._store.label):
+                async with self._conn.cursor() as cur:
+                    await cur.executemany(
+                        statement.encode(),
+                        [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
+                        returning=True,
+                    )
+                    while True:
+                        changed += len(await cur.fetchall())
+                        if not cur.nextset():
+                            break
         fresh = sum(1 for r in rows if r["id"] not in before)
         replaced = changed - fresh
         return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
