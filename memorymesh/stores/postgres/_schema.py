@@ -500,10 +500,12 @@ _KEYWORD_STATISTICS = Migration(
                 FROM changed_rows AS r
                 JOIN bumped AS b ON b.tenant = r.tenant
                 JOIN counted AS k ON k.tenant = r.tenant;
+            -- In key order: two writers of one tenant (a bare COPY beside a mesh) lock the
+            -- rows they share in the same order, so they queue instead of deadlocking.
             INSERT INTO lexeme_counts AS c (tenant, lexeme, n)
                 SELECT r.tenant, l.lexeme, sign * count(*)
                 FROM changed_rows AS r, unnest(tsvector_to_array(r.search)) AS l (lexeme)
-                GROUP BY r.tenant, l.lexeme
+                GROUP BY r.tenant, l.lexeme ORDER BY r.tenant, l.lexeme
                 ON CONFLICT (tenant, lexeme) DO UPDATE SET n = c.n + excluded.n;
             PERFORM pg_notify('memorymesh_changes', current_schema() || ' ' || t.tenant)
                 FROM (SELECT DISTINCT tenant FROM changed_rows) AS t;
@@ -523,7 +525,7 @@ _KEYWORD_STATISTICS = Migration(
                         UNION ALL
                         SELECT l, 1 FROM unnest(tsvector_to_array(NEW.search)) AS l
                     ) AS d (lexeme, n)
-                    GROUP BY d.lexeme HAVING sum(d.n) <> 0
+                    GROUP BY d.lexeme HAVING sum(d.n) <> 0 ORDER BY d.lexeme
                     ON CONFLICT (tenant, lexeme) DO UPDATE SET n = c.n + excluded.n;
             END IF;
             RETURN NULL;
