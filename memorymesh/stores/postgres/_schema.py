@@ -406,6 +406,149 @@ _ACROSS_INDEX = Migration(
     ),
 )
 
+_STATEMENT_FEED = Migration(
+    "0008_statement_change_feed",
+    (
+        # Inserts and deletes reach the change feed once per statement, not once per row.
+        # The row trigger bumped the tenant's counter row for every row, and within one
+        # transaction each bump leaves a version of that row the next one walks past: a
+        # transaction's rows cost more the more it held (20,000 rows by COPY ran at 906/s
+        # in one transaction, 2,850/s in twenty). Here each statement bumps the counter
+        # once per tenant by its row count and numbers its rows from there (in `seq`
+        # order), so the feed stays gapless per tenant; one NOTIFY per tenant, as before
+        # (PostgreSQL folds a transaction's equal notifications into one anyway).
+        # Updates keep the row trigger of 0001/0005: a trigger with a transition table
+        # cannot name columns (UPDATE OF ...), and updates come one memory at a time.
+        """
+        CREATE FUNCTION memorymesh_note_changes() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        BEGIN
+            WITH counted AS (
+                SELECT tenant, count(*) AS n FROM changed_rows GROUP BY tenant
+            ), bumped AS (
+                INSERT INTO change_counters AS c (tenant, last_seq)
+                    SELECT tenant, n FROM counted
+                    ON CONFLICT (tenant) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+                    RETURNING c.tenant, c.last_seq
+            )
+            INSERT INTO memory_changes (tenant, seq, memory_id)
+                SELECT r.tenant,
+                       b.last_seq - k.n
+                           + row_number() OVER (PARTITION BY r.tenant ORDER BY r.seq),
+                       r.id
+                FROM changed_rows AS r
+                JOIN bumped AS b ON b.tenant = r.tenant
+                JOIN counted AS k ON k.tenant = r.tenant;
+            PERFORM pg_notify('memorymesh_changes', current_schema() || ' ' || t.tenant)
+                FROM (SELECT DISTINCT tenant FROM changed_rows) AS t;
+            RETURN NULL;
+        END
+        $body$
+        """,
+        "DROP TRIGGER memories_change_insert_delete ON memories",
+        # Both triggers name their transition table `changed_rows`: one function serves both.
+        "CREATE TRIGGER memories_change_insert AFTER INSERT ON memories "
+        "REFERENCING NEW TABLE AS changed_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION memorymesh_note_changes()",
+        "CREATE TRIGGER memories_change_delete AFTER DELETE ON memories "
+        "REFERENCING OLD TABLE AS changed_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION memorymesh_note_changes()",
+    ),
+)
+
+_KEYWORD_STATISTICS = Migration(
+    "0011_keyword_statistics",
+    (
+        # What keyword ranking weighs a word by, kept by the change-feed trigger instead of
+        # counted on every search (``_store._search_text``): each tenant's number of memories
+        # and, per word of the keyword index (a lexeme of the `search` tsvector), how many of
+        # them hold it. Counting them took a scan of every match of every query word (and of
+        # the whole tenant for the total): most of a search's time at a million memories.
+        "ALTER TABLE change_counters ADD COLUMN memories BIGINT NOT NULL DEFAULT 0",
+        """
+        INSERT INTO change_counters AS c (tenant, last_seq, memories)
+            SELECT tenant, 0, count(*) FROM memories GROUP BY tenant
+            ON CONFLICT (tenant) DO UPDATE SET memories = excluded.memories
+        """,
+        """
+        CREATE TABLE lexeme_counts (
+            tenant TEXT   NOT NULL,
+            lexeme TEXT   NOT NULL,
+            n      BIGINT NOT NULL,
+            PRIMARY KEY (tenant, lexeme)
+        )
+        """,
+        """
+        INSERT INTO lexeme_counts (tenant, lexeme, n)
+            SELECT m.tenant, l.lexeme, count(*)
+            FROM memories AS m, unnest(tsvector_to_array(m.search)) AS l (lexeme)
+            GROUP BY m.tenant, l.lexeme
+        """,
+        # 0008's function, plus the counts: a statement adds (or, deleting, removes) its rows
+        # and their words once per tenant and word.
+        """
+        CREATE OR REPLACE FUNCTION memorymesh_note_changes() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        DECLARE
+            sign BIGINT := CASE WHEN TG_OP = 'DELETE' THEN -1 ELSE 1 END;
+        BEGIN
+            WITH counted AS (
+                SELECT tenant, count(*) AS n FROM changed_rows GROUP BY tenant
+            ), bumped AS (
+                INSERT INTO change_counters AS c (tenant, last_seq, memories)
+                    SELECT tenant, n, sign * n FROM counted
+                    ON CONFLICT (tenant) DO UPDATE SET
+                        last_seq = c.last_seq + excluded.last_seq,
+                        memories = c.memories + excluded.memories
+                    RETURNING c.tenant, c.last_seq
+            )
+            INSERT INTO memory_changes (tenant, seq, memory_id)
+                SELECT r.tenant,
+                       b.last_seq - k.n
+                           + row_number() OVER (PARTITION BY r.tenant ORDER BY r.seq),
+                       r.id
+                FROM changed_rows AS r
+                JOIN bumped AS b ON b.tenant = r.tenant
+                JOIN counted AS k ON k.tenant = r.tenant;
+            -- In key order: two writers of one tenant (a bare COPY beside a mesh) lock the
+            -- rows they share in the same order, so they queue instead of deadlocking.
+            INSERT INTO lexeme_counts AS c (tenant, lexeme, n)
+                SELECT r.tenant, l.lexeme, sign * count(*)
+                FROM changed_rows AS r, unnest(tsvector_to_array(r.search)) AS l (lexeme)
+                GROUP BY r.tenant, l.lexeme ORDER BY r.tenant, l.lexeme
+                ON CONFLICT (tenant, lexeme) DO UPDATE SET n = c.n + excluded.n;
+            PERFORM pg_notify('memorymesh_changes', current_schema() || ' ' || t.tenant)
+                FROM (SELECT DISTINCT tenant FROM changed_rows) AS t;
+            RETURN NULL;
+        END
+        $body$
+        """,
+        # A rewritten text moves its words' counts (updates come one memory at a time).
+        """
+        CREATE FUNCTION memorymesh_note_rewrite() RETURNS trigger
+        LANGUAGE plpgsql SET search_path FROM CURRENT AS $body$
+        BEGIN
+            IF OLD.search IS DISTINCT FROM NEW.search THEN
+                INSERT INTO lexeme_counts AS c (tenant, lexeme, n)
+                    SELECT NEW.tenant, d.lexeme, sum(d.n) FROM (
+                        SELECT l, -1 FROM unnest(tsvector_to_array(OLD.search)) AS l
+                        UNION ALL
+                        SELECT l, 1 FROM unnest(tsvector_to_array(NEW.search)) AS l
+                    ) AS d (lexeme, n)
+                    GROUP BY d.lexeme HAVING sum(d.n) <> 0 ORDER BY d.lexeme
+                    ON CONFLICT (tenant, lexeme) DO UPDATE SET n = c.n + excluded.n;
+            END IF;
+            RETURN NULL;
+        END
+        $body$
+        """,
+        "CREATE TRIGGER memories_rewrite AFTER UPDATE OF text ON memories "
+        "FOR EACH ROW EXECUTE FUNCTION memorymesh_note_rewrite()",
+        # OR-ing a variable number of tsqueries in one expression (the search's rarest words).
+        "CREATE AGGREGATE memorymesh_tsquery_or (tsquery) (SFUNC = tsquery_or, STYPE = tsquery)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
@@ -414,5 +557,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _CHANGE_NOTIFY,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _STATEMENT_FEED,
+    _KEYWORD_STATISTICS,
     _ACROSS_INDEX,
 )

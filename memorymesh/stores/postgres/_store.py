@@ -100,6 +100,21 @@ _INSERT_COLUMNS = (
     "event_time", "expires_at", "embedding", "embedding_model", "status",
 )  # fmt: skip
 
+#: The SQL type of each of ``_INSERT_COLUMNS`` after ``tenant``: insert_many binds each
+#: column as one array of it.
+_INSERT_TYPES = (
+    "text", "text", "text", "text", "float8", "text", "int2", "text", "text", "text", "text",
+    "text", "float8", "float8", "float8", "float8", "vector", "text", "text",
+)  # fmt: skip
+
+#: The SQL type of each exported column that is not text (``import_rows`` binds each
+#: column as one array of it).
+_IMPORT_TYPES: dict[str, str] = {
+    "importance": "float8", "pinned": "int2", "created_at": "float8", "updated_at": "float8",
+    "event_time": "float8", "expires_at": "float8", "access_count": "int8",
+    "last_accessed_at": "float8", "superseded_at": "float8", "embedding": "vector",
+}  # fmt: skip
+
 #: Seconds any one statement may run before the server cancels it.
 STATEMENT_TIMEOUT = 60.0
 
@@ -275,44 +290,130 @@ async def _changed_memories(
     ]
 
 
+#: A term's document count within its tenant, from the counts the change-feed triggers
+#: keep (migration 0011): one indexed read for a word that is one lexeme, a count through
+#: the GIN index for the rare term that stems to several (or none: a stop word counts 0).
+#: Binds the tenant twice; ``t`` is the row with the term's ``lexemes`` and tsquery ``q``.
+_TERM_COUNT = (
+    "(CASE cardinality(t.lexemes) WHEN 0 THEN 0 "
+    "WHEN 1 THEN coalesce((SELECT l.n FROM lexeme_counts AS l "
+    "WHERE l.tenant = %s AND l.lexeme = t.lexemes[1]), 0) "
+    "ELSE (SELECT count(*) FROM memories AS x WHERE x.tenant = %s AND x.search @@ t.q) "
+    "END)::float8"
+)
+#: ... and the tenant's number of memories (binds the tenant once).
+_TENANT_SIZE = "coalesce((SELECT memories FROM change_counters WHERE tenant = %s), 0)::float8"
+#: Each query word as its tsquery ``q`` and its ``lexemes`` (binds the configuration twice
+#: and the words as one array); plainto_tsquery parses text-search syntax as plain text.
+_TERMS = (
+    "SELECT u.i, plainto_tsquery(%s::regconfig, u.t) AS q, "
+    "tsvector_to_array(to_tsvector(%s::regconfig, u.t)) AS lexemes "
+    "FROM unnest(%s::text[]) WITH ORDINALITY AS u (t, i)"
+)
+#: A keyword search first ranks the memories holding its rarest words (as many of them,
+#: rarest first, as hold at most this many memories together, and always the rarest) or
+#: two of its other words. A memory that leaves out holds one of the commoner words alone,
+#: so it scores at most that word's weight (search engines' "max-score" bound): when the
+#: best ``limit`` candidates all score more, they are the answer, exactly; otherwise (rare
+#: on real text, see ``docs/benchmarks.md``) the search ranks every match. A tenant of at
+#: most this many memories is searched through its own rows, every word at once.
+RARE_MATCHES = 1_000
+
+
 async def _search_text(
     store: PostgresStore, conn: Conn, query: str, filters: Filters, limit: int, now: float
 ) -> list[tuple[Memory, float]]:
     built = tsquery(query)
     if built is None:
         return []
-    expression, terms = built
+    _, terms = built
     clause, params = where(filters, now, store.tenant)
+    tenant = store.tenant
+
+    def score(alias: str) -> str:
+        # The sum of the weights of the words the row holds, written out per word (a
+        # subquery per candidate cost about as much as finding it).
+        return (
+            "("
+            + " + ".join(
+                f"(CASE WHEN {alias}.search @@ wa.q[{k}] THEN wa.idf[{k}] ELSE 0 END)"
+                for k in range(1, len(terms) + 1)
+            )
+            + ")"
+        )
+
     # Ranked like BM25 without its term-frequency and length parts: each query word a memory
-    # holds adds its BM25 weight (counted among the memories the filters allow, out of all
-    # the tenant's), so rare words weigh more and term_statistics can report each word's
-    # share exactly. Plain ts_rank_cd weighs "the" like "kestrel": 0.57 recall@10 on LoCoMo
-    # against SQLite's 0.73; this gets 0.73 (benchmarks/bench_quality.py --postgres), and
-    # ordering equal sums by ts_rank_cd changed nothing there but cost a third more time.
-    # MATERIALIZED: computed once, not once per candidate. (At millions of rows per tenant
-    # the count(*) wants a trigger-kept counter; not done yet.)
+    # holds adds its BM25 weight, so rare words weigh more and term_statistics can report
+    # each word's share exactly. Plain ts_rank_cd weighs "the" like "kestrel": 0.57
+    # recall@10 on LoCoMo against SQLite's 0.73; this gets 0.73 (bench_quality.py
+    # --postgres). The weights count among all the tenant's memories, as FTS5 counts every
+    # row of its file, from the counts the triggers keep (no scan of the matches for them).
+    # One statement: the weights, the candidates ranked, and only when the bound does not
+    # prove them the answer (see RARE_MATCHES), every match ranked: the result is exactly
+    # what ranking every match gives.
     rows = await _fetch(
         conn,
-        f"WITH q AS (SELECT {expression} AS q), "
-        # The memories the filters allow that hold any query word, found once through the GIN
-        # index; each word's document count is taken among them (no second index scan per
-        # word), and only the best `limit` are joined back for their columns.
-        "cand AS MATERIALIZED (SELECT m.seq, m.search FROM memories AS m, q "
-        f"WHERE m.search @@ q.q AND {clause}), "
-        # One weight per query word, as FTS5 sums one per OR-ed phrase (two words with one
-        # stem count twice there too) and as term_statistics reports them.
-        "terms AS (SELECT plainto_tsquery(%s::regconfig, t) AS q FROM unnest(%s::text[]) AS t), "
-        "total AS (SELECT count(*)::float8 AS n FROM memories WHERE tenant = %s), "
-        "w AS MATERIALIZED (SELECT terms.q, "
+        f"WITH t AS ({_TERMS}), total AS MATERIALIZED (SELECT {_TENANT_SIZE} AS n), "
+        "w AS MATERIALIZED (SELECT t.i, t.q, d.c AS df, "
         # base.bm25_idf in SQL: FTS5's weight, floored for words in half the rows or more.
-        "greatest(ln((total.n - d.c + 0.5) / (d.c + 0.5)), 1e-6) AS idf "
-        "FROM terms, total, LATERAL (SELECT count(*)::float8 AS c FROM cand "
-        "WHERE cand.search @@ terms.q) AS d WHERE numnode(terms.q) > 0), "
-        "best AS (SELECT cand.seq, (SELECT sum(w.idf) FROM w WHERE cand.search @@ w.q) AS r "
-        "FROM cand ORDER BY r DESC, cand.seq LIMIT %s) "
+        "greatest(ln(greatest(total.n - d.c + 0.5, 0.5) / (d.c + 0.5)), 1e-6) AS idf "
+        f"FROM t, total, LATERAL (SELECT {_TERM_COUNT} AS c) AS d WHERE numnode(t.q) > 0), "
+        # Each word's weight by position, stop words 0: a candidate's score is a fixed sum.
+        "wa AS MATERIALIZED (SELECT array_agg(t.q ORDER BY t.i) AS q, "
+        "array_agg(coalesce(w.idf, 0)::float8 ORDER BY t.i) AS idf FROM t LEFT JOIN w USING (i)), "
+        # A small tenant (or one with no memories, a global store beside a big project) is
+        # read through its own rows whatever its words: the GIN index holds every tenant's.
+        "s AS MATERIALIZED (SELECT total.n <= %s AS small FROM total), "
+        # Rarest first: a word is rare while the words up to it hold at most RARE_MATCHES
+        # memories together (the rarest always is); in a small tenant every word is.
+        "o AS MATERIALIZED (SELECT u.*, s.small OR u.upto <= %s OR u.upto = u.df AS rare "
+        "FROM (SELECT w.*, sum(w.df) OVER (ORDER BY w.df, w.i) AS upto FROM w) AS u, s), "
+        # The candidates: memories holding a rare word, or two of the others (GIN intersects
+        # those words' postings in the index). A memory left out holds one common word, so
+        # it scores at most the largest of their weights: `bound`.
+        "plan AS MATERIALIZED (SELECT s.small, (SELECT memorymesh_tsquery_or(x.q) FROM ("
+        "SELECT o.q FROM o WHERE o.rare UNION ALL SELECT a.q && b.q FROM o AS a "
+        "JOIN o AS b ON a.i < b.i WHERE NOT a.rare AND NOT b.rare) AS x) AS rare, "
+        "(SELECT coalesce(max(o.idf), 0) FROM o WHERE NOT o.rare) AS bound, "
+        "(SELECT memorymesh_tsquery_or(w.q) FROM w) AS every FROM s), "
+        # The candidates the filters allow: through the GIN index, or
+        # (a small tenant) its rows by the tenant's index (the column wrapped so the GIN
+        # index is not used). Each branch runs only when its one-time filter holds.
+        "cand AS MATERIALIZED (SELECT m.seq, m.search FROM memories AS m "
+        f"WHERE m.search @@ (SELECT rare FROM plan) AND {clause} "
+        "AND NOT (SELECT small FROM plan) "
+        "UNION ALL SELECT m.seq, m.search FROM memories AS m "
+        f"WHERE (m.search || ''::tsvector) @@ (SELECT rare FROM plan) AND {clause} "
+        "AND (SELECT small FROM plan)), "
+        f"scored AS MATERIALIZED (SELECT cand.seq, {score('cand')} AS r "
+        "FROM cand, wa ORDER BY r DESC, cand.seq LIMIT %s), "
+        "sure AS (SELECT (SELECT bound FROM plan) = 0 OR (count(*) >= %s "
+        "AND min(scored.r) > (SELECT bound FROM plan)) AS ok FROM scored), "
+        # Run only when `sure` is false (a one-time filter: the scan never starts otherwise).
+        "wide AS (SELECT m.seq, m.search FROM memories AS m "
+        f"WHERE m.search @@ (SELECT every FROM plan) AND {clause} "
+        "AND NOT (SELECT ok FROM sure)), "
+        "best AS (SELECT scored.seq, scored.r FROM scored WHERE (SELECT ok FROM sure) "
+        f"UNION ALL (SELECT wide.seq, {score('wide')} AS r "
+        "FROM wide, wa ORDER BY r DESC, wide.seq LIMIT %s)) "
         f"SELECT {_M_COLUMNS}, best.r FROM best JOIN memories AS m ON m.seq = best.seq "
         "ORDER BY best.r DESC, m.seq",
-        [*terms, *params, TS_CONFIG, terms, store.tenant, limit],
+        [
+            TS_CONFIG,
+            TS_CONFIG,
+            terms,
+            tenant,
+            tenant,
+            tenant,
+            RARE_MATCHES,
+            RARE_MATCHES,
+            *params,
+            *params,
+            limit,
+            limit,
+            *params,
+            limit,
+        ],
     )
     return [(store._overlay(_memory(r)), float(r[19])) for r in rows]
 
@@ -453,34 +554,39 @@ class PostgresTransaction:
         if not rows:
             return
         self._store._count_written(rows)
-        marks = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-        await self._executemany(
-            f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})",
-            [
-                (
-                    self._tenant,
-                    r.id,
-                    r.text,
-                    r.content_hash,
-                    r.category,
-                    r.importance,
-                    r.scope,
-                    int(r.pinned),
-                    r.metadata,
-                    r.session_id,
-                    r.source,
-                    r.agent,
-                    r.redactions,
-                    r.created_at,
-                    r.updated_at,
-                    r.event_time,
-                    r.expires_at,
-                    _vector(r.embedding),
-                    r.embedding_model,
-                    r.status,
-                )
-                for r in rows
-            ],
+        # One statement for the batch, each column bound as one array (unnest): the
+        # change-feed trigger then runs once for the batch (migration 0008), and the server
+        # plans and executes one statement instead of one per row (about twice the rows a
+        # second of a pipelined executemany here; benchmarks/bench_postgres.py).
+        columns = [
+            [r.id for r in rows],
+            [r.text for r in rows],
+            [r.content_hash for r in rows],
+            [r.category for r in rows],
+            [r.importance for r in rows],
+            [r.scope for r in rows],
+            [int(r.pinned) for r in rows],
+            [r.metadata for r in rows],
+            [r.session_id for r in rows],
+            [r.source for r in rows],
+            [r.agent for r in rows],
+            [r.redactions for r in rows],
+            [r.created_at for r in rows],
+            [r.updated_at for r in rows],
+            [r.event_time for r in rows],
+            [r.expires_at for r in rows],
+            [_vector(r.embedding) for r in rows],
+            [r.embedding_model for r in rows],
+            [r.status for r in rows],
+        ]
+        # Vectors travel in pgvector's binary format only (``_driver.Vector``).
+        arrays = ", ".join(
+            f"%{'b' if kind == 'vector' else 's'}::{kind}[]" for kind in _INSERT_TYPES
+        )
+        await self._fetch(
+            f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) "
+            f"SELECT %s, * FROM unnest({arrays})",
+            [self._tenant, *columns],
         )
 
     async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
@@ -541,16 +647,22 @@ class PostgresTransaction:
 
     async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
         """Append write-log entries with their own times (``stores.base.LogImport``)."""
-        params = [
-            (self._tenant, at, action, memory_id, source, json.dumps(detail, default=str))
-            for at, (action, memory_id, source, detail) in entries
-        ]
-        if params:
-            await self._executemany(
-                "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                params,
-            )
+        if not entries:
+            return
+        # One statement (unnest), as insert_many: the log grows by a batch's size per write.
+        await self._fetch(
+            "INSERT INTO write_log (tenant, at, action, memory_id, source, detail) "
+            "SELECT %s, * FROM unnest(%s::float8[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[])",
+            [
+                self._tenant,
+                [at for at, _ in entries],
+                [entry[0] for _, entry in entries],
+                [entry[1] for _, entry in entries],
+                [entry[2] for _, entry in entries],
+                [json.dumps(entry[3], default=str) for _, entry in entries],
+            ],
+        )
 
     async def set_meta(self, key: str, value: str) -> None:
         await self._fetch(
@@ -731,38 +843,54 @@ class PostgresTransaction:
             return ImportCounts(0, 0, 0)
         columns = [*EXPORT_COLUMNS, "content_hash"]
         names = ", ".join(["tenant", *columns])
-        marks = ", ".join(["%s"] * (len(columns) + 1))
-        statement = (
-            f"INSERT INTO memories AS old ({names}) VALUES ({marks}) ON CONFLICT (tenant, id) DO "
-        )
+        clash = " ON CONFLICT (tenant, id) DO "
         if on_clash == "skip":
-            statement += "NOTHING"
+            clash += "NOTHING"
         else:
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-            statement += f"UPDATE SET {updates}"
+            clash += f"UPDATE SET {updates}"
             if on_clash == "newer":
-                statement += " WHERE excluded.updated_at > old.updated_at"
-        statement += " RETURNING id"
+                clash += " WHERE excluded.updated_at > old.updated_at"
+        clash += " RETURNING id"
 
         def value(row: dict[str, Any], column: str) -> Any:
             raw = row[column]
-            if column == "embedding":
+            if raw is None:
+                return None
+            kind = _IMPORT_TYPES.get(column, "text")
+            if kind == "vector":
                 return _vector(raw)
-            return int(raw) if column == "pinned" else raw
+            return int(raw) if kind.startswith("int") else float(raw) if kind == "float8" else raw
 
         before = await self.existing_ids([r["id"] for r in rows])
         changed = 0
-        with translated(self._store.label):
-            async with self._conn.cursor() as cur:
-                await cur.executemany(
-                    statement.encode(),
-                    [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
-                    returning=True,
-                )
-                while True:
-                    changed += len(await cur.fetchall())
-                    if not cur.nextset():
-                        break
+        if len({r["id"] for r in rows}) == len(rows):
+            # One statement for the batch (as insert_many): the change-feed trigger runs once.
+            arrays = ", ".join(
+                f"%{'b' if kind == 'vector' else 's'}::{kind}[]"
+                for kind in (_IMPORT_TYPES.get(c, "text") for c in columns)
+            )
+            found = await self._fetch(
+                f"INSERT INTO memories AS old ({names}) SELECT %s, * FROM unnest({arrays})" + clash,
+                [self._tenant, *([value(r, c) for r in rows] for c in columns)],
+            )
+            changed = len(found)
+        else:
+            # An id twice in one batch: a row at a time, so the later one meets the earlier
+            # (one statement may not update a row twice).
+            marks = ", ".join(["%s"] * (len(columns) + 1))
+            statement = f"INSERT INTO memories AS old ({names}) VALUES ({marks})" + clash
+            with translated(self._store.label):
+                async with self._conn.cursor() as cur:
+                    await cur.executemany(
+                        statement.encode(),
+                        [[self._tenant, *(value(r, c) for c in columns)] for r in rows],
+                        returning=True,
+                    )
+                    while True:
+                        changed += len(await cur.fetchall())
+                        if not cur.nextset():
+                            break
         fresh = sum(1 for r in rows if r["id"] not in before)
         replaced = changed - fresh
         return ImportCounts(imported=fresh, replaced=replaced, skipped=len(rows) - fresh - replaced)
@@ -1129,32 +1257,36 @@ class PostgresStore:
         :func:`memorymesh.search._scoring.shared_bm25` then swaps that weight for the one over
         both stores, as it does for SQLite's bm25.
         """
-        one = f"plainto_tsquery('{TS_CONFIG}'::regconfig, %s)"
-
-        async def query(conn: Conn) -> tuple[int, dict[str, int], dict[str, dict[str, float]]]:
-            (total,) = (
-                await _fetch(conn, "SELECT count(*) FROM memories WHERE tenant = %s", [self.tenant])
-            )[0]
-            counts: dict[str, int] = {}
-            shares: dict[str, dict[str, float]] = {}
-            for term in terms:
-                found = await _fetch(
-                    conn,
-                    f"SELECT count(*) FROM memories WHERE tenant = %s AND search @@ {one}",
-                    [self.tenant, term],
-                )
-                counts[term] = int(found[0][0])
-                weight = bm25_idf(int(total), counts[term])
-                scored = await _fetch(
-                    conn,
-                    "SELECT id FROM memories WHERE tenant = %s AND id = ANY(%s) "
-                    f"AND search @@ {one}",
-                    [self.tenant, list(ids), term],
-                )
-                shares[term] = {str(r[0]): weight for r in scored}
-            return int(total), counts, shares
-
-        return await self._run(query)
+        # One statement: the counts the triggers keep (as search_text weighs words) and,
+        # per term, which of the candidates hold it.
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"WITH t AS ({_TERMS}) "
+                f"SELECT {_TENANT_SIZE}, t.i, {_TERM_COUNT}, ARRAY(SELECT m.id FROM memories "
+                "AS m WHERE m.tenant = %s AND m.id = ANY(%s) AND m.search @@ t.q) "
+                "FROM (SELECT 1) AS one LEFT JOIN t ON true ORDER BY t.i",
+                [
+                    TS_CONFIG,
+                    TS_CONFIG,
+                    list(terms),
+                    self.tenant,
+                    self.tenant,
+                    self.tenant,
+                    self.tenant,
+                    list(ids),
+                ],
+            )
+        )
+        total = int(rows[0][0])
+        counts: dict[str, int] = {}
+        shares: dict[str, dict[str, float]] = {}
+        for _, i, found, holders in rows if terms else ():
+            term = terms[int(i) - 1]
+            counts[term] = int(found)
+            weight = bm25_idf(total, counts[term])
+            shares[term] = {str(mid): weight for mid in holders}
+        return total, counts, shares
 
     async def count_text(self, query: str, filters: Filters, *, now: float) -> int:
         built = tsquery(query)
