@@ -396,6 +396,39 @@ _JUDGE = Migration(
     ),
 )
 
+_COMPACT_TOKENS = Migration(
+    "0010_compact_conflict_tokens",
+    (
+        # As SQLite's 0012: one row per word with its holders' seqs in an array (the count is
+        # its length) instead of a row per posting and a count beside them, and each memory's
+        # tokens keyed by seq alone (its id is read from `memories`). The tables start empty
+        # and each tenant's next keyword-mode write fills them (tokenising needs Python).
+        "DROP TABLE conflict_tokens",
+        "DROP TABLE conflict_token_counts",
+        "DROP TABLE conflict_memories",
+        "DELETE FROM conflict_singles",
+        "DELETE FROM store_meta WHERE key = 'conflict_tokens_mark'",
+        """
+        CREATE TABLE conflict_words (
+            tenant TEXT     NOT NULL,
+            token  TEXT     NOT NULL,
+            seqs   BIGINT[] NOT NULL,
+            PRIMARY KEY (tenant, token)
+        )
+        """,
+        """
+        CREATE TABLE conflict_memories (
+            tenant  TEXT    NOT NULL,
+            seq     BIGINT  NOT NULL,
+            words   TEXT[]  NOT NULL,
+            numbers TEXT[]  NOT NULL,
+            negated BOOLEAN NOT NULL,
+            PRIMARY KEY (tenant, seq)
+        )
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
@@ -404,4 +437,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _CHANGE_NOTIFY,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _COMPACT_TOKENS,
 )
