@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from memorymesh import AsyncMemoryMesh
 from memorymesh._models import Scope
 from memorymesh.stores.base import MemoryRow
 from memorymesh.stores.sqlite._store import SQLiteStore
+from memorymesh.stores.sqlite._tokens import unpack_seqs
 from memorymesh.writes._conflicts import content_tokens
 
 pytestmark = pytest.mark.anyio
@@ -36,20 +36,26 @@ def _expected(path: Path) -> dict[str, frozenset[str]]:
 
 
 def _stored(path: Path) -> dict[str, frozenset[str]]:
-    """The tokens the store keeps, checked to agree across its four tables."""
+    """The tokens the store keeps, checked to agree across its three tables."""
     with sqlite3.connect(path) as conn:
-        memories = conn.execute("SELECT seq, id, words FROM conflict_memories").fetchall()
-        postings = set(conn.execute("SELECT token, seq FROM conflict_tokens").fetchall())
+        memories = conn.execute(
+            "SELECT c.seq, m.id, c.words FROM conflict_memories c JOIN memories m USING (seq)"
+        ).fetchall()
+        entries = conn.execute("SELECT count(*) FROM conflict_memories").fetchone()[0]
+        holders = {
+            token: list(unpack_seqs(blob))
+            for token, blob in conn.execute("SELECT token, seqs FROM conflict_words")
+        }
         singles = set(conn.execute("SELECT token, seq FROM conflict_singles").fetchall())
-        counts = dict(conn.execute("SELECT token, n FROM conflict_token_counts WHERE n != 0"))
-        seqs = dict(conn.execute("SELECT id, seq FROM memories").fetchall())
+    assert entries == len(memories)  # no entry outlives its memory
     words = {mid: frozenset(w.split("\x1f")) if w else frozenset() for _, mid, w in memories}
-    assert all(seqs[mid] == seq for seq, mid, _ in memories)
-    assert postings == {(w, seq) for seq, mid, _ in memories for w in words[mid]}
+    assert all(len(seqs) == len(set(seqs)) for seqs in holders.values())  # each holder once
+    assert {(w, seq) for w, seqs in holders.items() for seq in seqs} == {
+        (w, seq) for seq, mid, _ in memories for w in words[mid]
+    }
     assert singles == {
         (w, seq) for seq, mid, _ in memories if len(words[mid]) == 1 for w in words[mid]
     }
-    assert counts == dict(Counter(w for ws in words.values() for w in ws))
     return words
 
 
@@ -159,7 +165,7 @@ async def test_an_encrypted_store_keeps_no_words_in_the_clear(tmp_path: Path) ->
         new = await mesh.remember(NEW)
         assert [c.memory_id for c in new.conflicts] == [old.id]
     with sqlite3.connect(path) as conn:
-        for table in ("conflict_tokens", "conflict_memories", "conflict_token_counts"):
+        for table in ("conflict_words", "conflict_memories", "conflict_singles"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
 
 
@@ -183,3 +189,57 @@ async def test_a_batch_writer_warms_its_index_and_the_next_process_catches_up(
         assert [c.memory_id for c in latest.conflicts] == [new.id]
         assert mesh._indexes.lexicons == {}
     assert _stored(path) == _expected(path)
+
+
+async def test_a_seq_reused_after_another_program_deleted_its_memory(tmp_path: Path) -> None:
+    # The tokens are keyed by seq, and SQLite hands a deleted last row's seq to the next
+    # insert: the deleted memory's words must leave, the newcomer's take their place.
+    path = tmp_path / "p.db"
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("the kiwi crates ship on fridays")
+        last = await mesh.remember("the mango pallets leave on tuesdays")
+    with sqlite3.connect(path) as conn:
+        (seq,) = conn.execute("SELECT seq FROM memories WHERE id = ?", [last.id]).fetchone()
+        conn.execute("DELETE FROM memories WHERE id = ?", [last.id])
+        now = time.time()
+        conn.execute(
+            "INSERT INTO memories (id, text, content_hash, category, importance, scope, "
+            "created_at, updated_at) VALUES ('legacy', ?, 'h', 'context', 0.5, 'project', ?, ?)",
+            [OLD, now, now],
+        )
+        assert conn.execute("SELECT seq FROM memories WHERE id = 'legacy'").fetchone() == (seq,)
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == ["legacy"]
+        assert _stored(path) == _expected(path)
+        await mesh.forget("legacy")  # the last one again, deleted by this process
+    assert _stored(path) == _expected(path)
+    with sqlite3.connect(path) as conn:
+        tokens = {t for (t,) in conn.execute("SELECT token FROM conflict_words")}
+    assert not tokens & {"mango", "pallet", "pallets"}
+
+
+async def test_the_compacting_migration_empties_the_old_tables_and_the_next_write_fills(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old = SQLiteStore(path, scope=Scope.PROJECT)
+    await old.open(_migrate_upto=10)  # 0010_judge: 0009's four tables, filled below
+    async with old.write() as tx:
+        await tx.insert_many([_row("m1", OLD), _row("m2", "the kiwi crates ship on fridays")])
+    await old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO conflict_tokens (token, seq) VALUES ('stale', 1)")
+        conn.execute("INSERT INTO conflict_singles (token, seq) VALUES ('stale', 1)")
+        conn.execute("INSERT INTO store_meta (key, value) VALUES ('conflict_tokens_mark', '99')")
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
+        new = await mesh.remember(NEW)
+        assert [c.memory_id for c in new.conflicts] == ["m1"]
+    assert _stored(path) == _expected(path)
+    with sqlite3.connect(path) as conn:
+        tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert not tables & {"conflict_tokens", "conflict_token_counts"}
+        assert (
+            conn.execute("SELECT count(*) FROM conflict_words WHERE token = 'stale'").fetchone()[0]
+            == 0
+        )

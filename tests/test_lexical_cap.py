@@ -106,3 +106,31 @@ def test_a_wider_probe_offers_memories_sharing_fewer_words() -> None:
     words = content_tokens("User moved to Munich last month")[0]
     assert index.candidates(words) == []
     assert index.candidates(words | related_words(words), RELATED_SHARED) == ["berlin"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    memories=st.lists(st.frozensets(_WORDS, min_size=1, max_size=10), min_size=1, max_size=80),
+    query=st.frozensets(_WORDS, min_size=1, max_size=10),
+)
+def test_small_probes_counted_in_python_find_what_numpy_finds(
+    memories: list[frozenset[str]], query: frozenset[str]
+) -> None:
+    # Few probed postings are counted in a dict, many with numpy: the same candidates in the
+    # same order either way, and the order is closest first, then the most recent.
+    import memorymesh.search._lexical as lexical
+
+    index: LexicalIndex[int] = LexicalIndex()
+    index.add((i, (words, frozenset(), False)) for i, words in enumerate(memories))
+    saved = lexical._SMALL_PROBE
+    try:
+        lexical._SMALL_PROBE = 10**9
+        in_python = index.candidates(query)
+        lexical._SMALL_PROBE = -1
+        with_numpy = index.candidates(query)
+    finally:
+        lexical._SMALL_PROBE = saved
+    assert in_python == with_numpy
+    shared = [len(query & memories[i]) if len(memories[i]) > 1 else 1 for i in in_python]
+    keys = list(zip(shared, in_python, strict=True))
+    assert keys == sorted(keys, key=lambda k: (-k[0], -k[1]))

@@ -84,9 +84,20 @@ async def _answers(mesh: AsyncMemoryMesh) -> list[list[tuple[float, str]]]:
     for f in FILTERS:
         # Every row that passes (k beyond the store), in a tie-free order: the same rows
         # with the same cosines, or the file changed an answer.
-        for hits in index.search(queries, 1000, f, now=time.time()):
+        now = time.time()
+        every = index.search(queries, 1000, f, now=now)
+        for hits in every:
             out.append(sorted((-round(score, 5), mid) for mid, score in hits))
+        # A conflict check's threshold search (over the file's whole product at once when
+        # mapped, block by block when not) finds exactly the rows scoring that high.
+        close = index.search(queries, 1000, f, now=now, min_score=_CLOSE)
+        for hits, near in zip(every, close, strict=True):
+            assert sorted(near) == sorted((m, s) for m, s in hits if s >= _CLOSE)
+            out.append(sorted((-round(score, 5), mid) for mid, score in near))
     return out
+
+
+_CLOSE = 0.3
 
 
 async def _rebuilt(project_db: Path, global_db: Path) -> list[list[tuple[float, str]]]:

@@ -37,6 +37,12 @@ _MAX_CANDIDATES = 64
 #: of memories (templated notes, logs); probing only the most recent holders keeps a write's
 #: cost flat as the store grows, and recent memories are the likeliest to be restated.
 _MAX_POSTINGS = 512
+# Slots are int32 (the postings' arrays): a candidate's sort key is shared words << 32 | slot.
+_SLOT_BITS = 32
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
+_SEQ_MASK = (1 << 64) - 1
+#: Up to this many probed postings, a lookup counts them in Python rather than numpy.
+_SMALL_PROBE = 96
 
 
 def max_missing(size: int) -> int:
@@ -126,38 +132,53 @@ class LexicalIndex(Generic[K]):
     def candidates(self, tokens: frozenset[str], needed: int | None = None) -> list[K]:
         """Keys of memories that share enough of ``tokens`` to be a conflict (``needed`` of
         them, if given), closest first (the most recent first among equally close ones)."""
-        import numpy as np
-
         size = len(tokens)
         if not size:
             return []
         needed, probed, hits = _plan(size, needed)
         postings = self._postings
         held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
-        found: list[tuple[int, int]] = []  # (shared words, slot)
+        # Each candidate as one int, shared words above slot: a plain descending sort of
+        # ints orders them closest first, the most recent first among equals (a sort by a
+        # tuple key cost more than the rest of a lookup when texts share many words).
+        found: list[int] = []
         if held:
-            merged = np.concatenate([h[-_MAX_POSTINGS:] for h in held])
-            merged.sort()
-            # In sorted order, a slot seen `hits` times equals the entry `hits - 1` later.
-            span = len(merged) - hits + 1
-            repeated = (
-                merged[:span][merged[hits - 1 :] == merged[:span]] if span > 0 else merged[:0]
-            )
+            probes = [h[-_MAX_POSTINGS:] for h in held]
+            repeated: Iterable[int]
+            if sum(map(len, probes)) <= _SMALL_PROBE:
+                # A few postings (a batch's own index, rare words): counted in a dict, at a
+                # fraction of numpy's fixed cost per call.
+                seen: dict[int, int] = {}
+                for probe in probes:
+                    for slot in probe:
+                        seen[slot] = seen.get(slot, 0) + 1
+                repeated = [slot for slot, n in seen.items() if n >= hits]
+            else:
+                import numpy as np
+
+                merged = np.concatenate(probes)
+                merged.sort()
+                # In sorted order, a slot seen `hits` times equals the entry `hits - 1` later.
+                span = len(merged) - hits + 1
+                repeated = np.unique(
+                    merged[:span][merged[hits - 1 :] == merged[:span]] if span > 0 else merged[:0]
+                ).tolist()
             words = self._tokens
-            for slot in np.unique(repeated).tolist():
-                shared = len(tokens.intersection(words[slot][0]))
+            intersection = tokens.intersection
+            for slot in repeated:
+                shared = len(intersection(words[slot][0]))
                 if shared >= needed:
-                    found.append((shared, slot))
+                    found.append(shared << _SLOT_BITS | slot)
         if needed > 1:
             found.extend(
-                (1, slot)
+                1 << _SLOT_BITS | slot
                 for word in tokens
                 for slot in self._single.get(word, ())[-_MAX_POSTINGS:]
                 if len(self._tokens[slot][0]) == 1
             )
-        found.sort(key=lambda item: (-item[0], -item[1]))
+        found.sort(reverse=True)
         keys = self._keys
-        return [keys[slot] for _, slot in found[:_MAX_CANDIDATES]]
+        return [keys[item & _SLOT_MASK] for item in found[:_MAX_CANDIDATES]]
 
     async def lookup(
         self,
@@ -242,17 +263,25 @@ class StoredLexicon:
                 found_all.append([])
                 continue
             needed = plan[0]
-            found: list[tuple[int, int]] = []  # (shared words, seq)
+            found: list[int] = []  # shared words << 64 | seq, as in LexicalIndex.candidates
             for seq in repeated:
                 entry = entries.get(seq)
                 if entry is not None:
                     shared = len(words.intersection(entry[2][0]))
                     if shared >= needed:
-                        found.append((shared, seq))
+                        found.append(shared << 64 | seq)
             if needed > 1:
                 found.extend(
-                    (1, seq) for word in words for seq in singles.get(word, ()) if seq in entries
+                    1 << 64 | seq
+                    for word in words
+                    for seq in singles.get(word, ())
+                    if seq in entries
                 )
-            found.sort(key=lambda item: (-item[0], -item[1]))
-            found_all.append([(entries[seq][1], entries[seq][2]) for _, seq in found[:limit]])
+            found.sort(reverse=True)
+            found_all.append(
+                [
+                    (entries[seq][1], entries[seq][2])
+                    for seq in (item & _SEQ_MASK for item in found[:limit])
+                ]
+            )
         return found_all

@@ -8,8 +8,9 @@ privacy guard (no later step sees a secret), then classification, scope, times a
 
 from __future__ import annotations
 
+import functools
 import json
-import uuid
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,19 +48,65 @@ _NEW_MEMORY_DEFAULTS: dict[str, Any] = {
 }
 
 
-def as_new(item: str | Mapping[str, Any] | NewMemory) -> NewMemory:
-    """One ``remember_many`` item as a :class:`NewMemory` (not validated yet)."""
+def new_id() -> str:
+    """A random UUID4 in hex, as ``uuid.uuid4().hex`` gives it, at a fifth of the cost
+    (no ``UUID`` object): one per memory of a batch."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = value & ~_UUID_FIXED_BITS | _UUID4_BITS
+    return f"{value:032x}"
+
+
+# The version (4) and variant (RFC 4122) bits of a UUID4.
+_UUID_FIXED_BITS = 0xF000 << 64 | 0xC000 << 48
+_UUID4_BITS = 0x4000 << 64 | 0x8000 << 48
+
+
+@functools.lru_cache(maxsize=1)
+def _local_moment(now: float) -> datetime:
+    """``now`` as an aware local datetime: built once per batch (every item shares its
+    ``now``), not per item, and only read when a text has a time expression."""
+    return datetime.fromtimestamp(now).astimezone()
+
+
+class _Item:
+    """A string or mapping item's fields, as :class:`NewMemory` names them: what
+    :meth:`WriteRules.prepare` reads, without building a pydantic model per item (~10 µs
+    each, a fifth of preparing one; ``prepare`` validates every field itself)."""
+
+    __slots__ = tuple(_NEW_MEMORY_DEFAULTS)
+
+    text: Any
+    category: Any
+    importance: Any
+    scope: Any
+    metadata: Any
+    pin: Any
+    session_id: Any
+    event_time: Any
+    expires_at: Any
+    ttl: Any
+    source: Any
+    agent: Any
+    on_conflict: Any
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        for name, default in _NEW_MEMORY_DEFAULTS.items():
+            setattr(self, name, fields.get(name, default))
+
+
+def as_new(item: str | Mapping[str, Any] | NewMemory) -> NewMemory | _Item:
+    """One ``remember_many`` item with :class:`NewMemory`'s fields (not validated yet)."""
     if isinstance(item, NewMemory):
         return item
     if isinstance(item, str):
-        return NewMemory.model_construct(text=item, pin=False)
+        return _Item({"text": item})
     if isinstance(item, Mapping):
         unknown = item.keys() - _NEW_MEMORY_DEFAULTS.keys()
         if unknown:
             raise InvalidInputError(f"unknown field(s) {sorted(map(str, unknown))}")
         if "text" not in item:
             raise InvalidInputError("each item needs a 'text'")
-        return NewMemory.model_construct(**{**_NEW_MEMORY_DEFAULTS, **item})
+        return _Item(item)
     raise InvalidInputError(
         f"each item must be a string, a mapping or a NewMemory, not {type(item).__name__}"
     )
@@ -166,7 +213,7 @@ class WriteRules:
             fields["expires_at"] = utc(expires_at, "expires_at")
         return fields, found
 
-    def prepare(self, item: NewMemory, now: float) -> Prepared:
+    def prepare(self, item: NewMemory | _Item, now: float) -> Prepared:
         """``item`` validated, guarded and classified into the row its store will hold."""
         text = self.check_text(item.text)
         check_depth(item.metadata, "metadata")  # before anything walks it recursively
@@ -216,12 +263,12 @@ class WriteRules:
         event_time = utc(item.event_time, "event_time")
         if event_time is None:
             # "yesterday", "last Friday", "2024-03-05": resolved against this write's moment.
-            found = find_event_time(text, datetime.fromtimestamp(now).astimezone())
+            found = find_event_time(text, _local_moment(now))
             if found is not None:
                 event_time = found.when.timestamp()
                 detail["event_time_from"] = found.phrase
         row = MemoryRow(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             text=text,
             content_hash=content_hash(text),
             category=chosen.value,

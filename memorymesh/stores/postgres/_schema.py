@@ -396,11 +396,44 @@ _JUDGE = Migration(
     ),
 )
 
+_COMPACT_TOKENS = Migration(
+    "0009_compact_conflict_tokens",
+    (
+        # As SQLite's 0011: one row per word with its holders' seqs in an array (the count is
+        # its length) instead of a row per posting and a count beside them, and each memory's
+        # tokens keyed by seq alone (its id is read from `memories`). The tables start empty
+        # and each tenant's next keyword-mode write fills them (tokenising needs Python).
+        "DROP TABLE conflict_tokens",
+        "DROP TABLE conflict_token_counts",
+        "DROP TABLE conflict_memories",
+        "DELETE FROM conflict_singles",
+        "DELETE FROM store_meta WHERE key = 'conflict_tokens_mark'",
+        """
+        CREATE TABLE conflict_words (
+            tenant TEXT     NOT NULL,
+            token  TEXT     NOT NULL,
+            seqs   BIGINT[] NOT NULL,
+            PRIMARY KEY (tenant, token)
+        )
+        """,
+        """
+        CREATE TABLE conflict_memories (
+            tenant  TEXT    NOT NULL,
+            seq     BIGINT  NOT NULL,
+            words   TEXT[]  NOT NULL,
+            numbers TEXT[]  NOT NULL,
+            negated BOOLEAN NOT NULL,
+            PRIMARY KEY (tenant, seq)
+        )
+        """,
+    ),
+)
+
 _ACROSS_INDEX = Migration(
-    "0013_superseded_across_index",
+    "0011_superseded_across_index",
     (
         # history() from a successor finds its predecessors in the other scope by this
-        # column (see SQLite's 0016_superseded_across_index).
+        # column (see SQLite's 0012_superseded_across_index).
         "CREATE INDEX memories_superseded_across ON memories (tenant, superseded_across) "
         "WHERE superseded_across IS NOT NULL",
     ),
@@ -457,7 +490,7 @@ _STATEMENT_FEED = Migration(
 )
 
 _KEYWORD_STATISTICS = Migration(
-    "0011_keyword_statistics",
+    "0010_keyword_statistics",
     (
         # What keyword ranking weighs a word by, kept by the change-feed trigger instead of
         # counted on every search (``_store._search_text``): each tenant's number of memories
@@ -558,6 +591,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _CONFLICT_TOKENS,
     _JUDGE,
     _STATEMENT_FEED,
+    _COMPACT_TOKENS,
     _KEYWORD_STATISTICS,
     _ACROSS_INDEX,
 )

@@ -1,13 +1,15 @@
-"""The conflict tokens a PostgreSQL tenant keeps (migration ``0006_conflict_tokens``).
+"""The conflict tokens a PostgreSQL tenant keeps (migrations ``0006_conflict_tokens``,
+compacted by ``0009_compact_conflict_tokens``).
 
-The same four tables as SQLite's (see ``stores/sqlite/_tokens.py``), keyed by tenant. Every
-read and write is one statement per batch: lists travel as arrays (``unnest``, ``= ANY``), and
-a word's newest holders come from a ``LATERAL`` index range read.
+The same tables as SQLite's (see ``stores/sqlite/_tokens.py``), keyed by tenant: one row per
+word with its holders' seqs in a ``BIGINT[]`` (appended to in SQL; only a removal reads one
+back), one-word memories, and each memory's tokens by seq. Every read and write is one
+statement per batch: lists travel as arrays (``unnest``, ``= ANY``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
@@ -49,8 +51,8 @@ class PostgresTokenPostings:
         if not words:
             return {}
         rows = await self._rows(
-            "SELECT token, n FROM conflict_token_counts "
-            "WHERE tenant = %s AND token = ANY(%s) AND n > 0",
+            "SELECT token, cardinality(seqs) FROM conflict_words "
+            "WHERE tenant = %s AND token = ANY(%s) AND cardinality(seqs) > 0",
             [self._tenant, list(words)],
         )
         return {str(t): int(n) for t, n in rows}
@@ -60,14 +62,22 @@ class PostgresTokenPostings:
     ) -> dict[str, list[int]]:
         if not words:
             return {}
-        table = "conflict_singles" if single else "conflict_tokens"
-        rows = await self._rows(
-            f"SELECT w.token, p.seq FROM unnest(%s::text[]) AS w (token) "
-            f"CROSS JOIN LATERAL (SELECT q.seq FROM {table} q "
-            f"WHERE q.tenant = %s AND q.token = w.token ORDER BY q.seq DESC LIMIT %s) AS p "
-            f"ORDER BY w.token, p.seq DESC",
-            [list(words), self._tenant, limit],
-        )
+        if single:
+            rows = await self._rows(
+                "SELECT w.token, p.seq FROM unnest(%s::text[]) AS w (token) "
+                "CROSS JOIN LATERAL (SELECT q.seq FROM conflict_singles q "
+                "WHERE q.tenant = %s AND q.token = w.token ORDER BY q.seq DESC LIMIT %s) AS p "
+                "ORDER BY w.token, p.seq DESC",
+                [list(words), self._tenant, limit],
+            )
+        else:
+            rows = await self._rows(
+                "SELECT c.token, p.seq FROM conflict_words c "
+                "CROSS JOIN LATERAL (SELECT s AS seq FROM unnest(c.seqs) AS s "
+                "ORDER BY s DESC LIMIT %s) AS p "
+                "WHERE c.tenant = %s AND c.token = ANY(%s) ORDER BY c.token, p.seq DESC",
+                [limit, self._tenant, list(words)],
+            )
         found: dict[str, list[int]] = {}
         for token, seq in rows:
             found.setdefault(str(token), []).append(int(seq))
@@ -77,8 +87,9 @@ class PostgresTokenPostings:
         if not seqs:
             return {}
         rows = await self._rows(
-            "SELECT seq, id, words, numbers, negated FROM conflict_memories "
-            "WHERE tenant = %s AND seq = ANY(%s::bigint[])",
+            "SELECT c.seq, m.id, c.words, c.numbers, c.negated FROM conflict_memories c "
+            "JOIN memories m ON m.tenant = c.tenant AND m.seq = c.seq "
+            "WHERE c.tenant = %s AND c.seq = ANY(%s::bigint[])",
             [self._tenant, list(seqs)],
         )
         return {
@@ -106,79 +117,91 @@ class PostgresTokenPostings:
 
         async def write(conn: Any) -> None:
             fetch = self._fetch
-            delta: Counter[str] = Counter()
+            gone: dict[str, set[int]] = defaultdict(set)  # word -> seqs leaving it
             if ids is None:
-                for table in (
-                    "conflict_tokens",
-                    "conflict_singles",
-                    "conflict_token_counts",
-                    "conflict_memories",
-                ):
+                for table in ("conflict_words", "conflict_singles", "conflict_memories"):
                     await fetch(conn, f"DELETE FROM {table} WHERE tenant = %s", [tenant])
             elif ids:
+                await self._drop(conn, ids, gone)
+            added: dict[str, list[int]] = defaultdict(list)  # word -> seqs joining it
+            for seq, _, (words, _, _) in rows:
+                for word in words:
+                    added[word].append(seq)
+            if gone:
+                # Only a removal reads arrays back (locked until the commit): the words'
+                # holders without the leavers and with this batch's newcomers; a word nobody
+                # holds leaves the database.
                 old = await fetch(
                     conn,
-                    "DELETE FROM conflict_memories WHERE tenant = %s AND id = ANY(%s) "
-                    "RETURNING seq, words",
-                    [tenant, list(ids)],
+                    "SELECT token, seqs FROM conflict_words WHERE tenant = %s "
+                    "AND token = ANY(%s) ORDER BY token FOR UPDATE",
+                    [tenant, sorted(gone)],
                 )
-                gone = [(w, int(seq)) for seq, words in old for w in words]
-                if gone:
-                    pairs = [[w for w, _ in gone], [s for _, s in gone]]
-                    for table in ("conflict_tokens", "conflict_singles"):
-                        await fetch(
-                            conn,
-                            f"DELETE FROM {table} WHERE tenant = %s AND (token, seq) IN "
-                            "(SELECT * FROM unnest(%s::text[], %s::bigint[]))",
-                            [tenant, *pairs],
-                        )
-                    delta.subtract(w for w, _ in gone)
+                kept: list[tuple[str, str]] = []
+                emptied: list[str] = []
+                for token, seqs in old:
+                    leaving = gone[str(token)]
+                    holders = [int(s) for s in seqs if int(s) not in leaving]
+                    holders += added.pop(str(token), ())
+                    if holders:
+                        kept.append((str(token), "{" + ",".join(map(str, holders)) + "}"))
+                    else:
+                        emptied.append(str(token))
+                if kept:
+                    await fetch(
+                        conn,
+                        "UPDATE conflict_words c SET seqs = u.seqs::bigint[] "
+                        "FROM unnest(%s::text[], %s::text[]) AS u (token, seqs) "
+                        "WHERE c.tenant = %s AND c.token = u.token",
+                        [[t for t, _ in kept], [a for _, a in kept], tenant],
+                    )
+                if emptied:
+                    await fetch(
+                        conn,
+                        "DELETE FROM conflict_words WHERE tenant = %s AND token = ANY(%s)",
+                        [tenant, emptied],
+                    )
+            if added:
+                # In key order, so two writers of one tenant lock shared words alike.
+                order = sorted(added)
+                await fetch(
+                    conn,
+                    "INSERT INTO conflict_words AS c (tenant, token, seqs) "
+                    "SELECT %s, u.token, u.seqs::bigint[] "
+                    "FROM unnest(%s::text[], %s::text[]) AS u (token, seqs) "
+                    "ON CONFLICT (tenant, token) DO UPDATE SET seqs = c.seqs || excluded.seqs",
+                    [
+                        tenant,
+                        order,
+                        ["{" + ",".join(map(str, added[w])) + "}" for w in order],
+                    ],
+                )
             if rows:
                 await fetch(
                     conn,
-                    "INSERT INTO conflict_memories (tenant, seq, id, words, numbers, negated) "
-                    "SELECT %s, seq, id, string_to_array(w, chr(31)), "
+                    "INSERT INTO conflict_memories (tenant, seq, words, numbers, negated) "
+                    "SELECT %s, seq, string_to_array(w, chr(31)), "
                     "string_to_array(n, chr(31)), g "
-                    "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::bool[]) "
-                    "AS r (seq, id, w, n, g)",
+                    "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bool[]) "
+                    "AS r (seq, w, n, g)",
                     [
                         tenant,
                         [seq for seq, _, _ in rows],
-                        [mid for _, mid, _ in rows],
                         [_SEP.join(t[0]) for _, _, t in rows],
                         [_SEP.join(t[1]) for _, _, t in rows],
                         [t[2] for _, _, t in rows],
                     ],
                 )
-                postings = [(w, seq) for seq, _, (words, _, _) in rows for w in words]
                 singles = [
-                    (w, seq) for seq, _, (words, _, _) in rows if len(words) == 1 for w in words
+                    (w, seq) for seq, _, (words_, _, _) in rows if len(words_) == 1 for w in words_
                 ]
-                for table, pairs_ in (("conflict_tokens", postings), ("conflict_singles", singles)):
-                    if pairs_:
-                        await fetch(
-                            conn,
-                            f"INSERT INTO {table} (tenant, token, seq) "
-                            "SELECT %s, * FROM unnest(%s::text[], %s::bigint[])",
-                            [tenant, [w for w, _ in pairs_], [s for _, s in pairs_]],
-                        )
-                delta.update(w for w, _ in postings)
-            changed = [(w, n) for w, n in delta.items() if n]
-            if changed:
-                await fetch(
-                    conn,
-                    "INSERT INTO conflict_token_counts AS c (tenant, token, n) "
-                    "SELECT %s, * FROM unnest(%s::text[], %s::bigint[]) "
-                    "ON CONFLICT (tenant, token) DO UPDATE SET n = c.n + excluded.n",
-                    [tenant, [w for w, _ in changed], [n for _, n in changed]],
-                )
-                # A word no memory holds any more leaves the database.
-                await fetch(
-                    conn,
-                    "DELETE FROM conflict_token_counts "
-                    "WHERE tenant = %s AND n <= 0 AND token = ANY(%s)",
-                    [tenant, [w for w, n in changed if n < 0]],
-                )
+                if singles:
+                    await fetch(
+                        conn,
+                        "INSERT INTO conflict_singles (tenant, token, seq) "
+                        "SELECT %s, * FROM unnest(%s::text[], %s::bigint[])",
+                        [tenant, [w for w, _ in singles], [s for _, s in singles]],
+                    )
             if mark is not None:
                 await fetch(
                     conn,
@@ -188,3 +211,47 @@ class PostgresTokenPostings:
                 )
 
         await self._run(write)
+
+    async def _drop(self, conn: Any, ids: Sequence[str], gone: dict[str, set[int]]) -> None:
+        """Delete the stored tokens of the memories ``ids`` name, noting in ``gone`` which
+        words lose which holders (as SQLite's ``_drop``: a memory deleted since leaves an
+        entry whose seq no memory of the tenant has)."""
+        fetch, tenant = self._fetch, self._tenant
+        wanted = list(dict.fromkeys(ids))
+        found = [
+            int(r[0])
+            for r in await fetch(
+                conn,
+                "SELECT seq FROM memories WHERE tenant = %s AND id = ANY(%s)",
+                [tenant, wanted],
+            )
+        ]
+        old = list(
+            await fetch(
+                conn,
+                "DELETE FROM conflict_memories WHERE tenant = %s AND seq = ANY(%s::bigint[]) "
+                "RETURNING seq, words",
+                [tenant, found],
+            )
+        )
+        if len(found) < len(wanted):
+            old += await fetch(
+                conn,
+                "DELETE FROM conflict_memories c WHERE c.tenant = %s AND NOT EXISTS "
+                "(SELECT 1 FROM memories m WHERE m.tenant = c.tenant AND m.seq = c.seq) "
+                "RETURNING c.seq, c.words",
+                [tenant],
+            )
+        singles: list[tuple[str, int]] = []
+        for seq, words in old:
+            for word in words:
+                gone[str(word)].add(int(seq))
+            if len(words) == 1:
+                singles.extend((str(word), int(seq)) for word in words)
+        if singles:
+            await fetch(
+                conn,
+                "DELETE FROM conflict_singles WHERE tenant = %s AND (token, seq) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::bigint[]))",
+                [tenant, [w for w, _ in singles], [s for _, s in singles]],
+            )

@@ -299,6 +299,10 @@ _COUNTS = Migration(
     ),
 )
 
+#: The ``store_meta`` key of the change-feed mark the conflict tokens reflect (as
+#: ``_tokens.MARK_KEY``; repeated here so the schema imports nothing).
+_TOKENS_MARK = "conflict_tokens_mark"
+
 _CONFLICT_TOKENS = Migration(
     "0009_conflict_tokens",
     (
@@ -378,8 +382,42 @@ _JUDGE = Migration(
     ),
 )
 
+_COMPACT_TOKENS = Migration(
+    "0011_compact_conflict_tokens",
+    (
+        # 0009's tables grew a keyword store by ~70% (9.7 -> 16.5 MB at 10k memories; 45 MB
+        # of ~105 at 100k): a (word, seq) row per posting (~19 bytes each, the word repeated
+        # per holder), a count per word beside them, and each memory's 32-character id again
+        # with its own unique index. Now one row per word holds its holders' seqs packed in a
+        # blob (4 bytes a posting; the count is the blob's length), and each memory's tokens
+        # are keyed by seq alone (`stores/sqlite/_tokens.py`). Tokenising needs Python, so
+        # the tables start empty and the next keyword-mode write fills them, as after 0009.
+        "DROP TABLE conflict_tokens",
+        "DROP TABLE conflict_token_counts",
+        "DROP TABLE conflict_memories",
+        "DELETE FROM conflict_singles",
+        f"DELETE FROM store_meta WHERE key = '{_TOKENS_MARK}'",
+        # A rowid table: its rows can be kilobytes (a common word's holders), which a
+        # WITHOUT ROWID table stores poorly.
+        """
+        CREATE TABLE conflict_words (
+            token TEXT PRIMARY KEY,
+            seqs  BLOB NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE conflict_memories (
+            seq     INTEGER PRIMARY KEY,
+            words   TEXT    NOT NULL,
+            numbers TEXT    NOT NULL,
+            negated INTEGER NOT NULL
+        )
+        """,
+    ),
+)
+
 _ACROSS_INDEX = Migration(
-    "0016_superseded_across_index",
+    "0012_superseded_across_index",
     (
         # history() from a successor finds the memories it superseded in the other scope's
         # store by this column (export/import and `migrate` carry it; the write log they may
@@ -395,5 +433,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _COUNTS,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _COMPACT_TOKENS,
     _ACROSS_INDEX,
 )  # fmt: skip
