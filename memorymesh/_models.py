@@ -9,7 +9,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ._vocab import Category, Scope
+# ConflictPolicy, CONFLICT_POLICIES and ListOrder live in _vocab (no pydantic): re-exported
+# here, where the rest of MemoryMesh has always found them.
+from ._vocab import CONFLICT_POLICIES as CONFLICT_POLICIES
+from ._vocab import Category, ConflictPolicy, Scope
+from ._vocab import ListOrder as ListOrder
 
 __all__ = [
     "GLOBAL_CATEGORIES",
@@ -32,13 +36,6 @@ __all__ = [
     "SessionRecord",
     "WriteLogEntry",
 ]
-
-
-#: What a write does when it duplicates or contradicts a current memory:
-#: ``supersede`` keeps the old one as history linked to the new one, ``keep_both`` stores
-#: the new one beside it, ``skip`` keeps only the old one, ``merge`` folds the new into the old.
-ConflictPolicy = Literal["supersede", "keep_both", "skip", "merge"]
-CONFLICT_POLICIES: frozenset[str] = frozenset({"supersede", "keep_both", "skip", "merge"})
 
 
 #: Categories about the *user* rather than the codebase follow them into every project.
@@ -321,6 +318,3 @@ class MemoryStats(BaseModel):
     project_path: str | None
     global_path: str
     embedder: str
-
-
-ListOrder = Literal["newest", "oldest", "importance", "updated", "accessed"]

@@ -1,10 +1,37 @@
 """The SQLite engine: the zero-config default store, one file per scope.
 
 ``_store`` (the store itself, over aiosqlite), ``_schema`` (named migrations), ``_crypto``
-(encryption at rest) and ``_maintenance`` (file checks, ``doctor`` reports and backups).
+(encryption at rest), ``_maintenance`` (file checks, ``doctor`` reports and backups), ``_sql``
+(the statements the store and the one-shot reader share) and ``_oneshot`` (a read-only,
+synchronous reader for one-shot commands: ``memorymesh list`` and ``stats``).
+
+The public names load their module on first use, so a one-shot command that imports one
+module of this package does not pay for aiosqlite and pydantic.
 """
 
-from ._maintenance import StoreReport, backup, check_file
-from ._store import SQLiteStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._maintenance import StoreReport, backup, check_file
+    from ._store import SQLiteStore
 
 __all__ = ["SQLiteStore", "StoreReport", "backup", "check_file"]
+
+_LAZY = {
+    "SQLiteStore": "._store",
+    "StoreReport": "._maintenance",
+    "backup": "._maintenance",
+    "check_file": "._maintenance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

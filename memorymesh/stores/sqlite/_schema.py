@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ENCRYPTION_META_KEY",
     "INDEXED_COLUMNS",
     "INDEXED_METADATA_KEYS",
     "MIGRATIONS",
@@ -193,6 +194,9 @@ _CHANGE_FEED = Migration(
 #: in ``stores/base.py``) unique among current memories; its name is how a violation is told
 #: apart from any other constraint.
 UNIQUE_ITEM_INDEX = "memories_unique_item"
+
+#: The ``store_meta`` key an encrypted store keeps its key check under (see ``_crypto``).
+ENCRYPTION_META_KEY = "encryption"
 
 _ITEM_CURRENT = (
     "json_extract(metadata, '$.langgraph_ns') IS NOT NULL "
