@@ -262,3 +262,20 @@ async def test_list_of_an_encrypted_store_without_the_key_fails_as_before(
     )
     assert done.returncode == 1 and b"is encrypted" in done.stderr
     assert b"billing" not in done.stdout
+
+
+def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None:
+    """A process's first pydantic validator costs tens of ms (and a scan of every installed
+    package for plugins): a one-shot remember, keyword recall or list builds none. JSON output
+    builds the serializers it needs, as before."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    marker = ("pydantic.plugin._loader",)
+    for argv in (
+        ["remember", "We deploy the billing service with Helm"],
+        ["remember", "The staging database runs PostgreSQL 14"],
+        ["recall", "billing service deploy"],
+        ["list"],
+    ):
+        out, code, modules = run_cli([*stores, *argv], heavy=marker)
+        assert (code, modules) == (0, []), argv
+    assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]

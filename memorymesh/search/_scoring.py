@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .._models import Memory, ScoreBreakdown, ScoringWeights
+from .._models import Memory, ScoreBreakdown, ScoringWeights, trusted_breakdown
 from ..stores.base import bm25_idf
 
 __all__ = [
@@ -69,13 +69,7 @@ def breakdown_of(
 ) -> ScoreBreakdown:
     """The :class:`ScoreBreakdown` of what :func:`signals` returned."""
     _, relevance, recency, importance, frequency = scored
-    return ScoreBreakdown(
-        relevance=relevance,
-        recency=recency,
-        importance=importance,
-        frequency=frequency,
-        weights=weights,
-    )
+    return trusted_breakdown(relevance, recency, importance, frequency, weights)
 
 
 def blend(
