@@ -276,6 +276,6 @@ def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None
         ["recall", "billing service deploy"],
         ["list"],
     ):
-        out, code, modules = run_cli([*stores, *argv], heavy=marker)
+        _out, code, modules = run_cli([*stores, *argv], heavy=marker)
         assert (code, modules) == (0, []), argv
     assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]

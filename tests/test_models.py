@@ -90,8 +90,8 @@ def test_trusted_recall_models_are_what_validation_builds() -> None:
 
     weights = default_weights()
     assert weights == ScoringWeights() and weights.model_fields_set == set()
-    numbers: tuple[Any, ...] = (np.float64(0.5), np.float32(0.25), 1, 0.125)
-    trusted = trusted_breakdown(*numbers, weights)
+    numbers: list[Any] = [np.float64(0.5), np.float32(0.25), 1, 0.125]
+    trusted = trusted_breakdown(numbers[0], numbers[1], numbers[2], numbers[3], weights)
     validated = ScoreBreakdown(
         relevance=numbers[0],
         recency=numbers[1],
