@@ -279,3 +279,30 @@ def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None
         _out, code, modules = run_cli([*stores, *argv], heavy=marker)
         assert (code, modules) == (0, []), argv
     assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]
+
+
+@pytest.mark.anyio
+async def test_the_captures_recent_read_walks_an_index(tmp_path: Path) -> None:
+    """The hook checks each capture against the most recently updated memories: read from
+    the updated_at index (migration 0013), not by sorting every row, so a capture costs the
+    same at 1k and 1M memories."""
+    from memorymesh import AsyncMemoryMesh
+    from memorymesh.stores._filters import Filters
+    from memorymesh.stores.sqlite._sql import select_sql, where
+
+    db = tmp_path / "p.db"
+    async with AsyncMemoryMesh(db, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("We deploy the billing service with Helm")
+    # The read of context/_hooks.queue_captures, as the store runs it.
+    clause, params = where(
+        Filters(status=None, include_superseded=True, include_expired=True), now=0.0
+    )
+    with sqlite3.connect(db) as conn:
+        plan = " | ".join(
+            str(row[3])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + select_sql(clause, "updated"), [*params, 300, 0]
+            )
+        )
+    conn.close()
+    assert "USING INDEX memories_updated_at" in plan and "TEMP B-TREE" not in plan, plan

@@ -382,10 +382,23 @@ _JUDGE = Migration(
     ),
 )
 
+_UPDATED_ORDER = Migration(
+    "0013_updated_order",
+    (
+        # Reads by last update (`list --order updated`, and the Claude Code hook's check of
+        # each capture against the 300 most recently updated memories) sorted every row
+        # first: ~80-120 ms at 100k memories, growing with the store, paid by each capture.
+        # With the index they read only the rows they return (`seq` is the rowid, the
+        # index's own tie-break, so ORDER BY updated_at DESC, seq DESC walks it backwards).
+        "CREATE INDEX memories_updated_at ON memories (updated_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
     _SESSIONS,
     _COUNTS,
     _CONFLICT_TOKENS,
     _JUDGE,
+    _UPDATED_ORDER,
 )  # fmt: skip
