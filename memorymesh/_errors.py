@@ -29,7 +29,7 @@ working for callers who do not know about MemoryMesh.
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
 __all__ = [
     "BlockingCallError",
@@ -172,10 +172,30 @@ class ClosedError(MemoryMeshError, RuntimeError):
     """The mesh (or store) has been closed and cannot be used again."""
 
 
-class BlockingCallError(MemoryMeshError, RuntimeError, asyncio.InvalidStateError):
-    """A sync adapter method was called on the event loop the mesh runs on.
+if TYPE_CHECKING:
+    import asyncio
 
-    Blocking there would wait forever for the loop it blocks: await the async method
-    (``aput``, ``aget``, ``ainvoke``, ...) instead. Also an ``asyncio.InvalidStateError``,
-    which LangGraph's own stores raise in the same situation.
-    """
+    class BlockingCallError(MemoryMeshError, RuntimeError, asyncio.InvalidStateError):
+        """A sync adapter method was called on the event loop the mesh runs on (see below)."""
+
+else:
+
+    def __getattr__(name: str) -> type[Exception]:
+        # Made on first use: its asyncio base costs every process that imports this module
+        # (every command) ~20 ms to import, and only the sync adapters ever raise it.
+        if name != "BlockingCallError":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import asyncio
+
+        class BlockingCallError(MemoryMeshError, RuntimeError, asyncio.InvalidStateError):
+            """A sync adapter method was called on the event loop the mesh runs on.
+
+            Blocking there would wait forever for the loop it blocks: await the async method
+            (``aput``, ``aget``, ``ainvoke``, ...) instead. Also an ``asyncio.InvalidStateError``,
+            which LangGraph's own stores raise in the same situation.
+            """
+
+        BlockingCallError.__qualname__ = name  # as if defined at the top: tracebacks, pickle
+        # setdefault: two threads asking at once still share one class.
+        made: type[Exception] = globals().setdefault(name, BlockingCallError)
+        return made

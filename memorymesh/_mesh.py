@@ -36,13 +36,14 @@ from ._models import (
     MemoryStats,
     NewMemory,
     RecallExplanation,
-    RecallResult,
     RecallResults,
     Scope,
     ScoringWeights,
     SessionRecord,
     WriteLogEntry,
+    default_weights,
     trusted_memory,
+    trusted_result,
 )
 from ._paths import IN_MEMORY, default_global_path, find_project_root, project_store_path
 from ._text import query_terms
@@ -195,7 +196,7 @@ class AsyncMemoryMesh:
         # "auto": the embedder the stores recorded, looked up when they open.
         self._auto_embedding = embedding == "auto"
         self._embedder = None if self._auto_embedding else resolve_embedder(embedding)
-        self.weights = weights or ScoringWeights()
+        self.weights = weights or default_weights()
         self.max_text_chars = max_text_chars
         self.max_metadata_bytes = max_metadata_bytes
         self._source = source
@@ -861,7 +862,7 @@ class AsyncMemoryMesh:
                     **self._privacy.scrub_memory(memory),
                 }
             )
-            results.append(RecallResult(memory=seen, score=score, breakdown=breakdown))
+            results.append(trusted_result(seen, score, breakdown))
         if results:
             self._schedule_flush()
         if explain:

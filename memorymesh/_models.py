@@ -9,7 +9,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from ._vocab import Category, Scope
+# ConflictPolicy, CONFLICT_POLICIES and ListOrder live in _vocab (no pydantic): re-exported
+# here, where the rest of MemoryMesh has always found them.
+from ._vocab import CONFLICT_POLICIES as CONFLICT_POLICIES
+from ._vocab import Category, ConflictPolicy, Scope
+from ._vocab import ListOrder as ListOrder
 
 __all__ = [
     "GLOBAL_CATEGORIES",
@@ -32,13 +36,6 @@ __all__ = [
     "SessionRecord",
     "WriteLogEntry",
 ]
-
-
-#: What a write does when it duplicates or contradicts a current memory:
-#: ``supersede`` keeps the old one as history linked to the new one, ``keep_both`` stores
-#: the new one beside it, ``skip`` keeps only the old one, ``merge`` folds the new into the old.
-ConflictPolicy = Literal["supersede", "keep_both", "skip", "merge"]
-CONFLICT_POLICIES: frozenset[str] = frozenset({"supersede", "keep_both", "skip", "merge"})
 
 
 #: Categories about the *user* rather than the codebase follow them into every project.
@@ -209,6 +206,37 @@ class RecallResult(BaseModel):
     breakdown: ScoreBreakdown
 
 
+def trusted_breakdown(
+    relevance: float, recency: float, importance: float, frequency: float, weights: ScoringWeights
+) -> ScoreBreakdown:
+    """The :class:`ScoreBreakdown` validation builds from these numbers (each made a ``float``,
+    as validation makes it), without validating.
+
+    Validating a model builds its validator first, and a process's first validator costs tens
+    of ms (pydantic also scans every installed package for plugins then): a one-shot recall
+    builds none. ``tests/test_models.py`` checks the two are equal.
+    """
+    return ScoreBreakdown.model_construct(
+        relevance=float(relevance),
+        recency=float(recency),
+        importance=float(importance),
+        frequency=float(frequency),
+        weights=weights,
+    )
+
+
+def trusted_result(memory: Memory, score: float, breakdown: ScoreBreakdown) -> RecallResult:
+    """``RecallResult(memory=..., score=..., breakdown=...)`` without validating (see
+    :func:`trusted_breakdown`): the memory and breakdown are kept as given, as validation
+    keeps model instances."""
+    return RecallResult.model_construct(memory=memory, score=float(score), breakdown=breakdown)
+
+
+def default_weights() -> ScoringWeights:
+    """``ScoringWeights()`` without validating its defaults (see :func:`trusted_breakdown`)."""
+    return ScoringWeights.model_construct()
+
+
 class RecallExplanation(BaseModel):
     """Why recall returned what it did (``recall(..., explain=True)``)."""
 
@@ -297,7 +325,7 @@ class SessionRecord(BaseModel):
     """One session :meth:`~memorymesh.AsyncMemoryMesh.session_start` opened, and the one it
     continues: sessions link into chains that follow the work from one to the next."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     started_at: datetime
@@ -321,6 +349,3 @@ class MemoryStats(BaseModel):
     project_path: str | None
     global_path: str
     embedder: str
-
-
-ListOrder = Literal["newest", "oldest", "importance", "updated", "accessed"]

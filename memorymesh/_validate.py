@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from ._errors import InvalidInputError
-from ._models import CONFLICT_POLICIES, Category, ConflictPolicy, Scope
+from ._vocab import CONFLICT_POLICIES, Category, ConflictPolicy, Scope
 
 __all__ = [
     "CategoryArg",

@@ -11,7 +11,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
 
 HEAVY = ("numpy", "pydantic", "aiosqlite", "anyio", "mcp", "memorymesh_mcp", "memorymesh._mesh")
 
@@ -85,7 +90,8 @@ def test_keyword_reads_import_no_numpy(tmp_path: Path) -> None:
     for command in ("'recall', 'deploy billing'", "'list'", "'stats'"):
         body = f"from memorymesh.cli import main\nmain([{stores}, {command}])"
         assert "numpy" not in loaded(body), command
-        assert "memorymesh._mesh" in loaded(body)  # it did open the stores
+    body = f"from memorymesh.cli import main\nmain([{stores}, 'recall', 'deploy billing'])"
+    assert "memorymesh._mesh" in loaded(body)  # it did open the stores
 
 
 def test_keyword_writes_import_no_numpy(tmp_path: Path) -> None:
@@ -117,3 +123,186 @@ def test_access_counts_survive_a_one_shot_recall() -> None:
     assert "billing" in run("recall", "helm billing")
     shown = json.loads(run("show", "--json", stored["id"]))
     assert shown["access_count"] == 2
+
+
+# -- `list` and `stats` read the files without opening the mesh ----------------------------------
+
+#: What a one-shot `list` or `stats` must not import (beside what HEAVY names): the event loop
+#: and the async driver are the mesh's, not a synchronous read's.
+_ONE_SHOT_HEAVY = ("asyncio", "anyio", "aiosqlite", "pydantic", "numpy", "memorymesh._mesh")
+
+_RUN = """
+import json, sys
+from memorymesh.cli import main
+code = main({argv!r})
+print(json.dumps([code, sorted(m for m in {heavy!r} if m in sys.modules)]))
+"""
+
+
+def run_cli(
+    argv: list[str], heavy: tuple[str, ...] = _ONE_SHOT_HEAVY
+) -> tuple[str, int, list[str]]:
+    """``memorymesh argv`` in a fresh interpreter: its output, exit code and which of
+    ``heavy`` it imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN.format(argv=argv, heavy=heavy)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    *output, last = done.stdout.splitlines()
+    code, modules = json.loads(last)
+    return "\n".join(output), code, modules
+
+
+async def _fill(db: Path, global_db: Path) -> None:
+    from memorymesh import AsyncMemoryMesh
+
+    # privacy="allow": a memory stored by a tool that kept a secret, redacted on its way out.
+    async with AsyncMemoryMesh(db, global_path=global_db, privacy="allow") as mesh:
+        await mesh.remember("We deploy the billing service with Helm", category="decision")
+        await mesh.remember("User prefers dark mode in every editor", category="preference")
+        await mesh.remember("The CI token is ghp_1234567890abcdefghijABCDEFGHIJ123456")
+        await mesh.remember("Never force-push to main", category="guardrail", pin=True)
+        await mesh.remember(
+            "Old note about the build cache", category="context", scope="global", importance=0.9
+        )
+        expired = await mesh.remember("A reminder that expired", ttl=timedelta(days=1))
+        await mesh.remember(
+            "The staging database runs PostgreSQL 14", category="context", on_conflict="keep_both"
+        )
+    with sqlite3.connect(db) as conn:  # a day has passed
+        conn.execute("UPDATE memories SET expires_at = 1 WHERE id = ?", [expired.id])
+
+
+@pytest.mark.anyio
+async def test_list_and_stats_read_the_files_without_the_mesh(tmp_path: Path) -> None:
+    """Human `list` and `stats` on current stores load no event loop, driver, pydantic or
+    facade, and still show what the mesh shows (the secret redacted on its way out)."""
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    await _fill(db, global_db)
+    stores = ["--db", str(db), "--global-db", str(global_db)]
+    out, code, modules = run_cli([*stores, "list"])
+    assert (code, modules) == (0, [])
+    assert "billing service" in out and "dark mode" in out and "build cache" in out
+    assert "ghp_1234" not in out and "[REDACTED:github_token]" in out
+    out, code, modules = run_cli([*stores, "stats"])
+    assert (code, modules) == (0, [])
+    assert "Total memories: 6" in out  # the expired one is not counted
+    for command in ("list", "stats"):  # JSON is pydantic's dump, still without the mesh
+        out, code, modules = run_cli([*stores, command, "--json"])
+        assert code == 0 and modules == ["pydantic"], command
+
+
+@pytest.mark.anyio
+async def test_one_shot_list_and_stats_answer_as_the_mesh_does(tmp_path: Path) -> None:
+    from memorymesh import AsyncMemoryMesh
+
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    await _fill(db, global_db)
+    stores = ["--db", str(db), "--global-db", str(global_db)]
+    pages: list[tuple[list[str], dict[str, Any]]] = [
+        ([], {}),
+        (["--order", "importance", "--limit", "3", "--offset", "1"], {"order": "importance"}),
+        (["--order", "oldest", "--scope", "project"], {"order": "oldest", "scope": "project"}),
+        (["--category", "context", "--category", "decision"], {}),
+        (["--pinned", "--order", "accessed"], {"pinned": True, "order": "accessed"}),
+    ]
+    async with AsyncMemoryMesh(db, global_path=global_db) as mesh:
+        for argv, options in pages:
+            if "--limit" in argv:
+                options.update(limit=3, offset=1)
+            if "--category" in argv:
+                options["category"] = ["context", "decision"]
+            out, code, modules = run_cli([*stores, "list", "--json", *argv])
+            expected = [m.model_dump(mode="json") for m in await mesh.list(**options)]
+            assert (code, "memorymesh._mesh" in modules) == (0, False), argv
+            assert json.loads(out) == expected, argv
+        out, code, modules = run_cli([*stores, "stats", "--json"])
+        assert "memorymesh._mesh" not in modules
+        assert json.loads(out) == (await mesh.stats()).model_dump(mode="json")
+
+
+def test_list_opens_the_mesh_for_a_store_it_would_change(tmp_path: Path) -> None:
+    """A store the mesh must create, migrate or refuse is not read behind its back."""
+    db, global_db = tmp_path / "new" / "p.db", tmp_path / "g.db"
+    stores = ["--db", str(db), "--global-db", str(global_db)]
+    out, code, modules = run_cli([*stores, "list"])
+    assert (out, code) == ("(no memories)", 0)
+    assert "memorymesh._mesh" in modules and db.exists()  # created, as before
+    # Now current: read directly.
+    assert "memorymesh._mesh" not in run_cli([*stores, "list"])[2]
+    # One that recorded an embedder: opening it under "auto" looks that embedder up.
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO store_meta (key, value) VALUES ('embedder', 'gone:model')")
+    out, code, modules = run_cli([*stores, "stats"])
+    assert code == 0 and "memorymesh._mesh" in modules and "Total memories: 0" in out
+    # One whose migrations are not all applied: the mesh migrates it.
+    with sqlite3.connect(global_db) as conn:
+        last = conn.execute("SELECT max(name) FROM schema_migrations").fetchone()[0]
+        conn.execute("DELETE FROM schema_migrations WHERE name = ?", [last])
+    assert (
+        "memorymesh._mesh" in run_cli(["--global-db", str(global_db), "--db", str(db), "list"])[2]
+    )
+
+
+@pytest.mark.anyio
+async def test_list_of_an_encrypted_store_without_the_key_fails_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memorymesh import AsyncMemoryMesh
+
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    async with AsyncMemoryMesh(db, global_path=global_db, encryption_key="a long passphrase") as m:
+        await m.remember("We deploy the billing service with Helm")
+    monkeypatch.delenv("MEMORYMESH_ENCRYPTION_KEY", raising=False)
+    done = await anyio.run_process(
+        [script("memorymesh"), "--db", str(db), "--global-db", str(global_db), "list"],
+        check=False,
+    )
+    assert done.returncode == 1 and b"is encrypted" in done.stderr
+    assert b"billing" not in done.stdout
+
+
+def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None:
+    """A process's first pydantic validator costs tens of ms (and a scan of every installed
+    package for plugins): a one-shot remember, keyword recall or list builds none. JSON output
+    builds the serializers it needs, as before."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    marker = ("pydantic.plugin._loader",)
+    for argv in (
+        ["remember", "We deploy the billing service with Helm"],
+        ["remember", "The staging database runs PostgreSQL 14"],
+        ["recall", "billing service deploy"],
+        ["list"],
+    ):
+        _out, code, modules = run_cli([*stores, *argv], heavy=marker)
+        assert (code, modules) == (0, []), argv
+    assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]
+
+
+@pytest.mark.anyio
+async def test_the_captures_recent_read_walks_an_index(tmp_path: Path) -> None:
+    """The hook checks each capture against the most recently updated memories: read from
+    the updated_at index (migration 0013), not by sorting every row, so a capture costs the
+    same at 1k and 1M memories."""
+    from memorymesh import AsyncMemoryMesh
+    from memorymesh.stores._filters import Filters
+    from memorymesh.stores.sqlite._sql import select_sql, where
+
+    db = tmp_path / "p.db"
+    async with AsyncMemoryMesh(db, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("We deploy the billing service with Helm")
+    # The read of context/_hooks.queue_captures, as the store runs it.
+    clause, params = where(
+        Filters(status=None, include_superseded=True, include_expired=True), now=0.0
+    )
+    with sqlite3.connect(db) as conn:
+        plan = " | ".join(
+            str(row[3])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + select_sql(clause, "updated"), [*params, 300, 0]
+            )
+        )
+    conn.close()
+    assert "USING INDEX memories_updated_at" in plan and "TEMP B-TREE" not in plan, plan

@@ -13,7 +13,9 @@ from memorymesh import AsyncMemoryMesh
 from memorymesh._models import Scope
 from memorymesh.stores._filters import METADATA_KEY, Filters, parse_metadata_filter
 from memorymesh.stores.sqlite._schema import INDEXED_METADATA_KEYS
-from memorymesh.stores.sqlite._store import _M_COLUMNS, _ORDERS, _where
+from memorymesh.stores.sqlite._sql import M_COLUMNS as _M_COLUMNS
+from memorymesh.stores.sqlite._sql import ORDERS as _ORDERS
+from memorymesh.stores.sqlite._sql import where as _where
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from memorymesh import Category, Memory, Scope
-from memorymesh._models import Conflict, trusted_memory
+from memorymesh._models import (
+    Conflict,
+    RecallResult,
+    ScoreBreakdown,
+    ScoringWeights,
+    default_weights,
+    trusted_breakdown,
+    trusted_memory,
+    trusted_result,
+)
 
 
 def _values() -> dict[str, Any]:
@@ -72,3 +81,33 @@ def test_trusted_memory_wants_every_field() -> None:
     del values["agent"]
     with pytest.raises(ValueError, match="exactly Memory's fields"):
         trusted_memory(values)
+
+
+def test_trusted_recall_models_are_what_validation_builds() -> None:
+    """Recall builds its breakdowns and results (and a mesh its default weights) without
+    validating: the same objects, numbers made floats as validation makes them (numpy's too)."""
+    import numpy as np
+
+    weights = default_weights()
+    assert weights == ScoringWeights() and weights.model_fields_set == set()
+    numbers: list[Any] = [np.float64(0.5), np.float32(0.25), 1, 0.125]
+    trusted = trusted_breakdown(numbers[0], numbers[1], numbers[2], numbers[3], weights)
+    validated = ScoreBreakdown(
+        relevance=numbers[0],
+        recency=numbers[1],
+        importance=numbers[2],
+        frequency=numbers[3],
+        weights=weights,
+    )
+    assert trusted == validated
+    assert [type(v) for v in trusted.model_dump().values()][:4] == [float] * 4
+    memory = trusted_memory(_values())
+    result = trusted_result(memory, np.float64(0.75), trusted)
+    assert result == RecallResult(memory=memory, score=np.float64(0.75), breakdown=validated)
+    assert type(result.score) is float and result.memory is memory
+    assert (
+        result.model_dump_json()
+        == RecallResult.model_validate(result.model_dump()).model_dump_json()
+    )
+    with pytest.raises(Exception, match="frozen"):
+        result.score = 0.1  # type: ignore[misc]

@@ -31,7 +31,8 @@ from ._terminal import neutralised_stdout
 
 if TYPE_CHECKING:
     from .._mesh import AsyncMemoryMesh
-    from .._models import Memory, RecallResult, RecallResults
+    from .._models import Memory, MemoryStats, RecallResult, RecallResults
+    from ..stores.sqlite._oneshot import MemoryRecord
 
 __all__ = ["EXTENSIONS", "STATUS_HOOKS", "build_parser", "main", "open_mesh"]
 
@@ -78,7 +79,7 @@ def _one_line(text: str, width: int = 72) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _print_memories(memories: Sequence[Memory]) -> None:
+def _print_memories(memories: Sequence[Memory] | Sequence[MemoryRecord]) -> None:
     if not memories:
         print("(no memories)")
         return
@@ -363,11 +364,17 @@ async def cmd_list(args: argparse.Namespace) -> int:
             order=args.order,
             pinned=True if args.pinned else None,
         )
+    _show_list(args, memories)
+    return 0
+
+
+def _show_list(
+    args: argparse.Namespace, memories: Sequence[Memory] | Sequence[MemoryRecord]
+) -> None:
     if args.json:
-        _emit_json([_memory_json(m) for m in memories])
+        _emit_json([_memory_json(m) for m in memories])  # type: ignore[arg-type]
     else:
         _print_memories(memories)
-    return 0
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
@@ -496,14 +503,45 @@ async def cmd_import(args: argparse.Namespace) -> int:
 async def cmd_stats(args: argparse.Namespace) -> int:
     async with open_mesh(args) as mesh:
         stats = await mesh.stats()
+    _show_stats(args, stats)
+    return 0
+
+
+def _show_stats(args: argparse.Namespace, stats: MemoryStats) -> None:
     if args.json:
         _emit_json(stats.model_dump(mode="json"))
-        return 0
+        return
     print(f"Total memories: {stats.total}")
     print("By scope:     " + ", ".join(f"{k} {v}" for k, v in stats.by_scope.items()))
     print("By category:  " + (", ".join(f"{k} {v}" for k, v in stats.by_category.items()) or "-"))
     print(f"Pinned {stats.pinned} · superseded {stats.superseded} · expired {stats.expired}")
+
+
+def _plain(args: argparse.Namespace) -> int | None:
+    """``list`` and ``stats`` read straight from the store files when opening the mesh would
+    change nothing (see ``_oneshot``): a fraction of the imports. None: open the mesh."""
+    from ._oneshot import plain_list, plain_stats
+
+    if args.command == "list":
+        memories = plain_list(args)
+        if memories is None:
+            return None
+        _show_list(args, memories)
+        return 0
+    fields = plain_stats(args)
+    if fields is None:
+        return None
+    if args.json:
+        from .._models import MemoryStats
+
+        _show_stats(args, MemoryStats(**fields))
+    else:
+        _show_stats(args, argparse.Namespace(**fields))  # type: ignore[arg-type]
     return 0
+
+
+#: Commands :func:`_plain` can answer without opening the mesh.
+_PLAIN_COMMANDS = frozenset({"list", "stats"})
 
 
 async def cmd_status(args: argparse.Namespace) -> int:
@@ -968,6 +1006,16 @@ def _exit_status(exc: BaseException) -> int:
     return 2 if isinstance(exc, InvalidInputError) else 1
 
 
+def _run(handler: Handler, args: argparse.Namespace) -> int:
+    if args.command in _PLAIN_COMMANDS:
+        done = _plain(args)
+        if done is not None:
+            return done
+    import anyio
+
+    return anyio.run(handler, args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input)."""
     if argv is None:
@@ -990,17 +1038,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler
-    import anyio
-
     from .._errors import MemoryMeshError, V4StoreError
 
     try:
         if args.json or getattr(args, "data_on_stdout", False):
-            return anyio.run(handler, args)
+            return _run(handler, args)
         # Human output shows memory text, which anyone who could write a memory chose:
         # terminal escapes and bidi controls in it are shown, never obeyed.
         with neutralised_stdout():
-            return anyio.run(handler, args)
+            return _run(handler, args)
     except V4StoreError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return _offer_v4_migration(args, handler)

@@ -6,41 +6,37 @@ the order the caller asked for. The facade checks the arguments first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import MemoryNotFoundError
-from .._models import ListOrder, Memory, MemoryStats, Scope, WriteLogEntry
-from ..stores.base import Filters, Store
+from .._vocab import ListOrder, Scope
+from ..stores.base import Filters, Store, StoreCounts, order_key
+
+if TYPE_CHECKING:
+    # Built only by the functions that return them: the command line's one-shot `list` and
+    # `stats` merge plain records with this module, without pydantic.
+    from .._models import Memory, MemoryStats, WriteLogEntry
+
+T = TypeVar("T")
 
 __all__ = [
     "ORDERS",
     "count",
     "find",
+    "merged_page",
     "metadata_values",
     "page",
+    "page_rows",
     "resolve_prefix",
     "stats",
+    "totals",
     "write_log",
 ]
 
 _MAX_LIMIT = 2**62
 ORDERS: frozenset[str] = frozenset({"newest", "oldest", "importance", "updated", "accessed"})
-
-
-def _sort_key(order: str) -> Callable[[Memory], Any]:
-    keys: dict[str, Callable[[Memory], Any]] = {
-        "newest": lambda m: -m.created_at.timestamp(),
-        "oldest": lambda m: m.created_at.timestamp(),
-        "importance": lambda m: (-m.importance, -m.created_at.timestamp()),
-        "updated": lambda m: -m.updated_at.timestamp(),
-        "accessed": lambda m: (
-            -m.access_count,
-            -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0),
-        ),
-    }
-    return keys[order]
 
 
 async def page(
@@ -53,14 +49,27 @@ async def page(
     now: float,
 ) -> list[Memory]:
     """One page of the memories the filters allow, in ``order`` across every store."""
-    merged: list[Memory] = []
+    rows = page_rows(limit, offset)
+    pages = [
+        await store.select(filters, order=order, limit=rows, offset=0, now=now) for store in stores
+    ]
+    return merged_page(pages, order=order, limit=limit, offset=offset)
+
+
+def page_rows(limit: int, offset: int) -> int:
+    """How many rows each store reads for a page: all up to its end, from the first."""
     # No cap on the page: asking for 50,000 memories means all of them (engines read LIMIT as
     # a signed 64-bit integer, so an absurd one is clamped rather than refused).
-    rows = min(limit + offset, _MAX_LIMIT)
-    for store in stores:
-        merged += await store.select(filters, order=order, limit=rows, offset=0, now=now)
-    if len(stores) > 1:
-        merged.sort(key=_sort_key(order))
+    return min(limit + offset, _MAX_LIMIT)
+
+
+def merged_page(
+    pages: Sequence[Sequence[T]], *, order: ListOrder, limit: int, offset: int
+) -> list[T]:
+    """The stores' pages (each of :func:`page_rows` rows, in ``order``) as one page."""
+    merged: list[T] = [memory for one in pages for memory in one]
+    if len(pages) > 1:
+        merged.sort(key=order_key(order))
     return merged[offset : offset + limit]
 
 
@@ -91,35 +100,43 @@ async def stats(
     embedder: str,
 ) -> MemoryStats:
     """Totals per scope and category, and the pinned, superseded and expired counts."""
+    from .._models import MemoryStats
+
+    counts = [await store.counts(now=now) for store in stores]
+    return MemoryStats(
+        **totals(counts), project_path=project_path, global_path=global_path, embedder=embedder
+    )
+
+
+def totals(counts: Iterable[StoreCounts]) -> dict[str, Any]:
+    """The stores' counts added up: the count fields of :class:`~memorymesh.MemoryStats`."""
     by_scope: dict[str, int] = {s.value: 0 for s in Scope}
     by_category: dict[str, int] = {}
     pinned = superseded = expired = 0
-    for store in stores:
-        counts = await store.counts(now=now)
-        for key, n in counts.by_scope.items():
+    for one in counts:
+        for key, n in one.by_scope.items():
             by_scope[key] = by_scope.get(key, 0) + n
-        for key, n in counts.by_category.items():
+        for key, n in one.by_category.items():
             by_category[key] = by_category.get(key, 0) + n
-        pinned += counts.pinned
-        superseded += counts.superseded
-        expired += counts.expired
-    return MemoryStats(
-        total=sum(by_scope.values()),
-        by_scope=by_scope,
-        by_category=dict(sorted(by_category.items())),
-        pinned=pinned,
-        superseded=superseded,
-        expired=expired,
-        project_path=project_path,
-        global_path=global_path,
-        embedder=embedder,
-    )
+        pinned += one.pinned
+        superseded += one.superseded
+        expired += one.expired
+    return {
+        "total": sum(by_scope.values()),
+        "by_scope": by_scope,
+        "by_category": dict(sorted(by_category.items())),
+        "pinned": pinned,
+        "superseded": superseded,
+        "expired": expired,
+    }
 
 
 async def write_log(
     stores: Sequence[Store], *, limit: int, memory_id: str | None
 ) -> list[WriteLogEntry]:
     """The newest ``limit`` write-log entries across every store, newest first."""
+    from .._models import WriteLogEntry
+
     entries: list[WriteLogEntry] = []
     for store in stores:
         for at, (action, about, source, detail) in await store.recent_log(

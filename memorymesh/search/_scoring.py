@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from .._models import Memory, ScoreBreakdown, ScoringWeights
+from .._models import Memory, ScoreBreakdown, ScoringWeights, trusted_breakdown
 from ..stores._recalled import Recalled
 from ..stores.base import bm25_idf
 
@@ -106,13 +106,7 @@ def breakdown_of(
 ) -> ScoreBreakdown:
     """The :class:`ScoreBreakdown` of what :func:`signals` returned."""
     _, relevance, recency, importance, frequency = scored
-    return ScoreBreakdown(
-        relevance=relevance,
-        recency=recency,
-        importance=importance,
-        frequency=frequency,
-        weights=weights,
-    )
+    return trusted_breakdown(relevance, recency, importance, frequency, weights)
 
 
 def blend(

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from .._errors import InvalidFilterError, InvalidInputError
-from .._models import Category, Scope
 from .._validate import (
     CategoryArg,
     categories,
@@ -23,6 +22,7 @@ from .._validate import (
     check_scope,
     utc,
 )
+from .._vocab import Category, Scope
 
 __all__ = [
     "INT64_RANGE",

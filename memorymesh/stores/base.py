@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from .._errors import DatabaseLockedError
-from .._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
+from .._vocab import Category, ListOrder, Scope
 from ._filters import (
     METADATA_KEY,
     Filters,
@@ -40,6 +40,11 @@ from ._filters import (
     parse_metadata_filter,
 )
 from ._recalled import Recalled
+
+if TYPE_CHECKING:
+    # Only named in annotations: a one-shot read (``memorymesh list``) imports this module
+    # without pydantic.
+    from .._models import Memory, SessionRecord
 
 __all__ = [
     "CHANGES_KEPT",
@@ -73,6 +78,7 @@ __all__ = [
     "memory_from_row",
     "metadata_reader",
     "neighbour_searcher",
+    "order_key",
     "parse_metadata_filter",
     "token_postings",
     "vector_searcher",
@@ -214,12 +220,30 @@ def bm25_idf(rows: int, matching: int) -> float:
     return idf if idf > 0.0 else _IDF_FLOOR
 
 
+def order_key(order: ListOrder) -> Callable[[Any], Any]:
+    """A list order as a sort key, to merge stores' pages: over anything with a memory's
+    attributes (a ``Memory``, or a one-shot reader's plain records)."""
+    keys: dict[str, Callable[[Any], Any]] = {
+        "newest": lambda m: -m.created_at.timestamp(),
+        "oldest": lambda m: m.created_at.timestamp(),
+        "importance": lambda m: (-m.importance, -m.created_at.timestamp()),
+        "updated": lambda m: -m.updated_at.timestamp(),
+        "accessed": lambda m: (
+            -m.access_count,
+            -(m.last_accessed_at.timestamp() if m.last_accessed_at else 0.0),
+        ),
+    }
+    return keys[order]
+
+
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 def memory_from_row(row: MemoryRow, *, access_count: int = 0) -> Memory:
     """The :class:`Memory` a just-inserted row reads back as, without a round trip."""
+    from .._models import trusted_memory
+
     return trusted_memory(
         {
             "id": row.id,

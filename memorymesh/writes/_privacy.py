@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import InvalidInputError, SecretDetectedError
-from .._models import Memory
 from ..stores.base import UNIQUE_METADATA_KEYS
+
+if TYPE_CHECKING:
+    from .._models import Memory
 
 __all__ = [
     "PRIVACY_MODES",

@@ -1,18 +1,29 @@
 """The SQLite engine: the zero-config default store, one file per scope.
 
 ``_store`` (the store itself, over aiosqlite), ``_schema`` (named migrations), ``_crypto``
-(encryption at rest) and ``_maintenance`` (file checks, ``doctor`` reports, repairs and
-backups).
+(encryption at rest), ``_maintenance`` (file checks, ``doctor`` reports, repairs and
+backups), ``_sql`` (the statements the store and the one-shot reader share) and
+``_oneshot`` (a read-only, synchronous reader for one-shot commands: ``memorymesh list``
+and ``stats``).
+
+The public names load their module on first use, so a one-shot command that imports one
+module of this package does not pay for aiosqlite and pydantic.
 """
 
-from ._maintenance import (
-    KeywordIndexRepair,
-    StoreReport,
-    backup,
-    check_file,
-    repair_keyword_index,
-)
-from ._store import SQLiteStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._maintenance import (
+        KeywordIndexRepair,
+        StoreReport,
+        backup,
+        check_file,
+        repair_keyword_index,
+    )
+    from ._store import SQLiteStore
 
 __all__ = [
     "KeywordIndexRepair",
@@ -22,3 +33,21 @@ __all__ = [
     "check_file",
     "repair_keyword_index",
 ]
+
+_LAZY = {
+    "SQLiteStore": "._store",
+    "StoreReport": "._maintenance",
+    "backup": "._maintenance",
+    "check_file": "._maintenance",
+    "KeywordIndexRepair": "._maintenance",
+    "repair_keyword_index": "._maintenance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

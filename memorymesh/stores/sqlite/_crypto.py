@@ -33,6 +33,7 @@ from typing import Any
 
 from ..._errors import EncryptionError, InvalidInputError
 from ..._version import install_command
+from ._schema import ENCRYPTION_META_KEY
 
 __all__ = [
     "META_KEY",
@@ -45,7 +46,7 @@ __all__ = [
     "seal_document",
 ]
 
-META_KEY = "encryption"
+META_KEY = ENCRYPTION_META_KEY
 _PREFIX = "mm1:"
 _CHECK = b"memorymesh encryption check v1"
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}

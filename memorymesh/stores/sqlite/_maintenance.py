@@ -19,6 +19,7 @@ import anyio
 
 from ..._errors import CorruptDatabaseError, StoreError, V4StoreError
 from ..._paths import default_global_path, prepare_database_file
+from ._sql import QUICK_CHECK_MAX_BYTES
 
 __all__ = [
     "FTS5_MAX_LEVELS",
@@ -32,13 +33,6 @@ __all__ = [
     "repair_keyword_index",
 ]
 
-#: Files up to this size get SQLite's ``quick_check`` every time they are opened (about
-#: 5-7 ms per MiB): a damaged file is refused before anything writes to it and makes the damage
-#: worse. Larger files are checked by ``memorymesh doctor``, and damage met while reading stops
-#: every later write (see ``SQLiteStore._damaged``). Kept small on purpose: most processes
-#: open a store for one command, and a check that reads the whole file made opening cost
-#: grow with the store (~300 ms at 100k memories, 37 MiB); capped here it stays under ~25 ms.
-QUICK_CHECK_MAX_BYTES = 4 * 1024 * 1024
 
 #: FTS5 refuses an index whose structure record holds more levels than this
 #: (``FTS5_MAX_SEGMENT``): every read or write of the table is "database disk image is

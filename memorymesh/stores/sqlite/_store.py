@@ -34,7 +34,7 @@ from ..._errors import (
     SchemaVersionError,
     StoreError,
 )
-from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
+from ..._models import ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ..._paths import (
     IN_MEMORY,
     NotADatabaseFileError,
@@ -55,7 +55,6 @@ from ..base import (
     ImportCounts,
     LogEntry,
     MemoryRow,
-    MetadataCondition,
     PairRow,
     StoreCounts,
     VectorRow,
@@ -64,35 +63,26 @@ from ._crypto import EncryptionKey, RowCodec
 from ._maintenance import leading_varint as _leading_varint
 from ._maintenance import preflight
 from ._rows import StoredRow
-from ._schema import INDEXED_METADATA_KEYS, MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
+from ._schema import MIGRATIONS, UNIQUE_ITEM_INDEX, Migration
+from ._sql import COLUMNS as _COLUMNS
+from ._sql import (
+    COUNT_EXPIRED_GROUPS,
+    COUNT_GROUPS,
+    COUNT_OTHERS,
+    ORDERS,
+    _ts_required,
+    memory_fields,
+    select_sql,
+    tally_counts,
+)
+from ._sql import M_COLUMNS as _M_COLUMNS
+from ._sql import where as _where
 from ._tokens import SQLiteTokenPostings
 
 logger = logging.getLogger("memorymesh")
 __all__ = ["SQLiteStore", "WriteTransaction", "fts_match"]
 
 T = TypeVar("T")
-
-_COLUMNS = (
-    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
-    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
-    "last_accessed_at, superseded_by, superseded_at"
-)
-_M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
-#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
-#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
-#: and the foreign key holds) and names its successor in ``superseded_across``.
-_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
-_M_COLUMNS = _M_COLUMNS.replace(
-    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
-)
-
-_ORDERS: dict[str, str] = {
-    "newest": "m.created_at DESC, m.seq DESC",
-    "oldest": "m.created_at ASC, m.seq ASC",
-    "importance": "m.importance DESC, m.created_at DESC, m.seq DESC",
-    "updated": "m.updated_at DESC, m.seq DESC",
-    "accessed": "m.access_count DESC, m.last_accessed_at DESC, m.seq DESC",
-}
 
 #: Columns ``update`` may set, mapped to themselves: the allowlist for dynamic SET clauses.
 _UPDATABLE: frozenset[str] = frozenset(
@@ -115,8 +105,6 @@ _UPDATABLE: frozenset[str] = frozenset(
         "embedding_model",
     }
 )
-
-_SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 # SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it.
 _CHUNK = 500
@@ -197,52 +185,13 @@ def fts_match(query: str) -> str | None:
     return " OR ".join(f'"{term}"' for term in terms)
 
 
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-def _ts_required(value: float) -> datetime:
-    return datetime.fromtimestamp(value, tz=UTC)
-
-
-_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
-_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+def _memory(row: Sequence[Any]) -> Memory:
+    return trusted_memory(memory_fields(row))
 
 
 def _pair_values(p: PairRow, *, sealed: bool) -> tuple[Any, ...]:
     reason = "" if sealed else p.reason
     return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, reason, p.created_at)
-
-
-def _memory(row: Sequence[Any]) -> Memory:
-    # Rows come from our own CHECK-constrained table, so skip re-validation on this hot path
-    # (recall builds one per candidate): plain lookups for the enums, and the usual empty
-    # metadata and redactions without a JSON parse.
-    metadata, redactions = row[6], row[10]
-    return trusted_memory(
-        {
-            "id": row[0],
-            "text": row[1],
-            "category": _CATEGORIES[row[2]],
-            "importance": row[3],
-            "scope": _SCOPES[row[4]],
-            "pinned": bool(row[5]),
-            "metadata": {} if metadata == "{}" else json.loads(metadata),
-            "session_id": row[7],
-            "created_at": _ts_required(row[11]),
-            "updated_at": _ts_required(row[12]),
-            "event_time": _ts(row[13]),
-            "expires_at": _ts(row[14]),
-            "access_count": row[15],
-            "last_accessed_at": _ts(row[16]),
-            "superseded_by": row[17],
-            "superseded_at": _ts(row[18]),
-            "source": row[8],
-            "agent": row[9],
-            "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
-            "conflicts": (),
-        }
-    )
 
 
 def _translate(exc: sqlite3.Error, path: str) -> StoreError:
@@ -291,117 +240,6 @@ def _translated(path: str) -> Iterator[None]:
             f"text must be valid Unicode: {exc.object[exc.start : exc.end]!a} at position "
             f"{exc.start} is a lone surrogate"
         ) from None
-
-
-def _where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
-    """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    # "Current" is judged at `as_of` when given ("what was true then"), else now.
-    moment = now if filters.as_of is None else filters.as_of.timestamp()
-    if filters.as_of is not None:
-        clauses.append("m.created_at <= ?")
-        params.append(moment)
-    if not filters.include_superseded:
-        if filters.as_of is None:
-            clauses.append("m.superseded_by IS NULL")
-        else:
-            clauses.append(
-                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
-            )
-            params.append(moment)
-    if filters.status is not None:
-        clauses.append("m.status = ?")
-        params.append(filters.status)
-    if not filters.include_expired:
-        clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
-        params.append(moment)
-    if filters.categories:
-        clauses.append(f"m.category IN ({', '.join('?' * len(filters.categories))})")
-        params.extend(str(c) for c in filters.categories)
-    if filters.scope is not None:
-        clauses.append("m.scope = ?")
-        params.append(str(filters.scope))
-    if filters.min_importance is not None:
-        clauses.append("m.importance >= ?")
-        params.append(filters.min_importance)
-    when = (
-        "coalesce(m.event_time, m.created_at)"
-        if filters.time_field == "event"
-        else ("m.created_at")
-    )
-    if filters.since is not None:
-        clauses.append(f"{when} >= ?")
-        params.append(filters.since.timestamp())
-    if filters.until is not None:
-        clauses.append(f"{when} < ?")
-        params.append(filters.until.timestamp())
-    if filters.session_id is not None:
-        clauses.append("m.session_id = ?")
-        params.append(filters.session_id)
-    if filters.pinned is not None:
-        clauses.append("m.pinned = ?")
-        params.append(int(filters.pinned))
-    if filters.source is not None:
-        clauses.append("m.source = ?")
-        params.append(filters.source)
-    if filters.agent is not None:
-        clauses.append("m.agent = ?")
-        params.append(filters.agent)
-    if filters.ids is not None:
-        clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
-        params.extend(filters.ids)
-    for condition in filters.metadata:
-        clause, values = _metadata_clause(condition, use_index=use_index)
-        clauses.append(clause)
-        params.extend(values)
-    return (" AND ".join(clauses) or "1"), params
-
-
-def _metadata_clause(
-    condition: MetadataCondition, *, use_index: bool = True
-) -> tuple[str, list[Any]]:
-    # The JSON path is itself a bound parameter; the key was checked against METADATA_KEY too.
-    path = "$." + condition.key
-    extract = "json_extract(m.metadata, ?)"
-    ref: list[Any] = [path]
-    # -- 0004_indexed_metadata (polish): an allowlisted key's path is inlined as a constant,
-    # spelled exactly as in the expression index, so SQLite can use it. Identifier from the
-    # allowlist only; values stay bound.
-    if use_index and condition.key in INDEXED_METADATA_KEYS:
-        extract, ref = f"json_extract(m.metadata, '{path}')", []
-    value = condition.value
-    if condition.op == "$exists":
-        sql = f"json_type(m.metadata, ?) IS {'NOT ' if value else ''}NULL"
-        return sql, [path]
-    if condition.op in ("$in", "$nin"):
-        assert isinstance(value, tuple)
-        present = [v for v in value if v is not None]
-        marks = ", ".join("?" * len(present))
-        parts: list[str] = []
-        params: list[Any] = []
-        if condition.op == "$in":
-            if present:
-                parts.append(f"{extract} IN ({marks})")
-                params += [*ref, *present]
-            if None in value:
-                parts.append(f"{extract} IS NULL")
-                params.extend(ref)
-            return "(" + " OR ".join(parts) + ")", params
-        # NULL IN (...) is NULL, so a missing key counts as "not in" unless null is listed.
-        if present:
-            parts.append(f"coalesce({extract} IN ({marks}), 0) = 0")
-            params += [*ref, *present]
-        if None in value:
-            parts.append(f"{extract} IS NOT NULL")
-            params.extend(ref)
-        return "(" + " AND ".join(parts) + ")", params
-    if value is None:
-        return f"{extract} IS {'NOT ' if condition.op == '$ne' else ''}NULL", ref
-    bound = int(value) if isinstance(value, bool) else value
-    if condition.op == "$ne":
-        return f"({extract} IS NULL OR {extract} != ?)", [*ref, *ref, bound]
-    return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [*ref, bound]
 
 
 def _search_sql(filters: Filters, now: float) -> tuple[str, list[Any]]:
@@ -1406,10 +1244,7 @@ class SQLiteStore:
         """:meth:`select` as :class:`Recalled` rows (see ``stores/_recalled.py``)."""
         self._check_filters(filters)
         where, params = _where(filters, now)
-        sql = (
-            f"SELECT {_M_COLUMNS} FROM memories AS m WHERE {where} "
-            f"ORDER BY {_ORDERS[order]} LIMIT ? OFFSET ?"
-        )
+        sql = select_sql(where, order)
 
         async def query(conn: aiosqlite.Connection) -> list[Recalled]:
             rows = await conn.execute_fetchall(sql, [*params, limit, offset])
@@ -1431,39 +1266,11 @@ class SQLiteStore:
 
     async def counts(self, *, now: float) -> StoreCounts:
         async def query(conn: aiosqlite.Connection) -> StoreCounts:
-            by_scope: dict[str, int] = {}
-            by_category: dict[str, int] = {}
-            pinned = 0
-            # Kept by triggers (migration 0007): flat in the store's size. Those that expired
-            # since are subtracted (unpinned, found through the expiry index).
-            groups: dict[tuple[str, str, int], int] = {
-                (scope, category, is_pinned): n
-                for scope, category, is_pinned, n in await conn.execute_fetchall(
-                    "SELECT scope, category, pinned, n FROM memory_counts"
-                )
-            }
-            for scope, category, n in await conn.execute_fetchall(
-                "SELECT scope, category, COUNT(*) FROM memories "
-                "WHERE expires_at IS NOT NULL AND expires_at <= ? AND pinned = 0 "
-                "AND superseded_by IS NULL AND status = 'active' GROUP BY scope, category",
-                [now],
-            ):
-                groups[(scope, category, 0)] = groups.get((scope, category, 0), 0) - n
-            for (scope, category, is_pinned), n in sorted(groups.items()):
-                if n <= 0:
-                    continue
-                by_scope[scope] = by_scope.get(scope, 0) + n
-                by_category[category] = by_category.get(category, 0) + n
-                pinned += n if is_pinned else 0
-            rows = await conn.execute_fetchall(
-                "SELECT "
-                "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NOT NULL), "
-                "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NULL AND pinned = 0 "
-                "     AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?)",
-                [now],
-            )
-            superseded, expired = next(iter(rows))
-            return StoreCounts(by_scope, by_category, pinned, int(superseded), int(expired))
+            # The same statements and tally as the one-shot reader's (see _sql.py).
+            groups = await conn.execute_fetchall(COUNT_GROUPS)
+            expired_groups = await conn.execute_fetchall(COUNT_EXPIRED_GROUPS, [now])
+            others = next(iter(await conn.execute_fetchall(COUNT_OTHERS, [now])))
+            return StoreCounts(*tally_counts(groups, expired_groups, others))
 
         return await self._run(query)
 
@@ -1663,7 +1470,7 @@ class SQLiteStore:
         sql = (
             "SELECT m.id, CASE WHEN json_type(m.metadata, ?) IN ('object', 'array') "
             "THEN json_extract(m.metadata, ?) END, m.updated_at "
-            f"FROM memories AS m WHERE {where} ORDER BY {_ORDERS['updated']}"
+            f"FROM memories AS m WHERE {where} ORDER BY {ORDERS['updated']}"
         )
         path = "$." + key
 

@@ -1,0 +1,273 @@
+"""The SQL the SQLite store and its one-shot reader share, and how their rows read back.
+
+:class:`~memorymesh.stores.sqlite._store.SQLiteStore` (async, over aiosqlite) and
+:class:`~memorymesh.stores.sqlite._oneshot.OneShotReader` (synchronous, the standard
+library's ``sqlite3``, for commands that read once and exit) run the same statements: they
+are written once, here. Standard library only, so a one-shot command imports neither
+aiosqlite nor pydantic. Every value is a bound parameter; the only identifiers spliced into
+SQL come from the allowlists in this module and ``_schema``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..._vocab import Category, Scope
+from ._schema import INDEXED_METADATA_KEYS
+
+if TYPE_CHECKING:
+    from ..base import Filters, MetadataCondition
+
+__all__ = [
+    "COLUMNS",
+    "COUNT_EXPIRED_GROUPS",
+    "COUNT_GROUPS",
+    "COUNT_OTHERS",
+    "M_COLUMNS",
+    "ORDERS",
+    "QUICK_CHECK_MAX_BYTES",
+    "memory_fields",
+    "select_sql",
+    "tally_counts",
+    "where",
+]
+
+#: Files up to this size get SQLite's ``quick_check`` every time they are opened (about
+#: 5-7 ms per MiB): a damaged file is refused before anything writes to it and makes the damage
+#: worse. Larger files are checked by ``memorymesh doctor``, and damage met while reading stops
+#: every later write (see ``SQLiteStore._damaged``). Kept small on purpose: most processes
+#: open a store for one command, and a check that reads the whole file made opening cost
+#: grow with the store (~300 ms at 100k memories, 37 MiB); capped here it stays under ~25 ms.
+QUICK_CHECK_MAX_BYTES = 4 * 1024 * 1024
+
+COLUMNS = (
+    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
+    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
+    "last_accessed_at, superseded_by, superseded_at"
+)
+M_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
+#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
+#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
+#: and the foreign key holds) and names its successor in ``superseded_across``.
+COLUMNS = COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
+M_COLUMNS = M_COLUMNS.replace(
+    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
+)
+
+ORDERS: dict[str, str] = {
+    "newest": "m.created_at DESC, m.seq DESC",
+    "oldest": "m.created_at ASC, m.seq ASC",
+    "importance": "m.importance DESC, m.created_at DESC, m.seq DESC",
+    "updated": "m.updated_at DESC, m.seq DESC",
+    "accessed": "m.access_count DESC, m.last_accessed_at DESC, m.seq DESC",
+}
+
+_SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def _ts_required(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
+_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
+
+
+def memory_fields(row: Sequence[Any]) -> dict[str, Any]:
+    """A ``memories`` row (selected as :data:`COLUMNS`) as the fields of a ``Memory``.
+
+    Rows come from our own CHECK-constrained table, so nothing is validated again on this hot
+    path (recall builds one per candidate): plain lookups for the enums, and the usual empty
+    metadata and redactions without a JSON parse.
+    """
+    metadata, redactions = row[6], row[10]
+    return {
+        "id": row[0],
+        "text": row[1],
+        "category": _CATEGORIES[row[2]],
+        "importance": row[3],
+        "scope": _SCOPES[row[4]],
+        "pinned": bool(row[5]),
+        "metadata": {} if metadata == "{}" else json.loads(metadata),
+        "session_id": row[7],
+        "created_at": _ts_required(row[11]),
+        "updated_at": _ts_required(row[12]),
+        "event_time": _ts(row[13]),
+        "expires_at": _ts(row[14]),
+        "access_count": row[15],
+        "last_accessed_at": _ts(row[16]),
+        "superseded_by": row[17],
+        "superseded_at": _ts(row[18]),
+        "source": row[8],
+        "agent": row[9],
+        "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
+        "conflicts": (),
+    }
+
+
+def where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
+    """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    # "Current" is judged at `as_of` when given ("what was true then"), else now.
+    moment = now if filters.as_of is None else filters.as_of.timestamp()
+    if filters.as_of is not None:
+        clauses.append("m.created_at <= ?")
+        params.append(moment)
+    if not filters.include_superseded:
+        if filters.as_of is None:
+            clauses.append("m.superseded_by IS NULL")
+        else:
+            clauses.append(
+                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
+            )
+            params.append(moment)
+    if filters.status is not None:
+        clauses.append("m.status = ?")
+        params.append(filters.status)
+    if not filters.include_expired:
+        clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
+        params.append(moment)
+    if filters.categories:
+        clauses.append(f"m.category IN ({', '.join('?' * len(filters.categories))})")
+        params.extend(str(c) for c in filters.categories)
+    if filters.scope is not None:
+        clauses.append("m.scope = ?")
+        params.append(str(filters.scope))
+    if filters.min_importance is not None:
+        clauses.append("m.importance >= ?")
+        params.append(filters.min_importance)
+    when = (
+        "coalesce(m.event_time, m.created_at)"
+        if filters.time_field == "event"
+        else ("m.created_at")
+    )
+    if filters.since is not None:
+        clauses.append(f"{when} >= ?")
+        params.append(filters.since.timestamp())
+    if filters.until is not None:
+        clauses.append(f"{when} < ?")
+        params.append(filters.until.timestamp())
+    if filters.session_id is not None:
+        clauses.append("m.session_id = ?")
+        params.append(filters.session_id)
+    if filters.pinned is not None:
+        clauses.append("m.pinned = ?")
+        params.append(int(filters.pinned))
+    if filters.source is not None:
+        clauses.append("m.source = ?")
+        params.append(filters.source)
+    if filters.agent is not None:
+        clauses.append("m.agent = ?")
+        params.append(filters.agent)
+    if filters.ids is not None:
+        clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
+        params.extend(filters.ids)
+    for condition in filters.metadata:
+        clause, values = _metadata_clause(condition, use_index=use_index)
+        clauses.append(clause)
+        params.extend(values)
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _metadata_clause(
+    condition: MetadataCondition, *, use_index: bool = True
+) -> tuple[str, list[Any]]:
+    # The JSON path is itself a bound parameter; the key was checked against METADATA_KEY too.
+    path = "$." + condition.key
+    extract = "json_extract(m.metadata, ?)"
+    ref: list[Any] = [path]
+    # -- 0004_indexed_metadata (polish): an allowlisted key's path is inlined as a constant,
+    # spelled exactly as in the expression index, so SQLite can use it. Identifier from the
+    # allowlist only; values stay bound.
+    if use_index and condition.key in INDEXED_METADATA_KEYS:
+        extract, ref = f"json_extract(m.metadata, '{path}')", []
+    value = condition.value
+    if condition.op == "$exists":
+        sql = f"json_type(m.metadata, ?) IS {'NOT ' if value else ''}NULL"
+        return sql, [path]
+    if condition.op in ("$in", "$nin"):
+        assert isinstance(value, tuple)
+        present = [v for v in value if v is not None]
+        marks = ", ".join("?" * len(present))
+        parts: list[str] = []
+        params: list[Any] = []
+        if condition.op == "$in":
+            if present:
+                parts.append(f"{extract} IN ({marks})")
+                params += [*ref, *present]
+            if None in value:
+                parts.append(f"{extract} IS NULL")
+                params.extend(ref)
+            return "(" + " OR ".join(parts) + ")", params
+        # NULL IN (...) is NULL, so a missing key counts as "not in" unless null is listed.
+        if present:
+            parts.append(f"coalesce({extract} IN ({marks}), 0) = 0")
+            params += [*ref, *present]
+        if None in value:
+            parts.append(f"{extract} IS NOT NULL")
+            params.extend(ref)
+        return "(" + " AND ".join(parts) + ")", params
+    if value is None:
+        return f"{extract} IS {'NOT ' if condition.op == '$ne' else ''}NULL", ref
+    bound = int(value) if isinstance(value, bool) else value
+    if condition.op == "$ne":
+        return f"({extract} IS NULL OR {extract} != ?)", [*ref, *ref, bound]
+    return f"{extract} {_SQL_OPERATORS[condition.op]} ?", [*ref, bound]
+
+
+def select_sql(where_clause: str, order: str) -> str:
+    """One page of memories (``list``): bound as ``[*where params, limit, offset]``."""
+    return (
+        f"SELECT {M_COLUMNS} FROM memories AS m WHERE {where_clause} "
+        f"ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?"
+    )
+
+
+# -- counts (``stats``) ---------------------------------------------------------------------
+
+#: Kept by triggers (migration 0008): flat in the store's size.
+COUNT_GROUPS = "SELECT scope, category, pinned, n FROM memory_counts"
+#: Those that expired since (unpinned, found through the expiry index): bound as ``[now]``.
+COUNT_EXPIRED_GROUPS = (
+    "SELECT scope, category, COUNT(*) FROM memories "
+    "WHERE expires_at IS NOT NULL AND expires_at <= ? AND pinned = 0 "
+    "AND superseded_by IS NULL AND status = 'active' GROUP BY scope, category"
+)
+#: Superseded and expired: bound as ``[now]``.
+COUNT_OTHERS = (
+    "SELECT "
+    "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NOT NULL), "
+    "  (SELECT COUNT(*) FROM memories WHERE superseded_by IS NULL AND pinned = 0 "
+    "     AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?)"
+)
+
+
+def tally_counts(
+    groups: Iterable[Sequence[Any]], expired_groups: Iterable[Sequence[Any]], others: Sequence[Any]
+) -> tuple[dict[str, int], dict[str, int], int, int, int]:
+    """The rows of the three counting statements as ``(by_scope, by_category, pinned,
+    superseded, expired)``."""
+    by_scope: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    pinned = 0
+    tallied: dict[tuple[str, str, int], int] = {
+        (scope, category, is_pinned): n for scope, category, is_pinned, n in groups
+    }
+    for scope, category, n in expired_groups:
+        tallied[(scope, category, 0)] = tallied.get((scope, category, 0), 0) - n
+    for (scope, category, is_pinned), n in sorted(tallied.items()):
+        if n <= 0:
+            continue
+        by_scope[scope] = by_scope.get(scope, 0) + n
+        by_category[category] = by_category.get(category, 0) + n
+        pinned += n if is_pinned else 0
+    superseded, expired = others
+    return by_scope, by_category, pinned, int(superseded), int(expired)
