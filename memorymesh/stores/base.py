@@ -39,12 +39,12 @@ from ._filters import (
     checked_filters,
     parse_metadata_filter,
 )
-from ._recalled import Recalled
 
 if TYPE_CHECKING:
     # Only named in annotations: a one-shot read (``memorymesh list``) imports this module
     # without pydantic.
     from .._models import Memory, SessionRecord
+    from ._recalled import Recalled
 
 __all__ = [
     "CHANGES_KEPT",

@@ -35,6 +35,8 @@ from psycopg_pool import AsyncConnectionPool
 from ..._errors import ClosedError, EncryptionError, SchemaVersionError, StoreError
 from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ..._version import install_command
+from .._columns import COLUMNS as _COLUMNS
+from .._columns import M_COLUMNS as _M_COLUMNS
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
@@ -70,19 +72,6 @@ __all__ = ["PostgresStore", "PostgresTransaction"]
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[Any]
 
-_COLUMNS = (
-    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
-    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
-    "last_accessed_at, superseded_by, superseded_at"
-)
-_M_COLUMNS = ", ".join("m." + c.strip() for c in _COLUMNS.split(","))
-#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
-#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
-#: and the foreign key holds) and names its successor in ``superseded_across``.
-_COLUMNS = _COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
-_M_COLUMNS = _M_COLUMNS.replace(
-    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
-)
 
 #: Columns ``update`` may set: the allowlist for dynamic SET clauses.
 _UPDATABLE: frozenset[str] = frozenset(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..._vocab import Category, Scope
+from .._columns import COLUMNS, M_COLUMNS
 from ._schema import INDEXED_METADATA_KEYS
 
 if TYPE_CHECKING:
@@ -42,20 +43,6 @@ __all__ = [
 #: open a store for one command, and a check that reads the whole file made opening cost
 #: grow with the store (~300 ms at 100k memories, 37 MiB); capped here it stays under ~25 ms.
 QUICK_CHECK_MAX_BYTES = 4 * 1024 * 1024
-
-COLUMNS = (
-    "id, text, category, importance, scope, pinned, metadata, session_id, source, agent, "
-    "redactions, created_at, updated_at, event_time, expires_at, access_count, "
-    "last_accessed_at, superseded_by, superseded_at"
-)
-M_COLUMNS = ", ".join("m." + c.strip() for c in COLUMNS.split(","))
-#: ``superseded_by`` as memories report it: a memory superseded by one of the other scope's
-#: store links to itself (so every ``superseded_by IS NULL`` test of currency stays right,
-#: and the foreign key holds) and names its successor in ``superseded_across``.
-COLUMNS = COLUMNS.replace(" superseded_by,", " coalesce(superseded_across, superseded_by),")
-M_COLUMNS = M_COLUMNS.replace(
-    " m.superseded_by,", " coalesce(m.superseded_across, m.superseded_by),"
-)
 
 ORDERS: dict[str, str] = {
     "newest": "m.created_at DESC, m.seq DESC",
