@@ -33,10 +33,11 @@ from psycopg import sql as pgsql
 from psycopg_pool import AsyncConnectionPool
 
 from ..._errors import ClosedError, EncryptionError, SchemaVersionError, StoreError
-from ..._models import Category, ListOrder, Memory, Scope, SessionRecord, trusted_memory
+from ..._models import ListOrder, Memory, Scope, SessionRecord, trusted_memory
 from ..._version import install_command
 from .._columns import COLUMNS as _COLUMNS
 from .._columns import M_COLUMNS as _M_COLUMNS
+from .._columns import memory_fields
 from ..base import (
     CHANGES_KEPT,
     EXPORT_COLUMNS,
@@ -134,41 +135,10 @@ _POOL_MAX = 4
 #: ``(conninfo, schema)`` pairs this process has brought up to date (see ``_migrate``).
 _MIGRATED: set[tuple[str, str]] = set()
 
-_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
-_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
-
-
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
 
 def _memory(row: Sequence[Any]) -> Memory:
     # Rows come from our own CHECK-constrained table: no re-validation on this hot path.
-    metadata, redactions = row[6], row[10]
-    return trusted_memory(
-        {
-            "id": row[0],
-            "text": row[1],
-            "category": _CATEGORIES[row[2]],
-            "importance": row[3],
-            "scope": _SCOPES[row[4]],
-            "pinned": bool(row[5]),
-            "metadata": {} if metadata == "{}" else json.loads(metadata),
-            "session_id": row[7],
-            "created_at": datetime.fromtimestamp(row[11], tz=UTC),
-            "updated_at": datetime.fromtimestamp(row[12], tz=UTC),
-            "event_time": _ts(row[13]),
-            "expires_at": _ts(row[14]),
-            "access_count": row[15],
-            "last_accessed_at": _ts(row[16]),
-            "superseded_by": row[17],
-            "superseded_at": _ts(row[18]),
-            "source": row[8],
-            "agent": row[9],
-            "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
-            "conflicts": (),
-        }
-    )
+    return trusted_memory(memory_fields(row))
 
 
 def _vector(blob: bytes | None) -> Vector | None:

@@ -10,13 +10,10 @@ SQL come from the allowlists in this module and ``_schema``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..._vocab import Category, Scope
-from .._columns import COLUMNS, M_COLUMNS
+from .._columns import COLUMNS, M_COLUMNS, memory_fields
 from ._schema import INDEXED_METADATA_KEYS
 
 if TYPE_CHECKING:
@@ -53,50 +50,6 @@ ORDERS: dict[str, str] = {
 }
 
 _SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-
-def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-def _ts_required(value: float) -> datetime:
-    return datetime.fromtimestamp(value, tz=UTC)
-
-
-_CATEGORIES: dict[str, Category] = {c.value: c for c in Category}
-_SCOPES: dict[str, Scope] = {s.value: s for s in Scope}
-
-
-def memory_fields(row: Sequence[Any]) -> dict[str, Any]:
-    """A ``memories`` row (selected as :data:`COLUMNS`) as the fields of a ``Memory``.
-
-    Rows come from our own CHECK-constrained table, so nothing is validated again on this hot
-    path (recall builds one per candidate): plain lookups for the enums, and the usual empty
-    metadata and redactions without a JSON parse.
-    """
-    metadata, redactions = row[6], row[10]
-    return {
-        "id": row[0],
-        "text": row[1],
-        "category": _CATEGORIES[row[2]],
-        "importance": row[3],
-        "scope": _SCOPES[row[4]],
-        "pinned": bool(row[5]),
-        "metadata": {} if metadata == "{}" else json.loads(metadata),
-        "session_id": row[7],
-        "created_at": _ts_required(row[11]),
-        "updated_at": _ts_required(row[12]),
-        "event_time": _ts(row[13]),
-        "expires_at": _ts(row[14]),
-        "access_count": row[15],
-        "last_accessed_at": _ts(row[16]),
-        "superseded_by": row[17],
-        "superseded_at": _ts(row[18]),
-        "source": row[8],
-        "agent": row[9],
-        "redactions": () if redactions == "[]" else tuple(json.loads(redactions)),
-        "conflicts": (),
-    }
 
 
 def where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:

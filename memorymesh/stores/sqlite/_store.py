@@ -43,6 +43,7 @@ from ..._paths import (
 )
 from ..._text import query_terms
 from ..._version import install_command
+from .._columns import timestamp
 from .._recalled import Recalled, as_memory
 from ..base import (
     CHANGES_KEPT,
@@ -70,7 +71,6 @@ from ._sql import (
     COUNT_GROUPS,
     COUNT_OTHERS,
     ORDERS,
-    _ts_required,
     memory_fields,
     select_sql,
     tally_counts,
@@ -1628,7 +1628,7 @@ class SQLiteStore:
         async def query(conn: aiosqlite.Connection) -> list[SessionRecord]:
             rows = await conn.execute_fetchall(sql, params)
             return [
-                SessionRecord(id=r[0], started_at=_ts_required(r[1]), client=r[2], continues=r[3])
+                SessionRecord(id=r[0], started_at=timestamp(r[1]), client=r[2], continues=r[3])
                 for r in rows
             ]
 
