@@ -62,7 +62,7 @@ from .context._session import (
 )
 from .embeddings._chat import ChatModel, resolve_judge
 from .embeddings._embedders import Embedder, resolve_embedder
-from .io._export import ExportFormat, ImportReport, decode_records
+from .io._export import ExportFormat, ImportReport, decode_document
 from .io._transfer import export_stores, guard_records, import_records, read_text
 from .search import _listing as listing
 from .search._recall import (
@@ -1050,7 +1050,9 @@ class AsyncMemoryMesh:
         """Write every memory (superseded and expired ones too) to ``target``.
 
         The ``jsonl`` format (the default) and ``json`` carry every field, the history links
-        and all timestamps, and :meth:`import_` reads them back exactly; ``markdown`` is a
+        and all timestamps, and :meth:`import_` reads them back exactly, with what the stores
+        keep beside the memories: the uncertain pairs waiting for the judge or the review
+        queue, the judge's cached verdicts and the recorded sessions. ``markdown`` is a
         readable summary. Embeddings are left out unless asked for: text is the source of
         truth and vectors can be recomputed.
 
@@ -1107,7 +1109,8 @@ class AsyncMemoryMesh:
         """Read an export (``jsonl`` or ``json``) back, all or nothing.
 
         Each memory keeps its id, timestamps, access statistics and history link, and goes to
-        the store of its scope. Importing the same file twice changes nothing.
+        the store of its scope; queued uncertain pairs go to their new memory's store, cached
+        verdicts and sessions to their scope's. Importing the same file twice changes nothing.
 
         Args:
             source: A file path, or an open text stream.
@@ -1125,15 +1128,16 @@ class AsyncMemoryMesh:
         text = await read_text(source)
         if is_sealed_document(text):  # an encrypted store's export: the same key opens it
             text = open_document(self._encryption_key, text)
-        rows = decode_records(text)
-        guard_records(rows, self._rules())
+        document = decode_document(text)
+        guard_records(document.memories, self._rules())
         await self._ready()
         return await import_records(
-            rows,
+            document.memories,
             store_for=lambda scope: self._store_for(scope, explicit=False),
             global_store=self._global,
             source=self._source,
             on_clash=on_clash,
+            side=document,
         )
 
     async def log(

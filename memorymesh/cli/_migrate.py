@@ -4,9 +4,11 @@ Built on export and import, so every memory keeps its id, text, metadata, timest
 statistics, life-cycle status (review queue, archive), history links and stored vector; ids
 already at the destination are skipped, so running it again copies only what is new. Memories
 go over in chunks (one transaction each, history-link targets first), so a progress bar can
-follow them on a terminal and an interrupted run resumes where it stopped. Then each store's
-write log is copied with its entries' own times (``io._transfer.append_log``), skipping
-the entries already there.
+follow them on a terminal and an interrupted run resumes where it stopped. Then what the
+stores keep beside the memories (the uncertain pairs waiting for the judge or a person, the
+judge's cached verdicts, the recorded sessions) goes over in one more transaction, skipping
+what is already there; then each store's write log is copied with its entries' own times
+(``io._transfer.append_log``), skipping the entries already there.
 """
 
 from __future__ import annotations
@@ -38,15 +40,18 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
         buffer = io.StringIO()
         count = await source.export(buffer, include_embeddings=True)
         header, *lines = buffer.getvalue().splitlines()
-        records = links_first([json.loads(line) for line in lines])
+        parsed = [json.loads(line) for line in lines]
+        records = links_first([r for r in parsed if "type" not in r])
+        # Side records last, in one document: a pair is kept only where its memories are.
+        chunks = [records[start : start + CHUNK] for start in range(0, len(records), CHUNK)]
+        side = [r for r in parsed if "type" in r]
         with Progress(count, "Copying memories") as bar:
-            for start in range(0, len(records), CHUNK):
-                chunk = records[start : start + CHUNK]
+            for chunk in [*chunks, side] if side else chunks:
                 document = "\n".join([header, *(json.dumps(r) for r in chunk)]) + "\n"
                 report = await target.import_(io.StringIO(document), on_clash="skip")
                 for name, value in report.model_dump().items():
                     totals[name] = totals.get(name, 0) + value
-                bar.advance(len(chunk))
+                bar.advance(len(chunk) if chunk is not side else 0)
         by_scope = {store.scope: store for store in target.stores}
         pairs = [(s, by_scope[s.scope]) for s in source.stores if s.scope in by_scope]
         missing = [(to, await missing_log_entries(from_, to)) for from_, to in pairs]
@@ -59,9 +64,19 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
         json.dump({"read": count, **totals, "log_entries": logged}, sys.stdout)
         sys.stdout.write("\n")
     else:
+        beside = [
+            f"{totals[name]} {label}"
+            for name, label in (
+                ("pairs", "queued pairs"),
+                ("verdicts", "judge verdicts"),
+                ("sessions", "sessions"),
+            )
+            if totals.get(name)
+        ]
         print(
             f"Copied {totals.get('imported', 0)} of {count} memories to {' and '.join(where)}; "
             f"{totals.get('skipped', 0)} were already there; {logged} write-log entries"
+            + "".join(f"; {part}" for part in beside)
         )
     return 0
 
@@ -69,8 +84,9 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``migrate`` to the ``memorymesh`` command line."""
     text = (
-        "Copy every memory (history, review queue, vectors) from the local stores to a "
-        "PostgreSQL database (--to), or from one into the local stores (--from)."
+        "Copy every memory (history, review queue, vectors), the queue of uncertain pairs, the "
+        "judge's cache, sessions and the write log from the local stores to a PostgreSQL "
+        "database (--to), or from one into the local stores (--from)."
     )
     p = sub.add_parser("migrate", parents=[common], help=text, description=text)
     direction = p.add_mutually_exclusive_group(required=True)

@@ -3,34 +3,49 @@
 Line 1 is a header (``{"format": "memorymesh", "version": 1, ...}``); each further line is one
 memory with its id, text, category, importance, scope, metadata, session, source, agent,
 redactions, all five timestamps, access statistics and history link. Embeddings are optional:
-text is the source of truth and vectors can always be recomputed. ``json`` wraps the same
-records in one document; ``markdown`` is for people and cannot be imported.
+text is the source of truth and vectors can always be recomputed. After the memories come the
+records a store keeps beside them, each line naming its ``type``: the uncertain pairs waiting
+for the judge or the review queue (``conflict_pair``), the judge's cached verdicts
+(``judge_verdict``) and the recorded sessions (``session``); a document holding any is
+version 2 (version 1 readers refuse it with "upgrade" instead of misreading it). ``json``
+wraps the same records in one document; ``markdown`` is for people and cannot be imported.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from .._errors import InvalidInputError
-from .._models import Category, Scope
+from .._models import Category, ConflictKind, Scope, SessionRecord
 from .._version import __version__, install_command
+from .._vocab import ConflictPolicy
+from ..stores.base import PairRow, VerdictRow
 
 __all__ = [
     "EXPORT_VERSION",
+    "Document",
     "ExportFormat",
     "ImportReport",
+    "decode_document",
     "decode_records",
+    "encode_pair",
     "encode_record",
+    "encode_session",
+    "encode_verdict",
     "render",
 ]
 
-EXPORT_VERSION = 1
+#: The newest format this MemoryMesh reads and writes (2: side records, see the module).
+EXPORT_VERSION = 2
+#: The version a document of memories alone is written as, so older readers still take it.
+_MEMORIES_ONLY_VERSION = 1
 ExportFormat = Literal["jsonl", "json", "markdown"]
 _TIMES = ("created_at", "updated_at", "event_time", "expires_at", "last_accessed_at",
           "superseded_at")  # fmt: skip
@@ -51,6 +66,12 @@ class ImportReport(BaseModel):
     """History links to memories neither in the file nor in the store."""
     rescoped: int = 0
     """Project memories imported into the global store because no project was found."""
+    pairs: int = 0
+    """Uncertain pairs added to the queue the judge and the review queue read."""
+    verdicts: int = 0
+    """The judge's cached verdicts added."""
+    sessions: int = 0
+    """Recorded sessions (``session_start``'s chains) added."""
 
 
 class _Embedding(BaseModel):
@@ -85,6 +106,60 @@ class _Record(BaseModel):
     superseded_at: datetime | None = None
     status: Literal["active", "pending", "rejected", "archived"] = "active"
     embedding: _Embedding | None = None
+
+
+class _PairRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    type: Literal["conflict_pair"]
+    new_id: str = Field(min_length=1, max_length=128)
+    old_id: str = Field(min_length=1, max_length=128)
+    kind: ConflictKind
+    similarity: float = Field(allow_inf_nan=False)
+    policy: ConflictPolicy
+    reason: str = Field(default="", max_length=4096)
+    created_at: datetime
+
+
+class _VerdictRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    type: Literal["judge_verdict"]
+    scope: Scope
+    key: str = Field(min_length=1, max_length=128)
+    verdict: dict[str, JsonValue]
+    created_at: datetime
+
+
+class _SessionRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    type: Literal["session"]
+    scope: Scope
+    # As session_start checks them (context/_session.py, MAX_SESSION_ID_CHARS).
+    id: str = Field(min_length=1, max_length=256)
+    started_at: datetime
+    client: str | None = Field(default=None, max_length=256)
+    continues: str | None = Field(default=None, max_length=256)
+
+
+_SIDE_MODELS: dict[str, type[BaseModel]] = {
+    "conflict_pair": _PairRecord,
+    "judge_verdict": _VerdictRecord,
+    "session": _SessionRecord,
+}
+
+
+@dataclass(slots=True)
+class Document:
+    """A decoded export: the memories as rows for the store, and the side records."""
+
+    memories: list[dict[str, Any]]
+    pairs: list[PairRow] = field(default_factory=list)
+    #: Each verdict with the scope of the store that cached it.
+    verdicts: list[tuple[Scope, VerdictRow]] = field(default_factory=list)
+    #: Each session with the scope of the store that recorded it.
+    sessions: list[tuple[Scope, SessionRecord]] = field(default_factory=list)
 
 
 def _iso(value: float | None) -> str | None:
@@ -129,13 +204,99 @@ def encode_record(raw: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _decode(obj: Any, where: str) -> dict[str, Any]:
+def encode_pair(pair: PairRow) -> dict[str, Any]:
+    """A queued uncertain pair as an export record (it goes to its new memory's store)."""
+    return {
+        "type": "conflict_pair",
+        "new_id": pair.new_id,
+        "old_id": pair.old_id,
+        "kind": pair.kind,
+        "similarity": pair.similarity,
+        "policy": pair.policy,
+        "reason": pair.reason,
+        "created_at": _iso(pair.created_at),
+    }
+
+
+def encode_verdict(scope: Scope, row: VerdictRow) -> dict[str, Any]:
+    """A cached judge verdict of ``scope``'s store as an export record."""
+    key, verdict, created_at = row
+    return {
+        "type": "judge_verdict",
+        "scope": scope.value,
+        "key": key,
+        "verdict": json.loads(verdict),
+        "created_at": _iso(created_at),
+    }
+
+
+def encode_session(scope: Scope, session: SessionRecord) -> dict[str, Any]:
+    """A recorded session of ``scope``'s store as an export record."""
+    return {
+        "type": "session",
+        "scope": scope.value,
+        "id": session.id,
+        "started_at": session.started_at.isoformat(),
+        "client": session.client,
+        "continues": session.continues,
+    }
+
+
+def _validated(model: type[BaseModel], obj: Any, where: str) -> Any:
     try:
-        record = _Record.model_validate(obj)
+        return model.model_validate(obj)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "record"
         raise InvalidInputError(f"{where}: {field}: {first['msg']}") from None
+
+
+def _decode_side(obj: dict[str, Any], where: str, document: Document) -> None:
+    """Add the side record ``obj`` (a line with a ``type``) to ``document``."""
+    model = _SIDE_MODELS.get(obj["type"]) if isinstance(obj["type"], str) else None
+    if model is None:
+        raise InvalidInputError(
+            f"{where}: unknown record type {obj['type']!r}; "
+            f"expected one of {', '.join(_SIDE_MODELS)}"
+        )
+    record = _validated(model, obj, where)
+    if isinstance(record, _PairRecord):
+        document.pairs.append(
+            PairRow(
+                record.new_id,
+                record.old_id,
+                record.kind,
+                record.similarity,
+                record.policy,
+                record.reason,
+                _epoch(record.created_at) or 0.0,
+            )
+        )
+    elif isinstance(record, _VerdictRecord):
+        # Stored as the judge writes it (writes/_judge.Verdict.dumps): the same text back.
+        row = (record.key, json.dumps(record.verdict), _epoch(record.created_at) or 0.0)
+        document.verdicts.append((record.scope, row))
+    else:
+        assert isinstance(record, _SessionRecord)
+        started = record.started_at
+        session = SessionRecord(
+            id=record.id,
+            started_at=started if started.tzinfo else started.replace(tzinfo=UTC),
+            client=record.client,
+            continues=record.continues,
+        )
+        document.sessions.append((record.scope, session))
+
+
+def _decode_into(obj: Any, where: str, document: Document) -> None:
+    if isinstance(obj, dict) and "type" in obj:
+        _decode_side(obj, where, document)
+    else:
+        document.memories.append(_decode(obj, where))
+
+
+def _decode(obj: Any, where: str) -> dict[str, Any]:
+    record = _validated(_Record, obj, where)
     raw: dict[str, Any] = {
         "id": record.id,
         "text": record.text,
@@ -185,7 +346,14 @@ def _check_header(header: Any, where: str) -> None:
 
 
 def decode_records(text: str) -> list[dict[str, Any]]:
-    """Parse a ``jsonl`` or ``json`` export into rows ready for the store.
+    """The memories of a ``jsonl`` or ``json`` export as rows ready for the store (see
+    :func:`decode_document`, which also returns the side records)."""
+    return decode_document(text).memories
+
+
+def decode_document(text: str) -> Document:
+    """Parse a ``jsonl`` or ``json`` export: its memories as rows ready for the store, and
+    its side records.
 
     Raises:
         InvalidInputError: not an export, a newer format version, or an invalid record
@@ -204,12 +372,21 @@ def decode_records(text: str) -> list[dict[str, Any]]:
         whole = json.loads(stripped)
     except json.JSONDecodeError:
         whole = None
+    document = Document(memories=[])
     if isinstance(whole, dict) and "memories" in whole:
         _check_header(whole.get("header"), "header")
-        memories = whole["memories"]
+        memories, side = whole["memories"], whole.get("side_records", [])
         if not isinstance(memories, list):
             raise InvalidInputError("'memories' must be a list")
-        return [_decode(obj, f"memory {i}") for i, obj in enumerate(memories)]
+        if not isinstance(side, list):
+            raise InvalidInputError("'side_records' must be a list")
+        for i, obj in enumerate(memories):
+            document.memories.append(_decode(obj, f"memory {i}"))
+        for i, obj in enumerate(side):
+            if not isinstance(obj, dict) or "type" not in obj:
+                raise InvalidInputError(f"side record {i}: type: Field required")
+            _decode_side(obj, f"side record {i}", document)
+        return document
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     parsed: list[tuple[int, Any]] = []
     for number, line in lines:
@@ -219,28 +396,40 @@ def decode_records(text: str) -> list[dict[str, Any]]:
             raise InvalidInputError(f"line {number}: not JSON ({exc.msg})") from None
     (first, header), *records = parsed
     _check_header(header, f"line {first}")
-    return [_decode(obj, f"line {number}") for number, obj in records]
+    for number, obj in records:
+        _decode_into(obj, f"line {number}", document)
+    return document
 
 
-def _header(count: int) -> dict[str, Any]:
+def _header(count: int, version: int) -> dict[str, Any]:
     return {
         "format": "memorymesh",
-        "version": EXPORT_VERSION,
+        "version": version,
         "exported_at": datetime.now(UTC).isoformat(),
         "memorymesh": __version__,
         "count": count,
     }
 
 
-def render(records: Iterable[dict[str, Any]], format: ExportFormat) -> str:
-    """The export document for ``records`` (as :func:`encode_record` makes them)."""
+def render(
+    records: Iterable[dict[str, Any]],
+    format: ExportFormat,
+    side: Sequence[dict[str, Any]] = (),
+) -> str:
+    """The export document for ``records`` (as :func:`encode_record` makes them) and the
+    ``side`` records (as :func:`encode_pair`, :func:`encode_verdict` and
+    :func:`encode_session` make them; a markdown export, for people, leaves them out)."""
     items = list(records)
+    version = EXPORT_VERSION if side else _MEMORIES_ONLY_VERSION
     if format == "jsonl":
-        lines = [json.dumps(_header(len(items)), ensure_ascii=False)]
+        lines = [json.dumps(_header(len(items), version), ensure_ascii=False)]
         lines.extend(json.dumps(item, ensure_ascii=False) for item in items)
+        lines.extend(json.dumps(item, ensure_ascii=False) for item in side)
         return "\n".join(lines) + "\n"
     if format == "json":
-        document = {"header": _header(len(items)), "memories": items}
+        document: dict[str, Any] = {"header": _header(len(items), version), "memories": items}
+        if side:
+            document["side_records"] = list(side)
         return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if format == "markdown":
         return _markdown(items)

@@ -1,13 +1,21 @@
 """Moving memories between stores and export files, every field kept.
 
-:func:`export_stores` pages each store's rows into one document; :func:`import_records` writes
-decoded records back, one all-or-nothing transaction per store, after :func:`guard_records`
-has put them through the same text checks and privacy guard as any other write.
+:func:`export_stores` pages each store's rows into one document, with the records each store
+keeps beside its memories (the queue of uncertain pairs, the judge's cached verdicts, the
+recorded sessions); :func:`import_records` writes decoded records back, one all-or-nothing
+transaction per store, after :func:`guard_records` has put them through the same text checks
+and privacy guard as any other write.
+
+What is not carried, on purpose: what each engine derives from the memories and rebuilds on
+the target (keyword indexes, conflict tokens, counts, the change feed, the vector cache file),
+and settings of one store only (``store_meta``: an encryption check, a cache file's token; the
+embedder a store records is recorded again by the first mesh that embeds there).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
@@ -21,9 +29,27 @@ import anyio
 from .._errors import InvalidInputError, StoreError, TargetExistsError
 from .._models import Scope
 from .._text import content_hash
-from ..stores.base import LogEntry, LogImport, Store
+from ..stores.base import (
+    LogEntry,
+    LogImport,
+    PairRow,
+    SideImport,
+    Store,
+    StoreTransaction,
+    side_records,
+)
 from ..writes._prepare import WriteRules
-from ._export import ExportFormat, ImportReport, encode_record, render
+from ..writes._privacy import redact
+from ._export import (
+    Document,
+    ExportFormat,
+    ImportReport,
+    encode_pair,
+    encode_record,
+    encode_session,
+    encode_verdict,
+    render,
+)
 
 __all__ = [
     "OnClash",
@@ -66,6 +92,7 @@ async def export_stores(
             f"{os.fspath(target)} exists; pass overwrite=True (--force) to replace it"
         )
     records: list[dict[str, Any]] = []
+    side: list[dict[str, Any]] = []
     for store in stores:
         after = 0
         while True:
@@ -76,7 +103,8 @@ async def export_stores(
                 break
             after = page[-1][0]
             records.extend(encode_record(raw) for _, raw in page)
-    document = render(records, format)
+        side.extend(await side_lines(store))
+    document = render(records, format, side)
     if seal is not None:
         document = seal(document)
     if isinstance(target, str | os.PathLike):
@@ -84,6 +112,18 @@ async def export_stores(
     else:
         target.write(document)
     return len(records)
+
+
+async def side_lines(store: Store) -> list[dict[str, Any]]:
+    """The records ``store`` keeps beside its memories, as export records: its queued
+    uncertain pairs, then (when the engine reads them, :class:`SideRecords`) its cached
+    verdicts and its sessions."""
+    lines = [encode_pair(pair) for pair in await store.pending_pairs(limit=_ALL)]
+    reader = side_records(store)
+    if reader is not None:
+        lines += [encode_verdict(store.scope, row) for row in await reader.all_verdicts()]
+        lines += [encode_session(store.scope, s) for s in await reader.all_sessions()]
+    return lines
 
 
 def _write_private(path: str, document: str, overwrite: bool) -> None:
@@ -170,9 +210,15 @@ async def import_records(
     global_store: Store,
     source: str,
     on_clash: OnClash,
+    side: Document | None = None,
 ) -> ImportReport:
     """Write guarded records to the store of their scope (global where there is no project
-    store), all or nothing; history links to memories that exist nowhere are dropped."""
+    store), all or nothing; history links to memories that exist nowhere are dropped.
+
+    ``side``'s records go along in the same transactions: each pair to the store its new
+    memory is in (a pair whose memories are in neither the import nor a store is left out),
+    verdicts and sessions to the store of their scope. One already there is kept as it is.
+    """
     rescoped = 0
     by_store: dict[Store, list[dict[str, Any]]] = {}
     for row in rows:
@@ -184,14 +230,24 @@ async def import_records(
     totals = {"imported": 0, "replaced": 0, "skipped": 0, "links_dropped": 0}
     ids_by_store = {store: {row["id"] for row in batch} for store, batch in by_store.items()}
     stores = {store_for(Scope.PROJECT), global_store, *by_store}
+    side_by_store = _side_by_scope(side, store_for)
+    # The mesh's store order (project first), as every write takes the stores' locks.
+    ordered = [
+        s
+        for s in dict.fromkeys([store_for(Scope.PROJECT), global_store])
+        if s in by_store or s in side_by_store or (side is not None and side.pairs)
+    ]
+    added: dict[Store, dict[str, int]] = {}
+    logged: dict[Store, dict[str, Any]] = {}
     async with AsyncExitStack() as stack:
+        txs = {store: await stack.enter_async_context(store.write()) for store in ordered}
         for store, batch in by_store.items():
-            tx = await stack.enter_async_context(store.write())
+            tx = txs[store]
             in_batch = ids_by_store[store]
             targets = [r["superseded_by"] for r in batch if r["superseded_by"]]
             known = in_batch | await tx.existing_ids([t for t in targets if t not in in_batch])
             elsewhere = await _in_other_stores(
-                [t for t in targets if t not in known], store, stores, ids_by_store
+                [t for t in targets if t not in known], store, stores, ids_by_store, txs
             )
             for row in batch:
                 target = row["superseded_by"]
@@ -209,8 +265,60 @@ async def import_records(
             totals["imported"] += counts.imported
             totals["replaced"] += counts.replaced
             totals["skipped"] += counts.skipped
-            await tx.log([("imported", None, source, {"on_clash": on_clash, **asdict(counts)})])
-    return ImportReport(rescoped=rescoped, **totals)
+            logged[store] = {"on_clash": on_clash, **asdict(counts)}
+        if side is not None:
+            # After every batch is written, so a pair finds its memories in any store.
+            pairs_by_store = await _pairs_by_store(side.pairs, txs)
+            for store, tx in txs.items():
+                if isinstance(tx, SideImport):
+                    verdicts, sessions = side_by_store.get(store, ([], []))
+                    added[store] = {
+                        "pairs": await tx.import_pairs(pairs_by_store.get(store, [])),
+                        "verdicts": await tx.import_verdicts(verdicts),
+                        "sessions": await tx.import_sessions(sessions),
+                    }
+        for store, tx in txs.items():
+            new = {name: n for name, n in added.get(store, {}).items() if n}
+            if store in logged or new:
+                detail = {**logged.get(store, {"on_clash": on_clash}), **new}
+                await tx.log([("imported", None, source, detail)])
+    side_totals = {
+        name: sum(counts[name] for counts in added.values())
+        for name in ("pairs", "verdicts", "sessions")
+    }
+    return ImportReport(rescoped=rescoped, **totals, **side_totals)
+
+
+def _side_by_scope(
+    side: Document | None, store_for: Callable[[Scope], Store]
+) -> dict[Store, tuple[list[tuple[str, str, float]], list[Any]]]:
+    """``side``'s verdicts and sessions by the store of their scope."""
+    found: dict[Store, tuple[list[tuple[str, str, float]], list[Any]]] = {}
+    if side is None:
+        return found
+    for scope, verdict in side.verdicts:
+        found.setdefault(store_for(scope), ([], []))[0].append(verdict)
+    for scope, session in side.sessions:
+        found.setdefault(store_for(scope), ([], []))[1].append(session)
+    return found
+
+
+async def _pairs_by_store(
+    pairs: Sequence[PairRow], txs: dict[Store, StoreTransaction]
+) -> dict[Store, list[PairRow]]:
+    """Each pair in the store its new memory is in, once both of its memories are found in
+    one of the stores (``txs``: their open transactions, which see this import's rows); the
+    detector's reason is redacted, as the judge's prompts are (it quotes the texts)."""
+    ids = list({i for p in pairs for i in (p.new_id, p.old_id)})
+    held = {store: await tx.existing_ids(ids) for store, tx in txs.items()} if ids else {}
+    everywhere = set().union(*held.values()) if held else set()
+    found: dict[Store, list[PairRow]] = {}
+    for pair in pairs:
+        home = next((s for s, there in held.items() if pair.new_id in there), None)
+        if home is None or pair.old_id not in everywhere:
+            continue
+        found.setdefault(home, []).append(dataclasses.replace(pair, reason=redact(pair.reason)[0]))
+    return found
 
 
 async def _in_other_stores(
@@ -218,15 +326,19 @@ async def _in_other_stores(
     store: Store,
     stores: Collection[Store],
     ids_by_store: dict[Store, set[str]],
+    txs: dict[Store, StoreTransaction],
 ) -> set[str]:
-    """Which of ``targets`` the other scope's store holds or is given by this import."""
+    """Which of ``targets`` the other scope's store holds or is given by this import (read
+    through its transaction when this import holds one: the store waits for it to end)."""
     found: set[str] = set()
     for other in stores:
         if other is store or not targets:
             continue
         found |= ids_by_store.get(other, set()).intersection(targets)
         missing = [t for t in targets if t not in found]
-        if missing:
+        if missing and other in txs:
+            found |= await txs[other].existing_ids(missing)
+        elif missing:
             found |= {memory.id for memory in await other.get_many(missing)}
     return found
 

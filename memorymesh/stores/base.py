@@ -63,6 +63,8 @@ __all__ = [
     "MetadataRead",
     "NeighbourSearch",
     "PairRow",
+    "SideImport",
+    "SideRecords",
     "Store",
     "StoreCounts",
     "StoreOptions",
@@ -73,6 +75,7 @@ __all__ = [
     "TransientWriteError",
     "VectorRow",
     "VectorSearch",
+    "VerdictRow",
     "bm25_idf",
     "checked_filters",
     "memory_from_row",
@@ -80,9 +83,13 @@ __all__ = [
     "neighbour_searcher",
     "order_key",
     "parse_metadata_filter",
+    "side_records",
     "token_postings",
     "vector_searcher",
 ]
+
+#: ``(key, verdict, created_at)``: a judge's cached verdict as a store keeps it.
+VerdictRow = tuple[str, str, float]
 
 #: ``(action, memory_id, source, detail)`` as the write log records it.
 LogEntry = tuple[str, str | None, str | None, dict[str, Any]]
@@ -694,3 +701,42 @@ class LogImport(Protocol):
 
     async def import_log(self, entries: Sequence[tuple[float, LogEntry]]) -> None:
         """Append ``(at, (action, memory_id, source, detail))`` entries in the given order."""
+
+
+@runtime_checkable
+class SideRecords(Protocol):
+    """An optional capability of a :class:`Store`: read the records it keeps beside its
+    memories that export and ``memorymesh migrate`` carry (both engines have it). The queue
+    of uncertain pairs is read whole with :meth:`Store.pending_pairs`; these read the rest.
+    Derived tables (keyword indexes, conflict tokens, counts, the change feed) are not side
+    records: each engine rebuilds them from the memories it is given.
+    """
+
+    async def all_verdicts(self) -> list[VerdictRow]:
+        """Every cached judge verdict, oldest first, keyed as :func:`writes._judge.verdict_key`
+        makes the key (a store that keeps only keyed hashes of them, an encrypted file,
+        returns none: another store could never look them up)."""
+
+    async def all_sessions(self) -> list[SessionRecord]:
+        """Every recorded session, in the order they started."""
+
+
+@runtime_checkable
+class SideImport(Protocol):
+    """An optional capability of a :class:`StoreTransaction`: write side records read from
+    another store or an export (see :class:`SideRecords`), each kept as it was (its own
+    times included); one already there is left as it is, so importing twice adds nothing."""
+
+    async def import_pairs(self, pairs: Sequence[PairRow]) -> int:
+        """Queue these uncertain pairs; return how many were not queued already."""
+
+    async def import_verdicts(self, items: Sequence[VerdictRow]) -> int:
+        """Cache these verdicts; return how many keys were not cached already."""
+
+    async def import_sessions(self, sessions: Sequence[SessionRecord]) -> int:
+        """Record these sessions; return how many ids were not recorded already."""
+
+
+def side_records(store: Store) -> SideRecords | None:
+    """``store`` if it reads its side records (see :class:`SideRecords`), else None."""
+    return store if isinstance(store, SideRecords) else None

@@ -26,10 +26,21 @@ async def snapshot(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:
     and archived ones too, with access statistics and vectors), so two equal snapshots mean
     two stores hold the same memories.
     """
+    records = await _records(mesh)
+    return sorted((r for r in records if "type" not in r), key=lambda record: str(record["id"]))
+
+
+async def side_snapshot(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:
+    """What the stores keep beside their memories (queued uncertain pairs, the judge's
+    cached verdicts, sessions), as export records in a stable order."""
+    records = await _records(mesh)
+    return sorted((r for r in records if "type" in r), key=lambda r: json.dumps(r, sort_keys=True))
+
+
+async def _records(mesh: AsyncMemoryMesh) -> list[dict[str, Any]]:
     buffer = io.StringIO()
     await mesh.export(buffer, include_embeddings=True)
-    records = [json.loads(line) for line in buffer.getvalue().splitlines()[1:] if line.strip()]
-    return sorted(records, key=lambda record: str(record["id"]))
+    return [json.loads(line) for line in buffer.getvalue().splitlines()[1:] if line.strip()]
 
 
 def ids(hits: Iterable[RecallResult]) -> list[str]:
@@ -49,3 +60,18 @@ async def found(mesh: AsyncMemoryMesh, query: str, **kwargs: Any) -> list[str]:
         vector = await mesh.recall(query, mode="vector", k=50, **kwargs)
         assert {h.memory.id for h in vector if h.breakdown.relevance > 0} == set(keyword)
     return keyword
+
+
+class Model:
+    """A chat model in this process, for the optional judge (the HTTP providers are tested
+    in test_judge.py): it answers every pair with one verdict and counts the pairs it was
+    asked about."""
+
+    def __init__(self, name: str, verdict: str, confidence: float) -> None:
+        self.name, self.verdict, self.confidence, self.asked = name, verdict, confidence, 0
+
+    async def complete(self, system: str, user: str) -> str:
+        count = user.count("\nOLD: ")
+        self.asked += count
+        entry = {"verdict": self.verdict, "confidence": self.confidence}
+        return json.dumps({"verdicts": [{"pair": n, **entry} for n in range(1, count + 1)]})

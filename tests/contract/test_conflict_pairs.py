@@ -4,12 +4,11 @@ replacement or keeps both; the decision is logged and undoable."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from memorymesh import AsyncMemoryMesh, InvalidInputError
 
+from ._helpers import Model as _Model
 from .conftest import OpenMesh
 
 pytestmark = pytest.mark.anyio
@@ -67,20 +66,6 @@ async def test_a_pair_whose_memory_is_gone_leaves_the_queue(any_mesh: AsyncMemor
     assert await any_mesh.conflict_pairs() == []
     with pytest.raises(InvalidInputError):
         await any_mesh.resolve_conflict(new, old, action="replace")
-
-
-class _Model:
-    """A chat model in this process (the HTTP providers are tested in test_judge.py): it
-    answers every pair with one verdict and counts the pairs it was asked about."""
-
-    def __init__(self, name: str, verdict: str, confidence: float) -> None:
-        self.name, self.verdict, self.confidence, self.asked = name, verdict, confidence, 0
-
-    async def complete(self, system: str, user: str) -> str:
-        count = user.count("\nOLD: ")
-        self.asked += count
-        entry = {"verdict": self.verdict, "confidence": self.confidence}
-        return json.dumps({"verdicts": [{"pair": n, **entry} for n in range(1, count + 1)]})
 
 
 async def test_the_judge_caches_and_applies_on_every_backend(open_mesh: OpenMesh) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from memorymesh import AsyncMemoryMesh, InvalidInputError
 
-from ._helpers import embedder, found, snapshot
+from ._helpers import Model, embedder, found, side_snapshot, snapshot
 from .conftest import OpenMesh
 
 pytestmark = pytest.mark.anyio
@@ -182,3 +182,65 @@ async def test_a_4x_store_imports_once_and_losslessly(
     assert await snapshot(any_mesh) == before
     hits = await any_mesh.recall("PostgreSQL billing")
     assert "PostgreSQL" in hits[0].memory.text
+
+
+async def _fill_side(mesh: AsyncMemoryMesh) -> list[str]:
+    """Two uncertain pairs waiting for review (one across scopes) and a chain of two
+    sessions; return the pairs' new ids."""
+    await mesh.remember("Maria owns the billing service", scope="project")
+    first = await mesh.remember(
+        "Maria owns the billing service and its on-call rotation", scope="project"
+    )
+    await mesh.remember("Omar runs the nightly data export job", scope="global")
+    second = await mesh.remember(
+        "Omar runs the nightly data export job and its alerting", scope="project"
+    )
+    news = [first.id, second.id]
+    for memory in (first, second):
+        assert [(c.kind[:9], c.action) for c in memory.conflicts] == [("possible_", "kept_both")]
+    await mesh.session_start(session_id="monday", client="cli")
+    await mesh.session_start(session_id="tuesday", client="cli")
+    return news
+
+
+async def _queue(mesh: AsyncMemoryMesh) -> list[tuple[object, ...]]:
+    return sorted(
+        (p.new.id, p.old.id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
+        for p in await mesh.conflict_pairs()
+    )
+
+
+async def test_the_review_queue_judge_cache_and_sessions_travel_once(open_mesh: OpenMesh) -> None:
+    # Opened without `async with`, as a one-shot process: the judge runs only when asked.
+    unsure = Model("test:unsure", "contradiction", 0.3)
+    source = open_mesh(store="side", judge=unsure)
+    try:
+        news = await _fill_side(source)
+        report = await source.judge_pending()
+        assert (report.sent, report.unsure) == (2, 2)  # cached, not applied: still queued
+        queue = await _queue(source)
+        assert sorted(p[0] for p in queue) == sorted(news)
+        chain = await source.session_history()
+        assert [s.id for s in chain] == ["tuesday", "monday"]
+        side = await side_snapshot(source)
+        document = await _export(source)
+    finally:
+        await source.aclose()
+    assert {r["type"] for r in side} == {"conflict_pair", "judge_verdict", "session"}
+    target = open_mesh(judge=unsure)
+    try:
+        first = await target.import_(io.StringIO(document))
+        assert (first.pairs, first.verdicts, first.sessions) == (2, 2, 2)
+        assert await _queue(target) == queue
+        assert await side_snapshot(target) == side
+        assert await target.session_history() == chain
+        # The same judge finds its verdicts cached there: nothing is sent again.
+        again = await target.judge_pending()
+        assert (again.sent, again.cached, unsure.asked) == (0, 2, 2)
+        # Importing twice adds nothing.
+        second = await target.import_(io.StringIO(document))
+        assert (second.skipped, second.pairs, second.verdicts, second.sessions) == (4, 0, 0, 0)
+        assert await side_snapshot(target) == side
+        assert await target.session_history() == chain
+    finally:
+        await target.aclose()

@@ -152,6 +152,11 @@ async def _fetch(conn: Conn, query: str, params: Sequence[Any] = ()) -> list[tup
         return await cur.fetchall() if cur.description is not None else []
 
 
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """``rows`` of ``width`` values as ``width`` columns, each bound as one array (unnest)."""
+    return [[row[i] for row in rows] for i in range(width)]
+
+
 def _pair_values(p: PairRow) -> tuple[Any, ...]:
     return (p.new_id, p.old_id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
 
@@ -677,6 +682,52 @@ class PostgresTransaction:
             )
             total += len(rows)
         return total
+
+    async def import_pairs(self, pairs: Sequence[PairRow]) -> int:
+        """Queue pairs from another store or an export (``stores.base.SideImport``)."""
+        if not pairs:
+            return 0
+        rows = await self._fetch(
+            "INSERT INTO conflict_pairs (tenant, new_id, old_id, kind, similarity, policy, "
+            "reason, created_at) SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::float8[], %s::text[], %s::text[], %s::float8[]) "
+            "ON CONFLICT (tenant, new_id, old_id) DO NOTHING RETURNING 1",
+            [self._tenant, *_columns([_pair_values(p) for p in pairs], 7)],
+        )
+        return len(rows)
+
+    async def import_verdicts(self, items: Sequence[tuple[str, str, float]]) -> int:
+        """Cache verdicts with their own times (``stores.base.SideImport``)."""
+        if not items:
+            return 0
+        rows = await self._fetch(
+            "INSERT INTO judge_verdicts (tenant, key, verdict, created_at) "
+            "SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::float8[]) "
+            "ON CONFLICT (tenant, key) DO NOTHING RETURNING 1",
+            [self._tenant, *_columns(items, 3)],
+        )
+        return len(rows)
+
+    async def import_sessions(self, sessions: Sequence[SessionRecord]) -> int:
+        """Record sessions as they were started (``stores.base.SideImport``); ``seq`` keeps
+        their order, which breaks ties between equal start times."""
+        if not sessions:
+            return 0
+        rows = await self._fetch(
+            "INSERT INTO sessions (tenant, id, started_at, client, continues) "
+            "SELECT %s, s.id, s.started_at, s.client, s.continues "
+            "FROM unnest(%s::text[], %s::float8[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS s (id, started_at, client, continues, n) ORDER BY s.n "
+            "ON CONFLICT (tenant, id) DO NOTHING RETURNING 1",
+            [
+                self._tenant,
+                [s.id for s in sessions],
+                [s.started_at.timestamp() for s in sessions],
+                [s.client for s in sessions],
+                [s.continues for s in sessions],
+            ],
+        )
+        return len(rows)
 
     async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
         if items:
@@ -1588,6 +1639,23 @@ class PostgresStore:
             )
         )
         return {str(r[0]): str(r[1]) for r in rows}
+
+    async def all_verdicts(self) -> list[tuple[str, str, float]]:
+        """Every cached verdict of the tenant (``stores.base.SideRecords``)."""
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT key, verdict, created_at FROM judge_verdicts WHERE tenant = %s "
+                "ORDER BY created_at, key",
+                [self.tenant],
+            )
+        )
+        return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+    async def all_sessions(self) -> list[SessionRecord]:
+        """Every session of the tenant, in the order they started
+        (``stores.base.SideRecords``)."""
+        return await self._sessions("ORDER BY started_at, seq", [])
 
     def conflict_tokens(self) -> PostgresTokenPostings:
         """The tenant's conflict tokens, for reads."""

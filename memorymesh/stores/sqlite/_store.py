@@ -510,6 +510,39 @@ class WriteTransaction:
             )
         return total
 
+    async def _insert_new(self, sql: str, params: list[tuple[Any, ...]]) -> int:
+        """Run an ``INSERT ... ON CONFLICT DO NOTHING`` per row; how many rows it added."""
+        if not params:
+            return 0
+        with _translated(self._store.label):
+            cursor = await self._conn.executemany(sql, params)
+            return cursor.rowcount
+
+    async def import_pairs(self, pairs: Sequence[PairRow]) -> int:
+        """Queue pairs from another store or an export (``stores.base.SideImport``)."""
+        sealed = self._store._codec is not None
+        return await self._insert_new(
+            "INSERT INTO conflict_pairs (new_id, old_id, kind, similarity, policy, reason, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (new_id, old_id) DO NOTHING",
+            [_pair_values(p, sealed=sealed) for p in pairs],
+        )
+
+    async def import_verdicts(self, items: Sequence[tuple[str, str, float]]) -> int:
+        """Cache verdicts with their own times (``stores.base.SideImport``)."""
+        return await self._insert_new(
+            "INSERT INTO judge_verdicts (key, verdict, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            [(self._store._verdict_key(key), verdict, at) for key, verdict, at in items],
+        )
+
+    async def import_sessions(self, sessions: Sequence[SessionRecord]) -> int:
+        """Record sessions as they were started (``stores.base.SideImport``)."""
+        return await self._insert_new(
+            "INSERT INTO sessions (id, started_at, client, continues) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            [(s.id, s.started_at.timestamp(), s.client, s.continues) for s in sessions],
+        )
+
     async def cache_verdicts(self, items: Sequence[tuple[str, str]]) -> None:
         items = [(self._store._verdict_key(key), verdict) for key, verdict in items]
         if items:
@@ -1600,6 +1633,24 @@ class SQLiteStore:
             return found
 
         return await self._run(query) if wanted else {}
+
+    async def all_verdicts(self) -> list[tuple[str, str, float]]:
+        """Every cached verdict (``stores.base.SideRecords``); none in an encrypted file,
+        which keeps only keyed hashes of the keys."""
+        if self._codec is not None:
+            return []
+
+        async def query(conn: aiosqlite.Connection) -> list[tuple[str, str, float]]:
+            rows = await conn.execute_fetchall(
+                "SELECT key, verdict, created_at FROM judge_verdicts ORDER BY created_at, key"
+            )
+            return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+        return await self._run(query)
+
+    async def all_sessions(self) -> list[SessionRecord]:
+        """Every recorded session, in the order they started (``stores.base.SideRecords``)."""
+        return await self._sessions("ORDER BY started_at, rowid", [])
 
     async def get_meta(self, key: str) -> str | None:
         async def query(conn: aiosqlite.Connection) -> str | None:
