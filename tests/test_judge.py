@@ -418,3 +418,46 @@ async def test_an_encrypted_store_keeps_no_text_in_the_queue_or_the_cache(
         [(reason,)] = db.execute("SELECT reason FROM conflict_pairs").fetchall()
     texts = (redact(PAIRS[1][0])[0], redact(PAIRS[1][1])[0])
     assert key != verdict_key("ollama:llama3.2", *texts) and reason == ""
+
+
+async def test_verdicts_exported_into_an_encrypted_store_are_found_there_and_not_back(
+    tmp_path: Path, server: _ChatServer
+) -> None:
+    # An encrypted file keeps only keyed hashes of the verdicts' keys: an export from it can
+    # carry no verdict another store could look up (the judge asks again there), and an
+    # import into it keys the plain keys it is given, so its judge finds them.
+    pytest.importorskip("cryptography")
+    server.answer = verdicts(("duplicate", 0.4), ("duplicate", 0.4))
+    judge = OllamaChat("llama3.2", base_url=server.url)
+    plain = AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db", judge=judge)
+    try:
+        await _store_pairs(plain)
+        assert (await plain.judge_pending()).sent == 2
+        document = tmp_path / "plain.jsonl"
+        await plain.export(document)
+    finally:
+        await plain.aclose()
+    key = "correct horse battery"
+    sealed = AsyncMemoryMesh(
+        tmp_path / "e.db", global_path=tmp_path / "eg.db", judge=judge, encryption_key=key
+    )
+    try:
+        report = await sealed.import_(document)
+        assert (report.pairs, report.verdicts) == (2, 2)
+        assert {p.reason for p in await sealed.conflict_pairs()} == {""}  # no words kept
+        judged = await sealed.judge_pending()
+        assert (judged.sent, judged.cached) == (0, 2)
+        back = tmp_path / "sealed.jsonl"
+        await sealed.export(back, encrypt=False)
+    finally:
+        await sealed.aclose()
+    lines = [json.loads(line) for line in back.read_text(encoding="utf-8").splitlines()[1:]]
+    assert {r.get("type") for r in lines} == {None, "conflict_pair"}
+    with sqlite3.connect(tmp_path / "e.db") as db:
+        stored = {k for (k,) in db.execute("SELECT key FROM judge_verdicts").fetchall()}
+    assert len(stored) == 2 and not stored & {r["key"] for r in _verdict_lines(document)}
+
+
+def _verdict_lines(path: Path) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    return [r for r in lines if r.get("type") == "judge_verdict"]

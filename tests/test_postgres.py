@@ -491,7 +491,7 @@ async def _records(mesh: AsyncMemoryMesh) -> list[dict[str, object]]:
     buffer = io.StringIO()
     await mesh.export(buffer, include_embeddings=True)
     records = [json.loads(line) for line in buffer.getvalue().splitlines()[1:]]
-    return sorted(records, key=lambda r: str(r["id"]))
+    return sorted((r for r in records if "type" not in r), key=lambda r: str(r["id"]))
 
 
 async def _logs(mesh: AsyncMemoryMesh) -> dict[str, list[tuple[float, object]]]:
@@ -554,6 +554,16 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
                 copied = [e for e in server_logs[scope] if e[1][0] != "imported"]
                 assert copied == [e for e in entries if e[1][0] != "imported"], scope
 
+    async def recorded() -> list[tuple[str | None, str | None]]:
+        # Opened without an embedder: the server stores say which one made their vectors
+        # (so `--db URL recall` uses it, and the server built its HNSW index on the way).
+        async with AsyncMemoryMesh(url, project="acme/api", user="alice") as server:
+            return [
+                (await s.get_meta("embedder"), await s.get_meta("embedder_dim"))
+                for s in server.stores
+            ]
+
+    assert anyio.run(recorded) == [("test:hash", "64")] * 2
     anyio.run(on_server)
     back = ["--db", str(tmp_path / "p2.db"), "--global-db", str(tmp_path / "g2.db")]
     assert main([*back, "migrate", "--from", url, *target]) == 0
@@ -564,6 +574,89 @@ def test_migrate_copies_both_stores_to_the_server_and_back_once(
             return await _records(copy)
 
     assert anyio.run(copied) == local
+
+
+class _Unsure:
+    """A judge model in this process that is never sure: its verdicts are cached, the pairs
+    stay queued. Counts the pairs it was asked about."""
+
+    name = "test:unsure"
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def complete(self, system: str, user: str) -> str:
+        count = user.count("\nOLD: ")
+        self.asked += count
+        entry = {"verdict": "contradiction", "confidence": 0.3}
+        return json.dumps({"verdicts": [{"pair": n, **entry} for n in range(1, count + 1)]})
+
+
+async def _side(mesh: AsyncMemoryMesh) -> tuple[list[tuple[object, ...]], list[object], object]:
+    """The queue of uncertain pairs, the session chain, and what the judge does with the
+    queue (its verdicts all cached: nothing is sent)."""
+    queue = sorted(
+        (p.new.id, p.old.id, p.kind, p.similarity, p.policy, p.reason, p.created_at)
+        for p in await mesh.conflict_pairs()
+    )
+    chain: list[object] = list(await mesh.session_history())
+    report = await mesh.judge_pending()
+    return queue, chain, (report.sent, report.cached, report.unsure)
+
+
+def test_migrate_carries_the_review_queue_the_judge_cache_and_sessions_both_ways(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project_db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    judge = _Unsure()
+
+    async def fill() -> tuple[list[tuple[object, ...]], list[object], object]:
+        # Not entered: a one-shot process, so the judge runs only when asked.
+        mesh = AsyncMemoryMesh(project_db, global_path=global_db, judge=judge)
+        try:
+            await mesh.remember("Maria owns the billing service", scope="project")
+            await mesh.remember(
+                "Maria owns the billing service and its on-call rotation", scope="project"
+            )
+            await mesh.remember("Omar runs the nightly data export job", scope="global")
+            await mesh.remember(  # a pair across scopes: queued in the project store
+                "Omar runs the nightly data export job and its alerting", scope="project"
+            )
+            await mesh.session_start(session_id="monday", client="cli")
+            await mesh.session_start(session_id="tuesday", client="cli")
+            assert (await mesh.judge_pending()).sent == 2  # now cached
+            return await _side(mesh)
+        finally:
+            await mesh.aclose()
+
+    local = anyio.run(fill)
+    queue, chain, judged = local
+    assert len(queue) == 2 and len(chain) == 2 and judged == (0, 2, 2)
+    url = _postgres.server_url(_postgres.fresh_name("side"))
+    where = ["--db", str(project_db), "--global-db", str(global_db)]
+    target = ["--project", "acme/api", "--user", "alice"]
+    assert main([*where, "--json", "migrate", "--to", url, *target]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["pairs"], first["verdicts"], first["sessions"]) == (2, 2, 2)
+    assert main([*where, "--json", "migrate", "--to", url, *target]) == 0  # again: nothing new
+    again = json.loads(capsys.readouterr().out)
+    assert (again["imported"], again["pairs"], again["verdicts"], again["sessions"]) == (0,) * 4
+
+    async def read(*location: Any, **options: Any) -> object:
+        mesh = AsyncMemoryMesh(*location, judge=judge, **options)
+        try:
+            return await _side(mesh)
+        finally:
+            await mesh.aclose()
+
+    asked = judge.asked
+    assert anyio.run(lambda: read(url, project="acme/api", user="alice")) == local
+    back = ["--db", str(tmp_path / "p2.db"), "--global-db", str(tmp_path / "g2.db")]
+    assert main([*back, "migrate", "--from", url, *target]) == 0
+    assert "2 queued pairs; 2 judge verdicts; 2 sessions" in capsys.readouterr().out
+    copied = anyio.run(lambda: read(tmp_path / "p2.db", global_path=tmp_path / "g2.db"))
+    assert copied == local
+    assert judge.asked == asked  # every verdict was found in the copied caches
 
 
 def test_migrate_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ redactions, all five timestamps, access statistics and history link. Embeddings 
 text is the source of truth and vectors can always be recomputed. After the memories come the
 records a store keeps beside them, each line naming its ``type``: the uncertain pairs waiting
 for the judge or the review queue (``conflict_pair``), the judge's cached verdicts
-(``judge_verdict``) and the recorded sessions (``session``); a document holding any is
+(``judge_verdict``), the recorded sessions (``session``) and, with the vectors, which embedder
+made them (``store_setting``); a document holding any is
 version 2 (version 1 readers refuse it with "upgrade" instead of misreading it). ``json``
 wraps the same records in one document; ``markdown`` is for people and cannot be imported.
 """
@@ -29,6 +30,7 @@ from .._vocab import ConflictPolicy
 from ..stores.base import PairRow, VerdictRow
 
 __all__ = [
+    "CARRIED_SETTINGS",
     "EXPORT_VERSION",
     "Document",
     "ExportFormat",
@@ -38,6 +40,7 @@ __all__ = [
     "encode_pair",
     "encode_record",
     "encode_session",
+    "encode_setting",
     "encode_verdict",
     "render",
 ]
@@ -143,10 +146,26 @@ class _SessionRecord(BaseModel):
     continues: str | None = Field(default=None, max_length=256)
 
 
+#: The store settings an export carries, with its vectors only: which embedder made them
+#: (so a mesh opened on the target without ``embedding=`` recalls by vector as the source
+#: did, and a server builds its vector index). Any other setting belongs to one store.
+CARRIED_SETTINGS = ("embedder", "embedder_dim")
+
+
+class _SettingRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    type: Literal["store_setting"]
+    scope: Scope
+    key: Literal["embedder", "embedder_dim"]
+    value: str = Field(min_length=1, max_length=256)
+
+
 _SIDE_MODELS: dict[str, type[BaseModel]] = {
     "conflict_pair": _PairRecord,
     "judge_verdict": _VerdictRecord,
     "session": _SessionRecord,
+    "store_setting": _SettingRecord,
 }
 
 
@@ -160,6 +179,8 @@ class Document:
     verdicts: list[tuple[Scope, VerdictRow]] = field(default_factory=list)
     #: Each session with the scope of the store that recorded it.
     sessions: list[tuple[Scope, SessionRecord]] = field(default_factory=list)
+    #: ``(scope, key, value)``: a :data:`CARRIED_SETTINGS` setting of the scope's store.
+    settings: list[tuple[Scope, str, str]] = field(default_factory=list)
 
 
 def _iso(value: float | None) -> str | None:
@@ -242,6 +263,11 @@ def encode_session(scope: Scope, session: SessionRecord) -> dict[str, Any]:
     }
 
 
+def encode_setting(scope: Scope, key: str, value: str) -> dict[str, Any]:
+    """A store setting of ``scope``'s store (one of :data:`CARRIED_SETTINGS`) as a record."""
+    return {"type": "store_setting", "scope": scope.value, "key": key, "value": value}
+
+
 def _validated(model: type[BaseModel], obj: Any, where: str) -> Any:
     try:
         return model.model_validate(obj)
@@ -276,6 +302,12 @@ def _decode_side(obj: dict[str, Any], where: str, document: Document) -> None:
         # Stored as the judge writes it (writes/_judge.Verdict.dumps): the same text back.
         row = (record.key, json.dumps(record.verdict), _epoch(record.created_at) or 0.0)
         document.verdicts.append((record.scope, row))
+    elif isinstance(record, _SettingRecord):
+        if record.key == "embedder_dim" and not (
+            record.value.isdigit() and 0 < int(record.value) <= 65_536
+        ):
+            raise InvalidInputError(f"{where}: value: embedder_dim must be a positive integer")
+        document.settings.append((record.scope, record.key, record.value))
     else:
         assert isinstance(record, _SessionRecord)
         started = record.started_at

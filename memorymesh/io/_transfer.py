@@ -41,12 +41,14 @@ from ..stores.base import (
 from ..writes._prepare import WriteRules
 from ..writes._privacy import redact
 from ._export import (
+    CARRIED_SETTINGS,
     Document,
     ExportFormat,
     ImportReport,
     encode_pair,
     encode_record,
     encode_session,
+    encode_setting,
     encode_verdict,
     render,
 )
@@ -103,7 +105,7 @@ async def export_stores(
                 break
             after = page[-1][0]
             records.extend(encode_record(raw) for _, raw in page)
-        side.extend(await side_lines(store))
+        side.extend(await side_lines(store, include_embeddings=include_embeddings))
     document = render(records, format, side)
     if seal is not None:
         document = seal(document)
@@ -114,15 +116,20 @@ async def export_stores(
     return len(records)
 
 
-async def side_lines(store: Store) -> list[dict[str, Any]]:
+async def side_lines(store: Store, *, include_embeddings: bool) -> list[dict[str, Any]]:
     """The records ``store`` keeps beside its memories, as export records: its queued
     uncertain pairs, then (when the engine reads them, :class:`SideRecords`) its cached
-    verdicts and its sessions."""
+    verdicts and its sessions, and with its vectors the embedder they came from."""
     lines = [encode_pair(pair) for pair in await store.pending_pairs(limit=_ALL)]
     reader = side_records(store)
     if reader is not None:
         lines += [encode_verdict(store.scope, row) for row in await reader.all_verdicts()]
         lines += [encode_session(store.scope, s) for s in await reader.all_sessions()]
+    if include_embeddings:
+        for key in CARRIED_SETTINGS:
+            value = await store.get_meta(key)
+            if value is not None:
+                lines.append(encode_setting(store.scope, key, value))
     return lines
 
 
@@ -231,11 +238,19 @@ async def import_records(
     ids_by_store = {store: {row["id"] for row in batch} for store, batch in by_store.items()}
     stores = {store_for(Scope.PROJECT), global_store, *by_store}
     side_by_store = _side_by_scope(side, store_for)
+    # A setting goes only where the target has none: its vectors may be another embedder's.
+    # (Read before the transactions: a store's own reads wait for its open transaction.)
+    unset = {
+        (store_for(scope), key): value
+        for scope, key, value in (side.settings if side else [])
+        if await store_for(scope).get_meta(key) is None
+    }
+    settings = {store for store, _ in unset}
     # The mesh's store order (project first), as every write takes the stores' locks.
     ordered = [
         s
         for s in dict.fromkeys([store_for(Scope.PROJECT), global_store])
-        if s in by_store or s in side_by_store or (side is not None and side.pairs)
+        if s in by_store or s in side_by_store or s in settings or (side and side.pairs)
     ]
     added: dict[Store, dict[str, int]] = {}
     logged: dict[Store, dict[str, Any]] = {}
@@ -269,6 +284,8 @@ async def import_records(
         if side is not None:
             # After every batch is written, so a pair finds its memories in any store.
             pairs_by_store = await _pairs_by_store(side.pairs, txs)
+            for (store, key), value in unset.items():
+                await txs[store].set_meta(key, value)
             for store, tx in txs.items():
                 if isinstance(tx, SideImport):
                     verdicts, sessions = side_by_store.get(store, ([], []))

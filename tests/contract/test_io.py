@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from memorymesh import AsyncMemoryMesh, InvalidInputError
+from memorymesh import AsyncMemoryMesh, InvalidInputError, register_embedder
 
 from ._helpers import Model, embedder, found, side_snapshot, snapshot
 from .conftest import OpenMesh
@@ -136,6 +136,24 @@ async def test_vectors_travel_with_include_embeddings(open_mesh: OpenMesh) -> No
         assert await target.embedding_backlog() == 0
         hits = await target.recall("cold storage bucket", mode="vector")
         assert hits[0].memory.id == memory.id
+
+
+async def test_the_embedder_that_made_the_vectors_travels_with_them(open_mesh: OpenMesh) -> None:
+    name = "test:carried"
+    register_embedder(name, lambda **_: embedder(name), replace=True)
+    async with open_mesh(embedding=name) as source:
+        memory = await source.remember("the cold storage bucket is in iceland")
+        await source.remember("lunch is served at noon")
+        with_vectors = await _export(source, include_embeddings=True)
+        assert '"store_setting"' not in await _export(source)  # text only: no embedder
+    async with open_mesh(store="carried") as target:
+        await target.import_(io.StringIO(with_vectors))
+    # Opened as the command line opens a store (the embedder it recorded): the same model.
+    async with open_mesh(store="carried", embedding="auto") as target:
+        assert target.embedder is not None and target.embedder.name == name
+        hits = await target.recall("cold storage bucket", mode="vector")
+        assert hits[0].memory.id == memory.id
+        assert await target.embedding_backlog() == 0
 
 
 async def test_imported_memories_without_vectors_are_found_by_vector_recall(
