@@ -84,26 +84,58 @@ _UPDATABLE: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: The columns ``insert_many`` writes (after ``tenant``): the fields of a ``MemoryRow``.
 _INSERT_COLUMNS = (
-    "tenant", "id", "text", "content_hash", "category", "importance", "scope", "pinned",
-    "metadata", "session_id", "source", "agent", "redactions", "created_at", "updated_at",
-    "event_time", "expires_at", "embedding", "embedding_model", "status",
+    "id", "text", "content_hash", "category", "importance", "scope", "pinned", "metadata",
+    "session_id", "source", "agent", "redactions", "created_at", "updated_at", "event_time",
+    "expires_at", "embedding", "embedding_model", "status",
 )  # fmt: skip
 
-#: The SQL type of each of ``_INSERT_COLUMNS`` after ``tenant``: insert_many binds each
-#: column as one array of it.
-_INSERT_TYPES = (
-    "text", "text", "text", "text", "float8", "text", "int2", "text", "text", "text", "text",
-    "text", "float8", "float8", "float8", "float8", "vector", "text", "text",
-)  # fmt: skip
-
-#: The SQL type of each exported column that is not text (``import_rows`` binds each
-#: column as one array of it).
-_IMPORT_TYPES: dict[str, str] = {
+#: The SQL type of each column of ``memories`` a batch writes that is not text: a batch
+#: binds each column as one array of it (``_unnest_insert``).
+_COLUMN_TYPES: dict[str, str] = {
     "importance": "float8", "pinned": "int2", "created_at": "float8", "updated_at": "float8",
     "event_time": "float8", "expires_at": "float8", "access_count": "int8",
     "last_accessed_at": "float8", "superseded_at": "float8", "embedding": "vector",
 }  # fmt: skip
+
+
+def _bound(value: Any, kind: str) -> Any:
+    """``value`` as the driver binds it in a column of SQL type ``kind``."""
+    if value is None:
+        return None
+    if kind == "vector":
+        return Vector(value)
+    return int(value) if kind.startswith("int") else float(value) if kind == "float8" else value
+
+
+def _unnest_insert(columns: Sequence[str]) -> str:
+    """``INSERT`` of a batch of ``memories`` rows into ``columns`` (after ``tenant``) as one
+    statement: each column bound as one array of its type (:func:`_unnest_arrays`), so the
+    change-feed trigger runs once for the batch (migration 0008) and the server plans one
+    statement instead of one per row. Vectors travel in pgvector's binary format only
+    (``_driver.Vector``). The table is aliased ``old`` for an ``ON CONFLICT`` clause."""
+    kinds = (_COLUMN_TYPES.get(column, "text") for column in columns)
+    arrays = ", ".join(f"%{'b' if kind == 'vector' else 's'}::{kind}[]" for kind in kinds)
+    return (
+        f"INSERT INTO memories AS old (tenant, {', '.join(columns)}) "
+        f"SELECT %s, * FROM unnest({arrays})"
+    )
+
+
+def _unnest_arrays(
+    rows: Sequence[T], columns: Sequence[str], get: Callable[[T, str], Any]
+) -> list[list[Any]]:
+    """The arrays :func:`_unnest_insert` binds: ``get(row, column)`` of every row, per column."""
+    arrays: list[list[Any]] = []
+    for column in columns:
+        kind = _COLUMN_TYPES.get(column)
+        if kind is None:  # text: bound as it is
+            arrays.append([get(row, column) for row in rows])
+        else:
+            arrays.append([_bound(get(row, column), kind) for row in rows])
+    return arrays
+
 
 #: Seconds any one statement may run before the server cancels it.
 STATEMENT_TIMEOUT = 60.0
@@ -518,39 +550,11 @@ class PostgresTransaction:
         if not rows:
             return
         self._store._count_written(rows)
-        # One statement for the batch, each column bound as one array (unnest): the
-        # change-feed trigger then runs once for the batch (migration 0008), and the server
-        # plans and executes one statement instead of one per row (about twice the rows a
-        # second of a pipelined executemany here; benchmarks/bench_postgres.py).
-        columns = [
-            [r.id for r in rows],
-            [r.text for r in rows],
-            [r.content_hash for r in rows],
-            [r.category for r in rows],
-            [r.importance for r in rows],
-            [r.scope for r in rows],
-            [int(r.pinned) for r in rows],
-            [r.metadata for r in rows],
-            [r.session_id for r in rows],
-            [r.source for r in rows],
-            [r.agent for r in rows],
-            [r.redactions for r in rows],
-            [r.created_at for r in rows],
-            [r.updated_at for r in rows],
-            [r.event_time for r in rows],
-            [r.expires_at for r in rows],
-            [_vector(r.embedding) for r in rows],
-            [r.embedding_model for r in rows],
-            [r.status for r in rows],
-        ]
-        # Vectors travel in pgvector's binary format only (``_driver.Vector``).
-        arrays = ", ".join(
-            f"%{'b' if kind == 'vector' else 's'}::{kind}[]" for kind in _INSERT_TYPES
-        )
+        # One statement for the batch (about twice the rows a second of a pipelined
+        # executemany here; benchmarks/bench_postgres.py).
         await self._fetch(
-            f"INSERT INTO memories ({', '.join(_INSERT_COLUMNS)}) "
-            f"SELECT %s, * FROM unnest({arrays})",
-            [self._tenant, *columns],
+            _unnest_insert(_INSERT_COLUMNS),
+            [self._tenant, *_unnest_arrays(rows, _INSERT_COLUMNS, getattr)],
         )
 
     async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
@@ -864,25 +868,15 @@ class PostgresTransaction:
         clash += " RETURNING id"
 
         def value(row: dict[str, Any], column: str) -> Any:
-            raw = row[column]
-            if raw is None:
-                return None
-            kind = _IMPORT_TYPES.get(column, "text")
-            if kind == "vector":
-                return _vector(raw)
-            return int(raw) if kind.startswith("int") else float(raw) if kind == "float8" else raw
+            return _bound(row[column], _COLUMN_TYPES.get(column, "text"))
 
         before = await self.existing_ids([r["id"] for r in rows])
         changed = 0
         if len({r["id"] for r in rows}) == len(rows):
             # One statement for the batch (as insert_many): the change-feed trigger runs once.
-            arrays = ", ".join(
-                f"%{'b' if kind == 'vector' else 's'}::{kind}[]"
-                for kind in (_IMPORT_TYPES.get(c, "text") for c in columns)
-            )
             found = await self._fetch(
-                f"INSERT INTO memories AS old ({names}) SELECT %s, * FROM unnest({arrays})" + clash,
-                [self._tenant, *([value(r, c) for r in rows] for c in columns)],
+                _unnest_insert(columns) + clash,
+                [self._tenant, *_unnest_arrays(rows, columns, dict.__getitem__)],
             )
             changed = len(found)
         else:
