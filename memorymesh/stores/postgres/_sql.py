@@ -8,9 +8,11 @@ parenthesised and AND-ed after it, and every value (metadata keys included) is b
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..._text import query_terms
+from .._where import column_clauses
 from ..base import Filters, MetadataCondition
 from ._schema import TS_CONFIG
 
@@ -40,68 +42,18 @@ def tsquery(query: str) -> tuple[str, list[str]] | None:
     return "(" + " || ".join([one] * len(terms)) + ")", terms
 
 
+def _any(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    return f"{column} = ANY(%s)", [list(values)]
+
+
 def where(filters: Filters, now: float, tenant: str) -> tuple[str, list[Any]]:
     """``filters`` as a WHERE clause for ``tenant`` (see the module docstring)."""
-    clauses: list[str] = ["m.tenant = %s"]
-    params: list[Any] = [tenant]
-    moment = now if filters.as_of is None else filters.as_of.timestamp()
-    if filters.as_of is not None:
-        clauses.append("m.created_at <= %s")
-        params.append(moment)
-    if not filters.include_superseded:
-        if filters.as_of is None:
-            clauses.append("m.superseded_by IS NULL")
-        else:
-            clauses.append(
-                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > %s)"
-            )
-            params.append(moment)
-    if filters.status is not None:
-        clauses.append("m.status = %s")
-        params.append(filters.status)
-    if not filters.include_expired:
-        clauses.append("(m.expires_at IS NULL OR m.expires_at > %s OR m.pinned = 1)")
-        params.append(moment)
-    if filters.categories:
-        clauses.append("m.category = ANY(%s)")
-        params.append([str(c) for c in filters.categories])
-    if filters.scope is not None:
-        clauses.append("m.scope = %s")
-        params.append(str(filters.scope))
-    if filters.min_importance is not None:
-        clauses.append("m.importance >= %s")
-        params.append(filters.min_importance)
-    when = (
-        "coalesce(m.event_time, m.created_at)"
-        if filters.time_field == "event"
-        else ("m.created_at")
-    )
-    if filters.since is not None:
-        clauses.append(f"{when} >= %s")
-        params.append(filters.since.timestamp())
-    if filters.until is not None:
-        clauses.append(f"{when} < %s")
-        params.append(filters.until.timestamp())
-    if filters.session_id is not None:
-        clauses.append("m.session_id = %s")
-        params.append(filters.session_id)
-    if filters.pinned is not None:
-        clauses.append("m.pinned = %s")
-        params.append(int(filters.pinned))
-    if filters.source is not None:
-        clauses.append("m.source = %s")
-        params.append(filters.source)
-    if filters.agent is not None:
-        clauses.append("m.agent = %s")
-        params.append(filters.agent)
-    if filters.ids is not None:
-        clauses.append("m.id = ANY(%s)")
-        params.append(list(filters.ids))
+    clauses, params = column_clauses(filters, now, mark="%s", one_of=_any)
     for condition in filters.metadata:
         clause, values = _metadata(condition)
         clauses.append(f"({clause})")
         params.extend(values)
-    return " AND ".join(clauses), params
+    return " AND ".join(["m.tenant = %s", *clauses]), [tenant, *params]
 
 
 def _json(value: Any) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._columns import COLUMNS, M_COLUMNS, memory_fields
+from .._where import column_clauses
 from ._schema import INDEXED_METADATA_KEYS
 
 if TYPE_CHECKING:
@@ -52,64 +53,15 @@ ORDERS: dict[str, str] = {
 _SQL_OPERATORS: dict[str, str] = {"$eq": "=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 
+def _one_of(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "0", []
+    return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
 def where(filters: Filters, now: float, *, use_index: bool = True) -> tuple[str, list[Any]]:
     """Compile ``filters`` into a WHERE clause over alias ``m`` and its bound parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    # "Current" is judged at `as_of` when given ("what was true then"), else now.
-    moment = now if filters.as_of is None else filters.as_of.timestamp()
-    if filters.as_of is not None:
-        clauses.append("m.created_at <= ?")
-        params.append(moment)
-    if not filters.include_superseded:
-        if filters.as_of is None:
-            clauses.append("m.superseded_by IS NULL")
-        else:
-            clauses.append(
-                "(m.superseded_by IS NULL OR coalesce(m.superseded_at, m.updated_at) > ?)"
-            )
-            params.append(moment)
-    if filters.status is not None:
-        clauses.append("m.status = ?")
-        params.append(filters.status)
-    if not filters.include_expired:
-        clauses.append("(m.expires_at IS NULL OR m.expires_at > ? OR m.pinned = 1)")
-        params.append(moment)
-    if filters.categories:
-        clauses.append(f"m.category IN ({', '.join('?' * len(filters.categories))})")
-        params.extend(str(c) for c in filters.categories)
-    if filters.scope is not None:
-        clauses.append("m.scope = ?")
-        params.append(str(filters.scope))
-    if filters.min_importance is not None:
-        clauses.append("m.importance >= ?")
-        params.append(filters.min_importance)
-    when = (
-        "coalesce(m.event_time, m.created_at)"
-        if filters.time_field == "event"
-        else ("m.created_at")
-    )
-    if filters.since is not None:
-        clauses.append(f"{when} >= ?")
-        params.append(filters.since.timestamp())
-    if filters.until is not None:
-        clauses.append(f"{when} < ?")
-        params.append(filters.until.timestamp())
-    if filters.session_id is not None:
-        clauses.append("m.session_id = ?")
-        params.append(filters.session_id)
-    if filters.pinned is not None:
-        clauses.append("m.pinned = ?")
-        params.append(int(filters.pinned))
-    if filters.source is not None:
-        clauses.append("m.source = ?")
-        params.append(filters.source)
-    if filters.agent is not None:
-        clauses.append("m.agent = ?")
-        params.append(filters.agent)
-    if filters.ids is not None:
-        clauses.append(f"m.id IN ({', '.join('?' * len(filters.ids))})" if filters.ids else "0")
-        params.extend(filters.ids)
+    clauses, params = column_clauses(filters, now, mark="?", one_of=_one_of)
     for condition in filters.metadata:
         clause, values = _metadata_clause(condition, use_index=use_index)
         clauses.append(clause)
