@@ -25,6 +25,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
 import anyio
@@ -124,16 +125,23 @@ def _unnest_insert(columns: Sequence[str]) -> str:
 
 
 def _unnest_arrays(
-    rows: Sequence[T], columns: Sequence[str], get: Callable[[T, str], Any]
+    rows: Sequence[Any], columns: Sequence[str], getter: Callable[[str], Callable[[Any], Any]]
 ) -> list[list[Any]]:
-    """The arrays :func:`_unnest_insert` binds: ``get(row, column)`` of every row, per column."""
+    """The arrays :func:`_unnest_insert` binds: each column's value in every row, read by
+    ``getter(column)`` (``operator.attrgetter`` for ``MemoryRow`` rows, ``itemgetter`` for
+    dicts)."""
     arrays: list[list[Any]] = []
     for column in columns:
+        values = list(map(getter(column), rows))
+        # As _bound, a column at a time (no call per value: insert_many is a hot path).
         kind = _COLUMN_TYPES.get(column)
-        if kind is None:  # text: bound as it is
-            arrays.append([get(row, column) for row in rows])
-        else:
-            arrays.append([_bound(get(row, column), kind) for row in rows])
+        if kind == "vector":
+            values = [None if v is None else Vector(v) for v in values]
+        elif kind == "float8":
+            values = [None if v is None else float(v) for v in values]
+        elif kind is not None:
+            values = [None if v is None else int(v) for v in values]
+        arrays.append(values)
     return arrays
 
 
@@ -554,7 +562,7 @@ class PostgresTransaction:
         # executemany here; benchmarks/bench_postgres.py).
         await self._fetch(
             _unnest_insert(_INSERT_COLUMNS),
-            [self._tenant, *_unnest_arrays(rows, _INSERT_COLUMNS, getattr)],
+            [self._tenant, *_unnest_arrays(rows, _INSERT_COLUMNS, attrgetter)],
         )
 
     async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
@@ -876,7 +884,7 @@ class PostgresTransaction:
             # One statement for the batch (as insert_many): the change-feed trigger runs once.
             found = await self._fetch(
                 _unnest_insert(columns) + clash,
-                [self._tenant, *_unnest_arrays(rows, columns, dict.__getitem__)],
+                [self._tenant, *_unnest_arrays(rows, columns, itemgetter)],
             )
             changed = len(found)
         else:
