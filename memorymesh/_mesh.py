@@ -63,7 +63,7 @@ from .context._session import (
 from .embeddings._chat import ChatModel, resolve_judge
 from .embeddings._embedders import Embedder, resolve_embedder
 from .io._export import ExportFormat, ImportReport, decode_document
-from .io._transfer import export_stores, guard_records, import_records, read_text
+from .io._transfer import export_stores, guard_log, guard_records, import_records, read_text
 from .search import _listing as listing
 from .search._recall import (
     CANDIDATES_PER_RESULT,
@@ -1046,6 +1046,7 @@ class AsyncMemoryMesh:
         include_embeddings: bool = False,
         overwrite: bool = False,
         encrypt: bool | None = None,
+        include_log: bool = False,
     ) -> int:
         """Write every memory (superseded and expired ones too) to ``target``.
 
@@ -1060,13 +1061,16 @@ class AsyncMemoryMesh:
             target: A file path, or an open text stream.
             scope: Only ``"project"`` or only ``"global"`` memories.
             format: ``jsonl``, ``json`` or ``markdown``.
-            include_embeddings: Also write each stored vector (base64 float32).
+            include_embeddings: Also write each stored vector (base64 float32), and the
+                embedder that made them.
             overwrite: Replace ``target`` if it exists (otherwise
                 :class:`TargetExistsError`). A file is always written private (0600).
             encrypt: Seal the export with the mesh's encryption key (AES-256-GCM);
                 ``None`` (the default) encrypts exactly when the stores are encrypted, so an
                 encrypted store never leaves a plaintext copy. :meth:`import_` reads it back
                 with the same key.
+            include_log: Also write each store's write log (:meth:`log`), every entry with
+                its own time; :meth:`import_` adds the entries the target lacks.
 
         Returns:
             How many memories were written.
@@ -1101,6 +1105,7 @@ class AsyncMemoryMesh:
             include_embeddings=include_embeddings,
             overwrite=overwrite,
             seal=seal,
+            include_log=include_log,
         )
 
     async def import_(
@@ -1129,7 +1134,9 @@ class AsyncMemoryMesh:
         if is_sealed_document(text):  # an encrypted store's export: the same key opens it
             text = open_document(self._encryption_key, text)
         document = decode_document(text)
-        guard_records(document.memories, self._rules())
+        rules = self._rules()
+        guard_records(document.memories, rules)
+        guard_log(document, rules)
         await self._ready()
         return await import_records(
             document.memories,

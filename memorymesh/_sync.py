@@ -461,6 +461,7 @@ class MemoryMesh:
         include_embeddings: bool = False,
         overwrite: bool = False,
         encrypt: bool | None = None,
+        include_log: bool = False,
     ) -> int:
         """See :meth:`AsyncMemoryMesh.export`."""
         return self._call(
@@ -471,6 +472,7 @@ class MemoryMesh:
             include_embeddings=include_embeddings,
             overwrite=overwrite,
             encrypt=encrypt,
+            include_log=include_log,
         )
 
     def import_(

@@ -472,6 +472,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             format=args.format,
             include_embeddings=args.include_embeddings,
             overwrite=args.force,
+            include_log=args.include_log,
         )
     if target is not sys.stdout:
         print(f"Exported {count} memories to {args.output}", file=sys.stderr)
@@ -851,6 +852,9 @@ def _core_parser() -> tuple[argparse.ArgumentParser, Any, argparse.ArgumentParse
     p.add_argument("--scope", choices=["project", "global"])
     p.add_argument("--format", choices=["jsonl", "json", "markdown"], default="jsonl")
     p.add_argument("--include-embeddings", action="store_true")
+    p.add_argument(
+        "--include-log", action="store_true", help="also write the write log (memorymesh log)"
+    )
     p.add_argument(
         "--force", action="store_true", help="replace FILE if it exists (otherwise refused)"
     )

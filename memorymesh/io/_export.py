@@ -6,8 +6,9 @@ redactions, all five timestamps, access statistics and history link. Embeddings 
 text is the source of truth and vectors can always be recomputed. After the memories come the
 records a store keeps beside them, each line naming its ``type``: the uncertain pairs waiting
 for the judge or the review queue (``conflict_pair``), the judge's cached verdicts
-(``judge_verdict``), the recorded sessions (``session``) and, with the vectors, which embedder
-made them (``store_setting``); a document holding any is
+(``judge_verdict``), the recorded sessions (``session``), with the vectors which embedder
+made them (``store_setting``) and, when asked for, the write log (``log_entry``); a document
+holding any is
 version 2 (version 1 readers refuse it with "upgrade" instead of misreading it). ``json``
 wraps the same records in one document; ``markdown`` is for people and cannot be imported.
 """
@@ -27,7 +28,7 @@ from .._errors import InvalidInputError
 from .._models import Category, ConflictKind, Scope, SessionRecord
 from .._version import __version__, install_command
 from .._vocab import ConflictPolicy
-from ..stores.base import PairRow, VerdictRow
+from ..stores.base import LogEntry, PairRow, VerdictRow
 
 __all__ = [
     "CARRIED_SETTINGS",
@@ -37,6 +38,7 @@ __all__ = [
     "ImportReport",
     "decode_document",
     "decode_records",
+    "encode_log_entry",
     "encode_pair",
     "encode_record",
     "encode_session",
@@ -75,6 +77,8 @@ class ImportReport(BaseModel):
     """The judge's cached verdicts added."""
     sessions: int = 0
     """Recorded sessions (``session_start``'s chains) added."""
+    log_entries: int = 0
+    """Write-log entries added with their own times (an export made with ``include_log``)."""
 
 
 class _Embedding(BaseModel):
@@ -161,11 +165,26 @@ class _SettingRecord(BaseModel):
     value: str = Field(min_length=1, max_length=256)
 
 
+class _LogRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    type: Literal["log_entry"]
+    scope: Scope
+    # POSIX seconds, not an ISO time: an entry is told from another by its exact time, so
+    # importing it twice (or migrating after an import) finds it already there.
+    at: float = Field(ge=0.0, allow_inf_nan=False)
+    action: str = Field(min_length=1, max_length=64)
+    memory_id: str | None = Field(default=None, max_length=128)
+    source: str | None = Field(default=None, max_length=256)
+    detail: dict[str, JsonValue] = Field(default_factory=dict)
+
+
 _SIDE_MODELS: dict[str, type[BaseModel]] = {
     "conflict_pair": _PairRecord,
     "judge_verdict": _VerdictRecord,
     "session": _SessionRecord,
     "store_setting": _SettingRecord,
+    "log_entry": _LogRecord,
 }
 
 
@@ -181,6 +200,8 @@ class Document:
     sessions: list[tuple[Scope, SessionRecord]] = field(default_factory=list)
     #: ``(scope, key, value)``: a :data:`CARRIED_SETTINGS` setting of the scope's store.
     settings: list[tuple[Scope, str, str]] = field(default_factory=list)
+    #: Write-log entries (``include_log``), each with the scope of the store that logged it.
+    log: list[tuple[Scope, tuple[float, LogEntry]]] = field(default_factory=list)
 
 
 def _iso(value: float | None) -> str | None:
@@ -268,6 +289,20 @@ def encode_setting(scope: Scope, key: str, value: str) -> dict[str, Any]:
     return {"type": "store_setting", "scope": scope.value, "key": key, "value": value}
 
 
+def encode_log_entry(scope: Scope, at: float, entry: LogEntry) -> dict[str, Any]:
+    """A write-log entry of ``scope``'s store, with its own time, as an export record."""
+    action, memory_id, source, detail = entry
+    return {
+        "type": "log_entry",
+        "scope": scope.value,
+        "at": at,
+        "action": action,
+        "memory_id": memory_id,
+        "source": source,
+        "detail": json.loads(json.dumps(detail, default=str)),
+    }
+
+
 def _validated(model: type[BaseModel], obj: Any, where: str) -> Any:
     try:
         return model.model_validate(obj)
@@ -302,6 +337,9 @@ def _decode_side(obj: dict[str, Any], where: str, document: Document) -> None:
         # Stored as the judge writes it (writes/_judge.Verdict.dumps): the same text back.
         row = (record.key, json.dumps(record.verdict), _epoch(record.created_at) or 0.0)
         document.verdicts.append((record.scope, row))
+    elif isinstance(record, _LogRecord):
+        entry = (record.action, record.memory_id, record.source, dict(record.detail))
+        document.log.append((record.scope, (record.at, entry)))
     elif isinstance(record, _SettingRecord):
         if record.key == "embedder_dim" and not (
             record.value.isdigit() and 0 < int(record.value) <= 65_536

@@ -9,7 +9,8 @@ and privacy guard as any other write.
 What is not carried, on purpose: what each engine derives from the memories and rebuilds on
 the target (keyword indexes, conflict tokens, counts, the change feed, the vector cache file),
 and settings of one store only (``store_meta``: an encryption check, a cache file's token; the
-embedder a store records is recorded again by the first mesh that embeds there).
+embedder a store records is recorded again by the first mesh that embeds there). The write
+log goes only when asked (``include_log``): it can be far larger than the memories.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from ._export import (
     Document,
     ExportFormat,
     ImportReport,
+    encode_log_entry,
     encode_pair,
     encode_record,
     encode_session,
@@ -57,6 +59,7 @@ __all__ = [
     "OnClash",
     "append_log",
     "export_stores",
+    "guard_log",
     "guard_records",
     "import_records",
     "links_first",
@@ -76,6 +79,7 @@ async def export_stores(
     include_embeddings: bool,
     overwrite: bool = False,
     seal: Callable[[str], str] | None = None,
+    include_log: bool = False,
 ) -> int:
     """Write every memory of ``stores`` to ``target`` in ``format``; return how many.
 
@@ -106,6 +110,9 @@ async def export_stores(
             after = page[-1][0]
             records.extend(encode_record(raw) for _, raw in page)
         side.extend(await side_lines(store, include_embeddings=include_embeddings))
+        if include_log:
+            entries = reversed(await store.recent_log(_ALL))  # oldest first
+            side.extend(encode_log_entry(store.scope, at, entry) for at, entry in entries)
     document = render(records, format, side)
     if seal is not None:
         document = seal(document)
@@ -210,6 +217,17 @@ def guard_records(rows: list[dict[str, Any]], rules: WriteRules) -> None:
         row["content_hash"] = content_hash(text)
 
 
+def guard_log(document: Document, rules: WriteRules) -> None:
+    """Put the details of ``document``'s write-log entries through the privacy guard, in
+    place: an import is a write like any other, so no secret lands in the clear."""
+    for index, (scope, (at, (action, memory_id, source, detail))) in enumerate(document.log):
+        try:
+            guarded, _ = rules.privacy.check_metadata(detail)
+        except InvalidInputError as exc:
+            raise type(exc)(f"write-log entry {index}: {exc}") from None
+        document.log[index] = (scope, (at, (action, memory_id, source, guarded)))
+
+
 async def import_records(
     rows: list[dict[str, Any]],
     *,
@@ -224,7 +242,8 @@ async def import_records(
 
     ``side``'s records go along in the same transactions: each pair to the store its new
     memory is in (a pair whose memories are in neither the import nor a store is left out),
-    verdicts and sessions to the store of their scope. One already there is kept as it is.
+    verdicts, sessions, settings and write-log entries to the store of their scope. One
+    already there is kept as it is.
     """
     rescoped = 0
     by_store: dict[Store, list[dict[str, Any]]] = {}
@@ -246,11 +265,23 @@ async def import_records(
         if await store_for(scope).get_meta(key) is None
     }
     settings = {store for store, _ in unset}
+    # Log entries the target lacks, by store (an entry is its time, action, memory, source
+    # and detail; the target's are read before the transactions, as the settings above).
+    logs: dict[Store, list[tuple[float, LogEntry]]] = {}
+    for scope, item in side.log if side else []:
+        logs.setdefault(store_for(scope), []).append(item)
+    for store, wanted in list(logs.items()):
+        present = {_log_key(at, entry) for at, entry in await store.recent_log(_ALL)}
+        logs[store] = [item for item in wanted if _log_key(*item) not in present]
     # The mesh's store order (project first), as every write takes the stores' locks.
     ordered = [
         s
         for s in dict.fromkeys([store_for(Scope.PROJECT), global_store])
-        if s in by_store or s in side_by_store or s in settings or (side and side.pairs)
+        if s in by_store
+        or s in side_by_store
+        or s in settings
+        or logs.get(s)
+        or (side and side.pairs)
     ]
     added: dict[Store, dict[str, int]] = {}
     logged: dict[Store, dict[str, Any]] = {}
@@ -287,21 +318,25 @@ async def import_records(
             for (store, key), value in unset.items():
                 await txs[store].set_meta(key, value)
             for store, tx in txs.items():
+                entries = logs.get(store, [])
+                if entries and isinstance(tx, LogImport):
+                    await tx.import_log(entries)
+                    added.setdefault(store, {})["log_entries"] = len(entries)
                 if isinstance(tx, SideImport):
                     verdicts, sessions = side_by_store.get(store, ([], []))
-                    added[store] = {
-                        "pairs": await tx.import_pairs(pairs_by_store.get(store, [])),
-                        "verdicts": await tx.import_verdicts(verdicts),
-                        "sessions": await tx.import_sessions(sessions),
-                    }
+                    added.setdefault(store, {}).update(
+                        pairs=await tx.import_pairs(pairs_by_store.get(store, [])),
+                        verdicts=await tx.import_verdicts(verdicts),
+                        sessions=await tx.import_sessions(sessions),
+                    )
         for store, tx in txs.items():
             new = {name: n for name, n in added.get(store, {}).items() if n}
             if store in logged or new:
                 detail = {**logged.get(store, {"on_clash": on_clash}), **new}
                 await tx.log([("imported", None, source, detail)])
     side_totals = {
-        name: sum(counts[name] for counts in added.values())
-        for name in ("pairs", "verdicts", "sessions")
+        name: sum(counts.get(name, 0) for counts in added.values())
+        for name in ("pairs", "verdicts", "sessions", "log_entries")
     }
     return ImportReport(rescoped=rescoped, **totals, **side_totals)
 

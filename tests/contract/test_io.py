@@ -262,3 +262,30 @@ async def test_the_review_queue_judge_cache_and_sessions_travel_once(open_mesh: 
         assert await target.session_history() == chain
     finally:
         await target.aclose()
+
+
+async def _log(mesh: AsyncMemoryMesh) -> list[tuple[str, object]]:
+    return [(e.scope.value, e.model_dump(exclude={"scope"})) for e in await mesh.log(limit=10_000)]
+
+
+async def test_the_write_log_travels_when_asked_and_once(open_mesh: OpenMesh) -> None:
+    async with open_mesh() as source:
+        await _fill(source)
+        plain = await _export(source)
+        document = await _export(source, include_log=True)
+        logged = await _log(source)
+    assert '"log_entry"' not in plain
+    async with open_mesh() as target:
+        first = await target.import_(io.StringIO(document))
+        assert first.log_entries == len(logged) > 0
+        # Every entry with its own time, beside the import's own ("imported").
+        copied = await _log(target)
+        assert [e for e in copied if e[1]["action"] != "imported"] == [
+            e for e in logged if e[1]["action"] != "imported"
+        ]
+        second = await target.import_(io.StringIO(document))
+        assert second.log_entries == 0
+        again = await _log(target)  # only the second import's own entries are new
+        assert [e for e in again if e[1]["action"] != "imported"] == [
+            e for e in copied if e[1]["action"] != "imported"
+        ]
