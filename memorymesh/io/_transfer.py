@@ -2,15 +2,15 @@
 
 :func:`export_stores` pages each store's rows into one document, with the records each store
 keeps beside its memories (the queue of uncertain pairs, the judge's cached verdicts, the
-recorded sessions); :func:`import_records` writes decoded records back, one all-or-nothing
-transaction per store, after :func:`guard_records` has put them through the same text checks
-and privacy guard as any other write.
+recorded sessions, and when asked the write log); :func:`import_records` writes decoded
+records back, one all-or-nothing transaction per store, after :func:`guard_records` has put
+them through the same text checks and privacy guard as any other write.
 
 What is not carried, on purpose: what each engine derives from the memories and rebuilds on
 the target (keyword indexes, conflict tokens, counts, the change feed, the vector cache file),
-and settings of one store only (``store_meta``: an encryption check, a cache file's token; the
-embedder a store records is recorded again by the first mesh that embeds there). The write
-log goes only when asked (``include_log``): it can be far larger than the memories.
+and settings of one store only (``store_meta``: an encryption check, a cache file's token;
+only the embedder that made the vectors goes, with them). The write log goes only when asked
+(``include_log``): it can be far larger than the memories.
 """
 
 from __future__ import annotations
