@@ -28,7 +28,7 @@ from typing import Any, Literal, TextIO
 import anyio
 
 from .._errors import InvalidInputError, StoreError, TargetExistsError
-from .._models import Scope
+from .._models import Scope, SessionRecord
 from .._text import content_hash
 from ..stores.base import (
     LogEntry,
@@ -37,6 +37,7 @@ from ..stores.base import (
     SideImport,
     Store,
     StoreTransaction,
+    VerdictRow,
     side_records,
 )
 from ..writes._prepare import WriteRules
@@ -257,22 +258,10 @@ async def import_records(
     ids_by_store = {store: {row["id"] for row in batch} for store, batch in by_store.items()}
     stores = {store_for(Scope.PROJECT), global_store, *by_store}
     side_by_store = _side_by_scope(side, store_for)
-    # A setting goes only where the target has none: its vectors may be another embedder's.
-    # (Read before the transactions: a store's own reads wait for its open transaction.)
-    unset = {
-        (store_for(scope), key): value
-        for scope, key, value in (side.settings if side else [])
-        if await store_for(scope).get_meta(key) is None
-    }
+    # Read before the transactions: a store's own reads wait for its open transaction.
+    unset = await _unset_settings(side, store_for)
     settings = {store for store, _ in unset}
-    # Log entries the target lacks, by store (an entry is its time, action, memory, source
-    # and detail; the target's are read before the transactions, as the settings above).
-    logs: dict[Store, list[tuple[float, LogEntry]]] = {}
-    for scope, item in side.log if side else []:
-        logs.setdefault(store_for(scope), []).append(item)
-    for store, wanted in list(logs.items()):
-        present = {_log_key(at, entry) for at, entry in await store.recent_log(_ALL)}
-        logs[store] = [item for item in wanted if _log_key(*item) not in present]
+    logs = await _missing_log(side, store_for)
     # The mesh's store order (project first), as every write takes the stores' locks.
     ordered = [
         s
@@ -341,11 +330,37 @@ async def import_records(
     return ImportReport(rescoped=rescoped, **totals, **side_totals)
 
 
+async def _unset_settings(
+    side: Document | None, store_for: Callable[[Scope], Store]
+) -> dict[tuple[Store, str], str]:
+    """``side``'s store settings that the store of their scope has not recorded: a setting
+    never replaces the target's own (its vectors may be another embedder's)."""
+    return {
+        (store_for(scope), key): value
+        for scope, key, value in (side.settings if side else [])
+        if await store_for(scope).get_meta(key) is None
+    }
+
+
+async def _missing_log(
+    side: Document | None, store_for: Callable[[Scope], Store]
+) -> dict[Store, list[tuple[float, LogEntry]]]:
+    """``side``'s write-log entries that the store of their scope lacks (an entry is its
+    time, action, memory, source and detail, as :func:`missing_log_entries` compares them)."""
+    logs: dict[Store, list[tuple[float, LogEntry]]] = {}
+    for scope, item in side.log if side else []:
+        logs.setdefault(store_for(scope), []).append(item)
+    for store, wanted in logs.items():
+        present = {_log_key(at, entry) for at, entry in await store.recent_log(_ALL)}
+        wanted[:] = [item for item in wanted if _log_key(*item) not in present]
+    return logs
+
+
 def _side_by_scope(
     side: Document | None, store_for: Callable[[Scope], Store]
-) -> dict[Store, tuple[list[tuple[str, str, float]], list[Any]]]:
+) -> dict[Store, tuple[list[VerdictRow], list[SessionRecord]]]:
     """``side``'s verdicts and sessions by the store of their scope."""
-    found: dict[Store, tuple[list[tuple[str, str, float]], list[Any]]] = {}
+    found: dict[Store, tuple[list[VerdictRow], list[SessionRecord]]] = {}
     if side is None:
         return found
     for scope, verdict in side.verdicts:
