@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from memorymesh import (
 )
 from memorymesh.cli import main
 from memorymesh.stores._tenant import default_project, project_key_from_remote
+from memorymesh.stores.base import Filters
 from memorymesh.stores.postgres._schema import MIGRATIONS
 
 pytestmark = pytest.mark.anyio
@@ -411,6 +413,52 @@ async def test_a_connection_dropped_mid_write_is_a_store_error_and_the_next_call
             "written after the outage",
         ]
         assert [e.action for e in await mesh.log(limit=10)].count("probe") == 0
+
+
+async def _drop_every_pooled_connection(admin: psycopg.AsyncConnection[Any]) -> None:
+    """Terminate every other backend of the database (a failover, an idle-session reaper),
+    and return once the server no longer lists them (each round a round trip, not a sleep)."""
+    others = "pid <> pg_backend_pid() AND datname = current_database() AND backend_type = %s"
+    await admin.execute(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}",
+        ["client backend"],
+    )
+    for _ in range(6000):
+        cur = await admin.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE {others}", ["client backend"]
+        )
+        row = await cur.fetchone()
+        if row is not None and row[0] == 0:
+            return
+    raise AssertionError("the terminated backends did not go")
+
+
+async def test_pooled_connections_the_server_dropped_are_replaced_without_an_error(
+    url: str,
+) -> None:
+    # The pool does not ping a connection before handing it out (a round trip per call):
+    # a read, or a write that has sent nothing yet, finds the dead connection by its first
+    # statement and runs once more on a fresh one, so no error reaches the caller.
+    async with AsyncMemoryMesh(url, project="acme/api", user="ida") as mesh:
+        await mesh.remember("kept before the drop", scope="project")
+        store = mesh.stores[0]
+
+        async def read() -> None:
+            await store.count(Filters(), now=time.time())
+
+        async with anyio.create_task_group() as group:  # several pooled connections
+            for _ in range(4):
+                group.start_soon(read)
+        async with await psycopg.AsyncConnection.connect(
+            _postgres.server_url(), autocommit=True
+        ) as admin:
+            await _drop_every_pooled_connection(admin)
+            assert [m.text for m in await mesh.list(scope="project")] == ["kept before the drop"]
+            await _drop_every_pooled_connection(admin)
+            await mesh.remember("written after the drop", scope="project")
+            await _drop_every_pooled_connection(admin)
+            hits = await mesh.recall("drop", mode="keyword")
+        assert {h.memory.text for h in hits} == {"kept before the drop", "written after the drop"}
 
 
 async def test_an_encryption_key_is_refused_before_anything_is_written(url: str) -> None:

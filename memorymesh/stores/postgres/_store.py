@@ -19,11 +19,12 @@ roles (``docs/teams.md``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -139,6 +140,11 @@ _MIGRATED: set[tuple[str, str]] = set()
 def _memory(row: Sequence[Any]) -> Memory:
     # Rows come from our own CHECK-constrained table: no re-validation on this hot path.
     return trusted_memory(memory_fields(row))
+
+
+def _dead(conn: Conn) -> bool:
+    """Whether the server dropped ``conn`` (as opposed to an error on a live connection)."""
+    return bool(conn.closed or conn.broken)
 
 
 def _vector(blob: bytes | None) -> Vector | None:
@@ -932,7 +938,9 @@ class PostgresStore:
                 timeout=max(self._busy_timeout, 5.0),
                 kwargs={"autocommit": True},
                 configure=self._configure,
-                check=AsyncConnectionPool.check_connection,
+                # No check on checkout (a round trip per call, a fifth of a keyword recall at
+                # 1M): a connection the server dropped is found by its first statement and
+                # replaced (``_run``, ``_begin``).
                 name=self.label,
             )
             try:
@@ -1019,11 +1027,54 @@ class PostgresStore:
         return self._pool
 
     async def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run a read on a pooled connection (autocommit: one statement, one snapshot)."""
+        """Run a read on a pooled connection (autocommit: one statement, one snapshot).
+
+        The pool hands connections out unchecked (a check is a round trip on every call). A
+        read the server cut off (a connection dropped while pooled, a restart, a failover)
+        changed nothing, so it runs once more on a fresh connection; a second failure is a
+        :class:`~memorymesh.StoreError`.
+        """
         pool = self._connected()
+        conn: Conn | None = None
         with translated(self.label):
+            try:
+                async with pool.connection() as conn:
+                    return await fn(conn)
+            except psycopg.OperationalError:
+                if conn is None or not _dead(conn):
+                    raise  # a timeout or a lock wait: the connection is fine, the error real
+            await pool.check()  # the other pooled connections the server dropped go too
             async with pool.connection() as conn:
                 return await fn(conn)
+
+    async def _begin(self, pool: AsyncConnectionPool[Conn], stack: AsyncExitStack) -> Conn:
+        """A pooled connection in a transaction holding this tenant's write lock.
+
+        A connection the server dropped while it sat in the pool fails at ``BEGIN``, before
+        anything of the write was sent: then the write starts over, once, on a fresh one.
+        A connection lost later (waiting for the lock, or inside the caller's block) is a
+        :class:`~memorymesh.StoreError`: the caller decides whether to run its write again.
+        """
+        for attempt in (1, 2):
+            inner = AsyncExitStack()
+            conn = await inner.enter_async_context(pool.connection())
+            try:
+                await inner.enter_async_context(conn.transaction())
+            except psycopg.OperationalError as exc:
+                with contextlib.suppress(psycopg.Error):
+                    await inner.__aexit__(type(exc), exc, exc.__traceback__)
+                if attempt == 2 or not _dead(conn):
+                    raise
+                await pool.check()
+                continue
+            stack.push_async_exit(inner)
+            # lock_timeout (set per connection to busy_timeout) bounds the wait.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"memorymesh:{self.location.schema}:{self.tenant}"],
+            )
+            return conn
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -1041,12 +1092,8 @@ class PostgresStore:
             committed = False
             try:
                 with translated(self.label):
-                    async with pool.connection() as conn, conn.transaction():
-                        # lock_timeout (set per connection to busy_timeout) bounds the wait.
-                        await conn.execute(
-                            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                            [f"memorymesh:{self.location.schema}:{self.tenant}"],
-                        )
+                    async with AsyncExitStack() as stack:
+                        conn = await self._begin(pool, stack)
                         tx = PostgresTransaction(self, conn)
                         yield tx
                         await tx.add_accesses(pending)
