@@ -35,7 +35,7 @@ from memorymesh import (
 from memorymesh.cli import main
 from memorymesh.stores._tenant import default_project, project_key_from_remote
 from memorymesh.stores.base import Filters
-from memorymesh.stores.postgres._schema import MIGRATIONS
+from memorymesh.stores.postgres._schema import MIGRATIONS, WORD_CHUNK
 
 pytestmark = pytest.mark.anyio
 
@@ -490,6 +490,69 @@ async def test_a_schema_from_a_newer_memorymesh_is_refused(url: str) -> None:
     with pytest.raises(SchemaVersionError, match="9999_from_the_future"):
         async with AsyncMemoryMesh(url, project="p", user="u"):
             pass
+
+
+async def test_conflict_words_written_before_0014_are_split_into_chunks_in_place(
+    url: str,
+) -> None:
+    async with AsyncMemoryMesh(url, project="p", user="u"):
+        pass
+    schema = url.rsplit("schema=", 1)[1]
+    # The table as 0009 made it, holding one word whose holders span three chunks.
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        await conn.execute(f'SET search_path TO "{schema}"')
+        await conn.execute("DROP TABLE conflict_words")
+        await conn.execute(
+            "CREATE TABLE conflict_words (tenant TEXT NOT NULL, token TEXT NOT NULL, "
+            "seqs BIGINT[] NOT NULL, PRIMARY KEY (tenant, token))"
+        )
+        await conn.execute(
+            "INSERT INTO conflict_words VALUES ('project:p', 'kestrel', %s), "
+            "('project:p', 'ledger', '{3}')",
+            [[5, 2 * WORD_CHUNK + 1, WORD_CHUNK, 7]],
+        )
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE name = %s", ["0014_conflict_word_chunks"]
+        )
+        await conn.commit()
+    async with AsyncMemoryMesh(url, project="p", user="u"):
+        pass  # opening applies 0014
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        cur = await conn.execute(
+            f'SELECT token, chunk, seqs FROM "{schema}".conflict_words ORDER BY token, chunk'
+        )
+        assert await cur.fetchall() == [
+            ("kestrel", 0, [5, 7]),
+            ("kestrel", 1, [WORD_CHUNK]),
+            ("kestrel", 2, [2 * WORD_CHUNK + 1]),
+            ("ledger", 0, [3]),
+        ]
+
+
+async def test_a_words_holders_are_kept_in_rows_of_one_chunk_each(url: str) -> None:
+    # A batch's holders are appended to each word's newest chunk only, so the rows a write
+    # rewrites stay small however many memories hold the word.
+    async with AsyncMemoryMesh(url, project="p", user="u") as mesh:
+        await mesh.remember_many(
+            [
+                NewMemory(
+                    text=f"the kestrel deploy note {i}", scope="project", on_conflict="keep_both"
+                )
+                for i in range(40)
+            ]
+        )
+        first = (await mesh.list(scope="project"))[0]
+        await mesh.forget(first.id)
+    schema = url.rsplit("schema=", 1)[1]
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        cur = await conn.execute(
+            f'SELECT token, chunk, seqs FROM "{schema}".conflict_words WHERE tenant = %s',
+            ["project:p"],
+        )
+        rows = await cur.fetchall()
+    kestrel = [seq for token, _, seqs in rows if token == "kestrel" for seq in seqs]
+    assert len(kestrel) == 39  # the forgotten memory left the word
+    assert all(seq // WORD_CHUNK == chunk for _, chunk, seqs in rows for seq in seqs)
 
 
 def test_bad_locations_and_keys_are_invalid_input() -> None:
