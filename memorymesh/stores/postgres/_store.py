@@ -590,11 +590,15 @@ class PostgresTransaction:
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         if not counts:
             return
-        await self._executemany(
-            "UPDATE memories SET access_count = access_count + %s, "
-            "last_accessed_at = greatest(coalesce(last_accessed_at, 0), %s) "
-            "WHERE tenant = %s AND id = %s",
-            [(n, at, self._tenant, memory_id) for memory_id, (n, at) in counts.items()],
+        # One statement for every recalled memory (recall flushes its counts every few dozen
+        # calls, hundreds of rows at once), not one UPDATE per memory.
+        ids = sorted(counts)
+        await self._fetch(
+            "UPDATE memories AS m SET access_count = m.access_count + u.n, "
+            "last_accessed_at = greatest(coalesce(m.last_accessed_at, 0), u.at) "
+            "FROM unnest(%s::text[], %s::int8[], %s::float8[]) AS u (id, n, at) "
+            "WHERE m.tenant = %s AND m.id = u.id",
+            [ids, [counts[i][0] for i in ids], [counts[i][1] for i in ids], self._tenant],
         )
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
