@@ -527,8 +527,8 @@ class PostgresTransaction:
         # One binary COPY for the batch: one statement, so the change-feed trigger runs once
         # for it (migration 0008), and each value goes out in its binary form straight from
         # the row (vectors in pgvector's format, ``_driver.Vector``) instead of text arrays
-        # parsed back by the server. About 10-15% more rows a second on the server than one
-        # ``INSERT ... SELECT FROM unnest(arrays)``, a third of the client's CPU
+        # parsed back by the server. About 15% more rows a second than one ``INSERT ...
+        # SELECT FROM unnest(arrays)``, and a quarter of the client's CPU for them
         # (docs/benchmarks.md, "PostgreSQL, session 8").
         tenant = self._tenant
         with translated(self._store.label):
@@ -932,9 +932,9 @@ class PostgresStore:
                 timeout=max(self._busy_timeout, 5.0),
                 kwargs={"autocommit": True},
                 configure=self._configure,
-                # No check on checkout (a round trip per call, a fifth of a keyword recall at
-                # 1M): a connection the server dropped is found by its first statement and
-                # replaced (``_run``, ``_begin``).
+                # No check on checkout (a round trip on every call, and a recall makes one
+                # per store): a connection the server dropped is found by its first
+                # statement and replaced (``_run``, ``_begin``).
                 name=self.label,
             )
             try:
