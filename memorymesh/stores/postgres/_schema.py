@@ -592,10 +592,10 @@ _WORD_CHUNKS = Migration(
     "0014_conflict_word_chunks",
     (
         # One row per word and range of WORD_CHUNK seqs instead of one per word: appending a
-        # batch's holders to a word held by a third of a 100,000-memory tenant rewrote (and
-        # re-compressed, and wrote to the WAL) its whole array, 2.4 s a batch at 100k
-        # (docs/benchmarks.md); now it rewrites at most WORD_CHUNK seqs. The rows are split
-        # in place, so no tenant re-reads its texts.
+        # batch's holders to a common word rewrote (and re-compressed, and wrote to the WAL)
+        # its whole array, which grows with the tenant: the batch's upsert took 1.8-2.4 s at
+        # 100,000 memories (docs/benchmarks.md); now it rewrites at most WORD_CHUNK seqs.
+        # The rows are split in place, so no tenant re-reads its texts.
         "ALTER TABLE conflict_words RENAME TO conflict_words_whole",
         "ALTER INDEX conflict_words_pkey RENAME TO conflict_words_whole_pkey",
         """
