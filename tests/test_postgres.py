@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ from memorymesh import (
 )
 from memorymesh.cli import main
 from memorymesh.stores._tenant import default_project, project_key_from_remote
-from memorymesh.stores.postgres._schema import MIGRATIONS
+from memorymesh.stores.base import Filters
+from memorymesh.stores.postgres._schema import MIGRATIONS, WORD_CHUNK
 
 pytestmark = pytest.mark.anyio
 
@@ -413,6 +415,52 @@ async def test_a_connection_dropped_mid_write_is_a_store_error_and_the_next_call
         assert [e.action for e in await mesh.log(limit=10)].count("probe") == 0
 
 
+async def _drop_every_pooled_connection(admin: psycopg.AsyncConnection[Any]) -> None:
+    """Terminate every other backend of the database (a failover, an idle-session reaper),
+    and return once the server no longer lists them (each round a round trip, not a sleep)."""
+    others = "pid <> pg_backend_pid() AND datname = current_database() AND backend_type = %s"
+    await admin.execute(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}",
+        ["client backend"],
+    )
+    for _ in range(6000):
+        cur = await admin.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE {others}", ["client backend"]
+        )
+        row = await cur.fetchone()
+        if row is not None and row[0] == 0:
+            return
+    raise AssertionError("the terminated backends did not go")
+
+
+async def test_pooled_connections_the_server_dropped_are_replaced_without_an_error(
+    url: str,
+) -> None:
+    # The pool does not ping a connection before handing it out (a round trip per call):
+    # a read, or a write that has sent nothing yet, finds the dead connection by its first
+    # statement and runs once more on a fresh one, so no error reaches the caller.
+    async with AsyncMemoryMesh(url, project="acme/api", user="ida") as mesh:
+        await mesh.remember("kept before the drop", scope="project")
+        store = mesh.stores[0]
+
+        async def read() -> None:
+            await store.count(Filters(), now=time.time())
+
+        async with anyio.create_task_group() as group:  # several pooled connections
+            for _ in range(4):
+                group.start_soon(read)
+        async with await psycopg.AsyncConnection.connect(
+            _postgres.server_url(), autocommit=True
+        ) as admin:
+            await _drop_every_pooled_connection(admin)
+            assert [m.text for m in await mesh.list(scope="project")] == ["kept before the drop"]
+            await _drop_every_pooled_connection(admin)
+            await mesh.remember("written after the drop", scope="project")
+            await _drop_every_pooled_connection(admin)
+            hits = await mesh.recall("drop", mode="keyword")
+        assert {h.memory.text for h in hits} == {"kept before the drop", "written after the drop"}
+
+
 async def test_an_encryption_key_is_refused_before_anything_is_written(url: str) -> None:
     mesh = AsyncMemoryMesh(url, project="acme/api", user="fay", encryption_key="a passphrase!")
     with pytest.raises(EncryptionError, match="does not encrypt"):
@@ -442,6 +490,69 @@ async def test_a_schema_from_a_newer_memorymesh_is_refused(url: str) -> None:
     with pytest.raises(SchemaVersionError, match="9999_from_the_future"):
         async with AsyncMemoryMesh(url, project="p", user="u"):
             pass
+
+
+async def test_conflict_words_written_before_0014_are_split_into_chunks_in_place(
+    url: str,
+) -> None:
+    async with AsyncMemoryMesh(url, project="p", user="u"):
+        pass
+    schema = url.rsplit("schema=", 1)[1]
+    # The table as 0009 made it, holding one word whose holders span three chunks.
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        await conn.execute(f'SET search_path TO "{schema}"')
+        await conn.execute("DROP TABLE conflict_words")
+        await conn.execute(
+            "CREATE TABLE conflict_words (tenant TEXT NOT NULL, token TEXT NOT NULL, "
+            "seqs BIGINT[] NOT NULL, PRIMARY KEY (tenant, token))"
+        )
+        await conn.execute(
+            "INSERT INTO conflict_words VALUES ('project:p', 'kestrel', %s), "
+            "('project:p', 'ledger', '{3}')",
+            [[5, 2 * WORD_CHUNK + 1, WORD_CHUNK, 7]],
+        )
+        await conn.execute(
+            "DELETE FROM schema_migrations WHERE name = %s", ["0014_conflict_word_chunks"]
+        )
+        await conn.commit()
+    async with AsyncMemoryMesh(url, project="p", user="u"):
+        pass  # opening applies 0014
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        cur = await conn.execute(
+            f'SELECT token, chunk, seqs FROM "{schema}".conflict_words ORDER BY token, chunk'
+        )
+        assert await cur.fetchall() == [
+            ("kestrel", 0, [5, 7]),
+            ("kestrel", 1, [WORD_CHUNK]),
+            ("kestrel", 2, [2 * WORD_CHUNK + 1]),
+            ("ledger", 0, [3]),
+        ]
+
+
+async def test_a_words_holders_are_kept_in_rows_of_one_chunk_each(url: str) -> None:
+    # A batch's holders are appended to each word's newest chunk only, so the rows a write
+    # rewrites stay small however many memories hold the word.
+    async with AsyncMemoryMesh(url, project="p", user="u") as mesh:
+        await mesh.remember_many(
+            [
+                NewMemory(
+                    text=f"the kestrel deploy note {i}", scope="project", on_conflict="keep_both"
+                )
+                for i in range(40)
+            ]
+        )
+        first = (await mesh.list(scope="project"))[0]
+        await mesh.forget(first.id)
+    schema = url.rsplit("schema=", 1)[1]
+    async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
+        cur = await conn.execute(
+            f'SELECT token, chunk, seqs FROM "{schema}".conflict_words WHERE tenant = %s',
+            ["project:p"],
+        )
+        rows = await cur.fetchall()
+    kestrel = [seq for token, _, seqs in rows if token == "kestrel" for seq in seqs]
+    assert len(kestrel) == 39  # the forgotten memory left the word
+    assert all(seq // WORD_CHUNK == chunk for _, chunk, seqs in rows for seq in seqs)
 
 
 def test_bad_locations_and_keys_are_invalid_input() -> None:

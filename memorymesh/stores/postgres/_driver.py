@@ -3,8 +3,8 @@
 Driver: psycopg 3 (async) with ``psycopg_pool``. Chosen over asyncpg for a first pass because
 it binds every value server-side with the same ``%s`` placeholders for any statement,
 pipelines ``executemany`` (a batch of inserts is one round trip), has a maintained async pool
-that checks a connection before handing it out (a restarted server costs one failed call,
-not a broken pool) and speaks libpq's URL and environment (``PGPASSWORD``, ``.pgpass``,
+(``_store.py`` hands its connections out unchecked and replaces one the server dropped on its
+first failed statement) and speaks libpq's URL and environment (``PGPASSWORD``, ``.pgpass``,
 ``sslmode``) exactly as ``psql`` does. ``benchmarks/bench_pg_drivers.py`` measures both on
 this engine's statements: asyncpg is faster (about 3x on a one-memory write transaction, 2-3x
 on batch inserts and vector loads; figures in ``docs/benchmarks.md``), so a port to asyncpg is

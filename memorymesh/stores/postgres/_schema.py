@@ -21,6 +21,7 @@ __all__ = [
     "MIGRATION_LOCK",
     "TS_CONFIG",
     "UNIQUE_ITEM_INDEX",
+    "WORD_CHUNK",
     "Migration",
     "hnsw_index",
     "hnsw_index_name",
@@ -40,6 +41,11 @@ MIGRATION_LOCK = "memorymesh:migrate"
 #: The text search configuration of the keyword index: English stemming, like the SQLite
 #: engine's porter tokenizer.
 TS_CONFIG = "english"
+
+#: A word's conflict-token holders are kept in rows of seqs ``chunk * WORD_CHUNK`` up to the
+#: next chunk (migration 0014), so adding a batch's holders rewrites the newest row of each
+#: word, not every holder it ever had. Fixed by that migration: never change it.
+WORD_CHUNK = 1024
 
 #: The columns a process's in-memory indexes are built from (as in the SQLite engine): a change
 #: to any of them must reach the change feed.
@@ -582,6 +588,35 @@ _KEYWORD_STATISTICS = Migration(
     ),
 )
 
+_WORD_CHUNKS = Migration(
+    "0014_conflict_word_chunks",
+    (
+        # One row per word and range of WORD_CHUNK seqs instead of one per word: appending a
+        # batch's holders to a common word rewrote (and re-compressed, and wrote to the WAL)
+        # its whole array, which grows with the tenant: the batch's upsert took 1.8-2.4 s at
+        # 100,000 memories (docs/benchmarks.md); now it rewrites at most WORD_CHUNK seqs.
+        # The rows are split in place, so no tenant re-reads its texts.
+        "ALTER TABLE conflict_words RENAME TO conflict_words_whole",
+        "ALTER INDEX conflict_words_pkey RENAME TO conflict_words_whole_pkey",
+        """
+        CREATE TABLE conflict_words (
+            tenant TEXT     NOT NULL,
+            token  TEXT     NOT NULL,
+            chunk  BIGINT   NOT NULL,
+            seqs   BIGINT[] NOT NULL,
+            PRIMARY KEY (tenant, token, chunk)
+        )
+        """,
+        f"""
+        INSERT INTO conflict_words (tenant, token, chunk, seqs)
+            SELECT w.tenant, w.token, s.seq / {WORD_CHUNK}, array_agg(s.seq ORDER BY s.seq)
+            FROM conflict_words_whole AS w, unnest(w.seqs) AS s (seq)
+            GROUP BY w.tenant, w.token, s.seq / {WORD_CHUNK}
+        """,
+        "DROP TABLE conflict_words_whole",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
@@ -594,4 +629,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _COMPACT_TOKENS,
     _KEYWORD_STATISTICS,
     _ACROSS_INDEX,
+    _WORD_CHUNKS,
 )

@@ -19,13 +19,14 @@ roles (``docs/teams.md``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import anyio
@@ -92,6 +93,20 @@ _INSERT_COLUMNS = (
     "expires_at", "embedding", "embedding_model", "status",
 )  # fmt: skip
 
+#: The SQL type of each of ``_INSERT_COLUMNS`` after ``tenant`` (``insert_many`` sends each
+#: column in it).
+_INSERT_TYPES = (
+    "text", "text", "text", "text", "float8", "text", "int2", "text", "text", "text", "text",
+    "text", "float8", "float8", "float8", "float8", "vector", "text", "text",
+)  # fmt: skip
+
+#: ``insert_many``'s statement and the type of each column it sends (binary COPY takes no
+#: casts: each must be the column's own type).
+_COPY_MEMORIES = (
+    f"COPY memories (tenant, {', '.join(_INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)".encode()
+)
+_COPY_TYPES = ("text", *_INSERT_TYPES)
+
 #: The SQL type of each column of ``memories`` a batch writes that is not text: a batch
 #: binds each column as one array of it (``_unnest_insert``).
 _COLUMN_TYPES: dict[str, str] = {
@@ -124,16 +139,12 @@ def _unnest_insert(columns: Sequence[str]) -> str:
     )
 
 
-def _unnest_arrays(
-    rows: Sequence[Any], columns: Sequence[str], getter: Callable[[str], Callable[[Any], Any]]
-) -> list[list[Any]]:
-    """The arrays :func:`_unnest_insert` binds: each column's value in every row, read by
-    ``getter(column)`` (``operator.attrgetter`` for ``MemoryRow`` rows, ``itemgetter`` for
-    dicts)."""
+def _unnest_arrays(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[list[Any]]:
+    """The arrays :func:`_unnest_insert` binds: each column's value in every row."""
     arrays: list[list[Any]] = []
     for column in columns:
-        values = list(map(getter(column), rows))
-        # As _bound, a column at a time (no call per value: insert_many is a hot path).
+        values = list(map(itemgetter(column), rows))
+        # As _bound, a column at a time (no call per value: an import is a long batch).
         kind = _COLUMN_TYPES.get(column)
         if kind == "vector":
             values = [None if v is None else Vector(v) for v in values]
@@ -179,6 +190,11 @@ _MIGRATED: set[tuple[str, str]] = set()
 def _memory(row: Sequence[Any]) -> Memory:
     # Rows come from our own CHECK-constrained table: no re-validation on this hot path.
     return trusted_memory(memory_fields(row))
+
+
+def _dead(conn: Conn) -> bool:
+    """Whether the server dropped ``conn`` (as opposed to an error on a live connection)."""
+    return bool(conn.closed or conn.broken)
 
 
 def _vector(blob: bytes | None) -> Vector | None:
@@ -558,12 +574,25 @@ class PostgresTransaction:
         if not rows:
             return
         self._store._count_written(rows)
-        # One statement for the batch (about twice the rows a second of a pipelined
-        # executemany here; benchmarks/bench_postgres.py).
-        await self._fetch(
-            _unnest_insert(_INSERT_COLUMNS),
-            [self._tenant, *_unnest_arrays(rows, _INSERT_COLUMNS, attrgetter)],
-        )
+        # One binary COPY for the batch: one statement, so the change-feed trigger runs once
+        # for it (migration 0008), and each value goes out in its binary form straight from
+        # the row (vectors in pgvector's format, ``_driver.Vector``) instead of text arrays
+        # parsed back by the server. About 15% more rows a second than one ``INSERT ...
+        # SELECT FROM unnest(arrays)``, and a quarter of the client's CPU for them
+        # (docs/benchmarks.md, "PostgreSQL, session 8").
+        tenant = self._tenant
+        with translated(self._store.label):
+            async with self._conn.cursor() as cur, cur.copy(_COPY_MEMORIES) as copy:
+                copy.set_types(_COPY_TYPES)
+                for r in rows:
+                    await copy.write_row(
+                        (
+                            tenant, r.id, r.text, r.content_hash, r.category, r.importance,
+                            r.scope, int(r.pinned), r.metadata, r.session_id, r.source, r.agent,
+                            r.redactions, r.created_at, r.updated_at, r.event_time,
+                            r.expires_at, _vector(r.embedding), r.embedding_model, r.status,
+                        )
+                    )  # fmt: skip
 
     async def update(self, memory_id: str, fields: dict[str, Any]) -> bool:
         unknown = set(fields) - _UPDATABLE
@@ -611,11 +640,15 @@ class PostgresTransaction:
     async def add_accesses(self, counts: dict[str, tuple[int, float]]) -> None:
         if not counts:
             return
-        await self._executemany(
-            "UPDATE memories SET access_count = access_count + %s, "
-            "last_accessed_at = greatest(coalesce(last_accessed_at, 0), %s) "
-            "WHERE tenant = %s AND id = %s",
-            [(n, at, self._tenant, memory_id) for memory_id, (n, at) in counts.items()],
+        # One statement for every recalled memory (recall flushes its counts every few dozen
+        # calls, hundreds of rows at once), not one UPDATE per memory.
+        ids = sorted(counts)
+        await self._fetch(
+            "UPDATE memories AS m SET access_count = m.access_count + u.n, "
+            "last_accessed_at = greatest(coalesce(m.last_accessed_at, 0), u.at) "
+            "FROM unnest(%s::text[], %s::int8[], %s::float8[]) AS u (id, n, at) "
+            "WHERE m.tenant = %s AND m.id = u.id",
+            [ids, [counts[i][0] for i in ids], [counts[i][1] for i in ids], self._tenant],
         )
 
     async def log(self, entries: Iterable[LogEntry]) -> None:
@@ -884,7 +917,7 @@ class PostgresTransaction:
             # One statement for the batch (as insert_many): the change-feed trigger runs once.
             found = await self._fetch(
                 _unnest_insert(columns) + clash,
-                [self._tenant, *_unnest_arrays(rows, columns, itemgetter)],
+                [self._tenant, *_unnest_arrays(rows, columns)],
             )
             changed = len(found)
         else:
@@ -985,7 +1018,9 @@ class PostgresStore:
                 timeout=max(self._busy_timeout, 5.0),
                 kwargs={"autocommit": True},
                 configure=self._configure,
-                check=AsyncConnectionPool.check_connection,
+                # No check on checkout (a round trip on every call, and a recall makes one
+                # per store): a connection the server dropped is found by its first
+                # statement and replaced (``_run``, ``_begin``).
                 name=self.label,
             )
             try:
@@ -1072,11 +1107,54 @@ class PostgresStore:
         return self._pool
 
     async def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run a read on a pooled connection (autocommit: one statement, one snapshot)."""
+        """Run a read on a pooled connection (autocommit: one statement, one snapshot).
+
+        The pool hands connections out unchecked (a check is a round trip on every call). A
+        read the server cut off (a connection dropped while pooled, a restart, a failover)
+        changed nothing, so it runs once more on a fresh connection; a second failure is a
+        :class:`~memorymesh.StoreError`.
+        """
         pool = self._connected()
+        conn: Conn | None = None
         with translated(self.label):
+            try:
+                async with pool.connection() as conn:
+                    return await fn(conn)
+            except psycopg.OperationalError:
+                if conn is None or not _dead(conn):
+                    raise  # a timeout or a lock wait: the connection is fine, the error real
+            await pool.check()  # the other pooled connections the server dropped go too
             async with pool.connection() as conn:
                 return await fn(conn)
+
+    async def _begin(self, pool: AsyncConnectionPool[Conn], stack: AsyncExitStack) -> Conn:
+        """A pooled connection in a transaction holding this tenant's write lock.
+
+        A connection the server dropped while it sat in the pool fails at ``BEGIN``, before
+        anything of the write was sent: then the write starts over, once, on a fresh one.
+        A connection lost later (waiting for the lock, or inside the caller's block) is a
+        :class:`~memorymesh.StoreError`: the caller decides whether to run its write again.
+        """
+        for attempt in (1, 2):
+            inner = AsyncExitStack()
+            conn = await inner.enter_async_context(pool.connection())
+            try:
+                await inner.enter_async_context(conn.transaction())
+            except psycopg.OperationalError as exc:
+                with contextlib.suppress(psycopg.Error):
+                    await inner.__aexit__(type(exc), exc, exc.__traceback__)
+                if attempt == 2 or not _dead(conn):
+                    raise
+                await pool.check()
+                continue
+            stack.push_async_exit(inner)
+            # lock_timeout (set per connection to busy_timeout) bounds the wait.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"memorymesh:{self.location.schema}:{self.tenant}"],
+            )
+            return conn
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -1094,12 +1172,8 @@ class PostgresStore:
             committed = False
             try:
                 with translated(self.label):
-                    async with pool.connection() as conn, conn.transaction():
-                        # lock_timeout (set per connection to busy_timeout) bounds the wait.
-                        await conn.execute(
-                            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                            [f"memorymesh:{self.location.schema}:{self.tenant}"],
-                        )
+                    async with AsyncExitStack() as stack:
+                        conn = await self._begin(pool, stack)
                         tx = PostgresTransaction(self, conn)
                         yield tx
                         await tx.add_accesses(pending)

@@ -1,10 +1,11 @@
 """The conflict tokens a PostgreSQL tenant keeps (migrations ``0006_conflict_tokens``,
-compacted by ``0009_compact_conflict_tokens``).
+compacted by ``0009_compact_conflict_tokens``, chunked by ``0014_conflict_word_chunks``).
 
-The same tables as SQLite's (see ``stores/sqlite/_tokens.py``), keyed by tenant: one row per
-word with its holders' seqs in a ``BIGINT[]`` (appended to in SQL; only a removal reads one
-back), one-word memories, and each memory's tokens by seq. Every read and write is one
-statement per batch: lists travel as arrays (``unnest``, ``= ANY``).
+The same tables as SQLite's (see ``stores/sqlite/_tokens.py``), keyed by tenant: per word,
+its holders' seqs in ``BIGINT[]`` rows of one range of :data:`WORD_CHUNK` seqs each
+(appended to in SQL; a removal rewrites only the rows its seqs fall in), one-word memories,
+and each memory's tokens by seq. Every read and write is one statement per batch: lists
+travel as arrays (``unnest``, ``= ANY``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from ..base import TokenRow
+from ._schema import WORD_CHUNK
 
 __all__ = ["MARK_KEY", "PostgresTokenPostings"]
 
@@ -51,8 +53,9 @@ class PostgresTokenPostings:
         if not words:
             return {}
         rows = await self._rows(
-            "SELECT token, cardinality(seqs) FROM conflict_words "
-            "WHERE tenant = %s AND token = ANY(%s) AND cardinality(seqs) > 0",
+            "SELECT token, sum(cardinality(seqs)) FROM conflict_words "
+            "WHERE tenant = %s AND token = ANY(%s) GROUP BY token "
+            "HAVING sum(cardinality(seqs)) > 0",
             [self._tenant, list(words)],
         )
         return {str(t): int(n) for t, n in rows}
@@ -72,11 +75,11 @@ class PostgresTokenPostings:
             )
         else:
             rows = await self._rows(
-                "SELECT c.token, p.seq FROM conflict_words c "
-                "CROSS JOIN LATERAL (SELECT s AS seq FROM unnest(c.seqs) AS s "
-                "ORDER BY s DESC LIMIT %s) AS p "
-                "WHERE c.tenant = %s AND c.token = ANY(%s) ORDER BY c.token, p.seq DESC",
-                [limit, self._tenant, list(words)],
+                "SELECT w.token, p.seq FROM unnest(%s::text[]) AS w (token) "
+                "CROSS JOIN LATERAL (SELECT s AS seq FROM conflict_words c, unnest(c.seqs) AS s "
+                "WHERE c.tenant = %s AND c.token = w.token ORDER BY s DESC LIMIT %s) AS p "
+                "ORDER BY w.token, p.seq DESC",
+                [list(words), self._tenant, limit],
             )
         found: dict[str, list[int]] = {}
         for token, seq in rows:
@@ -123,57 +126,44 @@ class PostgresTokenPostings:
                     await fetch(conn, f"DELETE FROM {table} WHERE tenant = %s", [tenant])
             elif ids:
                 await self._drop(conn, ids, gone)
-            added: dict[str, list[int]] = defaultdict(list)  # word -> seqs joining it
-            for seq, _, (words, _, _) in rows:
-                for word in words:
-                    added[word].append(seq)
             if gone:
-                # Only a removal reads arrays back (locked until the commit): the words'
-                # holders without the leavers and with this batch's newcomers; a word nobody
-                # holds leaves the database.
-                old = await fetch(
+                # Only the rows the leavers' seqs fall in are rewritten (locked until the
+                # commit); a row left with no holder leaves the database.
+                leaving = [(w, seq) for w in sorted(gone) for seq in sorted(gone[w])]
+                await fetch(
                     conn,
-                    "SELECT token, seqs FROM conflict_words WHERE tenant = %s "
-                    "AND token = ANY(%s) ORDER BY token FOR UPDATE",
+                    "WITH g AS (SELECT token, seq / %s AS chunk, array_agg(seq) AS seqs "
+                    "FROM unnest(%s::text[], %s::bigint[]) AS g (token, seq) GROUP BY 1, 2) "
+                    "UPDATE conflict_words c SET seqs = ARRAY(SELECT s FROM unnest(c.seqs) "
+                    "WITH ORDINALITY AS u (s, k) WHERE s <> ALL (g.seqs) ORDER BY k) "
+                    "FROM g WHERE c.tenant = %s AND c.token = g.token AND c.chunk = g.chunk",
+                    [WORD_CHUNK, [w for w, _ in leaving], [q for _, q in leaving], tenant],
+                )
+                await fetch(
+                    conn,
+                    "DELETE FROM conflict_words WHERE tenant = %s AND token = ANY(%s) "
+                    "AND cardinality(seqs) = 0",
                     [tenant, sorted(gone)],
                 )
-                kept: list[tuple[str, str]] = []
-                emptied: list[str] = []
-                for token, seqs in old:
-                    leaving = gone[str(token)]
-                    holders = [int(s) for s in seqs if int(s) not in leaving]
-                    holders += added.pop(str(token), ())
-                    if holders:
-                        kept.append((str(token), "{" + ",".join(map(str, holders)) + "}"))
-                    else:
-                        emptied.append(str(token))
-                if kept:
-                    await fetch(
-                        conn,
-                        "UPDATE conflict_words c SET seqs = u.seqs::bigint[] "
-                        "FROM unnest(%s::text[], %s::text[]) AS u (token, seqs) "
-                        "WHERE c.tenant = %s AND c.token = u.token",
-                        [[t for t, _ in kept], [a for _, a in kept], tenant],
-                    )
-                if emptied:
-                    await fetch(
-                        conn,
-                        "DELETE FROM conflict_words WHERE tenant = %s AND token = ANY(%s)",
-                        [tenant, emptied],
-                    )
+            added: dict[tuple[str, int], list[int]] = defaultdict(list)  # (word, chunk) -> seqs
+            for seq, _, (words, _, _) in rows:
+                for word in words:
+                    added[word, seq // WORD_CHUNK].append(seq)
             if added:
                 # In key order, so two writers of one tenant lock shared words alike.
                 order = sorted(added)
                 await fetch(
                     conn,
-                    "INSERT INTO conflict_words AS c (tenant, token, seqs) "
-                    "SELECT %s, u.token, u.seqs::bigint[] "
-                    "FROM unnest(%s::text[], %s::text[]) AS u (token, seqs) "
-                    "ON CONFLICT (tenant, token) DO UPDATE SET seqs = c.seqs || excluded.seqs",
+                    "INSERT INTO conflict_words AS c (tenant, token, chunk, seqs) "
+                    "SELECT %s, u.token, u.chunk, u.seqs::bigint[] "
+                    "FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS u (token, chunk, seqs) "
+                    "ON CONFLICT (tenant, token, chunk) "
+                    "DO UPDATE SET seqs = c.seqs || excluded.seqs",
                     [
                         tenant,
-                        order,
-                        ["{" + ",".join(map(str, added[w])) + "}" for w in order],
+                        [w for w, _ in order],
+                        [c for _, c in order],
+                        ["{" + ",".join(map(str, added[key])) + "}" for key in order],
                     ],
                 )
             if rows:
