@@ -35,13 +35,13 @@ from ._models import (
     Memory,
     MemoryStats,
     NewMemory,
-    RecallExplanation,
     RecallResults,
     Scope,
     ScoringWeights,
     SessionRecord,
     WriteLogEntry,
     default_weights,
+    trusted_explanation,
     trusted_memory,
     trusted_result,
 )
@@ -866,7 +866,7 @@ class AsyncMemoryMesh:
         if results:
             self._schedule_flush()
         if explain:
-            results.explanation = RecallExplanation(
+            results.explanation = trusted_explanation(
                 query_terms=query_terms(query),
                 filters=filters.described(),
                 candidates=len(candidates),

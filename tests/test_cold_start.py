@@ -273,12 +273,32 @@ def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None
     for argv in (
         ["remember", "We deploy the billing service with Helm"],
         ["remember", "The staging database runs PostgreSQL 14"],
+        # A contradiction and a duplicate: the write's decisions (Conflict) are built too.
+        ["remember", "The staging database runs PostgreSQL 16"],
+        ["remember", "The staging database runs PostgreSQL 16"],
         ["recall", "billing service deploy"],
+        ["recall", "billing service deploy", "--explain"],
+        ["recall", "kubernetes", "--explain"],
         ["list"],
     ):
         _out, code, modules = run_cli([*stores, *argv], heavy=marker)
         assert (code, modules) == (0, []), argv
     assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]
+    # The decisions were made and logged as before: 14 superseded by 16, then 16 again
+    # deduplicated.
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        superseded = conn.execute(
+            "SELECT text FROM memories WHERE superseded_by IS NOT NULL"
+        ).fetchall()
+        details = [
+            json.loads(d)
+            for (d,) in conn.execute("SELECT detail FROM write_log WHERE detail LIKE '%conflicts%'")
+        ]
+        actions = [a for (a,) in conn.execute("SELECT action FROM write_log")]
+    conn.close()
+    assert superseded == [("The staging database runs PostgreSQL 14",)]
+    kinds = [(c["kind"], c["action"]) for d in details for c in d["conflicts"]]
+    assert kinds == [("contradiction", "superseded")] and "deduplicated" in actions
 
 
 @pytest.mark.anyio
