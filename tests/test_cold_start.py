@@ -326,3 +326,48 @@ async def test_the_captures_recent_read_walks_an_index(tmp_path: Path) -> None:
         )
     conn.close()
     assert "USING INDEX memories_updated_at" in plan and "TEMP B-TREE" not in plan, plan
+
+
+# -- the MCP server answers its first tools/list before it opens anything ------------------------
+
+_MCP_FIRST_LIST = """
+import json, sys
+import anyio
+from memorymesh_mcp._server import build_server
+
+server = build_server({db!r}, {global_db!r})
+
+
+async def main():
+    lowlevel = server._lowlevel_server
+    async with lowlevel.lifespan(lowlevel):
+        tools = await server.list_tools()
+        heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+        print(json.dumps([len(tools), heavy, server._tool_manager.built]))
+
+
+anyio.run(main)
+"""
+
+
+def test_the_mcp_server_lists_its_tools_before_importing_the_facade(tmp_path: Path) -> None:
+    """A client spawns the server and asks for its tools first: the server answers without
+    importing the facade or MemoryMesh's models, building its tools' pydantic models, or
+    opening (migrating) the stores. A bad default store path still ends it at start-up (see
+    tests/test_mcp_cli_errors.py); the tools themselves are tested in tests/test_mcp.py."""
+    pytest.importorskip("mcp")
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    heavy = ("memorymesh._mesh", "memorymesh._models", "numpy", "aiosqlite")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MCP_FIRST_LIST.format(db=str(db), global_db=str(global_db), heavy=heavy),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [8, [], False]
+    # The files were made ready (as opening would make them), but nothing was written yet.
+    assert db.stat().st_size == 0 and global_db.stat().st_size == 0
