@@ -7,6 +7,7 @@ Structural, not timed: which modules a fresh process has imported (speed itself 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -371,3 +372,62 @@ def test_the_mcp_server_lists_its_tools_before_importing_the_facade(tmp_path: Pa
     assert json.loads(done.stdout.splitlines()[-1]) == [8, [], False]
     # The files were made ready (as opening would make them), but nothing was written yet.
     assert db.stat().st_size == 0 and global_db.stat().st_size == 0
+
+
+#: What a write does not use: recall's ranking, the review queue and the judge, export/import.
+_NOT_FOR_WRITES = (
+    "memorymesh.search._recall",
+    "memorymesh.context._review",
+    "memorymesh.writes._judge",
+    "memorymesh.io._export",
+    "memorymesh.io._transfer",
+)
+
+_HOOK = """
+import json, sys
+from memorymesh_hook import main
+sys.argv = ["memorymesh-hook", "post-tool-use"]
+code = main()
+print(json.dumps([code, sorted(m for m in {heavy!r} if m in sys.modules)]))
+"""
+
+
+def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
+    """``remember`` and the hook's capture import the facade but not the code of the
+    operations they never run; they still store and resolve as before."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    for text in ("The staging database runs PostgreSQL 14", "The staging database runs 16"):
+        _out, code, modules = run_cli([*stores, "remember", text], heavy=_NOT_FOR_WRITES)
+        assert (code, modules) == (0, []), text
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    event = {
+        "hook_event_name": "PostToolUse",
+        "session_id": "s1",
+        "cwd": str(project),
+        "tool_name": "Bash",
+        "tool_input": {
+            "command": 'git commit -m "We decided to use NATS instead of the old queue because '
+            'it kept failing under load"'
+        },
+        "tool_response": {"stdout": "", "exit_code": 0},
+    }
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
+            "HOME": str(home),
+            "MEMORYMESH_HOME": str(home / ".memorymesh"),
+            "MEMORYMESH_PROJECT_ROOT": str(project),
+        },
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text for (text,) in queued), queued
