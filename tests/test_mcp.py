@@ -334,6 +334,30 @@ async def test_recall_and_list_output_is_marked_and_never_stored_back(client: Cl
 
 
 @pytest.mark.anyio
+async def test_a_store_refused_on_opening_is_the_first_calls_error(tmp_path: Path) -> None:
+    """The stores open on the first call that needs them: one the core refuses (written by
+    a newer MemoryMesh) comes back as that call's error, in one plain line, and the server
+    keeps answering."""
+    import sqlite3
+
+    db = tmp_path / "newer.db"
+    async with AsyncMemoryMesh(db, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("Written before the upgrade")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_from_the_future', 0)"
+        )
+    conn.close()
+    params = _stdio(tmp_path, "--db", str(db), "--global-db", str(tmp_path / "g.db"))
+    async with Client(params, mode="legacy", client_info=CLIENT) as connected:
+        assert {tool.name for tool in (await connected.list_tools()).tools} == TOOLS
+        for _ in range(2):
+            message = await _error(connected, "memory_stats")
+            assert "written by a newer MemoryMesh" in message and "9999_from_the_future" in message
+            assert "Traceback" not in message
+
+
+@pytest.mark.anyio
 async def test_errors_come_back_as_tool_errors_and_write_nothing(
     client: Client, server_root: Path
 ) -> None:
