@@ -153,7 +153,8 @@ class ProjectStoreError(MemoryMeshError):
 
 def check_store_files(path: str | None, global_path: str | None) -> None:
     """Refuse, as opening them would, default store files that cannot be stores (a folder, a
-    file that is not SQLite, a read-only one): the files the mesh would open for ``path`` and
+    file that is not SQLite, a read-only one, a 4.x store that ``memorymesh import-v4`` must
+    migrate first): the files the mesh would open for ``path`` and
     ``global_path``, made ready as it would make them. Server URLs are left to the first
     request.
 
@@ -162,21 +163,21 @@ def check_store_files(path: str | None, global_path: str | None) -> None:
     """
     from memorymesh._paths import IN_MEMORY, default_global_path, project_store_path
     from memorymesh.stores._registry import resolve_location
-    from memorymesh.stores.sqlite._file import prepare_store_file
+    from memorymesh.stores.sqlite._file import prepare_store_file, refuse_v4_store
 
-    locations: list[str] = []
+    locations: dict[str, str] = {}
     if path is None:
         root = find_project_root()
         if root is not None:
-            locations.append(str(project_store_path(root)))
+            locations[str(project_store_path(root))] = "project"
     else:
-        locations.append(resolve_location(path))
-    locations.append(
-        resolve_location(global_path) if global_path is not None else str(default_global_path())
-    )
-    for location in dict.fromkeys(locations):
+        locations[resolve_location(path)] = "project"
+    glob = resolve_location(global_path) if global_path is not None else str(default_global_path())
+    locations.setdefault(glob, "global")
+    for location, scope in locations.items():
         if location != IN_MEMORY and "://" not in location:
             prepare_store_file(Path(location))
+            refuse_v4_store(Path(location), scope)
 
 
 @dataclass
