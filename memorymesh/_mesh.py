@@ -35,13 +35,13 @@ from ._models import (
     Memory,
     MemoryStats,
     NewMemory,
-    RecallExplanation,
     RecallResults,
     Scope,
     ScoringWeights,
     SessionRecord,
     WriteLogEntry,
     default_weights,
+    trusted_explanation,
     trusted_memory,
     trusted_result,
 )
@@ -53,7 +53,6 @@ from ._validate import (
     check_scope,
 )
 from ._vocab import MAX_RECALL_K
-from .context import _review as review
 from .context._session import (
     DEFAULT_BUDGET_TOKENS,
     SessionContext,
@@ -62,18 +61,7 @@ from .context._session import (
 )
 from .embeddings._chat import ChatModel, resolve_judge
 from .embeddings._embedders import Embedder, resolve_embedder
-from .io._export import ExportFormat, ImportReport, decode_document
-from .io._transfer import export_stores, guard_log, guard_records, import_records, read_text
 from .search import _listing as listing
-from .search._recall import (
-    CANDIDATES_PER_RESULT,
-    MIN_CANDIDATES,
-    RecallMode,
-    rank,
-    resolve_mode,
-    why_empty,
-)
-from .search._recall import candidates as find_candidates
 from .search._vectors import to_blob
 from .stores import Store, StoreOptions, holds_both_scopes, open_store, resolve_location
 from .stores._filters import METADATA_KEY, TimeField
@@ -85,7 +73,6 @@ from .stores.sqlite._crypto import (
     open_document,
     seal_document,
 )
-from .writes import _judge as judging
 from .writes import _lifecycle as lifecycle
 from .writes._indexes import Indexes
 from .writes._pipeline import Prepared, write_all
@@ -93,10 +80,14 @@ from .writes._prepare import WriteRules, as_new
 from .writes._privacy import PrivacyGuard, PrivacyMode
 
 if TYPE_CHECKING:
+    # Imported where they are used (below, each in its method): a one-shot remember or
+    # capture loads no recall ranking, review queue, judge or import/export code.
     from .context._compact import CompactPolicy, CompactReport
     from .context._instructions import SyncReport, SyncWeights
     from .context._quality import QualityReport
+    from .io._export import ExportFormat, ImportReport
     from .io._import_v4 import V4ImportReport
+    from .search._recall import RecallMode
 
 __all__ = ["AsyncMemoryMesh"]
 
@@ -832,6 +823,15 @@ class AsyncMemoryMesh:
             source=source,
             agent=agent,
         )
+        from .search._recall import (
+            CANDIDATES_PER_RESULT,
+            MIN_CANDIDATES,
+            rank,
+            resolve_mode,
+            why_empty,
+        )
+        from .search._recall import candidates as find_candidates
+
         resolved = resolve_mode(mode, has_embedder=self._embedder is not None)
         await self._ready()
         now = time.time()
@@ -866,7 +866,7 @@ class AsyncMemoryMesh:
         if results:
             self._schedule_flush()
         if explain:
-            results.explanation = RecallExplanation(
+            results.explanation = trusted_explanation(
                 query_terms=query_terms(query),
                 filters=filters.described(),
                 candidates=len(candidates),
@@ -1096,6 +1096,8 @@ class AsyncMemoryMesh:
             def seal(document: str) -> str:
                 return seal_document(sealing_key, document)
 
+        from .io._transfer import export_stores
+
         await self._ready()
         stores = self._stores_for(wanted)
         return await export_stores(
@@ -1130,6 +1132,9 @@ class AsyncMemoryMesh:
         """
         if on_clash not in ("skip", "replace", "newer"):
             raise InvalidInputError(f"on_clash must be skip, replace or newer, not {on_clash!r}")
+        from .io._export import decode_document
+        from .io._transfer import guard_log, guard_records, import_records, read_text
+
         text = await read_text(source)
         if is_sealed_document(text):  # an encrypted store's export: the same key opens it
             text = open_document(self._encryption_key, text)
@@ -1334,6 +1339,8 @@ class AsyncMemoryMesh:
                 waiting += len(await store.pending_pairs(limit=limit))
             return JudgeReport(judge=None, pairs=waiting, unsure=waiting)
         async with self._judge_lock:
+            from .writes import _judge as judging
+
             return await judging.judge_pending(
                 self.stores, self._judge, indexes=self._indexes, limit=limit
             )
@@ -1349,6 +1356,8 @@ class AsyncMemoryMesh:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
             raise InvalidInputError("limit must be an integer from 1 to 10000")
         await self._ready()
+        from .context import _review as review
+
         return await review.conflict_pairs(self.stores, limit=limit, privacy=self._privacy)
 
     async def resolve_conflict(
@@ -1365,6 +1374,8 @@ class AsyncMemoryMesh:
         if action not in ("replace", "keep_both"):
             raise InvalidInputError("action must be 'replace' or 'keep_both'")
         await self._ready()
+        from .context import _review as review
+
         return await review.resolve_pair(self.stores, new_id, old_id, action, indexes=self._indexes)
 
     async def _flush_access(self) -> None:
@@ -1423,6 +1434,8 @@ class AsyncMemoryMesh:
             InvalidInputError: ``limit`` is not an integer from 1 to 10000.
         """
         await self.open()
+        from .context import _review as review
+
         return await review.by_status(self.stores, "pending", limit=limit, newest_first=False)
 
     async def accept(self, ids: Iterable[str]) -> builtins.list[Memory]:
@@ -1436,6 +1449,8 @@ class AsyncMemoryMesh:
             InvalidInputError: ``ids`` is not a list of strings.
             StoreError: the database failed; nothing changed.
         """
+        from .context import _review as review
+
         wanted = review.id_list(ids, "accept")
         await self.open()
         return await review.accept(self.stores, wanted)
@@ -1448,6 +1463,8 @@ class AsyncMemoryMesh:
             InvalidInputError: ``ids`` is not a list of strings.
             StoreError: the database failed; nothing changed.
         """
+        from .context import _review as review
+
         wanted = review.id_list(ids, "reject")
         await self.open()
         return await review.reject(self.stores, wanted)
@@ -1505,6 +1522,8 @@ class AsyncMemoryMesh:
             InvalidInputError: ``limit`` is not an integer from 1 to 10000.
         """
         await self.open()
+        from .context import _review as review
+
         return await review.by_status(self.stores, "archived", limit=limit, newest_first=True)
 
     async def restore_compacted(self, ids: Iterable[str]) -> builtins.list[Memory]:
@@ -1514,6 +1533,8 @@ class AsyncMemoryMesh:
             InvalidInputError: ``ids`` is not a list of strings.
             StoreError: the database failed; nothing changed.
         """
+        from .context import _review as review
+
         wanted = review.id_list(ids, "restore_compacted")
         await self.open()
         return await review.restore_compacted(self.stores, wanted)

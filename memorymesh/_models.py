@@ -79,6 +79,42 @@ class Conflict(BaseModel):
     judge model, ``review`` for a person in the review queue."""
 
 
+def trusted_conflict(
+    kind: ConflictKind,
+    memory_id: str,
+    similarity: float,
+    action: ConflictAction,
+    policy: ConflictPolicy,
+    reason: str = "",
+    decided_by: str | None = None,
+) -> Conflict:
+    """``Conflict(...)`` from a write's own decision (every value one the write chose from
+    the allowed ones), without validating: the ``similarity`` made a ``float`` as validation
+    makes it. A one-shot ``remember`` that finds a conflict then builds no validator (see
+    :func:`trusted_breakdown`); ``tests/test_models.py`` checks the two are equal."""
+    values: dict[str, Any] = {
+        "kind": kind,
+        "memory_id": memory_id,
+        "similarity": float(similarity),
+        "action": action,
+        "policy": policy,
+        "reason": reason,
+    }
+    if decided_by is not None:  # set only when given, as validation records it
+        values["decided_by"] = decided_by
+    return Conflict.model_construct(**values)
+
+
+_CONFLICT_FIELDS = tuple(Conflict.model_fields)
+
+
+def conflict_json(conflict: Conflict) -> dict[str, Any]:
+    """``conflict.model_dump(mode="json")`` without building the model's serializer: every
+    field is a string, a float or None already (the write log stores this; see
+    :func:`trusted_conflict`)."""
+    return {name: getattr(conflict, name) for name in _CONFLICT_FIELDS}
+
+
 class Memory(BaseModel):
     """One stored memory, as a frozen snapshot.
 
@@ -252,6 +288,27 @@ class RecallExplanation(BaseModel):
     weights: ScoringWeights
     reason: str | None = None
     """Why nothing came back, when nothing did."""
+
+
+def trusted_explanation(
+    query_terms: list[str],
+    filters: dict[str, Any],
+    candidates: int,
+    returned: int,
+    weights: ScoringWeights,
+    reason: str | None = None,
+) -> RecallExplanation:
+    """``RecallExplanation(...)`` from recall's own figures, without validating (see
+    :func:`trusted_breakdown`): ``recall --explain`` in a one-shot process builds no validator.
+    ``tests/test_models.py`` checks the two are equal."""
+    return RecallExplanation.model_construct(
+        query_terms=list(query_terms),
+        filters=dict(filters),
+        candidates=int(candidates),
+        returned=int(returned),
+        weights=weights,
+        reason=reason,
+    )
 
 
 class RecallResults(list[RecallResult]):

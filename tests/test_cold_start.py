@@ -7,6 +7,7 @@ Structural, not timed: which modules a fresh process has imported (speed itself 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -273,12 +274,32 @@ def test_one_shot_remember_and_recall_build_no_validator(tmp_path: Path) -> None
     for argv in (
         ["remember", "We deploy the billing service with Helm"],
         ["remember", "The staging database runs PostgreSQL 14"],
+        # A contradiction and a duplicate: the write's decisions (Conflict) are built too.
+        ["remember", "The staging database runs PostgreSQL 16"],
+        ["remember", "The staging database runs PostgreSQL 16"],
         ["recall", "billing service deploy"],
+        ["recall", "billing service deploy", "--explain"],
+        ["recall", "kubernetes", "--explain"],
         ["list"],
     ):
         _out, code, modules = run_cli([*stores, *argv], heavy=marker)
         assert (code, modules) == (0, []), argv
     assert "billing" in run_cli([*stores, "recall", "billing service deploy"], heavy=marker)[0]
+    # The decisions were made and logged as before: 14 superseded by 16, then 16 again
+    # deduplicated.
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        superseded = conn.execute(
+            "SELECT text FROM memories WHERE superseded_by IS NOT NULL"
+        ).fetchall()
+        details = [
+            json.loads(d)
+            for (d,) in conn.execute("SELECT detail FROM write_log WHERE detail LIKE '%conflicts%'")
+        ]
+        actions = [a for (a,) in conn.execute("SELECT action FROM write_log")]
+    conn.close()
+    assert superseded == [("The staging database runs PostgreSQL 14",)]
+    kinds = [(c["kind"], c["action"]) for d in details for c in d["conflicts"]]
+    assert kinds == [("contradiction", "superseded")] and "deduplicated" in actions
 
 
 @pytest.mark.anyio
@@ -306,3 +327,107 @@ async def test_the_captures_recent_read_walks_an_index(tmp_path: Path) -> None:
         )
     conn.close()
     assert "USING INDEX memories_updated_at" in plan and "TEMP B-TREE" not in plan, plan
+
+
+# -- the MCP server answers its first tools/list before it opens anything ------------------------
+
+_MCP_FIRST_LIST = """
+import json, sys
+import anyio
+from memorymesh_mcp._server import build_server
+
+server = build_server({db!r}, {global_db!r})
+
+
+async def main():
+    lowlevel = server._lowlevel_server
+    async with lowlevel.lifespan(lowlevel):
+        tools = await server.list_tools()
+        heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+        print(json.dumps([len(tools), heavy, server._tool_manager.built]))
+
+
+anyio.run(main)
+"""
+
+
+def test_the_mcp_server_lists_its_tools_before_importing_the_facade(tmp_path: Path) -> None:
+    """A client spawns the server and asks for its tools first: the server answers without
+    importing the facade or MemoryMesh's models, building its tools' pydantic models, or
+    opening (migrating) the stores. A bad default store path still ends it at start-up (see
+    tests/test_mcp_cli_errors.py); the tools themselves are tested in tests/test_mcp.py."""
+    pytest.importorskip("mcp")
+    db, global_db = tmp_path / "p.db", tmp_path / "g.db"
+    heavy = ("memorymesh._mesh", "memorymesh._models", "numpy", "aiosqlite")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MCP_FIRST_LIST.format(db=str(db), global_db=str(global_db), heavy=heavy),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [8, [], False]
+    # The files were made ready (as opening would make them), but nothing was written yet.
+    assert db.stat().st_size == 0 and global_db.stat().st_size == 0
+
+
+#: What a write does not use: recall's ranking, the review queue and the judge, export/import.
+_NOT_FOR_WRITES = (
+    "memorymesh.search._recall",
+    "memorymesh.context._review",
+    "memorymesh.writes._judge",
+    "memorymesh.io._export",
+    "memorymesh.io._transfer",
+)
+
+_HOOK = """
+import json, sys
+from memorymesh_hook import main
+sys.argv = ["memorymesh-hook", "post-tool-use"]
+code = main()
+print(json.dumps([code, sorted(m for m in {heavy!r} if m in sys.modules)]))
+"""
+
+
+def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
+    """``remember`` and the hook's capture import the facade but not the code of the
+    operations they never run; they still store and resolve as before."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    for text in ("The staging database runs PostgreSQL 14", "The staging database runs 16"):
+        _out, code, modules = run_cli([*stores, "remember", text], heavy=_NOT_FOR_WRITES)
+        assert (code, modules) == (0, []), text
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    event = {
+        "hook_event_name": "PostToolUse",
+        "session_id": "s1",
+        "cwd": str(project),
+        "tool_name": "Bash",
+        "tool_input": {
+            "command": 'git commit -m "We decided to use NATS instead of the old queue because '
+            'it kept failing under load"'
+        },
+        "tool_response": {"stdout": "", "exit_code": 0},
+    }
+    home = tmp_path / "home"
+    done = subprocess.run(
+        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
+            "HOME": str(home),
+            "MEMORYMESH_HOME": str(home / ".memorymesh"),
+            "MEMORYMESH_PROJECT_ROOT": str(project),
+        },
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text for (text,) in queued), queued

@@ -154,6 +154,32 @@ async def test_every_tool_has_flat_input_and_output_schemas_and_honest_hints(
     assert tools["remember"].input_schema["required"] == ["text"]
 
 
+@pytest.mark.anyio
+async def test_the_tools_are_listed_before_they_are_built_as_building_them_lists_them(
+    tmp_path: Path,
+) -> None:
+    """A new server answers ``tools/list`` from the stored listing without building its
+    tools (pydantic models and schemas); that listing is exactly what building them
+    publishes. If a tool changed, write it again: ``python -m memorymesh_mcp._listing``."""
+    from memorymesh_mcp._listing import TOOL_LISTING
+    from memorymesh_mcp._server import _LazyTools, build_server, built_listing, tool_listing
+
+    assert await built_listing() == TOOL_LISTING, (
+        "mcp/memorymesh_mcp/_listing.py is stale: run `python -m memorymesh_mcp._listing && "
+        "ruff format mcp/memorymesh_mcp/_listing.py`"
+    )
+    server = build_server(str(tmp_path / "p.db"), str(tmp_path / "g.db"))
+    manager = server._tool_manager
+    assert isinstance(manager, _LazyTools) and not manager.built
+    early = tool_listing(await server.list_tools())
+    assert not manager.built and early == TOOL_LISTING
+    assert {tool["name"] for tool in early} == TOOLS
+    assert all(not has_refs(tool) for tool in early)
+    # The first call (or lookup) builds them; the listing stays the same.
+    assert server._tool_manager.get_tool("recall") is not None and manager.built
+    assert tool_listing(await server.list_tools()) == early
+
+
 def test_flatten_inlines_nested_definitions() -> None:
     schema = {
         "type": "object",
@@ -305,6 +331,30 @@ async def test_recall_and_list_output_is_marked_and_never_stored_back(client: Cl
     # A fact that merely looks like JSON is still remembered.
     kept = await _call(client, "remember", text='{"team": "billing", "oncall": "weekly"}')
     assert kept["status"] == "stored"
+
+
+@pytest.mark.anyio
+async def test_a_store_refused_on_opening_is_the_first_calls_error(tmp_path: Path) -> None:
+    """The stores open on the first call that needs them: one the core refuses (written by
+    a newer MemoryMesh) comes back as that call's error, in one plain line, and the server
+    keeps answering."""
+    import sqlite3
+
+    db = tmp_path / "newer.db"
+    async with AsyncMemoryMesh(db, global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember("Written before the upgrade")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ('9999_from_the_future', 0)"
+        )
+    conn.close()
+    params = _stdio(tmp_path, "--db", str(db), "--global-db", str(tmp_path / "g.db"))
+    async with Client(params, mode="legacy", client_info=CLIENT) as connected:
+        assert {tool.name for tool in (await connected.list_tools()).tools} == TOOLS
+        for _ in range(2):
+            message = await _error(connected, "memory_stats")
+            assert "written by a newer MemoryMesh" in message and "9999_from_the_future" in message
+            assert "Traceback" not in message
 
 
 @pytest.mark.anyio

@@ -11,11 +11,15 @@ import pytest
 from memorymesh import Category, Memory, Scope
 from memorymesh._models import (
     Conflict,
+    RecallExplanation,
     RecallResult,
     ScoreBreakdown,
     ScoringWeights,
+    conflict_json,
     default_weights,
     trusted_breakdown,
+    trusted_conflict,
+    trusted_explanation,
     trusted_memory,
     trusted_result,
 )
@@ -111,3 +115,45 @@ def test_trusted_recall_models_are_what_validation_builds() -> None:
     )
     with pytest.raises(Exception, match="frozen"):
         result.score = 0.1  # type: ignore[misc]
+
+
+def test_trusted_conflicts_and_explanations_are_what_validation_builds() -> None:
+    """A write's conflicts and recall's explanation are built without validating: equal to
+    the validated models, with the same fields set (``exclude_unset`` dumps match) and the
+    numbers of the types validation gives."""
+    import numpy as np
+
+    given: dict[str, Any] = {
+        "kind": "contradiction",
+        "memory_id": "b" * 32,
+        "similarity": np.float64(0.8125),
+        "action": "superseded",
+        "policy": "supersede",
+        "reason": "a changed value",
+    }
+    trusted = trusted_conflict(**given)
+    validated = Conflict(**given)
+    assert trusted == validated and type(trusted.similarity) is float
+    assert trusted.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    judged = trusted_conflict(**{**given, "decided_by": "review"})
+    assert judged == Conflict(**given, decided_by="review")
+    assert judged.model_fields_set == Conflict(**given, decided_by="review").model_fields_set
+    with pytest.raises(Exception, match="frozen"):
+        trusted.reason = "changed"  # type: ignore[misc]
+    # The write log's record of each decision, as model_dump(mode="json") gives it.
+    for conflict in (trusted, judged, validated):
+        assert conflict_json(conflict) == conflict.model_dump(mode="json")
+        assert list(conflict_json(conflict)) == list(conflict.model_dump(mode="json"))
+
+    weights = default_weights()
+    figures: dict[str, Any] = {
+        "query_terms": ["deploy", "friday"],
+        "filters": {"scope": "project"},
+        "candidates": 12,
+        "returned": 0,
+        "weights": weights,
+        "reason": "no memory holds 'friday'",
+    }
+    explained = trusted_explanation(**figures)
+    assert explained == RecallExplanation(**figures)
+    assert explained.model_dump_json() == RecallExplanation(**figures).model_dump_json()

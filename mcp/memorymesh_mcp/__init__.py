@@ -3,9 +3,9 @@
 Run it with ``memorymesh mcp`` (or ``memorymesh-mcp``); set a client up with
 ``memorymesh setup claude|claude-desktop|cursor|gemini|codex``. See ``docs/mcp.md``.
 
-The package imports nothing heavy at import time: the MCP SDK and MemoryMesh's core load only
-when a server is built, so ``memorymesh`` commands stay fast and clients get a quick
-``initialize``.
+The package imports nothing heavy at import time: the MCP SDK loads when a server is built,
+and MemoryMesh's core on the server's first call that needs it, so ``memorymesh`` commands
+stay fast and clients get a quick ``initialize`` and first ``tools/list``.
 """
 
 from __future__ import annotations

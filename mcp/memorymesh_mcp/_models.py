@@ -6,11 +6,12 @@ without knowing MemoryMesh's types.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memorymesh import Memory, MemoryStats, SessionContext
+if TYPE_CHECKING:
+    from memorymesh import Memory, MemoryStats, SessionContext
 
 __all__ = [
     "ForgetResult",

@@ -13,17 +13,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from memorymesh import (
-    AsyncMemoryMesh,
     InjectedContextError,
     InvalidInputError,
     MemoryMeshError,
@@ -43,6 +43,7 @@ from ._limits import (
     MAX_TEXT_CHARS,
     MIN_BUDGET_TOKENS,
 )
+from ._listing import TOOL_LISTING
 from ._models import (
     ForgetResult,
     ListResult,
@@ -54,7 +55,10 @@ from ._models import (
     SessionStartResult,
     StatsOut,
 )
-from ._state import ServerState, allowed_root_folders, request_scope
+from ._state import ServerState, allowed_root_folders, check_store_files, request_scope
+
+if TYPE_CHECKING:
+    from memorymesh import AsyncMemoryMesh
 
 __all__ = ["INSTRUCTIONS", "build_server"]
 
@@ -603,6 +607,103 @@ def _tool(fn: Callable[..., Awaitable[Any]], annotations: ToolAnnotations) -> To
     return tool
 
 
+def _build_tools() -> list[Tool]:
+    return [_tool(fn, annotations) for fn, annotations in TOOLS]
+
+
+class _LazyTools(ToolManager):
+    """The SDK's tool manager, with the tools built on first use rather than at start-up.
+
+    Building a tool makes pydantic models of its arguments and output and their JSON
+    schemas: ~30 ms for the eight, which a client waited for before its first ``tools/list``.
+    Until a tool is called (or looked up, added or removed), the server lists them from
+    :data:`._listing.TOOL_LISTING`, what building them publishes (``tests/test_mcp.py``
+    checks the two are equal).
+    """
+
+    def __init__(self, build: Callable[[], list[Tool]], *, warn_on_duplicate_tools: bool) -> None:
+        super().__init__(warn_on_duplicate_tools=warn_on_duplicate_tools)
+        self._build: Callable[[], list[Tool]] | None = build
+
+    @property
+    def built(self) -> bool:
+        return self._build is None
+
+    def _ready(self) -> None:
+        if self._build is not None:
+            build, self._build = self._build, None
+            added, self._tools = self._tools, {tool.name: tool for tool in build()}
+            self._tools.update(added)
+
+    def get_tool(self, name: str) -> Tool | None:
+        self._ready()
+        return super().get_tool(name)
+
+    def list_tools(self) -> list[Tool]:
+        self._ready()
+        return super().list_tools()
+
+    def add_tool(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Tool:
+        self._ready()
+        return super().add_tool(fn, *args, **kwargs)
+
+    def remove_tool(self, name: str) -> None:
+        self._ready()
+        super().remove_tool(name)
+
+
+def tool_listing(tools: Sequence[MCPTool]) -> list[dict[str, Any]]:
+    """What ``tools/list`` publishes for ``tools``, as JSON (the form of
+    :data:`._listing.TOOL_LISTING`)."""
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+
+
+_LISTING_HEAD = '''"""What ``tools/list`` publishes, as the SDK builds it from the server's tools.
+
+The server answers its first ``tools/list`` from here, without building eight pydantic models
+and their JSON schemas first (see ``_server._LazyTools``). Generated, never edited by hand:
+``tests/test_mcp.py`` checks it equals what building the tools publishes. After changing a
+tool, write it again and format it::
+
+    python -m memorymesh_mcp._listing && ruff format mcp/memorymesh_mcp/_listing.py
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["TOOL_LISTING"]
+
+TOOL_LISTING: list[dict[str, Any]] = '''
+
+_LISTING_TAIL = """
+
+
+if __name__ == "__main__":  # regenerates this file
+    from ._server import write_listing
+
+    write_listing()
+"""
+
+
+async def built_listing() -> list[dict[str, Any]]:
+    """What ``tools/list`` publishes once the tools are built (not from the listing)."""
+    server = build_server(":memory:", ":memory:")
+    return tool_listing(await MCPServer.list_tools(server))
+
+
+def write_listing() -> None:
+    """Write ``_listing.py`` from the tools as they are built now."""
+    import pprint
+
+    import anyio
+
+    listing = anyio.run(built_listing)
+    body = pprint.pformat(listing, width=80, sort_dicts=False)
+    target = Path(__file__).with_name("_listing.py")
+    target.write_text(_LISTING_HEAD + body + _LISTING_TAIL, encoding="utf-8")
+
+
 # -- server ---------------------------------------------------------------------------------------
 
 #: "Resource not found" in the handshake-era protocols (2024-11-05 … 2025-11-25); from
@@ -618,7 +719,14 @@ def _not_found(ctx: Context[Any, Any], uri: str) -> MCPError:
 
 class _MemoryMeshServer(MCPServer[Any]):
     """The SDK's server, answering an unknown prompt name with -32602 (invalid params), as
-    the spec asks, instead of an error with code 0 and a logged traceback."""
+    the spec asks, instead of an error with code 0 and a logged traceback; and listing its
+    tools before they are built (see :class:`_LazyTools`)."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        manager = self._tool_manager
+        if isinstance(manager, _LazyTools) and not manager.built:
+            return [MCPTool.model_validate(entry) for entry in TOOL_LISTING]
+        return await super().list_tools()
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
@@ -643,12 +751,13 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[ServerState]:
-        # Every mesh is entered (`async with`), so each runs its background work (access
-        # statistics, the judge) while the server runs; left in reverse on shutdown: the
-        # project meshes a client's roots opened, then the default one.
+        # Every mesh is entered (`async with`) when a request first needs it, so each runs
+        # its background work (access statistics, the judge) while the server runs; left in
+        # reverse on shutdown: the project meshes a client's roots opened, then the default
+        # one. Only the default stores' files are checked before the first request.
+        check_store_files(path, global_path)
         async with AsyncExitStack() as stack:
-            mesh = await stack.enter_async_context(ServerState.open_mesh(path, global_path))
-            state = ServerState(default=mesh, allowed=allowed_root_folders(allowed_roots))
+            state = ServerState((path, global_path), allowed=allowed_root_folders(allowed_roots))
             stack.push_async_callback(state.aclose)
             running["state"] = state
             stack.callback(running.clear)
@@ -664,9 +773,12 @@ def build_server(
         instructions=INSTRUCTIONS,
         website_url="https://github.com/memorymesh/memorymesh",
         version=__version__,
-        tools=[_tool(fn, annotations) for fn, annotations in TOOLS],
         lifespan=lifespan,
         log_level="WARNING",
+    )
+    # The SDK's manager has no hook for building its tools late: ours replaces it.
+    server._tool_manager = _LazyTools(
+        _build_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools
     )
 
     @server.resource(
@@ -680,7 +792,7 @@ def build_server(
         state = running.get("state")
         if state is None:
             raise ToolError("the server is not running")
-        stats = await state.default.stats()
+        stats = await (await state.default_mesh()).stats()
         return json.dumps(StatsOut.of(stats, None).model_dump(mode="json"), indent=2)
 
     @server.resource(

@@ -1,7 +1,10 @@
 """The server's lifetime state: the meshes it has open, and which one a request uses.
 
-The lifespan opens one :class:`~memorymesh.AsyncMemoryMesh` on the default stores (the project
-found from ``MEMORYMESH_PROJECT_ROOT`` or the working directory, and the global store). When the
+One :class:`~memorymesh.AsyncMemoryMesh` serves the default stores (the project found from
+``MEMORYMESH_PROJECT_ROOT`` or the working directory, and the global store). It is imported
+and opened by the first request that needs it, not at start-up, so a client's first
+``tools/list`` waits for neither; the start-up only checks that the default store files can
+be stores (:func:`check_store_files`), so a bad path still ends the server at once. When the
 client offers MCP roots, a request's project store follows the client's first ``file://`` root
 that the server may open (see :func:`allowed_root_folders`) and that is a project (it, or a
 folder above it inside the allowed one, holds ``.git``, ``.hg`` or an existing ``.memorymesh``):
@@ -29,14 +32,16 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import anyio
 
-from memorymesh import AsyncMemoryMesh, MemoryMeshError
-from memorymesh._config import configured_embedding
+from memorymesh._errors import MemoryMeshError
 from memorymesh._paths import STORE_FOLDER, find_project_root
+
+if TYPE_CHECKING:
+    from memorymesh import AsyncMemoryMesh
 
 from ._limits import (
     MAX_METADATA_BYTES,
@@ -49,6 +54,7 @@ __all__ = [
     "ProjectStoreError",
     "ServerState",
     "allowed_root_folders",
+    "check_store_files",
     "request_scope",
     "root_path",
 ]
@@ -145,11 +151,42 @@ class ProjectStoreError(MemoryMeshError):
     """The project store of the client's root cannot be opened."""
 
 
+def check_store_files(path: str | None, global_path: str | None) -> None:
+    """Refuse, as opening them would, default store files that cannot be stores (a folder, a
+    file that is not SQLite, a read-only one, a 4.x store that ``memorymesh import-v4`` must
+    migrate first): the files the mesh would open for ``path`` and
+    ``global_path``, made ready as it would make them. Server URLs are left to the first
+    request.
+
+    Raises:
+        MemoryMeshError: a location or a file the mesh would refuse.
+    """
+    from memorymesh._paths import IN_MEMORY, default_global_path, project_store_path
+    from memorymesh.stores._registry import resolve_location
+    from memorymesh.stores.sqlite._file import prepare_store_file, refuse_v4_store
+
+    locations: dict[str, str] = {}
+    if path is None:
+        root = find_project_root()
+        if root is not None:
+            locations[str(project_store_path(root))] = "project"
+    else:
+        locations[resolve_location(path)] = "project"
+    glob = resolve_location(global_path) if global_path is not None else str(default_global_path())
+    locations.setdefault(glob, "global")
+    for location, scope in locations.items():
+        if location != IN_MEMORY and "://" not in location:
+            prepare_store_file(Path(location))
+            refuse_v4_store(Path(location), scope)
+
+
 @dataclass
 class ServerState:
     """Everything the tools share for the life of the server."""
 
-    default: AsyncMemoryMesh
+    paths: tuple[str | None, str | None] = (None, None)
+    """The default stores (``--db``, ``--global-db``; None: found as the mesh finds them),
+    opened by :meth:`default_mesh` on first use."""
     allowed: tuple[Path, ...] = ()
     max_open: int = MAX_OPEN_PROJECTS
     by_project: OrderedDict[str, AsyncMemoryMesh] = field(default_factory=OrderedDict)
@@ -163,6 +200,21 @@ class ServerState:
     # request; what lasts for a connection is its handshake (`client_params`), so that is the
     # key, held here (so its id is not reused) and bounded like the open project stores.
     sessions: OrderedDict[int, tuple[object, str]] = field(default_factory=OrderedDict)
+    # The default mesh once opened, and how it is left (after the project meshes).
+    opened: AsyncMemoryMesh | None = None
+    opened_exit: AsyncExitStack = field(default_factory=AsyncExitStack)
+    opening: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def default_mesh(self) -> AsyncMemoryMesh:
+        """The mesh on the default stores, opened (``async with``) by the first call."""
+        if self.opened is not None:
+            return self.opened
+        async with self.opening:
+            if self.opened is None:
+                self.opened = await self.opened_exit.enter_async_context(
+                    self.open_mesh(*self.paths)
+                )
+        return self.opened
 
     def started_session(self, session: Any) -> str | None:
         """The MemoryMesh session this client connection started, if it called session_start."""
@@ -181,6 +233,9 @@ class ServerState:
 
     @staticmethod
     def open_mesh(path: str | None, global_path: str | None) -> AsyncMemoryMesh:
+        from memorymesh import AsyncMemoryMesh
+        from memorymesh._config import configured_embedding
+
         return AsyncMemoryMesh(
             path,
             global_path=global_path,
@@ -194,18 +249,19 @@ class ServerState:
     async def mesh_for(self, session: Any) -> AsyncMemoryMesh:
         """The mesh for this request: the client's root project if it offers roots."""
         root = await _client_root(session, self.allowed)
+        default = await self.default_mesh()
         if root is None:
-            return self.default
+            return default
         store = str((root / STORE_FOLDER / "memories.db").resolve())
-        if store == self.default.project_path:
-            return self.default
+        if store == default.project_path:
+            return default
         async with self.lock:
             mesh = self.by_project.get(store)
             if mesh is None:
                 exit_stack = AsyncExitStack()
                 try:
                     mesh = await exit_stack.enter_async_context(
-                        self.open_mesh(store, self.default.global_path)
+                        self.open_mesh(store, default.global_path)
                     )
                 except (MemoryMeshError, OSError) as exc:
                     # Never fall back silently: the memory would land in another project.
@@ -242,10 +298,13 @@ class ServerState:
             await self.exits.pop(store).aclose()
 
     async def aclose(self) -> None:
-        """Leave every project mesh (the server's lifespan does, on shutdown)."""
+        """Leave every project mesh, then the default one (the server's lifespan does, on
+        shutdown)."""
         exits, self.exits, self.by_project = list(self.exits.values()), {}, OrderedDict()
         for exit_stack in exits:
             await exit_stack.aclose()
+        self.opened = None
+        await self.opened_exit.aclose()
 
 
 async def _client_root(session: Any, allowed: tuple[Path, ...]) -> Path | None:

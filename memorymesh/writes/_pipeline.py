@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import StoreError
-from .._models import Conflict, ConflictAction, ConflictPolicy, Memory
+from .._models import (
+    Conflict,
+    ConflictAction,
+    ConflictPolicy,
+    Memory,
+    conflict_json,
+    trusted_conflict,
+)
 from .._text import content_hash
 from ..search._lexical import LexicalIndex, StoredLexicon
 from ..search._vectors import IndexRow, VectorIndex, from_blob, to_blob
@@ -260,9 +267,9 @@ async def write_batch(
             continue
         target = known if known is not None else items[earlier].row.id  # type: ignore[index]
         it.insert, it.target = False, target
-        action = "merged" if it.policy == "merge" else "deduplicated"
+        action: ConflictAction = "merged" if it.policy == "merge" else "deduplicated"
         it.conflicts.append(
-            Conflict(
+            trusted_conflict(
                 kind="duplicate",
                 memory_id=target,
                 similarity=1.0,
@@ -336,7 +343,7 @@ async def write_batch(
             if cross and action == "merged":
                 action = "superseded"
             it.conflicts.append(
-                Conflict(
+                trusted_conflict(
                     kind=finding.kind,
                     memory_id=target,
                     similarity=round(finding.similarity, 4),
@@ -527,7 +534,7 @@ async def _stored_vectors(
 def _conflict_detail(conflicts: list[Conflict]) -> dict[str, Any]:
     if not conflicts:
         return {}
-    return {"conflicts": [c.model_dump(mode="json") for c in conflicts]}
+    return {"conflicts": [conflict_json(c) for c in conflicts]}
 
 
 async def _keyed_items(tx: _Reads, ids: Iterable[str]) -> set[str]:

@@ -35,12 +35,7 @@ from ..._errors import (
     StoreError,
 )
 from ..._models import ListOrder, Memory, Scope, SessionRecord, trusted_memory
-from ..._paths import (
-    IN_MEMORY,
-    NotADatabaseFileError,
-    ReadOnlyFileError,
-    prepare_database_file,
-)
+from ..._paths import IN_MEMORY
 from ..._text import query_terms
 from ..._version import install_command
 from .._columns import timestamp
@@ -61,6 +56,7 @@ from ..base import (
     VectorRow,
 )
 from ._crypto import EncryptionKey, RowCodec
+from ._file import prepare_store_file
 from ._maintenance import leading_varint as _leading_varint
 from ._maintenance import preflight
 from ._rows import StoredRow
@@ -760,18 +756,7 @@ class SQLiteStore:
         if self._conn is not None:
             return
         if self.path is not None:
-            try:
-                prepare_database_file(self.path)
-            except NotADatabaseFileError as exc:
-                # The message says why; nothing of SQLite's to chain, it never opened the file.
-                raise CorruptDatabaseError(
-                    f"{self.path} is not a MemoryMesh store: {exc}; MemoryMesh left it "
-                    "untouched (if it was a store, `memorymesh doctor` says what is wrong)"
-                ) from None
-            except ReadOnlyFileError as exc:
-                raise StoreError(f"cannot write the store {self.path}: {exc}") from exc
-            except OSError as exc:
-                raise StoreError(f"cannot create the database at {self.path}: {exc}") from exc
+            prepare_store_file(self.path)
         with _translated(self.label):
             conn = await aiosqlite.connect(self.label, isolation_level=None)
         try:
