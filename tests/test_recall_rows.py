@@ -243,3 +243,18 @@ async def test_an_empty_later_store_is_searched_after_the_first(tmp_path: Path) 
         assert _recall._matched_before(stores[1])
         both = await _recall.search_stores(stores, "alpha bravo", Filters(), limit=40, now=now)
         assert [(s, m.id, r) for s, m, r in both] == [(s, m.id, r) for s, m, r in found]
+
+
+def test_query_terms_are_read_once_and_handed_out_afresh() -> None:
+    from memorymesh._text import _query_terms, query_terms
+
+    first = query_terms("What did Caroline say about the support group?")
+    assert first == ["caroline", "support", "group"]
+    first.append("changed")  # a caller's list is its own
+    hits = _query_terms.cache_info().hits
+    assert query_terms("What did Caroline say about the support group?") == [
+        "caroline",
+        "support",
+        "group",
+    ]
+    assert _query_terms.cache_info().hits == hits + 1
