@@ -342,6 +342,8 @@ def _scaled(found: list[Candidate]) -> list[Candidate]:
 async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
     """Keyword scores on one scale when both stores matched: each store's BM25 weighs words
     by their rarity in that store alone (see :func:`shared_bm25`)."""
+    if not keyword or all(store is keyword[0][0] for store, _, _ in keyword):
+        return keyword  # one store matched (the usual case): nothing to put on a shared scale
     ids: dict[Store, list[str]] = {}
     for store, memory, _ in keyword:
         ids.setdefault(store, []).append(memory.id)
