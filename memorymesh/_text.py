@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -48,7 +49,14 @@ def content_hash(text: str) -> str:
 
 def query_terms(query: str) -> list[str]:
     """The distinct content words of ``query``, in order; all words if every one is a stopword."""
+    return list(_query_terms(query))
+
+
+# One recall reads its query's terms three or four times (each store's FTS5 expression, the
+# field weights, shared statistics): each costs a Unicode normalisation and a regex scan.
+@functools.lru_cache(maxsize=256)
+def _query_terms(query: str) -> tuple[str, ...]:
     words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", query))]
     words = [w.strip("_") for w in words if w.strip("_")]
     content = [w for w in words if w not in STOPWORDS and w not in QUESTION_WORDS]
-    return list(dict.fromkeys(content or words))
+    return tuple(dict.fromkeys(content or words))

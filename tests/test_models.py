@@ -107,6 +107,28 @@ def test_trusted_recall_models_are_what_validation_builds() -> None:
     assert [type(v) for v in trusted.model_dump().values()][:4] == [float] * 4
     memory = trusted_memory(_values())
     result = trusted_result(memory, np.float64(0.75), trusted)
+    # Built without model_construct: the same object model_construct builds, attribute by
+    # attribute (fields in their order, which fields are set, no extra or private values).
+    floats = [float(n) for n in numbers]
+    for built, constructed in (
+        (
+            trusted,
+            ScoreBreakdown.model_construct(
+                relevance=floats[0],
+                recency=floats[1],
+                importance=floats[2],
+                frequency=floats[3],
+                weights=weights,
+            ),
+        ),
+        (result, RecallResult.model_construct(memory=memory, score=0.75, breakdown=trusted)),
+    ):
+        assert list(built.__dict__.items()) == list(constructed.__dict__.items())
+        assert built.__pydantic_fields_set__ == constructed.__pydantic_fields_set__
+        assert built.__pydantic_extra__ == constructed.__pydantic_extra__
+        assert built.__pydantic_private__ == constructed.__pydantic_private__
+        assert pickle.loads(pickle.dumps(built)) == constructed
+        assert repr(built) == repr(constructed)
     assert result == RecallResult(memory=memory, score=np.float64(0.75), breakdown=validated)
     assert type(result.score) is float and result.memory is memory
     assert (

@@ -137,3 +137,124 @@ async def test_recall_ranks_rows_as_it_would_rank_memories(
             assert hits
             # Only the results became memories, not every candidate.
             assert len(built) <= len(hits) < len(found)
+
+
+# -- issue 19: keyword recall near the FTS5 floor -------------------------------------------
+
+#: The best-first query as it was before it became a co-routine read in its own order
+#: (90a9888): the best rows materialised, joined, then sorted again by score.
+_MATERIALISED_BEST_FIRST = (
+    "WITH best AS (SELECT rowid AS seq, bm25(memories_fts) AS score FROM memories_fts "
+    "WHERE memories_fts MATCH ? ORDER BY score LIMIT ?) "
+    "SELECT {columns}, -best.score AS relevance, CASE WHEN {where} THEN 1 ELSE 0 END "
+    "FROM best JOIN memories AS m ON m.seq = best.seq ORDER BY best.score"
+)
+
+
+async def test_best_first_rows_come_in_the_order_the_sorted_query_gave(tmp_path: Path) -> None:
+    """Many equal BM25 scores (texts of the same words and length): the rows, their order
+    among ties included, are those the query sorted a second time returned."""
+    import sqlite3
+
+    from memorymesh.stores.sqlite._sql import M_COLUMNS, where
+    from memorymesh.stores.sqlite._store import _search_best_first_sql, fts_match
+
+    rng = random.Random(3)
+    items = [
+        {"text": " ".join(rng.choice(WORDS[:4]) for _ in range(3)) + f" {rng.choice(WORDS)} n{i}"}
+        for i in range(300)
+    ]
+    async with AsyncMemoryMesh(
+        tmp_path / "p.db", global_path=tmp_path / "g.db", on_conflict="keep_both"
+    ) as mesh:
+        await mesh.remember_many(items)
+    now = time.time()
+    new_sql, params = _search_best_first_sql(Filters(), now)
+    clause, old_params = where(Filters(), now)
+    old_sql = _MATERIALISED_BEST_FIRST.format(columns=M_COLUMNS, where=clause)
+    conn = sqlite3.connect(tmp_path / "p.db")
+    try:
+        ties = 0
+        for query in ["alpha", "bravo charlie", "alpha delta golf", "kilo", "echo lima"]:
+            match = fts_match(query)
+            for prefetch in (5, 40, 60, 400):
+                new = conn.execute(new_sql, [match, prefetch, *params]).fetchall()
+                old = conn.execute(old_sql, [match, prefetch, *old_params]).fetchall()
+                assert new == old
+                scores = [row[19] for row in new]
+                ties += len(scores) - len(set(scores))
+        assert ties > 100  # the ordering among equal scores was exercised
+    finally:
+        conn.close()
+
+
+def test_row_seconds_are_the_datetime_round_trip() -> None:
+    """``StoredRow.recency_seconds`` skips the datetime, and must give the very same float:
+    a datetime keeps whole microseconds, rounding half to even."""
+    from memorymesh.stores.sqlite._rows import as_datetime_seconds
+
+    rng = random.Random(11)
+    now = time.time()
+    values = [now - rng.random() * 3e8 for _ in range(20_000)]
+    values += [rng.randrange(0, 2**31) + (k + 0.5) / 1e6 for k in range(0, 1_000_000, 997)]
+    values += [0.0, 1.5e-6, 2.5e-6, 1_700_000_000.0000005, 1_700_000_000.9999995, -1.5e-6]
+    for value in values:
+        assert as_datetime_seconds(value) == datetime.fromtimestamp(value, tz=UTC).timestamp()
+
+
+def test_signals_many_reads_row_seconds_as_memory_datetimes() -> None:
+    from memorymesh.stores.sqlite._store import _memory
+
+    now = time.time()
+    rows = []
+    for i in range(60):
+        ts = now - i * 5003.1234567 - 0.0000005 * (i % 3)
+        row = (
+            f"{i:032x}", "text", "decision", (i % 10) / 10, "project", i % 7 == 0, "{}",
+            None, "api", None, "[]", ts - 10.25, ts, ts - 86400.5 if i % 2 else None,
+            None, i % 5, None, None, None,
+        )  # fmt: skip
+        rows.append(row)
+    stored = [(StoredRow(row, None, lambda r, p: _memory(r)), i / 60) for i, row in enumerate(rows)]
+    built = [(_memory(row), i / 60) for i, row in enumerate(rows)]
+    weights = ScoringWeights(relevance=0.6, recency=0.2, importance=0.15, frequency=0.05)
+    for by_event in (False, True):
+        assert signals_many(stored, weights=weights, now=now, by_event_time=by_event) == (
+            signals_many(built, weights=weights, now=now, by_event_time=by_event)
+        )
+
+
+async def test_an_empty_later_store_is_searched_after_the_first(tmp_path: Path) -> None:
+    """Two stores: once the global one has matched nothing it is searched after the project
+    store instead of at the same time, with the same matches in the same order."""
+    async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
+        await mesh.remember_many(_items(80))
+        stores = mesh._stores_for(None)
+        now = time.time()
+        first = await _recall.search_stores(stores, "alpha bravo", Filters(), limit=40, now=now)
+        assert _recall._matched_before(stores[0]) and not _recall._matched_before(stores[1])
+        again = await _recall.search_stores(stores, "alpha bravo", Filters(), limit=40, now=now)
+        assert [(s, m.id, r) for s, m, r in again] == [(s, m.id, r) for s, m, r in first]
+        await mesh.remember("alpha bravo kept for every project", scope="global")
+        # Searched after the project's: the new global memory is found all the same, and
+        # the next search runs the two at once again.
+        found = await _recall.search_stores(stores, "alpha bravo", Filters(), limit=40, now=now)
+        assert any(s is stores[1] for s, _, _ in found)
+        assert _recall._matched_before(stores[1])
+        both = await _recall.search_stores(stores, "alpha bravo", Filters(), limit=40, now=now)
+        assert [(s, m.id, r) for s, m, r in both] == [(s, m.id, r) for s, m, r in found]
+
+
+def test_query_terms_are_read_once_and_handed_out_afresh() -> None:
+    from memorymesh._text import _query_terms, query_terms
+
+    first = query_terms("What did Caroline say about the support group?")
+    assert first == ["caroline", "support", "group"]
+    first.append("changed")  # a caller's list is its own
+    hits = _query_terms.cache_info().hits
+    assert query_terms("What did Caroline say about the support group?") == [
+        "caroline",
+        "support",
+        "group",
+    ]
+    assert _query_terms.cache_info().hits == hits + 1

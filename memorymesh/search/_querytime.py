@@ -30,6 +30,7 @@ _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if
 _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r",?\s+(?P<year>\d{4})\b"
+_YEAR_DIGITS = re.compile(r"\d{4}")
 _PATTERNS = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
@@ -46,6 +47,8 @@ S = TypeVar("S")
 def named_period(query: str) -> tuple[datetime, datetime] | None:
     """The first day or month (with its year) that ``query`` names, as ``[start, end)`` in
     local time, or None."""
+    if _YEAR_DIGITS.search(query) is None:  # every pattern names a year: most queries none
+        return None
     for pattern in _PATTERNS:
         for match in pattern.finditer(query):
             fields = match.groupdict()

@@ -8,8 +8,10 @@ keeps fresh through :class:`VectorSource`; hybrid fuses both (``_hybrid``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
@@ -248,15 +250,20 @@ async def search_stores(
 ) -> list[Candidate]:
     """Each store's keyword matches for ``query`` (:meth:`Store.search_text`), store by store.
 
-    With two stores the searches run at once: each SQLite file has its own connection
-    thread, so the global store's search (often of an empty or small file) costs no wait
-    on top of the project's.
+    With two stores the searches run at once (each SQLite file has its own connection
+    thread, so a large global store's search costs no wait on top of the project's),
+    unless the later store matched nothing the last time it was searched (a new user's
+    empty global store): then one after the other, which costs ~0.2 ms less CPU at 100k
+    (two threads at once contend for the GIL) for one short round trip more. Either way the
+    same matches come back in the same order.
     """
-    if len(stores) < 2:
+    if len(stores) < 2 or not any(_matched_before(store) for store in stores[1:]):
+        each = [await store.search_text(query, filters, limit=limit, now=now) for store in stores]
+        _remember_matched(stores, each)
         return [
             (store, memory, bm25)
-            for store in stores
-            for memory, bm25 in await store.search_text(query, filters, limit=limit, now=now)
+            for store, hits in zip(stores, each, strict=True)
+            for memory, bm25 in hits
         ]
     found: list[Sequence[tuple[Recalled, float]]] = [[] for _ in stores]
     failed: list[BaseException | None] = [None for _ in stores]
@@ -268,18 +275,41 @@ async def search_stores(
             failed[i] = exc
 
     async with anyio.create_task_group() as group:
-        for i, store in enumerate(stores):
+        # The first store (the project's) searched in this task: one task fewer to start.
+        for i, store in enumerate(stores[1:], 1):
             group.start_soon(search, i, store)
+        await search(0, stores[0])
     for exc in failed:
         if exc is not None:
             # The caller sees the store's own typed error (MemoryMeshError), as when the
             # stores were searched one after the other.
             raise exc
+    _remember_matched(stores, found)
     return [
         (store, memory, bm25)
         for store, hits in zip(stores, found, strict=True)
         for memory, bm25 in hits
     ]
+
+
+#: Whether each store's last keyword search matched anything: how :func:`search_stores`
+#: schedules the next one (never what it finds).
+_MATCHED: weakref.WeakKeyDictionary[Store, bool] = weakref.WeakKeyDictionary()
+
+
+def _matched_before(store: Store) -> bool:
+    try:
+        return _MATCHED.get(store, True)
+    except TypeError:  # a store that cannot be weakly referenced: searched at once
+        return True
+
+
+def _remember_matched(
+    stores: Sequence[Store], found: Sequence[Sequence[tuple[Recalled, float]]]
+) -> None:
+    for store, hits in zip(stores, found, strict=True):
+        with contextlib.suppress(TypeError):
+            _MATCHED[store] = bool(hits)
 
 
 #: The scaled relevance of the weakest candidate that still shares some meaning (cosine > 0).
@@ -312,6 +342,8 @@ def _scaled(found: list[Candidate]) -> list[Candidate]:
 async def comparable_across_stores(query: str, keyword: list[Candidate]) -> list[Candidate]:
     """Keyword scores on one scale when both stores matched: each store's BM25 weighs words
     by their rarity in that store alone (see :func:`shared_bm25`)."""
+    if not keyword or all(store is keyword[0][0] for store, _, _ in keyword):
+        return keyword  # one store matched (the usual case): nothing to put on a shared scale
     ids: dict[Store, list[str]] = {}
     for store, memory, _ in keyword:
         ids.setdefault(store, []).append(memory.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .._models import Memory, ScoreBreakdown, ScoringWeights, trusted_breakdown
 from ..stores._recalled import Recalled
@@ -82,9 +82,22 @@ def signals_many(
     total = weights.total or 1.0
     frequencies: dict[int, float] = {}
     out: list[tuple[float, float, float, float, float]] = []
+    # A candidate that knows its moment in seconds (a SQLite row: ``recency_seconds``) gives
+    # the same float without the datetime round trip, a third of this loop's cost.
+    kind: type | None = None
+    seconds_of: Callable[[Recalled, bool], float] | None = None
     for memory, relevance in found:
-        moment = (memory.event_time or memory.created_at) if by_event_time else memory.updated_at
-        age_days = max(0.0, now - moment.timestamp()) / _SECONDS_PER_DAY
+        if type(memory) is not kind:
+            kind = type(memory)
+            seconds_of = getattr(kind, "recency_seconds", None)
+        if seconds_of is not None:
+            seconds = seconds_of(memory, by_event_time)
+        else:
+            moment = (
+                (memory.event_time or memory.created_at) if by_event_time else memory.updated_at
+            )
+            seconds = moment.timestamp()
+        age_days = max(0.0, now - seconds) / _SECONDS_PER_DAY
         recency = float(0.5 ** (age_days / half_life))
         importance = 1.0 if memory.pinned else memory.importance
         count = memory.access_count

@@ -9,17 +9,28 @@ are returned. A :class:`StoredRow` exposes what ranking reads (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ..._models import Memory
 
-__all__ = ["StoredRow"]
+__all__ = ["StoredRow", "as_datetime_seconds"]
 
 # Positions in the store's column list (``_COLUMNS`` in ``_store.py``).
 _ID, _TEXT, _IMPORTANCE, _PINNED, _SESSION = 0, 1, 3, 5, 7
 _CREATED, _UPDATED, _EVENT, _ACCESSES = 11, 12, 13, 15
+
+
+def as_datetime_seconds(stored: float) -> float:
+    """``datetime.fromtimestamp(stored, UTC).timestamp()``, without building the datetime.
+
+    A datetime keeps whole microseconds, rounding half to even; so does this, then divides
+    the whole count of microseconds as ``timestamp()`` does, so the float is the same.
+    """
+    fraction, whole = math.modf(stored)
+    return (int(whole) * 1_000_000 + round(fraction * 1e6)) / 1_000_000
 
 
 class StoredRow:
@@ -64,6 +75,16 @@ class StoredRow:
     def event_time(self) -> datetime | None:
         event = self._row[_EVENT]
         return None if event is None else datetime.fromtimestamp(event, tz=UTC)
+
+    def recency_seconds(self, by_event_time: bool) -> float:
+        """The moment recency counts from, in seconds, exactly as
+        ``(event_time or created_at if by_event_time else updated_at).timestamp()``: ranking
+        reads it for every candidate (see ``search/_scoring.signals_many``)."""
+        row = self._row
+        if by_event_time:
+            event = row[_EVENT]
+            return as_datetime_seconds(row[_CREATED] if event is None else event)
+        return as_datetime_seconds(row[_UPDATED])
 
     def memory(self) -> Memory:
         """The :class:`Memory` the store builds from this row."""
