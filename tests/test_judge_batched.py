@@ -29,7 +29,8 @@ _COSINES = (None, 0.3, 0.36, 0.52, 0.61, 0.72, 0.81, 0.86, 0.91, 0.93, 0.97)
 @pytest.mark.parametrize("cosine", _COSINES)
 def test_batched_verdicts_equal_one_pair_at_a_time(cosine: float | None) -> None:
     pairs = [(new, old, cosine) for old, new in _CORPUS] + [
-        (old, new, cosine) for old, new in _CORPUS  # the other way round too
+        (old, new, cosine)
+        for old, new in _CORPUS  # the other way round too
     ]
     assert len(pairs) > 10 * _NUMPY_ROWS  # the numpy pass, not the small-batch loop
     one_by_one = [judge(new, old, cos) for new, old, cos in pairs]

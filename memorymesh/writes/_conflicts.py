@@ -1336,22 +1336,22 @@ async def find_conflicts(
             # `_CANDIDATES` findings (at least one more, if it has that many from the store
             # already). They are judged in rounds, the next few candidates of every item
             # still short, all at once: each item judges the pairs it would one at a time.
-            wanted = [max(1, _CANDIDATES - len(found)) for found in findings]
+            short = [max(1, _CANDIDATES - len(found)) for found in findings]
             at = 0
             while True:
                 due = [
                     (i, j, (texts[i], texts[j], None))
                     for i, js in enumerate(queue)
-                    if wanted[i] > 0
+                    if short[i] > 0
                     for j in js[at : at + _CANDIDATES]
                 ]
                 if not due:
                     break
                 verdicts = judge_many([pair for _, _, pair in due])
                 for (i, j, _), verdict in zip(due, verdicts, strict=True):
-                    if verdict is not None and wanted[i] > 0:
+                    if verdict is not None and short[i] > 0:
                         findings[i].append(Finding(*verdict, batch_index=j))
-                        wanted[i] -= 1
+                        short[i] -= 1
                 at += _CANDIDATES
     for found in findings:
         found.sort(key=lambda f: f.similarity, reverse=True)
