@@ -15,14 +15,21 @@ callers verify every candidate against the store (one read per batch) before jud
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 if TYPE_CHECKING:
     from ..stores.base import TokenPostings
 
 
-__all__ = ["LexicalIndex", "StoredLexicon", "Tokens", "max_missing", "needed_shared"]
+__all__ = [
+    "LexicalIndex",
+    "StoredLexicon",
+    "Tokens",
+    "candidate_keys",
+    "max_missing",
+    "needed_shared",
+]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -185,18 +192,47 @@ class LexicalIndex(Generic[K]):
         token_sets: Sequence[frozenset[str]],
         needed: int | None = None,
         limit: int = _MAX_CANDIDATES,
-    ) -> list[list[tuple[K, Tokens]]]:
+    ) -> list[Sequence[tuple[K, Tokens]]]:
         """Per text's subject words, :meth:`candidates` with their tokens (as
-        :meth:`StoredLexicon.lookup`)."""
-        found: list[list[tuple[K, Tokens]]] = []
-        for words in token_sets:
-            row = []
-            for key in self.candidates(words, needed)[:limit]:
-                tokens = self.tokens(key)
-                if tokens is not None:
-                    row.append((key, tokens))
-            found.append(row)
-        return found
+        :meth:`StoredLexicon.lookup`), each candidate's tokens built only when read."""
+        return [_Candidates(self, self.candidates(words, needed)[:limit]) for words in token_sets]
+
+
+class _Candidates(Sequence[tuple[K, Tokens]]):
+    """One text's candidates from a :class:`LexicalIndex`: their keys, and their tokens built
+    as each is read. A write stops reading at its first few matches, and building every
+    candidate's sets up front cost a quarter of a write of texts sharing many words."""
+
+    __slots__ = ("_index", "keys")
+
+    def __init__(self, index: LexicalIndex[K], keys: list[K]) -> None:
+        self._index = index
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, at: int) -> tuple[K, Tokens]: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[tuple[K, Tokens]]: ...
+
+    def __getitem__(self, at: int | slice) -> tuple[K, Tokens] | Sequence[tuple[K, Tokens]]:
+        if isinstance(at, slice):
+            return _Candidates(self._index, self.keys[at])
+        key = self.keys[at]
+        return key, cast(Tokens, self._index.tokens(key))  # candidates are indexed keys
+
+    def __iter__(self) -> Iterator[tuple[K, Tokens]]:
+        tokens = self._index.tokens
+        for key in self.keys:
+            yield key, cast(Tokens, tokens(key))
+
+
+def candidate_keys(row: Sequence[tuple[K, Tokens]]) -> list[K]:
+    """The keys of one text's candidates from a lookup, without building their tokens."""
+    return row.keys if isinstance(row, _Candidates) else [key for key, _ in row]
 
 
 class StoredLexicon:

@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from .._models import ConflictKind, Memory
 from .._text import STOPWORDS
-from ..search._lexical import LexicalIndex, StoredLexicon, Tokens, needed_shared
+from ..search._lexical import (
+    LexicalIndex,
+    StoredLexicon,
+    Tokens,
+    candidate_keys,
+    needed_shared,
+)
 from ..search._vectors import VectorFilter, VectorIndex, to_blob
 from ..stores.base import neighbour_searcher
 from ._lemma import lemma, normalise_phrases, normalise_word
@@ -46,7 +52,7 @@ if TYPE_CHECKING:
 
     from ._pairs import Analysis
 
-__all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge"]
+__all__ = ["Finding", "Tokens", "content_tokens", "find_conflicts", "judge", "judge_many"]
 
 #: Below this cosine two texts are about different things, whatever their words. It is low
 #: on purpose: sentence embedders place "the user's manager is Sarah" and "... is David" far
@@ -651,18 +657,56 @@ def judge(
     """
     verdict = _judge(new_text, old_text, cosine)
     if isinstance(new_text, str) and isinstance(old_text, str):
-        verdict = _weighed(new_text, old_text, cosine, verdict)
-    elif verdict is None and not isinstance(new_text, str) and not isinstance(old_text, str):
+        from ._pairs import probabilities
+
+        weighed = _model_input(new_text, old_text, cosine, verdict)
+        if weighed is not None:
+            similarity, row = weighed
+            chances = probabilities(row, embedded=cosine is not None)
+            verdict = _weighed(new_text, old_text, cosine, verdict, similarity, chances)
+        return _as_transcript(new_text, old_text, verdict)
+    if verdict is None and not isinstance(new_text, str) and not isinstance(old_text, str):
         # On tokens only, a pre-filter: a memory sharing the words the index pruned by is
         # left for its text to decide (the pair model may find a change the rules miss).
         a, b = new_text[0], old_text[0]
         if a and b and (reaches(a, b) or b <= a):
             return "possible_duplicate", len(a & b) / len(a | b), "shares its subject words"
+    return verdict
+
+
+def judge_many(
+    pairs: Sequence[tuple[str, str, float | None]],
+) -> list[tuple[ConflictKind, float, str] | None]:
+    """:func:`judge` of many ``(new text, old text, cosine)`` pairs, the same verdicts: the
+    word rules per pair, then the pair model over every pair it weighs in one pass
+    (:func:`._pairs.probabilities_many`) rather than one pair at a time."""
+    from ._pairs import probabilities_many
+
+    verdicts = [_judge(new, old, cosine) for new, old, cosine in pairs]
+    asked = [_model_input(*pair, verdict) for pair, verdict in zip(pairs, verdicts, strict=True)]
+    for embedded in (False, True):
+        at = [
+            i
+            for i, weighed in enumerate(asked)
+            if weighed is not None and (pairs[i][2] is not None) == embedded
+        ]
+        rows = [asked[i][1] for i in at]  # type: ignore[index]
+        for i, chances in zip(at, probabilities_many(rows, embedded=embedded), strict=True):
+            new, old, cosine = pairs[i]
+            similarity = asked[i][0]  # type: ignore[index]
+            verdicts[i] = _weighed(new, old, cosine, verdicts[i], similarity, chances)
+    return [
+        _as_transcript(new, old, verdict)
+        for (new, old, _), verdict in zip(pairs, verdicts, strict=True)
+    ]
+
+
+def _as_transcript(
+    new_text: str, old_text: str, verdict: tuple[ConflictKind, float, str] | None
+) -> tuple[ConflictKind, float, str] | None:
     if (
         verdict is not None
         and not verdict[0].startswith("possible_")
-        and isinstance(new_text, str)
-        and isinstance(old_text, str)
         and _transcript_lines(new_text, old_text)
     ):
         # Two lines of one speaker's transcript are records of what was said when: a later
@@ -725,42 +769,63 @@ def _low(kind: ConflictKind) -> ConflictKind:
     return "possible_contradiction" if kind.endswith("contradiction") else "possible_duplicate"
 
 
-def _weighed(
+def _model_input(
     new_text: str,
     old_text: str,
     cosine: float | None,
     verdict: tuple[ConflictKind, float, str] | None,
-) -> tuple[ConflictKind, float, str] | None:
-    """The word rules' verdict weighed with the pair model (:mod:`._pairs`): what the texts
-    are about and say, compared as a whole, with the embedder's cosine when there is one.
+) -> tuple[float, list[float]] | None:
+    """Whether the pair model weighs a pair (see :func:`_weighed`): the pair's similarity
+    and its feature row, or None when the word rules' verdict stands as it is.
 
     The model sees only pairs the detector would compare: with an embedder, those past the
-    subject gate; without, those sharing the words the token index prunes by. A duplicate
-    that adds words to the old text (a detail, a clause) is at most a possible one: the
-    detail may be a fact of its own, and hiding the old memory is the costlier mistake.
+    subject gate; without, those sharing the words the token index prunes by.
     """
-    from ._pairs import analyse, predict
+    from ._pairs import features
 
     if new_text.rstrip().endswith("?") or old_text.rstrip().endswith("?"):
-        return verdict
+        return None
     if _label(new_text) != _label(old_text) and _label(new_text) and _label(old_text):
-        return verdict
+        return None
     if cosine is None:
         a, b = content_tokens(new_text)[0], content_tokens(old_text)[0]
         if not a or not b or not (reaches(a, b) or b <= a):
-            return verdict
+            return None
         similarity = len(a & b) / len(a | b)
     elif cosine < subject_gate(new_text):
-        return verdict
+        return None
     else:
         similarity = float(min(1.0, max(0.0, cosine)))
-    _none, duplicate, contradiction = predict(
+    row = features(
         new_text,
         old_text,
         cosine,
         verdict[0] if verdict else None,
         subject_changed=_subject_changed(new_text, old_text),
     )
+    return similarity, row
+
+
+def _weighed(
+    new_text: str,
+    old_text: str,
+    cosine: float | None,
+    verdict: tuple[ConflictKind, float, str] | None,
+    similarity: float,
+    probabilities: Sequence[float],
+) -> tuple[ConflictKind, float, str] | None:
+    """The word rules' verdict weighed with the pair model (:mod:`._pairs`): what the texts
+    are about and say, compared as a whole, with the embedder's cosine when there is one
+    (``probabilities``, of none / duplicate / contradiction, the model's output for the
+    row :func:`_model_input` gave).
+
+    A duplicate that adds words to the old text (a detail, a clause) is at most a possible
+    one: the detail may be a fact of its own, and hiding the old memory is the costlier
+    mistake.
+    """
+    from ._pairs import analyse
+
+    _none, duplicate, contradiction = probabilities
     kind: ConflictKind = "contradiction" if contradiction >= duplicate else "near_duplicate"
     p = max(contradiction, duplicate)
     new_said, old_said = analyse(new_text), analyse(old_text)
@@ -1167,12 +1232,16 @@ async def find_conflicts(
     if hits is not None:
         wanted = {mid for row in hits for mid, _ in row}
         known = {m.id: m.text for m in await tx.get_many(list(wanted))} if wanted else {}
-        for i, row in enumerate(hits):
-            for memory_id, cos in row:
-                if memory_id in known and cos >= gates[i]:
-                    verdict = judge(texts[i], known[memory_id], cos)
-                    if verdict is not None:
-                        findings[i].append(Finding(*verdict, memory_id=memory_id))
+        judged = [
+            (i, memory_id, (texts[i], known[memory_id], cos))
+            for i, row in enumerate(hits)
+            for memory_id, cos in row
+            if memory_id in known and cos >= gates[i]
+        ]
+        verdicts = judge_many([pair for _, _, pair in judged])
+        for (i, memory_id, _), verdict in zip(judged, verdicts, strict=True):
+            if verdict is not None:
+                findings[i].append(Finding(*verdict, memory_id=memory_id))
     elif (
         vectors is None
         and lexicon is not None
@@ -1206,7 +1275,7 @@ async def find_conflicts(
                 [words for _, words in wider], RELATED_SHARED, limit=3 * _CANDIDATES
             )
             for (i, _), extra in zip(wider, more, strict=True):
-                seen = {memory_id for memory_id, _ in offered[i]}
+                seen = set(candidate_keys(offered[i]))
                 take(i, (hit for hit in extra if hit[0] not in seen))
         # An in-memory index is append-only: confirm each hit is still current, with today's
         # text (the stored tokens are current, but an expiry passes without a write).
@@ -1217,14 +1286,17 @@ async def find_conflicts(
             if m.superseded_by is None
             and (m.pinned or m.expires_at is None or m.expires_at.timestamp() > now)
         }
+        confirmed: list[tuple[int, str, tuple[str, str, float | None]]] = []
         for i, matched in enumerate(lexical_hits):
             for memory_id, theirs in matched:
                 memory = live.get(memory_id)
                 if memory is not None and tokens_of(memory.text) == theirs:
                     # Judged again on the texts: only they know which words lead.
-                    verdict = judge(texts[i], memory.text)
-                    if verdict is not None:
-                        findings[i].append(Finding(*verdict, memory_id=memory_id))
+                    confirmed.append((i, memory_id, (texts[i], memory.text, None)))
+        verdicts = judge_many([pair for _, _, pair in confirmed])
+        for (i, memory_id, _), verdict in zip(confirmed, verdicts, strict=True):
+            if verdict is not None:
+                findings[i].append(Finding(*verdict, memory_id=memory_id))
     # -- against each other --
     if within_batch and len(texts) > 1:
         if vectors is not None:
@@ -1237,14 +1309,18 @@ async def find_conflicts(
             pairs: dict[int, list[tuple[float, int]]] = {}
             for i, j in zip(*(axis.tolist() for axis in np.nonzero(close)), strict=True):
                 pairs.setdefault(i, []).append((float(sims[i, j]), j))
-            for i, near in pairs.items():
-                near.sort(reverse=True)
-                for cosine, j in near[:_CANDIDATES]:
-                    verdict = judge(texts[i], texts[j], cosine)
-                    if verdict is not None:
-                        findings[i].append(Finding(*verdict, batch_index=j))
+            closest = [
+                (i, j, (texts[i], texts[j], cosine))
+                for i, near in pairs.items()
+                for cosine, j in sorted(near, reverse=True)[:_CANDIDATES]
+            ]
+            verdicts = judge_many([pair for _, _, pair in closest])
+            for (i, j, _), verdict in zip(closest, verdicts, strict=True):
+                if verdict is not None:
+                    findings[i].append(Finding(*verdict, batch_index=j))
         else:
             batch: LexicalIndex[int] = LexicalIndex()
+            queue: list[list[int]] = []
             for i, text in enumerate(texts):
                 mine = content_tokens(text)
                 # The closest few earlier items sharing enough words (or related ones, as
@@ -1254,13 +1330,29 @@ async def find_conflicts(
                 if related and len(earlier) < _BATCH_JUDGED:
                     also = batch.candidates(mine[0] | related, RELATED_SHARED)
                     earlier += [j for j in also if j not in earlier][:_CANDIDATES]
-                for j in earlier[:_BATCH_JUDGED]:
-                    verdict = judge(text, texts[j])
-                    if verdict is not None:
-                        findings[i].append(Finding(*verdict, batch_index=j))
-                        if len(findings[i]) >= _CANDIDATES:
-                            break
+                queue.append(earlier[:_BATCH_JUDGED])
                 batch.add([(i, mine)])
+            # An item takes earlier items' verdicts, in its candidates' order, until it has
+            # `_CANDIDATES` findings (at least one more, if it has that many from the store
+            # already). They are judged in rounds, the next few candidates of every item
+            # still short, all at once: each item judges the pairs it would one at a time.
+            short = [max(1, _CANDIDATES - len(found)) for found in findings]
+            at = 0
+            while True:
+                due = [
+                    (i, j, (texts[i], texts[j], None))
+                    for i, js in enumerate(queue)
+                    if short[i] > 0
+                    for j in js[at : at + _CANDIDATES]
+                ]
+                if not due:
+                    break
+                verdicts = judge_many([pair for _, _, pair in due])
+                for (i, j, _), verdict in zip(due, verdicts, strict=True):
+                    if verdict is not None and short[i] > 0:
+                        findings[i].append(Finding(*verdict, batch_index=j))
+                        short[i] -= 1
+                at += _CANDIDATES
     for found in findings:
         found.sort(key=lambda f: f.similarity, reverse=True)
     return findings

@@ -29,11 +29,20 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._lemma import lemma
 
-__all__ = ["FEATURES", "Analysis", "analyse", "features", "predict"]
+__all__ = [
+    "FEATURES",
+    "Analysis",
+    "analyse",
+    "features",
+    "predict",
+    "probabilities",
+    "probabilities_many",
+]
 
 # Common synonyms, abbreviations and variant words of the things agents remember, folded to one
 # form (general English, not any corpus's pairs). Applied to words before lemmatising.
@@ -421,9 +430,45 @@ def predict(
 ) -> tuple[float, ...]:
     """Probabilities of (none, duplicate, contradiction) for a pair."""
     x = features(new, old, cosine, rule, subject_changed=subject_changed)
-    weights = _WEIGHTS_KEYWORD if cosine is None else _WEIGHTS_EMBEDDING
-    scores = [sum(w * v for w, v in zip(row, x, strict=True)) for row in weights]
+    return probabilities(x, embedded=cosine is not None)
+
+
+def probabilities(x: Sequence[float], *, embedded: bool) -> tuple[float, ...]:
+    """Probabilities of (none, duplicate, contradiction) for one feature row (``embedded``:
+    it has the embedder's cosine)."""
+    weights = _WEIGHTS_EMBEDDING if embedded else _WEIGHTS_KEYWORD
+    return _softmax([sum(w * v for w, v in zip(row, x, strict=True)) for row in weights])
+
+
+def _softmax(scores: Sequence[float]) -> tuple[float, ...]:
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
     return tuple(e / total for e in exps)
+
+
+#: From this many rows :func:`probabilities_many` scores them in one numpy pass (fewer are
+#: scored in Python, which a one-shot process does without importing numpy).
+_NUMPY_ROWS = 16
+
+
+def probabilities_many(
+    rows: Sequence[Sequence[float]], *, embedded: bool
+) -> list[tuple[float, ...]]:
+    """:func:`probabilities` of many feature rows, bit for bit: the weighted sums in one
+    numpy pass over the batch's feature matrix.
+
+    Each sum is accumulated feature by feature in the order Python's ``sum`` adds them
+    (``cumsum``, not numpy's pairwise ``sum``), and the exponentials are ``math.exp``'s, so
+    a probability at a threshold falls on the same side of it either way.
+    """
+    if len(rows) < _NUMPY_ROWS:
+        return [probabilities(x, embedded=embedded) for x in rows]
+    import numpy as np
+
+    weights = np.array(_WEIGHTS_EMBEDDING if embedded else _WEIGHTS_KEYWORD, dtype=np.float64)
+    matrix = np.array(rows, dtype=np.float64)
+    # (rows, outcomes, features): each product as Python forms it, then summed in order.
+    terms = matrix[:, None, :] * weights[None, :, :]
+    scores = np.cumsum(terms, axis=2)[:, :, -1]
+    return [_softmax(row) for row in scores.tolist()]
