@@ -617,6 +617,34 @@ def related_words(words: frozenset[str]) -> frozenset[str]:
     return frozenset().union(*(families.get(w, frozenset()) for w in words)) - words
 
 
+#: Words that name who a memory is about rather than what it says of them: the user (in the
+#: third person or the first, see ``_pairs.analyse``), or the team speaking ("we").
+_SUBJECT_WORDS = frozenset({"user", "we"})
+
+
+@functools.lru_cache(maxsize=4_096)
+def shares_attribute(new_text: str, old_text: str) -> bool:
+    """Whether two texts share what they say of their subject, not only the subject: a word
+    besides the subject's own (their lead words, "user", "we"), a name, a value, or the verb
+    whose value a change replaces ("lives in Berlin" / "moved to Munich", "uses Trello" /
+    "switched to Linear"). Two facts about the user that share only "the user" ("prefers
+    tea" / "moved to Munich") are two attributes of one subject: a change of one says
+    nothing of the other."""
+    from ._pairs import analyse
+
+    a, b = analyse(new_text), analyse(old_text)
+    if (a.words & b.words) - _SUBJECT_WORDS or (a.names & b.names) or (a.values & b.values):
+        return True
+    mine, theirs = content_tokens(new_text)[0], content_tokens(old_text)[0]
+    for word in mine:
+        family = _CHANGE_FAMILIES.get(word)
+        if family is None and word in _REPLACING:
+            family = _TOOL_VERBS
+        if family is not None and not family.isdisjoint(theirs):
+            return True
+    return False
+
+
 #: How many words a memory reached through related words shares with the new text, counting
 #: a related word as shared: at least one of them literally.
 RELATED_SHARED = 2
@@ -810,12 +838,19 @@ def _weighed(
             and new_said.plan == old_said.plan
             and not (new_said.additive and not old_said.additive)
             and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
+            # two attributes of one subject ("prefers tea" / "moved to Munich"): a change of
+            # one says nothing of the other
+            and (shares_attribute(new_text, old_text) or (cosine is not None and cosine >= 0.55))
         )
     others = _other_subjects()
-    if (added & new_said.possessed & others and not old_said.possessed) or (
-        dropped & old_said.possessed & others and not new_said.possessed
+    if (_heads(added & new_said.possessed) & others and not old_said.possessed) or (
+        _heads(dropped & old_said.possessed) & others and not new_said.possessed
     ):
-        return verdict  # about someone else ("the user" / "the user's brother")
+        # About someone else ("the user" / "the user's brother"): whatever the words say,
+        # a fact of one person does not replace a fact of another. Reported, both kept.
+        if verdict is not None and not verdict[0].startswith("possible_"):
+            return _low(verdict[0]), verdict[1], f"{verdict[2]} (about someone else)"
+        return verdict
     rule_kind = verdict[0] if verdict is not None else None
     if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
         # A confident rule stands unless the model finds the texts more likely compatible, or
@@ -857,6 +892,11 @@ def _other_subjects() -> frozenset[str]:
     from ._pairs import _fold
 
     return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+
+
+def _heads(words: frozenset[str]) -> frozenset[str]:
+    """Words with the first part of each hyphenated one ("mother-in-law" → "mother")."""
+    return words | {w.split("-", 1)[0] for w in words if "-" in w}
 
 
 def _loses_detail(
