@@ -64,6 +64,12 @@ CHANGE_COSINE = 0.7
 #: At or above this cosine, texts no word rule relates may say the same thing: reported as a
 #: possible duplicate, both kept.
 PARAPHRASE_COSINE = 0.85
+#: With only the verb of a change linking two texts ("lives in" / "moved to"), the least
+#: cosine at which the change is sure to replace the old text's value.
+FAMILY_COSINE = 0.5
+#: With an embedder, the least cosine at which two texts sharing only their subject (the
+#: user) may be told as one fact changed by the pair model alone.
+ATTRIBUTE_COSINE = 0.55
 _CANDIDATES = 3
 _BATCH_JUDGED = 16
 
@@ -557,8 +563,16 @@ def _event(
     if not value and not re.search(r"\b(?:from|instead of|rather than)\b", sentence):
         return None  # nothing new is said to hold now
     family = _CHANGE_FAMILIES.get(_stem(verb[0]), frozenset())
-    if shared or not family.isdisjoint(theirs):
+    if shared:
         return reason, confident
+    if not family.isdisjoint(theirs):
+        # Only the verb links them ("lives in Berlin" / "moved to Munich", but as often
+        # "dotfiles live in a private repo" / "moved to Manchester"): words cannot tell which
+        # value was replaced, so only an embedder that finds the texts close makes it sure.
+        sure = _verb_replaced(sentence, old_text, family) or (
+            cosine is not None and cosine >= FAMILY_COSINE
+        )
+        return reason, confident and sure
     return None
 
 
@@ -617,13 +631,29 @@ def related_words(words: frozenset[str]) -> frozenset[str]:
     return frozenset().union(*(families.get(w, frozenset()) for w in words)) - words
 
 
+#: Words that say when, not what ("last *month*", "these *days*", "on *Mondays*"): sharing
+#: them does not make two facts one.
+_TIME_WORDS = (
+    "day daily week weekly month monthly year yearly today tonight yesterday tomorrow morning "
+    "evening night afternoon weekend ago time recently lately last next monday tuesday "
+    "wednesday thursday friday saturday sunday"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _time_words() -> frozenset[str]:
+    from ._pairs import _fold
+
+    return frozenset(_fold(w) for w in _TIME_WORDS.split())
+
+
 #: Words that name who a memory is about rather than what it says of them: the user (in the
 #: third person or the first, see ``_pairs.analyse``), or the team speaking ("we").
 _SUBJECT_WORDS = frozenset({"user", "we"})
 
 
 @functools.lru_cache(maxsize=4_096)
-def shares_attribute(new_text: str, old_text: str) -> bool:
+def shares_attribute(new_text: str, old_text: str, *, family: bool = True) -> bool:
     """Whether two texts share what they say of their subject, not only the subject: a word
     besides the subject's own (their lead words, "user", "we"), a name, a value, or the verb
     whose value a change replaces ("lives in Berlin" / "moved to Munich", "uses Trello" /
@@ -633,16 +663,37 @@ def shares_attribute(new_text: str, old_text: str) -> bool:
     from ._pairs import analyse
 
     a, b = analyse(new_text), analyse(old_text)
-    if (a.words & b.words) - _SUBJECT_WORDS or (a.names & b.names) or (a.values & b.values):
+    if (a.words & b.words) - _SUBJECT_WORDS - _time_words() or (a.names & b.names):
         return True
+    if (a.values & b.values) - {v for v in a.values if not v[:1].isdigit()}:
+        return True  # the same count or amount (a shared date or time places, it does not say)
     mine, theirs = content_tokens(new_text)[0], content_tokens(old_text)[0]
     for word in mine:
-        family = _CHANGE_FAMILIES.get(word)
-        if family is None and word in _REPLACING:
-            family = _TOOL_VERBS
-        if family is not None and not family.isdisjoint(theirs):
-            return True
+        verbs = _CHANGE_FAMILIES.get(word)
+        if verbs is None and word in _REPLACING:
+            verbs = _TOOL_VERBS
+        if verbs is not None and not verbs.isdisjoint(theirs):
+            return family or _verb_replaced(new_text, old_text, verbs)
     return False
+
+
+_FROM = re.compile(r"\bfrom ((?:[\w.-]+ ){0,2}?[\w.-]+) (?:over )?(?:to|onto)\b")
+
+
+def _verb_replaced(new_text: str, old_text: str, verbs: frozenset[str]) -> bool:
+    """Whether the old text is "<subject> <verb> ..." with a verb whose value the new text's
+    change replaces ("User *lives* in Berlin" / "User moved to Munich"), about the same
+    subject, and the new text names no earlier value the old one lacks ("moved *from VS
+    Code* to Neovim" is not about where the user lives)."""
+    old, new = _sequence(old_text), _sequence(new_text)
+    if len(old) < 2 or not new or old[0] != new[0] or old[1] not in verbs:
+        return False
+    named = _FROM.search(" ".join(_words(new_text)))
+    if named is not None:
+        earlier = {_stem(w) for w in named.group(1).split() if _is_content(w)}
+        if earlier and earlier.isdisjoint(old):
+            return False
+    return True
 
 
 #: How many words a memory reached through related words shares with the new text, counting
@@ -840,18 +891,26 @@ def _weighed(
             and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
             # two attributes of one subject ("prefers tea" / "moved to Munich"): a change of
             # one says nothing of the other
-            and (shares_attribute(new_text, old_text) or (cosine is not None and cosine >= 0.55))
+            and (
+                shares_attribute(new_text, old_text, family=cosine is not None)
+                or (cosine is not None and cosine >= ATTRIBUTE_COSINE)
+            )
         )
     others = _other_subjects()
-    if (_heads(added & new_said.possessed) & others and not old_said.possessed) or (
-        _heads(dropped & old_said.possessed) & others and not new_said.possessed
-    ):
+    mine, theirs = _heads(new_said.possessed) & others, _heads(old_said.possessed) & others
+    if (mine - _heads(old_words) and not theirs) or (theirs - _heads(new_words) and not mine):
         # About someone else ("the user" / "the user's brother"): whatever the words say,
         # a fact of one person does not replace a fact of another. Reported, both kept.
         if verdict is not None and not verdict[0].startswith("possible_"):
             return _low(verdict[0]), verdict[1], f"{verdict[2]} (about someone else)"
         return verdict
     rule_kind = verdict[0] if verdict is not None else None
+    if _values_of_other_kinds(new_said, old_said):
+        # A time beside a date, a duration beside a count ("the flight is on 28 August" /
+        # "leaves at 8am"): a second attribute, not the value replaced. Reported, both kept.
+        if verdict is not None and rule_kind == "contradiction":
+            return _low(rule_kind), verdict[1], f"{verdict[2]} (values of another kind)"
+        confident = confident and kind != "contradiction"
     if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
         # A confident rule stands unless the model finds the texts more likely compatible, or
         # the verdict is a duplicate that adds a detail.
@@ -892,6 +951,20 @@ def _other_subjects() -> frozenset[str]:
     from ._pairs import _fold
 
     return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+
+
+def _value_kinds(values: frozenset[str]) -> frozenset[str]:
+    # The pair model's values: "t14:00" a time of day, "d3600" a duration; anything else (a
+    # count, an amount, a date, a version) may be either ("at 3" / "3pm", "React 17").
+    return frozenset(v[0] if v[:1] in ("t", "d") else "n" for v in values)
+
+
+def _values_of_other_kinds(new: Analysis, old: Analysis) -> bool:
+    """Whether the values only one text has are all of another kind than those only the
+    other has (a time of day against a date, a duration against a version)."""
+    mine, theirs = new.values - old.values, old.values - new.values
+    kinds, others = _value_kinds(mine), _value_kinds(theirs)
+    return bool(mine and theirs) and "n" not in kinds | others and kinds.isdisjoint(others)
 
 
 def _heads(words: frozenset[str]) -> frozenset[str]:
