@@ -39,6 +39,7 @@ from ..search._lexical import LexicalIndex, StoredLexicon, Tokens, needed_shared
 from ..search._vectors import VectorFilter, VectorIndex, to_blob
 from ..stores.base import neighbour_searcher
 from ._lemma import lemma, normalise_phrases, normalise_word
+from ._pairs import _FOLD
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,6 +132,7 @@ _MANY_VALUED = frozenset(
     {"lik", "lov", "enjoy", "speak", "play", "visit", "read", "know", "support", "own",
      "collect", "watch", "follow", "hik", "attend", "teach", "learn"}
 )  # fmt: skip
+_FIRST_PERSON = frozenset({"i", "my", "me", "mine", "myself"})
 _PRONOUN_SUBJECTS = frozenset({"we", "i", "you", "they", "he", "she", "it", "our", "my"})
 
 
@@ -149,12 +151,30 @@ def _words(text: str) -> tuple[str, ...]:
     found = _WORD.findall(normalise_phrases(folded))
     # Number words as digits, abbreviations and variant spellings as one word.
     return tuple(
-        normalise_word(w, found[i + 1] if i + 1 < len(found) else "") for i, w in enumerate(found)
+        normalise_word(w, found[i + 1] if i + 1 < len(found) else "", found[i - 1] if i else "")
+        for i, w in enumerate(found)
     )
 
 
+#: The things of the pair model's general synonym table (``_pairs._FOLD``) whose names are
+#: folded here too ("flat" / "apartment", "mum" / "mother", "kids" / "children", "laptop" /
+#: "computer"): nouns only, since the word rules read verbs and adjectives themselves
+#: ("prefers" is not "likes" to the rule that finds "likes" / "dislikes").
+_NOUN_TARGETS = frozenset(
+    {"flat", "mother", "father", "parent", "partner", "food", "train", "doctor", "car",
+     "company", "child", "san-francisco", "new-york", "los-angeles", "engineering",
+     "human-resources", "doctorate", "machine-learning", "artificial-intelligence", "request",
+     "home", "computer", "coworker", "boss"}
+)  # fmt: skip
+#: Words of those classes that are as often something else ("the team *lead*", "*head* of").
+_NOT_NOUNS = frozenset({"lead", "head", "notebook", "fix"})
+_NOUN_FOLD = {
+    word: noun for word, noun in _FOLD.items() if noun in _NOUN_TARGETS and word not in _NOT_NOUNS
+}
+
+
 def _stem(word: str) -> str:
-    return lemma(word)
+    return lemma(_NOUN_FOLD.get(word, word))
 
 
 def _is_content(word: str) -> bool:
@@ -196,6 +216,8 @@ def _content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
     )
     subject = set(roles)
     subject.discard("")
+    if not _FIRST_PERSON.isdisjoint(words):
+        subject.add("user")  # a memory in the user's own words is about the user
     numbers: frozenset[str] = frozenset()
     if _NUMBER in subject:
         subject.discard(_NUMBER)
@@ -1129,6 +1151,9 @@ def _judge(
         and only_old
         and not additive
         and not numbers_changed  # then the number rule above decides
+        # a number only one text has goes with the words that changed ("on the 12th of July"
+        # / "in Tuscany"): another attribute as often as a changed one
+        and a_num == b_num
         and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1

@@ -582,6 +582,18 @@ _KEYWORD_STATISTICS = Migration(
     ),
 )
 
+_RETOKENISE = Migration(
+    "0012_retokenise_conflicts",
+    (
+        # As SQLite's 0016: the conflict tokeniser changed, so every tenant's stored tokens
+        # are emptied and its next keyword-mode write fills them again.
+        "DELETE FROM conflict_words",
+        "DELETE FROM conflict_memories",
+        "DELETE FROM conflict_singles",
+        "DELETE FROM store_meta WHERE key = 'conflict_tokens_mark'",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _UNIQUE_ITEMS,
@@ -594,4 +606,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _COMPACT_TOKENS,
     _KEYWORD_STATISTICS,
     _ACROSS_INDEX,
+    _RETOKENISE,
 )
