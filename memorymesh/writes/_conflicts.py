@@ -715,7 +715,23 @@ def _verb_replaced(new_text: str, old_text: str, verbs: frozenset[str]) -> bool:
         earlier = {_stem(w) for w in named.group(1).split() if _is_content(w)}
         if earlier and earlier.isdisjoint(old):
             return False
-    return True
+    return not _names_another_thing(new_text, old)
+
+
+def _names_another_thing(new_text: str, old: tuple[str, ...]) -> bool:
+    """Whether the change names, as its object, a thing the old text does not mention:
+    "changed *banks*", "replaced *Jest* with Vitest", "instead of *Firefox*" (a change of
+    that thing, not of the old text's value)."""
+    words = _words(new_text)
+    for i, word in enumerate(words[:-1]):
+        stem, after = _stem(word), words[i + 1]
+        if stem == "instead" and after == "of" and i + 2 < len(words):
+            after = words[i + 2]
+        elif stem not in _CHANGE_FAMILIES and stem not in _REPLACING:
+            continue
+        if _is_content(after) and not _is_number(after) and _stem(after) not in old:
+            return True
+    return False
 
 
 #: How many words a memory reached through related words shares with the new text, counting

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ._lemma import lemma
+from ._lemma import _SYNONYMS, lemma, normalise_phrases
 
 __all__ = ["FEATURES", "Analysis", "analyse", "features", "predict"]
 
@@ -150,7 +150,9 @@ _VERSION = re.compile(r"^v?\d+(?:\.\d+){1,3}(?:\.x)?$")
 
 
 def _fold(word: str) -> str:
-    return lemma(_FOLD.get(word, word))
+    # The word rules' abbreviations too ("k8s" / "kubernetes", "js" / "javascript"), so the
+    # model and the rules read a pair's words alike.
+    return lemma(_FOLD.get(word) or _FOLD.get(_SYNONYMS.get(word, word), _SYNONYMS.get(word, word)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,7 @@ def analyse(text: str) -> Analysis:
     normal = unicodedata.normalize("NFKC", text).replace("\u2019", "'")
     folded = normal.casefold()
     folded = re.sub(r"(\w)n't\b", r"\1 not", folded).replace("can not", "cannot")
-    folded = re.sub(r"'(re|ve|ll|d|m)\b", " ", folded)
+    folded = normalise_phrases(re.sub(r"'(re|ve|ll|d|m)\b", " ", folded))
     raw = [w.removesuffix("'s") if w.endswith("'s") else w for w in _WORD.findall(folded)]
     marked = [w.endswith("'s") for w in _WORD.findall(folded)]
     words: set[str] = set()
