@@ -324,6 +324,19 @@ def _value_swapped(new_text: str, old_text: str) -> bool:
     return len(leads) == 1  # the same verb or preposition introduces both values
 
 
+def _tail_swapped(new_text: str, old_text: str) -> bool:
+    """Whether the texts say the same words up to their last few, which all differ ("We use
+    Redis for *caching*" / "... for *rate limiting*"): the end of the sentence replaced."""
+    a, b = _sequence(new_text), _sequence(old_text)
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    if not first:
+        return False
+    tail_a, tail_b = a[first:], b[first:]
+    return 1 <= min(len(tail_a), len(tail_b)) and max(len(tail_a), len(tail_b)) <= 3 and (
+        set(tail_a).isdisjoint(tail_b)
+    )
+
+
 @functools.lru_cache(maxsize=4_096)
 def _opposite_in_predicate(new_text: str, old_text: str) -> bool:
     """Whether the one word that differs is said of the subject, not part of it: after the
@@ -689,6 +702,8 @@ def shares_attribute(new_text: str, old_text: str, *, family: bool = True) -> bo
         return True
     if (a.values & b.values) - {v for v in a.values if not v[:1].isdigit()}:
         return True  # the same count or amount (a shared date or time places, it does not say)
+    if a.values and b.values and (a.words <= b.words or b.words <= a.words):
+        return True  # a value, and nothing else said beside the subject ("is 34" / "turned 35")
     mine, theirs = content_tokens(new_text)[0], content_tokens(old_text)[0]
     for word in mine:
         verbs = _CHANGE_FAMILIES.get(word)
@@ -905,6 +920,9 @@ def _weighed(
             or (dropped and not added and _loses_detail(dropped, old_said, new_said, cosine))
             or _adds_a_clause(new_text, old_text)
             or (swapped and (cosine is None or cosine < SWAP_COSINE))
+            # or the value after the same verb or preposition replaced ("Redis for caching" /
+            # "Redis for rate limiting"): one more use, or another value, not a restatement
+            or _tail_swapped(new_text, old_text)
             # without an embedder, words swapped for others are a paraphrase only when sure
             or (cosine is None and added and dropped and p < MODEL_SURE)
             # with an embedder, the words alone never make a paraphrase of a distant text
