@@ -332,9 +332,8 @@ def _tail_swapped(new_text: str, old_text: str) -> bool:
     if not first:
         return False
     tail_a, tail_b = a[first:], b[first:]
-    return 1 <= min(len(tail_a), len(tail_b)) and max(len(tail_a), len(tail_b)) <= 3 and (
-        set(tail_a).isdisjoint(tail_b)
-    )
+    short = bool(tail_a and tail_b) and max(len(tail_a), len(tail_b)) <= 3
+    return short and set(tail_a).isdisjoint(tail_b)
 
 
 @functools.lru_cache(maxsize=4_096)
