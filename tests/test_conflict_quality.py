@@ -139,3 +139,31 @@ def test_a_denied_change_is_no_change() -> None:
 def test_labels_map_to_verdicts() -> None:
     assert expected("compatible") == expected("unrelated") == "none"
     assert expected("contradiction") == "contradiction"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        # "HR" is human resources; an abbreviated unit is one only after a number.
+        ("User works in HR.", "The user works in human resources.", True),
+        ("The meeting takes 2 hrs", "The meeting takes 2 hours", True),
+        ("User works in HR.", "User works in hours.", False),
+        # "notes" is not "not".
+        ("User keeps notes in Obsidian", "User keeps not in Obsidian", False),
+        # A first-person text is about the user.
+        ("I live in Leeds", "The user lives in Leeds", True),
+        # Common nouns fold to one word.
+        ("User rents a flat in Leeds", "User rents an apartment in Leeds", True),
+        ("User's mum lives in Porto", "User's mother lives in Porto", True),
+    ],
+)
+def test_tokens_read_abbreviations_persons_and_synonyms(a: str, b: str, same: bool) -> None:
+    assert (content_tokens(a)[0] == content_tokens(b)[0]) is same, (
+        content_tokens(a),
+        content_tokens(b),
+    )
+
+
+def test_a_stem_is_never_a_function_word() -> None:
+    assert {lemma(w) for w in ("note", "notes", "noted", "noting")} == {lemma("note")}
+    assert lemma("note") != "not" and lemma("done") != "don" and lemma("ones") != "on"

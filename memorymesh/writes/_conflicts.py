@@ -588,7 +588,7 @@ def _event(
     verb = said.split()
     marker_words = {_stem(w) for w in (verb if cessation else verb[:1])}
     theirs = set(_sequence(old_text))
-    shared = (mine & theirs) - {subject} - marker_words
+    shared = (mine & theirs) - {subject} - marker_words - _time_words()
     reason = f"a change told as an event: {said}"
     if cessation:
         return (reason, confident) if shared else None
@@ -734,8 +734,13 @@ def _verb_replaced(new_text: str, old_text: str, verbs: frozenset[str]) -> bool:
 
 def _names_another_thing(new_text: str, old: tuple[str, ...]) -> bool:
     """Whether the change names, as its object, a thing the old text does not mention:
-    "changed *banks*", "replaced *Jest* with Vitest", "instead of *Firefox*" (a change of
-    that thing, not of the old text's value)."""
+    "changed *banks*", "replaced *Jest* with Vitest", "instead of *Firefox*", "gave up on
+    *Spanish*" (a change of that thing, not of the old text's value)."""
+    for sentence, marker in _markers_in(new_text, _CESSATION):
+        # what stopped ("gave up on *Spanish*", "quit *Initech*")
+        stopped = [w for w in sentence[marker.end() :].split() if _is_content(w)][:1]
+        if stopped and _stem(stopped[0]) not in old:
+            return True
     words = _words(new_text)
     for i, word in enumerate(words[:-1]):
         stem, after = _stem(word), words[i + 1]
