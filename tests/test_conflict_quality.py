@@ -167,3 +167,15 @@ def test_tokens_read_abbreviations_persons_and_synonyms(a: str, b: str, same: bo
 def test_a_stem_is_never_a_function_word() -> None:
     assert {lemma(w) for w in ("note", "notes", "noted", "noting")} == {lemma("note")}
     assert lemma("note") != "not" and lemma("done") != "don" and lemma("ones") != "on"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Rent is $1,800 a month", "Rent is 1800 dollars a month"),
+        ("The budget is 2k", "The budget is 2,000"),
+        ("The office closes at 6pm", "The office shuts at 18:00"),
+    ],
+)
+def test_numbers_are_compared_in_one_spelling(a: str, b: str) -> None:
+    assert content_tokens(a)[1] == content_tokens(b)[1]

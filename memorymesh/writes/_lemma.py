@@ -98,10 +98,31 @@ def normalise_word(word: str, following: str, previous: str = "") -> str:
     number = NUMBER_WORDS.get(word)
     if number is not None:
         return number
+    if word[:1].isdigit():
+        return _plain_number(word)
     unit = _UNITS.get(word)
     if unit is not None:
         return unit if previous[-1:].isdigit() or previous in NUMBER_WORDS else word
     return _SYNONYMS.get(word, word)
+
+
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_KILO = re.compile(r"(\d+(?:\.\d+)?)k")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)")
+
+
+def _plain_number(word: str) -> str:
+    """One spelling of a number: "1,800" is "1800", "2k" is "2000", "2pm" is "14:00"."""
+    if _THOUSANDS.fullmatch(word):
+        return word.replace(",", "")
+    kilo = _KILO.fullmatch(word)
+    if kilo is not None:
+        return f"{float(kilo.group(1)) * 1000:g}"
+    clock = _CLOCK.fullmatch(word)
+    if clock is not None:
+        hour = int(clock.group(1)) % 12 + (12 if clock.group(3) == "pm" else 0)
+        return f"{hour}:{clock.group(2) or '00'}"
+    return word
 
 
 _NOT_AFTER_ONE = frozenset(
