@@ -24,6 +24,7 @@ pytestmark = pytest.mark.anyio
 #: 0.619 before the pair model: an elaboration that adds a detail, a value or another clause is
 #: now reported as a possible duplicate and both memories are kept, as issue 22 asks: "a detail
 #: added to a fact" is compatible. This corpus labels such elaborations near-duplicates.)
+#: Session 8: near-duplicate 1.000 / 0.500, contradiction 0.991 / 0.905.
 KEYWORD_FLOORS = {
     "duplicate": (1.0, 1.0),
     "near_duplicate": (0.97, 0.45),
