@@ -9,6 +9,8 @@ weights into ``_pairs.py``.
 
     python benchmarks/train_pair_model.py            # print the fit and the weights
     python benchmarks/train_pair_model.py --write    # and store them
+    python benchmarks/train_pair_model.py --cv 5     # out-of-fold figures of the whole detector
+    python benchmarks/train_pair_model.py --cross    # verdicts on pairs of different pairs' texts
 """
 
 from __future__ import annotations
@@ -192,6 +194,31 @@ def cross_validate(
         print(f"{mode}, {folds}-fold: " + "  ".join(f"{k} {v:.3f}" for k, v in got.items()))
 
 
+def cross_pairs(data: list[tuple[int, str, str]], *, show: bool) -> None:
+    """Every ordered pair of texts from *different* pairs that keyword mode compares: mostly
+    two facts about one subject (a second attribute), some real conflicts between templates of
+    one fact. Prints how many get each verdict (and, with ``show``, the confident ones, to be
+    read: they are not labelled)."""
+    texts = [(n, text) for n, (_c, old, new) in enumerate(data) for text in (old, new)]
+    tokens = [content_tokens(text)[0] for _, text in texts]
+    counts: dict[str, int] = {}
+    for a, (pair_a, new) in enumerate(texts):
+        for b, (pair_b, old) in enumerate(texts):
+            if pair_a == pair_b or new == old or not tokens[a] or not tokens[b]:
+                continue
+            if not (
+                reaches(tokens[a], tokens[b]) or (len(tokens[b]) == 1 and tokens[b] <= tokens[a])
+            ):
+                continue
+            found = judge(new, old)
+            kind = found[0] if found else "none"
+            counts[kind] = counts.get(kind, 0) + 1
+            if show and found and kind in ("contradiction", "near_duplicate"):
+                print(f"  {kind}: {old!r} -> {new!r}  [{found[2]}]")
+    confident = counts.get("contradiction", 0) + counts.get("near_duplicate", 0)
+    print(f"keyword cross-pairs: {sum(counts.values())} compared, {confident} confident, {counts}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="store the weights in _pairs.py")
@@ -199,8 +226,13 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=0.002)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--cv", type=int, default=0, help="k-fold cross-validation, k folds")
+    parser.add_argument("--cross", action="store_true", help="verdicts on cross-pairs")
+    parser.add_argument("--show", action="store_true", help="with --cross, list confident ones")
     args = parser.parse_args()
     data = [(c, old, new) for c, old, new in pairs() if not _same(old, new)]
+    if args.cross:
+        cross_pairs(data, show=args.show)
+        return
     vectors = cosines([t for _, old, new in data for t in (old, new)], args.cache)
     if args.cv:
         cross_validate(data, vectors, folds=args.cv, l2=args.l2, steps=args.steps)

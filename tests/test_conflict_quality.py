@@ -24,6 +24,7 @@ pytestmark = pytest.mark.anyio
 #: 0.619 before the pair model: an elaboration that adds a detail, a value or another clause is
 #: now reported as a possible duplicate and both memories are kept, as issue 22 asks: "a detail
 #: added to a fact" is compatible. This corpus labels such elaborations near-duplicates.)
+#: Session 8: near-duplicate 1.000 / 0.500, contradiction 0.991 / 0.905.
 KEYWORD_FLOORS = {
     "duplicate": (1.0, 1.0),
     "near_duplicate": (0.97, 0.45),
@@ -139,3 +140,43 @@ def test_a_denied_change_is_no_change() -> None:
 def test_labels_map_to_verdicts() -> None:
     assert expected("compatible") == expected("unrelated") == "none"
     assert expected("contradiction") == "contradiction"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        # "HR" is human resources; an abbreviated unit is one only after a number.
+        ("User works in HR.", "The user works in human resources.", True),
+        ("The meeting takes 2 hrs", "The meeting takes 2 hours", True),
+        ("User works in HR.", "User works in hours.", False),
+        # "notes" is not "not".
+        ("User keeps notes in Obsidian", "User keeps not in Obsidian", False),
+        # A first-person text is about the user.
+        ("I live in Leeds", "The user lives in Leeds", True),
+        # Common nouns fold to one word.
+        ("User rents a flat in Leeds", "User rents an apartment in Leeds", True),
+        ("User's mum lives in Porto", "User's mother lives in Porto", True),
+    ],
+)
+def test_tokens_read_abbreviations_persons_and_synonyms(a: str, b: str, same: bool) -> None:
+    assert (content_tokens(a)[0] == content_tokens(b)[0]) is same, (
+        content_tokens(a),
+        content_tokens(b),
+    )
+
+
+def test_a_stem_is_never_a_function_word() -> None:
+    assert {lemma(w) for w in ("note", "notes", "noted", "noting")} == {lemma("note")}
+    assert lemma("note") != "not" and lemma("done") != "don" and lemma("ones") != "on"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Rent is $1,800 a month", "Rent is 1800 dollars a month"),
+        ("The budget is 2k", "The budget is 2,000"),
+        ("The office closes at 6pm", "The office shuts at 18:00"),
+    ],
+)
+def test_numbers_are_compared_in_one_spelling(a: str, b: str) -> None:
+    assert content_tokens(a)[1] == content_tokens(b)[1]

@@ -243,3 +243,29 @@ async def test_the_compacting_migration_empties_the_old_tables_and_the_next_writ
             conn.execute("SELECT count(*) FROM conflict_words WHERE token = 'stale'").fetchone()[0]
             == 0
         )
+
+
+#: A store written by MemoryMesh at 90a9888 (session 8's start), whose tokeniser read "HR" as
+#: "hour", stemmed "notes" to "not", gave first-person texts no "user" and kept "apartment"
+#: and "flat" apart. Made by remembering, in keyword mode, "User works in HR.", "I keep my
+#: meeting notes in Obsidian.", "The user rents a two-bedroom apartment in Leeds." and
+#: "Deploys go out on Tuesdays." with that version's code.
+OLD_TOKENISER = Path(__file__).parent / "fixtures" / "tokens-90a9888" / "project.db"
+
+
+async def test_tokens_stored_by_the_earlier_tokeniser_are_refilled(tmp_path: Path) -> None:
+    path = tmp_path / "project.db"
+    path.write_bytes(OLD_TOKENISER.read_bytes())
+    with sqlite3.connect(path) as conn:
+        stale = {w for (w,) in conn.execute("SELECT words FROM conflict_memories")}
+    assert "hour\x1fwork\x1fuser" in stale  # what the earlier tokeniser stored
+    async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db", embedding="none") as mesh:
+        # Judged against the HR memory only if its stored tokens are today's: a stale entry
+        # never equals the text's tokens now, and is passed over.
+        hr = await mesh.remember("The user works in human resources.", scope="project")
+        flat = await mesh.remember("I rent a two-bedroom flat in Leeds.", scope="project")
+    assert [c.kind for c in hr.conflicts] == ["near_duplicate"]
+    assert [c.kind for c in flat.conflicts] == ["near_duplicate"]
+    stored = _stored(path)
+    assert stored == _expected(path)
+    assert not any("hour" in words or "not" in words for words in stored.values())

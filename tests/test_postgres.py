@@ -492,7 +492,7 @@ async def test_a_schema_from_a_newer_memorymesh_is_refused(url: str) -> None:
             pass
 
 
-async def test_conflict_words_written_before_0014_are_split_into_chunks_in_place(
+async def test_conflict_words_written_before_0013_are_split_into_chunks_in_place(
     url: str,
 ) -> None:
     async with AsyncMemoryMesh(url, project="p", user="u"):
@@ -512,11 +512,11 @@ async def test_conflict_words_written_before_0014_are_split_into_chunks_in_place
             [[5, 2 * WORD_CHUNK + 1, WORD_CHUNK, 7]],
         )
         await conn.execute(
-            "DELETE FROM schema_migrations WHERE name = %s", ["0014_conflict_word_chunks"]
+            "DELETE FROM schema_migrations WHERE name = %s", ["0013_conflict_word_chunks"]
         )
         await conn.commit()
     async with AsyncMemoryMesh(url, project="p", user="u"):
-        pass  # opening applies 0014
+        pass  # opening applies 0013
     async with await psycopg.AsyncConnection.connect(_postgres.server_url()) as conn:
         cur = await conn.execute(
             f'SELECT token, chunk, seqs FROM "{schema}".conflict_words ORDER BY token, chunk'

@@ -198,3 +198,26 @@ async def test_a_large_tenant_is_searched_through_the_index_with_the_same_neighb
         )
         assert same >= 48 and all(hits for hits in by_index)
         assert mesh._indexes.vectors == {}
+
+
+async def test_tokens_stored_by_the_earlier_tokeniser_are_refilled() -> None:
+    # A tenant's tokens as the tokeniser before migration 0012 stored them ("HR" read as
+    # "hour"): written by this version, then put back the way the earlier one had them and
+    # the migration marked as not applied, as on a server upgraded from that version.
+    url = _postgres.server_url(_postgres.fresh_name("r"))
+    async with AsyncMemoryMesh(url, project="p", user="pat", embedding="none") as mesh:
+        hr = await mesh.remember("User works in HR.", scope="project")
+    where = parse_location(url)
+    with psycopg.connect(where.conninfo, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{where.schema}"')
+        conn.execute("UPDATE conflict_memories SET words = ARRAY['hour', 'user', 'work']")
+        conn.execute("UPDATE conflict_words SET token = 'hour' WHERE token = 'human-resources'")
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0012_retokenise_conflicts'")
+    async with AsyncMemoryMesh(url, project="p", user="pat", embedding="none") as mesh:
+        again = await mesh.remember("The user works in human resources.", scope="project")
+    assert [(c.kind, c.memory_id) for c in again.conflicts] == [("near_duplicate", hr.id)]
+    with psycopg.connect(where.conninfo, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{where.schema}"')
+        tokens = {t for (t,) in conn.execute("SELECT token FROM conflict_words")}
+    assert "hour" not in tokens
+    assert "human-resources" in tokens

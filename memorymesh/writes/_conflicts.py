@@ -45,6 +45,7 @@ from ..search._lexical import (
 from ..search._vectors import VectorFilter, VectorIndex, to_blob
 from ..stores.base import neighbour_searcher
 from ._lemma import lemma, normalise_phrases, normalise_word
+from ._pairs import _FOLD
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,6 +71,12 @@ CHANGE_COSINE = 0.7
 #: At or above this cosine, texts no word rule relates may say the same thing: reported as a
 #: possible duplicate, both kept.
 PARAPHRASE_COSINE = 0.85
+#: With only the verb of a change linking two texts ("lives in" / "moved to"), the least
+#: cosine at which the change is sure to replace the old text's value.
+FAMILY_COSINE = 0.5
+#: With an embedder, the least cosine at which two texts sharing only their subject (the
+#: user) may be told as one fact changed by the pair model alone.
+ATTRIBUTE_COSINE = 0.55
 _CANDIDATES = 3
 _BATCH_JUDGED = 16
 
@@ -131,6 +138,7 @@ _MANY_VALUED = frozenset(
     {"lik", "lov", "enjoy", "speak", "play", "visit", "read", "know", "support", "own",
      "collect", "watch", "follow", "hik", "attend", "teach", "learn"}
 )  # fmt: skip
+_FIRST_PERSON = frozenset({"i", "my", "me", "mine", "myself"})
 _PRONOUN_SUBJECTS = frozenset({"we", "i", "you", "they", "he", "she", "it", "our", "my"})
 
 
@@ -149,12 +157,30 @@ def _words(text: str) -> tuple[str, ...]:
     found = _WORD.findall(normalise_phrases(folded))
     # Number words as digits, abbreviations and variant spellings as one word.
     return tuple(
-        normalise_word(w, found[i + 1] if i + 1 < len(found) else "") for i, w in enumerate(found)
+        normalise_word(w, found[i + 1] if i + 1 < len(found) else "", found[i - 1] if i else "")
+        for i, w in enumerate(found)
     )
 
 
+#: The things of the pair model's general synonym table (``_pairs._FOLD``) whose names are
+#: folded here too ("flat" / "apartment", "mum" / "mother", "kids" / "children", "laptop" /
+#: "computer"): nouns only, since the word rules read verbs and adjectives themselves
+#: ("prefers" is not "likes" to the rule that finds "likes" / "dislikes").
+_NOUN_TARGETS = frozenset(
+    {"flat", "mother", "father", "parent", "partner", "food", "train", "doctor", "car",
+     "company", "child", "san-francisco", "new-york", "los-angeles", "engineering",
+     "human-resources", "doctorate", "machine-learning", "artificial-intelligence", "request",
+     "home", "computer", "coworker", "boss"}
+)  # fmt: skip
+#: Words of those classes that are as often something else ("the team *lead*", "*head* of").
+_NOT_NOUNS = frozenset({"lead", "head", "notebook", "fix"})
+_NOUN_FOLD = {
+    word: noun for word, noun in _FOLD.items() if noun in _NOUN_TARGETS and word not in _NOT_NOUNS
+}
+
+
 def _stem(word: str) -> str:
-    return lemma(word)
+    return lemma(_NOUN_FOLD.get(word, word))
 
 
 def _is_content(word: str) -> bool:
@@ -196,6 +222,8 @@ def _content_tokens(text: str) -> tuple[frozenset[str], frozenset[str], bool]:
     )
     subject = set(roles)
     subject.discard("")
+    if not _FIRST_PERSON.isdisjoint(words):
+        subject.add("user")  # a memory in the user's own words is about the user
     numbers: frozenset[str] = frozenset()
     if _NUMBER in subject:
         subject.discard(_NUMBER)
@@ -300,6 +328,18 @@ def _value_swapped(new_text: str, old_text: str) -> bool:
             return False
         leads.add(words[at - 1])
     return len(leads) == 1  # the same verb or preposition introduces both values
+
+
+def _tail_swapped(new_text: str, old_text: str) -> bool:
+    """Whether the texts say the same words up to their last few, which all differ ("We use
+    Redis for *caching*" / "... for *rate limiting*"): the end of the sentence replaced."""
+    a, b = _sequence(new_text), _sequence(old_text)
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    if not first:
+        return False
+    tail_a, tail_b = a[first:], b[first:]
+    short = bool(tail_a and tail_b) and max(len(tail_a), len(tail_b)) <= 3
+    return short and set(tail_a).isdisjoint(tail_b)
 
 
 @functools.lru_cache(maxsize=4_096)
@@ -554,7 +594,7 @@ def _event(
     verb = said.split()
     marker_words = {_stem(w) for w in (verb if cessation else verb[:1])}
     theirs = set(_sequence(old_text))
-    shared = (mine & theirs) - {subject} - marker_words
+    shared = (mine & theirs) - {subject} - marker_words - _time_words()
     reason = f"a change told as an event: {said}"
     if cessation:
         return (reason, confident) if shared else None
@@ -563,8 +603,16 @@ def _event(
     if not value and not re.search(r"\b(?:from|instead of|rather than)\b", sentence):
         return None  # nothing new is said to hold now
     family = _CHANGE_FAMILIES.get(_stem(verb[0]), frozenset())
-    if shared or not family.isdisjoint(theirs):
+    if shared:
         return reason, confident
+    if not family.isdisjoint(theirs):
+        # Only the verb links them ("lives in Berlin" / "moved to Munich", but as often
+        # "dotfiles live in a private repo" / "moved to Manchester"): words cannot tell which
+        # value was replaced, so only an embedder that finds the texts close makes it sure.
+        sure = _verb_replaced(sentence, old_text, family) or (
+            cosine is not None and cosine >= FAMILY_COSINE
+        )
+        return reason, confident and sure
     return None
 
 
@@ -621,6 +669,94 @@ def related_words(words: frozenset[str]) -> frozenset[str]:
     place (see :func:`_word_families`), not among ``words`` themselves."""
     families = _word_families()
     return frozenset().union(*(families.get(w, frozenset()) for w in words)) - words
+
+
+#: Words that say when, not what ("last *month*", "these *days*", "on *Mondays*"): sharing
+#: them does not make two facts one.
+_TIME_WORDS = (
+    "day daily week weekly month monthly year yearly today tonight yesterday tomorrow morning "
+    "evening night afternoon weekend ago time recently lately last next monday tuesday "
+    "wednesday thursday friday saturday sunday"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _time_words() -> frozenset[str]:
+    from ._pairs import _fold
+
+    return frozenset(_fold(w) for w in _TIME_WORDS.split())
+
+
+#: Words that name who a memory is about rather than what it says of them: the user (in the
+#: third person or the first, see ``_pairs.analyse``), or the team speaking ("we").
+_SUBJECT_WORDS = frozenset({"user", "we"})
+
+
+@functools.lru_cache(maxsize=4_096)
+def shares_attribute(new_text: str, old_text: str, *, family: bool = True) -> bool:
+    """Whether two texts share what they say of their subject, not only the subject: a word
+    besides the subject's own (their lead words, "user", "we"), a name, a value, or the verb
+    whose value a change replaces ("lives in Berlin" / "moved to Munich", "uses Trello" /
+    "switched to Linear"). Two facts about the user that share only "the user" ("prefers
+    tea" / "moved to Munich") are two attributes of one subject: a change of one says
+    nothing of the other."""
+    from ._pairs import analyse
+
+    a, b = analyse(new_text), analyse(old_text)
+    if (a.words & b.words) - _SUBJECT_WORDS - _time_words() or (a.names & b.names):
+        return True
+    if (a.values & b.values) - {v for v in a.values if not v[:1].isdigit()}:
+        return True  # the same count or amount (a shared date or time places, it does not say)
+    if a.values and b.values and (a.words <= b.words or b.words <= a.words):
+        return True  # a value, and nothing else said beside the subject ("is 34" / "turned 35")
+    mine, theirs = content_tokens(new_text)[0], content_tokens(old_text)[0]
+    for word in mine:
+        verbs = _CHANGE_FAMILIES.get(word)
+        if verbs is None and word in _REPLACING:
+            verbs = _TOOL_VERBS
+        if verbs is not None and not verbs.isdisjoint(theirs):
+            return family or _verb_replaced(new_text, old_text, verbs)
+    return False
+
+
+_FROM = re.compile(r"\bfrom ((?:[\w.-]+ ){0,2}?[\w.-]+) (?:over )?(?:to|onto)\b")
+
+
+def _verb_replaced(new_text: str, old_text: str, verbs: frozenset[str]) -> bool:
+    """Whether the old text is "<subject> <verb> ..." with a verb whose value the new text's
+    change replaces ("User *lives* in Berlin" / "User moved to Munich"), about the same
+    subject, and the new text names no earlier value the old one lacks ("moved *from VS
+    Code* to Neovim" is not about where the user lives)."""
+    old, new = _sequence(old_text), _sequence(new_text)
+    if len(old) < 2 or not new or old[0] != new[0] or old[1] not in verbs:
+        return False
+    named = _FROM.search(" ".join(_words(new_text)))
+    if named is not None:
+        earlier = {_stem(w) for w in named.group(1).split() if _is_content(w)}
+        if earlier and earlier.isdisjoint(old):
+            return False
+    return not _names_another_thing(new_text, old)
+
+
+def _names_another_thing(new_text: str, old: tuple[str, ...]) -> bool:
+    """Whether the change names, as its object, a thing the old text does not mention:
+    "changed *banks*", "replaced *Jest* with Vitest", "instead of *Firefox*", "gave up on
+    *Spanish*" (a change of that thing, not of the old text's value)."""
+    for sentence, marker in _markers_in(new_text, _CESSATION):
+        # what stopped ("gave up on *Spanish*", "quit *Initech*")
+        stopped = [w for w in sentence[marker.end() :].split() if _is_content(w)][:1]
+        if stopped and _stem(stopped[0]) not in old:
+            return True
+    words = _words(new_text)
+    for i, word in enumerate(words[:-1]):
+        stem, after = _stem(word), words[i + 1]
+        if stem == "instead" and after == "of" and i + 2 < len(words):
+            after = words[i + 2]
+        elif stem not in _CHANGE_FAMILIES and stem not in _REPLACING:
+            continue
+        if _is_content(after) and not _is_number(after) and _stem(after) not in old:
+            return True
+    return False
 
 
 #: How many words a memory reached through related words shares with the new text, counting
@@ -853,6 +989,9 @@ def _weighed(
             or (dropped and not added and _loses_detail(dropped, old_said, new_said, cosine))
             or _adds_a_clause(new_text, old_text)
             or (swapped and (cosine is None or cosine < SWAP_COSINE))
+            # or the value after the same verb or preposition replaced ("Redis for caching" /
+            # "Redis for rate limiting"): one more use, or another value, not a restatement
+            or _tail_swapped(new_text, old_text)
             # without an embedder, words swapped for others are a paraphrase only when sure
             or (cosine is None and added and dropped and p < MODEL_SURE)
             # with an embedder, the words alone never make a paraphrase of a distant text
@@ -875,13 +1014,28 @@ def _weighed(
             and new_said.plan == old_said.plan
             and not (new_said.additive and not old_said.additive)
             and (cosine is None or cosine >= SUBJECT_COSINE or p >= MODEL_FAR_CONFIDENT)
+            # two attributes of one subject ("prefers tea" / "moved to Munich"): a change of
+            # one says nothing of the other
+            and (
+                shares_attribute(new_text, old_text, family=cosine is not None)
+                or (cosine is not None and cosine >= ATTRIBUTE_COSINE)
+            )
         )
     others = _other_subjects()
-    if (added & new_said.possessed & others and not old_said.possessed) or (
-        dropped & old_said.possessed & others and not new_said.possessed
-    ):
-        return verdict  # about someone else ("the user" / "the user's brother")
+    mine, theirs = _heads(new_said.possessed) & others, _heads(old_said.possessed) & others
+    if (mine - _heads(old_words) and not theirs) or (theirs - _heads(new_words) and not mine):
+        # About someone else ("the user" / "the user's brother"): whatever the words say,
+        # a fact of one person does not replace a fact of another. Reported, both kept.
+        if verdict is not None and not verdict[0].startswith("possible_"):
+            return _low(verdict[0]), verdict[1], f"{verdict[2]} (about someone else)"
+        return verdict
     rule_kind = verdict[0] if verdict is not None else None
+    if _values_of_other_kinds(new_said, old_said):
+        # A time beside a date, a duration beside a count ("the flight is on 28 August" /
+        # "leaves at 8am"): a second attribute, not the value replaced. Reported, both kept.
+        if verdict is not None and rule_kind == "contradiction":
+            return _low(rule_kind), verdict[1], f"{verdict[2]} (values of another kind)"
+        confident = confident and kind != "contradiction"
     if verdict is not None and rule_kind is not None and not rule_kind.startswith("possible_"):
         # A confident rule stands unless the model finds the texts more likely compatible, or
         # the verdict is a duplicate that adds a detail.
@@ -922,6 +1076,25 @@ def _other_subjects() -> frozenset[str]:
     from ._pairs import _fold
 
     return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+
+
+def _value_kinds(values: frozenset[str]) -> frozenset[str]:
+    # The pair model's values: "t14:00" a time of day, "d3600" a duration; anything else (a
+    # count, an amount, a date, a version) may be either ("at 3" / "3pm", "React 17").
+    return frozenset(v[0] if v[:1] in ("t", "d") else "n" for v in values)
+
+
+def _values_of_other_kinds(new: Analysis, old: Analysis) -> bool:
+    """Whether the values only one text has are all of another kind than those only the
+    other has (a time of day against a date, a duration against a version)."""
+    mine, theirs = new.values - old.values, old.values - new.values
+    kinds, others = _value_kinds(mine), _value_kinds(theirs)
+    return bool(mine and theirs) and "n" not in kinds | others and kinds.isdisjoint(others)
+
+
+def _heads(words: frozenset[str]) -> frozenset[str]:
+    """Words with the first part of each hyphenated one ("mother-in-law" → "mother")."""
+    return words | {w.split("-", 1)[0] for w in words if "-" in w}
 
 
 def _loses_detail(
@@ -1081,6 +1254,9 @@ def _judge(
         and only_old
         and not additive
         and not numbers_changed  # then the number rule above decides
+        # a number only one text has goes with the words that changed ("on the 12th of July"
+        # / "in Tuscany"): another attribute as often as a changed one
+        and a_num == b_num
         and jaccard >= 0.6
         and max(len(only_new), len(only_old)) <= 2
         and abs(len(only_new) - len(only_old)) <= 1

@@ -37,10 +37,15 @@ prod:production env:environment envs:environment config:configuration configs:co
 docs:documentation doc:documentation auth:authentication app:application apps:application
 infra:infrastructure pr:pr prs:pr mr:mr colour:color favourite:favorite favour:favor
 behaviour:behavior organisation:organization centre:center licence:license grey:gray
-mins:minute min:minute secs:second sec:second hrs:hour hr:hour yrs:year km:kilometre
-kms:kilometre gb:gb mb:mb tb:tb ms:millisecond dept:department mgr:manager
+km:kilometre kms:kilometre gb:gb mb:mb tb:tb dept:department mgr:manager
 """
 _SYNONYMS: dict[str, str] = dict(pair.split(":") for pair in _SYNONYM_TABLE.split())
+# Units that are also words of their own ("HR" is human resources, "min" a minimum, "ms" a
+# title): a unit only right after a number ("2 hrs", "30 min").
+_UNIT_TABLE = """
+mins:minute min:minute secs:second sec:second hrs:hour hr:hour yrs:year ms:millisecond
+"""
+_UNITS: dict[str, str] = dict(pair.split(":") for pair in _UNIT_TABLE.split())
 
 #: Phrases that name one thing, folded to one word before tokenising.
 _PHRASES = {
@@ -52,6 +57,7 @@ _PHRASES = {
     "google cloud platform": "gcp",
     "continuous integration": "ci",
     "machine learning": "ml",
+    "human resources": "hr",
     "github actions": "github-actions",
     "new york": "new-york",
     "a couple of": "2",
@@ -81,16 +87,42 @@ def normalise_phrases(folded: str) -> str:
     return _PHRASE.sub(lambda m: _PHRASES[m.group(0)], folded)
 
 
-def normalise_word(word: str, following: str) -> str:
+def normalise_word(word: str, following: str, previous: str = "") -> str:
     """A case-folded word as conflict detection compares it: digits for number words, one
     spelling for abbreviations and variants. ``following`` is the next word ("one" is a
-    number only before a word that is not a function word: "one cat", not "one of")."""
+    number only before a word that is not a function word: "one cat", not "one of");
+    ``previous`` the word before (an abbreviated unit is one only after a number: "2 hrs",
+    not "works in HR")."""
     if word == "one":
         return "1" if following and following not in _NOT_AFTER_ONE else word
     number = NUMBER_WORDS.get(word)
     if number is not None:
         return number
+    if word[:1].isdigit():
+        return _plain_number(word)
+    unit = _UNITS.get(word)
+    if unit is not None:
+        return unit if previous[-1:].isdigit() or previous in NUMBER_WORDS else word
     return _SYNONYMS.get(word, word)
+
+
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_KILO = re.compile(r"(\d+(?:\.\d+)?)k")
+_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)")
+
+
+def _plain_number(word: str) -> str:
+    """One spelling of a number: "1,800" is "1800", "2k" is "2000", "2pm" is "14:00"."""
+    if _THOUSANDS.fullmatch(word):
+        return word.replace(",", "")
+    kilo = _KILO.fullmatch(word)
+    if kilo is not None:
+        return f"{float(kilo.group(1)) * 1000:g}"
+    clock = _CLOCK.fullmatch(word)
+    if clock is not None:
+        hour = int(clock.group(1)) % 12 + (12 if clock.group(3) == "pm" else 0)
+        return f"{hour}:{clock.group(2) or '00'}"
+    return word
 
 
 _NOT_AFTER_ONE = frozenset(
@@ -113,7 +145,8 @@ def lemma(word: str) -> str:
     if not word.isalpha():
         return word
     if len(word) <= 3:
-        return word[:-1] if len(word) == 3 and word.endswith("e") else word
+        short = len(word) == 3 and word.endswith("e") and word[:-1] not in _FUNCTION_WORDS
+        return word[:-1] if short else word
     stem = word
     if len(word) > 4 and word.endswith(("ies", "ied")):
         return word[:-3] + "y"
@@ -127,7 +160,14 @@ def lemma(word: str) -> str:
         stem = word[:-1]
     if len(stem) >= 3 and stem.endswith("e"):
         stem = stem[:-1]
-    return stem
+    return stem + "e" if stem in _FUNCTION_WORDS else stem
+
+
+#: Words a stem must not become: "note" is not "not", "done" not "don", "ones" not "on" (a
+#: negation or a function word would then be taken for what it is).
+_FUNCTION_WORDS = frozenset(
+    {"not", "no", "don", "on", "in", "at", "to", "of", "her", "his", "our", "an", "or"}
+)
 
 
 def _undouble(stem: str) -> str:

@@ -43,7 +43,7 @@ MIGRATION_LOCK = "memorymesh:migrate"
 TS_CONFIG = "english"
 
 #: A word's conflict-token holders are kept in rows of seqs ``chunk * WORD_CHUNK`` up to the
-#: next chunk (migration 0014), so adding a batch's holders rewrites the newest row of each
+#: next chunk (migration 0013), so adding a batch's holders rewrites the newest row of each
 #: word, not every holder it ever had. Fixed by that migration: never change it.
 WORD_CHUNK = 1024
 
@@ -588,8 +588,20 @@ _KEYWORD_STATISTICS = Migration(
     ),
 )
 
+_RETOKENISE = Migration(
+    "0012_retokenise_conflicts",
+    (
+        # As SQLite's 0014: the conflict tokeniser changed, so every tenant's stored tokens
+        # are emptied and its next keyword-mode write fills them again.
+        "DELETE FROM conflict_words",
+        "DELETE FROM conflict_memories",
+        "DELETE FROM conflict_singles",
+        "DELETE FROM store_meta WHERE key = 'conflict_tokens_mark'",
+    ),
+)
+
 _WORD_CHUNKS = Migration(
-    "0014_conflict_word_chunks",
+    "0013_conflict_word_chunks",
     (
         # One row per word and range of WORD_CHUNK seqs instead of one per word: appending a
         # batch's holders to a common word rewrote (and re-compressed, and wrote to the WAL)
@@ -629,5 +641,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     _COMPACT_TOKENS,
     _KEYWORD_STATISTICS,
     _ACROSS_INDEX,
+    _RETOKENISE,
     _WORD_CHUNKS,
 )

@@ -1,5 +1,5 @@
 """The conflict tokens a PostgreSQL tenant keeps (migrations ``0006_conflict_tokens``,
-compacted by ``0009_compact_conflict_tokens``, chunked by ``0014_conflict_word_chunks``).
+compacted by ``0009_compact_conflict_tokens``, chunked by ``0013_conflict_word_chunks``).
 
 The same tables as SQLite's (see ``stores/sqlite/_tokens.py``), keyed by tenant: per word,
 its holders' seqs in ``BIGINT[]`` rows of one range of :data:`WORD_CHUNK` seqs each

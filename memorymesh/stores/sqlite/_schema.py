@@ -443,6 +443,22 @@ _UPDATED_ORDER = Migration(
     ),
 )
 
+_RETOKENISE = Migration(
+    "0014_retokenise_conflicts",
+    (
+        # The conflict tokeniser changed (session 8: "HR" is no longer "hour" unless after a
+        # number, "note" no longer stems to "not", a first-person text holds "user", and
+        # common nouns fold to one word: "apartment" / "flat"). Tokens stored by the earlier
+        # one would never equal a memory's tokens now, so those memories would drop out of
+        # keyword-mode conflict checks: the tables are emptied and the next keyword-mode
+        # write fills them again (tokenising needs Python), as after 0009 and 0011.
+        "DELETE FROM conflict_words",
+        "DELETE FROM conflict_memories",
+        "DELETE FROM conflict_singles",
+        f"DELETE FROM store_meta WHERE key = '{_TOKENS_MARK}'",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL, _WRITE_LOG, _REVIEW_QUEUE, _INDEXED_METADATA, _CHANGE_FEED, _UNIQUE_ITEMS,
     _SESSIONS,
@@ -452,4 +468,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _COMPACT_TOKENS,
     _ACROSS_INDEX,
     _UPDATED_ORDER,
+    _RETOKENISE,
 )  # fmt: skip
