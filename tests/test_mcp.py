@@ -160,12 +160,12 @@ async def test_the_tools_are_listed_before_they_are_built_as_building_them_lists
 ) -> None:
     """A new server answers ``tools/list`` from the stored listing without building its
     tools (pydantic models and schemas); that listing is exactly what building them
-    publishes. If a tool changed, write it again: ``python -m memorymesh_mcp._listing``."""
+    publishes. If a tool changed, write it again: ``python -m memorymesh_mcp._write_listing``."""
     from memorymesh_mcp._listing import TOOL_LISTING
     from memorymesh_mcp._server import _LazyTools, build_server, built_listing, tool_listing
 
     assert await built_listing() == TOOL_LISTING, (
-        "mcp/memorymesh_mcp/_listing.py is stale: run `python -m memorymesh_mcp._listing && "
+        "mcp/memorymesh_mcp/_listing.py is stale: run `python -m memorymesh_mcp._write_listing && "
         "ruff format mcp/memorymesh_mcp/_listing.py`"
     )
     server = build_server(str(tmp_path / "p.db"), str(tmp_path / "g.db"))

@@ -5,7 +5,7 @@ and their JSON schemas first (see ``_server._LazyTools``). Generated, never edit
 ``tests/test_mcp.py`` checks it equals what building the tools publishes. After changing a
 tool, write it again and format it::
 
-    python -m memorymesh_mcp._listing && ruff format mcp/memorymesh_mcp/_listing.py
+    python -m memorymesh_mcp._write_listing && ruff format mcp/memorymesh_mcp/_listing.py
 """
 
 from __future__ import annotations
@@ -1255,9 +1255,3 @@ TOOL_LISTING: list[dict[str, Any]] = [
         },
     },
 ]
-
-
-if __name__ == "__main__":  # regenerates this file
-    from ._server import write_listing
-
-    write_listing()

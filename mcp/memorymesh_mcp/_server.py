@@ -658,50 +658,10 @@ def tool_listing(tools: Sequence[MCPTool]) -> list[dict[str, Any]]:
     return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
 
 
-_LISTING_HEAD = '''"""What ``tools/list`` publishes, as the SDK builds it from the server's tools.
-
-The server answers its first ``tools/list`` from here, without building eight pydantic models
-and their JSON schemas first (see ``_server._LazyTools``). Generated, never edited by hand:
-``tests/test_mcp.py`` checks it equals what building the tools publishes. After changing a
-tool, write it again and format it::
-
-    python -m memorymesh_mcp._listing && ruff format mcp/memorymesh_mcp/_listing.py
-"""
-
-from __future__ import annotations
-
-from typing import Any
-
-__all__ = ["TOOL_LISTING"]
-
-TOOL_LISTING: list[dict[str, Any]] = '''
-
-_LISTING_TAIL = """
-
-
-if __name__ == "__main__":  # regenerates this file
-    from ._server import write_listing
-
-    write_listing()
-"""
-
-
 async def built_listing() -> list[dict[str, Any]]:
     """What ``tools/list`` publishes once the tools are built (not from the listing)."""
     server = build_server(":memory:", ":memory:")
     return tool_listing(await MCPServer.list_tools(server))
-
-
-def write_listing() -> None:
-    """Write ``_listing.py`` from the tools as they are built now."""
-    import pprint
-
-    import anyio
-
-    listing = anyio.run(built_listing)
-    body = pprint.pformat(listing, width=80, sort_dicts=False)
-    target = Path(__file__).with_name("_listing.py")
-    target.write_text(_LISTING_HEAD + body + _LISTING_TAIL, encoding="utf-8")
 
 
 # -- server ---------------------------------------------------------------------------------------
