@@ -165,12 +165,7 @@ def trusted_memory(values: dict[str, Any]) -> Memory:
     """
     if values.keys() != _MEMORY_FIELDS:
         raise ValueError(f"trusted_memory needs exactly Memory's fields: {sorted(values)}")
-    memory = Memory.__new__(Memory)
-    object.__setattr__(memory, "__dict__", values)
-    object.__setattr__(memory, "__pydantic_fields_set__", set(values))
-    object.__setattr__(memory, "__pydantic_extra__", None)
-    object.__setattr__(memory, "__pydantic_private__", None)
-    return memory
+    return _constructed(Memory, values)
 
 
 class NewMemory(BaseModel):

@@ -680,11 +680,16 @@ _TIME_WORDS = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def _time_words() -> frozenset[str]:
+def _folded(words: str) -> frozenset[str]:
+    """The words of a space-separated list, folded as the pair model folds its words."""
     from ._pairs import _fold
 
-    return frozenset(_fold(w) for w in _TIME_WORDS.split())
+    return frozenset(_fold(w) for w in words.split())
+
+
+@functools.lru_cache(maxsize=1)
+def _time_words() -> frozenset[str]:
+    return _folded(_TIME_WORDS)
 
 
 #: Words that name who a memory is about rather than what it says of them: the user (in the
@@ -1073,9 +1078,7 @@ _OTHER_SUBJECT_WORDS = (
 
 @functools.lru_cache(maxsize=1)
 def _other_subjects() -> frozenset[str]:
-    from ._pairs import _fold
-
-    return frozenset(_fold(w) for w in _OTHER_SUBJECT_WORDS.split())
+    return _folded(_OTHER_SUBJECT_WORDS)
 
 
 def _value_kinds(values: frozenset[str]) -> frozenset[str]:
