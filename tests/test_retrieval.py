@@ -291,3 +291,37 @@ async def test_recall_prefers_memories_from_the_named_day(mesh: AsyncMemoryMesh)
     # A date no memory is from changes nothing: the preference never filters.
     other = await mesh.recall("deploy pipeline retro in March 2021", k=2)
     assert [h.memory.id for h in other] == [in_may.id, in_june.id]
+
+
+_FUSE_IN_A_PROCESS = """
+import json, random
+from memorymesh.search._hybrid import convex_fusion, standard_score_fusion
+rng = random.Random(7)
+keyword = {f"m{i:03d}": rng.random() * 12 for i in range(60)}
+vector = {f"m{i:03d}": rng.uniform(0.1, 0.9) for i in range(30, 90)}
+fused = [standard_score_fusion(keyword, vector, alpha=0.37), convex_fusion(keyword, vector)]
+print(json.dumps([sorted(scores.items()) for scores in fused]))
+"""
+
+
+def test_hybrid_fusion_scores_the_same_in_every_process() -> None:
+    """A set's order follows the hash seed, and float sums in another order differ in their
+    last bits: fused scores (and so ties) must not depend on which process computes them."""
+    import os
+    import subprocess
+    import sys
+
+    import memorymesh
+
+    root = str(Path(memorymesh.__file__).resolve().parent.parent)
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _FUSE_IN_A_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": root},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(outputs) == 1

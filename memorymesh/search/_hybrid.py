@@ -61,11 +61,18 @@ def convex_fusion(
         scaled = {key: (value - low) / span for key, value in vector.items()}
     else:
         scaled = {}
-    keys = set(keyword) | set(scaled)
+    keys = _union(keyword, scaled)
     return {key: alpha * keyword.get(key, 0.0) + (1 - alpha) * scaled.get(key, 0.0) for key in keys}
 
 
-def _standardised(scores: dict[K, float], keys: set[K]) -> dict[K, float]:
+def _union(first: dict[K, float], second: dict[K, float]) -> list[K]:
+    """Both rankings' keys, each once, in the order they arrive: a set's order follows the
+    process's hash seed, and float sums taken in another order differ in their last bits, so
+    the same recall would score (and break ties) differently from one process to the next."""
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _standardised(scores: dict[K, float], keys: list[K]) -> dict[K, float]:
     """Each key's score as a z-score over ``keys``: how many standard deviations it lies
     above their mean. A key without a score gets the weakest score: it was not among this
     signal's candidates, so it is no better than any of them."""
@@ -91,7 +98,7 @@ def standard_score_fusion(
     scaled so the best candidate has relevance 1.0 and the weakest 0.0 (all 1.0 when they
     tie, e.g. a single candidate).
     """
-    keys = set(keyword) | set(vector)
+    keys = _union(keyword, vector)
     if not keys:
         return {}
     z_kw, z_vec = _standardised(keyword, keys), _standardised(vector, keys)
