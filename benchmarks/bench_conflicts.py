@@ -14,7 +14,9 @@ weights are installed.
 written independently of the detector and never used to tune it) the same way, printing only
 aggregate figures. ``--dev2`` scores the second development corpus
 (``tests/conflicts/dev2_pairs.json``): ``--dev2-split A`` (the default, tuned on) in full,
-``--dev2-split B`` in aggregate only, like a held-out set. ``--locomo`` stores every turn of
+``--dev2-split B`` in aggregate only, like a held-out set. ``--dev3`` scores the third
+development corpus (``tests/conflicts/dev3_pairs.json``: time-frame and different-entity
+pairs, session 8) in full. ``--locomo`` stores every turn of
 the LoCoMo dev conversations with the default policy and counts the memories hidden
 (superseded). ``--throughput`` measures
 ``remember_many`` into a store that already holds memories, with and without the model.
@@ -46,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _conflict_eval import (
+    DEV2_PATH,
     HELDOUT_PATH,
     by_kind,
     load_dev2,
@@ -59,6 +62,8 @@ from _conflict_eval import (
 from conflict_corpus import HELD_OUT, PAIR_KINDS, PAIRS
 
 from memorymesh import AsyncMemoryMesh, NewMemory
+
+DEV3_PATH = DEV2_PATH.with_name("dev3_pairs.json")
 
 
 def _local_available() -> bool:
@@ -121,16 +126,19 @@ async def heldout(mode: str, path: Path, *, auto_scope: bool = False) -> None:
     print(by_kind(labels, [kind for _, kind, _, _ in rows], outs))
 
 
-async def dev2(mode: str, split: str, *, show_mistakes: bool) -> None:
+async def dev2(
+    mode: str, split: str, *, show_mistakes: bool, path: Path = DEV2_PATH, name: str = "dev2"
+) -> None:
     """The second development corpus: split A (tuned on) in full, split B (measured like a
-    held-out set) in aggregate only, its pairs never printed."""
-    rows = load_dev2(None if split == "all" else split)
+    held-out set) in aggregate only, its pairs never printed. With ``path``, another corpus
+    of the same format (the third, ``split="all"``)."""
+    rows = load_dev2(None if split == "all" else split, path)
     pairs = [(label, old, new) for label, _, old, new in rows]
     started = time.perf_counter()
     outs = await outcomes(pairs, embedding=_embedding(mode))
     took = time.perf_counter() - started
     labels = [label for label, _, _, _ in rows]
-    print(f"\n### {mode}, dev2 split {split} ({len(rows)} pairs, {took:.1f} s)\n")
+    print(f"\n### {mode}, {name} split {split} ({len(rows)} pairs, {took:.1f} s)\n")
     print(targets_markdown(targets(labels, outs)))
     if split == "B":
         return
@@ -236,6 +244,7 @@ async def main() -> None:
         default="A",
         help="dev2: split A (tuned on, full tables), B (aggregates only) or all",
     )
+    parser.add_argument("--dev3", action="store_true", help="score the third dev corpus")
     parser.add_argument("--heldout", action="store_true", help="score the held-out corpus")
     parser.add_argument(
         "--heldout-path", type=Path, default=HELDOUT_PATH, help="the held-out corpus file"
@@ -256,6 +265,8 @@ async def main() -> None:
             await corpus(mode, show_mistakes=args.mistakes)
         if args.dev2:
             await dev2(mode, args.dev2_split, show_mistakes=args.mistakes)
+        if args.dev3:
+            await dev2(mode, "all", show_mistakes=args.mistakes, path=DEV3_PATH, name="dev3")
         if args.heldout:
             await heldout(mode, args.heldout_path, auto_scope=args.auto_scope)
         if args.locomo:

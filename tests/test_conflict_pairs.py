@@ -258,3 +258,39 @@ def test_a_second_attribute_of_the_same_subject_is_never_hidden(new: str, old: s
 def test_a_change_of_the_same_attribute_still_replaces_it(new: str, old: str, kind: str) -> None:
     verdict = judge(new, old)
     assert (verdict[0] if verdict else None) == kind, verdict
+
+
+@pytest.mark.parametrize(
+    ("new", "old"),
+    [
+        # The old fact is scoped to the past (a year, "used to"): it stays true as history,
+        # so the present value told anew keeps both (the number rule alone replaced these).
+        ("User weighs 78 kg.", "User weighed 90 kg in 2020."),
+        ("The user's rent is 1,200 euros.", "The user's rent was 900 euros in 2021."),
+        ("User runs 35 km a week.", "User ran 20 km a week in 2018."),
+    ],
+)
+def test_a_fact_scoped_to_the_past_is_not_replaced_by_the_present(new: str, old: str) -> None:
+    verdict = judge(new, old)
+    assert verdict is not None and verdict[0] == "possible_contradiction", verdict
+
+
+@pytest.mark.parametrize(
+    ("new", "old"),
+    [
+        # A dated change on the new side is still a change of the present fact.
+        ("User moved to Munich in 2024.", "User lives in Berlin."),
+        ("User weighs 78 kg.", "User weighs 90 kg."),
+    ],
+)
+def test_a_dated_change_of_a_present_fact_still_replaces_it(new: str, old: str) -> None:
+    verdict = judge(new, old)
+    assert (verdict[0] if verdict else None) == "contradiction", verdict
+
+
+def test_the_third_corpus_is_labelled_time_frame_and_different_entity_pairs() -> None:
+    rows = load_dev2(path=DEV2_PATH.with_name("dev3_pairs.json"))
+    assert len(rows) >= 60
+    assert len({(old, new) for _, _, old, new in rows}) == len(rows)
+    assert {label for label, _, _, _ in rows} == {"contradiction", "duplicate", "compatible"}
+    assert {kind for _, kind, _, _ in rows} == {"time_frame", "different_entity"}
