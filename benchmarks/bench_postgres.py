@@ -31,6 +31,7 @@ project by a bare COPY, then times keyword recall through MemoryMesh at that siz
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -189,6 +190,7 @@ async def run(
     reopen_n: int = 0,
     server_dir: str | None = None,
     backfill: bool = False,
+    vector_fill: int | None = None,
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
@@ -205,7 +207,7 @@ async def run(
             await run_keyword(url, n, queries)
         embedder = None
         if vector_n:
-            embedder = await run_vectors(url, vector_n, queries, uniform, index_after)
+            embedder = await run_vectors(url, vector_n, queries, uniform, index_after, vector_fill)
         if workers:
             await run_concurrent(url, workers, embedder if vector_n else None, keyword=bool(n))
         if bulk_n:
@@ -250,11 +252,15 @@ async def run_keyword(url: str, n: int, queries: int) -> None:
                 t0 = time.perf_counter()
                 await mesh.recall(q, k=10, mode="keyword", metadata_filter={"shard": 3})
                 filtered.append(time.perf_counter() - t0)
-        floor_insert, floor_copy, floor_search = await _floors(url, texts, qs)
+        floor_insert, floor_copy, floor_search, floor_filtered, floor_one = await _floors(
+            url, texts, qs
+        )
         p50, p95 = _ms(single)
         k50, k95 = _ms(plain)
         f50, f95 = _ms(filtered)
         b50, b95 = _ms(floor_search)
+        g50, g95 = _ms(floor_filtered)
+        o50, o95 = _ms(floor_one)
         print(
             f"MemoryMesh on PostgreSQL, {n:,} memories (keyword only, {VOCAB} vocabulary), "
             "concurrency 1"
@@ -274,22 +280,43 @@ async def run_keyword(url: str, n: int, queries: int) -> None:
             f"{'  its statements alone, rows/s':<34} {server:>12,.0f} {floor_copy:>12,.0f} "
             f"{floor_copy / server:>7.1f}"
         )
-        print(f"{'remember, p50 / p95 ms':<34} {f'{p50:.1f} / {p95:.1f}':>12}")
+        print(
+            f"{'remember, p50 / p95 ms':<34} {f'{p50:.1f} / {p95:.1f}':>12} "
+            f"{f'{o50:.1f} / {o95:.1f}':>12} {p50 / o50:>7.1f}"
+        )
         print(
             f"{'keyword recall, p50 / p95 ms':<34} {f'{k50:.1f} / {k95:.1f}':>12} "
             f"{f'{b50:.1f} / {b95:.1f}':>12} {k50 / b50:>7.1f}"
         )
-        print(f"{'filtered keyword recall, p50/p95':<34} {f'{f50:.1f} / {f95:.1f}':>12}")
+        print(
+            f"{'filtered keyword recall, p50/p95':<34} {f'{f50:.1f} / {f95:.1f}':>12} "
+            f"{f'{g50:.1f} / {g95:.1f}':>12} {f50 / g50:>7.1f}"
+        )
         print(
             "floors: bare executemany INSERT and COPY of the same rows (a transaction per "
-            f"{BATCH:,}); bare ts_rank top-10 query. 'Its statements alone': the rows over the "
-            "wall time of remember_many's statements (the server's side)"
+            f"{BATCH:,}); one bare INSERT (autocommit) per remember; bare ts_rank top-10 "
+            "query (with the same metadata filter for the filtered row). 'Its statements "
+            "alone': the rows over the wall time of remember_many's statements (the server's "
+            f"side). Load average {_load()}"
         )
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} (5-min {five:.1f})"
+
+
+#: The bare ranking query of the floors: the engine's OR-ed words ranked by ts_rank alone.
+TS_RANK = (
+    "SELECT id, text, ts_rank(search, q) AS r FROM memories, "
+    "to_tsquery('english', %s) AS q WHERE tenant = %s AND search @@ q {where}"
+    "ORDER BY r DESC LIMIT 10"
+)
 
 
 async def _floors(
     url: str, texts: list[str], queries: list[str]
-) -> tuple[float, float, list[float]]:
+) -> tuple[float, float, list[float], list[float], list[float]]:
     parsed = parse_location(url)
     conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
     await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
@@ -322,19 +349,27 @@ async def _floors(
             for p in params[start : start + BATCH]:
                 await copy.write_row(("project:floor-copy", *p[1:], now))
     copy_rate = len(params) / (time.perf_counter() - started)
-    searches = []
-    for q in queries:
+    # One row per autocommit INSERT: the floor of a single remember (one round trip).
+    ones = []
+    for p in params[:200]:
         t0 = time.perf_counter()
-        cur = await conn.execute(
-            "SELECT id, text, ts_rank(search, q) AS r FROM memories, "
-            "to_tsquery('english', %s) AS q WHERE tenant = %s AND search @@ q "
-            "ORDER BY r DESC LIMIT 10",
-            [q.replace(" ", " | "), "project:bench"],
+        await conn.execute(
+            "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+            "scope, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            ["project:floor-one", uuid.uuid4().hex, *p[2:], now],
         )
-        await cur.fetchall()
-        searches.append(time.perf_counter() - t0)
+        ones.append(time.perf_counter() - t0)
+    searches, filtered = [], []
+    for q in queries:
+        for where, out in (("", searches), ("AND meta @> '{\"shard\": 3}' ", filtered)):
+            t0 = time.perf_counter()
+            cur = await conn.execute(
+                TS_RANK.format(where=where).encode(), [q.replace(" ", " | "), "project:bench"]
+            )
+            await cur.fetchall()
+            out.append(time.perf_counter() - t0)
     await conn.close()
-    return insert_rate, copy_rate, searches
+    return insert_rate, copy_rate, searches, filtered, ones
 
 
 # -- vectors ---------------------------------------------------------------------------------------
@@ -376,14 +411,33 @@ def _clustered(n: int, rng: np.random.Generator, uniform: bool = False) -> F32:
     return _unit(centres[picks] + 0.06 * rng.standard_normal((n, DIM)).astype(np.float32))
 
 
+def _vector_text(words: random.Random, i: int) -> str:
+    if VOCAB == "zipf":
+        return f"vec {i}: " + str(_corpus().text())
+    return f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10))
+
+
+def _vector_query(words: random.Random, i: int) -> str:
+    return (_query(words) if VOCAB == "zipf" else " ".join(words.sample(WORDS, 3))) + f" q{i}"
+
+
 async def run_vectors(
-    url: str, n: int, queries: int, uniform: bool = False, index_after: bool = False
+    url: str,
+    n: int,
+    queries: int,
+    uniform: bool = False,
+    index_after: bool = False,
+    fill_n: int | None = None,
 ) -> LookupEmbedder:
+    """With ``fill_n`` below ``n``, the first ``n - fill_n`` memories are loaded by a bare
+    INSERT (without the HNSW index, built once after) and only the last ``fill_n`` go
+    through ``remember_many``: its rate is then measured at the project's full size, and
+    its floor is the same ``fill_n`` rows by a bare INSERT with the index kept."""
     rng = np.random.default_rng(14)
     words = random.Random(15)
     vectors = _clustered(n + queries, rng, uniform)
-    texts = [f"vec {i}: " + " ".join(words.choice(WORDS) for _ in range(10)) for i in range(n)]
-    asked = [" ".join(words.sample(WORDS, 3)) + f" q{i}" for i in range(queries)]
+    texts = [_vector_text(words, i) for i in range(n)]
+    asked = [_vector_query(words, i) for i in range(queries)]
     table = dict(zip(texts + asked, vectors, strict=True))
     # Written after reopening: what a worker starting on a full store pays.
     later = [
@@ -393,13 +447,28 @@ async def run_vectors(
     embedder = LookupEmbedder(table)
     categories = ["decision", "context", "pattern", "preference", "question"]
     lines: list[str] = []
+    first = 0
+    preload = ""
+    if fill_n is not None and fill_n < n:
+        first = n - fill_n
+        async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as m:
+            await m.remember("first", scope="project")  # schema, tenant, embedder, index
+        loaded = await _bare_vectors(
+            url, "project:vectors", texts[:first], vectors[:first], categories, embedder.name
+        )
+        t0 = time.perf_counter()
+        await _build_index(url)
+        preload = (
+            f"first {first:,} loaded by bare INSERT in {loaded:,.0f} s (no index), HNSW built "
+            f"in {time.perf_counter() - t0:,.0f} s; the last {fill_n:,} by remember_many"
+        )
     async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
         store = mesh.stores[0]
         assert isinstance(store, pg_store.PostgresStore)
         if index_after:  # bulk load first, then build the index once (as after a migrate)
             await store._run(lambda conn: conn.execute(f"DROP INDEX memories_hnsw_{DIM}"))
         started = time.perf_counter()
-        for start in range(0, n, BATCH):
+        for start in range(first, n, BATCH):
             await mesh.remember_many(
                 [
                     NewMemory(
@@ -411,7 +480,7 @@ async def run_vectors(
                     for i, t in enumerate(texts[start : start + BATCH], start)
                 ]
             )
-        fill = n / (time.perf_counter() - started)
+        fill = (n - first) / (time.perf_counter() - started)
         build = 0.0
         if index_after:
             started = time.perf_counter()
@@ -461,10 +530,15 @@ async def run_vectors(
             lines.append(_row(label, samples))
         plan = await _plan(store, probes[0], model)
     reopened = await _reopen(url, embedder, later)
-    floor_hnsw, floor_exact = await _vector_floors(url, probes)
-    floor_fill = await _vector_insert_floor(url, texts, vectors[:n], model)
+    floor_hnsw, floor_exact, floor_filtered, floor_hybrid = await _vector_floors(url, probes, asked)
+    floor_fill = await _vector_insert_floor(url, texts[first:], vectors[first:n], model)
     kind = "uniform random" if uniform else "clustered"
-    print(f"\nMemoryMesh on PostgreSQL, {n:,} memories, 384-d {kind} vectors, concurrency 1")
+    print(
+        f"\nMemoryMesh on PostgreSQL, {n:,} memories, 384-d {kind} vectors ({VOCAB} texts), "
+        f"concurrency 1; load average {_load()}"
+    )
+    if preload:
+        print(preload)
     if index_after:
         print(f"HNSW index built after the load: {build:,.0f} s")
     print(
@@ -482,6 +556,8 @@ async def run_vectors(
         print(line)
     print(_row("floor: bare ORDER BY <=> LIMIT 10, HNSW", floor_hnsw))
     print(_row("floor: bare ORDER BY <=> LIMIT 10, exact", floor_exact))
+    print(_row("floor: the same, HNSW, 1 category", floor_filtered))
+    print(_row("floor: bare ts_rank + bare <=> (hybrid)", floor_hybrid))
     print("plan of the HNSW path:", plan)
     return embedder
 
@@ -541,28 +617,81 @@ async def _plan(store: pg_store.PostgresStore, probe: bytes, model: str) -> str:
     return await store._run(explain)
 
 
-async def _vector_floors(url: str, probes: list[bytes]) -> tuple[list[float], list[float]]:
+#: The bare nearest-ten query of the floors (``{column}``: through the HNSW index or not).
+NEAREST = (
+    "SELECT id FROM memories WHERE tenant = 'project:vectors' {where}"
+    "AND vector_dims(embedding) = 384 ORDER BY {column} <=> %s::vector(384) LIMIT 10"
+)
+
+
+async def _vector_floors(
+    url: str, probes: list[bytes], asked: list[str]
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """The bare nearest-ten query through HNSW, exactly, and through HNSW with a
+    one-category filter (iterative scan, as the engine runs it); and, for hybrid, the bare
+    ts_rank query and the bare HNSW query of the same question one after the other."""
     parsed = parse_location(url)
     conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
     await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
     await register_vector(conn)
     await conn.execute(f"SET hnsw.ef_search = {pg_store.HNSW_EF_SEARCH}")
+    await conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    hnsw = "embedding::vector(384)"
     out: list[list[float]] = []
-    for column in ("embedding::vector(384)", "embedding"):
+    for column, where in ((hnsw, ""), ("embedding", ""), (hnsw, "AND category = 'decision' ")):
         samples = []
         for q in probes:
             t0 = time.perf_counter()
             cur = await conn.execute(
-                f"SELECT id FROM memories WHERE tenant = 'project:vectors' "
-                f"AND vector_dims(embedding) = 384 ORDER BY {column} <=> %s::vector(384) "
-                "LIMIT 10",
-                [Vector(q)],
+                NEAREST.format(column=column, where=where).encode(), [Vector(q)]
             )
             await cur.fetchall()
             samples.append(time.perf_counter() - t0)
         out.append(samples)
+    hybrid = []
+    for q, words in zip(probes, asked, strict=True):
+        t0 = time.perf_counter()
+        cur = await conn.execute(
+            TS_RANK.format(where="").encode(), [words.replace(" ", " | "), "project:vectors"]
+        )
+        await cur.fetchall()
+        cur = await conn.execute(NEAREST.format(column=hnsw, where="").encode(), [Vector(q)])
+        await cur.fetchall()
+        hybrid.append(time.perf_counter() - t0)
     await conn.close()
-    return out[0], out[1]
+    return out[0], out[1], out[2], hybrid
+
+
+async def _bare_vectors(
+    url: str, tenant: str, texts: list[str], vectors: F32, categories: list[str], model: str
+) -> float:
+    """Load rows with vectors by a bare INSERT, the HNSW index dropped first (build it
+    after); the seconds it took."""
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await register_vector(conn)
+    await conn.execute(f"DROP INDEX IF EXISTS memories_hnsw_{DIM}")
+    now = time.time()
+    started = time.perf_counter()
+    async with conn.cursor() as cur:
+        for start in range(0, len(texts), BATCH):
+            rows = [
+                (tenant, uuid.uuid4().hex, texts[i], uuid.uuid4().hex,
+                 categories[i % len(categories)], 0.5, "project", now, now,
+                 Vector(to_blob(vectors[i])), model)
+                for i in range(start, min(len(texts), start + BATCH))
+            ]  # fmt: skip
+            async with conn.transaction():
+                await cur.executemany(
+                    "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
+                    "scope, created_at, updated_at, embedding, embedding_model) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    rows,
+                )
+    seconds = time.perf_counter() - started
+    await conn.execute("ANALYZE memories")
+    await conn.close()
+    return seconds
 
 
 async def _vector_insert_floor(url: str, texts: list[str], vectors: F32, model: str) -> float:
@@ -639,8 +768,18 @@ async def run_concurrent(
             async def keyword_recall(w: int, i: int) -> None:
                 await meshes[w].recall(words[w * PER_WORKER + i], k=10, mode="keyword")
 
+            async def filtered_recall(w: int, i: int) -> None:
+                await meshes[w].recall(
+                    words[w * PER_WORKER + i], k=10, mode="keyword", metadata_filter={"shard": 3}
+                )
+
             lines.append(_rate_row("remember (keyword only)", *await _gather(workers, remember)))
             lines.append(_rate_row("recall, keyword", *await _gather(workers, keyword_recall)))
+            lines.append(
+                _rate_row(
+                    "recall, keyword, metadata filter", *await _gather(workers, filtered_recall)
+                )
+            )
     if embedder is not None:
         asked = [q for q in embedder.table if not q.startswith(("vec ", "later "))]
         async with AsyncExitStack() as stack:
@@ -651,14 +790,27 @@ async def run_concurrent(
                 for w in range(workers)
             ]
 
-            async def vector_recall(w: int, i: int) -> None:
-                await vector_meshes[w].recall(
-                    asked[(w * PER_WORKER + i) % len(asked)], k=10, mode="vector"
-                )
+            def recall_as(mode: str, **extra: Any) -> Any:
+                async def one(w: int, i: int) -> None:
+                    await vector_meshes[w].recall(
+                        asked[(w * PER_WORKER + i) % len(asked)], k=10, mode=mode, **extra
+                    )
 
-            lines.append(_rate_row("recall, vector", *await _gather(workers, vector_recall)))
+                return one
+
+            lines.append(_rate_row("recall, vector", *await _gather(workers, recall_as("vector"))))
+            lines.append(_rate_row("recall, hybrid", *await _gather(workers, recall_as("hybrid"))))
+            lines.append(
+                _rate_row(
+                    "recall, vector, 1 category",
+                    *await _gather(workers, recall_as("vector", category="decision")),
+                )
+            )
     floors = await _concurrent_floors(url, workers, words, project, embedder)
-    print(f"\nConcurrency {workers} ({workers} tasks in one process, a mesh or connection each)")
+    print(
+        f"\nConcurrency {workers} ({workers} tasks in one process, a mesh or connection each); "
+        f"load average {_load()}"
+    )
     print(f"{'measure':<34} {'ops/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
     for line in [*lines, *floors]:
         print(line)
@@ -678,6 +830,7 @@ async def _concurrent_floors(
         conn = await psycopg.AsyncConnection.connect(parsed.conninfo, autocommit=True)
         await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
         await conn.execute(f"SET hnsw.ef_search = {pg_store.HNSW_EF_SEARCH}")
+        await conn.execute("SET hnsw.iterative_scan = relaxed_order")
         await register_vector(conn)
         conns.append(conn)
     rng = random.Random(22)
@@ -693,34 +846,67 @@ async def _concurrent_floors(
                  "context", 0.5, "project", now, now],
             )  # fmt: skip
 
-        async def ts_rank(w: int, i: int) -> None:
-            cur = await conns[w].execute(
-                "SELECT id, text, ts_rank(search, q) AS r FROM memories, "
-                "to_tsquery('english', %s) AS q WHERE tenant = %s AND search @@ q "
-                "ORDER BY r DESC LIMIT 10",
-                [words[w * PER_WORKER + i].replace(" ", " | "), f"project:{project}"],
-            )
-            await cur.fetchall()
+        def ts_rank(where: str) -> Any:
+            async def one(w: int, i: int) -> None:
+                cur = await conns[w].execute(
+                    TS_RANK.format(where=where).encode(),
+                    [words[w * PER_WORKER + i].replace(" ", " | "), f"project:{project}"],
+                )
+                await cur.fetchall()
+
+            return one
 
         if project == "bench":
             out.append(
                 _rate_row("floor: bare INSERT (autocommit)", *await _gather(workers, insert))
             )
-            out.append(_rate_row("floor: bare ts_rank top-10", *await _gather(workers, ts_rank)))
-        if embedder is not None:
-            probes = [to_blob(v) for q, v in embedder.table.items() if not q.startswith("vec ")]
-
-            async def nearest(w: int, i: int) -> None:
-                cur = await conns[w].execute(
-                    "SELECT id FROM memories WHERE tenant = 'project:vectors' "
-                    "AND vector_dims(embedding) = 384 ORDER BY embedding::vector(384) <=> "
-                    "%s::vector(384) LIMIT 10",
-                    [Vector(probes[(w * PER_WORKER + i) % len(probes)])],
+            out.append(
+                _rate_row("floor: bare ts_rank top-10", *await _gather(workers, ts_rank("")))
+            )
+            out.append(
+                _rate_row(
+                    "floor: the same, metadata filter",
+                    *await _gather(workers, ts_rank("AND meta @> '{\"shard\": 3}' ")),
                 )
-                await cur.fetchall()
+            )
+        if embedder is not None:
+            pairs = [
+                (q, to_blob(v))
+                for q, v in embedder.table.items()
+                if not q.startswith(("vec ", "later "))
+            ]
+            hnsw = "embedding::vector(384)"
+
+            def nearest(where: str, keyword: bool = False) -> Any:
+                async def one(w: int, i: int) -> None:
+                    asked, probe = pairs[(w * PER_WORKER + i) % len(pairs)]
+                    if keyword:  # hybrid: the bare ts_rank query, then the bare <=> one
+                        cur = await conns[w].execute(
+                            TS_RANK.format(where="").encode(),
+                            [asked.replace(" ", " | "), "project:vectors"],
+                        )
+                        await cur.fetchall()
+                    cur = await conns[w].execute(
+                        NEAREST.format(column=hnsw, where=where).encode(), [Vector(probe)]
+                    )
+                    await cur.fetchall()
+
+                return one
 
             out.append(
-                _rate_row("floor: bare <=> LIMIT 10, HNSW", *await _gather(workers, nearest))
+                _rate_row("floor: bare <=> LIMIT 10, HNSW", *await _gather(workers, nearest("")))
+            )
+            out.append(
+                _rate_row(
+                    "floor: bare ts_rank + <=> (hybrid)",
+                    *await _gather(workers, nearest("", keyword=True)),
+                )
+            )
+            out.append(
+                _rate_row(
+                    "floor: bare <=>, 1 category",
+                    *await _gather(workers, nearest("AND category = 'decision' ")),
+                )
             )
     finally:
         for conn in conns:
@@ -989,6 +1175,13 @@ def main() -> None:
         help="keep the server's data in this folder (reused by the next run; --bulk-n loads once)",
     )
     parser.add_argument(
+        "--vector-fill",
+        type=int,
+        default=None,
+        help="with --vector-n: load all but this many by bare INSERT first (index built "
+        "after), then time remember_many for the rest at full size",
+    )
+    parser.add_argument(
         "--backfill",
         action="store_true",
         help="with --bulk-n: load under the schema before 0010 and time 0010's backfill",
@@ -1008,6 +1201,7 @@ def main() -> None:
         args.reopen_n,
         args.server_dir,
         args.backfill,
+        args.vector_fill,
     )
 
 
