@@ -13,6 +13,7 @@ __all__ = [
     "NotADatabaseFileError",
     "ReadOnlyFileError",
     "check_database_file",
+    "configured_db",
     "create_private_file",
     "default_global_path",
     "find_project_root",
@@ -58,6 +59,13 @@ def memorymesh_home() -> Path:
 
 def default_global_path() -> Path:
     return memorymesh_home() / "global.db"
+
+
+def configured_db() -> str | None:
+    """``$MEMORYMESH_DB``: the project store the command line, the MCP server and the Claude
+    Code hook open when not given ``--db`` (a file, or a ``postgresql://`` URL, so every
+    worker and tool of a team points at one server with one setting); None when unset."""
+    return os.environ.get("MEMORYMESH_DB", "").strip() or None
 
 
 def find_project_root(start: Path | None = None) -> Path | None:

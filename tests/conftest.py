@@ -43,6 +43,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # A judge model configured on this machine must never be asked by a test.
     for name in ("MEMORYMESH_JUDGE", "MEMORYMESH_JUDGE_URL", "MEMORYMESH_JUDGE_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MEMORYMESH_DB", raising=False)  # a server this machine points at
     monkeypatch.chdir(project)
     return tmp_path
 

@@ -661,3 +661,21 @@ async def test_semantic_recall_through_the_server_with_the_local_model(tmp_path:
     async with Client(params, mode="legacy", client_info=CLIENT) as server:
         found = await _call(server, "recall", query=_PARAPHRASE, k=1)
         assert [hit["memory"]["id"] for hit in found["results"]] == [stored["id"]]
+
+
+@pytest.mark.anyio
+async def test_memorymesh_db_points_the_server_at_a_postgresql_store(tmp_path: Path) -> None:
+    """``MEMORYMESH_DB`` names the project store when ``--db`` is not given (issue 14): a
+    team sets one variable and ``memorymesh-mcp`` writes to the shared server."""
+    import _postgres
+
+    url = _postgres.server_url(_postgres.fresh_name("s"), project="acme/env")
+    params = _stdio(tmp_path, command="memorymesh-mcp")
+    params.env = {**(params.env or {}), "MEMORYMESH_DB": url}
+    async with Client(params, mode="legacy", client_info=CLIENT) as connected:
+        written = await _call(
+            connected, "remember", text="Deploys go out on Tuesdays", scope="project"
+        )
+    async with AsyncMemoryMesh(url) as mesh:
+        assert [m.id for m in await mesh.list()] == [written["memory"]["id"]]
+    assert not (tmp_path / "project" / ".memorymesh").exists()  # no local file was made

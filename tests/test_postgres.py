@@ -555,6 +555,47 @@ async def test_a_words_holders_are_kept_in_rows_of_one_chunk_each(url: str) -> N
     assert all(seq // WORD_CHUNK == chunk for _, chunk, seqs in rows for seq in seqs)
 
 
+def test_memorymesh_db_points_the_cli_and_the_hook_at_the_server(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MEMORYMESH_DB`` names the project store of every command (and the dashboard's,
+    and the Claude Code hook's) when ``--db`` is not given (issue 14)."""
+    located = url + "&project=acme/env"
+    monkeypatch.setenv("MEMORYMESH_DB", located)
+    assert main(["remember", "Deploys go out on Tuesdays", "--scope", "project"]) == 0
+    hook = subprocess.run(
+        [str(Path(sys.executable).parent / "memorymesh-hook"), "stop"],
+        input=json.dumps(
+            {
+                "session_id": "8c35adc1-0a1b-4c2d-9e8f-1234567890ab",
+                "transcript_path": str(
+                    Path(__file__).parent / "fixtures" / "claude_code" / "transcript.jsonl"
+                ),
+                "cwd": str(tmp_path / "project"),
+                "hook_event_name": "Stop",
+                "stop_hook_active": False,
+            }
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=False,
+    )
+    assert hook.returncode == 0 and hook.stderr == "", hook.stderr
+
+    async def read() -> tuple[list[str], list[str]]:
+        async with AsyncMemoryMesh(located) as mesh:
+            listed = [m.text for m in await mesh.list()]
+            queued = [m.text for m in await mesh.review_queue()]
+        return listed, queued
+
+    listed, queued = anyio.run(read)
+    assert listed == ["Deploys go out on Tuesdays"]
+    assert any(text.startswith("We decided to keep the in-process cache") for text in queued)
+    assert not (tmp_path / "project" / ".memorymesh").exists()  # nothing went to a file
+
+
 def test_bad_locations_and_keys_are_invalid_input() -> None:
     base = _postgres.server_url()
     with pytest.raises(InvalidInputError, match="schema="):

@@ -159,9 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="memorymesh-mcp", description="The MemoryMesh MCP server (stdio by default)."
     )
     add_arguments(parser)
-    parser.add_argument("--db", metavar="PATH", help="project store file")
+    parser.add_argument(
+        "--db", metavar="PATH", help="project store file or server URL (default: $MEMORYMESH_DB)"
+    )
     parser.add_argument("--global-db", metavar="PATH", help="global store file")
     args = parser.parse_args(argv)
+    if args.db is None:
+        from memorymesh._paths import configured_db
+
+        args.db = configured_db()
     try:
         return anyio.run(serve_args, args)
     except MemoryMeshError as exc:

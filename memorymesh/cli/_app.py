@@ -727,7 +727,8 @@ def _common() -> _Parser:
         "--db",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="project store file (default: <project>/.memorymesh/memories.db)",
+        help="project store file or server URL (default: $MEMORYMESH_DB, else "
+        "<project>/.memorymesh/memories.db)",
     )
     group.add_argument(
         "--global-db",
@@ -1038,7 +1039,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Options but no command (`memorymesh --json`): a usage mistake, so the command list.
         parser.print_help(sys.stderr)
         return 2
-    for name, default in (("json", False), ("db", None), ("global_db", None)):
+    from .._paths import configured_db
+
+    for name, default in (("json", False), ("db", configured_db()), ("global_db", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler

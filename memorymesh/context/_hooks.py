@@ -38,7 +38,7 @@ from memorymesh_hook._extract import (
 )
 
 from .._errors import InvalidInputError
-from .._paths import IN_MEMORY, find_project_root, project_store_path
+from .._paths import IN_MEMORY, configured_db, find_project_root, project_store_path
 from ..stores._filters import Filters
 from ..writes._injected import strip_injected
 
@@ -72,7 +72,11 @@ def extract(texts: Sequence[tuple[str, str]]) -> list[Candidate]:
 
 
 def project_db_for(event: dict[str, Any]) -> str | None:
-    """The project store of the folder a hook event happened in, if it is in a project."""
+    """``$MEMORYMESH_DB`` if set (a team's server), else the project store of the folder a
+    hook event happened in, if it is in a project."""
+    configured = configured_db()
+    if configured is not None:
+        return configured
     cwd = event.get("cwd")
     start = Path(cwd) if isinstance(cwd, str) and os.path.isdir(cwd) else None
     root = find_project_root(start)
