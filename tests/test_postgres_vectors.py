@@ -8,7 +8,9 @@ on the session's real PostgreSQL (``_postgres.py``).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from typing import Any
 
 import _postgres
 import numpy as np
@@ -19,7 +21,13 @@ from _embedders import HashEmbedder
 from memorymesh import AsyncMemoryMesh, Category, NewMemory
 from memorymesh.search._vectors import to_blob, unit_rows
 from memorymesh.stores.base import Filters, vector_searcher
-from memorymesh.stores.postgres._store import PostgresStore, _vector_search
+from memorymesh.stores.postgres._store import (
+    HNSW_EF_SEARCH,
+    NEIGHBOUR_EF_SEARCH,
+    PostgresStore,
+    _nearest_many,
+    _vector_search,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +132,62 @@ async def test_hnsw_agrees_with_exact_and_filters_do_not_starve_the_top_k(url: s
         store.exact_below = 0
         chosen = await store.vector_search(query, embedder.name, decision, limit=10, now=now)
         assert {m.category for m, _ in chosen} == {Category.DECISION} and len(chosen) == 10
+
+
+class _Counting:
+    """A connection that notes the statements sent through its own ``execute``."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.sent: list[str] = []
+
+    async def execute(self, query: Any, params: Any = None) -> Any:
+        self.sent.append(str(query))
+        return await self.conn.execute(query, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+async def test_hnsw_searches_set_ef_search_once_per_connection_and_after_writes(
+    url: str,
+) -> None:
+    embedder = HashEmbedder()
+    async with AsyncMemoryMesh(url, project="acme/api", user="ef", embedding=embedder) as mesh:
+        await mesh.remember_many(_items(60))
+        store = mesh.stores[0]
+        assert isinstance(store, PostgresStore)
+        now = time.time()
+        query = await _query(embedder, "alpha beta gamma")
+
+        async def ef_search(conn: Any) -> int:
+            return int((await (await conn.execute("SHOW hnsw.ef_search")).fetchone())[0])
+
+        async def search(conn: Any) -> None:
+            await _vector_search(store, conn, query, embedder.name, Filters(), 10, now, hnsw=True)
+
+        async def go(raw: Any) -> None:
+            conn = _Counting(raw)
+            await search(conn)
+            await search(conn)
+            # A recall's search is one round trip once its connection holds the setting.
+            assert sum("hnsw.ef_search" in q for q in conn.sent) == 1
+            assert await ef_search(conn) == HNSW_EF_SEARCH
+            for commit in (True, False):
+                # A write's neighbour search sets its own value inside its transaction...
+                with contextlib.suppress(ZeroDivisionError):
+                    async with raw.transaction():
+                        await _nearest_many(
+                            store, conn, [query], embedder.name, 3, 0.0, now, hnsw=True
+                        )
+                        if not commit:
+                            raise ZeroDivisionError  # rolled back
+                assert await ef_search(conn) == (NEIGHBOUR_EF_SEARCH if commit else HNSW_EF_SEARCH)
+                # ... and the next read sets the engine's again, whatever became of it.
+                await search(conn)
+                assert await ef_search(conn) == HNSW_EF_SEARCH
+
+        await store._run(go)
 
 
 async def test_recording_an_embedder_creates_the_hnsw_index_for_its_dimension(url: str) -> None:

@@ -23,6 +23,7 @@ import contextlib
 import json
 import time
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
@@ -173,6 +174,11 @@ HNSW_EF_SEARCH = 100
 #: HNSW's candidate list for the write path's neighbour search (:meth:`nearest_many`): it
 #: asks for a few close neighbours of each new text, where recall asks for ten of a query.
 NEIGHBOUR_EF_SEARCH = 40
+#: The ``hnsw.ef_search`` each pooled connection holds, as a read set it: a vector recall
+#: then sends its search alone, without a ``set_config`` round trip before it. A read runs
+#: in autocommit, so its setting stays; a write transaction (which may roll back, taking
+#: its setting with it) forgets its connection's entry, and the next read sets it again.
+_EF_SEARCH_SET: weakref.WeakKeyDictionary[Conn, int] = weakref.WeakKeyDictionary()
 #: ... and it is exact below this many vectors in the tenant (when that is below
 #: :data:`EXACT_BELOW`): a batch of a thousand scanning 2,000 vectors each costs seconds.
 NEIGHBOUR_EXACT_BELOW = 500
@@ -454,12 +460,12 @@ async def _vector_search(
     # column itself, so the planner cannot use the index for it.
     column = f"(m.embedding::vector({dim}))" if hnsw else "m.embedding"
     probe = f"%s::vector({dim})" if hnsw else "%s"
-    if hnsw:
+    ef_search = max(HNSW_EF_SEARCH, limit)
+    if hnsw and _EF_SEARCH_SET.get(conn) != ef_search:
         # relaxed_order (set per connection): the index may return rows slightly out of
         # order, so the best `limit` are sorted again after the join.
-        await conn.execute(
-            "SELECT set_config('hnsw.ef_search', %s, false)", [str(max(HNSW_EF_SEARCH, limit))]
-        )
+        await conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", [str(ef_search)])
+        _EF_SEARCH_SET[conn] = ef_search
     rows = await _fetch(
         conn,
         f"WITH hits AS MATERIALIZED (SELECT m.seq, {column} <=> {probe} AS d "
@@ -501,6 +507,7 @@ async def _nearest_many(
     column = f"(m.embedding::vector({dim}))" if hnsw else "m.embedding"
     probe = f"q.v::vector({dim})" if hnsw else "q.v"
     if hnsw:
+        _EF_SEARCH_SET.pop(conn, None)  # in a transaction: the setting may be rolled back
         await conn.execute(
             "SELECT set_config('hnsw.ef_search', %s, false)",
             [str(max(NEIGHBOUR_EF_SEARCH, k))],
