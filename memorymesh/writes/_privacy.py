@@ -717,16 +717,34 @@ class PrivacyGuard:
         """
         if self.mode == "allow":
             return {}
-        update: dict[str, Any] = {}
-        text = redact(memory.text)[0]
-        if text != memory.text:
-            update["text"] = text
-        found: list[str] = []
-        metadata = _walk_metadata(memory.metadata, found)
-        if found:
-            update["metadata"] = metadata
-        for name in ("session_id", "source", "agent"):
-            label = getattr(memory, name)
-            if isinstance(label, str) and redact(label)[1]:
-                update[name] = redact(label)[0]
-        return update
+        return _scrubbed(
+            memory.text, memory.metadata, (memory.session_id, memory.source, memory.agent)
+        )
+
+    def scrub_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`scrub_memory` of the memory with these fields (recall builds its results
+        from the fields, once)."""
+        if self.mode == "allow":
+            return {}
+        return _scrubbed(
+            fields["text"],
+            fields["metadata"],
+            (fields["session_id"], fields["source"], fields["agent"]),
+        )
+
+
+def _scrubbed(
+    text: str, metadata: Mapping[str, Any], labels: tuple[str | None, str | None, str | None]
+) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    cleaned = redact(text)[0]
+    if cleaned != text:
+        update["text"] = cleaned
+    found: list[str] = []
+    walked = _walk_metadata(metadata, found)
+    if found:
+        update["metadata"] = walked
+    for name, label in zip(("session_id", "source", "agent"), labels, strict=True):
+        if isinstance(label, str) and redact(label)[1]:
+            update[name] = redact(label)[0]
+    return update
