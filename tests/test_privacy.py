@@ -185,3 +185,33 @@ async def test_lookalikes_are_stored_verbatim(mesh: AsyncMemoryMesh) -> None:
     )
     assert [m.text for m in stored] == [t.strip() for t in LOOKALIKES]
     assert all(m.redactions == () for m in stored)
+
+
+def _plain_trigger_scan(text: str) -> list[str]:
+    """The trigger scan as it was written first: every trigger, longest first, one alternation."""
+    import re
+
+    from memorymesh.writes._privacy import _ALL_TRIGGERS
+
+    return re.findall("|".join(re.escape(t) for t in _ALL_TRIGGERS), text)
+
+
+def test_trigger_scan_finds_what_the_plain_alternation_finds() -> None:
+    """The shared-prefix pattern that recall's redaction scans with finds the same triggers
+    at the same places as the alternation of every trigger, longest first: overlapping
+    triggers ("passkey", "skey", "pass" in "password") included, so the detectors that run
+    are the same ones."""
+    import random
+
+    from memorymesh.writes._privacy import _ALL_TRIGGERS, _TRIGGER
+
+    texts = [text.lower() for _, text, _ in SECRETS] + [text.lower() for text in LOOKALIKES]
+    pieces = [*_ALL_TRIGGERS, "a", "s", "k", "e", "y", "p", "x", " ", "-", "_", ":", "/"]
+    rnd = random.Random(19)
+    for _ in range(20_000):
+        # Triggers cut short, glued together and overlapping: where the two could differ.
+        texts.append(
+            "".join(rnd.choice(pieces)[: rnd.randint(1, 16)] for _ in range(rnd.randint(1, 12)))
+        )
+    for text in texts:
+        assert _TRIGGER.findall(text) == _plain_trigger_scan(text), text

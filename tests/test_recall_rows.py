@@ -18,6 +18,7 @@ from _embedders import HashEmbedder
 from memorymesh import AsyncMemoryMesh, ScoringWeights
 from memorymesh.search import _recall
 from memorymesh.search._scoring import signals, signals_many
+from memorymesh.stores._columns import memory_fields
 from memorymesh.stores._filters import Filters
 from memorymesh.stores._recalled import as_memory
 from memorymesh.stores.sqlite._rows import StoredRow
@@ -105,13 +106,13 @@ async def test_recall_ranks_rows_as_it_would_rank_memories(
     tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[str] = []
-    original = StoredRow.memory
+    original = StoredRow.fields  # what a result's memory is built from (memory() too)
 
     def counted(self: StoredRow) -> Any:
         built.append(self.id)
         return original(self)
 
-    monkeypatch.setattr(StoredRow, "memory", counted)
+    monkeypatch.setattr(StoredRow, "fields", counted)
     async with AsyncMemoryMesh(
         tmp_path / "p.db", global_path=tmp_path / "g.db", embedding=HashEmbedder()
     ) as mesh:
@@ -215,7 +216,9 @@ def test_signals_many_reads_row_seconds_as_memory_datetimes() -> None:
             None, i % 5, None, None, None,
         )  # fmt: skip
         rows.append(row)
-    stored = [(StoredRow(row, None, lambda r, p: _memory(r)), i / 60) for i, row in enumerate(rows)]
+    stored = [
+        (StoredRow(row, None, lambda r, p: memory_fields(r)), i / 60) for i, row in enumerate(rows)
+    ]
     built = [(_memory(row), i / 60) for i, row in enumerate(rows)]
     weights = ScoringWeights(relevance=0.6, recency=0.2, importance=0.15, frequency=0.05)
     for by_event in (False, True):
@@ -258,3 +261,110 @@ def test_query_terms_are_read_once_and_handed_out_afresh() -> None:
         "group",
     ]
     assert _query_terms.cache_info().hits == hits + 1
+
+
+# -- issue 19, session 9: each result built once from its row's fields -------------------------
+
+
+class _FrozenTime:
+    """The ``time`` module with ``time()`` fixed, so a recall and its reference share ``now``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _varied(n: int) -> list[dict[str, Any]]:
+    """Memories that differ in everything recall's blend and redaction read."""
+    rng = random.Random(19)
+    now = datetime.now(UTC)
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    items = []
+    for i in range(n):
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9)))
+        item: dict[str, Any] = {
+            "text": (f"{rng.choice(['Ana', 'Bo Li'])}: " if i % 4 == 0 else "")
+            + words
+            + (f" token={secret}" if i % 9 == 0 else ""),
+            "category": ["decision", "pattern", "context", "preference"][i % 4],
+            "importance": round(rng.random(), 3),
+            "pin": i % 13 == 0,
+            "session_id": f"s{i % 5}" if i % 3 else None,
+            "event_time": now - timedelta(days=rng.randint(0, 900)) if i % 2 else None,
+        }
+        if i % 7 == 0:
+            item["metadata"] = {"note": f"password={secret}" if i % 14 == 0 else "plain"}
+        items.append(item)
+    return items
+
+
+@pytest.mark.parametrize("mode", ["keyword", "vector", "hybrid"])
+async def test_recall_results_are_built_as_before(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each result's memory, score and breakdown, in order, are what the candidates' old
+    build gave (the memory with this process's pending counts as a pydantic copy, then a
+    trusted copy with the access counted and the privacy guard's redactions), on a store
+    whose memories differ in importance, pins, categories, dates, sessions, labels, access
+    counts (written and pending) and secrets stored before the guard."""
+    import memorymesh._mesh as facade
+    from memorymesh._models import trusted_memory
+    from memorymesh.stores.sqlite._store import _memory
+
+    project, glob = tmp_path / "p.db", tmp_path / "g.db"
+    async with AsyncMemoryMesh(project, global_path=glob, privacy="allow") as mesh:
+        await mesh.remember_many(_varied(150))
+        await mesh.remember_many([{**item, "scope": "global"} for item in _varied(10)])
+    clock = _FrozenTime(time.time())
+    monkeypatch.setattr(facade, "time", clock)
+    queries = ["alpha bravo", "Ana delta echo", "token kilo", "what did kilo do on 3 May 2024?"]
+    async with AsyncMemoryMesh(project, global_path=glob, embedding=HashEmbedder()) as mesh:
+        stores = mesh._stores_for(None)
+        checked = redacted = 0
+        for round_ in range(4):
+            if round_ == 2:
+                for store in stores:  # half the counts written, half still pending
+                    await store.flush_access()  # type: ignore[attr-defined]
+            for query in queries:
+                clock.now += 37.5
+                now = clock.now
+                found = await _recall.candidates(
+                    stores, query, Filters(), mode, limit=40, now=now, vectors=mesh._indexes
+                )
+                ranked = _recall.rank(
+                    found, query, weights=mesh.weights, now=now, by_event=False, k=8
+                )
+                expected = []
+                for score, store, candidate, breakdown in ranked:
+                    if isinstance(candidate, StoredRow):
+                        row, pending = candidate._row, candidate._pending
+                        memory = store._overlaid(store._open_row(_memory(row)), pending)  # type: ignore[attr-defined]
+                    else:
+                        memory = as_memory(candidate)
+                    seen = trusted_memory(
+                        {
+                            **memory.__dict__,
+                            "access_count": memory.access_count + 1,
+                            "last_accessed_at": datetime.fromtimestamp(now, tz=UTC),
+                            **mesh._privacy.scrub_memory(memory),
+                        }
+                    )
+                    expected.append((score, seen, breakdown))
+                hits = await mesh.recall(query, k=8, mode=mode)  # type: ignore[arg-type]
+                assert [(h.score, h.memory.model_dump(), h.breakdown) for h in hits] == [
+                    (s, m.model_dump(), b) for s, m, b in expected
+                ]
+                for hit, (_, memory, _) in zip(hits, expected, strict=True):
+                    assert hit.memory.model_fields_set == memory.model_fields_set
+                    assert list(hit.memory.__dict__) == list(memory.__dict__)
+                checked += len(hits)
+                redacted += sum("[REDACTED" in h.memory.text for h in hits)
+        assert checked > 50 and redacted > 0
+    # The store held secrets in clear (written with privacy="allow"): the check covers redaction.
+    async with AsyncMemoryMesh(project, global_path=glob, privacy="allow") as mesh:
+        assert any("ghp_" in h.memory.text for h in await mesh.recall("token kilo", k=20))

@@ -9,14 +9,21 @@ built only for those returned (:func:`as_memory`). A :class:`Memory` is itself a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from .._models import ListOrder, Memory
 from ._filters import Filters
 
-__all__ = ["Deferred", "Recalled", "RecalledSelect", "as_memory", "recalled_select"]
+__all__ = [
+    "Deferred",
+    "Recalled",
+    "RecalledSelect",
+    "as_memory",
+    "fields_of",
+    "recalled_select",
+]
 
 
 class Recalled(Protocol):
@@ -62,6 +69,17 @@ def as_memory(candidate: Recalled) -> Memory:
         return candidate
     # Not isinstance(candidate, Deferred): a runtime protocol check costs more than the rest.
     return cast(Deferred, candidate).memory()
+
+
+def fields_of(candidate: Recalled) -> dict[str, Any]:
+    """A new dict of the fields of :func:`as_memory`'s memory, for a caller that changes some
+    and builds one :class:`Memory` (recall's results) instead of a memory and then a copy."""
+    if isinstance(candidate, Memory):
+        return dict(candidate.__dict__)
+    fields: Callable[[], dict[str, Any]] | None = getattr(candidate, "fields", None)
+    if fields is None:
+        return dict(as_memory(candidate).__dict__)
+    return fields()
 
 
 @runtime_checkable

@@ -494,7 +494,35 @@ _DETECTORS: tuple[_Detector, ...] = (
 _ALL_TRIGGERS = sorted(
     {t for d in _DETECTORS for t in d.triggers} | set(_ASSIGNMENT_TRIGGERS), key=len, reverse=True
 )
-_TRIGGER = re.compile("|".join(re.escape(t) for t in _ALL_TRIGGERS))
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex for ``words`` with their common prefixes shared ("pass(?:word)?").
+
+    It matches what the alternation of ``words`` longest first matches, at the same
+    places: each branch starts with its own character, so at most one is tried further,
+    and an optional tail is tried before stopping where a shorter word ends. Python's
+    ``re`` tries an alternation's branches one by one, so the plain alternation of 60
+    words cost ~12 µs a 100-character text, and recall scans each memory it returns.
+    """
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def branch(node: dict[str, Any]) -> str:
+        tails = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
+        if not tails:
+            return ""
+        body = tails[0] if len(tails) == 1 else "(?:" + "|".join(tails) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return branch(root)
+
+
+_TRIGGER = re.compile(_trie_pattern(_ALL_TRIGGERS))
 
 
 def _candidates(text: str) -> Iterable[tuple[int, SecretMatch]]:
@@ -689,16 +717,34 @@ class PrivacyGuard:
         """
         if self.mode == "allow":
             return {}
-        update: dict[str, Any] = {}
-        text = redact(memory.text)[0]
-        if text != memory.text:
-            update["text"] = text
-        found: list[str] = []
-        metadata = _walk_metadata(memory.metadata, found)
-        if found:
-            update["metadata"] = metadata
-        for name in ("session_id", "source", "agent"):
-            label = getattr(memory, name)
-            if isinstance(label, str) and redact(label)[1]:
-                update[name] = redact(label)[0]
-        return update
+        return _scrubbed(
+            memory.text, memory.metadata, (memory.session_id, memory.source, memory.agent)
+        )
+
+    def scrub_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`scrub_memory` of the memory with these fields (recall builds its results
+        from the fields, once)."""
+        if self.mode == "allow":
+            return {}
+        return _scrubbed(
+            fields["text"],
+            fields["metadata"],
+            (fields["session_id"], fields["source"], fields["agent"]),
+        )
+
+
+def _scrubbed(
+    text: str, metadata: Mapping[str, Any], labels: tuple[str | None, str | None, str | None]
+) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    cleaned = redact(text)[0]
+    if cleaned != text:
+        update["text"] = cleaned
+    found: list[str] = []
+    walked = _walk_metadata(metadata, found)
+    if found:
+        update["metadata"] = walked
+    for name, label in zip(("session_id", "source", "agent"), labels, strict=True):
+        if isinstance(label, str) and redact(label)[1]:
+            update[name] = redact(label)[0]
+    return update

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..._models import Memory
+from ..._models import Memory, trusted_memory
 
 __all__ = ["StoredRow", "as_datetime_seconds"]
 
@@ -38,17 +38,17 @@ class StoredRow:
     counts not yet written (``pending``: count and last time) applied, as :meth:`memory`
     applies them to the :class:`Memory`."""
 
-    __slots__ = ("_build", "_pending", "_row", "access_count", "id", "importance", "pinned")
+    __slots__ = ("_fields", "_pending", "_row", "access_count", "id", "importance", "pinned")
 
     def __init__(
         self,
         row: Sequence[Any],
         pending: tuple[int, float] | None,
-        build: Callable[[Sequence[Any], tuple[int, float] | None], Memory],
+        fields: Callable[[Sequence[Any], tuple[int, float] | None], dict[str, Any]],
     ) -> None:
         self._row = row
         self._pending = pending
-        self._build = build
+        self._fields = fields
         self.id: str = row[_ID]
         self.importance: float = row[_IMPORTANCE]
         self.pinned = bool(row[_PINNED])
@@ -88,7 +88,12 @@ class StoredRow:
 
     def memory(self) -> Memory:
         """The :class:`Memory` the store builds from this row."""
-        return self._build(self._row, self._pending)
+        return trusted_memory(self.fields())
+
+    def fields(self) -> dict[str, Any]:
+        """A new dict of the fields of :meth:`memory`: recall adds what it changes (the
+        access count, redactions) and builds the one :class:`Memory` it returns."""
+        return self._fields(self._row, self._pending)
 
     def __repr__(self) -> str:
         return f"StoredRow({self.id!r})"

@@ -14,7 +14,15 @@ import logging
 import sqlite3
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +191,14 @@ def fts_match(query: str) -> str | None:
 
 def _memory(row: Sequence[Any]) -> Memory:
     return trusted_memory(memory_fields(row))
+
+
+def _refuse_sealed(metadata: Mapping[str, Any], label: str) -> None:
+    """Refuse a row encrypted by another process after this one opened the store without a
+    key: never hand out the keyed tokens as if they were the text."""
+    sealed = metadata.get("sealed") if len(metadata) == 1 else None
+    if isinstance(sealed, str) and sealed.startswith("mm1:"):
+        raise EncryptionError(f"{label} is encrypted: reopen it with encryption_key=")
 
 
 def _pair_values(p: PairRow, *, sealed: bool) -> tuple[Any, ...]:
@@ -1070,18 +1086,23 @@ class SQLiteStore:
         if self._codec is not None or '"sealed"' in row[6]:
             memory = self._readable(_memory(row))
             return None if memory is None else self._overlay(memory)
-        return StoredRow(row, self._pending.get(row[0]), self._built)
+        return StoredRow(row, self._pending.get(row[0]), self._plain_fields)
 
-    def _built(self, row: Sequence[Any], pending: tuple[int, float] | None) -> Memory:
-        return self._overlaid(self._open_row(_memory(row)), pending)
+    def _plain_fields(
+        self, row: Sequence[Any], pending: tuple[int, float] | None
+    ) -> dict[str, Any]:
+        """The fields of ``self._overlaid(self._open_row(_memory(row)), pending)`` for a row
+        that needs no opening (:meth:`_recalled`), without building the memory twice."""
+        fields = memory_fields(row)
+        _refuse_sealed(fields["metadata"], self.label)
+        if pending is not None:
+            fields["access_count"] += pending[0]
+            fields["last_accessed_at"] = datetime.fromtimestamp(pending[1], tz=UTC)
+        return fields
 
     def _open_row(self, memory: Memory) -> Memory:
         if self._codec is None:
-            sealed = memory.metadata.get("sealed") if len(memory.metadata) == 1 else None
-            if isinstance(sealed, str) and sealed.startswith("mm1:"):
-                # Encrypted by another process after this one opened the store: never hand
-                # out the keyed tokens as if they were the text.
-                raise EncryptionError(f"{self.label} is encrypted: reopen it with encryption_key=")
+            _refuse_sealed(memory.metadata, self.label)
             return memory
         sealed = json.dumps(memory.metadata)
         text, metadata = self._codec.open_memory(memory.id, sealed)
