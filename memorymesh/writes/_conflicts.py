@@ -1039,12 +1039,12 @@ def _weighed(
         verdict is not None
         and rule_kind == "contradiction"
         and old_said.past
-        and not (new_said.past or new_said.change)
+        and not (new_said.past or new_said.event)
     ):
         # The old fact is scoped to the past ("weighed 90 kg in 2020", "used to work nights")
-        # and the new one states the present without telling a change ("moved", "now"): the
-        # old stays true as history, so a value told anew is not a replacement. Reported,
-        # both kept.
+        # and the new one states the present without telling a change as an event ("moved",
+        # "switched"; "now" alone says only that the new value holds today): the old stays
+        # true as history, so a value told anew is not a replacement. Reported, both kept.
         return _low(rule_kind), verdict[1], f"{verdict[2]} (the old fact is scoped to the past)"
     if _values_of_other_kinds(new_said, old_said):
         # A time beside a date, a duration beside a count ("the flight is on 28 August" /

@@ -112,6 +112,8 @@ _CHANGE = re.compile(
     r"adopted|discharged|closed|reached|accepted|just turned|got (?:a|an|the|their|his|her|"
     r"promoted|married|engaged)|had the|wiped|ripped out|down to|scaled|dropped)\b"
 )
+#: Words that say a state holds now without telling that anything changed.
+_PRESENT_ONLY = re.compile(r"\b(?:now|these days|nowadays|currently|at the moment|today)\b")
 #: A correction of what was noted before.
 _CORRECTION = re.compile(
     r"\b(?:correction|actually|mistake|mistaken|mix-?up|mixed up|wrong|typo|incorrect|"
@@ -126,7 +128,12 @@ _ADDITIVE = re.compile(
 _PAST = re.compile(
     r"\b(?:used to|previous\w*|former\w*|old|first|last year|grew up|before (?:joining|moving)|"
     r"in (?:19|20)\d\d|from (?:19|20)\d\d|(?:19|20)\d\d (?:to|until)|ran the|had \w+ surgery|"
-    r"was born|took \w+ classes|studied)\b"
+    r"was born|took \w+ classes|studied|"
+    # a time before now counted back, a season or a time of life gone by
+    r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|many|some)"
+    r" (?:years?|decades?) ago|years ago|back (?:in the day|then|when)|"
+    r"as an? (?:kid|child|teen|teenager|student|undergrad)|in (?:college|high school|grad school)|"
+    r"when (?:i|he|she|they|we|the user|user) (?:was|were) (?:a |an |in |at |young|little))\b"
 )
 #: A plan, wish or consideration: it changes nothing yet.
 _PLAN = re.compile(
@@ -175,6 +182,10 @@ class Analysis:
     """Words after a possessive ("the user's *partner*"): who or what a fact is about."""
     negated: bool
     change: bool
+    event: bool
+    """A change told as an event ("moved", "switched", "quit"), not only a state said to hold
+    *now* ("now", "these days"): only an event replaces a fact the old text scopes to the
+    past."""
     correction: bool
     additive: bool
     past: bool
@@ -269,6 +280,7 @@ def analyse(text: str) -> Analysis:
         possessed=frozenset(possessed),
         negated=not _NEGATIONS.isdisjoint(raw),
         change=_CHANGE.search(folded) is not None,
+        event=_CHANGE.search(_PRESENT_ONLY.sub(" ", folded)) is not None,
         correction=_CORRECTION.search(folded.rstrip()) is not None,
         additive=_ADDITIVE.search(folded) is not None,
         past=_PAST.search(folded) is not None,
