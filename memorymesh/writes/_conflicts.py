@@ -781,6 +781,32 @@ def reaches(new: frozenset[str], old: frozenset[str]) -> bool:
     return shared >= 1 and shared + len(related_words(new) & old) >= min(RELATED_SHARED, len(new))
 
 
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WHEN = (
+    r"(?:(?:last|this|next) (?:week|month|year|quarter|spring|summer|autumn|fall|winter|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|"
+    rf"(?:(?:19|20)\d\d|q[1-4]|(?:{_MONTH_NAMES})\.?(?: \d{{1,2}}(?:st|nd|rd|th)?)?)"
+    rf"(?:,? (?:19|20)\d\d)?|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTH_NAMES})\.?"
+    r"(?:,? (?:19|20)\d\d)?)"
+)
+#: When a fact starts to hold ("as of 2025", "since last week", "starting in March"): a time
+#: scope of the new value, not a value of its own, so the rules compare the rest.
+_START = re.compile(
+    rf"(?:,\s*)?\b(?:as of|since|starting(?: from| in| on)?|effective(?: from)?) {_WHEN}\b,?",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _unstarted(text: str) -> str:
+    """``text`` without the time it says a fact starts to hold from, when it says one and
+    keeps something besides ("As of 2025 the limit is 250" → "the limit is 250")."""
+    if not _START.search(text):
+        return text
+    rest = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_START.sub(" ", text).split()))
+    return rest if _words(rest) else text
+
+
 def judge(
     new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
@@ -796,7 +822,10 @@ def judge(
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
-    verdict = _judge(new_text, old_text, cosine)
+    if isinstance(new_text, str) and isinstance(old_text, str):
+        verdict = _judge(_unstarted(new_text), _unstarted(old_text), cosine)
+    else:
+        verdict = _judge(new_text, old_text, cosine)
     if isinstance(new_text, str) and isinstance(old_text, str):
         from ._pairs import probabilities
 
@@ -823,7 +852,7 @@ def judge_many(
     (:func:`._pairs.probabilities_many`) rather than one pair at a time."""
     from ._pairs import probabilities_many
 
-    verdicts = [_judge(new, old, cosine) for new, old, cosine in pairs]
+    verdicts = [_judge(_unstarted(new), _unstarted(old), cosine) for new, old, cosine in pairs]
     asked = [_model_input(*pair, verdict) for pair, verdict in zip(pairs, verdicts, strict=True)]
     for embedded in (False, True):
         at = [
