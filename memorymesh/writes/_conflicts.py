@@ -586,7 +586,7 @@ def _event(
     confident = True
     subject = _lead(_unlabelled(old_text))
     mine = set(_sequence(sentence))
-    if subject != _lead(sentence) and subject not in mine:
+    if subject != _lead(sentence) and subject not in mine and not _implied(sentence, old_text):
         if cosine is None or cosine < CHANGE_COSINE:
             return None
         confident = False
@@ -614,6 +614,21 @@ def _event(
         )
         return reason, confident and sure
     return None
+
+
+def _implied(sentence: str, old_text: str) -> bool:
+    """Whether both texts are terse notes about one implied subject, each opening on its
+    verb: the old on the verb whose value the new one's change verb replaces ("Prefers npm." /
+    "Switched to pnpm.", "Lives in Leeds." / "Moved to York.")."""
+    new_words, old_words = sentence.split(), _words(_unlabelled(old_text))
+    if not new_words or not old_words:
+        return False
+    verb, was = new_words[0], old_words[0]
+    return (
+        verb.endswith("ed")
+        and was.endswith("s")
+        and _stem(was) in _CHANGE_FAMILIES.get(_stem(verb), frozenset())
+    )
 
 
 def tokens_of(text: str) -> Tokens:
