@@ -70,7 +70,22 @@ talks:speak talk:speak says:say told:say tell:say
 car:car vehicle:car laptop:computer pc:computer notebook:computer
 colleague:coworker coworkers:coworker teammate:coworker teammates:coworker
 manager:boss supervisor:boss lead:boss head:boss
+golang:go nodejs:node node.js:node mongo:mongodb gh:github tf:terraform
 """
+# Names of several words the pair model reads as one (the word rules' own are in
+# ``_lemma``; these change no stored token).
+_MODEL_PHRASES = {
+    "new york city": "new-york",
+    "san francisco": "san-francisco",
+    "los angeles": "los-angeles",
+    "united kingdom": "uk",
+    "united states": "usa",
+    "working from home": "wfh",
+    "work from home": "wfh",
+    "works from home": "wfh",
+    "semantic versioning": "semver",
+}
+_MODEL_PHRASE = re.compile(r"\b(?:" + "|".join(map(re.escape, _MODEL_PHRASES)) + r")\b")
 _FOLD: dict[str, str] = dict(pair.split(":") for pair in _FOLD_TABLE.split())
 
 # Opposites beyond the word rules' own list (folded and lemmatised like the words they meet).
@@ -236,6 +251,7 @@ def analyse(text: str) -> Analysis:
     folded = normal.casefold()
     folded = re.sub(r"(\w)n't\b", r"\1 not", folded).replace("can not", "cannot")
     folded = normalise_phrases(re.sub(r"'(re|ve|ll|d|m)\b", " ", folded))
+    folded = _MODEL_PHRASE.sub(lambda m: _MODEL_PHRASES[m.group(0)], folded)
     raw = [w.removesuffix("'s") if w.endswith("'s") else w for w in _WORD.findall(folded)]
     marked = [w.endswith("'s") for w in _WORD.findall(folded)]
     words: set[str] = set()
