@@ -16,7 +16,10 @@ aggregate figures. ``--dev2`` scores the second development corpus
 (``tests/conflicts/dev2_pairs.json``): ``--dev2-split A`` (the default, tuned on) in full,
 ``--dev2-split B`` in aggregate only, like a held-out set. ``--dev3`` scores the third
 development corpus (``tests/conflicts/dev3_pairs.json``: time-frame and different-entity
-pairs, session 8) in full. ``--locomo`` stores every turn of
+pairs, session 8) in full. ``--dev4`` scores the fourth (``tests/conflicts/dev4_pairs.json``:
+terse notes, third person, project facts, changes told as events, numbers and abbreviations,
+session 9): ``--dev4-split A`` (tuned on) in full, ``B`` in aggregate only, ``all`` in full.
+``--locomo`` stores every turn of
 the LoCoMo dev conversations with the default policy and counts the memories hidden
 (superseded). ``--throughput`` measures
 ``remember_many`` into a store that already holds memories, with and without the model.
@@ -64,6 +67,7 @@ from conflict_corpus import HELD_OUT, PAIR_KINDS, PAIRS
 from memorymesh import AsyncMemoryMesh, NewMemory
 
 DEV3_PATH = DEV2_PATH.with_name("dev3_pairs.json")
+DEV4_PATH = DEV2_PATH.with_name("dev4_pairs.json")
 
 
 def _local_available() -> bool:
@@ -245,6 +249,13 @@ async def main() -> None:
         help="dev2: split A (tuned on, full tables), B (aggregates only) or all",
     )
     parser.add_argument("--dev3", action="store_true", help="score the third dev corpus")
+    parser.add_argument("--dev4", action="store_true", help="score the fourth dev corpus")
+    parser.add_argument(
+        "--dev4-split",
+        choices=("A", "B", "all"),
+        default="A",
+        help="dev4: split A (tuned on, full tables), B (aggregates only) or all",
+    )
     parser.add_argument("--heldout", action="store_true", help="score the held-out corpus")
     parser.add_argument(
         "--heldout-path", type=Path, default=HELDOUT_PATH, help="the held-out corpus file"
@@ -267,6 +278,10 @@ async def main() -> None:
             await dev2(mode, args.dev2_split, show_mistakes=args.mistakes)
         if args.dev3:
             await dev2(mode, "all", show_mistakes=args.mistakes, path=DEV3_PATH, name="dev3")
+        if args.dev4:
+            await dev2(
+                mode, args.dev4_split, show_mistakes=args.mistakes, path=DEV4_PATH, name="dev4"
+            )
         if args.heldout:
             await heldout(mode, args.heldout_path, auto_scope=args.auto_scope)
         if args.locomo:

@@ -1,7 +1,8 @@
 """Fit the pair model of ``memorymesh/writes/_pairs.py`` on the development corpora only.
 
 Training pairs: ``tests/conflict_corpus.py`` and split A of ``tests/conflicts/dev2_pairs.json``
-(never split B, never the held-out corpus). Each pair is seen as the detector sees it: in
+(never split B, never the held-out corpus); with ``--dev4``, split A of
+``tests/conflicts/dev4_pairs.json`` too. Each pair is seen as the detector sees it: in
 keyword mode only if the token index would offer it as a candidate, with the embedder only if
 its cosine reaches the subject gate. A multinomial logistic regression (numpy, L2-regularised)
 over the features of :func:`memorymesh.writes._pairs.features`; ``--write`` puts the fitted
@@ -56,9 +57,14 @@ def reachable(new: str, old: str) -> bool:
     return reaches(a, b) or (len(b) == 1 and b <= a)
 
 
-def pairs() -> list[tuple[int, str, str]]:
+DEV4_PATH = ROOT / "tests" / "conflicts" / "dev4_pairs.json"
+
+
+def pairs(*, dev4: bool = False) -> list[tuple[int, str, str]]:
     rows = [(label, old, new) for label, old, new in PAIRS]
     rows += [(label, old, new) for label, _, old, new in load_dev2("A")]
+    if dev4:  # split A of the fourth corpus (session 9); never its split B
+        rows += [(label, old, new) for label, _, old, new in load_dev2("A", DEV4_PATH)]
     return [(_CLASS[label_class(label)], old, new) for label, old, new in rows]
 
 
@@ -228,8 +234,9 @@ def main() -> None:
     parser.add_argument("--cv", type=int, default=0, help="k-fold cross-validation, k folds")
     parser.add_argument("--cross", action="store_true", help="verdicts on cross-pairs")
     parser.add_argument("--show", action="store_true", help="with --cross, list confident ones")
+    parser.add_argument("--dev4", action="store_true", help="train on split A of dev4 too")
     args = parser.parse_args()
-    data = [(c, old, new) for c, old, new in pairs() if not _same(old, new)]
+    data = [(c, old, new) for c, old, new in pairs(dev4=args.dev4) if not _same(old, new)]
     if args.cross:
         cross_pairs(data, show=args.show)
         return

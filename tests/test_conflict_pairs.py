@@ -294,3 +294,92 @@ def test_the_third_corpus_is_labelled_time_frame_and_different_entity_pairs() ->
     assert len({(old, new) for _, _, old, new in rows}) == len(rows)
     assert {label for label, _, _, _ in rows} == {"contradiction", "duplicate", "compatible"}
     assert {kind for _, kind, _, _ in rows} == {"time_frame", "different_entity"}
+
+
+@pytest.mark.parametrize(
+    ("new", "old"),
+    [
+        # "now" says the new value holds today, not that the dated or past one was wrong.
+        ("User weighs 78 kg now.", "User weighed 90 kg in 2020."),
+        ("The team has 8 people now.", "In 2022 the team had 12 people."),
+        # Past markers counted back from today or told as a time of life.
+        ("User weighs 78 kg.", "User weighed 90 kg five years ago."),
+        ("User runs 40 km a week.", "Back then the user ran 10 km a week."),
+    ],
+)
+def test_now_alone_does_not_replace_a_fact_scoped_to_the_past(new: str, old: str) -> None:
+    verdict = judge(new, old)
+    assert verdict is None or verdict[0] != "contradiction", verdict
+
+
+def test_past_markers_read_times_counted_back_and_times_of_life() -> None:
+    for text in (
+        "User lived in Boston 5 years ago.",
+        "A few years ago the user played rugby.",
+        "As a kid the user played the cello.",
+        "In college the user rowed.",
+        "When the user was a student she lived in Lyon.",
+    ):
+        assert analyse(text).past, text
+    # "back in" alone is also "is back in the office": not a past scope.
+    assert not analyse("Jen is back in the office.").past
+
+
+@pytest.mark.parametrize(
+    ("new", "old"),
+    [
+        (
+            "As of 2025 the API rate limit is 250 requests per minute.",
+            "The API rate limit is 100 requests per minute.",
+        ),
+        ("Starting in March, the standup is at 10:30.", "The standup is at 9:30."),
+        ("The monthly fee is 30 euros since January.", "The monthly fee is 25 euros."),
+    ],
+)
+def test_a_change_told_with_its_start_replaces_the_value(new: str, old: str) -> None:
+    verdict = judge(new, old)
+    assert (verdict[0] if verdict else None) == "contradiction", verdict
+
+
+def test_a_start_on_both_sides_is_still_the_same_fact() -> None:
+    verdict = judge("Vegetarian since 2018.", "The user has been vegetarian since 2018.")
+    assert verdict is None or verdict[0] != "contradiction", verdict
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "cosine"),
+    [("Switched to pnpm.", "Prefers npm.", 0.45), ("Moved to York.", "Lives in Leeds.", 0.45)],
+)
+def test_terse_notes_opening_on_their_verbs_share_their_subject(
+    new: str, old: str, cosine: float
+) -> None:
+    verdict = judge(new, old, cosine)
+    assert (verdict[0] if verdict else None) == "contradiction", verdict
+
+
+def test_a_terse_change_of_another_verb_replaces_nothing() -> None:
+    verdict = judge("Moved to York.", "Prefers tea.", 0.4)
+    assert verdict is None or verdict[0] != "contradiction", verdict
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("User lives in New York City.", "Lives in NYC."),
+        ("User works from home on Fridays.", "WFH Fridays."),
+        ("The backend is written in golang.", "The backend is written in Go."),
+        ("Releases follow semantic versioning.", "Releases follow semver."),
+    ],
+)
+def test_the_pair_model_reads_abbreviations_and_names_of_several_words(a: str, b: str) -> None:
+    assert analyse(a).words - {"user", "city"} == analyse(b).words - {"user", "city"}
+
+
+def test_the_fourth_corpus_is_balanced_and_split() -> None:
+    rows = json.loads(DEV2_PATH.with_name("dev4_pairs.json").read_text(encoding="utf-8"))
+    assert len(rows) >= 120
+    assert len({(r["old"], r["new"]) for r in rows}) == len(rows)
+    counts = {label: sum(r["label"] == label for r in rows) for label in ("contradiction",
+              "duplicate", "compatible")}  # fmt: skip
+    assert min(counts.values()) >= 40
+    assert {r["split"] for r in rows} == {"A", "B"}

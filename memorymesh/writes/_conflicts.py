@@ -586,7 +586,7 @@ def _event(
     confident = True
     subject = _lead(_unlabelled(old_text))
     mine = set(_sequence(sentence))
-    if subject != _lead(sentence) and subject not in mine:
+    if subject != _lead(sentence) and subject not in mine and not _implied(sentence, old_text):
         if cosine is None or cosine < CHANGE_COSINE:
             return None
         confident = False
@@ -614,6 +614,21 @@ def _event(
         )
         return reason, confident and sure
     return None
+
+
+def _implied(sentence: str, old_text: str) -> bool:
+    """Whether both texts are terse notes about one implied subject, each opening on its
+    verb: the old on the verb whose value the new one's change verb replaces ("Prefers npm." /
+    "Switched to pnpm.", "Lives in Leeds." / "Moved to York.")."""
+    new_words, old_words = sentence.split(), _words(_unlabelled(old_text))
+    if not new_words or not old_words:
+        return False
+    verb, was = new_words[0], old_words[0]
+    return (
+        verb.endswith("ed")
+        and was.endswith("s")
+        and _stem(was) in _CHANGE_FAMILIES.get(_stem(verb), frozenset())
+    )
 
 
 def tokens_of(text: str) -> Tokens:
@@ -781,6 +796,32 @@ def reaches(new: frozenset[str], old: frozenset[str]) -> bool:
     return shared >= 1 and shared + len(related_words(new) & old) >= min(RELATED_SHARED, len(new))
 
 
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WHEN = (
+    r"(?:(?:last|this|next) (?:week|month|year|quarter|spring|summer|autumn|fall|winter|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|"
+    rf"(?:(?:19|20)\d\d|q[1-4]|(?:{_MONTH_NAMES})\.?(?: \d{{1,2}}(?:st|nd|rd|th)?)?)"
+    rf"(?:,? (?:19|20)\d\d)?|\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTH_NAMES})\.?"
+    r"(?:,? (?:19|20)\d\d)?)"
+)
+#: When a fact starts to hold ("as of 2025", "since last week", "starting in March"): a time
+#: scope of the new value, not a value of its own, so the rules compare the rest.
+_START = re.compile(
+    rf"(?:,\s*)?\b(?:as of|since|starting(?: from| in| on)?|effective(?: from)?) {_WHEN}\b,?",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _unstarted(text: str) -> str:
+    """``text`` without the time it says a fact starts to hold from, when it says one and
+    keeps something besides ("As of 2025 the limit is 250" → "the limit is 250")."""
+    if not _START.search(text):
+        return text
+    rest = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_START.sub(" ", text).split()))
+    return rest if _words(rest) else text
+
+
 def judge(
     new_text: str | Tokens, old_text: str | Tokens, cosine: float | None = None
 ) -> tuple[ConflictKind, float, str] | None:
@@ -796,7 +837,10 @@ def judge(
         ``(kind, similarity, reason)``, or None when the texts are about different things or
         can both stand.
     """
-    verdict = _judge(new_text, old_text, cosine)
+    if isinstance(new_text, str) and isinstance(old_text, str):
+        verdict = _judge(_unstarted(new_text), _unstarted(old_text), cosine)
+    else:
+        verdict = _judge(new_text, old_text, cosine)
     if isinstance(new_text, str) and isinstance(old_text, str):
         from ._pairs import probabilities
 
@@ -823,7 +867,7 @@ def judge_many(
     (:func:`._pairs.probabilities_many`) rather than one pair at a time."""
     from ._pairs import probabilities_many
 
-    verdicts = [_judge(new, old, cosine) for new, old, cosine in pairs]
+    verdicts = [_judge(_unstarted(new), _unstarted(old), cosine) for new, old, cosine in pairs]
     asked = [_model_input(*pair, verdict) for pair, verdict in zip(pairs, verdicts, strict=True)]
     for embedded in (False, True):
         at = [
@@ -1039,12 +1083,12 @@ def _weighed(
         verdict is not None
         and rule_kind == "contradiction"
         and old_said.past
-        and not (new_said.past or new_said.change)
+        and not (new_said.past or new_said.event)
     ):
         # The old fact is scoped to the past ("weighed 90 kg in 2020", "used to work nights")
-        # and the new one states the present without telling a change ("moved", "now"): the
-        # old stays true as history, so a value told anew is not a replacement. Reported,
-        # both kept.
+        # and the new one states the present without telling a change as an event ("moved",
+        # "switched"; "now" alone says only that the new value holds today): the old stays
+        # true as history, so a value told anew is not a replacement. Reported, both kept.
         return _low(rule_kind), verdict[1], f"{verdict[2]} (the old fact is scoped to the past)"
     if _values_of_other_kinds(new_said, old_said):
         # A time beside a date, a duration beside a count ("the flight is on 28 August" /

@@ -70,7 +70,22 @@ talks:speak talk:speak says:say told:say tell:say
 car:car vehicle:car laptop:computer pc:computer notebook:computer
 colleague:coworker coworkers:coworker teammate:coworker teammates:coworker
 manager:boss supervisor:boss lead:boss head:boss
+golang:go nodejs:node node.js:node mongo:mongodb gh:github tf:terraform
 """
+# Names of several words the pair model reads as one (the word rules' own are in
+# ``_lemma``; these change no stored token).
+_MODEL_PHRASES = {
+    "new york city": "new-york",
+    "san francisco": "san-francisco",
+    "los angeles": "los-angeles",
+    "united kingdom": "uk",
+    "united states": "usa",
+    "working from home": "wfh",
+    "work from home": "wfh",
+    "works from home": "wfh",
+    "semantic versioning": "semver",
+}
+_MODEL_PHRASE = re.compile(r"\b(?:" + "|".join(map(re.escape, _MODEL_PHRASES)) + r")\b")
 _FOLD: dict[str, str] = dict(pair.split(":") for pair in _FOLD_TABLE.split())
 
 # Opposites beyond the word rules' own list (folded and lemmatised like the words they meet).
@@ -112,6 +127,8 @@ _CHANGE = re.compile(
     r"adopted|discharged|closed|reached|accepted|just turned|got (?:a|an|the|their|his|her|"
     r"promoted|married|engaged)|had the|wiped|ripped out|down to|scaled|dropped)\b"
 )
+#: Words that say a state holds now without telling that anything changed.
+_PRESENT_ONLY = re.compile(r"\b(?:now|these days|nowadays|currently|at the moment|today)\b")
 #: A correction of what was noted before.
 _CORRECTION = re.compile(
     r"\b(?:correction|actually|mistake|mistaken|mix-?up|mixed up|wrong|typo|incorrect|"
@@ -126,7 +143,12 @@ _ADDITIVE = re.compile(
 _PAST = re.compile(
     r"\b(?:used to|previous\w*|former\w*|old|first|last year|grew up|before (?:joining|moving)|"
     r"in (?:19|20)\d\d|from (?:19|20)\d\d|(?:19|20)\d\d (?:to|until)|ran the|had \w+ surgery|"
-    r"was born|took \w+ classes|studied)\b"
+    r"was born|took \w+ classes|studied|"
+    # a time before now counted back, a season or a time of life gone by
+    r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|many|some)"
+    r" (?:years?|decades?) ago|years ago|back (?:in the day|then|when)|"
+    r"as an? (?:kid|child|teen|teenager|student|undergrad)|in (?:college|high school|grad school)|"
+    r"when (?:i|he|she|they|we|the user|user) (?:was|were) (?:a |an |in |at |young|little))\b"
 )
 #: A plan, wish or consideration: it changes nothing yet.
 _PLAN = re.compile(
@@ -175,6 +197,10 @@ class Analysis:
     """Words after a possessive ("the user's *partner*"): who or what a fact is about."""
     negated: bool
     change: bool
+    event: bool
+    """A change told as an event ("moved", "switched", "quit"), not only a state said to hold
+    *now* ("now", "these days"): only an event replaces a fact the old text scopes to the
+    past."""
     correction: bool
     additive: bool
     past: bool
@@ -225,6 +251,7 @@ def analyse(text: str) -> Analysis:
     folded = normal.casefold()
     folded = re.sub(r"(\w)n't\b", r"\1 not", folded).replace("can not", "cannot")
     folded = normalise_phrases(re.sub(r"'(re|ve|ll|d|m)\b", " ", folded))
+    folded = _MODEL_PHRASE.sub(lambda m: _MODEL_PHRASES[m.group(0)], folded)
     raw = [w.removesuffix("'s") if w.endswith("'s") else w for w in _WORD.findall(folded)]
     marked = [w.endswith("'s") for w in _WORD.findall(folded)]
     words: set[str] = set()
@@ -269,6 +296,7 @@ def analyse(text: str) -> Analysis:
         possessed=frozenset(possessed),
         negated=not _NEGATIONS.isdisjoint(raw),
         change=_CHANGE.search(folded) is not None,
+        event=_CHANGE.search(_PRESENT_ONLY.sub(" ", folded)) is not None,
         correction=_CORRECTION.search(folded.rstrip()) is not None,
         additive=_ADDITIVE.search(folded) is not None,
         past=_PAST.search(folded) is not None,
