@@ -38,6 +38,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -667,6 +668,25 @@ async def _bare_vectors(
 ) -> float:
     """Load rows with vectors by a bare INSERT, the HNSW index dropped first (build it
     after); the seconds it took."""
+
+    def row(i: int, now: float) -> tuple[object, ...]:
+        return (tenant, uuid.uuid4().hex, texts[i], uuid.uuid4().hex,
+                categories[i % len(categories)], 0.5, "project", now, now,
+                Vector(to_blob(vectors[i])), model)  # fmt: skip
+
+    seconds = await _insert_vectors_bare(url, len(texts), row)
+    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
+    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
+    await conn.execute("ANALYZE memories")
+    await conn.close()
+    return seconds
+
+
+async def _insert_vectors_bare(
+    url: str, n: int, row: Callable[[int, float], tuple[object, ...]]
+) -> float:
+    """Insert ``row(i, now)`` for i < n by a bare INSERT in batches, the HNSW index
+    dropped first (build it after); the seconds it took."""
     conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
     await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
     await register_vector(conn)
@@ -674,13 +694,8 @@ async def _bare_vectors(
     now = time.time()
     started = time.perf_counter()
     async with conn.cursor() as cur:
-        for start in range(0, len(texts), BATCH):
-            rows = [
-                (tenant, uuid.uuid4().hex, texts[i], uuid.uuid4().hex,
-                 categories[i % len(categories)], 0.5, "project", now, now,
-                 Vector(to_blob(vectors[i])), model)
-                for i in range(start, min(len(texts), start + BATCH))
-            ]  # fmt: skip
+        for start in range(0, n, BATCH):
+            rows = [row(i, now) for i in range(start, min(n, start + BATCH))]
             async with conn.transaction():
                 await cur.executemany(
                     "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
@@ -689,7 +704,6 @@ async def _bare_vectors(
                     rows,
                 )
     seconds = time.perf_counter() - started
-    await conn.execute("ANALYZE memories")
     await conn.close()
     return seconds
 
@@ -1115,28 +1129,12 @@ async def run_reopen(url: str, n: int) -> None:
     embedder = LookupEmbedder(table)
     async with AsyncMemoryMesh(url, project="vectors", user="bench", embedding=embedder) as mesh:
         await mesh.remember("first", scope="project")  # schema, tenant, embedder recorded
-    conn = await psycopg.AsyncConnection.connect(parse_location(url).conninfo, autocommit=True)
-    await conn.execute("SELECT set_config('search_path', 'bench, public', false)")
-    await register_vector(conn)
-    await conn.execute(f"DROP INDEX IF EXISTS memories_hnsw_{DIM}")
-    now = time.time()
-    started = time.perf_counter()
-    async with conn.cursor() as cur:
-        for start in range(0, n, BATCH):
-            rows = [
-                ("project:vectors", uuid.uuid4().hex, f"vec {i}", uuid.uuid4().hex, "context",
-                 0.5, "project", now, now, Vector(to_blob(vectors[i])), embedder.name)
-                for i in range(start, min(n, start + BATCH))
-            ]  # fmt: skip
-            async with conn.transaction():
-                await cur.executemany(
-                    "INSERT INTO memories (tenant, id, text, content_hash, category, importance, "
-                    "scope, created_at, updated_at, embedding, embedding_model) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    rows,
-                )
-    loaded = time.perf_counter() - started
-    await conn.close()
+
+    def row(i: int, now: float) -> tuple[object, ...]:
+        return ("project:vectors", uuid.uuid4().hex, f"vec {i}", uuid.uuid4().hex, "context",
+                0.5, "project", now, now, Vector(to_blob(vectors[i])), embedder.name)  # fmt: skip
+
+    loaded = await _insert_vectors_bare(url, n, row)
     started = time.perf_counter()
     await _build_index(url)
     built = time.perf_counter() - started
