@@ -431,3 +431,108 @@ def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
         queued = conn.execute("SELECT text FROM memories").fetchall()
     conn.close()
     assert any("NATS" in text for (text,) in queued), queued
+
+
+#: Counts the cyclic collector's runs from the moment ``{after}`` is imported, and reports
+#: them with whether the collector is on again and what was frozen for the exit.
+_COLLECTIONS = """
+import gc, json, sys
+runs = []
+def count(phase, info):
+    if phase == "start" and {after!r} in sys.modules:
+        runs.append(1)
+gc.callbacks.append(count)
+{body}
+ran = len(runs)
+print(json.dumps([code, ran, gc.isenabled(), gc.get_freeze_count() > 0]))
+"""
+
+
+def _collections(body: str, after: str, **kwargs: Any) -> list[Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTIONS.format(body=body, after=after)],
+        capture_output=True,
+        text=True,
+        check=True,
+        **kwargs,
+    )
+    result: list[Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_one_shot_commands_run_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """A bounded command (one remember, one recall) imports and works with the collector
+    paused, and the process freezes what is alive before it exits (the interpreter's last
+    collection would walk it all for nothing); the collector is on again after ``main``."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    for command in (
+        ["remember", "The staging database runs PostgreSQL 14"],
+        ["remember", "The staging database runs PostgreSQL 16"],  # supersedes the first
+        ["recall", "staging database"],
+    ):
+        body = (
+            "from memorymesh.cli import main\n"
+            f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
+            "code = main()"
+        )
+        assert _collections(body, "memorymesh._gc") == [0, 0, True, True], command
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        current = conn.execute("SELECT text FROM memories WHERE superseded_by IS NULL").fetchall()
+    conn.close()
+    assert current == [("The staging database runs PostgreSQL 16",)]
+
+
+def test_unbounded_commands_keep_the_collector(tmp_path: Path) -> None:
+    """``remember --file`` writes a memory per line, as many as the file holds: the collector
+    stays on; a caller inside a longer-lived process (``main(argv)``) freezes nothing."""
+    lines = tmp_path / "notes.txt"
+    lines.write_text("\n".join(f"Service {i} listens on port {8000 + i}" for i in range(50)))
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    body = (
+        "from memorymesh.cli import main\n"
+        f"sys.argv = ['memorymesh', *{[*stores, 'remember', '--file', str(lines)]!r}]\n"
+        "code = main()"
+    )
+    code, runs, enabled, frozen = _collections(body, "memorymesh._gc")
+    assert (code, enabled, frozen) == (0, True, True) and runs > 0
+    body = f"from memorymesh.cli import main\ncode = main({[*stores, 'stats']!r})"
+    code, _, enabled, frozen = _collections(body, "memorymesh._gc")
+    assert (code, enabled, frozen) == (0, True, False)
+
+
+def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    event = {
+        "hook_event_name": "PostToolUse",
+        "session_id": "s1",
+        "cwd": str(project),
+        "tool_name": "Bash",
+        "tool_input": {
+            "command": 'git commit -m "We decided to use NATS instead of the old queue because '
+            'it kept failing under load"'
+        },
+        "tool_response": {"stdout": "", "exit_code": 0},
+    }
+    home = tmp_path / "home"
+    body = (
+        "from memorymesh_hook import main\n"
+        "sys.argv = ['memorymesh-hook', 'post-tool-use']\n"
+        "code = main()"
+    )
+    result = _collections(
+        body,
+        "memorymesh._gc",
+        input=json.dumps(event),
+        env={
+            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
+            "HOME": str(home),
+            "MEMORYMESH_HOME": str(home / ".memorymesh"),
+            "MEMORYMESH_PROJECT_ROOT": str(project),
+        },
+    )
+    assert result == [0, 0, True, True]
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text, status FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text and status == "pending" for text, status in queued), queued

@@ -1021,7 +1021,12 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input)."""
+    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input).
+
+    Without ``argv`` (the ``memorymesh`` script, ``python -m memorymesh``) this is the
+    process's command, and the process exits when it returns (see :mod:`memorymesh._gc`).
+    """
+    exiting = argv is None
     if argv is None:
         argv = sys.argv[1:]
     bad = _undecodable(argv)
@@ -1042,6 +1047,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler
+    from .._gc import one_shot
+
+    with one_shot(bounded=_bounded(args), exiting=exiting):
+        return _main(args, handler)
+
+
+#: Commands whose work is one bounded write or read (a page, a memory, one text): they run
+#: without the cyclic garbage collector (see :mod:`memorymesh._gc`).
+_BOUNDED_COMMANDS = frozenset({"remember", "recall", "list", "stats", "show", "log"})
+
+
+def _bounded(args: argparse.Namespace) -> bool:
+    # `remember --file` writes as many memories as the file has lines: not bounded.
+    return args.command in _BOUNDED_COMMANDS and getattr(args, "file", None) is None
+
+
+def _main(args: argparse.Namespace, handler: Handler) -> int:
     from .._errors import MemoryMeshError, V4StoreError
 
     try:
