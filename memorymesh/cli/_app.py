@@ -1047,32 +1047,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     handler: Handler = args.handler
-    from .._gc import one_shot
-
-    with one_shot(bounded=_bounded(args), exiting=exiting):
-        return _main(args, handler)
-
-
-#: Commands whose work is one bounded write or read (a page, a memory, one text): they run
-#: without the cyclic garbage collector (see :mod:`memorymesh._gc`).
-_BOUNDED_COMMANDS = frozenset({"remember", "recall", "list", "stats", "show", "log"})
-
-
-def _bounded(args: argparse.Namespace) -> bool:
-    # `remember --file` writes as many memories as the file has lines: not bounded.
-    return args.command in _BOUNDED_COMMANDS and getattr(args, "file", None) is None
-
-
-def _main(args: argparse.Namespace, handler: Handler) -> int:
     from .._errors import MemoryMeshError, V4StoreError
 
     try:
-        if args.json or getattr(args, "data_on_stdout", False):
-            return _run(handler, args)
-        # Human output shows memory text, which anyone who could write a memory chose:
-        # terminal escapes and bidi controls in it are shown, never obeyed.
-        with neutralised_stdout():
-            return _run(handler, args)
+        return _run_command(handler, args, exiting=exiting)
     except V4StoreError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return _offer_v4_migration(args, handler)
@@ -1088,6 +1066,30 @@ def _main(args: argparse.Namespace, handler: Handler) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 1
+
+
+#: Commands whose work is one bounded write or read (a page, a memory, one text): they run
+#: without the cyclic garbage collector (see :mod:`memorymesh._gc`).
+_BOUNDED_COMMANDS = frozenset({"remember", "recall", "list", "stats", "show", "log"})
+
+
+def _bounded(args: argparse.Namespace) -> bool:
+    # `remember --file` writes as many memories as the file has lines: not bounded.
+    return args.command in _BOUNDED_COMMANDS and getattr(args, "file", None) is None
+
+
+def _run_command(handler: Handler, args: argparse.Namespace, *, exiting: bool) -> int:
+    from .._gc import one_shot
+
+    # The collector is restored before `main` handles an error (the 4.x store migration it
+    # may offer is no bounded command).
+    with one_shot(bounded=_bounded(args), exiting=exiting):
+        if args.json or getattr(args, "data_on_stdout", False):
+            return _run(handler, args)
+        # Human output shows memory text, which anyone who could write a memory chose:
+        # terminal escapes and bidi controls in it are shown, never obeyed.
+        with neutralised_stdout():
+            return _run(handler, args)
 
 
 if __name__ == "__main__":  # pragma: no cover
