@@ -399,6 +399,25 @@ def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
     for text in ("The staging database runs PostgreSQL 14", "The staging database runs 16"):
         _out, code, modules = run_cli([*stores, "remember", text], heavy=_NOT_FOR_WRITES)
         assert (code, modules) == (0, []), text
+    project, event, env = _commit_capture(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
+        input=event,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text for (text,) in queued), queued
+
+
+def _commit_capture(tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
+    """A project, a hook event of a commit message worth keeping in it, and the environment
+    the hook runs in (its own home)."""
     project = tmp_path / "project"
     (project / ".git").mkdir(parents=True)
     event = {
@@ -413,24 +432,13 @@ def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
         "tool_response": {"stdout": "", "exit_code": 0},
     }
     home = tmp_path / "home"
-    done = subprocess.run(
-        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
-        input=json.dumps(event),
-        capture_output=True,
-        text=True,
-        check=True,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
-            "HOME": str(home),
-            "MEMORYMESH_HOME": str(home / ".memorymesh"),
-            "MEMORYMESH_PROJECT_ROOT": str(project),
-        },
-    )
-    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
-    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
-        queued = conn.execute("SELECT text FROM memories").fetchall()
-    conn.close()
-    assert any("NATS" in text for (text,) in queued), queued
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
+        "HOME": str(home),
+        "MEMORYMESH_HOME": str(home / ".memorymesh"),
+        "MEMORYMESH_PROJECT_ROOT": str(project),
+    }
+    return project, json.dumps(event), env
 
 
 #: Counts the cyclic collector's runs from the moment ``{after}`` is imported, and reports
@@ -501,36 +509,13 @@ def test_unbounded_commands_keep_the_collector(tmp_path: Path) -> None:
 
 
 def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    (project / ".git").mkdir(parents=True)
-    event = {
-        "hook_event_name": "PostToolUse",
-        "session_id": "s1",
-        "cwd": str(project),
-        "tool_name": "Bash",
-        "tool_input": {
-            "command": 'git commit -m "We decided to use NATS instead of the old queue because '
-            'it kept failing under load"'
-        },
-        "tool_response": {"stdout": "", "exit_code": 0},
-    }
-    home = tmp_path / "home"
+    project, event, env = _commit_capture(tmp_path)
     body = (
         "from memorymesh_hook import main\n"
         "sys.argv = ['memorymesh-hook', 'post-tool-use']\n"
         "code = main()"
     )
-    result = _collections(
-        body,
-        "memorymesh._gc",
-        input=json.dumps(event),
-        env={
-            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
-            "HOME": str(home),
-            "MEMORYMESH_HOME": str(home / ".memorymesh"),
-            "MEMORYMESH_PROJECT_ROOT": str(project),
-        },
-    )
+    result = _collections(body, "memorymesh._gc", input=event, env=env)
     assert result == [0, 0, True, True]
     with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
         queued = conn.execute("SELECT text, status FROM memories").fetchall()
