@@ -483,7 +483,7 @@ def test_one_shot_commands_run_without_the_cyclic_collector(tmp_path: Path) -> N
             f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
             "code = main()"
         )
-        assert _collections(body, "memorymesh._gc") == [0, 0, True, True], command
+        assert _collections(body, "memorymesh._mesh") == [0, 0, True, True], command
     with sqlite3.connect(tmp_path / "p.db") as conn:
         current = conn.execute("SELECT text FROM memories WHERE superseded_by IS NULL").fetchall()
     conn.close()
@@ -501,10 +501,10 @@ def test_unbounded_commands_keep_the_collector(tmp_path: Path) -> None:
         f"sys.argv = ['memorymesh', *{[*stores, 'remember', '--file', str(lines)]!r}]\n"
         "code = main()"
     )
-    code, runs, enabled, frozen = _collections(body, "memorymesh._gc")
+    code, runs, enabled, frozen = _collections(body, "memorymesh._mesh")
     assert (code, enabled, frozen) == (0, True, True) and runs > 0
     body = f"from memorymesh.cli import main\ncode = main({[*stores, 'stats']!r})"
-    code, _, enabled, frozen = _collections(body, "memorymesh._gc")
+    code, _, enabled, frozen = _collections(body, "memorymesh._mesh")
     assert (code, enabled, frozen) == (0, True, False)
 
 
@@ -515,7 +515,7 @@ def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> 
         "sys.argv = ['memorymesh-hook', 'post-tool-use']\n"
         "code = main()"
     )
-    result = _collections(body, "memorymesh._gc", input=event, env=env)
+    result = _collections(body, "memorymesh.cli._capture", input=event, env=env)
     assert result == [0, 0, True, True]
     with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
         queued = conn.execute("SELECT text, status FROM memories").fetchall()
