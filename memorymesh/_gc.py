@@ -8,7 +8,10 @@ walks every object made so far) and the full collection the interpreter runs as 
 which walks all of them once more. So a bounded command runs with the collector paused
 (what it allocates is freed by reference counting; the few cycles it leaves die with the
 process), and a process about to exit freezes what is alive first, so the exit's collection
-skips it. Standard library only: the hook imports it before anything else of MemoryMesh.
+skips it. A server (the MCP server a client spawns for a session) pays the same collections
+while it imports its SDK and starts: it starts with the collector paused, then freezes what
+starting made (it lives as long as the server) and runs with the collector on. Standard
+library only: the hook imports it before anything else of MemoryMesh.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["one_shot"]
+__all__ = ["one_shot", "starting"]
 
 
 @contextmanager
@@ -39,5 +42,20 @@ def one_shot(*, bounded: bool, exiting: bool) -> Iterator[None]:
     finally:
         if exiting:
             gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """Start a long-lived process (a server) in the block: its imports and set-up run with the
+    collector paused; what exists afterwards is frozen, so the collections of the process's
+    lifetime never walk it, and the collector is restored as it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
         if enabled:
             gc.enable()

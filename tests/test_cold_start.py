@@ -521,3 +521,33 @@ def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> 
         queued = conn.execute("SELECT text, status FROM memories").fetchall()
     conn.close()
     assert any("NATS" in text and status == "pending" for text, status in queued), queued
+
+
+_MCP_START = """
+import gc, json, sys
+early = []
+def count(phase, info):
+    # A collection once the server module is importing and before starting froze its objects.
+    if phase == "start" and "memorymesh_mcp._server" in sys.modules and not gc.get_freeze_count():
+        early.append(1)
+gc.callbacks.append(count)
+from memorymesh_mcp import main
+sys.argv = ["memorymesh-mcp", "--db", {db!r}, "--global-db", {global_db!r}]
+code = main()
+print(json.dumps([code, len(early), gc.isenabled(), gc.get_freeze_count() > 0]))
+"""
+
+
+def test_the_mcp_server_starts_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """The server a client spawns imports the SDK and builds itself with the collector paused
+    (it walked those objects for a third of the CPU before the first answer), freezes them,
+    and serves with the collector on: here until its client (an empty stdin) has gone."""
+    source = _MCP_START.format(db=str(tmp_path / "p.db"), global_db=str(tmp_path / "g.db"))
+    done = subprocess.run(
+        [sys.executable, "-c", source],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, 0, True, True], done.stderr
