@@ -15,11 +15,14 @@ texts of ``bench_core.py``), one warm-up and then the median of ``--runs``:
 Floors, measured in the same run: ``python -c pass`` (the interpreter alone) beside every
 command, and the bare SDK server beside the MCP server. ``--compare DIR`` runs the same
 commands with another checkout's code first on ``PYTHONPATH`` (e.g. ``main``), for a before →
-after table from one run. The stores are built once and kept in ``.cache/bench_cold/``.
+after table from one run; with ``--interleave`` the two alternate run by run, command by
+command, so the load of a shared machine weighs on both sides alike. The stores are built
+once and kept in ``.cache/bench_cold/``.
 
     python benchmarks/bench_cold.py                         # 1k, 10k, 100k
     python benchmarks/bench_cold.py --sizes 1000 --runs 3   # a quick look
     python benchmarks/bench_cold.py --compare ../main       # before (../main) and after
+    python benchmarks/bench_cold.py --compare ../main --interleave   # alternating run by run
 """
 
 from __future__ import annotations
@@ -232,17 +235,18 @@ def _wanted(name: str, only: list[str]) -> bool:
     return not only or name.startswith("python") or any(w in name for w in only)
 
 
-def measure(
-    n: int, code: Path, built: Path, runs: int, scratch: Path, only: list[str] | None = None
-) -> dict[str, tuple[float, float]]:
-    """Every command's median seconds at ``n`` memories, with ``code``'s MemoryMesh."""
+def commands_for(
+    n: int, code: Path, built: Path, scratch: Path, only: list[str] | None = None
+) -> dict[str, Callable[[], tuple[float, float]]]:
+    """Each wanted command at ``n`` memories with ``code``'s MemoryMesh, as a callable that
+    runs it once (wall and CPU seconds), on a copy of the store made for ``code``."""
     root = scratch / f"n{n}-{code.name}"
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(built, root)  # writes land in a copy: the cached store stays at n
     env = environment(root, code)
     cwd = root / "project"
     commands = Commands(root, Corpus(seed=n + 1))
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, Callable[[], tuple[float, float]]] = {}
     for name, make in commands.table().items():
         if not _wanted(name, only or []):
             continue
@@ -253,8 +257,7 @@ def measure(
             argv, stdin = make()
             return run_once(argv, stdin, env, cwd)
 
-        out[name] = median_of(runs, once)
-        print(f"  {n:>7,} {name}: {_cell(out[name])} ms", file=sys.stderr)
+        out[name] = once
     bare = scratch / "bare_server.py"
     bare.write_text(_BARE_SERVER)
     for name, argv in (
@@ -263,8 +266,48 @@ def measure(
     ):
         if only and not any(w in name for w in only):
             continue
-        out[name] = median_of(runs, functools.partial(mcp_once, argv, env, cwd))
+        out[name] = functools.partial(mcp_once, argv, env, cwd)
+    return out
+
+
+def measure(
+    n: int, code: Path, built: Path, runs: int, scratch: Path, only: list[str] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Every command's median seconds at ``n`` memories, with ``code``'s MemoryMesh."""
+    out: dict[str, tuple[float, float]] = {}
+    for name, once in commands_for(n, code, built, scratch, only).items():
+        out[name] = median_of(runs, once)
         print(f"  {n:>7,} {name}: {_cell(out[name])} ms", file=sys.stderr)
+    return out
+
+
+def measure_interleaved(
+    n: int,
+    codes: dict[str, Path],
+    built: Path,
+    runs: int,
+    scratch: Path,
+    only: list[str] | None = None,
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """As :func:`measure` for each of ``codes``, but one command at a time, its runs
+    alternating between the codes (a warm-up each, then before, after, before, ...): on a
+    shared machine the load then weighs on both sides alike, and their ratio stays fair."""
+    plans = {label: commands_for(n, code, built, scratch, only) for label, code in codes.items()}
+    out: dict[str, dict[str, tuple[float, float]]] = {label: {} for label in codes}
+    for name in next(iter(plans.values())):
+        for plan in plans.values():
+            plan[name]()  # warm-up: bytecode written, files in the page cache
+        samples: dict[str, list[tuple[float, float]]] = {label: [] for label in codes}
+        for _ in range(runs):
+            for label, plan in plans.items():
+                samples[label].append(plan[name]())
+        for label, got in samples.items():
+            out[label][name] = (
+                statistics.median(w for w, _ in got),
+                statistics.median(c for _, c in got),
+            )
+        cells = " | ".join(f"{label} {_cell(out[label][name])}" for label in codes)
+        print(f"  {n:>7,} {name}: {cells} ms", file=sys.stderr)
     return out
 
 
@@ -318,13 +361,33 @@ def report(results: dict[str, dict[int, dict[str, tuple[float, float]]]], sizes:
             server = (
                 f"; MCP above the bare server: "
                 f"{1000 * (r[mcp] - r[bare]):+.0f} ({1000 * (cpu[mcp] - cpu[bare]):+.0f}) ms"
-                if mcp in r
+                if mcp in r and bare in r
                 else ""
             )
             print(
                 f"- {label}, {n:,}: above the interpreter floor ({_cell((floor, cpu_floor))} "
                 f"ms), wall (CPU): {over}{server}"
             )
+
+
+def report_ratios(
+    results: dict[str, dict[int, dict[str, tuple[float, float]]]], sizes: list[int]
+) -> None:
+    """After / before, CPU and wall, per command and size (with ``--compare``)."""
+    if len(results) != 2:
+        return
+    before, after = results.values()
+    print("\n## After / before (CPU ratio, wall ratio in brackets)\n")
+    print("| command |" + "".join(f" {n:,} |" for n in sizes))
+    print("|---|" + "---:|" * len(sizes))
+    for name in TARGETS:
+        if name not in before[sizes[0]]:
+            continue
+        cells = ""
+        for n in sizes:
+            (wall_b, cpu_b), (wall_a, cpu_a) = before[n][name], after[n][name]
+            cells += f" {cpu_a / cpu_b:.2f} ({wall_a / wall_b:.2f}) |"
+        print(f"| {name} |{cells}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", type=Path, help="another checkout to run first (its code, same stores)"
     )
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="with --compare: alternate the two checkouts run by run, command by command, "
+        "so a loaded machine weighs on both alike",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
         "--only",
@@ -346,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         "interpreter floor always runs), e.g. --only remember,captured",
     )
     args = parser.parse_args(argv)
+    if args.interleave and args.compare is None:
+        parser.error("--interleave alternates two checkouts: give --compare DIR")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     only = [w for w in args.only.split(",") if w]
     codes = {"this checkout": ROOT}
@@ -355,10 +426,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for n in sizes:
             built = store_dir(n, next(iter(codes.values())))
+            if args.interleave:
+                print(f"interleaved, N = {n:,}: {codes}", file=sys.stderr)
+                both = measure_interleaved(n, codes, built, args.runs, Path(scratch), only)
+                for label in codes:
+                    results[label][n] = both[label]
+                continue
             for label, code in codes.items():
                 print(f"{label} ({code}), N = {n:,}", file=sys.stderr)
                 results[label][n] = measure(n, code, built, args.runs, Path(scratch), only)
     report(results, sizes)
+    report_ratios(results, sizes)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

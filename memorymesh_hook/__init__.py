@@ -198,7 +198,11 @@ def gate(event_name: str, raw: str) -> tuple[dict[str, Any], list[tuple[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one hook event; returns the exit code (0, also when nothing was kept)."""
+    """Run one hook event; returns the exit code (0, also when nothing was kept).
+
+    Without ``argv`` (the ``memorymesh-hook`` script) this is the process's command, and the
+    process exits when it returns.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1 or args[0] not in EVENTS:
         print(f"usage: memorymesh-hook {{{','.join(EVENTS)}}} < hook-input.json", file=sys.stderr)
@@ -211,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if found is None:
         return 0
-    from memorymesh.cli._capture import capture
+    # One event's capture is a bounded write: imported and run without the cyclic garbage
+    # collector, a fifth of the process's cost (see memorymesh/_gc.py).
+    from memorymesh._gc import one_shot
 
-    return capture(args[0], *found)
+    with one_shot(bounded=True, exiting=argv is None):
+        from memorymesh.cli._capture import capture
+
+        return capture(args[0], *found)

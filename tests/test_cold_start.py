@@ -399,6 +399,25 @@ def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
     for text in ("The staging database runs PostgreSQL 14", "The staging database runs 16"):
         _out, code, modules = run_cli([*stores, "remember", text], heavy=_NOT_FOR_WRITES)
         assert (code, modules) == (0, []), text
+    project, event, env = _commit_capture(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
+        input=event,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text for (text,) in queued), queued
+
+
+def _commit_capture(tmp_path: Path) -> tuple[Path, str, dict[str, str]]:
+    """A project, a hook event of a commit message worth keeping in it, and the environment
+    the hook runs in (its own home)."""
     project = tmp_path / "project"
     (project / ".git").mkdir(parents=True)
     event = {
@@ -413,21 +432,122 @@ def test_one_shot_writes_load_only_the_write_path(tmp_path: Path) -> None:
         "tool_response": {"stdout": "", "exit_code": 0},
     }
     home = tmp_path / "home"
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
+        "HOME": str(home),
+        "MEMORYMESH_HOME": str(home / ".memorymesh"),
+        "MEMORYMESH_PROJECT_ROOT": str(project),
+    }
+    return project, json.dumps(event), env
+
+
+#: Counts the cyclic collector's runs from the moment ``{after}`` is imported, and reports
+#: them with whether the collector is on again and what was frozen for the exit.
+_COLLECTIONS = """
+import gc, json, sys
+runs = []
+def count(phase, info):
+    if phase == "start" and {after!r} in sys.modules:
+        runs.append(1)
+gc.callbacks.append(count)
+{body}
+ran = len(runs)
+print(json.dumps([code, ran, gc.isenabled(), gc.get_freeze_count() > 0]))
+"""
+
+
+def _collections(body: str, after: str, **kwargs: Any) -> list[Any]:
     done = subprocess.run(
-        [sys.executable, "-c", _HOOK.format(heavy=_NOT_FOR_WRITES)],
-        input=json.dumps(event),
+        [sys.executable, "-c", _COLLECTIONS.format(body=body, after=after)],
         capture_output=True,
         text=True,
         check=True,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "MEMORYMESH_EMBEDDING"},
-            "HOME": str(home),
-            "MEMORYMESH_HOME": str(home / ".memorymesh"),
-            "MEMORYMESH_PROJECT_ROOT": str(project),
-        },
+        **kwargs,
     )
-    assert json.loads(done.stdout.splitlines()[-1]) == [0, []], done.stderr
-    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
-        queued = conn.execute("SELECT text FROM memories").fetchall()
+    result: list[Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_one_shot_commands_run_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """A bounded command (one remember, one recall) imports and works with the collector
+    paused, and the process freezes what is alive before it exits (the interpreter's last
+    collection would walk it all for nothing); the collector is on again after ``main``."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    for command in (
+        ["remember", "The staging database runs PostgreSQL 14"],
+        ["remember", "The staging database runs PostgreSQL 16"],  # supersedes the first
+        ["recall", "staging database"],
+    ):
+        body = (
+            "from memorymesh.cli import main\n"
+            f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
+            "code = main()"
+        )
+        assert _collections(body, "memorymesh._mesh") == [0, 0, True, True], command
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        current = conn.execute("SELECT text FROM memories WHERE superseded_by IS NULL").fetchall()
     conn.close()
-    assert any("NATS" in text for (text,) in queued), queued
+    assert current == [("The staging database runs PostgreSQL 16",)]
+
+
+def test_unbounded_commands_keep_the_collector(tmp_path: Path) -> None:
+    """``remember --file`` writes a memory per line, as many as the file holds: the collector
+    stays on; a caller inside a longer-lived process (``main(argv)``) freezes nothing."""
+    lines = tmp_path / "notes.txt"
+    lines.write_text("\n".join(f"Service {i} listens on port {8000 + i}" for i in range(50)))
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    body = (
+        "from memorymesh.cli import main\n"
+        f"sys.argv = ['memorymesh', *{[*stores, 'remember', '--file', str(lines)]!r}]\n"
+        "code = main()"
+    )
+    code, runs, enabled, frozen = _collections(body, "memorymesh._mesh")
+    assert (code, enabled, frozen) == (0, True, True) and runs > 0
+    body = f"from memorymesh.cli import main\ncode = main({[*stores, 'stats']!r})"
+    code, _, enabled, frozen = _collections(body, "memorymesh._mesh")
+    assert (code, enabled, frozen) == (0, True, False)
+
+
+def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    project, event, env = _commit_capture(tmp_path)
+    body = (
+        "from memorymesh_hook import main\n"
+        "sys.argv = ['memorymesh-hook', 'post-tool-use']\n"
+        "code = main()"
+    )
+    result = _collections(body, "memorymesh.cli._capture", input=event, env=env)
+    assert result == [0, 0, True, True]
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text, status FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text and status == "pending" for text, status in queued), queued
+
+
+_MCP_START = """
+import gc, json, sys
+early = []
+def count(phase, info):
+    # A collection once the server module is importing and before starting froze its objects.
+    if phase == "start" and "memorymesh_mcp._server" in sys.modules and not gc.get_freeze_count():
+        early.append(1)
+gc.callbacks.append(count)
+from memorymesh_mcp import main
+sys.argv = ["memorymesh-mcp", "--db", {db!r}, "--global-db", {global_db!r}]
+code = main()
+print(json.dumps([code, len(early), gc.isenabled(), gc.get_freeze_count() > 0]))
+"""
+
+
+def test_the_mcp_server_starts_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """The server a client spawns imports the SDK and builds itself with the collector paused
+    (it walked those objects for a third of the CPU before the first answer), freezes them,
+    and serves with the collector on: here until its client (an empty stdin) has gone."""
+    source = _MCP_START.format(db=str(tmp_path / "p.db"), global_db=str(tmp_path / "g.db"))
+    done = subprocess.run(
+        [sys.executable, "-c", source],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, 0, True, True], done.stderr

@@ -78,16 +78,23 @@ async def serve(
     allow_hosts: Sequence[str] = (),
     allow_roots: Sequence[str] = (),
 ) -> int:
-    """Build the server and run it until the client disconnects."""
-    try:
-        from ._server import build_server
-    except ImportError as exc:  # the SDK is an optional extra
-        print(
-            f"memorymesh: error: the MCP server needs the 'mcp' extra ({exc}); {install_hint()}",
-            file=sys.stderr,
-        )
-        return 1
-    server = build_server(db, global_db, allowed_roots=allow_roots)
+    """Build the server and run it until the client disconnects (the process's server: what
+    starting it made is frozen for the collector, see ``memorymesh._gc.starting``)."""
+    from memorymesh._gc import starting
+
+    # The SDK's imports and building the server: a third of the CPU before the first answer
+    # was the cyclic collector walking them.
+    with starting():
+        try:
+            from ._server import build_server
+        except ImportError as exc:  # the SDK is an optional extra
+            print(
+                f"memorymesh: error: the MCP server needs the 'mcp' extra ({exc}); "
+                f"{install_hint()}",
+                file=sys.stderr,
+            )
+            return 1
+        server = build_server(db, global_db, allowed_roots=allow_roots)
     try:
         if http:
             await _serve_http(server, host=host, port=port, allow_hosts=allow_hosts)

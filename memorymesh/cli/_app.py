@@ -1022,7 +1022,12 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input)."""
+    """Run the CLI; returns the process exit code (0 ok, 1 error, 2 usage or refused input).
+
+    Without ``argv`` (the ``memorymesh`` script, ``python -m memorymesh``) this is the
+    process's command, and the process exits when it returns (see :mod:`memorymesh._gc`).
+    """
+    exiting = argv is None
     if argv is None:
         argv = sys.argv[1:]
     bad = _undecodable(argv)
@@ -1048,12 +1053,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .._errors import MemoryMeshError, V4StoreError
 
     try:
-        if args.json or getattr(args, "data_on_stdout", False):
-            return _run(handler, args)
-        # Human output shows memory text, which anyone who could write a memory chose:
-        # terminal escapes and bidi controls in it are shown, never obeyed.
-        with neutralised_stdout():
-            return _run(handler, args)
+        return _run_command(handler, args, exiting=exiting)
     except V4StoreError as exc:
         print(f"memorymesh: error: {exc}", file=sys.stderr)
         return _offer_v4_migration(args, handler)
@@ -1069,6 +1069,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return 1
+
+
+#: Commands whose work is one bounded write or read (a page, a memory, one text): they run
+#: without the cyclic garbage collector (see :mod:`memorymesh._gc`).
+_BOUNDED_COMMANDS = frozenset({"remember", "recall", "list", "stats", "show", "log"})
+
+
+def _bounded(args: argparse.Namespace) -> bool:
+    # `remember --file` writes as many memories as the file has lines: not bounded.
+    return args.command in _BOUNDED_COMMANDS and getattr(args, "file", None) is None
+
+
+def _run_command(handler: Handler, args: argparse.Namespace, *, exiting: bool) -> int:
+    from .._gc import one_shot
+
+    # The collector is restored before `main` handles an error (the 4.x store migration it
+    # may offer is no bounded command).
+    with one_shot(bounded=_bounded(args), exiting=exiting):
+        if args.json or getattr(args, "data_on_stdout", False):
+            return _run(handler, args)
+        # Human output shows memory text, which anyone who could write a memory chose:
+        # terminal escapes and bidi controls in it are shown, never obeyed.
+        with neutralised_stdout():
+            return _run(handler, args)
 
 
 if __name__ == "__main__":  # pragma: no cover
