@@ -99,6 +99,7 @@ def page(
         flash=f'<p class="flash" role="status">{message}</p>' if message else "",
         body=body,
         live="1" if live else "",
+        poll_ms=str(round(request.app.state.ui.poll_seconds * 1000)),
     )
     return HTMLResponse(html_text, status_code=status)
 
