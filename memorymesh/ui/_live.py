@@ -113,6 +113,9 @@ class _Stream:
                 ],
             }
         )
+        if scope["method"] == "HEAD":  # headers only: nothing to wait for
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         with state.stream_scope(), suppress(MemoryMeshError, OSError):
             # A store error (the server went away) ends the stream: the page polls then.
             async with anyio.create_task_group() as tg:
@@ -141,4 +144,7 @@ async def _send_changes(mesh: AsyncMemoryMesh, send: Send) -> None:
         await _next_change(stores, heard)
 
 
-routes = [Route("/api/changes", changes), Route("/api/changes/stream", _Stream())]
+routes = [
+    Route("/api/changes", changes),
+    Route("/api/changes/stream", _Stream(), methods=["GET"]),
+]

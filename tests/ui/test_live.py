@@ -139,3 +139,12 @@ def test_the_stream_needs_a_session(tmp_path: Path) -> None:
             client.get("/api/changes/stream", headers={"host": "evil.example:80"}).status_code
             == 400
         )
+
+
+def test_the_stream_is_read_only(tmp_path: Path) -> None:
+    with _served(tmp_path, DashboardServer) as served, served.client() as client:
+        assert client.head("/api/changes/stream").status_code == 200  # and ends at once
+        csrf = served.state.guard.csrf_for(client.cookies["memorymesh_ui"])
+        posted = client.post("/api/changes/stream", headers={"x-csrf-token": csrf})
+        assert posted.status_code == 405
+        assert served.state.open_streams == 0
