@@ -24,7 +24,7 @@ response before it stops).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from typing import Protocol, runtime_checkable
 
@@ -38,7 +38,7 @@ from .._errors import MemoryMeshError
 from .._mesh import AsyncMemoryMesh
 from ._state import ui
 
-__all__ = ["CHECK_SECONDS", "POLL_SECONDS", "RECHECK_SECONDS", "routes"]
+__all__ = ["CHECK_SECONDS", "POLL_SECONDS", "RECHECK_SECONDS", "marked", "routes"]
 
 #: How often the page polls ``/api/changes`` when it has no stream (``create_app`` can change it).
 POLL_SECONDS = 2.0
@@ -60,6 +60,22 @@ class _Notifying(Protocol):
 
 async def _marks(mesh: AsyncMemoryMesh) -> str:
     return ".".join([str(await store.change_mark()) for store in mesh.stores])
+
+
+def marked(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Read the marks before the page reads what it shows, and put them in it
+    (``data-mark``): a write made between rendering and the stream's first event then
+    refreshes the page instead of passing for the state it shows."""
+
+    async def marked_handler(request: Request) -> Response:
+        mesh = ui(request).mesh
+        await mesh.open()
+        request.state.live_mark = await _marks(mesh)
+        return await handler(request)
+
+    return marked_handler
 
 
 async def changes(request: Request) -> Response:

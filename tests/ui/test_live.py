@@ -44,6 +44,24 @@ def test_another_processs_write_reaches_the_page_through_the_stream_alone(
     expect(page.locator("#live")).to_be_visible()
 
 
+@pytest.mark.parametrize("poll_seconds", [3600.0])
+def test_a_write_before_the_stream_opens_still_refreshes_the_page(
+    page: Any, dashboard: Dashboard
+) -> None:
+    # The write lands after the page was rendered but before its stream starts: the stream's
+    # first marks are then newer than the page, which knows the marks it was rendered at.
+    dashboard.seed([NOTE])
+
+    def write_then_open(route: Any) -> None:
+        dashboard.seed([LATER])
+        route.continue_()
+
+    page.route("**/api/changes/stream", write_then_open)
+    page.goto(dashboard.login_url())
+    expect(page.locator("table.memories")).to_contain_text(LATER["text"], timeout=15_000)
+    expect(page.locator("#total")).to_have_text("2")
+
+
 @pytest.mark.parametrize("poll_seconds", [0.2])
 def test_without_eventsource_the_page_polls(page: Any, dashboard: Dashboard) -> None:
     page.add_init_script("delete window.EventSource;")

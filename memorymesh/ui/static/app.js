@@ -13,7 +13,9 @@
   if (!body || !body.dataset.live) return;
   const POLL_MS = Number(body.dataset.pollMs) > 0 ? Number(body.dataset.pollMs) : 2000;
   const STREAM_RETRY_MS = 30000;
-  let mark = null;
+  // The marks the page was rendered at (read before its content): a write made before the
+  // stream's first event still refreshes it.
+  let mark = body.dataset.mark || null;
   let latest = null; // the newest mark heard, by the stream or a poll
   let busy = false;
   let polling = false;
