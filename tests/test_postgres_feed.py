@@ -7,6 +7,7 @@ PostgreSQL (``_postgres.py``), in a schema of its own.
 from __future__ import annotations
 
 import _postgres
+import anyio
 import psycopg
 import pytest
 
@@ -53,6 +54,43 @@ async def test_another_workers_write_is_notified_as_it_commits(url: str) -> None
         assert await watcher.wait_for_change(within=30)
         changes = await watcher.changes_since(mark)
         assert changes.ids == [written.id] and changes.mark == mark + 1
+
+
+async def test_waiters_and_catch_ups_share_the_listener_without_holding_each_other_up(
+    url: str,
+) -> None:
+    # One dashboard tab per waiter, and a recall's catch-up meanwhile: the listener's
+    # connection is read by its own task, so none of them waits for another.
+    def worker(name: str) -> AsyncMemoryMesh:
+        return AsyncMemoryMesh(url, project="acme/api", user=name)
+
+    async with (
+        worker("a") as a,
+        worker("b") as b,
+        AsyncMemoryMesh(url, project="acme/web", user="c") as other_project,
+    ):
+        await a.remember("the first note", scope="project")
+        watcher = _store(b)
+        mark = await _quiet_mark(watcher)
+        heard = watcher.changes_heard
+        assert heard is not None
+        woken: list[bool] = []
+
+        async def wait(after: int | None) -> None:
+            woken.append(await watcher.wait_for_change(within=3600, after=after))
+
+        with anyio.fail_after(60):  # a guard against hanging, not a timing
+            async with anyio.create_task_group() as tg:
+                for after in (None, None, heard):
+                    tg.start_soon(wait, after)
+                await anyio.wait_all_tasks_blocked()
+                # Another project's write notifies the same channel: catch-ups still answer.
+                await other_project.remember("a note for another project", scope="project")
+                assert (await watcher.changes_since(mark)).ids == []
+                written = await a.remember("deploys go out on tuesdays", scope="project")
+        assert woken == [True, True, True]
+        assert watcher.changes_heard == heard + 1
+        assert (await watcher.changes_since(mark)).ids == [written.id]
 
 
 async def test_a_quiet_listener_answers_without_asking_the_server(url: str) -> None:

@@ -10,8 +10,8 @@ wheel, so it works offline. The modules, each with one job:
 - ``_app``: the Starlette application and its typed error responses;
 - ``_html`` and ``templates/``: escaping and the page shell; ``_forms``: reading requests;
 - ``_memories``, ``_review``, ``_pages``: the pages; ``_charts``: inline SVG charts;
-- ``_live``: the change feed the pages poll;
-- ``_server``: binding, the printed address, uvicorn.
+- ``_live``: the change feed, streamed to the pages (or polled by them);
+- ``_server``: binding, the printed address, uvicorn (ending change streams on shutdown).
 """
 
 from __future__ import annotations

@@ -79,17 +79,33 @@ def create_app(
     guard: Guard,
     *,
     on_ready: Callable[[], Awaitable[None]] | None = None,
+    poll_seconds: float = _live.POLL_SECONDS,
 ) -> Starlette:
     """The dashboard over ``mesh`` (opened when the server starts, closed when it stops),
     behind ``guard``'s checks. ``on_ready`` runs once the mesh is open and the server is
-    about to take requests (``memorymesh ui`` prints the address then)."""
+    about to take requests (``memorymesh ui`` prints the address then). ``poll_seconds``:
+    how often a page polls for changes when it has no change stream.
+
+    Serve it with :class:`~memorymesh.ui._server.DashboardServer` (or end the streams with
+    ``app.state.ui.end_streams()`` before the server waits for open responses): uvicorn's
+    own server waits for every open change stream before it stops.
+
+    Raises:
+        InvalidInputError: ``poll_seconds`` is not a positive number.
+    """
+    if not poll_seconds > 0:
+        raise InvalidInputError(f"poll_seconds must be positive, not {poll_seconds!r}")
+    state = UiState(mesh=mesh, guard=guard, poll_seconds=poll_seconds)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with mesh:
             if on_ready is not None:
                 await on_ready()
-            yield
+            try:
+                yield
+            finally:
+                state.end_streams()
 
     static = StaticFiles(directory=str(files(__package__).joinpath("static")))
     app = Starlette(
@@ -105,5 +121,5 @@ def create_app(
         exception_handlers={MemoryMeshError: _mesh_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
-    app.state.ui = UiState(mesh=mesh, guard=guard)
+    app.state.ui = state
     return app

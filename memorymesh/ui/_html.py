@@ -99,6 +99,8 @@ def page(
         flash=f'<p class="flash" role="status">{message}</p>' if message else "",
         body=body,
         live="1" if live else "",
+        poll_ms=str(round(request.app.state.ui.poll_seconds * 1000)),
+        mark=esc(getattr(request.state, "live_mark", "")),
     )
     return HTMLResponse(html_text, status_code=status)
 

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from ._charts import bars, stacked
 from ._html import esc, page
+from ._live import marked
 from ._state import ui
 
 __all__ = ["routes", "store_bytes"]
@@ -49,6 +50,7 @@ def _size(n: int | None) -> str:
     return f"{n / 1_048_576:.1f} MiB" if n >= 1_048_576 else f"{n / 1024:.0f} KiB"
 
 
+@marked
 async def insights_page(request: Request) -> Response:
     state = ui(request)
     mesh = state.mesh

@@ -23,6 +23,7 @@ from .._vocab import MAX_RECALL_K
 from ..cli._common import resolve_id
 from ._forms import body_fields, choice, first, flag, number, timestamp, whole
 from ._html import esc, form, page, qs, when
+from ._live import marked
 from ._state import ui
 
 __all__ = ["routes"]
@@ -211,6 +212,7 @@ def _pager(query: _Query, more: bool, total: int | None) -> str:
     return f'<nav class="pager">{" ".join(parts)}</nav>'
 
 
+@marked
 async def memories_page(request: Request) -> Response:
     state = ui(request)
     try:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from .._errors import InvalidInputError
 from .._models import Memory
 from ._html import esc, form, page, qs, when
+from ._live import marked
 from ._state import ui
 
 __all__ = ["routes"]
@@ -30,6 +31,7 @@ __all__ = ["routes"]
 SAMPLE = 5000
 
 
+@marked
 async def sessions_page(request: Request) -> Response:
     state = ui(request)
     mesh = state.mesh

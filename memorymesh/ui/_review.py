@@ -19,6 +19,7 @@ from .._errors import InvalidInputError, MemoryNotFoundError
 from .._models import ConflictPair, Memory, WriteLogEntry
 from ._forms import body_fields, choice, first
 from ._html import esc, form, page, qs, when
+from ._live import marked
 from ._state import ui
 
 __all__ = ["routes"]
@@ -43,6 +44,7 @@ def _why(memory: Memory) -> str:
     return " · ".join(parts)
 
 
+@marked
 async def review_page(request: Request) -> Response:
     state = ui(request)
     queue = [state.shown(m) for m in await state.mesh.review_queue(limit=QUEUE_SHOWN)]
@@ -221,6 +223,7 @@ async def _possible(request: Request, entry: WriteLogEntry) -> list[str]:
     return cards
 
 
+@marked
 async def conflicts_page(request: Request) -> Response:
     state = ui(request)
     log = await state.mesh.log(limit=LOG_WINDOW)

@@ -14,8 +14,9 @@ from .._errors import InvalidInputError
 from .._mesh import AsyncMemoryMesh
 from ._app import create_app
 from ._security import Guard
+from ._state import UiState
 
-__all__ = ["LOOPBACK", "bind", "serve"]
+__all__ = ["LOOPBACK", "DashboardServer", "bind", "serve"]
 
 LOOPBACK = "127.0.0.1"
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (named to be refused)
@@ -30,6 +31,21 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+class DashboardServer(uvicorn.Server):
+    """uvicorn's server, ending the dashboard's change streams when it shuts down.
+
+    uvicorn stops taking connections, then waits for every response in flight to finish
+    before the app's shutdown; a change stream never finishes on its own, so without this
+    Ctrl-C would wait until every open tab was closed.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = getattr(getattr(self.config.app, "state", None), "ui", None)
+        if isinstance(state, UiState):
+            state.end_streams()
+        await super().shutdown(sockets=sockets)
 
 
 async def serve(mesh: AsyncMemoryMesh, *, host: str, port: int, open_browser: bool) -> None:
@@ -72,4 +88,4 @@ async def serve(mesh: AsyncMemoryMesh, *, host: str, port: int, open_browser: bo
         server_header=False,
     )
     # In this event loop: uvicorn turns Ctrl-C into a graceful shutdown (the mesh closes).
-    await uvicorn.Server(config).serve(sockets=[sock])
+    await DashboardServer(config).serve(sockets=[sock])

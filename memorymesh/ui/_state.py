@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import anyio
 from starlette.requests import Request
 
 from .._mesh import AsyncMemoryMesh
@@ -26,7 +29,36 @@ UNDO_KEPT = 100
 class UiState:
     mesh: AsyncMemoryMesh
     guard: Guard
+    #: How often a page without a change stream polls ``/api/changes`` (``data-poll-ms``).
+    poll_seconds: float = 2.0
+    #: Set when the server shuts down: open change streams end, new ones end at once.
+    closing: bool = False
     _undo: OrderedDict[str, Memory] = field(default_factory=OrderedDict)
+    _streams: set[anyio.CancelScope] = field(default_factory=set)
+
+    @contextmanager
+    def stream_scope(self) -> Iterator[anyio.CancelScope]:
+        """A scope for one change stream's life, cancelled by :meth:`end_streams`."""
+        scope = anyio.CancelScope()
+        if self.closing:
+            scope.cancel()
+        self._streams.add(scope)
+        try:
+            with scope:
+                yield scope
+        finally:
+            self._streams.discard(scope)
+
+    @property
+    def open_streams(self) -> int:
+        """How many change streams are being served."""
+        return len(self._streams)
+
+    def end_streams(self) -> None:
+        """End every change stream, now and from now on (the server is stopping)."""
+        self.closing = True
+        for scope in list(self._streams):
+            scope.cancel()
 
     def shown(self, memory: Memory) -> Memory:
         """``memory`` as a page may show it: secrets stored before the privacy guard existed

@@ -28,7 +28,7 @@ import uvicorn  # noqa: E402
 
 from memorymesh import AsyncMemoryMesh  # noqa: E402
 from memorymesh.ui import Guard, create_app  # noqa: E402
-from memorymesh.ui._server import bind  # noqa: E402
+from memorymesh.ui._server import DashboardServer, bind  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 #: Where screenshots go when set (docs/assets for the docs); tests take none otherwise.
@@ -67,14 +67,21 @@ class Dashboard:
 
 
 @pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
+def poll_seconds() -> float:
+    """How often pages poll when they have no change stream (a test parametrizes it)."""
+    return 2.0
+
+
+@pytest.fixture
+def dashboard(tmp_path: Path, poll_seconds: float) -> Iterator[Dashboard]:
     project, global_db = tmp_path / "project.db", tmp_path / "global.db"
     mesh = AsyncMemoryMesh(project, global_path=global_db)
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     guard = Guard.for_address("127.0.0.1", port)
-    config = uvicorn.Config(create_app(mesh, guard), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    app = create_app(mesh, guard, poll_seconds=poll_seconds)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = DashboardServer(config)
     # The socket listens already: requests made before uvicorn accepts wait in its backlog.
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

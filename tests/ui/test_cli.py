@@ -50,6 +50,30 @@ def test_ui_prints_a_one_time_address_on_the_loopback_and_stops_on_ctrl_c(
     assert err.strip() == ""  # no traceback, no "mesh not closed" warning
 
 
+def test_ctrl_c_stops_the_server_while_a_change_stream_is_open(tmp_path: Path) -> None:
+    # uvicorn waits for open responses before it stops; the dashboard ends its streams.
+    process = _serve(tmp_path)
+    stopped = False
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(": ", 1)[1].strip()
+        with httpx.Client(timeout=60) as client:
+            assert client.get(url).status_code == 303
+            base = url.split("/?", 1)[0]
+            with client.stream("GET", f"{base}/api/changes/stream") as response:
+                lines = response.iter_lines()
+                assert next(lines).startswith("data: ")
+                process.send_signal(signal.SIGINT)
+                stopped = True
+                assert [line for line in lines if line] == []  # ended by the server
+    finally:
+        if not stopped:
+            process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == ""
+
+
 class socket_refused:
     def __enter__(self) -> None:
         return None

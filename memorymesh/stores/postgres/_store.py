@@ -1575,15 +1575,26 @@ class PostgresStore:
         self._quiet_mark = changes.mark if listener is not None and listener.listening else None
         return changes
 
-    async def wait_for_change(self, within: float) -> bool:
+    @property
+    def changes_heard(self) -> int | None:
+        """How many writes to this tenant the listener has heard of, to pass to
+        :meth:`wait_for_change` as ``after``; None while it is not listening (poll then)."""
+        listener = self._listener
+        return listener.heard if listener is not None and listener.listening else None
+
+    async def wait_for_change(self, within: float, *, after: int | None = None) -> bool:
         """Wait up to ``within`` seconds for another worker's (or this one's) write to this
         tenant to be notified; True if one was. For a process that shows memories live (a
-        dashboard): it can re-read at once instead of polling. False without a listener."""
+        dashboard): it can re-read at once instead of polling. ``after``: a
+        :attr:`changes_heard` taken before reading, so a write notified meanwhile is not
+        missed; by default, a write not yet seen by a read of the feed counts. Any number of
+        callers may wait at once; a recall's catch-up is never held up by them. False without
+        a listener (and when its connection fails while waiting)."""
         listener = self._listener
         if listener is None:
             return False
         with translated(self.label):
-            return await listener.wait(within)
+            return await listener.wait(within, after=after)
 
     async def changed_memories(self, ids: Sequence[str]) -> list[ChangedMemory]:
         return await self._run(lambda conn: _changed_memories(self, conn, ids))
