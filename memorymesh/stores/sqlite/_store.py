@@ -1247,7 +1247,13 @@ class SQLiteStore:
             rows = await conn.execute_fetchall("SELECT EXISTS (SELECT 1 FROM memories)")
             return bool(next(iter(rows))[0])
 
-        self._empty.learned(before, has_memories=await self._run(query))
+        try:
+            has_memories = await self._run(query)
+        except StoreError:
+            # Only a shortcut for later searches: this one has its answer already (a busy
+            # or damaged file says so again on the next read, and is still searched).
+            return
+        self._empty.learned(before, has_memories=has_memories)
 
     async def term_statistics(
         self, terms: Sequence[str], ids: Sequence[str]
