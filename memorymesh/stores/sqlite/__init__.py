@@ -4,7 +4,7 @@
 (encryption at rest), ``_maintenance`` (file checks, ``doctor`` reports, repairs and
 backups), ``_sql`` (the statements the store and the one-shot reader share) and
 ``_oneshot`` (a read-only, synchronous reader for one-shot commands: ``memorymesh list``
-and ``stats``).
+and ``stats``), ``_empty`` (knowing a store is still empty without a trip to its thread).
 
 The public names load their module on first use, so a one-shot command that imports one
 module of this package does not pay for aiosqlite and pydantic.

@@ -64,6 +64,7 @@ from ..base import (
     VectorRow,
 )
 from ._crypto import EncryptionKey, RowCodec
+from ._empty import EmptyProbe
 from ._file import prepare_store_file
 from ._maintenance import leading_varint as _leading_varint
 from ._maintenance import preflight
@@ -765,6 +766,9 @@ class SQLiteStore:
         self._codec: RowCodec | None = None  # set on open when the store is encrypted
         #: Ids of rows of an encrypted store that did not open (tampered or planted); skipped.
         self.unreadable: set[str] = set()
+        # Whether the file is known to be empty, without a trip to the connection's thread
+        # (an empty global store is searched by every recall): file stores only.
+        self._empty = None if self.path is None else EmptyProbe(self.path)
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -790,6 +794,8 @@ class SQLiteStore:
                 await conn.close()
             raise
         self._conn = conn
+        if self._empty is not None:
+            self._empty.opened()
 
     async def _configure(self, conn: aiosqlite.Connection) -> None:
         with _translated(self.label):
@@ -867,6 +873,8 @@ class SQLiteStore:
         """Close the connection. Safe to call more than once."""
         self._closed = True
         conn, self._conn = self._conn, None
+        if self._empty is not None:
+            self._empty.close()
         if conn is not None:
             with anyio.CancelScope(shield=True), _translated(self.label):
                 await conn.close()
@@ -1211,7 +1219,41 @@ class SQLiteStore:
                 if (memory := self._recalled(row)) is not None
             ]
 
-        return await self._run(run)
+        if self._known_empty():
+            return []
+        found = await self._run(run)
+        if not found and self._empty is not None and self._empty.learning:
+            await self._learn_if_empty()
+        return found
+
+    def _known_empty(self) -> bool:
+        """True only when the file holds no memory now, known without a trip to the
+        connection's thread (see :class:`EmptyProbe`). Never while another task holds the
+        store's lock: a read waits for that task's write, which may add a memory."""
+        if self._empty is None or self._lock.locked():
+            return False
+        self._connection()  # a closed store says so, as a search would
+        return self._empty.empty()
+
+    async def _learn_if_empty(self) -> None:
+        """After a search that found nothing: whether the store has any memory at all,
+        read between two of the probe's versions (:meth:`EmptyProbe.learned`)."""
+        assert self._empty is not None
+        before = self._empty.version()
+        if before is None:
+            return
+
+        async def query(conn: aiosqlite.Connection) -> bool:
+            rows = await conn.execute_fetchall("SELECT EXISTS (SELECT 1 FROM memories)")
+            return bool(next(iter(rows))[0])
+
+        try:
+            has_memories = await self._run(query)
+        except StoreError:
+            # Only a shortcut for later searches: this one has its answer already (a busy
+            # or damaged file says so again on the next read, and is still searched).
+            return
+        self._empty.learned(before, has_memories=has_memories)
 
     async def term_statistics(
         self, terms: Sequence[str], ids: Sequence[str]
