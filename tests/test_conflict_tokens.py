@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from _rows import plain_row
 
 from memorymesh import AsyncMemoryMesh
 from memorymesh._models import Scope
-from memorymesh.stores.base import MemoryRow
 from memorymesh.stores.sqlite._store import SQLiteStore
 from memorymesh.stores.sqlite._tokens import unpack_seqs
 from memorymesh.writes._conflicts import content_tokens
@@ -59,27 +59,6 @@ def _stored(path: Path) -> dict[str, frozenset[str]]:
     return words
 
 
-def _row(memory_id: str, text: str) -> MemoryRow:
-    return MemoryRow(
-        id=memory_id,
-        text=text,
-        content_hash=memory_id,
-        category="context",
-        importance=0.5,
-        scope="project",
-        pinned=False,
-        metadata="{}",
-        session_id=None,
-        source="api",
-        agent=None,
-        redactions="[]",
-        created_at=1.0,
-        updated_at=1.0,
-        event_time=None,
-        expires_at=None,
-    )
-
-
 async def test_a_store_from_before_the_migration_is_filled_by_its_first_write(
     tmp_path: Path,
 ) -> None:
@@ -88,7 +67,11 @@ async def test_a_store_from_before_the_migration_is_filled_by_its_first_write(
     await old.open(_migrate_upto=8)
     async with old.write() as tx:
         await tx.insert_many(
-            [_row("m1", OLD), _row("m2", "the kiwi crates ship on fridays"), _row("m3", "one")]
+            [
+                plain_row("m1", OLD),
+                plain_row("m2", "the kiwi crates ship on fridays"),
+                plain_row("m3", "one"),
+            ]
         )
     await old.close()
     async with AsyncMemoryMesh(path, global_path=tmp_path / "g.db") as mesh:
@@ -226,7 +209,9 @@ async def test_the_compacting_migration_empties_the_old_tables_and_the_next_writ
     old = SQLiteStore(path, scope=Scope.PROJECT)
     await old.open(_migrate_upto=10)  # 0010_judge: 0009's four tables, filled below
     async with old.write() as tx:
-        await tx.insert_many([_row("m1", OLD), _row("m2", "the kiwi crates ship on fridays")])
+        await tx.insert_many(
+            [plain_row("m1", OLD), plain_row("m2", "the kiwi crates ship on fridays")]
+        )
     await old.close()
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO conflict_tokens (token, seq) VALUES ('stale', 1)")

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+from _rows import plain_row
 
 from memorymesh import AsyncMemoryMesh, ClosedError, Scope
 from memorymesh.stores._filters import Filters
@@ -23,25 +24,8 @@ from memorymesh.stores.sqlite import SQLiteStore
 pytestmark = pytest.mark.anyio
 
 
-def _row(memory_id: str, text: str) -> MemoryRow:
-    return MemoryRow(
-        id=memory_id,
-        text=text,
-        content_hash=memory_id,
-        category="context",
-        importance=0.5,
-        scope="global",
-        pinned=False,
-        metadata="{}",
-        session_id=None,
-        source="api",
-        agent=None,
-        redactions="[]",
-        created_at=1.0,
-        updated_at=1.0,
-        event_time=None,
-        expires_at=None,
-    )
+def _global_row(memory_id: str, text: str) -> MemoryRow:
+    return plain_row(memory_id, text, scope="global")
 
 
 class _Counted:
@@ -88,7 +72,7 @@ async def test_a_store_with_memories_is_always_searched(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with store.write() as tx:
-        await tx.insert_many([_row("m1", "the kiwi crates ship on fridays")])
+        await tx.insert_many([_global_row("m1", "the kiwi crates ship on fridays")])
     counted = _Counted(store, monkeypatch)
     assert await _ids(store, "mangoes") == []
     assert await _ids(store, "mangoes") == []
@@ -100,7 +84,7 @@ async def test_a_store_with_memories_is_always_searched(
 async def test_a_memory_the_store_writes_itself_is_found(store: SQLiteStore) -> None:
     assert await _ids(store) == []
     async with store.write() as tx:
-        await tx.insert_many([_row("m1", "the kiwi crates ship on fridays")])
+        await tx.insert_many([_global_row("m1", "the kiwi crates ship on fridays")])
     assert await _ids(store) == ["m1"]
 
 
@@ -113,7 +97,7 @@ async def test_a_memory_another_connection_writes_is_found(
     await other.open()
     try:
         async with other.write() as tx:
-            await tx.insert_many([_row("m1", "the kiwi crates ship on fridays")])
+            await tx.insert_many([_global_row("m1", "the kiwi crates ship on fridays")])
     finally:
         await other.close()
     assert await _ids(store) == ["m1"]
@@ -152,7 +136,7 @@ async def test_a_search_waits_for_the_write_open_when_it_starts(store: SQLiteSto
         found.append(await _ids(store))
 
     async with anyio.create_task_group() as group, store.write() as tx:
-        await tx.insert_many([_row("m1", "the kiwi crates ship on fridays")])
+        await tx.insert_many([_global_row("m1", "the kiwi crates ship on fridays")])
         group.start_soon(search)
         await anyio.lowlevel.checkpoint()  # the search starts while the write is open
         assert found == []
