@@ -36,13 +36,15 @@ async def _quiet_mark(store: PostgresStore) -> int:
     return mark
 
 
-async def test_another_workers_write_is_notified_as_it_commits(url: str) -> None:
-    def worker(name: str) -> AsyncMemoryMesh:
-        return AsyncMemoryMesh(url, project="acme/api", user=name)
+def _worker(url: str, name: str) -> AsyncMemoryMesh:
+    """One worker of the project ``acme/api``, as user ``name``."""
+    return AsyncMemoryMesh(url, project="acme/api", user=name)
 
+
+async def test_another_workers_write_is_notified_as_it_commits(url: str) -> None:
     async with (
-        worker("a") as a,
-        worker("b") as b,
+        _worker(url, "a") as a,
+        _worker(url, "b") as b,
         AsyncMemoryMesh(url, project="acme/web", user="c") as other_project,
     ):
         await a.remember("the first note", scope="project")
@@ -61,12 +63,9 @@ async def test_waiters_and_catch_ups_share_the_listener_without_holding_each_oth
 ) -> None:
     # One dashboard tab per waiter, and a recall's catch-up meanwhile: the listener's
     # connection is read by its own task, so none of them waits for another.
-    def worker(name: str) -> AsyncMemoryMesh:
-        return AsyncMemoryMesh(url, project="acme/api", user=name)
-
     async with (
-        worker("a") as a,
-        worker("b") as b,
+        _worker(url, "a") as a,
+        _worker(url, "b") as b,
         AsyncMemoryMesh(url, project="acme/web", user="c") as other_project,
     ):
         await a.remember("the first note", scope="project")
@@ -114,10 +113,7 @@ async def test_a_quiet_listener_answers_without_asking_the_server(url: str) -> N
 
 
 async def test_without_its_listener_a_worker_falls_back_to_polling(url: str) -> None:
-    def worker(name: str) -> AsyncMemoryMesh:
-        return AsyncMemoryMesh(url, project="acme/api", user=name)
-
-    async with worker("e") as writer, worker("f") as reader:
+    async with _worker(url, "e") as writer, _worker(url, "f") as reader:
         await writer.remember("the first note", scope="project")
         store = _store(reader)
         mark = await _quiet_mark(store)
