@@ -15,7 +15,7 @@ callers verify every candidate against the store (one read per batch) before jud
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "candidate_keys",
     "max_missing",
     "needed_shared",
+    "probe_words",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -70,6 +71,25 @@ def needed_shared(size: int) -> int:
 
 
 _Packed = tuple[tuple[str, ...], tuple[str, ...], bool]
+V = TypeVar("V")
+
+
+def probe_words(
+    words: Iterable[str], held: Mapping[str, V], probed: int, size: Callable[[V], int]
+) -> list[str]:
+    """The ``probed`` rarest of ``words`` that ``held`` knows (``size`` of its value: how
+    many memories hold the word), ties broken by the word itself.
+
+    ``words`` is a frozenset, whose order follows the process's hash seed: ordered by
+    rarity alone, which of equally rare words are probed (and so, once a word's holders pass
+    ``_MAX_POSTINGS``, which memories are candidates, and which conflicts a write finds)
+    changed from one process to the next. The stored tokens' one-statement lookup
+    (PostgreSQL) orders them the same way.
+    """
+    known = [w for w in words if w in held]
+    if len(known) <= probed:
+        return known  # every word is probed: their order changes nothing
+    return sorted(known, key=lambda w: (size(held[w]), w))[:probed]
 
 
 def _plan(size: int, needed: int | None = None) -> tuple[int, int, int]:
@@ -144,7 +164,7 @@ class LexicalIndex(Generic[K]):
             return []
         needed, probed, hits = _plan(size, needed)
         postings = self._postings
-        held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
+        held = [postings[w] for w in probe_words(tokens, postings, probed, len)]
         # Each candidate as one int, shared words above slot: a plain descending sort of
         # ints orders them closest first, the most recent first among equals (a sort by a
         # tuple key cost more than the rest of a lookup when texts share many words).
@@ -268,7 +288,7 @@ class StoredLexicon:
                 plans.append(None)
                 continue
             needed, probed, hits = _plan(size, asked)
-            held = sorted((w for w in words if w in counts), key=counts.__getitem__)[:probed]
+            held = probe_words(words, counts, probed, int)
             probe.update(held)
             if needed > 1:
                 singles_wanted.update(w for w in words if w in counts)
