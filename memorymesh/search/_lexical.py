@@ -259,7 +259,8 @@ class StoredLexicon:
     """:class:`LexicalIndex`'s lookup over the tokens a store keeps (``TokenPostings``):
     the same rarest-words probe, caps and order, in four reads per batch (word counts,
     postings of the probed words, one-word memories, the candidates' tokens) whatever the
-    store's size. The stored tokens are current (kept in the write's own transaction), and
+    store's size, or in one statement where the store can (``TokenCandidates``:
+    PostgreSQL). The stored tokens are current (kept in the write's own transaction), and
     ``seq`` order is the order an index built from the store would have numbered them in.
     """
 
@@ -275,6 +276,25 @@ class StoredLexicon:
         """Per text's subject words, the memories sharing enough of them to be a conflict
         (``needed`` of them, if given), closest first (the most recent first among equally
         close ones), at most ``limit`` of them, with their tokens."""
+        from ..stores.base import TokenCandidates
+
+        source = self.source
+        if not isinstance(source, TokenCandidates):
+            return await self.lookup_by_reads(token_sets, needed, limit)
+        plans = [(words, *_plan(len(words), needed)) for words in token_sets if words]
+        found = iter(await source.candidates(plans, _MAX_POSTINGS, limit))
+        return [
+            [(mid, tokens) for _, mid, tokens in next(found)] if words else []
+            for words in token_sets
+        ]
+
+    async def lookup_by_reads(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
+    ) -> list[list[tuple[str, Tokens]]]:
+        """:meth:`lookup` in four reads of the stored tokens, each for the whole batch."""
         source = self.source
         asked = needed
         every = set().union(*token_sets) if token_sets else set()

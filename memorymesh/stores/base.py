@@ -70,6 +70,8 @@ __all__ = [
     "StoreOptions",
     "StoreTransaction",
     "TimeField",
+    "TokenCandidates",
+    "TokenPlan",
     "TokenPostings",
     "TokenRow",
     "TransientWriteError",
@@ -394,6 +396,10 @@ class StoreTransaction(Protocol):
 
 #: A memory's conflict tokens as stored: ``(seq, id, (subject words, numbers, negated))``.
 TokenRow = tuple[int, str, tuple[frozenset[str], frozenset[str], bool]]
+#: One new text's keyword probe: its subject words, how many of them a candidate must
+#: share, how many of the rarest are probed, and how many of those a candidate must hold
+#: (see ``search/_lexical.py``).
+TokenPlan = tuple[frozenset[str], int, int, int]
 
 
 class TokenPostings(Protocol):
@@ -428,6 +434,20 @@ class TokenPostings(Protocol):
     ) -> None:
         """Drop the tokens of ``ids`` (None: all), store ``rows``, record ``mark`` (None:
         keep the recorded one). Only inside a write transaction."""
+
+
+@runtime_checkable
+class TokenCandidates(Protocol):
+    """An optional capability of :class:`TokenPostings`: a whole batch's keyword conflict
+    candidates in one round trip (PostgreSQL). Without it the lookup makes four reads."""
+
+    async def candidates(
+        self, plans: Sequence[TokenPlan], per_word: int, limit: int
+    ) -> list[list[TokenRow]]:
+        """Per plan, the memories holding ``hits`` of its ``probed`` rarest words (each
+        word's ``per_word`` most recent holders) and sharing ``needed`` of its words, and
+        the one-word memories holding one of its words when ``needed`` > 1; closest first,
+        the most recent first among equals; at most ``limit``."""
 
 
 def token_postings(source: object) -> TokenPostings | None:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from ..base import TokenRow
+from ..base import TokenPlan, TokenRow
 from ._schema import WORD_CHUNK
 
 __all__ = ["MARK_KEY", "PostgresTokenPostings"]
@@ -26,6 +26,62 @@ _SEP = "\x1f"  # words joined for transport, split by string_to_array(.., chr(31
 #: Runs ``fn(conn)``: on a pooled connection (the store's reads) or the transaction's own.
 Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]]
+
+
+#: One statement for :meth:`PostgresTokenPostings.candidates`. Words are ordered as
+#: ``probe_words`` orders them in Python: by holders, then by the word's code points
+#: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text).
+_CANDIDATES = """
+WITH t AS (
+    SELECT i, w FROM unnest(%s::int[], %s::text[]) AS t (i, w)
+), p AS (
+    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[]) AS p (i, needed, probed, hits)
+), n AS (
+    SELECT c.token AS w, sum(cardinality(c.seqs)) AS n FROM conflict_words c
+    WHERE c.tenant = %s AND c.token IN (SELECT w FROM t)
+    GROUP BY c.token HAVING sum(cardinality(c.seqs)) > 0
+), k AS (
+    SELECT t.i, t.w, row_number() OVER (PARTITION BY t.i ORDER BY n.n, t.w COLLATE "C") AS r
+    FROM t JOIN n USING (w)
+), probe AS (
+    SELECT k.i, k.w, p.hits FROM k JOIN p USING (i) WHERE k.r <= p.probed
+), held AS (
+    SELECT u.w, h.seq FROM (SELECT DISTINCT w FROM probe) AS u CROSS JOIN LATERAL (
+        SELECT s AS seq FROM conflict_words c, unnest(c.seqs) AS s
+        WHERE c.tenant = %s AND c.token = u.w ORDER BY s DESC LIMIT %s
+    ) AS h
+), repeated AS (
+    SELECT probe.i, held.seq FROM probe JOIN held USING (w)
+    GROUP BY probe.i, held.seq, probe.hits HAVING count(*) >= probe.hits
+), single_words AS (
+    SELECT k.i, k.w FROM k JOIN p USING (i) WHERE p.needed > 1
+), singles AS (
+    SELECT s.i, h.seq FROM single_words s JOIN (
+        SELECT u.w, q.seq FROM (SELECT DISTINCT w FROM single_words) AS u CROSS JOIN LATERAL (
+            SELECT q.seq FROM conflict_singles q
+            WHERE q.tenant = %s AND q.token = u.w ORDER BY q.seq DESC LIMIT %s
+        ) AS q
+    ) AS h USING (w)
+), words AS (
+    SELECT i, array_agg(w) AS ws FROM t GROUP BY i
+), scored AS (
+    SELECT r.i, r.seq, x.shared FROM repeated r JOIN p USING (i) JOIN words USING (i)
+    JOIN conflict_memories c ON c.tenant = %s AND c.seq = r.seq
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS shared FROM unnest(c.words) AS cw WHERE cw = ANY (words.ws)
+    ) AS x
+    WHERE x.shared >= p.needed
+    UNION ALL
+    SELECT i, seq, 1 FROM singles
+), ranked AS (
+    SELECT s.i, s.seq, m.id, c.words, c.numbers, c.negated,
+        row_number() OVER (PARTITION BY s.i ORDER BY s.shared DESC, s.seq DESC) AS r
+    FROM scored s
+    JOIN conflict_memories c ON c.tenant = %s AND c.seq = s.seq
+    JOIN memories m ON m.tenant = c.tenant AND m.seq = c.seq
+)
+SELECT i, seq, id, words, numbers, negated FROM ranked WHERE r <= %s ORDER BY i, r
+"""
 
 
 class PostgresTokenPostings:
@@ -99,6 +155,45 @@ class PostgresTokenPostings:
             int(seq): (int(seq), str(mid), (frozenset(words), frozenset(numbers), bool(negated)))
             for seq, mid, words, numbers, negated in rows
         }
+
+    async def candidates(
+        self, plans: Sequence[TokenPlan], per_word: int, limit: int
+    ) -> list[list[TokenRow]]:
+        """Per plan (a text's subject words and its probe, see ``search/_lexical.py``), the
+        memories sharing enough of the words, closest first (the most recent first among
+        equally close ones), at most ``limit``, with their tokens: the four reads of
+        :class:`~memorymesh.search._lexical.StoredLexicon` (the words' counts, the probed
+        words' ``per_word`` most recent holders, one-word memories, the candidates' tokens)
+        in one statement for the whole batch, with the same probe, caps and order."""
+        found: list[list[TokenRow]] = [[] for _ in plans]
+        if not plans:
+            return found
+        text_ids = [i for i, (words, *_) in enumerate(plans) for _ in words]
+        text_words = [w for words, *_ in plans for w in words]
+        rows = await self._rows(
+            _CANDIDATES,
+            [
+                text_ids,
+                text_words,
+                list(range(len(plans))),
+                [p[1] for p in plans],
+                [p[2] for p in plans],
+                [p[3] for p in plans],
+                self._tenant,
+                self._tenant,
+                per_word,
+                self._tenant,
+                per_word,
+                self._tenant,
+                self._tenant,
+                limit,
+            ],
+        )
+        for i, seq, mid, words, numbers, negated in rows:
+            found[i].append(
+                (int(seq), str(mid), (frozenset(words), frozenset(numbers), bool(negated)))
+            )
+        return found
 
     async def current_texts(self, ids: Sequence[str] | None) -> list[tuple[int, str, str]]:
         where = "tenant = %s AND superseded_by IS NULL AND status = 'active'"
