@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 if TYPE_CHECKING:
-    from ..stores.base import TokenPostings
+    from ..stores.base import TokenPostings, TokenRow
 
 
 __all__ = [
@@ -259,9 +259,10 @@ class StoredLexicon:
     """:class:`LexicalIndex`'s lookup over the tokens a store keeps (``TokenPostings``):
     the same rarest-words probe, caps and order, in four reads per batch (word counts,
     postings of the probed words, one-word memories, the candidates' tokens) whatever the
-    store's size, or in one statement where the store can (``TokenCandidates``:
-    PostgreSQL). The stored tokens are current (kept in the write's own transaction), and
-    ``seq`` order is the order an index built from the store would have numbered them in.
+    store's size, or in one statement where the store plans the probe itself
+    (``TokenCandidates``: PostgreSQL). The stored tokens are current (kept in the write's
+    own transaction), and ``seq`` order is the order an index built from the store would
+    have numbered them in.
     """
 
     def __init__(self, source: TokenPostings) -> None:
@@ -281,12 +282,19 @@ class StoredLexicon:
         source = self.source
         if not isinstance(source, TokenCandidates):
             return await self.lookup_by_reads(token_sets, needed, limit)
-        plans = [(words, *_plan(len(words), needed)) for words in token_sets if words]
-        found = iter(await source.candidates(plans, _MAX_POSTINGS, limit))
-        return [
-            [(mid, tokens) for _, mid, tokens in next(found)] if words else []
-            for words in token_sets
-        ]
+        asked = [words for words in token_sets if words]
+        repeated, singles, entries = await source.probe(
+            [(words, *_plan(len(words), needed)) for words in asked], _MAX_POSTINGS
+        )
+        by_text = iter(range(len(asked)))
+        plans: list[tuple[int, list[int], list[int]] | None] = []
+        for words in token_sets:
+            if not words:
+                plans.append(None)
+                continue
+            at = next(by_text)
+            plans.append((_plan(len(words), needed)[0], repeated[at], singles[at]))
+        return _ranked(token_sets, plans, entries, limit)
 
     async def lookup_by_reads(
         self,
@@ -299,65 +307,70 @@ class StoredLexicon:
         asked = needed
         every = set().union(*token_sets) if token_sets else set()
         counts = await source.counts(every)
-        plans: list[tuple[int, int, list[str]] | None] = []
+        probes: list[tuple[int, int, list[str]] | None] = []
         probe: set[str] = set()
         singles_wanted: set[str] = set()
         for words in token_sets:
             size = len(words)
             if not size:
-                plans.append(None)
+                probes.append(None)
                 continue
             needed, probed, hits = _plan(size, asked)
             held = probe_words(words, counts, probed, int)
             probe.update(held)
             if needed > 1:
                 singles_wanted.update(w for w in words if w in counts)
-            plans.append((needed, hits, held))
+            probes.append((needed, hits, held))
         postings = await source.postings(probe, _MAX_POSTINGS)
         singles = await source.postings(singles_wanted, _MAX_POSTINGS, single=True)
-        seen: list[dict[int, int]] = []
+        plans: list[tuple[int, list[int], list[int]] | None] = []
         wanted: set[int] = set()
-        for plan in plans:
-            repeated: dict[int, int] = {}
-            if plan is not None:
-                needed, hits, held = plan
-                tally: dict[int, int] = {}
-                for word in held:
-                    for seq in postings.get(word, ()):
-                        tally[seq] = tally.get(seq, 0) + 1
-                repeated = {seq: n for seq, n in tally.items() if n >= hits}
-                wanted.update(repeated)
-            seen.append(repeated)
-        for words, plan in zip(token_sets, plans, strict=True):
-            if plan is not None and plan[0] > 1:
-                for word in words:
-                    wanted.update(singles.get(word, ()))
-        entries = await source.entries(wanted)
-        found_all: list[list[tuple[str, Tokens]]] = []
-        for words, plan, repeated in zip(token_sets, plans, seen, strict=True):
+        for words, plan in zip(token_sets, probes, strict=True):
             if plan is None:
-                found_all.append([])
+                plans.append(None)
                 continue
-            needed = plan[0]
-            found: list[int] = []  # shared words << 64 | seq, as in LexicalIndex.candidates
-            for seq in repeated:
-                entry = entries.get(seq)
-                if entry is not None:
-                    shared = len(words.intersection(entry[2][0]))
-                    if shared >= needed:
-                        found.append(shared << 64 | seq)
-            if needed > 1:
-                found.extend(
-                    1 << 64 | seq
-                    for word in words
-                    for seq in singles.get(word, ())
-                    if seq in entries
-                )
-            found.sort(reverse=True)
-            found_all.append(
-                [
-                    (entries[seq][1], entries[seq][2])
-                    for seq in (item & _SEQ_MASK for item in found[:limit])
-                ]
-            )
-        return found_all
+            needed, hits, held = plan
+            tally: dict[int, int] = {}
+            for word in held:
+                for seq in postings.get(word, ()):
+                    tally[seq] = tally.get(seq, 0) + 1
+            repeated = [seq for seq, n in tally.items() if n >= hits]
+            ones = [seq for word in words for seq in singles.get(word, ())] if needed > 1 else []
+            wanted.update(repeated, ones)
+            plans.append((needed, repeated, ones))
+        entries = await source.entries(wanted)
+        return _ranked(token_sets, plans, entries, limit)
+
+
+def _ranked(
+    token_sets: Sequence[frozenset[str]],
+    plans: Sequence[tuple[int, list[int], list[int]] | None],
+    entries: Mapping[int, TokenRow],
+    limit: int,
+) -> list[list[tuple[str, Tokens]]]:
+    """Per text, its probe's memories (``plans``: how many words a candidate must share,
+    the memories its probe hit enough times, the one-word memories holding one of its
+    words) that share enough words, closest first, the most recent first among equals."""
+    found_all: list[list[tuple[str, Tokens]]] = []
+    for words, plan in zip(token_sets, plans, strict=True):
+        if plan is None:
+            found_all.append([])
+            continue
+        needed, repeated, ones = plan
+        found: list[int] = []  # shared words << 64 | seq, as in LexicalIndex.candidates
+        for seq in repeated:
+            entry = entries.get(seq)
+            if entry is not None:
+                shared = len(words.intersection(entry[2][0]))
+                if shared >= needed:
+                    found.append(shared << 64 | seq)
+        if needed > 1:
+            found.extend(1 << 64 | seq for seq in ones if seq in entries)
+        found.sort(reverse=True)
+        found_all.append(
+            [
+                (entries[seq][1], entries[seq][2])
+                for seq in (item & _SEQ_MASK for item in found[:limit])
+            ]
+        )
+    return found_all

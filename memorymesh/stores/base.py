@@ -73,6 +73,7 @@ __all__ = [
     "TokenCandidates",
     "TokenPlan",
     "TokenPostings",
+    "TokenProbe",
     "TokenRow",
     "TransientWriteError",
     "VectorRow",
@@ -400,6 +401,10 @@ TokenRow = tuple[int, str, tuple[frozenset[str], frozenset[str], bool]]
 #: share, how many of the rarest are probed, and how many of those a candidate must hold
 #: (see ``search/_lexical.py``).
 TokenPlan = tuple[frozenset[str], int, int, int]
+#: What :meth:`TokenCandidates.probe` finds for a batch: per text, the seqs of the memories
+#: its probe hit enough times and of the one-word memories holding one of its words; and
+#: the stored tokens of all of them, by seq.
+TokenProbe = tuple[list[list[int]], list[list[int]], dict[int, TokenRow]]
 
 
 class TokenPostings(Protocol):
@@ -438,16 +443,14 @@ class TokenPostings(Protocol):
 
 @runtime_checkable
 class TokenCandidates(Protocol):
-    """An optional capability of :class:`TokenPostings`: a whole batch's keyword conflict
-    candidates in one round trip (PostgreSQL). Without it the lookup makes four reads."""
+    """An optional capability of :class:`TokenPostings`: a whole batch's keyword probe in
+    one round trip (PostgreSQL). Without it a lookup makes four reads."""
 
-    async def candidates(
-        self, plans: Sequence[TokenPlan], per_word: int, limit: int
-    ) -> list[list[TokenRow]]:
+    async def probe(self, plans: Sequence[TokenPlan], per_word: int) -> TokenProbe:
         """Per plan, the memories holding ``hits`` of its ``probed`` rarest words (each
-        word's ``per_word`` most recent holders) and sharing ``needed`` of its words, and
-        the one-word memories holding one of its words when ``needed`` > 1; closest first,
-        the most recent first among equals; at most ``limit``."""
+        word's ``per_word`` most recent holders; equally rare words in code point order),
+        and the one-word memories holding one of its words (only when ``needed`` > 1, each
+        word's ``per_word`` most recent); and the stored tokens of every memory named."""
 
 
 def token_postings(source: object) -> TokenPostings | None:

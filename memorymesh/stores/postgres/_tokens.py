@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from ..base import TokenPlan, TokenRow
+from ..base import TokenPlan, TokenProbe, TokenRow
 from ._schema import WORD_CHUNK
 
 __all__ = ["MARK_KEY", "PostgresTokenPostings"]
@@ -28,10 +28,12 @@ Runner = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]]
 
 
-#: One statement for :meth:`PostgresTokenPostings.candidates`. Words are ordered as
+#: The statement of :meth:`PostgresTokenPostings.probe`. Words are ordered as
 #: ``probe_words`` orders them in Python: by holders, then by the word's code points
-#: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text).
-_CANDIDATES = """
+#: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text). Rows: per
+#: text (kind 0) the memories holding ``hits`` of its probed words, (kind 1) the one-word
+#: memories holding one of its words, and (kind 2) the tokens of each memory named.
+_PROBE = """
 WITH t AS (
     SELECT i, w FROM unnest(%s::int[], %s::text[]) AS t (i, w)
 ), p AS (
@@ -62,25 +64,16 @@ WITH t AS (
             WHERE q.tenant = %s AND q.token = u.w ORDER BY q.seq DESC LIMIT %s
         ) AS q
     ) AS h USING (w)
-), words AS (
-    SELECT i, array_agg(w) AS ws FROM t GROUP BY i
-), scored AS (
-    SELECT r.i, r.seq, x.shared FROM repeated r JOIN p USING (i) JOIN words USING (i)
-    JOIN conflict_memories c ON c.tenant = %s AND c.seq = r.seq
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS shared FROM unnest(c.words) AS cw WHERE cw = ANY (words.ws)
-    ) AS x
-    WHERE x.shared >= p.needed
-    UNION ALL
-    SELECT i, seq, 1 FROM singles
-), ranked AS (
-    SELECT s.i, s.seq, m.id, c.words, c.numbers, c.negated,
-        row_number() OVER (PARTITION BY s.i ORDER BY s.shared DESC, s.seq DESC) AS r
-    FROM scored s
-    JOIN conflict_memories c ON c.tenant = %s AND c.seq = s.seq
-    JOIN memories m ON m.tenant = c.tenant AND m.seq = c.seq
+), named AS (
+    SELECT seq FROM repeated UNION SELECT seq FROM singles
 )
-SELECT i, seq, id, words, numbers, negated FROM ranked WHERE r <= %s ORDER BY i, r
+SELECT 0, i, array_agg(seq), NULL, NULL::text[], NULL::text[], NULL::bool FROM repeated GROUP BY i
+UNION ALL
+SELECT 1, i, array_agg(seq), NULL, NULL, NULL, NULL FROM singles GROUP BY i
+UNION ALL
+SELECT 2, NULL, ARRAY[c.seq], m.id, c.words, c.numbers, c.negated FROM named
+JOIN conflict_memories c ON c.tenant = %s AND c.seq = named.seq
+JOIN memories m ON m.tenant = c.tenant AND m.seq = c.seq
 """
 
 
@@ -156,44 +149,45 @@ class PostgresTokenPostings:
             for seq, mid, words, numbers, negated in rows
         }
 
-    async def candidates(
-        self, plans: Sequence[TokenPlan], per_word: int, limit: int
-    ) -> list[list[TokenRow]]:
-        """Per plan (a text's subject words and its probe, see ``search/_lexical.py``), the
-        memories sharing enough of the words, closest first (the most recent first among
-        equally close ones), at most ``limit``, with their tokens: the four reads of
-        :class:`~memorymesh.search._lexical.StoredLexicon` (the words' counts, the probed
-        words' ``per_word`` most recent holders, one-word memories, the candidates' tokens)
-        in one statement for the whole batch, with the same probe, caps and order."""
-        found: list[list[TokenRow]] = [[] for _ in plans]
+    async def probe(self, plans: Sequence[TokenPlan], per_word: int) -> TokenProbe:
+        """The three reads of a batch's keyword probe after the words' counts (see
+        ``search/_lexical.py``: the probed words' ``per_word`` most recent holders, one-word
+        memories, the tokens of every memory named) in one statement, the probe planned in
+        SQL from the counts with the same order of equally rare words."""
+        repeated: list[list[int]] = [[] for _ in plans]
+        singles: list[list[int]] = [[] for _ in plans]
+        entries: dict[int, TokenRow] = {}
         if not plans:
-            return found
-        text_ids = [i for i, (words, *_) in enumerate(plans) for _ in words]
-        text_words = [w for words, *_ in plans for w in words]
+            return repeated, singles, entries
+        tenant = self._tenant
         rows = await self._rows(
-            _CANDIDATES,
+            _PROBE,
             [
-                text_ids,
-                text_words,
+                [i for i, (words, *_) in enumerate(plans) for _ in words],
+                [w for words, *_ in plans for w in words],
                 list(range(len(plans))),
                 [p[1] for p in plans],
                 [p[2] for p in plans],
                 [p[3] for p in plans],
-                self._tenant,
-                self._tenant,
+                tenant,
+                tenant,
                 per_word,
-                self._tenant,
+                tenant,
                 per_word,
-                self._tenant,
-                self._tenant,
-                limit,
+                tenant,
             ],
         )
-        for i, seq, mid, words, numbers, negated in rows:
-            found[i].append(
-                (int(seq), str(mid), (frozenset(words), frozenset(numbers), bool(negated)))
-            )
-        return found
+        for kind, i, seqs, mid, words, numbers, negated in rows:
+            if kind == 2:
+                seq = int(seqs[0])
+                entries[seq] = (
+                    seq,
+                    str(mid),
+                    (frozenset(words), frozenset(numbers), bool(negated)),
+                )
+            else:
+                (repeated if kind == 0 else singles)[i] = [int(q) for q in seqs]
+        return repeated, singles, entries
 
     async def current_texts(self, ids: Sequence[str] | None) -> list[tuple[int, str, str]]:
         where = "tenant = %s AND superseded_by IS NULL AND status = 'active'"
