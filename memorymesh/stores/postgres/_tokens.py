@@ -33,6 +33,8 @@ Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]]
 #: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text). Rows: per
 #: text (kind 0) the memories holding ``hits`` of its probed words, (kind 1) the one-word
 #: memories holding one of its words, and (kind 2) the tokens of each memory named.
+#: ``held`` is MATERIALIZED: inlined, the planner read a word's holders once per text probing
+#: it rather than once (0.34 s against 0.13 s for 50 texts of the benchmark's common words).
 _PROBE = """
 WITH t AS (
     SELECT i, w FROM unnest(%s::int[], %s::text[]) AS t (i, w)
@@ -47,7 +49,7 @@ WITH t AS (
     FROM t JOIN n USING (w)
 ), probe AS (
     SELECT k.i, k.w, p.hits FROM k JOIN p USING (i) WHERE k.r <= p.probed
-), held AS (
+), held AS MATERIALIZED (
     SELECT u.w, h.seq FROM (SELECT DISTINCT w FROM probe) AS u CROSS JOIN LATERAL (
         SELECT s AS seq FROM conflict_words c, unnest(c.seqs) AS s
         WHERE c.tenant = %s AND c.token = u.w ORDER BY s DESC LIMIT %s
