@@ -259,10 +259,10 @@ class StoredLexicon:
     """:class:`LexicalIndex`'s lookup over the tokens a store keeps (``TokenPostings``):
     the same rarest-words probe, caps and order, in four reads per batch (word counts,
     postings of the probed words, one-word memories, the candidates' tokens) whatever the
-    store's size, or in one statement where the store plans the probe itself
-    (``TokenCandidates``: PostgreSQL). The stored tokens are current (kept in the write's
-    own transaction), and ``seq`` order is the order an index built from the store would
-    have numbered them in.
+    store's size, or two where the store plans the probe itself (``TokenCandidates``:
+    PostgreSQL, its first three reads in one statement). The stored tokens are current
+    (kept in the write's own transaction), and ``seq`` order is the order an index built
+    from the store would have numbered them in.
     """
 
     def __init__(self, source: TokenPostings) -> None:
@@ -279,22 +279,21 @@ class StoredLexicon:
         close ones), at most ``limit`` of them, with their tokens."""
         from ..stores.base import TokenCandidates
 
-        source = self.source
-        if not isinstance(source, TokenCandidates):
+        if not isinstance(self.source, TokenCandidates):
             return await self.lookup_by_reads(token_sets, needed, limit)
         asked = [words for words in token_sets if words]
-        repeated, singles, entries = await source.probe(
+        probed, postings, singles = await self.source.probe(
             [(words, *_plan(len(words), needed)) for words in asked], _MAX_POSTINGS
         )
-        by_text = iter(range(len(asked)))
-        plans: list[tuple[int, list[int], list[int]] | None] = []
+        held = iter(probed)
+        probes: list[tuple[int, int, list[str]] | None] = []
         for words in token_sets:
             if not words:
-                plans.append(None)
+                probes.append(None)
                 continue
-            at = next(by_text)
-            plans.append((_plan(len(words), needed)[0], repeated[at], singles[at]))
-        return _ranked(token_sets, plans, entries, limit)
+            least, _, hits = _plan(len(words), needed)
+            probes.append((least, hits, next(held)))
+        return await self._candidates(token_sets, probes, postings, singles, limit)
 
     async def lookup_by_reads(
         self,
@@ -323,6 +322,19 @@ class StoredLexicon:
             probes.append((needed, hits, held))
         postings = await source.postings(probe, _MAX_POSTINGS)
         singles = await source.postings(singles_wanted, _MAX_POSTINGS, single=True)
+        return await self._candidates(token_sets, probes, postings, singles, limit)
+
+    async def _candidates(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        probes: Sequence[tuple[int, int, list[str]] | None],
+        postings: Mapping[str, list[int]],
+        singles: Mapping[str, list[int]],
+        limit: int,
+    ) -> list[list[tuple[str, Tokens]]]:
+        """Count each text's hits in its probed words' ``postings`` (``probes``: how many
+        words a candidate must share, how many hits it needs, the words probed), read the
+        tokens of the memories hit enough and of the one-word ``singles``, and rank them."""
         plans: list[tuple[int, list[int], list[int]] | None] = []
         wanted: set[int] = set()
         for words, plan in zip(token_sets, probes, strict=True):
@@ -338,7 +350,7 @@ class StoredLexicon:
             ones = [seq for word in words for seq in singles.get(word, ())] if needed > 1 else []
             wanted.update(repeated, ones)
             plans.append((needed, repeated, ones))
-        entries = await source.entries(wanted)
+        entries = await self.source.entries(wanted)
         return _ranked(token_sets, plans, entries, limit)
 
 

@@ -401,10 +401,9 @@ TokenRow = tuple[int, str, tuple[frozenset[str], frozenset[str], bool]]
 #: share, how many of the rarest are probed, and how many of those a candidate must hold
 #: (see ``search/_lexical.py``).
 TokenPlan = tuple[frozenset[str], int, int, int]
-#: What :meth:`TokenCandidates.probe` finds for a batch: per text, the seqs of the memories
-#: its probe hit enough times and of the one-word memories holding one of its words; and
-#: the stored tokens of all of them, by seq.
-TokenProbe = tuple[list[list[int]], list[list[int]], dict[int, TokenRow]]
+#: What :meth:`TokenCandidates.probe` finds for a batch: per text, the words it probes;
+#: per probed word, its holders; per word, its one-word holders (as ``postings`` reads them).
+TokenProbe = tuple[list[list[str]], dict[str, list[int]], dict[str, list[int]]]
 
 
 class TokenPostings(Protocol):
@@ -443,14 +442,15 @@ class TokenPostings(Protocol):
 
 @runtime_checkable
 class TokenCandidates(Protocol):
-    """An optional capability of :class:`TokenPostings`: a whole batch's keyword probe in
-    one round trip (PostgreSQL). Without it a lookup makes four reads."""
+    """An optional capability of :class:`TokenPostings`: a whole batch's keyword probe
+    planned by the store in one statement (PostgreSQL), so a lookup makes two reads (the
+    probe, then the candidates' tokens) instead of four."""
 
     async def probe(self, plans: Sequence[TokenPlan], per_word: int) -> TokenProbe:
-        """Per plan, the memories holding ``hits`` of its ``probed`` rarest words (each
-        word's ``per_word`` most recent holders; equally rare words in code point order),
-        and the one-word memories holding one of its words (only when ``needed`` > 1, each
-        word's ``per_word`` most recent); and the stored tokens of every memory named."""
+        """Per plan, its ``probed`` rarest words the store holds (equally rare words in
+        code point order); per word probed, the ``per_word`` most recent holders' seqs,
+        newest first; per word of a plan with ``needed`` > 1, its ``per_word`` most recent
+        one-word holders (words with none are absent from both)."""
 
 
 def token_postings(source: object) -> TokenPostings | None:

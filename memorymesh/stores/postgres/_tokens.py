@@ -30,52 +30,37 @@ Fetch = Callable[[Any, str, Sequence[Any]], Awaitable[list[tuple[Any, ...]]]]
 
 #: The statement of :meth:`PostgresTokenPostings.probe`. Words are ordered as
 #: ``probe_words`` orders them in Python: by holders, then by the word's code points
-#: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text). Rows: per
-#: text (kind 0) the memories holding ``hits`` of its probed words, (kind 1) the one-word
-#: memories holding one of its words, and (kind 2) the tokens of each memory named.
-#: ``held`` is MATERIALIZED: inlined, the planner read a word's holders once per text probing
-#: it rather than once (0.34 s against 0.13 s for 50 texts of the benchmark's common words).
+#: (``COLLATE "C"``, the order of Python's ``str`` comparison for UTF-8 text). Rows: (kind 0)
+#: per text, the words it probes; (kind 1) per probed word, its most recent holders; (kind
+#: 2) per word of a text that needs more than one shared, its most recent one-word holders.
+#: Counting each text's hits stays in Python: in SQL (a row per text, word and holder,
+#: grouped) it took twice the four reads' time on the benchmark's common words.
 _PROBE = """
 WITH t AS (
     SELECT i, w FROM unnest(%s::int[], %s::text[]) AS t (i, w)
 ), p AS (
-    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[], %s::int[]) AS p (i, needed, probed, hits)
+    SELECT * FROM unnest(%s::int[], %s::int[], %s::int[]) AS p (i, needed, probed)
 ), n AS (
     SELECT c.token AS w, sum(cardinality(c.seqs)) AS n FROM conflict_words c
     WHERE c.tenant = %s AND c.token IN (SELECT w FROM t)
     GROUP BY c.token HAVING sum(cardinality(c.seqs)) > 0
-), k AS (
+), k AS MATERIALIZED (
     SELECT t.i, t.w, row_number() OVER (PARTITION BY t.i ORDER BY n.n, t.w COLLATE "C") AS r
     FROM t JOIN n USING (w)
-), probe AS (
-    SELECT k.i, k.w, p.hits FROM k JOIN p USING (i) WHERE k.r <= p.probed
-), held AS MATERIALIZED (
-    SELECT u.w, h.seq FROM (SELECT DISTINCT w FROM probe) AS u CROSS JOIN LATERAL (
-        SELECT s AS seq FROM conflict_words c, unnest(c.seqs) AS s
-        WHERE c.tenant = %s AND c.token = u.w ORDER BY s DESC LIMIT %s
-    ) AS h
-), repeated AS (
-    SELECT probe.i, held.seq FROM probe JOIN held USING (w)
-    GROUP BY probe.i, held.seq, probe.hits HAVING count(*) >= probe.hits
-), single_words AS (
-    SELECT k.i, k.w FROM k JOIN p USING (i) WHERE p.needed > 1
-), singles AS (
-    SELECT s.i, h.seq FROM single_words s JOIN (
-        SELECT u.w, q.seq FROM (SELECT DISTINCT w FROM single_words) AS u CROSS JOIN LATERAL (
-            SELECT q.seq FROM conflict_singles q
-            WHERE q.tenant = %s AND q.token = u.w ORDER BY q.seq DESC LIMIT %s
-        ) AS q
-    ) AS h USING (w)
-), named AS (
-    SELECT seq FROM repeated UNION SELECT seq FROM singles
+), probe AS MATERIALIZED (
+    SELECT k.i, k.w FROM k JOIN p USING (i) WHERE k.r <= p.probed
 )
-SELECT 0, i, array_agg(seq), NULL, NULL::text[], NULL::text[], NULL::bool FROM repeated GROUP BY i
+SELECT 0, i::text, array_agg(w), NULL::bigint[] FROM probe GROUP BY i
 UNION ALL
-SELECT 1, i, array_agg(seq), NULL, NULL, NULL, NULL FROM singles GROUP BY i
+SELECT 1, u.w, NULL, ARRAY(
+    SELECT s FROM conflict_words c, unnest(c.seqs) AS s
+    WHERE c.tenant = %s AND c.token = u.w ORDER BY s DESC LIMIT %s
+) FROM (SELECT DISTINCT w FROM probe) AS u
 UNION ALL
-SELECT 2, NULL, ARRAY[c.seq], m.id, c.words, c.numbers, c.negated FROM named
-JOIN conflict_memories c ON c.tenant = %s AND c.seq = named.seq
-JOIN memories m ON m.tenant = c.tenant AND m.seq = c.seq
+SELECT 2, u.w, NULL, ARRAY(
+    SELECT q.seq FROM conflict_singles q
+    WHERE q.tenant = %s AND q.token = u.w ORDER BY q.seq DESC LIMIT %s
+) FROM (SELECT DISTINCT k.w FROM k JOIN p USING (i) WHERE p.needed > 1) AS u
 """
 
 
@@ -152,15 +137,15 @@ class PostgresTokenPostings:
         }
 
     async def probe(self, plans: Sequence[TokenPlan], per_word: int) -> TokenProbe:
-        """The three reads of a batch's keyword probe after the words' counts (see
-        ``search/_lexical.py``: the probed words' ``per_word`` most recent holders, one-word
-        memories, the tokens of every memory named) in one statement, the probe planned in
-        SQL from the counts with the same order of equally rare words."""
-        repeated: list[list[int]] = [[] for _ in plans]
-        singles: list[list[int]] = [[] for _ in plans]
-        entries: dict[int, TokenRow] = {}
+        """The first three reads of a batch's keyword probe (see ``search/_lexical.py``:
+        the words' counts, the probed words' ``per_word`` most recent holders, one-word
+        memories) in one statement, the probe planned in SQL from the counts with the same
+        order of equally rare words."""
+        probed: list[list[str]] = [[] for _ in plans]
+        postings: dict[str, list[int]] = {}
+        singles: dict[str, list[int]] = {}
         if not plans:
-            return repeated, singles, entries
+            return probed, postings, singles
         tenant = self._tenant
         rows = await self._rows(
             _PROBE,
@@ -170,26 +155,19 @@ class PostgresTokenPostings:
                 list(range(len(plans))),
                 [p[1] for p in plans],
                 [p[2] for p in plans],
-                [p[3] for p in plans],
                 tenant,
                 tenant,
                 per_word,
                 tenant,
                 per_word,
-                tenant,
             ],
         )
-        for kind, i, seqs, mid, words, numbers, negated in rows:
-            if kind == 2:
-                seq = int(seqs[0])
-                entries[seq] = (
-                    seq,
-                    str(mid),
-                    (frozenset(words), frozenset(numbers), bool(negated)),
-                )
-            else:
-                (repeated if kind == 0 else singles)[i] = [int(q) for q in seqs]
-        return repeated, singles, entries
+        for kind, key, words, seqs in rows:
+            if kind == 0:
+                probed[int(key)] = [str(w) for w in words]
+            elif seqs:
+                (postings if kind == 1 else singles)[str(key)] = [int(q) for q in seqs]
+        return probed, postings, singles
 
     async def current_texts(self, ids: Sequence[str] | None) -> list[tuple[int, str, str]]:
         where = "tenant = %s AND superseded_by IS NULL AND status = 'active'"
