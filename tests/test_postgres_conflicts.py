@@ -223,10 +223,11 @@ async def test_tokens_stored_by_the_earlier_tokeniser_are_refilled() -> None:
     assert "human-resources" in tokens
 
 
-async def test_a_batch_s_keyword_candidates_come_in_one_statement_and_match_the_reads() -> None:
-    """Without an embedder a batch's candidates come from the stored tokens in one
-    statement: the same memories, in the same order, as the four reads give (rarity ties,
-    words past their probed holders, one-word memories, a wider probe, a forgotten memory)."""
+async def test_a_batch_s_keyword_probe_is_planned_in_sql_with_the_reads_candidates() -> None:
+    """Without an embedder a batch's probe is planned by the database in one statement (the
+    candidates' tokens are a second read): the same memories, in the same order, as the four
+    reads give (rarity ties, words past their probed holders, one-word memories, a wider
+    probe, a forgotten memory)."""
     from test_conflict_seed import _fill, _texts
 
     from memorymesh.search._lexical import StoredLexicon
@@ -241,7 +242,7 @@ async def test_a_batch_s_keyword_candidates_come_in_one_statement_and_match_the_
         gone = await mesh.remember("The staging database runs PostgreSQL 15")
         await mesh.forget(gone.id)
         tokens = token_postings(mesh.stores[0])
-        assert isinstance(tokens, TokenCandidates)  # the one-statement path is the one used
+        assert isinstance(tokens, TokenCandidates)  # the planned probe is the one used
         lexicon = StoredLexicon(tokens)
         news = [content_tokens(text)[0] for text in [*_texts()[3], *(n for _, _, n in PAIRS)]]
         batches = [
