@@ -83,8 +83,8 @@ def probe_words(
     ``words`` is a frozenset, whose order follows the process's hash seed: ordered by
     rarity alone, which of equally rare words are probed (and so, once a word's holders pass
     ``_MAX_POSTINGS``, which memories are candidates, and which conflicts a write finds)
-    changed from one process to the next. The stored tokens' one-statement lookup
-    (PostgreSQL) orders them the same way.
+    changed from one process to the next. The probe PostgreSQL plans in SQL orders them the
+    same way.
     """
     known = [w for w in words if w in held]
     if len(known) <= probed:
