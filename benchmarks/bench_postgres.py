@@ -22,6 +22,13 @@ the store's exact and HNSW vector search (recall@10 of HNSW against exact, at se
     python benchmarks/bench_postgres.py --n 20000 --vector-n 20000 --concurrency 16
     python benchmarks/bench_postgres.py --n 0 --vector-n 0 --bulk-n 1000000  # 1M by COPY
 
+    python benchmarks/bench_postgres.py --n 0 --vector-n 0 --cold-n 20000 --cold-batch 200
+
+``--cold-n`` fills a project with that many memories (keyword only), then times 20
+``remember_many`` batches of ``--cold-batch`` texts, each by a newly opened mesh (a one-shot
+process, or a worker that has checked fewer than 1,000 texts): their conflict candidates come
+from the tokens the database keeps, not from an index in memory.
+
 ``--concurrency W`` runs W tasks at once in this process, each with a mesh of its own (its
 own pool, as worker processes have), for single remembers and keyword and vector recalls,
 beside W tasks of bare statements. ``--bulk-n`` loads that many keyword rows into one
@@ -192,6 +199,7 @@ async def run(
     server_dir: str | None = None,
     backfill: bool = False,
     vector_fill: int | None = None,
+    cold: tuple[int, int] = (0, 0),
 ) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
@@ -215,6 +223,8 @@ async def run(
             await run_bulk(url, bulk_n, queries, backfill)
         if reopen_n:
             await run_reopen(url, reopen_n)
+        if cold[0]:
+            await run_cold(url, *cold)
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -300,6 +310,38 @@ async def run_keyword(url: str, n: int, queries: int) -> None:
             "alone': the rows over the wall time of remember_many's statements (the server's "
             f"side). Load average {_load()}"
         )
+
+
+async def run_cold(url: str, n: int, size: int, runs: int = 20) -> None:
+    """Fill a project with ``n`` memories, then time ``runs`` batches of ``size``, each by a
+    newly opened mesh: the keyword conflict candidates come from the stored tokens."""
+    rng = random.Random(41)
+
+    def batch(texts: list[str]) -> list[NewMemory]:
+        return [NewMemory(text=t, scope="project", on_conflict="keep_both") for t in texts]
+
+    async with AsyncMemoryMesh(url, project="cold", user="bench") as mesh:
+        for start in range(0, n, BATCH):
+            await mesh.remember_many(
+                batch([_text(rng, i) for i in range(start, min(n, start + BATCH))])
+            )
+    took: list[float] = []
+    clock = StatementClock()
+    for run in range(runs):
+        texts = [_text(rng, n + run * size + i) for i in range(size)]
+        async with AsyncMemoryMesh(url, project="cold", user="bench") as mesh:
+            with clock:
+                t0 = time.perf_counter()
+                await mesh.remember_many(batch(texts))
+                took.append(time.perf_counter() - t0)
+    p50, p95 = _ms(took)
+    print(
+        f"remember_many of {size} by a newly opened mesh into {n:,} memories ({VOCAB} "
+        f"vocabulary, keyword only, stored tokens), {runs} batches: p50 / p95 {p50:.0f} / "
+        f"{p95:.0f} ms, {size / statistics.median(took):,.0f} memories/s; "
+        f"{clock.statements / runs:.1f} statements and {1000 * clock.seconds / runs:.0f} ms "
+        f"of them per batch. Load average {_load()}"
+    )
 
 
 def _load() -> str:
@@ -1208,6 +1250,16 @@ def main() -> None:
         action="store_true",
         help="with --bulk-n: load under the schema before 0010 and time 0010's backfill",
     )
+    parser.add_argument(
+        "--cold-n",
+        type=int,
+        default=0,
+        help="also fill a project with this many memories and time remember_many batches "
+        "by newly opened meshes (conflict candidates from the stored tokens)",
+    )
+    parser.add_argument(
+        "--cold-batch", type=int, default=200, help="with --cold-n: texts per batch"
+    )
     args = parser.parse_args()
     global VOCAB, WARM
     VOCAB = args.vocab
@@ -1225,6 +1277,7 @@ def main() -> None:
         args.server_dir,
         args.backfill,
         args.vector_fill,
+        (args.cold_n, args.cold_batch),
     )
 
 

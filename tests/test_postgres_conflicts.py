@@ -221,3 +221,43 @@ async def test_tokens_stored_by_the_earlier_tokeniser_are_refilled() -> None:
         tokens = {t for (t,) in conn.execute("SELECT token FROM conflict_words")}
     assert "hour" not in tokens
     assert "human-resources" in tokens
+
+
+async def test_a_batch_s_keyword_probe_is_planned_in_sql_with_the_reads_candidates() -> None:
+    """Without an embedder a batch's probe is planned by the database in one statement (the
+    candidates' tokens are a second read): the same memories, in the same order, as the four
+    reads give (rarity ties, words past their probed holders, one-word memories, a wider
+    probe, a forgotten memory)."""
+    from test_conflict_seed import _fill, _texts
+
+    from memorymesh.search._lexical import StoredLexicon
+    from memorymesh.stores.base import TokenCandidates, token_postings
+    from memorymesh.writes._conflicts import content_tokens, related_words
+
+    url = _postgres.server_url(_postgres.fresh_name("cand"))
+    async with AsyncMemoryMesh(url, project="cands", user="pat", on_conflict="keep_both") as mesh:
+        await _fill(mesh)
+        olds = [old for _label, old, _new in PAIRS]
+        await mesh.remember_many([*olds, "Kubernetes", "Postgres", "Staging", "pnpm"])
+        gone = await mesh.remember("The staging database runs PostgreSQL 15")
+        await mesh.forget(gone.id)
+        tokens = token_postings(mesh.stores[0])
+        assert isinstance(tokens, TokenCandidates)  # the planned probe is the one used
+        lexicon = StoredLexicon(tokens)
+        news = [content_tokens(text)[0] for text in [*_texts()[3], *(n for _, _, n in PAIRS)]]
+        batches = [
+            ([*news, frozenset(), frozenset({"kubernet"})], None, 64),
+            ([words | related_words(words) for words in news], 2, 24),
+            (news[:5], 1, 3),
+        ]
+        found_any = 0
+        for token_sets, needed, limit in batches:
+            by_reads = await lexicon.lookup_by_reads(token_sets, needed, limit)
+            at_once = await lexicon.lookup(token_sets, needed, limit)
+            assert at_once == by_reads
+            found_any += sum(map(len, at_once))
+        assert found_any > len(PAIRS)
+        # The seed fixtures' old statements are found only through their two recent words,
+        # probed unless one of them is the last of the equally rare words (the first group).
+        first = await lexicon.lookup(news[:3])
+        assert [len(row) for row in first] == [0, 1, 1]

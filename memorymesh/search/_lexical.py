@@ -15,11 +15,11 @@ callers verify every candidate against the store (one read per batch) before jud
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 if TYPE_CHECKING:
-    from ..stores.base import TokenPostings
+    from ..stores.base import TokenPostings, TokenRow
 
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "candidate_keys",
     "max_missing",
     "needed_shared",
+    "probe_words",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -70,6 +71,25 @@ def needed_shared(size: int) -> int:
 
 
 _Packed = tuple[tuple[str, ...], tuple[str, ...], bool]
+V = TypeVar("V")
+
+
+def probe_words(
+    words: Iterable[str], held: Mapping[str, V], probed: int, size: Callable[[V], int]
+) -> list[str]:
+    """The ``probed`` rarest of ``words`` that ``held`` knows (``size`` of its value: how
+    many memories hold the word), ties broken by the word itself.
+
+    ``words`` is a frozenset, whose order follows the process's hash seed: ordered by
+    rarity alone, which of equally rare words are probed (and so, once a word's holders pass
+    ``_MAX_POSTINGS``, which memories are candidates, and which conflicts a write finds)
+    changed from one process to the next. The probe PostgreSQL plans in SQL orders them the
+    same way.
+    """
+    known = [w for w in words if w in held]
+    if len(known) <= probed:
+        return known  # every word is probed: their order changes nothing
+    return sorted(known, key=lambda w: (size(held[w]), w))[:probed]
 
 
 def _plan(size: int, needed: int | None = None) -> tuple[int, int, int]:
@@ -144,7 +164,7 @@ class LexicalIndex(Generic[K]):
             return []
         needed, probed, hits = _plan(size, needed)
         postings = self._postings
-        held = sorted((postings[w] for w in tokens if w in postings), key=len)[:probed]
+        held = [postings[w] for w in probe_words(tokens, postings, probed, len)]
         # Each candidate as one int, shared words above slot: a plain descending sort of
         # ints orders them closest first, the most recent first among equals (a sort by a
         # tuple key cost more than the rest of a lookup when texts share many words).
@@ -239,8 +259,10 @@ class StoredLexicon:
     """:class:`LexicalIndex`'s lookup over the tokens a store keeps (``TokenPostings``):
     the same rarest-words probe, caps and order, in four reads per batch (word counts,
     postings of the probed words, one-word memories, the candidates' tokens) whatever the
-    store's size. The stored tokens are current (kept in the write's own transaction), and
-    ``seq`` order is the order an index built from the store would have numbered them in.
+    store's size, or two where the store plans the probe itself (``TokenCandidates``:
+    PostgreSQL, its first three reads in one statement). The stored tokens are current
+    (kept in the write's own transaction), and ``seq`` order is the order an index built
+    from the store would have numbered them in.
     """
 
     def __init__(self, source: TokenPostings) -> None:
@@ -255,69 +277,112 @@ class StoredLexicon:
         """Per text's subject words, the memories sharing enough of them to be a conflict
         (``needed`` of them, if given), closest first (the most recent first among equally
         close ones), at most ``limit`` of them, with their tokens."""
+        from ..stores.base import TokenCandidates
+
+        if not isinstance(self.source, TokenCandidates):
+            return await self.lookup_by_reads(token_sets, needed, limit)
+        asked = [words for words in token_sets if words]
+        probed, postings, singles = await self.source.probe(
+            [(words, *_plan(len(words), needed)) for words in asked], _MAX_POSTINGS
+        )
+        held = iter(probed)
+        probes: list[tuple[int, int, list[str]] | None] = []
+        for words in token_sets:
+            if not words:
+                probes.append(None)
+                continue
+            least, _, hits = _plan(len(words), needed)
+            probes.append((least, hits, next(held)))
+        return await self._candidates(token_sets, probes, postings, singles, limit)
+
+    async def lookup_by_reads(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        needed: int | None = None,
+        limit: int = _MAX_CANDIDATES,
+    ) -> list[list[tuple[str, Tokens]]]:
+        """:meth:`lookup` in four reads of the stored tokens, each for the whole batch."""
         source = self.source
         asked = needed
         every = set().union(*token_sets) if token_sets else set()
         counts = await source.counts(every)
-        plans: list[tuple[int, int, list[str]] | None] = []
+        probes: list[tuple[int, int, list[str]] | None] = []
         probe: set[str] = set()
         singles_wanted: set[str] = set()
         for words in token_sets:
             size = len(words)
             if not size:
-                plans.append(None)
+                probes.append(None)
                 continue
             needed, probed, hits = _plan(size, asked)
-            held = sorted((w for w in words if w in counts), key=counts.__getitem__)[:probed]
+            held = probe_words(words, counts, probed, int)
             probe.update(held)
             if needed > 1:
                 singles_wanted.update(w for w in words if w in counts)
-            plans.append((needed, hits, held))
+            probes.append((needed, hits, held))
         postings = await source.postings(probe, _MAX_POSTINGS)
         singles = await source.postings(singles_wanted, _MAX_POSTINGS, single=True)
-        seen: list[dict[int, int]] = []
+        return await self._candidates(token_sets, probes, postings, singles, limit)
+
+    async def _candidates(
+        self,
+        token_sets: Sequence[frozenset[str]],
+        probes: Sequence[tuple[int, int, list[str]] | None],
+        postings: Mapping[str, list[int]],
+        singles: Mapping[str, list[int]],
+        limit: int,
+    ) -> list[list[tuple[str, Tokens]]]:
+        """Count each text's hits in its probed words' ``postings`` (``probes``: how many
+        words a candidate must share, how many hits it needs, the words probed), read the
+        tokens of the memories hit enough and of the one-word ``singles``, and rank them."""
+        plans: list[tuple[int, list[int], list[int]] | None] = []
         wanted: set[int] = set()
-        for plan in plans:
-            repeated: dict[int, int] = {}
-            if plan is not None:
-                needed, hits, held = plan
-                tally: dict[int, int] = {}
-                for word in held:
-                    for seq in postings.get(word, ()):
-                        tally[seq] = tally.get(seq, 0) + 1
-                repeated = {seq: n for seq, n in tally.items() if n >= hits}
-                wanted.update(repeated)
-            seen.append(repeated)
-        for words, plan in zip(token_sets, plans, strict=True):
-            if plan is not None and plan[0] > 1:
-                for word in words:
-                    wanted.update(singles.get(word, ()))
-        entries = await source.entries(wanted)
-        found_all: list[list[tuple[str, Tokens]]] = []
-        for words, plan, repeated in zip(token_sets, plans, seen, strict=True):
+        for words, plan in zip(token_sets, probes, strict=True):
             if plan is None:
-                found_all.append([])
+                plans.append(None)
                 continue
-            needed = plan[0]
-            found: list[int] = []  # shared words << 64 | seq, as in LexicalIndex.candidates
-            for seq in repeated:
-                entry = entries.get(seq)
-                if entry is not None:
-                    shared = len(words.intersection(entry[2][0]))
-                    if shared >= needed:
-                        found.append(shared << 64 | seq)
-            if needed > 1:
-                found.extend(
-                    1 << 64 | seq
-                    for word in words
-                    for seq in singles.get(word, ())
-                    if seq in entries
-                )
-            found.sort(reverse=True)
-            found_all.append(
-                [
-                    (entries[seq][1], entries[seq][2])
-                    for seq in (item & _SEQ_MASK for item in found[:limit])
-                ]
-            )
-        return found_all
+            needed, hits, held = plan
+            tally: dict[int, int] = {}
+            for word in held:
+                for seq in postings.get(word, ()):
+                    tally[seq] = tally.get(seq, 0) + 1
+            repeated = [seq for seq, n in tally.items() if n >= hits]
+            ones = [seq for word in words for seq in singles.get(word, ())] if needed > 1 else []
+            wanted.update(repeated, ones)
+            plans.append((needed, repeated, ones))
+        entries = await self.source.entries(wanted)
+        return _ranked(token_sets, plans, entries, limit)
+
+
+def _ranked(
+    token_sets: Sequence[frozenset[str]],
+    plans: Sequence[tuple[int, list[int], list[int]] | None],
+    entries: Mapping[int, TokenRow],
+    limit: int,
+) -> list[list[tuple[str, Tokens]]]:
+    """Per text, its probe's memories (``plans``: how many words a candidate must share,
+    the memories its probe hit enough times, the one-word memories holding one of its
+    words) that share enough words, closest first, the most recent first among equals."""
+    found_all: list[list[tuple[str, Tokens]]] = []
+    for words, plan in zip(token_sets, plans, strict=True):
+        if plan is None:
+            found_all.append([])
+            continue
+        needed, repeated, ones = plan
+        found: list[int] = []  # shared words << 64 | seq, as in LexicalIndex.candidates
+        for seq in repeated:
+            entry = entries.get(seq)
+            if entry is not None:
+                shared = len(words.intersection(entry[2][0]))
+                if shared >= needed:
+                    found.append(shared << 64 | seq)
+        if needed > 1:
+            found.extend(1 << 64 | seq for seq in ones if seq in entries)
+        found.sort(reverse=True)
+        found_all.append(
+            [
+                (entries[seq][1], entries[seq][2])
+                for seq in (item & _SEQ_MASK for item in found[:limit])
+            ]
+        )
+    return found_all

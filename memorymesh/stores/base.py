@@ -70,7 +70,10 @@ __all__ = [
     "StoreOptions",
     "StoreTransaction",
     "TimeField",
+    "TokenCandidates",
+    "TokenPlan",
     "TokenPostings",
+    "TokenProbe",
     "TokenRow",
     "TransientWriteError",
     "VectorRow",
@@ -394,6 +397,13 @@ class StoreTransaction(Protocol):
 
 #: A memory's conflict tokens as stored: ``(seq, id, (subject words, numbers, negated))``.
 TokenRow = tuple[int, str, tuple[frozenset[str], frozenset[str], bool]]
+#: One new text's keyword probe: its subject words, how many of them a candidate must
+#: share, how many of the rarest are probed, and how many of those a candidate must hold
+#: (see ``search/_lexical.py``).
+TokenPlan = tuple[frozenset[str], int, int, int]
+#: What :meth:`TokenCandidates.probe` finds for a batch: per text, the words it probes;
+#: per probed word, its holders; per word, its one-word holders (as ``postings`` reads them).
+TokenProbe = tuple[list[list[str]], dict[str, list[int]], dict[str, list[int]]]
 
 
 class TokenPostings(Protocol):
@@ -428,6 +438,19 @@ class TokenPostings(Protocol):
     ) -> None:
         """Drop the tokens of ``ids`` (None: all), store ``rows``, record ``mark`` (None:
         keep the recorded one). Only inside a write transaction."""
+
+
+@runtime_checkable
+class TokenCandidates(Protocol):
+    """An optional capability of :class:`TokenPostings`: a whole batch's keyword probe
+    planned by the store in one statement (PostgreSQL), so a lookup makes two reads (the
+    probe, then the candidates' tokens) instead of four."""
+
+    async def probe(self, plans: Sequence[TokenPlan], per_word: int) -> TokenProbe:
+        """Per plan, its ``probed`` rarest words the store holds (equally rare words in
+        code point order); per word probed, the ``per_word`` most recent holders' seqs,
+        newest first; per word of a plan with ``needed`` > 1, its ``per_word`` most recent
+        one-word holders (words with none are absent from both)."""
 
 
 def token_postings(source: object) -> TokenPostings | None:
