@@ -4,6 +4,7 @@ serves on the loopback only, stops cleanly on Ctrl-C, and says in one line what 
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +73,68 @@ def test_ctrl_c_stops_the_server_while_a_change_stream_is_open(tmp_path: Path) -
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert err.strip() == ""
+
+
+def test_a_second_ctrl_c_while_a_request_hangs_exits_and_still_closes_the_store(
+    tmp_path: Path,
+) -> None:
+    # The second Ctrl-C is uvicorn's "force quit": it stops waiting for responses in flight
+    # and skips the app's shutdown. The mesh must close anyway, or its SQLite connections'
+    # threads keep the process alive for ever.
+    import anyio
+
+    from memorymesh import AsyncMemoryMesh
+
+    async def seed() -> None:
+        async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
+            await mesh.remember("The staging database is on port 5433")
+
+    with ThreadPoolExecutor(1) as pool:  # a browser test's Playwright may hold this loop
+        pool.submit(anyio.run, seed).result()
+    process = _serve(tmp_path)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(": ", 1)[1].strip()
+        base = url.split("/?", 1)[0]
+        port = int(base.rsplit(":", 1)[1])
+        with httpx.Client(timeout=60) as client:
+            assert client.get(url).status_code == 303
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+            # A request whose body never comes: the server is inside it (it asked for the
+            # body with "100 Continue"), so a first Ctrl-C waits for it without end.
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as hanging:
+                hanging.sendall(
+                    f"POST /memories HTTP/1.1\r\nHost: localhost:{port}\r\nCookie: {cookie}\r\n"
+                    "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n".encode()
+                )
+                assert hanging.recv(100).startswith(b"HTTP/1.1 100")
+                with client.stream("GET", f"{base}/api/changes/stream") as response:
+                    lines = response.iter_lines()
+                    assert next(lines).startswith("data: ")
+                    process.send_signal(signal.SIGINT)
+                    # The stream ending shows the server is shutting down (the first signal was
+                    # handled), now waiting for the hanging request.
+                    assert [line for line in lines if line] == []
+                process.send_signal(signal.SIGINT)
+                _, err = process.communicate(timeout=60)  # a hang guard: it exits at once
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert err.strip() == ""  # no traceback, no "mesh not closed" warning
+    # SQLite removes a WAL file when its last connection closes: the stores were closed,
+    # not left to the process's end.
+    assert not list(tmp_path.glob("*.db-*"))
+
+    async def check() -> None:
+        async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
+            [hit] = await mesh.recall("staging database port")
+            assert "5433" in hit.memory.text
+            await mesh.remember("Writable after the forced stop")  # not left locked
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, check).result()
 
 
 class socket_refused:
