@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import httpx
 
 from memorymesh._version import install_command
@@ -75,23 +77,10 @@ def test_ctrl_c_stops_the_server_while_a_change_stream_is_open(tmp_path: Path) -
     assert err.strip() == ""
 
 
-def test_a_second_ctrl_c_while_a_request_hangs_exits_and_still_closes_the_store(
-    tmp_path: Path,
-) -> None:
-    # The second Ctrl-C is uvicorn's "force quit": it stops waiting for responses in flight
-    # and skips the app's shutdown. The mesh must close anyway, or its SQLite connections'
-    # threads keep the process alive for ever.
-    import anyio
-
-    from memorymesh import AsyncMemoryMesh
-
-    async def seed() -> None:
-        async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
-            await mesh.remember("The staging database is on port 5433")
-
-    with ThreadPoolExecutor(1) as pool:  # a browser test's Playwright may hold this loop
-        pool.submit(anyio.run, seed).result()
-    process = _serve(tmp_path)
+def _force_quit(process: subprocess.Popen[str]) -> None:
+    """Log in, leave a request hanging and a change stream open, then press Ctrl-C twice: the
+    second one while the server waits for the hanging request (uvicorn's "force quit").
+    Fails if the process is still running after 60 s."""
     try:
         assert process.stdout is not None
         url = process.stdout.readline().split(": ", 1)[1].strip()
@@ -112,8 +101,8 @@ def test_a_second_ctrl_c_while_a_request_hangs_exits_and_still_closes_the_store(
                     lines = response.iter_lines()
                     assert next(lines).startswith("data: ")
                     process.send_signal(signal.SIGINT)
-                    # The stream ending shows the server is shutting down (the first signal was
-                    # handled), now waiting for the hanging request.
+                    # The stream ending shows the server is shutting down (the first signal
+                    # was handled), now waiting for the hanging request.
                     assert [line for line in lines if line] == []
                 process.send_signal(signal.SIGINT)
                 _, err = process.communicate(timeout=60)  # a hang guard: it exits at once
@@ -121,20 +110,69 @@ def test_a_second_ctrl_c_while_a_request_hangs_exits_and_still_closes_the_store(
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, err
-    assert err.strip() == ""  # no traceback, no "mesh not closed" warning
+    assert process.returncode == 130, err  # as for one Ctrl-C
+    assert err.strip() == ""  # no traceback (a cancelled app shutdown logs one)
+
+
+def _in_thread(work: Callable[[], Awaitable[None]]) -> None:
+    with ThreadPoolExecutor(1) as pool:  # a browser test's Playwright may hold this loop
+        pool.submit(anyio.run, work).result()
+
+
+def test_a_second_ctrl_c_while_a_request_hangs_exits_and_still_closes_the_store(
+    tmp_path: Path,
+) -> None:
+    # The second Ctrl-C is uvicorn's "force quit": it stops waiting for responses in flight
+    # and skips the app's shutdown. The mesh must close anyway, or its SQLite connections'
+    # threads keep the process alive for ever.
+    from memorymesh import AsyncMemoryMesh
+
+    def mesh() -> AsyncMemoryMesh:
+        return AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db")
+
+    async def seed() -> None:
+        async with mesh() as seeding:
+            await seeding.remember("The staging database is on port 5433")
+
+    async def check() -> None:
+        async with mesh() as checking:
+            [hit] = await checking.recall("staging database port")
+            assert "5433" in hit.memory.text
+            await checking.remember("Writable after the forced stop")  # not left locked
+
+    _in_thread(seed)
+    _force_quit(_serve(tmp_path))
     # SQLite removes a WAL file when its last connection closes: the stores were closed,
     # not left to the process's end.
     assert not list(tmp_path.glob("*.db-*"))
+    _in_thread(check)
+
+
+def test_a_second_ctrl_c_closes_a_postgres_store(tmp_path: Path) -> None:
+    import _postgres
+
+    from memorymesh import AsyncMemoryMesh
+
+    url = _postgres.tenant_url()
+
+    async def seed() -> None:
+        async with AsyncMemoryMesh(url) as seeding:
+            await seeding.remember("The staging database is on port 5433", scope="project")
 
     async def check() -> None:
-        async with AsyncMemoryMesh(tmp_path / "p.db", global_path=tmp_path / "g.db") as mesh:
-            [hit] = await mesh.recall("staging database port")
+        async with AsyncMemoryMesh(url) as checking:
+            [hit] = await checking.recall("staging database port")
             assert "5433" in hit.memory.text
-            await mesh.remember("Writable after the forced stop")  # not left locked
 
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(anyio.run, check).result()
+    _in_thread(seed)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memorymesh", "ui", "--no-browser", "--port", "0", "--db", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _force_quit(process)
+    _in_thread(check)
 
 
 class socket_refused:
