@@ -92,8 +92,8 @@ class DashboardServer(uvicorn.Server):
             _, left = await asyncio.wait(running, timeout=FORCED_GRACE_SECONDS)
             for task in left:
                 task.cancel()
-            if left:
-                await asyncio.wait(left)
+            if left:  # bounded too: a task that ignores its cancelling does not hold us
+                await asyncio.wait(left, timeout=FORCED_GRACE_SECONDS)
         # The app's shutdown, unless uvicorn ran it before the second Ctrl-C came.
         done = getattr(self.lifespan, "shutdown_event", None)
         if not (isinstance(done, asyncio.Event) and done.is_set()):

@@ -175,6 +175,82 @@ def test_a_second_ctrl_c_closes_a_postgres_store(tmp_path: Path) -> None:
     _in_thread(check)
 
 
+def test_a_second_ctrl_c_cuts_off_a_write_in_progress_and_still_closes_the_store() -> None:
+    # The request is inside the mesh (its write waits for another worker's lock), not
+    # waiting on its client: the forced stop cancels it, then closes the store.
+    import threading
+
+    import _postgres
+
+    from memorymesh import AsyncMemoryMesh
+
+    url = _postgres.tenant_url()
+    ids: list[str] = []
+
+    async def seed() -> None:
+        async with AsyncMemoryMesh(url) as seeding:
+            memory = await seeding.remember("The staging database is on port 5433")
+            ids.append(memory.id)
+
+    held, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        async with _postgres.hold_write_lock(url):
+            held.set()
+            await anyio.to_thread.run_sync(release.wait)
+
+    _in_thread(seed)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memorymesh", "ui", "--no-browser", "--port", "0", "--db", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    holder = threading.Thread(target=anyio.run, args=(hold,))
+    holder.start()
+    try:
+        assert process.stdout is not None and held.wait(60)
+        url_line = process.stdout.readline().split(": ", 1)[1].strip()
+        base = url_line.split("/?", 1)[0]
+        with httpx.Client(timeout=60) as client, ThreadPoolExecutor(1) as pool:
+            assert client.get(url_line).status_code == 303
+            page = client.get(f"{base}/").text
+            csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+            forgetting = pool.submit(
+                client.post,
+                f"{base}/memory/{ids[0]}/forget",
+                headers={"x-csrf-token": csrf, "origin": base},
+            )
+            with client.stream("GET", f"{base}/api/changes/stream") as response:
+                lines = response.iter_lines()
+                assert next(lines).startswith("data: ")
+                process.send_signal(signal.SIGINT)
+                assert [line for line in lines if line] == []  # shutting down, waiting
+            assert not forgetting.done()  # still waiting for the lock
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=60)  # a hang guard: it exits at once
+            assert isinstance(forgetting.exception(), httpx.RemoteProtocolError)  # cut off
+    finally:
+        release.set()
+        holder.join()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    # uvicorn logs the cut-off request; nothing else (main also logged the app's shutdown,
+    # cancelled with the store still open).
+    logged = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert logged == ["ERROR:    Exception in ASGI application"], err
+
+    async def check() -> None:
+        async with AsyncMemoryMesh(url) as checking:
+            [hit] = await checking.recall("staging database port")  # the forget never ran
+            assert hit.memory.id == ids[0]
+            await checking.remember("Writable after the forced stop")
+
+    _in_thread(check)
+
+
 class socket_refused:
     def __enter__(self) -> None:
         return None
