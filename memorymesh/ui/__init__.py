@@ -11,7 +11,8 @@ wheel, so it works offline. The modules, each with one job:
 - ``_html`` and ``templates/``: escaping and the page shell; ``_forms``: reading requests;
 - ``_memories``, ``_review``, ``_pages``: the pages; ``_charts``: inline SVG charts;
 - ``_live``: the change feed, streamed to the pages (or polled by them);
-- ``_server``: binding, the printed address, uvicorn (ending change streams on shutdown).
+- ``_server``: binding, the printed address, uvicorn (ending change streams on shutdown,
+  closing the mesh on a forced stop).
 """
 
 from __future__ import annotations
