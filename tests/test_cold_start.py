@@ -550,29 +550,43 @@ def test_session_start_runs_without_the_cyclic_collector(tmp_path: Path) -> None
 
 
 def test_single_memory_commands_run_without_the_cyclic_collector(tmp_path: Path) -> None:
-    """``pin``, ``update`` and ``forget`` change one memory named on the command line."""
-    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    """``pin``, ``update``, ``history``, ``restore`` and ``forget`` each work on a memory named
+    on the command line: bounded, like ``show``."""
+    db = tmp_path / "p.db"
+    stores = ["--db", str(db), "--global-db", str(tmp_path / "g.db")]
     from memorymesh.cli import main
 
     assert main([*stores, "remember", "Deploys go out on Tuesdays"]) == 0
-    with sqlite3.connect(tmp_path / "p.db") as conn:
-        (memory_id,) = conn.execute("SELECT id FROM memories").fetchone()
-    conn.close()
-    for command in (
-        ["pin", memory_id],
-        ["update", memory_id, "--importance", "0.9"],
-        ["forget", memory_id],
-    ):
+
+    def collections(*command: str) -> list[Any]:
         body = (
             "from memorymesh.cli import main\n"
             f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
             "code = main()"
         )
-        assert _collections(body, "memorymesh._mesh") == [0, 0, True, True], command
-    with sqlite3.connect(tmp_path / "p.db") as conn:
-        left = conn.execute("SELECT count(*) FROM memories").fetchone()
-    conn.close()
-    assert left == (0,)
+        return _collections(body, "memorymesh._mesh")
+
+    def rows() -> list[tuple[str, str, str | None]]:
+        with sqlite3.connect(db) as conn:
+            found = conn.execute("SELECT id, text, superseded_by FROM memories ORDER BY text")
+            result: list[tuple[str, str, str | None]] = found.fetchall()
+        conn.close()
+        return result
+
+    [(current, _, _)] = rows()
+    paused = [0, 0, True, True]
+    assert collections("pin", current) == paused
+    assert collections("update", current, "--text", "Deploys go out on Wednesdays") == paused
+    assert collections("history", current) == paused
+    old = rows()[0][0]  # Tuesdays: the version the update replaced
+    assert collections("restore", old) == paused
+    # Tuesdays is current again, Wednesdays replaced by it.
+    assert [(text, by is None) for _, text, by in rows()] == [
+        ("Deploys go out on Tuesdays", True),
+        ("Deploys go out on Wednesdays", False),
+    ]
+    assert collections("forget", old) == paused
+    assert [text for _, text, _ in rows()] == ["Deploys go out on Wednesdays"]
 
 
 def test_the_cli_hook_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
