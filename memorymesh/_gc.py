@@ -20,16 +20,31 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["one_shot", "starting"]
+__all__ = ["OneShot", "one_shot", "starting"]
+
+
+class OneShot:
+    """The block :func:`one_shot` runs: it can take the pause back when the block's work
+    turns out unbounded after all (a command line says so only once it is parsed)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+
+    def resume(self) -> None:
+        """Put the collector back as it was before the block, for the rest of the block."""
+        if self._enabled:
+            gc.enable()
 
 
 @contextmanager
-def one_shot(*, bounded: bool, exiting: bool) -> Iterator[None]:
+def one_shot(*, bounded: bool, exiting: bool) -> Iterator[OneShot]:
     """Run a command's block with the collector as a one-shot process wants it.
 
     Args:
         bounded: The block does a bounded piece of work (one write, one page of reads): the
-            collector is paused for it and restored as it was afterwards.
+            collector is paused for it and restored as it was afterwards. The pause has to
+            start with the block's imports and stay unbroken: a collector turned on again
+            runs a collection at the next allocation for everything allocated while paused.
         exiting: The process ends when the block does (a command line's entry point, not a
             caller in a longer-lived process): what is alive is then frozen (``gc.freeze``)
             so the interpreter's final collection does not walk it.
@@ -38,7 +53,7 @@ def one_shot(*, bounded: bool, exiting: bool) -> Iterator[None]:
     if bounded:
         gc.disable()
     try:
-        yield
+        yield OneShot(enabled)
     finally:
         if exiting:
             gc.freeze()

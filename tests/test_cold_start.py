@@ -523,6 +523,89 @@ def test_the_hooks_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> 
     assert any("NATS" in text and status == "pending" for text, status in queued), queued
 
 
+def test_session_start_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """``session-start`` (once per assistant session), ``session-history`` and ``status`` are
+    bounded too, but the parser for them imports every extension and the facade before the
+    command is known: the pause is decided from the command's name first, so it covers those
+    imports (counted from the moment the first extension is imported) and the run."""
+    stores = ["--db", str(tmp_path / "p.db"), "--global-db", str(tmp_path / "g.db")]
+    from memorymesh.cli import main
+
+    assert main([*stores, "remember", "We chose NATS over Kafka because ops is small"]) == 0
+    for command in (
+        ["session-start", "--client", "claude-code", "--json", "queue"],
+        ["session-history"],
+        ["status"],
+    ):
+        body = (
+            "from memorymesh.cli import main\n"
+            f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
+            "code = main()"
+        )
+        assert _collections(body, "memorymesh.cli._session") == [0, 0, True, True], command
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        sessions = conn.execute("SELECT client FROM sessions").fetchall()
+    conn.close()
+    assert sessions == [("claude-code",)]
+
+
+def test_single_memory_commands_run_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """``pin``, ``update``, ``history``, ``restore`` and ``forget`` each work on a memory named
+    on the command line: bounded, like ``show``."""
+    db = tmp_path / "p.db"
+    stores = ["--db", str(db), "--global-db", str(tmp_path / "g.db")]
+    from memorymesh.cli import main
+
+    assert main([*stores, "remember", "Deploys go out on Tuesdays"]) == 0
+
+    def collections(*command: str) -> list[Any]:
+        body = (
+            "from memorymesh.cli import main\n"
+            f"sys.argv = ['memorymesh', *{[*stores, *command]!r}]\n"
+            "code = main()"
+        )
+        return _collections(body, "memorymesh._mesh")
+
+    def rows() -> list[tuple[str, str, str | None]]:
+        with sqlite3.connect(db) as conn:
+            found = conn.execute("SELECT id, text, superseded_by FROM memories ORDER BY text")
+            result: list[tuple[str, str, str | None]] = found.fetchall()
+        conn.close()
+        return result
+
+    [(current, _, _)] = rows()
+    paused = [0, 0, True, True]
+    assert collections("pin", current) == paused
+    assert collections("update", current, "--text", "Deploys go out on Wednesdays") == paused
+    assert collections("history", current) == paused
+    old = rows()[0][0]  # Tuesdays: the version the update replaced
+    assert collections("restore", old) == paused
+    # Tuesdays is current again, Wednesdays replaced by it.
+    assert [(text, by is None) for _, text, by in rows()] == [
+        ("Deploys go out on Tuesdays", True),
+        ("Deploys go out on Wednesdays", False),
+    ]
+    assert collections("forget", old) == paused
+    assert [text for _, text, _ in rows()] == ["Deploys go out on Wednesdays"]
+
+
+def test_the_cli_hook_capture_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    """``memorymesh hook post-tool-use`` (the same capture through the CLI, an extension
+    command) pauses the collector from before its parser imports the extensions."""
+    project, event, env = _commit_capture(tmp_path)
+    body = (
+        "from memorymesh.cli import main\n"
+        "sys.argv = ['memorymesh', 'hook', 'post-tool-use']\n"
+        "code = main()"
+    )
+    result = _collections(body, "memorymesh.cli._session", input=event, env=env)
+    assert result == [0, 0, True, True]
+    with sqlite3.connect(project / ".memorymesh" / "memories.db") as conn:
+        queued = conn.execute("SELECT text, status FROM memories").fetchall()
+    conn.close()
+    assert any("NATS" in text and status == "pending" for text, status in queued), queued
+
+
 _MCP_START = """
 import gc, json, sys
 early = []

@@ -1034,46 +1034,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:
         print(f"memorymesh: error: {bad}", file=sys.stderr)
         return 2
-    parser = _parser_for(argv)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        if not argv:
-            # A bare `memorymesh` is a person asking "what now?": answer that, not "usage".
-            print(_what_next(parser))
-            return 0
-        # Options but no command (`memorymesh --json`): a usage mistake, so the command list.
-        parser.print_help(sys.stderr)
-        return 2
-    from .._paths import configured_db
+    from .._gc import one_shot
 
-    for name, default in (("json", False), ("db", configured_db()), ("global_db", None)):
-        if not hasattr(args, name):
-            setattr(args, name, default)
-    handler: Handler = args.handler
-    from .._errors import MemoryMeshError, V4StoreError
+    # Decided from the command's name before the parser is built: for an extension command
+    # (session-start) building it imports every extension and the facade, and the pause must
+    # cover those imports without a break (see `one_shot`).
+    with one_shot(bounded=_command_name(argv) in _BOUNDED_COMMANDS, exiting=exiting) as block:
+        parser = _parser_for(argv)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            if not argv:
+                # A bare `memorymesh` is a person asking "what now?": answer that, not "usage".
+                print(_what_next(parser))
+                return 0
+            # Options but no command (`memorymesh --json`): a usage mistake, so the command list.
+            parser.print_help(sys.stderr)
+            return 2
+        from .._paths import configured_db
 
-    try:
-        return _run_command(handler, args, exiting=exiting)
-    except V4StoreError as exc:
-        print(f"memorymesh: error: {exc}", file=sys.stderr)
-        return _offer_v4_migration(args, handler)
-    except MemoryMeshError as exc:
-        print(f"memorymesh: error: {exc}", file=sys.stderr)
-        return _exit_status(exc)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # `memorymesh list --json | head`: the reader left. Point stdout at /dev/null so the
-        # interpreter's final flush does not print a second traceback.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 1
+        for name, default in (("json", False), ("db", configured_db()), ("global_db", None)):
+            if not hasattr(args, name):
+                setattr(args, name, default)
+        handler: Handler = args.handler
+        from .._errors import MemoryMeshError, V4StoreError
+
+        if not _bounded(args):
+            block.resume()  # `remember --file`: as many writes as the file has lines
+        try:
+            return _run_command(handler, args)
+        except V4StoreError as exc:
+            print(f"memorymesh: error: {exc}", file=sys.stderr)
+            block.resume()  # the 4.x store migration it may offer is no bounded command
+            return _offer_v4_migration(args, handler)
+        except MemoryMeshError as exc:
+            print(f"memorymesh: error: {exc}", file=sys.stderr)
+            return _exit_status(exc)
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:
+            # `memorymesh list --json | head`: the reader left. Point stdout at /dev/null so
+            # the interpreter's final flush does not print a second traceback.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            return 1
 
 
-#: Commands whose work is one bounded write or read (a page, a memory, one text): they run
-#: without the cyclic garbage collector (see :mod:`memorymesh._gc`).
-_BOUNDED_COMMANDS = frozenset({"remember", "recall", "list", "stats", "show", "log"})
+#: Commands whose work is one bounded write or read (a page, a memory, one text, the context
+#: of one session, one hook event): they run without the cyclic garbage collector (see
+#: :mod:`memorymesh._gc`), from before their parser is built.
+_BOUNDED_COMMANDS = frozenset(
+    {
+        "remember",
+        "recall",
+        "list",
+        "stats",
+        "show",
+        "log",
+        "forget",
+        "pin",
+        "unpin",
+        "update",
+        "status",
+        "session-start",
+        "session-history",
+        "hook",
+        "history",
+        "restore",
+    }
+)
 
 
 def _bounded(args: argparse.Namespace) -> bool:
@@ -1081,18 +1110,13 @@ def _bounded(args: argparse.Namespace) -> bool:
     return args.command in _BOUNDED_COMMANDS and getattr(args, "file", None) is None
 
 
-def _run_command(handler: Handler, args: argparse.Namespace, *, exiting: bool) -> int:
-    from .._gc import one_shot
-
-    # The collector is restored before `main` handles an error (the 4.x store migration it
-    # may offer is no bounded command).
-    with one_shot(bounded=_bounded(args), exiting=exiting):
-        if args.json or getattr(args, "data_on_stdout", False):
-            return _run(handler, args)
-        # Human output shows memory text, which anyone who could write a memory chose:
-        # terminal escapes and bidi controls in it are shown, never obeyed.
-        with neutralised_stdout():
-            return _run(handler, args)
+def _run_command(handler: Handler, args: argparse.Namespace) -> int:
+    if args.json or getattr(args, "data_on_stdout", False):
+        return _run(handler, args)
+    # Human output shows memory text, which anyone who could write a memory chose:
+    # terminal escapes and bidi controls in it are shown, never obeyed.
+    with neutralised_stdout():
+        return _run(handler, args)
 
 
 if __name__ == "__main__":  # pragma: no cover
